@@ -1,0 +1,104 @@
+# tunelab: make | make test | make demo | make bench | make bench-hpo | make asan | make install
+#
+# Library sources live in util/ nn/ data/ hpo/ and go into libtunelab.a;
+# cli/ builds the `tunelab` command; every tests/test_*.c is linked into one
+# Criterion runner.  Build outputs go to build/ (ignored by git).
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+ARCH    ?= -march=native
+OPT     ?= -O3
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+
+# The OpenMP build of OpenBLAS, named explicitly so a pthreads OpenBLAS that
+# an alternatives link might point to is never picked up.
+BLAS_DIR := /usr/lib/$(MULTIARCH)/openblas-openmp
+BLAS_INC := -I/usr/include/$(MULTIARCH)/openblas-openmp
+
+CPPFLAGS += -I. $(BLAS_INC) -I/usr/include/stb -D_GNU_SOURCE
+CFLAGS   += -std=c11 $(OPT) $(ARCH) -g -fopenmp -Wall -Wextra -Wno-unused-parameter \
+            -Wno-missing-field-initializers -fno-fast-math
+LDLIBS   += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lsqlite3 -linih -lcjson -lz -lm -lpthread
+LDFLAGS  += -fopenmp
+
+LIB_SRC  := $(sort $(wildcard util/*.c nn/*.c data/*.c hpo/*.c))
+CLI_SRC  := $(sort $(wildcard cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+BENCH_SRC:= $(sort $(wildcard bench/*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+LIB  := $(BUILD)/libtunelab.a
+BIN  := tunelab
+TESTBIN := $(BUILD)/tests/run_tests
+
+.PHONY: all deps test demo bench bench-hpo asan install clean check-tests
+
+all: $(BIN) $(LIB)
+
+deps:
+	@./scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(TESTBIN): $(TEST_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS) -lcriterion
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# The suite: unit tests, gradient checks, integration and end-to-end tests.
+# Tests find the tunelab binary through TUNELAB_BIN.
+test: deps
+	$(MAKE) $(BIN) $(TESTBIN)
+	TUNELAB_BIN=$(CURDIR)/$(BIN) OMP_WAIT_POLICY=PASSIVE ./$(TESTBIN) --jobs 2 $(TEST_ARGS)
+
+demo: deps
+	$(MAKE) $(BIN)
+	./scripts/demo.sh
+
+bench: deps
+	$(MAKE) $(BIN) $(BENCH_BIN)
+	./scripts/bench.sh
+
+bench-hpo: deps
+	$(MAKE) $(BIN) $(BENCH_BIN)
+	./scripts/bench_hpo.sh
+
+# Address and undefined-behaviour sanitizers over the whole suite.
+asan: deps
+	$(MAKE) BUILD=build-asan OPT="-O1" \
+	    CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	    LDFLAGS="-fsanitize=address,undefined" BIN=build-asan/tunelab \
+	    build-asan/tunelab build-asan/tests/run_tests
+	TUNELAB_BIN=$(CURDIR)/build-asan/tunelab ASAN_OPTIONS=detect_leaks=1 \
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    ./build-asan/tests/run_tests --jobs 2 $(TEST_ARGS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/tunelab
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tunelab
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libtunelab.a
+	for d in util nn data hpo; do \
+	    install -d $(DESTDIR)$(PREFIX)/include/tunelab/$$d; \
+	    install -m 644 $$d/*.h $(DESTDIR)$(PREFIX)/include/tunelab/$$d/; done
+
+clean:
+	rm -rf $(BUILD) build-asan $(BIN)
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
