@@ -1,0 +1,46 @@
+/* hpo/sampler.h: the sampler interface (grid, random, sobol, bayes, evolution).
+ *
+ * A sampler is { vtable, state }.  It suggests the internal values of a new
+ * trial given a read-only snapshot of the study's trials (finished and still
+ * running: running trials carry values but no final value, so a sampler can
+ * avoid suggesting the same point twice to parallel workers).  Values the
+ * sampler returns must lie in the space (ints integral, categorical indices
+ * in range, inactive conditionals NAN).  All randomness comes from `r`, the
+ * study's generator for this trial, so a study replays from its seed.
+ *
+ * Samplers depend on the core (space, trial); the core never depends on any
+ * sampler.  The registry in sampler.c lists them by name.
+ */
+#ifndef TL_HPO_SAMPLER_H
+#define TL_HPO_SAMPLER_H
+
+#include "hpo/space.h"
+#include "hpo/trial.h"
+#include "util/err.h"
+#include "util/rng.h"
+
+/* Returned by suggest when the sampler has nothing left (grid exhausted). */
+#define SAMPLER_EXHAUSTED (-1)
+
+struct study_config;
+
+typedef struct sampler_vt {
+    const char *name;
+    /* Builds the sampler's state for space sp; *self may stay NULL for a
+     * stateless sampler.  Returns 0 or a tl_code. */
+    int (*init)(void **self, const space *sp, const struct study_config *cfg,
+                uint64_t seed, tl_err *err);
+    /* Writes sp->n internal values for trial `number`; returns 0,
+     * SAMPLER_EXHAUSTED, or a tl_code with err filled. */
+    int (*suggest)(void *self, const space *sp, const trial *const *hist, int nhist,
+                   int direction, int number, rng *r, double *values, tl_err *err);
+    /* Frees the state; NULL self is a no-op. */
+    void (*free)(void *self);
+} sampler_vt;
+
+typedef struct sampler {
+    const sampler_vt *vt;
+    void *self;
+} sampler;
+
+#endif
