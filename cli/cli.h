@@ -1,0 +1,16 @@
+/* cli/cli.h: the subcommands of the `tunelab` program and what they share. */
+#ifndef TL_CLI_H
+#define TL_CLI_H
+
+#define TUNELAB_VERSION "0.1.0"
+
+int cmd_train(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_best(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
+int cmd_lr_find(int argc, char **argv);
+
+#endif

@@ -1,0 +1,588 @@
+/* cli/config.c: the key table, INI parsing with line numbers, --set.
+ *
+ * libinih does the INI syntax; a line-counting reader gives each handler call
+ * its line number.  Values are parsed with strtol/strtod and checked (never
+ * atoi); names are validated against the choices listed in the table. */
+#include "cli/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum ktype { K_INT, K_LONG, K_U64, K_DBL, K_BOOL, K_STR, K_LIST };
+
+typedef struct keydef {
+    const char *key;      /* "section.name" */
+    int type;
+    size_t off, size;     /* offset in config; size of a K_STR buffer */
+    const char *def;      /* default as text */
+    const char *choices;  /* "a|b|c" for names, NULL for free text */
+    double min, max;      /* numeric range (inclusive) */
+    const char *help;
+} keydef;
+
+#define O(f) offsetof(config, f)
+#define S(f) offsetof(config, f), sizeof(((config *)0)->f)
+#define BIG 1e300
+
+static const keydef KEYS[] = {
+    /* [data] */
+    {"data.dataset", K_STR, S(dataset), "fmnist", "fmnist|images|text|spirals|blobs", 0, 0,
+     "dataset kind"},
+    {"data.path", K_STR, S(data_path), "", NULL, 0, 0,
+     "file or folder (default: the Debian Fashion-MNIST or fortunes package)"},
+    {"data.val_fraction", K_DBL, O(val_fraction), 0, "0.1", NULL, 0.0, 0.9,
+     "fraction of the training data held out for validation"},
+    {"data.train_limit", K_LONG, O(train_limit), 0, "0", NULL, 0, BIG, "use at most N training samples (0: all)"},
+    {"data.val_limit", K_LONG, O(val_limit), 0, "0", NULL, 0, BIG, "use at most N validation samples (0: all)"},
+    {"data.test_limit", K_LONG, O(test_limit), 0, "0", NULL, 0, BIG, "use at most N test samples (0: all)"},
+    {"data.channels", K_INT, O(channels), 0, "1", NULL, 1, 3, "image folders: 1 (grayscale) or 3 (RGB)"},
+    {"data.image_width", K_INT, O(image_width), 0, "0", NULL, 0, 65536, "image folders: required width (0: any, all equal)"},
+    {"data.image_height", K_INT, O(image_height), 0, "0", NULL, 0, 65536, "image folders: required height (0: any, all equal)"},
+    {"data.samples", K_LONG, O(samples), 0, "2000", NULL, 1, 1e8, "synthetic sets: number of samples"},
+    {"data.classes", K_INT, O(classes), 0, "3", NULL, 2, 1000, "synthetic sets: number of classes"},
+    {"data.features", K_INT, O(features), 0, "2", NULL, 1, 100000, "blobs: input dimension"},
+    {"data.noise", K_DBL, O(noise), 0, "0.2", NULL, 0, 100, "synthetic sets: noise / spread"},
+    {"data.seed", K_U64, O(data_seed), 0, "1", NULL, 0, BIG, "seed of the train/validation split and synthetic data"},
+    {"data.eval_windows", K_INT, O(eval_windows), 0, "256", NULL, 1, 1e7, "text: validation windows per evaluation"},
+    /* [model] */
+    {"model.type", K_STR, S(model_type), "mlp", "mlp|gpt", 0, 0, "model family"},
+    {"model.layers", K_INT, O(layers), 0, "2", NULL, 1, CFG_MAX_LAYERS, "MLP hidden layers, or GPT blocks"},
+    {"model.hidden", K_INT, O(hidden), 0, "256", NULL, 1, 1 << 20, "MLP: width of every hidden layer"},
+    {"model.widths", K_LIST, O(widths), 0, "", NULL, 1, 1 << 20,
+     "MLP: comma-separated widths, one per hidden layer (overrides layers and hidden)"},
+    {"model.activation", K_STR, S(activation), "relu", "relu|gelu", 0, 0, "MLP activation"},
+    {"model.dropout", K_DBL, O(dropout), 0, "0", NULL, 0, 0.95, "dropout probability"},
+    {"model.d_model", K_INT, O(d_model), 0, "128", NULL, 1, 1 << 16, "GPT: embedding width"},
+    {"model.heads", K_INT, O(heads), 0, "4", NULL, 1, 1024, "GPT: attention heads (must divide d_model)"},
+    {"model.mlp_ratio", K_INT, O(mlp_ratio), 0, "4", NULL, 1, 64, "GPT: MLP hidden width / d_model"},
+    {"model.ctx", K_INT, O(ctx), 0, "64", NULL, 2, 1 << 16, "GPT: context length in tokens"},
+    /* [train] */
+    {"train.optimizer", K_STR, S(optimizer), "adamw", "adamw|sgd", 0, 0, "optimizer"},
+    {"train.lr", K_DBL, O(lr), 0, "1e-3", NULL, 0, 1e6, "base learning rate"},
+    {"train.momentum", K_DBL, O(momentum), 0, "0.9", NULL, 0, 1, "SGD momentum"},
+    {"train.nesterov", K_BOOL, O(nesterov), 0, "false", NULL, 0, 1, "SGD: Nesterov momentum"},
+    {"train.beta1", K_DBL, O(beta1), 0, "0.9", NULL, 0, 1, "AdamW beta1"},
+    {"train.beta2", K_DBL, O(beta2), 0, "0.999", NULL, 0, 1, "AdamW beta2"},
+    {"train.eps", K_DBL, O(eps), 0, "1e-8", NULL, 0, 1, "AdamW epsilon"},
+    {"train.weight_decay", K_DBL, O(weight_decay), 0, "0", NULL, 0, 100, "decoupled weight decay (AdamW) or L2 (SGD)"},
+    {"train.clip_norm", K_DBL, O(clip_norm), 0, "0", NULL, 0, 1e9, "clip gradients to this global norm (0: off)"},
+    {"train.epochs", K_INT, O(epochs), 0, "10", NULL, 1, 1e7, "epochs (text: evaluations)"},
+    {"train.batch_size", K_INT, O(batch_size), 0, "128", NULL, 1, 1 << 20, "micro-batch size (samples or sequences)"},
+    {"train.accum_steps", K_INT, O(accum_steps), 0, "1", NULL, 1, 4096, "micro-batches per optimizer step"},
+    {"train.lr_scaling", K_STR, S(lr_scaling), "none", "none|linear|sqrt", 0, 0,
+     "scale lr with effective batch / base_batch_size"},
+    {"train.base_batch_size", K_INT, O(base_batch_size), 0, "0", NULL, 0, 1 << 24,
+     "batch size the base lr is meant for (0: the effective batch)"},
+    {"train.schedule", K_STR, S(schedule), "constant",
+     "constant|step|exponential|cosine|warmup_cosine|warmup_linear|warmup_constant", 0, 0, "learning-rate schedule"},
+    {"train.warmup", K_DBL, O(warmup), 0, "0", NULL, 0, 1e9, "warmup length (see warmup_unit)"},
+    {"train.warmup_unit", K_STR, S(warmup_unit), "steps", "steps|epochs", 0, 0, "unit of train.warmup"},
+    {"train.start_factor", K_DBL, O(start_factor), 0, "0", NULL, 0, 1, "warmup starts at lr * start_factor"},
+    {"train.min_lr", K_DBL, O(min_lr), 0, "0", NULL, 0, 1e6, "floor of cosine and linear decay"},
+    {"train.step_size", K_DBL, O(step_size), 0, "1", NULL, 1e-9, 1e9, "step decay: period (see step_unit)"},
+    {"train.step_unit", K_STR, S(step_unit), "epochs", "epochs|steps", 0, 0, "unit of train.step_size"},
+    {"train.decay_rate", K_DBL, O(decay_rate), 0, "0.1", NULL, 0, 1, "step decay factor"},
+    {"train.gamma", K_DBL, O(gamma), 0, "0.95", NULL, 0, 1, "exponential decay factor per epoch"},
+    {"train.early_stopping_patience", K_INT, O(patience), 0, "0", NULL, 0, 1e6,
+     "stop after N evaluations without improvement (0: off)"},
+    {"train.min_delta", K_DBL, O(min_delta), 0, "0", NULL, 0, 1e9, "smallest change that counts as improvement"},
+    {"train.monitor", K_STR, S(monitor), "val_loss", "val_loss|val_acc", 0, 0, "metric watched by early stopping"},
+    {"train.steps_per_epoch", K_LONG, O(steps_per_epoch), 0, "0", NULL, 0, 1e9,
+     "optimizer steps per epoch (0: one pass; text default 200)"},
+    {"train.seed", K_U64, O(seed), 0, "1", NULL, 0, BIG, "seed of initialization, dropout and shuffling"},
+    {"train.threads", K_INT, O(threads), 0, "0", NULL, 0, 1024, "OpenMP threads (0: all cores)"},
+    {"train.checkpoint", K_STR, S(checkpoint), "", NULL, 0, 0, "write a checkpoint here after every epoch"},
+    /* [study] */
+    {"study.name", K_STR, S(study_name), "", NULL, 0, 0, "study name (default: the config file's base name)"},
+    {"study.storage", K_STR, S(storage), "", NULL, 0, 0, "SQLite database (default runs/<name>.db)"},
+    {"study.trials", K_INT, O(trials), 0, "20", NULL, 1, 1e7, "trial budget"},
+    {"study.seed", K_U64, O(study_seed), 0, "1", NULL, 0, BIG, "seed of the samplers and schedulers"},
+    {"study.direction", K_STR, S(direction), "", "|minimize|maximize", 0, 0,
+     "minimize or maximize (default: from the metric)"},
+    {"study.metric", K_STR, S(metric), "val_loss",
+     "val_loss|val_accuracy|val_perplexity|test_accuracy|train_loss|value", 0, 0, "the value a trial reports"},
+    {"study.sampler", K_STR, S(sampler), "random", "grid|random|sobol|bayes|evolution", 0, 0, "sampler"},
+    {"study.grid_points", K_INT, O(grid_points), 0, "3", NULL, 1, 1e6, "grid: points per numeric range"},
+    {"study.workers", K_INT, O(workers), 0, "1", NULL, 1, 1024, "trials run in parallel"},
+    {"study.scheduler", K_STR, S(scheduler), "fifo", "fifo|median|sha|hyperband|asha|pbt", 0, 0, "scheduler"},
+    {"study.min_budget", K_DBL, O(min_budget), 0, "1", NULL, 1e-9, 1e9, "smallest budget (epochs)"},
+    {"study.max_budget", K_DBL, O(max_budget), 0, "0", NULL, 0, 1e9, "largest budget (0: train.epochs)"},
+    {"study.eta", K_DBL, O(eta), 0, "3", NULL, 1.01, 1000, "reduction factor"},
+    {"study.median_warmup_steps", K_INT, O(median_warmup_steps), 0, "1", NULL, 0, 1e9,
+     "median: reports before pruning starts"},
+    {"study.median_min_trials", K_INT, O(median_min_trials), 0, "5", NULL, 0, 1e9,
+     "median: trials needed at a step before pruning"},
+    {"study.max_failures", K_INT, O(max_failures), 0, "5", NULL, 1, 1e9,
+     "stop when the first N trials all failed"},
+    {"study.acquisition", K_STR, S(acquisition), "logei", "ei|logei|pi|ucb", 0, 0, "bayes: acquisition"},
+    {"study.xi", K_DBL, O(xi), 0, "0.01", NULL, 0, 1e9, "bayes: pi/ei exploration margin"},
+    {"study.beta", K_DBL, O(beta), 0, "2", NULL, 0, 1e9, "bayes: ucb exploration weight"},
+    {"study.n_init", K_INT, O(n_init), 0, "0", NULL, 0, 1e6, "bayes: initial Sobol points (0: automatic)"},
+    /* [pbt] */
+    {"pbt.population", K_INT, O(pbt_population), 0, "8", NULL, 2, 1e5, "members"},
+    {"pbt.interval", K_INT, O(pbt_interval), 0, "1", NULL, 1, 1e9, "epochs between ready points"},
+    {"pbt.sync", K_BOOL, O(pbt_sync), 0, "true", NULL, 0, 1, "synchronous generations"},
+    {"pbt.quantile", K_DBL, O(pbt_quantile), 0, "0.25", NULL, 0.01, 0.5, "bottom/top fraction"},
+    {"pbt.factor_low", K_DBL, O(pbt_factor_low), 0, "0.8", NULL, 0.01, 100, "explore: down factor"},
+    {"pbt.factor_high", K_DBL, O(pbt_factor_high), 0, "1.2", NULL, 0.01, 100, "explore: up factor"},
+    {"pbt.resample_probability", K_DBL, O(pbt_resample), 0, "0.25", NULL, 0, 1, "explore: resample instead"},
+    /* [nas] */
+    {"nas.population", K_INT, O(nas_population), 0, "10", NULL, 2, 1e6, "aging-evolution population"},
+    {"nas.sample_size", K_INT, O(nas_sample_size), 0, "3", NULL, 1, 1e6, "tournament size"},
+    {"nas.max_params", K_DBL, O(nas_max_params), 0, "0", NULL, 0, 1e15, "parameter budget (0: none)"},
+    {"nas.objectives", K_STR, S(nas_objectives), "val_loss", NULL, 0, 0, "val_loss or 'val_loss, params'"},
+    /* [objective] */
+    {"objective.type", K_STR, S(objective_type), "train", "train|function|command", 0, 0, "what a trial runs"},
+    {"objective.function", K_STR, S(function), "branin", NULL, 0, 0, "function objective: test function"},
+    {"objective.command", K_STR, S(command), "", NULL, 0, 0, "command objective: shell command with {param}"},
+    {"objective.timeout", K_DBL, O(timeout), 0, "0", NULL, 0, 1e9, "command objective: seconds (0: none)"},
+};
+#define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
+static const char *SECTIONS[] = {"data", "model", "train", "study", "pbt", "nas", "objective", "space"};
+#define NSECTIONS ((int)(sizeof SECTIONS / sizeof SECTIONS[0]))
+
+static const keydef *find_key(const char *key)
+{
+    for (int i = 0; i < NKEYS; i++)
+        if (strcmp(KEYS[i].key, key) == 0)
+            return &KEYS[i];
+    return NULL;
+}
+
+int config_has_key(const char *key)
+{
+    return find_key(key) != NULL;
+}
+
+/* Edit distance for "did you mean" hints. */
+static int edit_distance(const char *a, const char *b)
+{
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    int d[64][64];
+    for (int i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (int j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < c)
+                c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c)
+                c = d[i][j - 1] + 1;
+            d[i][j] = c;
+        }
+    return d[la][lb];
+}
+
+static const char *closest_key(const char *key)
+{
+    const char *best = NULL;
+    int bd = 4;
+    for (int i = 0; i < NKEYS; i++) {
+        int d = edit_distance(key, KEYS[i].key);
+        if (d < bd) {
+            bd = d;
+            best = KEYS[i].key;
+        }
+    }
+    return best;
+}
+
+static int unknown_key(const char *key, const char *where, tl_err *err)
+{
+    const char *hint = closest_key(key);
+    if (hint)
+        return tl_fail(err, TL_EINPUT, "%s: %s: unknown key (did you mean %s?)", where, key, hint);
+    return tl_fail(err, TL_EINPUT, "%s: %s: unknown key (see `tunelab train --help`)", where, key);
+}
+
+static void trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = 0;
+    size_t i = 0;
+    while (s[i] && isspace((unsigned char)s[i]))
+        i++;
+    memmove(s, s + i, n - i + 1);
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno == ERANGE || !isfinite(v))
+        return -1;
+    while (isspace((unsigned char)*end))
+        end++;
+    if (*end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_long(const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || errno == ERANGE)
+        return -1;
+    while (isspace((unsigned char)*end))
+        end++;
+    if (*end) {
+        /* accept integral floats such as "1e4" or "64.0" (grid values) */
+        double d;
+        if (parse_double(s, &d) == 0 && d == floor(d) && fabs(d) < 9e15) {
+            *out = (long)d;
+            return 0;
+        }
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int in_choices(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    const char *p = choices;
+    while (p) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, v, n) == 0)
+            return 1;
+        p = bar ? bar + 1 : NULL;
+    }
+    return 0;
+}
+
+static int set_key(config *c, const keydef *k, const char *raw, const char *where, tl_err *err)
+{
+    char v[1100];
+    if (strlen(raw) >= sizeof v)
+        return tl_fail(err, TL_EINPUT, "%s: %s: value too long", where, k->key);
+    strcpy(v, raw);
+    trim(v);
+    char *base = (char *)c;
+    double d;
+    long l;
+    switch (k->type) {
+    case K_DBL:
+        if (parse_double(v, &d))
+            return tl_fail(err, TL_EINPUT, "%s: %s: expected a number, got '%s'", where, k->key, v);
+        if (d < k->min || d > k->max)
+            return tl_fail(err, TL_EINPUT, "%s: %s: %g is out of range [%g, %g]", where, k->key, d, k->min, k->max);
+        *(double *)(base + k->off) = d;
+        return 0;
+    case K_INT:
+    case K_LONG:
+    case K_U64:
+        if (parse_long(v, &l))
+            return tl_fail(err, TL_EINPUT, "%s: %s: expected an integer, got '%s'", where, k->key, v);
+        if ((double)l < k->min || (double)l > k->max)
+            return tl_fail(err, TL_EINPUT, "%s: %s: %ld is out of range [%.0f, %.0f]", where, k->key, l, k->min,
+                           k->max);
+        if (k->type == K_INT)
+            *(int *)(base + k->off) = (int)l;
+        else if (k->type == K_LONG)
+            *(long *)(base + k->off) = l;
+        else
+            *(uint64_t *)(base + k->off) = (uint64_t)l;
+        return 0;
+    case K_BOOL:
+        if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
+            *(int *)(base + k->off) = 1;
+        else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
+            *(int *)(base + k->off) = 0;
+        else
+            return tl_fail(err, TL_EINPUT, "%s: %s: expected true or false, got '%s'", where, k->key, v);
+        return 0;
+    case K_STR:
+        if (k->choices && !in_choices(k->choices, v)) {
+            const char *ch = k->choices[0] == '|' ? k->choices + 1 : k->choices;
+            return tl_fail(err, TL_EINPUT, "%s: %s: '%s' is not one of %s", where, k->key, v, ch);
+        }
+        if (strlen(v) >= k->size)
+            return tl_fail(err, TL_EINPUT, "%s: %s: value longer than %zu characters", where, k->key, k->size - 1);
+        strcpy(base + k->off, v);
+        return 0;
+    case K_LIST: {
+        int *arr = (int *)(base + k->off);
+        int n = 0;
+        char *save = NULL;
+        for (char *tok = strtok_r(v, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+            if (n == CFG_MAX_LAYERS)
+                return tl_fail(err, TL_EINPUT, "%s: %s: at most %d widths", where, k->key, CFG_MAX_LAYERS);
+            if (parse_long(tok, &l) || l < k->min || l > k->max)
+                return tl_fail(err, TL_EINPUT, "%s: %s: '%s' is not a valid width", where, k->key, tok);
+            arr[n++] = (int)l;
+        }
+        c->nwidths = n;
+        return 0;
+    }
+    }
+    return tl_fail(err, TL_ERUNTIME, "%s: %s: bad key type", where, k->key);
+}
+
+void config_defaults(config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (int i = 0; i < NKEYS; i++) {
+        tl_err e;
+        int rc = set_key(c, &KEYS[i], KEYS[i].def, "default", &e);
+        (void)rc; /* the table's defaults are valid by construction (tested) */
+    }
+}
+
+int config_set(config *c, const char *key, const char *value, const char *where, tl_err *err)
+{
+    const keydef *k = find_key(key);
+    if (!k)
+        return unknown_key(key, where, err);
+    return set_key(c, k, value, where, err);
+}
+
+static int add_space_line(config *c, const char *key, const char *expr, const char *where, tl_err *err)
+{
+    if (!find_key(key))
+        return tl_fail(err, TL_EINPUT, "%s: space: %s: not a config key that can be tuned%s%s%s", where, key,
+                       closest_key(key) ? " (did you mean " : "", closest_key(key) ? closest_key(key) : "",
+                       closest_key(key) ? "?)" : "");
+    for (int i = 0; i < c->nspace; i++)
+        if (!strcmp(c->space[i].key, key)) {
+            /* a later definition (--set space.x=...) replaces an earlier one */
+            snprintf(c->space[i].expr, sizeof c->space[i].expr, "%s", expr);
+            snprintf(c->space[i].where, sizeof c->space[i].where, "%s", where);
+            return 0;
+        }
+    if (c->nspace == CFG_MAX_SPACE)
+        return tl_fail(err, TL_EINPUT, "%s: space: at most %d parameters", where, CFG_MAX_SPACE);
+    cfg_space_line *s = &c->space[c->nspace++];
+    snprintf(s->key, sizeof s->key, "%s", key);
+    snprintf(s->expr, sizeof s->expr, "%s", expr);
+    snprintf(s->where, sizeof s->where, "%s", where);
+    return 0;
+}
+
+/* ---- INI parsing with line numbers ---- */
+
+typedef struct parse_ctx {
+    config *c;
+    FILE *f;
+    const char *path;
+    int line;
+    int toolong;
+    tl_err *err;
+    int failed;
+} parse_ctx;
+
+static char *line_reader(char *str, int num, void *stream)
+{
+    parse_ctx *p = stream;
+    char *r = fgets(str, num, p->f);
+    if (!r)
+        return NULL;
+    p->line++;
+    size_t n = strlen(str);
+    if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(p->f))
+        p->toolong = p->line;
+    return r;
+}
+
+static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
+{
+    parse_ctx *p = user;
+    if (p->failed)
+        return 0;
+    char where[600];
+    snprintf(where, sizeof where, "%s:%d", p->path, p->line);
+    if (p->toolong) {
+        tl_fail(p->err, TL_EINPUT, "%s:%d: line longer than %d characters", p->path, p->toolong, 198);
+        p->failed = 1;
+        return 0;
+    }
+    int known = 0;
+    for (int i = 0; i < NSECTIONS; i++)
+        known |= !strcmp(section, SECTIONS[i]);
+    if (!known) {
+        tl_fail(p->err, TL_EINPUT, "%s: [%s]: unknown section (valid: data, model, train, study, pbt, nas, objective, space)",
+                where, section);
+        p->failed = 1;
+        return 0;
+    }
+    int rc;
+    if (!strcmp(section, "space")) {
+        rc = add_space_line(p->c, name, value, where, p->err);
+    } else {
+        char key[128];
+        snprintf(key, sizeof key, "%s.%s", section, name);
+        rc = config_set(p->c, key, value, where, p->err);
+    }
+    if (rc) {
+        p->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+int config_load(config *c, const char *path, tl_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return tl_fail(err, TL_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    parse_ctx p = {.c = c, .f = f, .path = path, .err = err};
+    int rc = ini_parse_stream(line_reader, &p, on_ini_entry, &p);
+    fclose(f);
+    if (p.failed)
+        return TL_EINPUT;
+    if (p.toolong)
+        return tl_fail(err, TL_EINPUT, "%s:%d: line longer than %d characters", path, p.toolong, 198);
+    if (rc > 0)
+        return tl_fail(err, TL_EINPUT, "%s:%d: syntax error (expected [section] or key = value)", path, rc);
+    if (rc < 0)
+        return tl_fail(err, TL_EINPUT, "%s: cannot read", path);
+    snprintf(c->source, sizeof c->source, "%s", path);
+    return 0;
+}
+
+int config_set_arg(config *c, const char *arg, tl_err *err)
+{
+    const char *eq = strchr(arg, '=');
+    char where[300];
+    snprintf(where, sizeof where, "--set %.250s", arg);
+    if (!eq)
+        return tl_fail(err, TL_EINPUT, "%s: expected section.key=value", where);
+    char key[128];
+    size_t n = (size_t)(eq - arg);
+    if (n >= sizeof key)
+        return tl_fail(err, TL_EINPUT, "%s: key too long", where);
+    memcpy(key, arg, n);
+    key[n] = 0;
+    trim(key);
+    if (!strncmp(key, "space.", 6))
+        return add_space_line(c, key + 6, eq + 1, where, err);
+    return config_set(c, key, eq + 1, where, err);
+}
+
+int config_validate(const config *c, tl_err *err)
+{
+    const char *src = c->source[0] ? c->source : "config";
+    if (!strcmp(c->model_type, "gpt") && c->d_model % c->heads)
+        return tl_fail(err, TL_EINPUT, "%s: model.heads: d_model %d is not divisible by %d heads", src, c->d_model,
+                       c->heads);
+    if (!strcmp(c->model_type, "gpt") && strcmp(c->dataset, "text"))
+        return tl_fail(err, TL_EINPUT, "%s: model.type: gpt needs data.dataset = text (got %s)", src, c->dataset);
+    if (!strcmp(c->dataset, "text") && strcmp(c->model_type, "gpt"))
+        return tl_fail(err, TL_EINPUT, "%s: model.type: data.dataset = text needs model.type = gpt", src);
+    if (c->max_budget > 0 && c->max_budget < c->min_budget)
+        return tl_fail(err, TL_EINPUT, "%s: study.max_budget: %g is below study.min_budget %g", src, c->max_budget,
+                       c->min_budget);
+    if (!strcmp(c->objective_type, "command") && !c->command[0])
+        return tl_fail(err, TL_EINPUT, "%s: objective.command: required when objective.type = command", src);
+    return 0;
+}
+
+int config_get(const config *c, const char *key, char *buf, size_t n)
+{
+    const keydef *k = find_key(key);
+    if (!k)
+        return -1;
+    const char *base = (const char *)c;
+    switch (k->type) {
+    case K_DBL:
+        snprintf(buf, n, "%.17g", *(const double *)(base + k->off));
+        /* shortest text that round-trips */
+        for (int prec = 1; prec <= 17; prec++) {
+            char t[64];
+            snprintf(t, sizeof t, "%.*g", prec, *(const double *)(base + k->off));
+            if (strtod(t, NULL) == *(const double *)(base + k->off)) {
+                snprintf(buf, n, "%s", t);
+                break;
+            }
+        }
+        break;
+    case K_INT:
+        snprintf(buf, n, "%d", *(const int *)(base + k->off));
+        break;
+    case K_LONG:
+        snprintf(buf, n, "%ld", *(const long *)(base + k->off));
+        break;
+    case K_U64:
+        snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)(base + k->off));
+        break;
+    case K_BOOL:
+        snprintf(buf, n, "%s", *(const int *)(base + k->off) ? "true" : "false");
+        break;
+    case K_STR:
+        snprintf(buf, n, "%s", base + k->off);
+        break;
+    case K_LIST: {
+        size_t used = 0;
+        buf[0] = 0;
+        for (int i = 0; i < c->nwidths && used + 12 < n; i++)
+            used += (size_t)snprintf(buf + used, n - used, "%s%d", i ? "," : "", c->widths[i]);
+        break;
+    }
+    }
+    return 0;
+}
+
+void config_write(const config *c, FILE *f)
+{
+    const char *cur = NULL;
+    size_t curlen = 0;
+    for (int i = 0; i < NKEYS; i++) {
+        const char *dot = strchr(KEYS[i].key, '.');
+        size_t sl = (size_t)(dot - KEYS[i].key);
+        if (!cur || curlen != sl || strncmp(cur, KEYS[i].key, sl)) {
+            fprintf(f, "%s[%.*s]\n", cur ? "\n" : "", (int)sl, KEYS[i].key);
+            cur = KEYS[i].key;
+            curlen = sl;
+        }
+        char buf[1100];
+        config_get(c, KEYS[i].key, buf, sizeof buf);
+        fprintf(f, "%s = %s\n", dot + 1, buf);
+    }
+    if (c->nspace) {
+        fprintf(f, "\n[space]\n");
+        for (int i = 0; i < c->nspace; i++)
+            fprintf(f, "%s = %s\n", c->space[i].key, c->space[i].expr);
+    }
+}
+
+char *config_to_string(const config *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    config_write(c, f);
+    fclose(f);
+    return buf;
+}
+
+void config_print_reference(FILE *f, const char *section)
+{
+    for (int i = 0; i < NKEYS; i++) {
+        const keydef *k = &KEYS[i];
+        if (section && strncmp(k->key, section, strlen(section)))
+            continue;
+        char def[80];
+        snprintf(def, sizeof def, "%s", k->def[0] ? k->def : "\"\"");
+        fprintf(f, "  %-32s %-10s %s", k->key, def, k->help);
+        if (k->choices)
+            fprintf(f, " (%s)", k->choices[0] == '|' ? k->choices + 1 : k->choices);
+        fputc('\n', f);
+    }
+}

@@ -1,0 +1,146 @@
+/* cli/config.h: the run configuration: an INI file plus --set overrides.
+ *
+ * Every key the program understands is listed once in a table (config.c)
+ * with its type, default and one line of help; the table drives parsing,
+ * validation, `--help`, the resolved-config dump and the README reference.
+ * Errors name the file, the line and the key:
+ *   exp.ini:12: train.lr: expected a number, got 'fast'
+ * The [space] section names config keys to tune; its lines are kept as text
+ * (key, expression, line) for hpo/space to parse.
+ *
+ * This module only parses and validates; it builds nothing.
+ */
+#ifndef TL_CLI_CONFIG_H
+#define TL_CLI_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/err.h"
+
+#define CFG_MAX_LAYERS 16
+#define CFG_MAX_SPACE 64
+
+typedef struct cfg_space_line {
+    char key[64];
+    char expr[256];
+    char where[320];    /* "file:line" or "--set" */
+} cfg_space_line;
+
+typedef struct config {
+    /* [data] */
+    char dataset[32];           /* fmnist | images | text | spirals | blobs */
+    char data_path[512];
+    double val_fraction;
+    long train_limit, val_limit, test_limit;
+    int channels, image_width, image_height;
+    long samples;               /* synthetic sets */
+    int classes, features;
+    double noise;
+    uint64_t data_seed;
+    int eval_windows;           /* text: validation windows per evaluation */
+
+    /* [model] */
+    char model_type[16];        /* mlp | gpt */
+    int layers;                 /* MLP hidden layers; GPT blocks */
+    int hidden;                 /* MLP width of every hidden layer */
+    int widths[CFG_MAX_LAYERS]; /* MLP explicit widths (overrides hidden) */
+    int nwidths;
+    char activation[16];        /* relu | gelu */
+    double dropout;
+    int d_model, heads, mlp_ratio, ctx;
+
+    /* [train] */
+    char optimizer[16];         /* adamw | sgd */
+    double lr, momentum, beta1, beta2, eps, weight_decay, clip_norm;
+    int nesterov;
+    int epochs, batch_size, accum_steps, base_batch_size;
+    char lr_scaling[16];        /* none | linear | sqrt */
+    char schedule[32];
+    double warmup;              /* length in warmup_unit */
+    char warmup_unit[16];       /* steps | epochs */
+    double start_factor, min_lr, decay_rate, gamma;
+    double step_size;           /* in step_unit */
+    char step_unit[16];         /* epochs | steps */
+    int patience;
+    double min_delta;
+    char monitor[16];           /* val_loss | val_acc */
+    long steps_per_epoch;       /* text models: optimizer steps between evaluations */
+    uint64_t seed;
+    int threads;                /* 0: all cores */
+    char checkpoint[512];       /* write a checkpoint here at the end of each epoch */
+
+    /* [study] */
+    char study_name[128];
+    char storage[512];
+    int trials;
+    uint64_t study_seed;
+    char direction[16];         /* minimize | maximize */
+    char metric[32];            /* val_loss | val_accuracy | val_perplexity | test_accuracy | value */
+    char sampler[32];
+    int grid_points;
+    int workers;
+    char scheduler[32];
+    double min_budget, max_budget, eta;
+    int median_warmup_steps, median_min_trials;
+    int max_failures;
+    char acquisition[16];
+    double xi, beta;
+    int n_init;
+
+    /* [pbt] */
+    int pbt_population, pbt_interval, pbt_sync;
+    double pbt_quantile, pbt_factor_low, pbt_factor_high, pbt_resample;
+
+    /* [nas] */
+    int nas_population, nas_sample_size;
+    double nas_max_params;
+    char nas_objectives[64];
+
+    /* [objective] */
+    char objective_type[16];    /* train | function | command */
+    char function[32];
+    char command[1024];
+    double timeout;
+
+    /* [space] */
+    int nspace;
+    cfg_space_line space[CFG_MAX_SPACE];
+
+    char source[512];           /* the config file's path */
+} config;
+
+/* Fills c with every default.  Cannot fail. */
+void config_defaults(config *c);
+
+/* Parses the INI file at path into c (on top of what c holds).  Returns 0,
+ * or TL_EINPUT with "path:line: key: what" in err. */
+int config_load(config *c, const char *path, tl_err *err);
+
+/* Sets one key from text ("train.lr", "3e-4"); `where` prefixes errors
+ * ("exp.ini:12" or "--set").  Returns 0 or TL_EINPUT. */
+int config_set(config *c, const char *key, const char *value, const char *where, tl_err *err);
+
+/* Applies "section.key=value" (a --set argument). */
+int config_set_arg(config *c, const char *arg, tl_err *err);
+
+/* Checks cross-key constraints (d_model % heads, ranges).  Returns 0 or
+ * TL_EINPUT naming the key. */
+int config_validate(const config *c, tl_err *err);
+
+/* Writes the resolved configuration as INI text (every key). */
+void config_write(const config *c, FILE *f);
+
+/* Returns a malloc'd INI text of the resolved configuration (caller frees). */
+char *config_to_string(const config *c);
+
+/* Formats key's current value as text into buf.  Returns 0 or -1 if the key
+ * is unknown. */
+int config_get(const config *c, const char *key, char *buf, size_t n);
+
+/* 1 if key names a known, tunable key. */
+int config_has_key(const char *key);
+
+/* Prints the key reference (section, key, default, help) for --help. */
+void config_print_reference(FILE *f, const char *section);
+#endif

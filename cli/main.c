@@ -1,0 +1,57 @@
+/* cli/main.c: `tunelab <command> [options]`: dispatch, --help, --version. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/term.h"
+
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+    {"train", cmd_train, "train one model from a config"},
+    {"run", cmd_run, "run (or resume) a tuning study from a config"},
+    {"show", cmd_show, "list the trials of a study database"},
+    {"best", cmd_best, "print the best trial of a study database"},
+    {"export", cmd_export, "export a study's trials as CSV or JSON"},
+    {"report", cmd_report, "write gnuplot figures and an HTML page for a study"},
+    {"schedule", cmd_schedule, "print (and plot) the learning-rate schedule of a config"},
+    {"lr-find", cmd_lr_find, "learning-rate range test"},
+};
+#define NCOMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tunelab <command> [options]\n\n"
+               "tunelab trains small networks (MLP, GPT) and tunes them in the same process.\n\n"
+               "commands:\n");
+    for (int i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(f, "\noptions:\n  -h, --help     this help; `tunelab <command> --help` for a command's options\n"
+               "  --version      print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("tunelab %s\n", TUNELAB_VERSION);
+        return 0;
+    }
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name))
+            return COMMANDS[i].fn(argc - 1, argv + 1);
+    term_errorf(2, "unknown command '%s'", argv[1]);
+    usage(stderr);
+    return 2;
+}

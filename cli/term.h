@@ -1,0 +1,34 @@
+/* cli/term.h: terminal output: live progress only on a terminal, plain
+ * lines in a pipe, colour only when stderr is a terminal and NO_COLOR is
+ * unset.  Errors are printed as `tunelab: error: <where>: <what>`. */
+#ifndef TL_CLI_TERM_H
+#define TL_CLI_TERM_H
+
+#include <stdio.h>
+
+#include "util/err.h"
+
+typedef struct term {
+    int live;     /* stderr is a terminal: progress bars redraw in place */
+    int color;    /* ANSI colour allowed */
+    int width;    /* columns */
+} term;
+
+/* Inspects stderr and the environment.  Cannot fail. */
+void term_init(term *t);
+
+/* Draws (or, in a pipe, does nothing for) a one-line progress bar on stderr:
+ * "label [#####.....] done/total suffix". */
+void term_progress(const term *t, const char *label, double done, double total, const char *suffix);
+
+/* Clears the progress line (terminal only). */
+void term_clear(const term *t);
+
+/* Prints "tunelab: error: msg" (and a hint line when hint is not NULL) to
+ * stderr and returns the exit status for the error's code (2 for input, 1
+ * for runtime). */
+int term_error(const tl_err *e, const char *hint);
+
+/* printf-style error with an explicit exit status. */
+int term_errorf(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#endif
