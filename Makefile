@@ -19,7 +19,7 @@ BLAS_INC := -I/usr/include/$(MULTIARCH)/openblas-openmp
 CPPFLAGS += -I. $(BLAS_INC) -I/usr/include/stb -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(ARCH) -g -fopenmp -Wall -Wextra -Wno-unused-parameter \
             -Wno-missing-field-initializers -fno-fast-math
-LDLIBS   += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lsqlite3 -linih -lcjson -lz -lm -lpthread
+LDLIBS   += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lnlopt -lsqlite3 -linih -lcjson -lz -lm -lpthread
 LDFLAGS  += -fopenmp
 
 LIB_SRC  := $(sort $(wildcard util/*.c nn/*.c data/*.c hpo/*.c))
