@@ -1,0 +1,283 @@
+/* data/images.c: image-folder datasets, DIR/<class>/<image>, decoded with
+ * stb_image (PNG, JPEG, BMP) into floats in [0, 1].
+ *
+ * Two passes: the first lists and sorts the files and reads every header
+ * (stbi_info) to check sizes, so the whole dataset is allocated once; the
+ * second decodes.  It does not augment, crop or normalise beyond v / 255;
+ * it resizes only through data_load_images_resized.  The stb
+ * implementations are compiled here as static functions, so another file
+ * may compile its own copy without clashing.
+ */
+#include "data/dataset.h"
+#include "data/data_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Left ignored for the whole file, not pushed and popped: GCC reports
+ * stb_image 2.27's static functions that are declared but never defined
+ * (stbi_set_unpremultiply_on_load_thread) at the end of the file. */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#include <stb_image.h>
+#define STB_IMAGE_RESIZE_STATIC
+#define STB_IMAGE_RESIZE_IMPLEMENTATION
+#include <stb_image_resize.h>
+
+#define IMG_MAX_SIDE 16384
+
+static const char *const IMG_EXTS[] = {".png", ".jpg", ".jpeg", ".bmp"};
+
+static int is_image_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof IMG_EXTS / sizeof IMG_EXTS[0]; i++)
+        if (data__ends_with_ci(name, IMG_EXTS[i]))
+            return 1;
+    return 0;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The file list of an image folder. */
+typedef struct img_list {
+    char **classes; /* (nclass) names */
+    int nclass;
+    char **paths;   /* (n) full paths */
+    int *labels;    /* (n) */
+    long n, cap;
+} img_list;
+
+static void img_list_free(img_list *L)
+{
+    for (int k = 0; k < L->nclass; k++)
+        free(L->classes[k]);
+    free(L->classes);
+    for (long i = 0; i < L->n; i++)
+        free(L->paths[i]);
+    free(L->paths);
+    free(L->labels);
+    memset(L, 0, sizeof *L);
+}
+
+static int img_list_push(img_list *L, char *path, int label)
+{
+    if (L->n == L->cap) {
+        long nc = L->cap ? 2 * L->cap : 256;
+        char **np = realloc(L->paths, (size_t)nc * sizeof *np);
+        if (!np)
+            return -1;
+        L->paths = np;
+        int *nl = realloc(L->labels, (size_t)nc * sizeof *nl);
+        if (!nl)
+            return -1;
+        L->labels = nl;
+        L->cap = nc;
+    }
+    L->paths[L->n] = path;
+    L->labels[L->n] = label;
+    L->n++;
+    return 0;
+}
+
+/* Lists dir/<class>/<image> in sorted order. */
+static int list_images(const char *dir, img_list *L, tl_err *err)
+{
+    memset(L, 0, sizeof *L);
+    char **names = NULL;
+    long nnames = 0;
+    int rc = data__list_dir(dir, &names, &nnames, err);
+    if (rc)
+        return rc;
+    L->classes = calloc((size_t)(nnames > 0 ? nnames : 1), sizeof *L->classes);
+    if (!L->classes) {
+        data__free_names(names, nnames);
+        return tl_fail(err, TL_ERUNTIME, "%s: out of memory", dir);
+    }
+    for (long i = 0; i < nnames; i++) {
+        char *sub = data__join(dir, names[i]);
+        if (!sub) {
+            rc = tl_fail(err, TL_ERUNTIME, "%s: out of memory", dir);
+            goto done;
+        }
+        if (!is_dir(sub)) {
+            free(sub);
+            continue;
+        }
+        int label = L->nclass;
+        L->classes[L->nclass++] = names[i];
+        names[i] = NULL;
+        char **files = NULL;
+        long nfiles = 0, found = 0;
+        rc = data__list_dir(sub, &files, &nfiles, err);
+        for (long j = 0; !rc && j < nfiles; j++) {
+            if (!is_image_name(files[j]))
+                continue;
+            char *p = data__join(sub, files[j]);
+            if (!p || img_list_push(L, p, label)) {
+                free(p);
+                rc = tl_fail(err, TL_ERUNTIME, "%s: out of memory", sub);
+                break;
+            }
+            if (!is_file(p)) {
+                L->n--;
+                free(p);
+                continue;
+            }
+            found++;
+        }
+        data__free_names(files, nfiles);
+        if (!rc && found == 0)
+            rc = tl_fail(err, TL_EINPUT, "%s: class folder has no images (.png, .jpg, .jpeg, .bmp)", sub);
+        free(sub);
+        if (rc)
+            goto done;
+    }
+    if (L->nclass == 0)
+        rc = tl_fail(err, TL_EINPUT, "%s: %s (expected %s/<class>/<image>)", dir,
+                     nnames == 0 ? "folder is empty" : "no class subfolders", dir);
+done:
+    data__free_names(names, nnames);
+    if (rc)
+        img_list_free(L);
+    return rc;
+}
+
+/* resize: 0 = sizes must match (w, h) or the first image's when w = h = 0;
+ * 1 = every image is resized to w x h. */
+static int load_images(const char *dir, int channels, int w, int h, int resize,
+                       dataset **out, tl_err *err)
+{
+    *out = NULL;
+    if (!dir)
+        return tl_fail(err, TL_EINPUT, "image folder: no folder given");
+    if (channels != 1 && channels != 3)
+        return tl_fail(err, TL_EINPUT, "%s: channels must be 1 (grayscale) or 3 (RGB), got %d", dir, channels);
+    if (resize ? (w < 1 || h < 1) : ((w != 0 || h != 0) && (w < 1 || h < 1)))
+        return tl_fail(err, TL_EINPUT, "%s: image size must be positive, got %dx%d", dir, w, h);
+    if (w > IMG_MAX_SIDE || h > IMG_MAX_SIDE)
+        return tl_fail(err, TL_EINPUT, "%s: image size %dx%d exceeds %d", dir, w, h, IMG_MAX_SIDE);
+
+    img_list L;
+    int rc = list_images(dir, &L, err);
+    if (rc)
+        return rc;
+    dataset *d = NULL;
+    unsigned char *tmp = NULL;
+    const char *first = NULL;
+
+    /* Pass 1: headers only. */
+    for (long i = 0; i < L.n; i++) {
+        int iw, ih, ic;
+        if (!stbi_info(L.paths[i], &iw, &ih, &ic)) {
+            rc = tl_fail(err, TL_EINPUT, "%s: cannot read image: %s", L.paths[i], stbi_failure_reason());
+            goto fail;
+        }
+        if (resize)
+            continue;
+        if (w == 0) {
+            w = iw;
+            h = ih;
+            first = L.paths[i];
+        } else if (iw != w || ih != h) {
+            if (first)
+                rc = tl_fail(err, TL_EINPUT, "%s: image is %dx%d but %s is %dx%d (all images must have one size)",
+                             L.paths[i], iw, ih, first, w, h);
+            else
+                rc = tl_fail(err, TL_EINPUT, "%s: image is %dx%d but %dx%d is required",
+                             L.paths[i], iw, ih, w, h);
+            goto fail;
+        }
+    }
+    if (w > IMG_MAX_SIDE || h > IMG_MAX_SIDE) {
+        rc = tl_fail(err, TL_EINPUT, "%s: image is %dx%d, larger than %d a side", first, w, h, IMG_MAX_SIDE);
+        goto fail;
+    }
+
+    d = data__new(dir);
+    if (!d)
+        goto oom;
+    d->n = L.n;
+    d->width = w;
+    d->height = h;
+    d->channels = channels;
+    d->dim = w * h * channels;
+    d->nclass = L.nclass;
+    d->class_names = L.classes;
+    L.classes = NULL;
+    L.nclass = 0;
+    d->y = L.labels;
+    L.labels = NULL;
+    d->x = malloc((size_t)d->n * (size_t)d->dim * sizeof *d->x);
+    if (!d->x)
+        goto oom;
+    if (resize && !(tmp = malloc((size_t)d->dim)))
+        goto oom;
+    float lut[256];
+    for (int v = 0; v < 256; v++)
+        lut[v] = (float)v / 255.0f;
+
+    /* Pass 2: decode. */
+    for (long i = 0; i < L.n; i++) {
+        int iw, ih, ic;
+        unsigned char *px = stbi_load(L.paths[i], &iw, &ih, &ic, channels);
+        if (!px) {
+            rc = tl_fail(err, TL_EINPUT, "%s: cannot read image: %s", L.paths[i], stbi_failure_reason());
+            goto fail;
+        }
+        const unsigned char *src = px;
+        if (resize) {
+            if (!stbir_resize_uint8(px, iw, ih, 0, tmp, w, h, 0, channels)) {
+                stbi_image_free(px);
+                rc = tl_fail(err, TL_ERUNTIME, "%s: cannot resize image from %dx%d to %dx%d",
+                             L.paths[i], iw, ih, w, h);
+                goto fail;
+            }
+            src = tmp;
+        } else if (iw != w || ih != h) { /* the file changed since pass 1 */
+            stbi_image_free(px);
+            rc = tl_fail(err, TL_EINPUT, "%s: image is %dx%d but %dx%d is required", L.paths[i], iw, ih, w, h);
+            goto fail;
+        }
+        float *dst = d->x + (size_t)i * (size_t)d->dim;
+        for (int j = 0; j < d->dim; j++)
+            dst[j] = lut[src[j]];
+        stbi_image_free(px);
+    }
+    free(tmp);
+    img_list_free(&L);
+    *out = d;
+    return 0;
+oom:
+    rc = tl_fail(err, TL_ERUNTIME, "%s: out of memory for %ld images", dir, L.n);
+fail:
+    free(tmp);
+    data_free(d);
+    img_list_free(&L);
+    return rc;
+}
+
+int data_load_images(const char *dir, int channels, int req_w, int req_h, dataset **out, tl_err *err)
+{
+    return load_images(dir, channels, req_w, req_h, 0, out, err);
+}
+
+int data_load_images_resized(const char *dir, int channels, int w, int h, dataset **out, tl_err *err)
+{
+    return load_images(dir, channels, w, h, 1, out, err);
+}
