@@ -1,0 +1,218 @@
+#!/bin/sh
+# scripts/bench.sh: training throughput of tunelab side by side with PyTorch
+# (`make bench`).  Workloads and method: /work/shared/benchmarks/workloads.md.
+#
+# For every workload and thread count it runs build/bench/bench_train and
+# scripts/bench_torch.py in separate processes (OMP_NUM_THREADS and
+# OPENBLAS_NUM_THREADS set per run; the peer also gets OMP_WAIT_POLICY=PASSIVE),
+# one after the other so that both see the same machine, and it measures the
+# OpenBLAS sgemm 2048^3 peak at each thread count.  It prints a table (or,
+# with --json, one JSON object per workload and thread count) with both
+# throughputs, the ratio tunelab / best torch, GFLOP/s and % of the sgemm
+# peak.  The peer's figure at t threads is the best of its configurations
+# with <= t threads (at 2 cores: the best of 1 and 2 threads).  For the
+# epoch on Fashion-MNIST, lower seconds are better and the ratio is
+# torch s / tunelab s, so a ratio > 1 means tunelab is faster everywhere.
+#
+# OpenBLAS 0.3.21 does not know recent Xeons (CPU model 207) and falls back
+# to its Prescott (SSE3) kernels, 5-6x slower; when it does and
+# OPENBLAS_CORETYPE is unset, this script sets OPENBLAS_CORETYPE (SkylakeX
+# with AVX-512, Haswell with AVX2) for both sides and says so.
+#
+# It does not build anything (make bench does), judge noise, or fail when
+# tunelab is slower: it reports.  Exit status 2 for usage errors, 1 when
+# the tunelab binary is missing.
+set -eu
+
+usage() {
+    cat <<'EOF'
+usage: scripts/bench.sh [--quick] [--json] [--workloads LIST] [--threads LIST]
+  --quick           1 repeat of >= 10 steps, 1 epoch: a smoke test (default: 5 repeats of >= 50 steps, 2 epochs)
+  --json            one JSON object per workload and thread count on stdout
+  --workloads LIST  comma-separated, from mlp32,mlp128,mlp1024,gpt,epoch (default: all)
+  --threads LIST    comma-separated thread counts (default: 1,2)
+environment: BENCH_TRAIN (default build/bench/bench_train), TORCH_PYTHON (default /usr/bin/python3)
+EOF
+}
+
+QUICK=""
+JSON=0
+WORKLOADS="mlp32,mlp128,mlp1024,gpt,epoch"
+THREADS="1,2"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --quick) QUICK="--quick" ;;
+        --json) JSON=1 ;;
+        --workloads) [ $# -ge 2 ] || { usage >&2; exit 2; }; WORKLOADS="$2"; shift ;;
+        --workloads=*) WORKLOADS="${1#*=}" ;;
+        --threads) [ $# -ge 2 ] || { usage >&2; exit 2; }; THREADS="$2"; shift ;;
+        --threads=*) THREADS="${1#*=}" ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "bench.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+for w in $(echo "$WORKLOADS" | tr ',' ' '); do
+    case "$w" in mlp32|mlp128|mlp1024|gpt|epoch) ;;
+        *) echo "bench.sh: unknown workload '$w' (mlp32, mlp128, mlp1024, gpt, epoch)" >&2; exit 2 ;;
+    esac
+done
+for t in $(echo "$THREADS" | tr ',' ' '); do
+    case "$t" in ''|*[!0-9]*|0) echo "bench.sh: bad thread count '$t'" >&2; exit 2 ;; esac
+done
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${BENCH_TRAIN:-$ROOT/build/bench/bench_train}
+PY=${TORCH_PYTHON:-/usr/bin/python3}
+if [ ! -x "$BIN" ]; then
+    echo "bench.sh: $BIN not found: run 'make bench'" >&2
+    exit 1
+fi
+
+# Messages for people: stdout for the table, stderr with --json.
+say() { if [ "$JSON" = 1 ]; then echo "$*" >&2; else echo "$*"; fi; }
+progress() { echo "bench: $*" >&2; }
+
+HAVE_TORCH=0
+if [ -x "$PY" ] && "$PY" -c 'import torch' >/dev/null 2>&1; then
+    HAVE_TORCH=1
+else
+    say "torch: not installed ($PY -c 'import torch' failed; install python3-torch: scripts/deps.sh --bench)"
+fi
+
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+    core=$(OMP_NUM_THREADS=1 "$BIN" --corename 2>/dev/null || echo unknown)
+    if [ "$core" = "Prescott" ]; then
+        if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+            export OPENBLAS_CORETYPE=SkylakeX
+        elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+            export OPENBLAS_CORETYPE=Haswell
+        fi
+        [ -n "${OPENBLAS_CORETYPE:-}" ] && say "note: OpenBLAS took this CPU for Prescott (SSE3 kernels); set OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE for both sides"
+    fi
+fi
+
+TMP=$(mktemp "${TMPDIR:-/tmp}/tunelab-bench.XXXXXX")
+trap 'rm -f "$TMP"' EXIT INT TERM
+
+# run_tl THREADS ARGS...: one tunelab process; a failure becomes an error line.
+run_tl() {
+    t=$1; shift
+    if ! OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$BIN" --threads "$t" $QUICK "$@" >>"$TMP"; then
+        echo "bench.sh: bench_train --threads $t $* failed" >&2
+    fi
+}
+run_torch() {
+    t=$1; w=$2
+    [ "$HAVE_TORCH" = 1 ] || return 0
+    if ! OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t \
+        "$PY" "$ROOT/scripts/bench_torch.py" --threads "$t" --workloads "$w" $QUICK >>"$TMP"; then
+        echo "bench.sh: bench_torch.py --threads $t --workloads $w failed" >&2
+    fi
+}
+
+START=$(date +%s)
+for t in $(echo "$THREADS" | tr ',' ' '); do
+    progress "sgemm 2048^3, $t thread(s)"
+    run_tl "$t" --sgemm
+done
+for w in $(echo "$WORKLOADS" | tr ',' ' '); do
+    for t in $(echo "$THREADS" | tr ',' ' '); do
+        progress "$w: tunelab, $t thread(s)"
+        run_tl "$t" --workload "$w"
+        if [ "$HAVE_TORCH" = 1 ]; then
+            progress "$w: torch, $t thread(s)"
+            run_torch "$t" "$w"
+        fi
+    done
+done
+progress "done in $(( $(date +%s) - START )) s"
+
+# Report.  Both programs print flat JSON objects, one a line; awk reads the
+# keys it needs (it never sees nested objects, only the arrays it skips).
+awk -v json="$JSON" -v have_torch="$HAVE_TORCH" -v workloads="$WORKLOADS" \
+    -v threads="$THREADS" -v quick="$QUICK" -v coretype="${OPENBLAS_CORETYPE:-}" '
+function str(line, key,    s) {
+    if (!match(line, "\"" key "\": *\"[^\"]*\"")) return ""
+    s = substr(line, RSTART, RLENGTH); sub("^\"" key "\": *\"", "", s); sub("\"$", "", s)
+    return s
+}
+function num(line, key,    s) {
+    if (!match(line, "\"" key "\": *-?[0-9][0-9.eE+-]*")) return ""
+    s = substr(line, RSTART, RLENGTH); sub("^\"" key "\": *", "", s)
+    return s + 0
+}
+function jnum(x) { return x == "" ? "null" : sprintf("%.6g", x) }
+function jstr(x) { return x == "" ? "null" : "\"" x "\"" }
+function fmt(x) { return x == "" ? "-" : (x >= 100 ? sprintf("%.0f", x) : sprintf("%.3g", x)) }
+{
+    impl = str($0, "impl"); w = str($0, "workload"); t = num($0, "threads")
+    if (impl == "" || t == "") next
+    if (w == "sgemm") { peak[t] = num($0, "best"); core = str($0, "corename"); next }
+    k = impl SUBSEP w SUBSEP t
+    seen[k] = 1
+    med[k] = num($0, "median"); lo[k] = num($0, "min"); hi[k] = num($0, "max")
+    gf[k] = num($0, "gflops"); unit[w] = str($0, "unit")
+    if (impl == "tunelab") { params[w] = num($0, "params"); flops[w] = num($0, "flops_per_step"); data[w] = str($0, "data") }
+    if (impl == "torch") { tparams[w] = num($0, "params"); tver = str($0, "version") }
+}
+END {
+    nw = split(workloads, W, ","); nt = split(threads, T, ",")
+    if (!json) {
+        printf "tunelab vs PyTorch %s, training throughput (median of repeats; min-max in brackets)%s\n", \
+            (tver == "" ? "(not installed)" : tver), (quick != "" ? " [--quick: smoke test, not a figure]" : "")
+        printf "OpenBLAS core %s%s; sgemm 2048^3 peak:", (core == "" ? "?" : core), (coretype != "" ? " (OPENBLAS_CORETYPE=" coretype ")" : "")
+        for (i = 1; i <= nt; i++) printf " %s GFLOP/s at %d thread%s%s", fmt(peak[T[i]]), T[i], (T[i] > 1 ? "s" : ""), (i < nt ? "," : "")
+        printf "\npeer at t threads = best torch configuration with <= t threads; ratio = tunelab / peer (epoch: peer s / tunelab s); bar at 2 threads: >= 1, >= 2 on mlp32\n\n"
+        printf "%-8s %3s %-10s %9s %-19s %9s %-19s %6s %8s %8s %7s %7s %s\n", "workload", "thr", "unit", "tunelab", "(min-max)", \
+            "torch", "(peer thr)", "ratio", "GF/s tl", "GF/s pt", "%pk tl", "%pk pt", "bar"
+    }
+    for (i = 1; i <= nw; i++) for (j = 1; j <= nt; j++) {
+        w = W[i]; t = T[j]; kt = "tunelab" SUBSEP w SUBSEP t
+        tl = (kt in seen) ? med[kt] : ""
+        lower_better = (unit[w] == "s/epoch")
+        # The peer: best torch figure over thread counts <= t.
+        best = ""; bt = ""; same = ""
+        for (u = 1; u <= t; u++) {
+            kp = "torch" SUBSEP w SUBSEP u
+            if (!(kp in seen)) continue
+            if (u == t) same = med[kp]
+            if (best == "" || (lower_better ? med[kp] < best : med[kp] > best)) { best = med[kp]; bt = u }
+        }
+        kb = "torch" SUBSEP w SUBSEP bt
+        ratio = ""
+        if (tl != "" && best != "" && tl > 0 && best > 0) ratio = lower_better ? best / tl : tl / best
+        need = (w == "mlp32") ? 2 : 1
+        bar = ""
+        if (t == 2 && ratio != "") bar = (ratio >= need) ? "met" : "MISSED"
+        pktl = (tl != "" && peak[t] > 0) ? 100 * gf[kt] / peak[t] : ""
+        pkpt = (best != "" && peak[t] > 0) ? 100 * gf[kb] / peak[t] : ""
+        if (json) {
+            printf "{\"workload\": \"%s\", \"threads\": %d, \"unit\": %s, \"tunelab\": %s, \"tunelab_min\": %s, \"tunelab_max\": %s, ", \
+                w, t, jstr(unit[w]), jnum(tl), jnum(tl == "" ? "" : lo[kt]), jnum(tl == "" ? "" : hi[kt])
+            printf "\"torch\": %s, \"torch_threads\": %s, \"torch_min\": %s, \"torch_max\": %s, \"torch_same_threads\": %s, \"ratio\": %s, ", \
+                jnum(best), jnum(bt), jnum(best == "" ? "" : lo[kb]), jnum(best == "" ? "" : hi[kb]), jnum(same), jnum(ratio)
+            printf "\"params\": %s, \"torch_params\": %s, \"flops_per_step\": %s, \"tunelab_gflops\": %s, \"torch_gflops\": %s, ", \
+                jnum(params[w]), jnum(tparams[w]), jnum(flops[w]), jnum(tl == "" ? "" : gf[kt]), jnum(best == "" ? "" : gf[kb])
+            printf "\"sgemm_peak_gflops\": %s, \"tunelab_peak_frac\": %s, \"torch_peak_frac\": %s, \"data\": %s, \"bar\": %s, \"quick\": %s}\n", \
+                jnum(peak[t]), jnum(pktl == "" ? "" : pktl / 100), jnum(pkpt == "" ? "" : pkpt / 100), jstr(data[w]), \
+                (bar == "" ? "null" : (bar == "met" ? "true" : "false")), (quick != "" ? "true" : "false")
+        } else {
+            printf "%-8s %3d %-10s %9s %-19s %9s %-19s %6s %8s %8s %7s %7s %s\n", w, t, unit[w], fmt(tl), \
+                (tl == "" ? "" : "(" fmt(lo[kt]) "-" fmt(hi[kt]) ")"), fmt(best), \
+                (best == "" ? "" : "(" fmt(lo[kb]) "-" fmt(hi[kb]) ", " bt "t)"), \
+                (ratio == "" ? "-" : sprintf("%.2f", ratio)), fmt(tl == "" ? "" : gf[kt]), fmt(best == "" ? "" : gf[kb]), \
+                (pktl == "" ? "-" : sprintf("%.1f%%", pktl)), (pkpt == "" ? "-" : sprintf("%.1f%%", pkpt)), bar
+        }
+    }
+    if (!json) {
+        printf "\n"
+        for (i = 1; i <= nw; i++) {
+            w = W[i]
+            if (params[w] != "") printf "%-8s params %d (torch %s), FLOPs/step %.4g (6 x matmul weights x samples%s)%s\n", w, params[w], \
+                (tparams[w] == "" ? "-" : tparams[w]), flops[w], (w == "gpt" ? " or tokens, + 12 L T C per token for attention" : ""), \
+                (data[w] != "" ? ", data: " data[w] : "")
+        }
+        printf "Figures are noisy on a shared machine (3-10%% drift between runs).\n"
+    }
+}' "$TMP"
