@@ -1,0 +1,266 @@
+/* nn/optim.c: SGD (momentum, Nesterov) and AdamW steps, global-norm gradient
+ * clipping.  See optim.h for the formulas.  Every loop is flat over a run of
+ * parameters; scalars are computed once per step in double and applied in
+ * float, as PyTorch does for float tensors.  Nothing here allocates after
+ * optim_init. */
+#include "nn/optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const optim_names[OPTIM_COUNT] = { "sgd", "adamw" };
+
+const char *optim_str(int kind)
+{
+    return kind >= 0 && kind < OPTIM_COUNT ? optim_names[kind] : "?";
+}
+
+int optim_parse(const char *name, int *kind, tl_err *err)
+{
+    for (int k = 0; k < OPTIM_COUNT; k++)
+        if (name && strcmp(name, optim_names[k]) == 0) {
+            *kind = k;
+            return 0;
+        }
+    return tl_fail(err, TL_EINPUT, "unknown optimizer '%s' (valid: sgd, adamw)",
+                   name ? name : "(null)");
+}
+
+int optim_nstate(int kind)
+{
+    return kind == OPTIM_ADAMW ? 2 : 1;
+}
+
+void optim_free(optim *o)
+{
+    if (!o)
+        return;
+    free(o->m);
+    free(o->v);
+    free(o->runs);
+    free(o->partial);
+    memset(o, 0, sizeof *o);
+}
+
+int optim_init(optim *o, int kind, const nn_model *m, tl_err *err)
+{
+    memset(o, 0, sizeof *o);
+    if (kind < 0 || kind >= OPTIM_COUNT)
+        return tl_fail(err, TL_EINPUT, "train.optimizer: unknown optimizer kind %d", kind);
+    if (!m || m->nparams == 0 || m->ntensors <= 0 || !m->tensors)
+        return tl_fail(err, TL_EINPUT, "optimizer: model has no parameters");
+    /* The tensors must tile [0, nparams) in order: the decay runs rely on it. */
+    size_t at = 0;
+    for (int i = 0; i < m->ntensors; i++) {
+        const nn_tensor *tt = &m->tensors[i];
+        if (tt->offset != at || tt->size > m->nparams - at)
+            return tl_fail(err, TL_EINPUT,
+                           "optimizer: tensor %d (%s) at offset %zu size %zu does not follow "
+                           "the previous tensor (expected offset %zu, nparams %zu)",
+                           i, tt->name, tt->offset, tt->size, at, m->nparams);
+        at += tt->size;
+    }
+    if (at != m->nparams)
+        return tl_fail(err, TL_EINPUT, "optimizer: tensors cover %zu of %zu parameters",
+                       at, m->nparams);
+
+    o->kind = kind;
+    o->n = m->nparams;
+    o->nchunks = (o->n + OPTIM_NORM_CHUNK - 1) / OPTIM_NORM_CHUNK;
+    o->m = calloc(o->n, sizeof *o->m);
+    o->v = kind == OPTIM_ADAMW ? calloc(o->n, sizeof *o->v) : NULL;
+    o->runs = malloc((size_t)m->ntensors * sizeof *o->runs);
+    o->partial = calloc(o->nchunks, sizeof *o->partial);
+    if (!o->m || (kind == OPTIM_ADAMW && !o->v) || !o->runs || !o->partial) {
+        optim_free(o);
+        return tl_fail(err, TL_ERUNTIME, "optimizer: out of memory for %zu parameters",
+                       m->nparams);
+    }
+    for (int i = 0; i < m->ntensors; i++) {
+        const nn_tensor *tt = &m->tensors[i];
+        int d = tt->decay ? 1 : 0;
+        if (tt->size == 0)
+            continue;
+        if (o->nruns > 0 && o->runs[o->nruns - 1].decay == d) {
+            o->runs[o->nruns - 1].size += tt->size;
+        } else {
+            o->runs[o->nruns].offset = tt->offset;
+            o->runs[o->nruns].size = tt->size;
+            o->runs[o->nruns].decay = d;
+            o->nruns++;
+        }
+    }
+    return 0;
+}
+
+static int bad(tl_err *err, const char *key, const char *what, double got)
+{
+    return tl_fail(err, TL_EINPUT, "%s: %s (got %g)", key, what, got);
+}
+
+int optim_hparams_check(int kind, const optim_hparams *h, tl_err *err)
+{
+    if (!(h->lr > 0) || !isfinite(h->lr))
+        return bad(err, "train.lr", "must be > 0 and finite", h->lr);
+    if (!(h->weight_decay >= 0) || !isfinite(h->weight_decay))
+        return bad(err, "train.weight_decay", "must be >= 0 and finite", h->weight_decay);
+    if (kind == OPTIM_SGD) {
+        if (!(h->momentum >= 0 && h->momentum < 1))
+            return bad(err, "train.momentum", "must be in [0, 1)", h->momentum);
+        if (h->nesterov && !(h->momentum > 0))
+            return bad(err, "train.nesterov", "needs train.momentum > 0; momentum is",
+                       h->momentum);
+    } else if (kind == OPTIM_ADAMW) {
+        if (!(h->beta1 >= 0 && h->beta1 < 1))
+            return bad(err, "train.beta1", "must be in [0, 1)", h->beta1);
+        if (!(h->beta2 >= 0 && h->beta2 < 1))
+            return bad(err, "train.beta2", "must be in [0, 1)", h->beta2);
+        if (!(h->eps > 0) || !isfinite(h->eps))
+            return bad(err, "train.eps", "must be > 0 and finite", h->eps);
+    } else {
+        return tl_fail(err, TL_EINPUT, "train.optimizer: unknown optimizer kind %d", kind);
+    }
+    return 0;
+}
+
+double optim_clip_grad_norm(optim *o, float *grads, double max_norm)
+{
+    const size_t n = o->n, nch = o->nchunks;
+    double *part = o->partial;
+    #pragma omp parallel for schedule(static) if (n >= OPTIM_PAR_MIN)
+    for (size_t c = 0; c < nch; c++) {
+        size_t lo = c * OPTIM_NORM_CHUNK;
+        size_t hi = lo + OPTIM_NORM_CHUNK < n ? lo + OPTIM_NORM_CHUNK : n;
+        double s = 0.0;
+        #pragma omp simd reduction(+:s)
+        for (size_t i = lo; i < hi; i++)
+            s += (double)grads[i] * (double)grads[i];
+        part[c] = s;
+    }
+    double ss = 0.0;
+    for (size_t c = 0; c < nch; c++)
+        ss += part[c];
+    double norm = sqrt(ss);
+    if (!isfinite(norm) || !(max_norm > 0))
+        return norm;
+    double coef = max_norm / (norm + 1e-6);
+    if (coef < 1.0) {
+        const float cf = (float)coef;
+        #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+        for (size_t i = 0; i < n; i++)
+            grads[i] *= cf;
+    }
+    return norm;
+}
+
+/* SGD on one run.  mode: 0 plain (no momentum), 1 first momentum step
+ * (b = d), 2 momentum, and +3 for Nesterov. */
+static void sgd_run(float *restrict p, const float *restrict g, float *restrict b,
+                    size_t n, float lr, float wd, float mu, int mode)
+{
+    switch (mode) {
+    case 0:
+        #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+        for (size_t i = 0; i < n; i++) {
+            float d = g[i] + wd * p[i];
+            b[i] = d;
+            p[i] -= lr * d;
+        }
+        break;
+    case 1:
+    case 4:
+        #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+        for (size_t i = 0; i < n; i++) {
+            float d = g[i] + wd * p[i];
+            b[i] = d;
+            p[i] -= lr * (mode == 4 ? d + mu * d : d);
+        }
+        break;
+    case 2:
+        #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+        for (size_t i = 0; i < n; i++) {
+            float d = g[i] + wd * p[i];
+            float bb = mu * b[i] + d;
+            b[i] = bb;
+            p[i] -= lr * bb;
+        }
+        break;
+    case 5:
+        #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+        for (size_t i = 0; i < n; i++) {
+            float d = g[i] + wd * p[i];
+            float bb = mu * b[i] + d;
+            b[i] = bb;
+            p[i] -= lr * (d + mu * bb);
+        }
+        break;
+    }
+}
+
+static void adamw_run(float *restrict p, const float *restrict g, float *restrict m,
+                      float *restrict v, size_t n, float decay_mul, float b1, float omb1,
+                      float b2, float omb2, float step_size, float bc2_sqrt, float eps)
+{
+    #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float pi = p[i] * decay_mul;
+        float mi = m[i] * b1 + gi * omb1;
+        float vi = v[i] * b2 + omb2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        /* torch's addcdiv order: p + (-step_size * m) / denom */
+        p[i] = pi + (-step_size * mi) / (sqrtf(vi) / bc2_sqrt + eps);
+    }
+}
+
+void optim_step(optim *o, float *params, const float *grads, const optim_hparams *h)
+{
+    o->t++;
+    if (o->kind == OPTIM_SGD) {
+        int mode = 0;
+        if (h->momentum != 0.0) {
+            mode = o->mom_valid ? 2 : 1;
+            if (h->nesterov)
+                mode += 3;
+        }
+        for (int r = 0; r < o->nruns; r++) {
+            const optim_run *ru = &o->runs[r];
+            float wd = ru->decay ? (float)h->weight_decay : 0.0f;
+            sgd_run(params + ru->offset, grads + ru->offset, o->m + ru->offset, ru->size,
+                    (float)h->lr, wd, (float)h->momentum, mode);
+        }
+        /* Like torch, a step without momentum leaves no buffer behind: the
+         * next momentum step starts it afresh from d. */
+        o->mom_valid = h->momentum != 0.0;
+    } else {
+        double t = (double)o->t;
+        double bc1 = 1.0 - pow(h->beta1, t);
+        double bc2 = 1.0 - pow(h->beta2, t);
+        float step_size = (float)(h->lr / bc1);
+        float bc2_sqrt = (float)sqrt(bc2);
+        for (int r = 0; r < o->nruns; r++) {
+            const optim_run *ru = &o->runs[r];
+            float decay_mul = ru->decay ? (float)(1.0 - h->lr * h->weight_decay) : 1.0f;
+            adamw_run(params + ru->offset, grads + ru->offset, o->m + ru->offset,
+                      o->v + ru->offset, ru->size, decay_mul, (float)h->beta1,
+                      (float)(1.0 - h->beta1), (float)h->beta2, (float)(1.0 - h->beta2),
+                      step_size, bc2_sqrt, (float)h->eps);
+        }
+    }
+}
+
+int optim_copy(optim *dst, const optim *src, tl_err *err)
+{
+    if (dst->kind != src->kind || dst->n != src->n)
+        return tl_fail(err, TL_EINPUT,
+                       "optimizer copy: %s with %zu parameters into %s with %zu",
+                       optim_str(src->kind), src->n, optim_str(dst->kind), dst->n);
+    dst->t = src->t;
+    dst->mom_valid = src->mom_valid;
+    memcpy(dst->m, src->m, src->n * sizeof *src->m);
+    if (src->v)
+        memcpy(dst->v, src->v, src->n * sizeof *src->v);
+    return 0;
+}
