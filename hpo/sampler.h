@@ -36,11 +36,31 @@ typedef struct sampler_vt {
                    int direction, int number, rng *r, double *values, tl_err *err);
     /* Frees the state; NULL self is a no-op. */
     void (*free)(void *self);
+    /* 1 when the sequence does not depend on the seed (grid). */
+    int ignores_seed;
 } sampler_vt;
 
 typedef struct sampler {
     const sampler_vt *vt;
     void *self;
 } sampler;
+
+extern const sampler_vt sampler_random_vt;
+extern const sampler_vt sampler_grid_vt;
+extern const sampler_vt sampler_sobol_vt;
+
+/* The implemented sampler called name, or NULL (unknown, or registered
+ * but not implemented yet).  The result is static. */
+const sampler_vt *sampler_find(const char *name);
+
+/* As sampler_find with an error: TL_EINPUT "unknown sampler 'x'
+ * (available: random, grid, sobol, ...)" or "sampler 'x' is not
+ * implemented yet".  Returns 0 with *out set. */
+int sampler_lookup(const char *name, const sampler_vt **out, tl_err *err);
+
+/* Implemented samplers, in registry order (for the contract test and
+ * --help): how many, and the i-th (NULL out of range). */
+int sampler_count(void);
+const sampler_vt *sampler_at(int i);
 
 #endif
