@@ -1,0 +1,381 @@
+/* tests/test_ckpt.c: checkpoints: 2 epochs + save + load into a fresh
+ * trainer + 2 epochs equals 4 epochs bit for bit; the config blob and
+ * ckpt_peek; rejection of missing, truncated, corrupted, wrong-magic,
+ * wrong-version, trailing-garbage and mismatched files with TL_EINPUT and a
+ * message naming the file and the problem, the trainer left untouched;
+ * atomic writes.  Files live in a fresh mkdtemp directory. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nn/ckpt.h"
+#include "tests/train_fixture.h"
+
+#define DIM 6
+#define NCLS 3
+
+typedef struct world {
+    fx_data all, tr, va;
+    fx_src s_tr, s_va;
+    nn_batch_src train, val;
+} world;
+
+static void world_init(world *w)
+{
+    w->all = fx_blobs(200, DIM, NCLS, 1.5, 8);
+    w->tr = (fx_data){ 150, DIM, NCLS, w->all.x, w->all.y };
+    w->va = (fx_data){ 50, DIM, NCLS, w->all.x + 150 * DIM, w->all.y + 150 };
+    w->train = fx_src_make(&w->s_tr, &w->tr, 32, 1);
+    w->val = fx_src_make(&w->s_va, &w->va, 32, 0);
+}
+
+static void world_free(world *w)
+{
+    fx_src_free(&w->s_tr);
+    fx_src_free(&w->s_va);
+    fx_data_free(&w->all);
+}
+
+static train_config cfg(int optimizer)
+{
+    train_config c;
+    train_config_default(&c);
+    c.optimizer = optimizer;
+    c.lr = 0.02;
+    c.epochs = 4;
+    c.batch_size = 20; /* 150 = 7*20 + 10: a partial batch */
+    c.accum_steps = 2;
+    c.clip_norm = 1.0;
+    c.sched.kind = SCHED_WARMUP_COSINE;
+    c.sched.warmup = 3;
+    c.patience = 5;
+    c.seed = 2024;
+    return c;
+}
+
+static char dir[64];
+
+static void mkdir_tmp(void)
+{
+    strcpy(dir, "/tmp/tl_ckpt_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void rm_tmp(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void path_in(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "%s/%s", dir, name);
+}
+
+static const char blob_text[] = "[train]\nlr = 0.02\nepochs = 4\n";
+
+Test(ckpt, resume_after_save_and_load_is_bit_identical, .init = mkdir_tmp, .fini = rm_tmp)
+{
+    for (int opt = 0; opt < OPTIM_COUNT; opt++) {
+        train_config c = cfg(opt);
+        tl_err e;
+        char path[128];
+        path_in(path, sizeof path, "run.ckpt");
+
+        /* straight: 4 epochs */
+        world w;
+        world_init(&w);
+        nn_model *ma = fx_mlp(DIM, 12, NCLS, 0.2f, 32, 1);
+        trainer a;
+        cr_assert_eq(trainer_init(&a, ma, &c, &e), 0, "%s", e.msg);
+        cr_assert_eq(trainer_run(&a, &w.train, &w.val, 0, NULL, NULL, &e), 0, "%s", e.msg);
+        cr_assert_eq(a.status, TRAIN_COMPLETED);
+        world_free(&w);
+
+        /* 2 epochs, save, throw everything away */
+        world_init(&w);
+        nn_model *mb = fx_mlp(DIM, 12, NCLS, 0.2f, 32, 1);
+        trainer b;
+        cr_assert_eq(trainer_init(&b, mb, &c, &e), 0, "%s", e.msg);
+        cr_assert_eq(trainer_run(&b, &w.train, &w.val, 2, NULL, NULL, &e), 0, "%s", e.msg);
+        cr_assert_eq(ckpt_save(&b, path, blob_text, sizeof blob_text, &e), 0, "%s", e.msg);
+        trainer_free(&b);
+        nn_model_free(mb);
+        world_free(&w);
+
+        /* a fresh model (another init) and trainer, load, 2 more epochs */
+        world_init(&w);
+        nn_model *mc = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 77);
+        trainer d;
+        cr_assert_eq(trainer_init(&d, mc, &c, &e), 0, "%s", e.msg);
+        void *blob = NULL;
+        size_t blen = 0;
+        cr_assert_eq(ckpt_load(&d, path, &blob, &blen, &e), 0, "%s", e.msg);
+        cr_assert_eq(blen, sizeof blob_text);
+        cr_assert_eq(memcmp(blob, blob_text, blen), 0);
+        free(blob);
+        cr_assert_eq(d.epoch, 2);
+        cr_assert_eq(mc->dropout, 0.2f);
+        cr_assert_eq(trainer_run(&d, &w.train, &w.val, 0, NULL, NULL, &e), 0, "%s", e.msg);
+        cr_assert_eq(d.status, TRAIN_COMPLETED);
+        world_free(&w);
+
+        cr_assert_eq(memcmp(ma->params, mc->params, ma->nparams * sizeof(float)), 0,
+                     "%s: resumed parameters differ", optim_str(opt));
+        cr_assert_eq(d.nhist, 4);
+        for (int i = 0; i < 4; i++) {
+            cr_assert_eq(memcmp(&a.hist[i].train_loss, &d.hist[i].train_loss, 8), 0,
+                         "%s: train loss of epoch %d differs", optim_str(opt), i + 1);
+            cr_assert_eq(memcmp(&a.hist[i].val_loss, &d.hist[i].val_loss, 8), 0);
+            cr_assert_eq(memcmp(&a.hist[i].lr, &d.hist[i].lr, 8), 0);
+        }
+        cr_assert_eq(a.best_epoch, d.best_epoch);
+        cr_assert_eq(memcmp(&a.best_metric, &d.best_metric, 8), 0);
+        cr_assert_eq(a.opt.t, d.opt.t);
+        cr_assert_eq(memcmp(a.opt.m, d.opt.m, ma->nparams * sizeof(float)), 0);
+        trainer_free(&a);
+        trainer_free(&d);
+        nn_model_free(ma);
+        nn_model_free(mc);
+    }
+}
+
+/* A trained trainer and its checkpoint at path. */
+typedef struct fixture {
+    world w;
+    nn_model *m;
+    trainer t;
+} fixture;
+
+static void fixture_init(fixture *f, const char *path)
+{
+    train_config c = cfg(OPTIM_ADAMW);
+    world_init(&f->w);
+    f->m = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 1);
+    tl_err e;
+    cr_assert_eq(trainer_init(&f->t, f->m, &c, &e), 0, "%s", e.msg);
+    cr_assert_eq(trainer_run(&f->t, &f->w.train, &f->w.val, 1, NULL, NULL, &e), 0, "%s",
+                 e.msg);
+    cr_assert_eq(ckpt_save(&f->t, path, blob_text, sizeof blob_text, &e), 0, "%s", e.msg);
+}
+
+static void fixture_free(fixture *f)
+{
+    trainer_free(&f->t);
+    nn_model_free(f->m);
+    world_free(&f->w);
+}
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *fp = fopen(path, "rb");
+    cr_assert_not_null(fp);
+    fseek(fp, 0, SEEK_END);
+    *n = (size_t)ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    unsigned char *b = malloc(*n);
+    cr_assert_eq(fread(b, 1, *n, fp), *n);
+    fclose(fp);
+    return b;
+}
+
+static void spit(const char *path, const unsigned char *b, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    cr_assert_not_null(fp);
+    cr_assert_eq(fwrite(b, 1, n, fp), n);
+    fclose(fp);
+}
+
+/* Loads path into a trainer that has moved on (epoch 2) and checks that the
+ * load fails with TL_EINPUT, a message naming path and `problem`, and the
+ * trainer untouched. */
+static void expect_rejected(trainer *t, const char *path, const char *problem)
+{
+    size_t np = t->model->nparams;
+    float *p0 = malloc(np * sizeof(float));
+    memcpy(p0, t->model->params, np * sizeof(float));
+    trainer snap = *t;
+    tl_err e = { 0 };
+    void *blob = (void *)0x1;
+    cr_assert_eq(ckpt_load(t, path, &blob, NULL, &e), TL_EINPUT, "%s accepted (%s)", path,
+                 problem);
+    cr_assert(strstr(e.msg, path) && strstr(e.msg, problem), "message '%s' lacks %s", e.msg,
+              problem);
+    cr_assert_eq(blob, (void *)0x1, "blob set on failure");
+    cr_assert_eq(memcmp(p0, t->model->params, np * sizeof(float)), 0, "params touched");
+    cr_assert_eq(memcmp(&snap, t, sizeof snap), 0, "trainer fields touched");
+    free(p0);
+}
+
+Test(ckpt, rejects_damaged_files_and_leaves_the_trainer, .init = mkdir_tmp, .fini = rm_tmp)
+{
+    char good[128], bad[128];
+    path_in(good, sizeof good, "good.ckpt");
+    path_in(bad, sizeof bad, "bad.ckpt");
+    fixture f;
+    fixture_init(&f, good);
+    tl_err e;
+    cr_assert_eq(trainer_run(&f.t, &f.w.train, &f.w.val, 2, NULL, NULL, &e), 0, "%s", e.msg);
+    size_t n;
+    unsigned char *b = slurp(good, &n);
+    cr_assert_gt(n, 1000);
+
+    spit(bad, b, n / 2);
+    expect_rejected(&f.t, bad, "truncated");
+    spit(bad, b, 10);
+    expect_rejected(&f.t, bad, "truncated");
+    spit(bad, b, n - 1);
+    expect_rejected(&f.t, bad, "truncated");
+
+    unsigned char *c = malloc(n + 3);
+    memcpy(c, b, n);
+    c[n / 2] ^= 0x10;
+    spit(bad, c, n);
+    expect_rejected(&f.t, bad, "checksum");
+
+    memcpy(c, b, n);
+    c[0] = 'X';
+    spit(bad, c, n);
+    expect_rejected(&f.t, bad, "bad magic");
+
+    memcpy(c, b, n);
+    c[8] = 2; /* version field */
+    spit(bad, c, n);
+    expect_rejected(&f.t, bad, "version 2");
+
+    memcpy(c, b, n);
+    memcpy(c + n, "abc", 3);
+    spit(bad, c, n + 3);
+    expect_rejected(&f.t, bad, "unexpected bytes");
+
+    char missing[128];
+    path_in(missing, sizeof missing, "nope.ckpt");
+    expect_rejected(&f.t, missing, "cannot open");
+
+    /* the intact file still loads, and puts the trainer back at epoch 1 */
+    cr_assert_eq(ckpt_load(&f.t, good, NULL, NULL, &e), 0, "%s", e.msg);
+    cr_assert_eq(f.t.epoch, 1);
+    free(b);
+    free(c);
+    fixture_free(&f);
+}
+
+Test(ckpt, rejects_another_architecture_or_optimizer, .init = mkdir_tmp, .fini = rm_tmp)
+{
+    char path[128];
+    path_in(path, sizeof path, "a.ckpt");
+    fixture f;
+    fixture_init(&f, path);
+
+    train_config c = cfg(OPTIM_ADAMW);
+    nn_model *wide = fx_mlp(DIM, 13, NCLS, 0.0f, 32, 1);
+    trainer t;
+    cr_assert_eq(trainer_init(&t, wide, &c, NULL), 0);
+    expect_rejected(&t, path, "architecture mismatch");
+    trainer_free(&t);
+    nn_model_free(wide);
+
+    /* same parameter count, other tensor table: 6->12->3 vs 6->... shapes */
+    nn_model *same = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 1);
+    strcpy(same->tensors[0].name, "renamed");
+    cr_assert_eq(trainer_init(&t, same, &c, NULL), 0);
+    expect_rejected(&t, path, "tensor 0");
+    trainer_free(&t);
+    nn_model_free(same);
+
+    c = cfg(OPTIM_SGD);
+    nn_model *m = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 1);
+    cr_assert_eq(trainer_init(&t, m, &c, NULL), 0);
+    expect_rejected(&t, path, "optimizer");
+    trainer_free(&t);
+    nn_model_free(m);
+
+    c = cfg(OPTIM_ADAMW);
+    c.epochs = 1; /* a budget of exactly the file's epoch still fits */
+    m = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 1);
+    cr_assert_eq(trainer_init(&t, m, &c, NULL), 0);
+    cr_assert_eq(ckpt_load(&t, path, NULL, NULL, NULL), 0);
+    cr_assert_eq(t.status, TRAIN_BUDGET_REACHED);
+    trainer_free(&t);
+    nn_model_free(m);
+    fixture_free(&f);
+}
+
+Test(ckpt, peek_reads_info_and_blob_without_a_trainer, .init = mkdir_tmp, .fini = rm_tmp)
+{
+    char path[128];
+    path_in(path, sizeof path, "p.ckpt");
+    fixture f;
+    fixture_init(&f, path);
+    ckpt_info info;
+    void *blob = NULL;
+    size_t blen = 0;
+    tl_err e;
+    cr_assert_eq(ckpt_peek(path, &info, &blob, &blen, &e), 0, "%s", e.msg);
+    cr_assert_eq(info.version, CKPT_VERSION);
+    cr_assert_eq(info.nparams, f.m->nparams);
+    cr_assert_eq(info.ntensors, f.m->ntensors);
+    cr_assert_eq(info.optimizer, OPTIM_ADAMW);
+    cr_assert_eq(info.epoch, 1);
+    cr_assert_eq(info.step, f.t.step);
+    cr_assert_eq(info.status, TRAIN_BUDGET_REACHED);
+    cr_assert_eq(blen, sizeof blob_text);
+    cr_assert_str_eq(blob, blob_text);
+    free(blob);
+    cr_assert_eq(ckpt_peek(path, NULL, NULL, NULL, &e), 0);
+    fixture_free(&f);
+}
+
+Test(ckpt, save_is_atomic_and_reports_unwritable_paths, .init = mkdir_tmp, .fini = rm_tmp)
+{
+    char path[128], tmp[140], nodir[160];
+    path_in(path, sizeof path, "x.ckpt");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    fixture f;
+    fixture_init(&f, path);
+    struct stat st;
+    cr_assert_eq(stat(tmp, &st), -1, "temporary file left behind");
+    size_t n1;
+    free(slurp(path, &n1));
+    /* overwrite in place with an empty blob */
+    tl_err e;
+    cr_assert_eq(ckpt_save(&f.t, path, NULL, 0, &e), 0, "%s", e.msg);
+    size_t n2;
+    free(slurp(path, &n2));
+    cr_assert_eq(n1 - n2, sizeof blob_text);
+    snprintf(nodir, sizeof nodir, "%s/missing/dir/x.ckpt", dir);
+    cr_assert_eq(ckpt_save(&f.t, nodir, NULL, 0, &e), TL_ERUNTIME);
+    cr_assert(strstr(e.msg, nodir) && strstr(e.msg, "cannot create"), "%s", e.msg);
+    fixture_free(&f);
+}
+
+Test(ckpt, finished_run_stays_finished_after_load, .init = mkdir_tmp, .fini = rm_tmp)
+{
+    char path[128];
+    path_in(path, sizeof path, "done.ckpt");
+    fixture f;
+    fixture_init(&f, path);
+    tl_err e;
+    cr_assert_eq(trainer_run(&f.t, &f.w.train, &f.w.val, 0, NULL, NULL, &e), 0, "%s", e.msg);
+    cr_assert_eq(f.t.status, TRAIN_COMPLETED);
+    cr_assert_eq(ckpt_save(&f.t, path, NULL, 0, &e), 0, "%s", e.msg);
+    nn_model *m = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 5);
+    train_config c = cfg(OPTIM_ADAMW);
+    trainer t;
+    cr_assert_eq(trainer_init(&t, m, &c, NULL), 0);
+    cr_assert_eq(ckpt_load(&t, path, NULL, NULL, &e), 0, "%s", e.msg);
+    cr_assert_eq(t.status, TRAIN_COMPLETED);
+    cr_assert_eq(t.best_epoch, f.t.best_epoch);
+    long step = t.step;
+    cr_assert_eq(trainer_run(&t, &f.w.train, &f.w.val, 0, NULL, NULL, &e), 0);
+    cr_assert_eq(t.step, step);
+    cr_assert_eq(memcmp(m->params, f.m->params, m->nparams * sizeof(float)), 0);
+    trainer_free(&t);
+    nn_model_free(m);
+    fixture_free(&f);
+}
