@@ -84,10 +84,11 @@ static const keydef KEYS[] = {
     {"train.warmup_unit", K_STR, S(warmup_unit), "steps", "steps|epochs", 0, 0, "unit of train.warmup"},
     {"train.start_factor", K_DBL, O(start_factor), 0, "0", NULL, 0, 1, "warmup starts at lr * start_factor"},
     {"train.min_lr", K_DBL, O(min_lr), 0, "0", NULL, 0, 1e6, "floor of cosine and linear decay"},
-    {"train.step_size", K_DBL, O(step_size), 0, "1", NULL, 1e-9, 1e9, "step decay: period (see step_unit)"},
-    {"train.step_unit", K_STR, S(step_unit), "epochs", "epochs|steps", 0, 0, "unit of train.step_size"},
+    {"train.step_size", K_DBL, O(step_size), 0, "1", NULL, 1e-9, 1e9, "step decay: period, in schedule_unit"},
+    {"train.schedule_unit", K_STR, S(step_unit), "steps", "steps|epochs", 0, 0,
+     "schedules run per optimizer step or per epoch (unit of step_size)"},
     {"train.decay_rate", K_DBL, O(decay_rate), 0, "0.1", NULL, 0, 1, "step decay factor"},
-    {"train.gamma", K_DBL, O(gamma), 0, "0.95", NULL, 0, 1, "exponential decay factor per epoch"},
+    {"train.gamma", K_DBL, O(gamma), 0, "0.95", NULL, 0, 1, "exponential decay factor per schedule_unit"},
     {"train.early_stopping_patience", K_INT, O(patience), 0, "0", NULL, 0, 1e6,
      "stop after N evaluations without improvement (0: off)"},
     {"train.min_delta", K_DBL, O(min_delta), 0, "0", NULL, 0, 1e9, "smallest change that counts as improvement"},
@@ -435,11 +436,28 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     return 1;
 }
 
+static int load_stream(config *c, FILE *f, const char *path, tl_err *err);
+
 int config_load(config *c, const char *path, tl_err *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return tl_fail(err, TL_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    return load_stream(c, f, path, err);
+}
+
+int config_load_text(config *c, const char *text, size_t len, const char *name, tl_err *err)
+{
+    if (len == 0)
+        return tl_fail(err, TL_EINPUT, "%s: empty configuration", name);
+    FILE *f = fmemopen((void *)text, len, "r");
+    if (!f)
+        return tl_fail(err, TL_ERUNTIME, "%s: cannot read configuration", name);
+    return load_stream(c, f, name, err);
+}
+
+static int load_stream(config *c, FILE *f, const char *path, tl_err *err)
+{
     parse_ctx p = {.c = c, .f = f, .path = path, .err = err};
     int rc = ini_parse_stream(line_reader, &p, on_ini_entry, &p);
     fclose(f);

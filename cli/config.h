@@ -117,6 +117,10 @@ void config_defaults(config *c);
  * or TL_EINPUT with "path:line: key: what" in err. */
 int config_load(config *c, const char *path, tl_err *err);
 
+/* Parses INI text (len bytes, e.g. a checkpoint's stored config) as
+ * config_load does; `name` stands for the file in messages. */
+int config_load_text(config *c, const char *text, size_t len, const char *name, tl_err *err);
+
 /* Sets one key from text ("train.lr", "3e-4"); `where` prefixes errors
  * ("exp.ini:12" or "--set").  Returns 0 or TL_EINPUT. */
 int config_set(config *c, const char *key, const char *value, const char *where, tl_err *err);

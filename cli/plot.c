@@ -1,0 +1,22 @@
+#include "cli/plot.h"
+
+#include <stdio.h>
+#include <sys/wait.h>
+
+const char *plot_png_terminal(void)
+{
+    return "set terminal pngcairo size 900,560 noenhanced font 'sans,10'\n";
+}
+
+int plot_run(const char *script, tl_err *err)
+{
+    FILE *p = popen("gnuplot 2>&1", "w");
+    if (!p)
+        return tl_fail(err, TL_ERUNTIME, "gnuplot: cannot start (is gnuplot-nox installed?)");
+    fputs(script, p);
+    int st = pclose(p);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return tl_fail(err, TL_ERUNTIME, "gnuplot failed (status %d)%s", WIFEXITED(st) ? WEXITSTATUS(st) : -1,
+                       WIFEXITED(st) && WEXITSTATUS(st) == 127 ? ": not installed" : "");
+    return 0;
+}

@@ -1,0 +1,15 @@
+/* cli/plot.h: drawing with gnuplot.  A figure is a data file plus a gnuplot
+ * script; plot_run pipes the script to `gnuplot` (which must be on PATH:
+ * Debian's gnuplot-nox) and reports its failure. */
+#ifndef TL_CLI_PLOT_H
+#define TL_CLI_PLOT_H
+
+#include "util/err.h"
+
+/* Runs gnuplot on `script` (text).  Returns 0, or TL_ERUNTIME with
+ * gnuplot's exit status when it fails or is missing. */
+int plot_run(const char *script, tl_err *err);
+
+/* The terminal line for a PNG of w x h pixels ("set terminal pngcairo ..."). */
+const char *plot_png_terminal(void);
+#endif

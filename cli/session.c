@@ -1,0 +1,338 @@
+/* cli/session.c: config -> data, model, trainer; the batch-source adapters
+ * that put data/ loaders behind nn/'s iterator interface. */
+#include "cli/session.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/gpt.h"
+#include "nn/mlp.h"
+#include "nn/optim.h"
+#include "nn/schedule.h"
+
+/* ---- task data ---- */
+
+int task_data_load(const config *c, task_data *d, tl_err *err)
+{
+    memset(d, 0, sizeof *d);
+    int rc = 0;
+    const char *path = c->data_path[0] ? c->data_path : NULL;
+    if (!strcmp(c->dataset, "fmnist")) {
+        rc = data_load_fmnist(path, &d->train_set, &d->test_set, err);
+    } else if (!strcmp(c->dataset, "images")) {
+        if (!path)
+            return tl_fail(err, TL_EINPUT, "%s: data.path: required for data.dataset = images", c->source);
+        rc = data_load_images(path, c->channels, c->image_width, c->image_height, &d->train_set, err);
+    } else if (!strcmp(c->dataset, "text")) {
+        rc = data_load_text(path, &d->train_set, err);
+    } else {
+        rng r;
+        rng_seed(&r, c->data_seed, 0x5eed);
+        if (!strcmp(c->dataset, "spirals"))
+            rc = data_make_spirals(c->samples, c->classes, c->noise, &r, &d->train_set, err);
+        else
+            rc = data_make_blobs(c->samples, c->classes, c->features, c->noise, &r, &d->train_set, err);
+    }
+    if (rc)
+        return rc;
+    if ((rc = data_split(d->train_set, c->val_fraction, c->data_seed, &d->train, &d->val, err)))
+        goto fail;
+    data_view_limit(&d->train, c->train_limit);
+    data_view_limit(&d->val, c->val_limit);
+    if (d->test_set) {
+        if ((rc = data_view_all(d->test_set, &d->test, err)))
+            goto fail;
+        data_view_limit(&d->test, c->test_limit);
+    }
+    d->is_text = d->train_set->is_text;
+    if (d->is_text) {
+        d->vocab = d->train_set->vocab;
+        if ((rc = data_text_check(&d->train, c->ctx, err)) || (rc = data_text_check(&d->val, c->ctx, err)))
+            goto fail;
+    } else {
+        d->in_dim = d->train_set->dim;
+        d->nclass = d->train_set->nclass;
+    }
+    return 0;
+fail:
+    task_data_free(d);
+    return rc;
+}
+
+void task_data_free(task_data *d)
+{
+    if (!d)
+        return;
+    data_view_free(&d->train);
+    data_view_free(&d->val);
+    data_view_free(&d->test);
+    data_free(d->train_set);
+    data_free(d->test_set);
+    memset(d, 0, sizeof *d);
+}
+
+/* ---- batch sources ---- */
+
+struct batch_src {
+    nn_batch_src base;
+    const data_view *view;
+    data_loader *loader;    /* classification */
+    int shuffle;
+    int T;                  /* text */
+    long per_epoch;         /* text train: sequences per epoch; text eval: windows */
+    long done;
+    long cap;               /* text eval: window cap */
+    int text_eval;
+    int maxb, dim;
+    float *x;
+    int *y, *tok, *tgt;
+};
+
+static void src_reset(void *self, rng *r)
+{
+    batch_src *s = self;
+    s->done = 0;
+    if (s->loader)
+        data_loader_reset(s->loader, s->shuffle ? r : NULL);
+}
+
+static int src_next(void *self, nn_batch *b, int max_b, rng *r)
+{
+    batch_src *s = self;
+    if (max_b > s->maxb)
+        max_b = s->maxb;
+    memset(b, 0, sizeof *b);
+    if (s->loader) {
+        int n = data_loader_next(s->loader, s->x, s->y, max_b);
+        b->B = n;
+        b->T = 1;
+        b->x = s->x;
+        b->targets = s->y;
+        return n;
+    }
+    long left = s->per_epoch - s->done;
+    if (left <= 0)
+        return 0;
+    int n = left < max_b ? (int)left : max_b;
+    if (s->text_eval)
+        n = data_text_eval_batch(s->view, s->T, s->cap, s->done, n, s->tok, s->tgt);
+    else if (data_text_sample(s->view, r, n, s->T, s->tok, s->tgt) != n)
+        return 0;
+    s->done += n;
+    b->B = n;
+    b->T = s->T;
+    b->tokens = s->tok;
+    b->targets = s->tgt;
+    return n;
+}
+
+static long src_count(void *self)
+{
+    batch_src *s = self;
+    return s->loader ? data_loader_samples(s->loader) : s->per_epoch;
+}
+
+static void src_free(batch_src *s)
+{
+    if (!s)
+        return;
+    data_loader_free(s->loader);
+    free(s->x);
+    free(s->y);
+    free(s->tok);
+    free(s->tgt);
+    free(s);
+}
+
+/* kind: 0 train, 1 eval. */
+static batch_src *src_new(const config *c, const data_view *v, int is_text, int eval, int maxb, tl_err *err)
+{
+    batch_src *s = calloc(1, sizeof *s);
+    if (!s) {
+        tl_fail(err, TL_ERUNTIME, "out of memory");
+        return NULL;
+    }
+    s->base = (nn_batch_src){.self = s, .reset = src_reset, .next = src_next, .count = src_count};
+    s->view = v;
+    s->maxb = maxb;
+    if (!is_text) {
+        s->dim = v->d->dim;
+        s->shuffle = !eval;
+        s->loader = data_loader_new(v, maxb, 0, err);
+        s->x = malloc((size_t)maxb * (size_t)s->dim * sizeof *s->x);
+        s->y = malloc((size_t)maxb * sizeof *s->y);
+        if (!s->loader || !s->x || !s->y)
+            goto fail;
+    } else {
+        s->T = c->ctx;
+        s->text_eval = eval;
+        if (eval) {
+            s->cap = c->eval_windows;
+            s->per_epoch = data_text_eval_count(v, s->T, s->cap);
+        } else {
+            s->per_epoch = c->steps_per_epoch * (long)c->batch_size * c->accum_steps;
+        }
+        s->tok = malloc((size_t)maxb * (size_t)s->T * sizeof *s->tok);
+        s->tgt = malloc((size_t)maxb * (size_t)s->T * sizeof *s->tgt);
+        if (!s->tok || !s->tgt)
+            goto fail;
+    }
+    return s;
+fail:
+    if (err && !err->code)
+        tl_fail(err, TL_ERUNTIME, "out of memory");
+    src_free(s);
+    return NULL;
+}
+
+/* ---- model and trainer ---- */
+
+static int mlp_config_from(const config *c, const task_data *d, mlp_config *m, tl_err *err)
+{
+    memset(m, 0, sizeof *m);
+    m->in_dim = d->in_dim;
+    m->out_dim = d->nclass;
+    if (c->nwidths > 0) {
+        m->nhidden = c->nwidths;
+        for (int i = 0; i < c->nwidths; i++)
+            m->hidden[i] = c->widths[i];
+    } else {
+        m->nhidden = c->layers;
+        for (int i = 0; i < c->layers; i++)
+            m->hidden[i] = c->hidden;
+    }
+    m->dropout = (float)c->dropout;
+    return mlp_act_parse(c->activation, &m->act, err);
+}
+
+static void gpt_config_from(const config *c, const task_data *d, gpt_config *g)
+{
+    memset(g, 0, sizeof *g);
+    g->vocab = d->vocab;
+    g->ctx = c->ctx;
+    g->d_model = c->d_model;
+    g->layers = c->layers;
+    g->heads = c->heads;
+    g->mlp_ratio = c->mlp_ratio;
+    g->dropout = (float)c->dropout;
+}
+
+int session_train_config(const config *c, train_config *tc, tl_err *err)
+{
+    train_config_default(tc);
+    int rc;
+    if ((rc = optim_parse(c->optimizer, &tc->optimizer, err)) ||
+        (rc = train_scaling_parse(c->lr_scaling, &tc->lr_scaling, err)) ||
+        (rc = train_monitor_parse(c->monitor, &tc->monitor, err)) ||
+        (rc = sched_parse(c->schedule, &tc->sched.kind, err)) ||
+        (rc = sched_unit_parse(c->warmup_unit, &tc->sched.warmup_unit, err)) ||
+        (rc = sched_unit_parse(c->step_unit, &tc->sched.unit, err)))
+        return rc;
+    tc->lr = c->lr;
+    tc->momentum = c->momentum;
+    tc->nesterov = c->nesterov;
+    tc->beta1 = c->beta1;
+    tc->beta2 = c->beta2;
+    tc->eps = c->eps;
+    tc->weight_decay = c->weight_decay;
+    tc->clip_norm = c->clip_norm;
+    tc->sched.step_size = c->step_size;
+    tc->sched.decay_rate = c->decay_rate;
+    tc->sched.gamma = c->gamma;
+    tc->sched.min_lr = c->min_lr;
+    tc->sched.warmup = c->warmup;
+    tc->sched.warmup_start = c->start_factor;
+    tc->epochs = c->epochs;
+    tc->batch_size = c->batch_size;
+    tc->accum_steps = c->accum_steps;
+    tc->base_batch_size = c->base_batch_size;
+    tc->patience = c->patience;
+    tc->min_delta = c->min_delta;
+    tc->restore_best = c->patience > 0;
+    tc->seed = c->seed;
+    if ((rc = train_config_check(tc, err)))
+        return tl_prefix(err, "%s", c->source[0] ? c->source : "config");
+    return 0;
+}
+
+int session_new(session *s, const config *c, const task_data *d, tl_err *err)
+{
+    memset(s, 0, sizeof *s);
+    int rc;
+    rng init;
+    rng_seed(&init, c->seed, 0x1417);
+    int maxb = c->batch_size;
+    const char *src = c->source[0] ? c->source : "config";
+    if (d->is_text) {
+        gpt_config g;
+        gpt_config_from(c, d, &g);
+        rc = gpt_create(&g, maxb, &init, &s->model, err);
+    } else {
+        mlp_config m;
+        if ((rc = mlp_config_from(c, d, &m, err)))
+            return tl_prefix(err, "%s", src);
+        rc = mlp_create(&m, maxb, &init, &s->model, err);
+    }
+    if (rc)
+        return tl_prefix(err, "%s", src);
+    s->nparams = s->model->nparams;
+    train_config tc;
+    if ((rc = session_train_config(c, &tc, err)))
+        goto fail;
+    if ((rc = trainer_init(&s->tr, s->model, &tc, err))) {
+        tl_prefix(err, "%s", src);
+        goto fail;
+    }
+    s->has_trainer = 1;
+    s->train_src = src_new(c, &d->train, d->is_text, 0, maxb, err);
+    s->val_src = src_new(c, &d->val, d->is_text, 1, maxb, err);
+    if (!s->train_src || !s->val_src) {
+        rc = err && err->code ? err->code : TL_ERUNTIME;
+        goto fail;
+    }
+    if (d->test.n > 0) {
+        s->test_src = src_new(c, &d->test, d->is_text, 1, maxb, err);
+        if (!s->test_src) {
+            rc = TL_ERUNTIME;
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    session_free(s);
+    return rc;
+}
+
+void session_free(session *s)
+{
+    if (!s)
+        return;
+    if (s->has_trainer)
+        trainer_free(&s->tr);
+    nn_model_free(s->model);
+    src_free(s->train_src);
+    src_free(s->val_src);
+    src_free(s->test_src);
+    memset(s, 0, sizeof *s);
+}
+
+nn_batch_src *session_train(session *s) { return &s->train_src->base; }
+nn_batch_src *session_val(session *s) { return &s->val_src->base; }
+nn_batch_src *session_test(session *s) { return s->test_src ? &s->test_src->base : NULL; }
+
+void session_describe(const config *c, const task_data *d, char *buf, size_t n)
+{
+    if (d->is_text) {
+        snprintf(buf, n, "gpt layers=%d heads=%d d_model=%d ctx=%d vocab=%d mlp_ratio=%d", c->layers, c->heads,
+                 c->d_model, c->ctx, d->vocab, c->mlp_ratio);
+        return;
+    }
+    size_t used = (size_t)snprintf(buf, n, "mlp %d", d->in_dim);
+    int nh = c->nwidths > 0 ? c->nwidths : c->layers;
+    for (int i = 0; i < nh && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "-%d", c->nwidths > 0 ? c->widths[i] : c->hidden);
+    if (used < n)
+        snprintf(buf + used, n - used, "-%d %s", d->nclass, c->activation);
+}
