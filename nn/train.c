@@ -587,6 +587,10 @@ int trainer_copy(trainer *dst, const trainer *src, tl_err *err)
     if (dst->opt.kind != src->opt.kind)
         return tl_fail(err, TL_EINPUT, "trainer copy: optimizer %s into %s",
                        optim_str(src->opt.kind), optim_str(dst->opt.kind));
+    if (src->cfg.batch_size > dst->model->max_batch)
+        return tl_fail(err, TL_EINPUT,
+                       "trainer copy: batch_size %d exceeds the destination model's max batch %d",
+                       src->cfg.batch_size, dst->model->max_batch);
     if (dst->cap_hist < src->nhist) {
         train_record *h = realloc(dst->hist, (size_t)src->cap_hist * sizeof *h);
         if (!h)
