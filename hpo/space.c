@@ -523,7 +523,7 @@ int space_describe(const space *sp, int i, int with_grid, char *buf, size_t n)
     }
     if (p->parent >= 0) {
         const param *pp = &sp->p[p->parent];
-        at = put(buf, n, at, " if %s %s", pp->name, p->ncond == 1 ? "==" : "in (");
+        at = put(buf, n, at, " if %s %s", pp->name, p->ncond == 1 ? "== " : "in (");
         for (int k = 0; k < p->ncond; k++) {
             if (k)
                 at = put(buf, n, at, ", ");

@@ -67,6 +67,24 @@ static int exec(sql_store *st, const char *sql, tl_err *err)
     return 0;
 }
 
+/* exec, retrying while the database is busy or locked: opening a file that
+ * another process is switching to WAL, or recovering, can answer
+ * SQLITE_BUSY without calling the busy handler.  Gives up after the busy
+ * timeout. */
+static int exec_retry(sql_store *st, const char *sql, tl_err *err)
+{
+    struct timespec nap = { 0, 5000000 };
+    for (int tries = BUSY_TIMEOUT_MS / 5;; tries--) {
+        int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        int base = rc & 0xff;
+        if ((base != SQLITE_BUSY && base != SQLITE_LOCKED) || tries <= 0)
+            return exec(st, sql, err); /* once more, to fill err */
+        nanosleep(&nap, NULL);
+    }
+}
+
 static sqlite3_stmt *prep(sql_store *st, const char *sql, tl_err *err)
 {
     sqlite3_stmt *q = NULL;
@@ -114,7 +132,7 @@ static int st_begin(void *self, tl_err *err)
     sql_store *st = self;
     if (st->depth++ > 0)
         return 0;
-    if (exec(st, "BEGIN IMMEDIATE", err)) {
+    if (exec_retry(st, "BEGIN IMMEDIATE", err)) {
         st->depth = 0;
         return TL_ERUNTIME;
     }
@@ -650,8 +668,9 @@ int storage_sqlite_open(storage *out, const char *path, tl_err *err)
     sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
     /* WAL: readers never block the writer; NORMAL sync keeps every commit
      * across a process crash (what resume needs), not across power loss. */
-    if (exec(st, "PRAGMA journal_mode=WAL", err) || exec(st, "PRAGMA synchronous=NORMAL", err) ||
-        exec(st, "BEGIN IMMEDIATE", err)) {
+    if (exec_retry(st, "PRAGMA journal_mode=WAL", err) ||
+        exec_retry(st, "PRAGMA synchronous=NORMAL", err) ||
+        exec_retry(st, "BEGIN IMMEDIATE", err)) {
         st_close(st);
         return TL_ERUNTIME;
     }
