@@ -355,10 +355,8 @@ int config_set(config *c, const char *key, const char *value, const char *where,
 
 static int add_space_line(config *c, const char *key, const char *expr, const char *where, tl_err *err)
 {
-    if (!find_key(key))
-        return tl_fail(err, TL_EINPUT, "%s: space: %s: not a config key that can be tuned%s%s%s", where, key,
-                       closest_key(key) ? " (did you mean " : "", closest_key(key) ? closest_key(key) : "",
-                       closest_key(key) ? "?)" : "");
+    if (!key[0])
+        return tl_fail(err, TL_EINPUT, "%s: space: empty parameter name", where);
     for (int i = 0; i < c->nspace; i++)
         if (!strcmp(c->space[i].key, key)) {
             /* a later definition (--set space.x=...) replaces an earlier one */
@@ -505,6 +503,18 @@ int config_validate(const config *c, tl_err *err)
     if (c->max_budget > 0 && c->max_budget < c->min_budget)
         return tl_fail(err, TL_EINPUT, "%s: study.max_budget: %g is below study.min_budget %g", src, c->max_budget,
                        c->min_budget);
+    /* With the built-in trainer every [space] name must be a config key;
+     * function and command objectives take any names. */
+    if (!strcmp(c->objective_type, "train"))
+        for (int i = 0; i < c->nspace; i++) {
+            const char *key = c->space[i].key;
+            if (find_key(key))
+                continue;
+            const char *hint = closest_key(key);
+            return tl_fail(err, TL_EINPUT, "%s: space: %s: not a config key that can be tuned%s%s%s",
+                           c->space[i].where, key, hint ? " (did you mean " : "", hint ? hint : "",
+                           hint ? "?)" : "");
+        }
     if (!strcmp(c->objective_type, "command") && !c->command[0])
         return tl_fail(err, TL_EINPUT, "%s: objective.command: required when objective.type = command", src);
     return 0;
