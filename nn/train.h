@@ -247,8 +247,9 @@ typedef struct lr_find_result {
  * when the minimum comes before step 2 it falls back to lr_min_div10.
  * Changes t's parameters and optimizer state: run it on a fresh trainer and
  * throw that away.  Returns 0, TL_EINPUT for bad arguments (0 < lo < hi,
- * nsteps >= 3, 0 <= beta < 1), TL_ERUNTIME when out of memory.  out owns its
- * arrays: lr_find_result_free. */
+ * nsteps >= 3, 0 <= beta < 1), TL_ERUNTIME when out of memory; *out is
+ * then empty.  *out is overwritten (free an earlier result first) and owns
+ * its arrays: lr_find_result_free. */
 int trainer_lr_find(trainer *t, nn_batch_src *train, double lo, double hi, int nsteps,
                     double beta, lr_find_result *out, tl_err *err);
 

@@ -523,8 +523,10 @@ Test(train, lr_find_suggests_a_sensible_lr)
     }
     cr_assert_lt(loss[0], 0.5 * loss[1], "loss at suggestion %g vs at 1e-4 %g", loss[0],
                  loss[1]);
-    cr_assert_eq(trainer_lr_find(&t, &w.train, 1, 0.5, 10, 0.9, &res, &e), TL_EINPUT);
     lr_find_result_free(&res);
+    cr_assert_eq(trainer_lr_find(&t, &w.train, 1, 0.5, 10, 0.9, &res, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "0 < lo < hi"), "%s", e.msg);
+    cr_assert_null(res.lr);
     lr_find_result_free(NULL);
     nn_model_free(m);
     world_free(&w);
