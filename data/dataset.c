@@ -258,7 +258,8 @@ void data_view_free(data_view *v)
 
 struct data_loader {
     const dataset *d;
-    long *order;    /* (n) row indices, reshuffled in place each epoch */
+    long *base;     /* (n) the view's row indices, in the view's order */
+    long *order;    /* (n) this epoch's order: base shuffled with the epoch's rng */
     long n;
     long pos;       /* next position in order */
     int batch;
@@ -281,12 +282,15 @@ data_loader *data_loader_new(const data_view *v, int batch, int drop_last, tl_er
     data_loader *l = calloc(1, sizeof *l);
     if (l)
         l->order = malloc((size_t)v->n * sizeof *l->order);
-    if (!l || !l->order) {
+    if (l)
+        l->base = malloc((size_t)v->n * sizeof *l->base);
+    if (!l || !l->order || !l->base) {
         data_loader_free(l);
         tl_fail(err, TL_ERUNTIME, "%s: out of memory for a loader", src);
         return NULL;
     }
     memcpy(l->order, v->idx, (size_t)v->n * sizeof *l->order);
+    memcpy(l->base, v->idx, (size_t)v->n * sizeof *l->base);
     l->d = v->d;
     l->n = v->n;
     l->batch = batch;
@@ -296,8 +300,12 @@ data_loader *data_loader_new(const data_view *v, int batch, int drop_last, tl_er
 
 void data_loader_reset(data_loader *l, rng *r)
 {
-    if (r)
+    /* The order depends on r alone, not on earlier epochs, so a run resumed
+     * from a checkpoint (which restores r) sees the same batches. */
+    if (r) {
+        memcpy(l->order, l->base, (size_t)l->n * sizeof *l->order);
         shuffle_long(r, l->order, l->n);
+    }
     l->pos = 0;
 }
 
@@ -333,5 +341,6 @@ void data_loader_free(data_loader *l)
     if (!l)
         return;
     free(l->order);
+    free(l->base);
     free(l);
 }

@@ -178,8 +178,9 @@ typedef struct data_loader data_loader;
  * view, an empty view or batch < 1; TL_ERUNTIME for memory. */
 data_loader *data_loader_new(const data_view *v, int batch, int drop_last, tl_err *err);
 
-/* Starts a new epoch: reshuffles the order with r (NULL keeps the current
- * order, for evaluation).  Cannot fail. */
+/* Starts a new epoch: the order becomes the view's order shuffled with r, so
+ * it depends on r alone, not on earlier epochs (a resumed run sees the same
+ * batches); NULL keeps the current order, for evaluation.  Cannot fail. */
 void data_loader_reset(data_loader *l, rng *r);
 
 /* Fills x (b, dim) and y (b) (y may be NULL) with the next
