@@ -1,0 +1,235 @@
+/* tests/test_gp.c: GP posterior and objective against numpy, analytic
+ * gradients against central differences, hyperparameter fit (irrelevant
+ * dimension, reproducibility), rank-one append, errors. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "hpo/gp.h"
+#include "hpo/sobol.h"
+
+/* Reference from /usr/bin/python3 + numpy 1.24:
+ *   X = [[0.1,0.2],[0.4,0.9],[0.8,0.3],[0.55,0.6],[0.95,0.85]]; y = [1.3,-0.4,2.2,0.1,-1.0]
+ *   ls = [0.3,0.6]; sf2 = 1.7; sn2 = 0.01; c = 0.2; Xs = [[0.2,0.3],[0.5,0.5],[0,1]]
+ *   ys = (y - y.mean()) / y.std(ddof=1)
+ *   k(A,B): s = sqrt5*||(A-B)/ls||; sf2*(1+s+s^2/3)*exp(-s)
+ *   K = k(X,X) + sn2*I; alpha = solve(K, ys-c); mean = c + k(Xs,X) @ alpha
+ *   var = sf2 - diag(k(Xs,X) K^-1 k(X,Xs))
+ *   lml = -0.5 (ys-c).alpha - 0.5 logdet K - 2.5 log(2 pi)
+ *   lp  = sum_l [2 log l - 6 l] + [log sf2 - 0.15 sf2] + [0.1 log sn2 - 0.05 sn2]
+ *   objective = (lml + lp)/5 */
+static const double X5[5][2] = {{0.1, 0.2}, {0.4, 0.9}, {0.8, 0.3}, {0.55, 0.6}, {0.95, 0.85}};
+static const double Y5[5] = {1.3, -0.4, 2.2, 0.1, -1.0};
+static const double XS[3][2] = {{0.2, 0.3}, {0.5, 0.5}, {0.0, 1.0}};
+static const double MEAN_REF[3] = {0.46861606322509525, -0.09226153338326054, 0.1310204203928389};
+static const double VAR_REF[3] = {0.2724904619230517, 0.13310732225447208, 1.3514698620480359};
+static const double OBJ_REF = -3.3011220071305942;
+
+static void tiny(gp *g)
+{
+    cr_assert_eq(gp_init(g, 2, 2, NULL), 0); /* cap 2: set_data must grow it */
+    cr_assert_eq(gp_set_data(g, &X5[0][0], Y5, 5, NULL), 0);
+    double th[5] = {log(0.3), log(0.6), log(1.7), log(0.01), 0.2};
+    cr_assert_eq(gp_set_theta(g, th, NULL), 0);
+}
+
+Test(gp, posterior_mean_and_variance_match_numpy)
+{
+    gp g;
+    tiny(&g);
+    cr_assert(fabs(g.ymean - 0.44000000000000006) < 1e-15);
+    cr_assert(fabs(g.ystd - 1.2973048986263793) < 1e-14);
+    double mean[3], var[3];
+    gp_predict(&g, &XS[0][0], 3, mean, var);
+    for (int j = 0; j < 3; j++) {
+        cr_assert(fabs(mean[j] - MEAN_REF[j]) < 1e-11, "mean %d: %.17g", j, mean[j]);
+        cr_assert(fabs(var[j] - VAR_REF[j]) < 1e-11, "var %d: %.17g", j, var[j]);
+        double m1, v1;
+        gp_predict1(&g, XS[j], &m1, &v1, NULL, NULL);
+        cr_assert(fabs(m1 - MEAN_REF[j]) < 1e-11 && fabs(v1 - VAR_REF[j]) < 1e-11, "predict1 %d", j);
+    }
+    gp_free(&g);
+}
+
+Test(gp, objective_matches_numpy)
+{
+    gp g;
+    tiny(&g);
+    gp_fit_opts o;
+    gp_fit_opts_default(&o);
+    double th[5] = {log(0.3), log(0.6), log(1.7), log(0.01), 0.2};
+    double f = gp_objective(&g, th, &o, NULL);
+    cr_assert(fabs(f - OBJ_REF) < 1e-11, "objective %.17g", f);
+    gp_free(&g);
+}
+
+/* n points of a smooth function of D=3 inputs from an unscrambled Sobol set */
+static void smooth_data(int n, double *X, double *y, int irrelevant)
+{
+    sobol s;
+    cr_assert_eq(sobol_init(&s, 3, NULL, NULL), 0);
+    sobol_skip(&s, 1);
+    for (int i = 0; i < n; i++) {
+        double *x = X + 3 * i;
+        sobol_next(&s, x);
+        y[i] = sin(9.0 * x[0]) + cos(8.0 * x[1]) + (irrelevant ? 0.0 : 0.5 * x[2]);
+    }
+    sobol_free(&s);
+}
+
+Test(gp, objective_gradient_matches_central_differences)
+{
+    double X[12 * 3], y[12];
+    smooth_data(12, X, y, 0);
+    gp g;
+    cr_assert_eq(gp_init(&g, 3, 12, NULL), 0);
+    cr_assert_eq(gp_set_data(&g, X, y, 12, NULL), 0);
+    for (int prior = 0; prior < GP_PRIOR_COUNT; prior++) {
+        gp_fit_opts o;
+        gp_fit_opts_default(&o);
+        o.prior = prior;
+        double th[6] = {log(0.4), log(0.25), log(0.9), log(1.3), log(0.02), -0.1}, gr[6];
+        gp_objective(&g, th, &o, gr);
+        for (int k = 0; k < 6; k++) {
+            double h = 1e-5, tp[6], tm[6];
+            memcpy(tp, th, sizeof th);
+            memcpy(tm, th, sizeof th);
+            tp[k] += h;
+            tm[k] -= h;
+            double num = (gp_objective(&g, tp, &o, NULL) - gp_objective(&g, tm, &o, NULL)) / (2 * h);
+            cr_assert(fabs(gr[k] - num) <= 1e-6 + 1e-5 * fabs(num),
+                      "prior %s theta[%d]: analytic %.10g numeric %.10g", gp_prior_str(prior), k,
+                      gr[k], num);
+        }
+    }
+    gp_free(&g);
+}
+
+Test(gp, predict_gradients_match_central_differences)
+{
+    double X[12 * 3], y[12];
+    smooth_data(12, X, y, 0);
+    gp g;
+    cr_assert_eq(gp_init(&g, 3, 12, NULL), 0);
+    cr_assert_eq(gp_set_data(&g, X, y, 12, NULL), 0);
+    double th[6] = {log(0.4), log(0.25), log(0.9), log(1.3), log(0.02), -0.1};
+    cr_assert_eq(gp_set_theta(&g, th, NULL), 0);
+    double x[3] = {0.31, 0.77, 0.12}, m, v, dm[3], dv[3];
+    gp_predict1(&g, x, &m, &v, dm, dv);
+    for (int k = 0; k < 3; k++) {
+        double h = 1e-6, xp[3], xm[3], mp, vp, mm, vm;
+        memcpy(xp, x, sizeof x);
+        memcpy(xm, x, sizeof x);
+        xp[k] += h;
+        xm[k] -= h;
+        gp_predict1(&g, xp, &mp, &vp, NULL, NULL);
+        gp_predict1(&g, xm, &mm, &vm, NULL, NULL);
+        double nm = (mp - mm) / (2 * h), nv = (vp - vm) / (2 * h);
+        cr_assert(fabs(dm[k] - nm) <= 1e-6 + 1e-5 * fabs(nm), "dmean[%d] %.10g vs %.10g", k, dm[k], nm);
+        cr_assert(fabs(dv[k] - nv) <= 1e-6 + 1e-5 * fabs(nv), "dvar[%d] %.10g vs %.10g", k, dv[k], nv);
+    }
+    gp_free(&g);
+}
+
+Test(gp, fit_gives_irrelevant_dimension_a_much_longer_lengthscale)
+{
+    enum { N = 40 };
+    double X[N * 3], y[N];
+    smooth_data(N, X, y, 1); /* x2 does not matter */
+    for (int prior = 0; prior < GP_PRIOR_COUNT; prior++) {
+        gp g;
+        cr_assert_eq(gp_init(&g, 3, N, NULL), 0);
+        cr_assert_eq(gp_set_data(&g, X, y, N, NULL), 0);
+        gp_fit_opts o;
+        gp_fit_opts_default(&o);
+        o.prior = prior;
+        rng r;
+        rng_seed(&r, 11, 0);
+        tl_err e;
+        cr_assert_eq(gp_fit(&g, &o, &r, &e), 0, "%s", e.msg);
+        double l0 = exp(g.theta[0]), l1 = exp(g.theta[1]), l2 = exp(g.theta[2]);
+        cr_assert(l2 > 5.0 * l0 && l2 > 5.0 * l1, "prior %s: lengthscales %g %g %g",
+                  gp_prior_str(prior), l0, l1, l2);
+        /* and the fit predicts a held-out point well */
+        double xt[3] = {0.33, 0.61, 0.9}, m, v;
+        gp_predict1(&g, xt, &m, &v, NULL, NULL);
+        double want = sin(9 * 0.33) + cos(8 * 0.61), got = g.ymean + g.ystd * m;
+        cr_assert(fabs(got - want) < 0.05, "prior %s: predicted %g want %g", gp_prior_str(prior),
+                  got, want);
+        gp_free(&g);
+    }
+}
+
+Test(gp, fit_is_reproducible_by_seed)
+{
+    enum { N = 20 };
+    double X[N * 3], y[N];
+    smooth_data(N, X, y, 0);
+    double th[2][6];
+    for (int t = 0; t < 2; t++) {
+        gp g;
+        cr_assert_eq(gp_init(&g, 3, N, NULL), 0);
+        cr_assert_eq(gp_set_data(&g, X, y, N, NULL), 0);
+        gp_fit_opts o;
+        gp_fit_opts_default(&o);
+        rng r;
+        rng_seed(&r, 5, 1);
+        cr_assert_eq(gp_fit(&g, &o, &r, NULL), 0);
+        memcpy(th[t], g.theta, sizeof th[t]);
+        gp_free(&g);
+    }
+    cr_assert_eq(memcmp(th[0], th[1], sizeof th[0]), 0);
+}
+
+Test(gp, append_equals_refactorizing_with_the_extra_row)
+{
+    enum { N = 10 };
+    double X[(N + 1) * 3], y[N + 1];
+    smooth_data(N + 1, X, y, 0);
+    double th[6] = {log(0.4), log(0.25), log(0.9), log(1.3), log(1e-4), 0.1};
+    gp a, b;
+    cr_assert_eq(gp_init(&a, 3, N, NULL), 0); /* full: append must grow it */
+    cr_assert_eq(gp_init(&b, 3, N + 2, NULL), 0);
+    cr_assert_eq(gp_set_data(&a, X, y, N, NULL), 0);
+    cr_assert_eq(gp_set_theta(&a, th, NULL), 0);
+    double ys = (y[N] - a.ymean) / a.ystd;
+    cr_assert_eq(gp_append(&a, X + 3 * N, ys, NULL), 0);
+    cr_assert_eq(gp_append(&a, X, 0.3, NULL), 0); /* rank-one path (cap grew) */
+    cr_assert_eq(gp_set_data(&b, X, y, N, NULL), 0); /* same standardization as a */
+    memcpy(b.X + 3 * N, X + 3 * N, sizeof(double) * 3);
+    b.y[N] = ys;
+    memcpy(b.X + 3 * (N + 1), X, sizeof(double) * 3);
+    b.y[N + 1] = 0.3;
+    b.n = N + 2;
+    cr_assert_eq(gp_set_theta(&b, th, NULL), 0);
+    double xt[2][3] = {{0.5, 0.5, 0.5}, {0.05, 0.9, 0.3}};
+    double ma[2], va[2], mb[2], vb[2];
+    gp_predict(&a, &xt[0][0], 2, ma, va);
+    gp_predict(&b, &xt[0][0], 2, mb, vb);
+    for (int j = 0; j < 2; j++) {
+        cr_assert(fabs(ma[j] - mb[j]) < 1e-9, "mean %d: %g vs %g", j, ma[j], mb[j]);
+        cr_assert(fabs(va[j] - vb[j]) < 1e-9, "var %d: %g vs %g", j, va[j], vb[j]);
+    }
+    gp_free(&a);
+    gp_free(&b);
+}
+
+Test(gp, bad_input_is_an_error_and_free_is_safe)
+{
+    gp g;
+    tl_err e = {0};
+    cr_assert_eq(gp_init(&g, 0, 4, &e), TL_EINPUT);
+    gp_free(&g);
+    gp_free(NULL);
+    cr_assert_eq(gp_init(&g, 2, 4, &e), 0);
+    double X[4] = {0, 0, 1, 1}, y[2] = {1.0, NAN};
+    cr_assert_eq(gp_set_data(&g, X, y, 2, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "not finite") != NULL, "%s", e.msg);
+    cr_assert_eq(gp_set_data(&g, X, y, 0, &e), TL_EINPUT);
+    /* a constant target is fine: ystd falls back to 1 */
+    y[1] = 1.0;
+    cr_assert_eq(gp_set_data(&g, X, y, 2, &e), 0);
+    cr_assert_eq(g.ystd, 1.0);
+    gp_free(&g);
+    gp_free(&g);
+}
