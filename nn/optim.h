@@ -5,8 +5,10 @@
  * PyTorch 1.13 semantics, and gradient clipping by global L2 norm.  Weight
  * decay applies only to tensors with nn_tensor.decay == 1; the decay mask is
  * resolved once at init into runs of consecutive tensors, so a step is a few
- * flat, vectorizable loops (OpenMP-parallel above OPTIM_PAR_MIN elements,
- * serial below so small models do not pay for a thread team).
+ * flat loops (OpenMP-parallel above OPTIM_PAR_MIN elements, serial below so
+ * small models do not pay for a thread team).  The compiler vectorizes the
+ * SGD loops; AdamW's blocks of 8 use AVX where available, because sqrtf's
+ * errno branch keeps GCC from vectorizing it (same bits either way).
  *
  *   SGD   (torch.optim.SGD, dampening 0):
  *         d = g + wd*p            (coupled L2 decay, decay tensors only)

@@ -539,7 +539,8 @@ int trainer_run(trainer *t, nn_batch_src *train, nn_batch_src *val, int until_ep
             t->status = TRAIN_PAUSED;
             goto done;
         }
-        if (t->cfg.patience > 0 && t->bad_epochs >= t->cfg.patience) {
+        if (t->cfg.patience > 0 && t->bad_epochs >= t->cfg.patience &&
+            t->epoch < t->cfg.epochs) {
             t->status = TRAIN_EARLY_STOPPED;
             goto done;
         }
