@@ -1,0 +1,293 @@
+/* tests/test_cli.c: the `tunelab` command end to end on tiny synthetic data:
+ * config errors (file:line: key, exit 2), train (table and JSON), resume
+ * bit for bit, damaged checkpoints, divergence, schedule, lr-find, run. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/cli_util.h"
+
+static char dir[64];
+
+static void mkdir_tmp(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/tl-cliXXXXXX");
+    cr_assert(mkdtemp(dir));
+}
+
+static void rm_tmp(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    (void)!system(cmd);
+}
+
+TestSuite(cli, .init = mkdir_tmp, .fini = rm_tmp, .timeout = 120);
+
+static const char *SPIRALS =
+    "[data]\ndataset = spirals\nsamples = 600\nclasses = 3\nnoise = 0.02\nval_fraction = 0.2\n"
+    "[model]\ntype = mlp\nlayers = 2\nhidden = 64\n"
+    "[train]\nlr = 3e-2\nbatch_size = 32\nepochs = 30\nschedule = cosine\nseed = 7\n";
+
+static void write_cfg(const char *name, const char *extra)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *text = malloc(strlen(SPIRALS) + strlen(extra) + 2);
+    sprintf(text, "%s%s", SPIRALS, extra);
+    cli_write(path, text);
+    free(text);
+}
+
+static cJSON *last_json(const char *out)
+{
+    cJSON *j = cJSON_Parse(cli_last_line(out));
+    cr_assert(j, "last line is not JSON: %s", cli_last_line(out));
+    return j;
+}
+
+static double num(cJSON *o, const char *k)
+{
+    cJSON *v = cJSON_GetObjectItem(o, k);
+    cr_assert(cJSON_IsNumber(v), "missing number %s", k);
+    return v->valuedouble;
+}
+
+Test(cli, version_and_help)
+{
+    cli_out r = cli_run(NULL, "--version");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strstr(r.out, "tunelab "));
+    cli_free(&r);
+    r = cli_run(NULL, "train --help");
+    cr_assert_eq(r.status, 0);
+    cr_assert(strstr(r.out, "train.lr"), "train --help lists the config keys");
+    cli_free(&r);
+    r = cli_run(NULL, "frobnicate");
+    cr_assert_eq(r.status, 2);
+    cli_free(&r);
+}
+
+Test(cli, unknown_key_names_file_line_and_suggests)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/bad.ini", dir);
+    cli_write(path, "[data]\ndataset = spirals\n\n[train]\nlrr = 0.1\n");
+    cli_out r = cli_run(dir, "train bad.ini");
+    cr_assert_eq(r.status, 2, "status %d", r.status);
+    cr_assert(strstr(r.err, "bad.ini:5: train.lrr: unknown key (did you mean train.lr?)"), "stderr: %s", r.err);
+    cli_free(&r);
+}
+
+Test(cli, bad_values_and_sections_are_config_errors)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/bad.ini", dir);
+    cli_write(path, "[train]\nlr = fast\n");
+    cli_out r = cli_run(dir, "train bad.ini");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "bad.ini:2: train.lr: expected a number, got 'fast'"), "stderr: %s", r.err);
+    cli_free(&r);
+    cli_write(path, "[trian]\nlr = 1\n");
+    r = cli_run(dir, "train bad.ini");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "bad.ini:2: [trian]: unknown section"), "stderr: %s", r.err);
+    cli_free(&r);
+    cli_write(path, "[model]\ntype = gpt\nd_model = 130\nheads = 4\n[data]\ndataset = text\n");
+    r = cli_run(dir, "train bad.ini");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "model.heads: d_model 130 is not divisible by 4 heads"), "stderr: %s", r.err);
+    cli_free(&r);
+    r = cli_run(dir, "train bad.ini --set train.batch_size=-3");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "--set train.batch_size=-3: train.batch_size"), "stderr: %s", r.err);
+    cli_free(&r);
+    r = cli_run(dir, "train missing.ini");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "missing.ini: cannot open"), "stderr: %s", r.err);
+    cli_free(&r);
+}
+
+Test(cli, train_json_reports_every_epoch_and_learns)
+{
+    write_cfg("s.ini", "");
+    cli_out r = cli_run(dir, "train s.ini --json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    int epochs = 0;
+    for (const char *p = r.out; (p = strstr(p, "\"epoch\":")); p++)
+        epochs++;
+    cr_assert_eq(epochs, 30, "one object per epoch: %s", r.out);
+    cJSON *j = last_json(r.out);
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring, "completed");
+    cr_assert_eq(num(j, "epochs"), 30);
+    cr_assert_gt(num(j, "val_accuracy"), 0.9, "spirals should be learnt: %s", r.out);
+    cr_assert(num(j, "seconds") >= 0);
+    cr_assert(strstr(r.err, "# threads:"), "the thread layout is printed");
+    cJSON_Delete(j);
+    cli_free(&r);
+}
+
+Test(cli, resume_from_checkpoint_is_bit_identical)
+{
+    write_cfg("s.ini", "[train]\ncheckpoint = run.ckpt\n");
+    cli_out full = cli_run(dir, "train s.ini --json --set train.checkpoint=full.ckpt");
+    cr_assert_eq(full.status, 0, "stderr: %s", full.err);
+    cli_out half = cli_run(dir, "train s.ini --json --until 13");
+    cr_assert_eq(half.status, 0, "stderr: %s", half.err);
+    cJSON *h = last_json(half.out);
+    cr_assert_str_eq(cJSON_GetObjectItem(h, "status")->valuestring, "budget_reached");
+    cr_assert_eq(num(h, "epochs"), 13);
+    cJSON_Delete(h);
+    cli_out rest = cli_run(dir, "train --resume run.ckpt --json");
+    cr_assert_eq(rest.status, 0, "stderr: %s", rest.err);
+    cJSON *a = last_json(full.out), *b = last_json(rest.out);
+    cr_assert_eq(num(b, "epochs"), 30);
+    cr_assert(num(a, "val_loss") == num(b, "val_loss"), "val_loss %.17g vs %.17g", num(a, "val_loss"),
+              num(b, "val_loss"));
+    cr_assert(num(a, "val_accuracy") == num(b, "val_accuracy"));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cli_free(&full);
+    cli_free(&half);
+    cli_free(&rest);
+}
+
+Test(cli, damaged_checkpoint_is_rejected_and_kept)
+{
+    write_cfg("s.ini", "[train]\ncheckpoint = run.ckpt\nepochs = 2\n");
+    cli_out r = cli_run(dir, "train s.ini --until 1");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cli_free(&r);
+    char path[128];
+    snprintf(path, sizeof path, "%s/run.ckpt", dir);
+    FILE *f = fopen(path, "r+b");
+    cr_assert(f);
+    fseek(f, 200, SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+    char *before = cli_slurp(path);
+    r = cli_run(dir, "train --resume run.ckpt");
+    cr_assert_eq(r.status, 2, "status %d stderr %s", r.status, r.err);
+    cr_assert(strstr(r.err, "run.ckpt"), "the file is named: %s", r.err);
+    char *after = cli_slurp(path);
+    cr_assert(memcmp(before, after, 200) == 0, "the damaged file was not overwritten");
+    free(before);
+    free(after);
+    cli_free(&r);
+    snprintf(path, sizeof path, "%s/trunc.ckpt", dir);
+    cli_write(path, "TLCKPT");
+    r = cli_run(dir, "train --resume trunc.ckpt");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "trunc.ckpt"), "stderr: %s", r.err);
+    cli_free(&r);
+}
+
+Test(cli, divergence_is_a_status_not_a_crash)
+{
+    write_cfg("s.ini", "");
+    cli_out r = cli_run(dir, "train s.ini --json --set train.lr=1e6 --set train.optimizer=sgd");
+    cr_assert_eq(r.status, 1, "status %d stderr %s", r.status, r.err);
+    cJSON *j = last_json(r.out);
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring, "diverged");
+    cJSON_Delete(j);
+    cli_free(&r);
+}
+
+Test(cli, schedule_prints_warmup_then_cosine)
+{
+    write_cfg("s.ini", "[train]\nschedule = warmup_cosine\nwarmup = 10\nmin_lr = 1e-4\nepochs = 6\n");
+    cli_out r = cli_run(dir, "schedule s.ini --json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    /* 480 training samples / 32 = 15 steps per epoch, 6 epochs */
+    int n = 0;
+    double prev = -1, peak = 0, last = 0;
+    int ok = 1;
+    for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n"), n++) {
+        cJSON *j = cJSON_Parse(line);
+        cr_assert(j, "line %s", line);
+        double lr = num(j, "lr");
+        if (n < 10)
+            ok &= lr > prev;
+        else if (n > 10)
+            ok &= lr <= prev + 1e-15;
+        if (lr > peak)
+            peak = lr;
+        prev = last = lr;
+        cJSON_Delete(j);
+    }
+    cr_assert_eq(n, 90, "one line per step: %d", n);
+    cr_assert(ok, "increases during warmup, then decreases");
+    cr_assert_float_eq(peak, 3e-2, 1e-12);
+    cr_assert(last >= 1e-4 && last < 2e-4, "ends near min_lr: %g", last);
+    cli_free(&r);
+}
+
+Test(cli, lr_find_suggests_a_rate_in_the_sweep)
+{
+    write_cfg("s.ini", "");
+    cli_out r = cli_run(dir, "lr-find s.ini --json --steps 100 --lo 1e-5 --hi 10");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cJSON *j = last_json(r.out);
+    double s = num(j, "suggestion");
+    cr_assert(s > 1e-5 && s < 10, "suggestion %g", s);
+    cJSON_Delete(j);
+    cli_free(&r);
+}
+
+Test(cli, run_function_study_then_resume_adds_trials)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/f.ini", dir);
+    cli_write(path, "[objective]\ntype = function\nfunction = branin\n[study]\ntrials = 8\nseed = 5\n"
+                    "storage = f.db\n[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n");
+    cli_out r = cli_run(dir, "run f.ini --json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cJSON *j = last_json(r.out);
+    cr_assert_eq(num(j, "n_trials"), 8);
+    cr_assert_eq(num(j, "n_complete"), 8);
+    double best8 = num(j, "best_value");
+    cr_assert(best8 >= 0.397887 && best8 < 100);
+    cJSON_Delete(j);
+    cli_free(&r);
+    r = cli_run(dir, "run f.ini --json --set study.trials=12");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    j = last_json(r.out);
+    cr_assert_eq(num(j, "n_trials"), 12, "the 8 earlier trials are kept: %s", r.out);
+    cr_assert(num(j, "best_value") <= best8);
+    cJSON_Delete(j);
+    cli_free(&r);
+}
+
+Test(cli, run_train_study_with_two_workers)
+{
+    write_cfg("s.ini", "[study]\ntrials = 4\nmetric = val_accuracy\nworkers = 2\nstorage = t.db\n"
+                       "[train]\nepochs = 10\n[space]\ntrain.lr = loguniform(1e-2, 5e-2)\nmodel.hidden = choice(32, 64)\n");
+    cli_out r = cli_run(dir, "run s.ini --json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cJSON *j = last_json(r.out);
+    cr_assert_eq(num(j, "n_complete"), 4);
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "direction")->valuestring, "maximize");
+    cr_assert_gt(num(j, "best_value"), 0.5);
+    cJSON *ret = cJSON_GetObjectItem(j, "retrain");
+    cr_assert(cJSON_IsString(ret) && strstr(ret->valuestring, "tunelab train s.ini --set train.lr="));
+    cJSON_Delete(j);
+    cli_free(&r);
+}
+
+Test(cli, space_errors_name_the_line)
+{
+    write_cfg("s.ini", "[space]\ntrain.lr = loguniform(0, 1)\n");
+    cli_out r = cli_run(dir, "run s.ini");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "s.ini:") && strstr(r.err, "train.lr"), "stderr: %s", r.err);
+    cli_free(&r);
+    write_cfg("s.ini", "[space]\ntrain.lrate = uniform(0, 1)\n");
+    r = cli_run(dir, "run s.ini");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "train.lrate: not a config key that can be tuned (did you mean train.lr"), "stderr: %s",
+              r.err);
+    cli_free(&r);
+}
