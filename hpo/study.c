@@ -971,12 +971,19 @@ void study_close(study *s)
 
 int study_open(study **out, const study_config *cfg, const space *sp, tl_err *err)
 {
+    return study_open_custom(out, cfg, sp, NULL, NULL, err);
+}
+
+int study_open_custom(study **out, const study_config *cfg, const space *sp,
+                      const struct sampler_vt *smp, const struct scheduler_vt *sched, tl_err *err)
+{
     *out = NULL;
     int rc;
-    const sampler_vt *svt;
-    const scheduler_vt *cvt;
-    if ((rc = check_config(cfg, err)) || (rc = sampler_lookup(cfg->sampler, &svt, err)) ||
-        (rc = scheduler_lookup(cfg->scheduler, &cvt, err)))
+    const sampler_vt *svt = smp;
+    const scheduler_vt *cvt = sched;
+    if ((rc = check_config(cfg, err)) ||
+        (!svt && (rc = sampler_lookup(cfg->sampler, &svt, err))) ||
+        (!cvt && (rc = scheduler_lookup(cfg->scheduler, &cvt, err))))
         return rc;
     if (sp->n < 1)
         return tl_fail(err, TL_EINPUT, "%s: the search space is empty", cfg->name);

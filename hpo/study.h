@@ -152,6 +152,15 @@ typedef void (*study_progress_fn)(void *ud, const study_event *ev);
  * metric mismatch), TL_ERUNTIME (database, memory). */
 int study_open(study **out, const study_config *cfg, const space *sp, tl_err *err);
 
+/* As study_open, with the sampler and the scheduler given as vtables
+ * instead of by cfg->sampler / cfg->scheduler (either may be NULL: looked
+ * up by name).  For C users with their own algorithm, and for tests.
+ * The vtables must outlive the study. */
+struct sampler_vt;
+struct scheduler_vt;
+int study_open_custom(study **out, const study_config *cfg, const space *sp,
+                      const struct sampler_vt *smp, const struct scheduler_vt *sched, tl_err *err);
+
 /* Closes the database and frees everything, including kept paused states
  * (through the objective's state_free when one was set).  NULL is a no-op. */
 void study_close(study *s);

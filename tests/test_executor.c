@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "hpo/executor.h"
+#include "hpo/scheduler.h"
 
 static char dir[64];
 
@@ -293,4 +294,143 @@ Test(executor, paused_trials_keep_and_save_their_state)
     cr_assert_eq(*kept, 123);
     free(kept);
     study_close(s);
+}
+
+/* A two-rung test scheduler: trials 0 and 1 start with budget 2 and pause
+ * at step 1; each paused trial is then promoted to budget 4.  The rung
+ * lives in a trial attribute, set from the `started` hook. */
+static int ts_init(void **self, const study_config *cfg, const space *sp, tl_err *err)
+{
+    *self = NULL;
+    return 0;
+}
+
+static int ts_next(void *self, const sched_ctx *ctx, sched_next *out, tl_err *err)
+{
+    int running = 0, paused = -1;
+    for (int k = 0; k < ctx->ntrials; k++) {
+        running += ctx->trials[k]->state == TRIAL_RUNNING;
+        if (ctx->trials[k]->state == TRIAL_PAUSED && paused < 0)
+            paused = k;
+    }
+    if (ctx->ntrials < 2)
+        *out = (sched_next){ SCHED_NEW, -1, 2 };
+    else if (paused >= 0)
+        *out = (sched_next){ SCHED_PROMOTE, paused, 4 };
+    else
+        *out = (sched_next){ running ? SCHED_WAIT : SCHED_NONE, -1, 0 };
+    return 0;
+}
+
+static int ts_report(void *self, const sched_ctx *ctx, const trial *t, int step, double value,
+                     int *decision, int *exploit_src, tl_err *err)
+{
+    char rung[8] = "";
+    study_trial_attr_get(ctx->s, t->number, "rung", rung, sizeof rung);
+    *decision = strcmp(rung, "0") == 0 && step == 1 ? DECIDE_PAUSE : DECIDE_CONTINUE;
+    return 0;
+}
+
+static int ts_started(void *self, const sched_ctx *ctx, const trial *t, const sched_next *how,
+                      tl_err *err)
+{
+    return study_trial_attr_set(ctx->s, t->number, "rung", how->kind == SCHED_PROMOTE ? "1" : "0",
+                                err);
+}
+
+static const scheduler_vt two_rungs = {
+    .name = "two_rungs",
+    .init = ts_init,
+    .next = ts_next,
+    .report = ts_report,
+    .started = ts_started,
+};
+
+typedef struct counter_state {
+    int steps_done;
+} counter_state;
+
+typedef struct resume_probe {
+    int resumed, mismatched, waits_seen;
+} resume_probe;
+
+static int rung_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
+{
+    resume_probe *p = ud;
+    counter_state *st = job->obj_state;
+    if (st) {
+#pragma omp atomic
+        p->resumed++;
+    } else {
+        st = calloc(1, sizeof *st);
+    }
+    if (st->steps_done != (int)job->budget_done) {
+#pragma omp atomic
+        p->mismatched++;
+    }
+    tl_err err = { 0 };
+    for (int step = (int)job->budget_done; step < (int)job->budget; step++) {
+        int dec;
+        nap_ms(3);
+        if (study_report(s, job->number, step, 1.0 / (step + 1) + job->number, step + 1, &dec,
+                         NULL, &err)) {
+            snprintf(out->reason, sizeof out->reason, "%.200s", err.msg);
+            free(st);
+            return 1;
+        }
+        st->steps_done = step + 1;
+        if (dec == DECIDE_PAUSE) {
+            out->state = TRIAL_PAUSED;
+            out->obj_state = st;
+            return 0;
+        }
+    }
+    out->state = TRIAL_COMPLETE;
+    out->value = 1.0 / st->steps_done + job->number;
+    out->obj_state = st; /* the executor frees it through state_free */
+    return 0;
+}
+
+static void counter_free(void *ud, void *st)
+{
+    free(st);
+}
+
+Test(executor, paused_trials_are_promoted_and_resume_from_their_state)
+{
+    space sp;
+    tl_err err = { 0 };
+    space_init(&sp);
+    cr_assert_eq(space_add(&sp, "x", "uniform(-1, 1)", &err), 0);
+    study_config c;
+    study_config_default(&c);
+    snprintf(c.name, sizeof c.name, "rungs");
+    snprintf(c.storage, sizeof c.storage, "%s/rungs.db", dir);
+    c.trials = 2;
+    c.max_budget = 4;
+    study *s;
+    cr_assert_eq(study_open_custom(&s, &c, &sp, NULL, &two_rungs, &err), 0, "%s", err.msg);
+    resume_probe p = { 0 };
+    objective obj = { .ud = &p, .run = rung_run, .state_free = counter_free };
+    cr_assert_eq(study_optimize(s, &obj, 2, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(p.resumed, 2, "both trials resumed from their kept state");
+    cr_assert_eq(p.mismatched, 0, "budget_done matches the state");
+    trial *t;
+    int n;
+    cr_assert_eq(study_trials(s, &t, &n, &err), 0);
+    cr_assert_eq(n, 2);
+    for (int k = 0; k < n; k++) {
+        cr_assert_eq(t[k].state, TRIAL_COMPLETE, "trial %d %s: %s", k, trial_state_str(t[k].state),
+                     t[k].reason);
+        cr_assert_eq(t[k].nsteps, 4);
+        for (int j = 0; j < 4; j++)
+            cr_assert_eq(t[k].steps[j], j);
+        cr_assert_eq(t[k].budget, 4);
+        char rung[8];
+        cr_assert_eq(study_trial_attr_get(s, k, "rung", rung, sizeof rung), 1);
+        cr_assert_str_eq(rung, "1");
+    }
+    study_trials_free(t, n);
+    study_close(s);
+    space_free(&sp);
 }
