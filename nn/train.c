@@ -266,11 +266,11 @@ char *train_thread_layout(char *buf, size_t n)
         return buf;
     snprintf(buf, n,
              "openmp: %d threads (max %d, %s parallel region, level %d); "
-             "openblas: %d threads, %s, config '%s'",
+             "openblas: %d threads, %s, %s kernels (build '%s')",
              omp_in_parallel() ? omp_get_num_threads() : omp_get_max_threads(),
              omp_get_max_threads(), omp_in_parallel() ? "inside a" : "outside any",
              omp_get_level(), openblas_get_num_threads(),
-             p >= 0 && p <= 2 ? par[p] : "?", cfg ? cfg : "?");
+             p >= 0 && p <= 2 ? par[p] : "?", openblas_get_corename(), cfg ? cfg : "?");
     return buf;
 }
 
