@@ -38,6 +38,9 @@ typedef struct sampler_vt {
     void (*free)(void *self);
     /* 1 when the sequence does not depend on the seed (grid). */
     int ignores_seed;
+    /* Optional: the parent trial of the last suggestion (evolution: the
+     * trial it mutated), or -1.  The study stores it as the trial's parent. */
+    int (*parent_of_last)(void *self);
 } sampler_vt;
 
 typedef struct sampler {

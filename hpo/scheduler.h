@@ -18,7 +18,20 @@
  * survive a crash goes to storage through study_trial_attr_set /
  * study_attr_set (safe inside hooks); what `self` holds is only a cache
  * that can be rebuilt from the trials and their attributes.  The study
- * enforces the trial budget itself: a NEW beyond cfg.trials becomes NONE.
+ * enforces the trial budget itself: a NEW beyond cfg.trials becomes NONE
+ * (and NONE ends the worker), so a scheduler that may still promote paused
+ * trials once running ones report (sha, hyperband, asha, pbt) compares
+ * ctx->ntrials with cfg->trials itself and answers PROMOTE or WAIT.
+ * Trials re-queued after a crash, and enqueued ones, are handed out before
+ * `next` is asked, with `started` called as for a NEW trial.
+ *
+ * Pause and resume: DECIDE_PAUSE makes the objective stop and return its
+ * state, which the study keeps (study_state_peek / _take); a PROMOTE hands
+ * it back in the job (JOB_RESUME, budget_done = what the trial used).  PBT
+ * can exploit either at a report (DECIDE_EXPLOIT + exploit_src, the source
+ * trial's kept state is copied by the objective) or while a member is
+ * paused (study_state_copy into study_state_peek's state, then
+ * study_set_values and study_set_parent, then PROMOTE).
  *
  * Schedulers depend on the core (study, trial); the core knows them only
  * through this interface and the registry in scheduler.c.

@@ -387,6 +387,8 @@ int study_ask(study *s, trial_job *job, tl_err *err)
                 tl_prefix(err, "sampler %s", s->smp.vt->name);
                 goto fail;
             } else {
+                if (s->smp.vt->parent_of_last)
+                    t->parent = s->smp.vt->parent_of_last(s->smp.self);
                 space_apply_conditions(&s->sp, t->values);
                 if ((rc = space_check_values(&s->sp, t->values, err))) {
                     tl_prefix(err, "sampler %s suggested a bad value", s->smp.vt->name);
@@ -904,6 +906,16 @@ void *study_state_take(study *s, int trial)
         st = s->states[trial];
         s->states[trial] = NULL;
     }
+    unlock(s);
+    return st;
+}
+
+void *study_state_peek(study *s, int trial)
+{
+    void *st = NULL;
+    lock(s);
+    if (trial >= 0 && trial < s->cap_states)
+        st = s->states[trial];
     unlock(s);
     return st;
 }

@@ -91,6 +91,13 @@ typedef struct study_config {
     int nas_population;        /* default 16 */
     int nas_sample_size;       /* tournament size; default 4 */
     long nas_max_params;       /* reject architectures larger than this; 0 = no limit */
+
+    /* Optional constraint for samplers that honour it (evolution): returns 1
+     * when the internal values are acceptable (e.g. the model they describe
+     * has at most nas_max_params parameters), 0 to reject the candidate.
+     * hpo/ never looks inside; cli/ provides it.  NULL: everything goes. */
+    int (*accept)(void *ud, const space *sp, const double *values);
+    void *accept_ud;
 } study_config;
 
 /* Fills c with the defaults listed above (name empty).  Cannot fail. */
@@ -254,6 +261,10 @@ void study_set_objective(study *s, const struct objective *obj);
  * objective cannot copy. */
 int study_state_put(study *s, int trial, void *state);
 void *study_state_take(study *s, int trial);
+/* peek: the kept state of trial, still owned by the study (NULL if none);
+ * valid until it is taken or replaced (schedulers: PBT's exploit of a
+ * paused member copies into it with study_state_copy). */
+void *study_state_peek(study *s, int trial);
 int study_state_copy(study *s, int src, void *dst, tl_err *err);
 
 #endif

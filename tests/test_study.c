@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hpo/objective.h"
+#include "hpo/sampler.h"
 #include "hpo/scheduler.h"
 #include "hpo/study.h"
 
@@ -506,6 +507,9 @@ Test(study, kept_states_put_take_copy_and_free_at_close)
     cr_assert_eq(study_state_put(s, 100, b), 0);
     cr_assert_eq(study_state_copy(s, 0, &dst, &err), 0);
     cr_assert_eq(dst, 41);
+    cr_assert_eq(study_state_peek(s, 0), a, "peek leaves the state in place");
+    cr_assert_eq(study_state_peek(s, 0), a);
+    cr_assert_null(study_state_peek(s, 5));
     cr_assert_eq(study_state_take(s, 100), b);
     cr_assert_null(study_state_take(s, 100));
     free(b);
@@ -584,5 +588,63 @@ Test(study, default_storage_is_runs_name_db)
     cr_assert_eq(access("runs/dflt.db", F_OK), 0);
     study_close(s);
     cr_assert_eq(chdir(cwd), 0);
+    space_free(&sp);
+}
+
+/* A custom sampler handed to study_open_custom: the midpoint of the cube,
+ * with the previous trial as its parent. */
+static int mid_init(void **self, const space *sp, const struct study_config *cfg, uint64_t seed,
+                    tl_err *err)
+{
+    *self = calloc(1, sizeof(int));
+    return *self ? 0 : TL_ERUNTIME;
+}
+
+static int mid_suggest(void *self, const space *sp, const trial *const *hist, int nhist,
+                       int direction, int number, rng *r, double *values, tl_err *err)
+{
+    double u[SPACE_MAX_PARAMS];
+    for (int i = 0; i < sp->n; i++)
+        u[i] = 0.5;
+    space_from_unit_vec(sp, u, values);
+    *(int *)self = nhist - 1;
+    return 0;
+}
+
+static int mid_parent(void *self)
+{
+    return *(int *)self;
+}
+
+static const sampler_vt mid_sampler = {
+    .name = "mid",
+    .init = mid_init,
+    .suggest = mid_suggest,
+    .free = free,
+    .parent_of_last = mid_parent,
+};
+
+Test(study, custom_sampler_and_its_parents)
+{
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "custom", 3);
+    snprintf(c.sampler, sizeof c.sampler, "not-used");
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open_custom(&s, &c, &sp, &mid_sampler, NULL, &err), 0, "%s", err.msg);
+    for (int k = 0; k < 3; k++) {
+        trial_job job;
+        ask_ok(s, &job);
+        cr_assert_eq(job.parent, k - 1);
+        cr_assert_float_eq(job.values[0], sqrt(1e-4 * 1e-1), 1e-12);
+        tell_ok(s, job.number, TRIAL_COMPLETE, 1);
+    }
+    trial t;
+    cr_assert_eq(study_get_trial(s, 2, &t, &err), 0);
+    cr_assert_eq(t.parent, 1, "stored");
+    trial_free(&t);
+    study_close(s);
     space_free(&sp);
 }
