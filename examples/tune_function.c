@@ -7,7 +7,9 @@
  * runs/tune_function.db: run it twice and the second run resumes (and
  * finds the budget used).
  *
+ *   make build/libtunelab.a
  *   cc -std=c11 -O2 -I. examples/tune_function.c build/libtunelab.a \
+ *      -L/usr/lib/x86_64-linux-gnu/openblas-openmp -lopenblas -lnlopt \
  *      -lsqlite3 -lm -lpthread -fopenmp -o tune_function && ./tune_function
  */
 #include <math.h>
