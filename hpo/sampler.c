@@ -18,8 +18,7 @@ static const entry registry[] = {
     { "random", &sampler_random_vt },
     { "grid", &sampler_grid_vt },
     { "sobol", &sampler_sobol_vt },
-    /* bayes: replace NULL with &sampler_bayes_vt when hpo/sampler_bayes.c lands. */
-    { "bayes", NULL },
+    { "bayes", &sampler_bayes_vt },
     /* evolution: replace NULL with &sampler_evolution_vt when hpo/sampler_evolution.c lands. */
     { "evolution", NULL },
 };

@@ -51,6 +51,7 @@ typedef struct sampler {
 extern const sampler_vt sampler_random_vt;
 extern const sampler_vt sampler_grid_vt;
 extern const sampler_vt sampler_sobol_vt;
+extern const sampler_vt sampler_bayes_vt;
 
 /* The implemented sampler called name, or NULL (unknown, or registered
  * but not implemented yet).  The result is static. */
