@@ -54,6 +54,7 @@ typedef struct nn_model_vt {
     void (*backward)(nn_model *m, const nn_batch *b, float scale);
     /* Dropout probability may change between steps (PBT). */
     void (*set_dropout)(nn_model *m, float p);
+    /* Releases the concrete model (m->self); nn_model_free frees the rest. */
     void (*free)(nn_model *m);
 } nn_model_vt;
 

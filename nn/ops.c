@@ -1,0 +1,495 @@
+/* nn/ops.c: forward/backward kernels of the layers declared in nn/ops.h.
+ * Shapes: N rows, B batch, T time, C channels, OC out channels, V classes,
+ * NH heads, hs = C/NH head size.
+ *
+ * Matmuls are cblas_sgemm calls with the transposes as flags (no copies);
+ * attention runs two sgemms per (batch, head) pair, the pairs spread over
+ * the OpenMP threads (each sgemm then runs on its calling thread).
+ * Element-wise loops are `omp simd` loops; expf and tanhf vectorize through
+ * glibc's libmvec (declared below, since math.h exposes the vector variants
+ * only under -ffast-math, which this project does not use).
+ *
+ * Not here: shape checks (callers validate once), allocation, any state.
+ */
+#include "nn/ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "nn/model.h"
+
+/* libmvec (glibc >= 2.35 on x86-64) has AVX2/AVX-512 variants of expf and
+ * tanhf with the vector-function ABI; declaring them `omp declare simd`
+ * lets GCC call them from simd loops.  Elsewhere the loops call the scalar
+ * functions: slower, same results within a few ulps. */
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(_OPENMP) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#pragma omp declare simd notinbranch
+extern float expf(float);
+#pragma omp declare simd notinbranch
+extern float tanhf(float);
+#endif
+
+#define GELU_S 0.7978845608028654f /* sqrt(2/pi) */
+#define GELU_C 0.044715f
+
+/* Columns [*c0, *c1) of C for the calling thread of the current team, in
+ * chunks that are multiples of 16 floats (one AVX-512 vector). */
+static void ops_span(int C, int *c0, int *c1)
+{
+    int nt = omp_get_num_threads(), t = omp_get_thread_num();
+    int chunk = ((C + nt - 1) / nt + 15) & ~15;
+    int a = t * chunk;
+    *c0 = a < C ? a : C;
+    *c1 = a + chunk < C ? a + chunk : C;
+}
+
+/* dst (C) += column sums of src (N,C); columns split over threads, each
+ * summed in row order (same bits for any thread count). */
+static void colsum_add(float *restrict dst, const float *restrict src, int N, int C)
+{
+#pragma omp parallel if ((size_t)N * C >= OPS_PAR_MIN && C >= 32)
+    {
+        int c0, c1;
+        ops_span(C, &c0, &c1);
+        for (int n = 0; n < N; n++) {
+            const float *row = src + (size_t)n * C;
+#pragma omp simd
+            for (int c = c0; c < c1; c++)
+                dst[c] += row[c];
+        }
+    }
+}
+
+/* ---- linear ---- */
+
+static void add_bias(float *out, const float *bias, int N, int OC)
+{
+#pragma omp parallel for if ((size_t)N * OC >= OPS_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        float *o = out + (size_t)n * OC;
+#pragma omp simd
+        for (int j = 0; j < OC; j++)
+            o[j] += bias[j];
+    }
+}
+
+void linear_forward(float *out, const float *inp, const float *w, const float *bias,
+                    int N, int C, int OC)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C,
+                0.0f, out, OC);
+    if (bias)
+        add_bias(out, bias, N, OC);
+}
+
+static inline float gelu1(float x)
+{
+    float u = GELU_S * (x + GELU_C * x * x * x);
+    return 0.5f * x * (1.0f + tanhf(u));
+}
+
+/* One row of the fused bias + activation: p += bias (if any), o = act(p). */
+static inline void bias_act_row(float *o, float *p, const float *bias, int OC, int act)
+{
+    if (act == NN_GELU) {
+        if (bias) {
+#pragma omp simd
+            for (int j = 0; j < OC; j++) {
+                float x = p[j] + bias[j];
+                p[j] = x;
+                o[j] = gelu1(x);
+            }
+        } else {
+#pragma omp simd
+            for (int j = 0; j < OC; j++)
+                o[j] = gelu1(p[j]);
+        }
+    } else {
+        if (bias) {
+#pragma omp simd
+            for (int j = 0; j < OC; j++) {
+                float x = p[j] + bias[j];
+                p[j] = x;
+                o[j] = x < 0.0f ? 0.0f : x; /* NaN passes through */
+            }
+        } else {
+#pragma omp simd
+            for (int j = 0; j < OC; j++)
+                o[j] = p[j] < 0.0f ? 0.0f : p[j];
+        }
+    }
+}
+
+void linear_act_forward(float *out, float *pre, const float *inp, const float *w,
+                        const float *bias, int N, int C, int OC, int act)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C,
+                0.0f, pre, OC);
+    /* One pass for bias and activation; out may equal pre (ReLU). */
+    size_t work = (size_t)N * OC * (act == NN_GELU ? 4 : 1);
+#pragma omp parallel for if (work >= OPS_PAR_MIN)
+    for (int n = 0; n < N; n++)
+        bias_act_row(out + (size_t)n * OC, pre + (size_t)n * OC, bias, OC, act);
+}
+
+void linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                     const float *inp, const float *w, int N, int C, int OC)
+{
+    if (dinp)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC,
+                    w, C, 1.0f, dinp, C);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C,
+                1.0f, dw, C);
+    if (dbias)
+        colsum_add(dbias, dout, N, OC);
+}
+
+/* ---- activations ---- */
+
+void relu_forward(float *out, const float *inp, size_t n)
+{
+#pragma omp parallel for simd if (parallel : n >= OPS_PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        out[i] = inp[i] < 0.0f ? 0.0f : inp[i];
+}
+
+void relu_backward(float *dinp, const float *dout, const float *out, size_t n)
+{
+#pragma omp parallel for simd if (parallel : n >= OPS_PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        dinp[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+}
+
+void gelu_forward(float *out, const float *inp, size_t n)
+{
+#pragma omp parallel for simd if (parallel : n >= OPS_PAR_MIN / 4)
+    for (size_t i = 0; i < n; i++)
+        out[i] = gelu1(inp[i]);
+}
+
+void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n)
+{
+#pragma omp parallel for simd if (parallel : n >= OPS_PAR_MIN / 4)
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i];
+        float t = tanhf(GELU_S * (x + GELU_C * x * x * x));
+        float d = 0.5f * (1.0f + t) +
+                  0.5f * x * (1.0f - t * t) * GELU_S * (1.0f + 3.0f * GELU_C * x * x);
+        dinp[i] = dout[i] * d;
+    }
+}
+
+void act_backward(float *dinp, const float *dout, const float *x, size_t n, int act)
+{
+    if (act == NN_GELU)
+        gelu_backward(dinp, dout, x, n);
+    else
+        relu_backward(dinp, dout, x, n);
+}
+
+/* ---- dropout ---- */
+
+void dropout_mask(uint8_t *mask, float p, size_t n, rng *r)
+{
+    double t = (double)p * 4294967296.0;
+    uint32_t thr = t >= 4294967295.0 ? 4294967295u : t <= 0.0 ? 0u : (uint32_t)t;
+    size_t i = 0;
+    for (; i + 1 < n; i += 2) {
+        uint64_t u = rng_u64(r);
+        mask[i] = (uint32_t)u >= thr;
+        mask[i + 1] = (uint32_t)(u >> 32) >= thr;
+    }
+    if (i < n)
+        mask[i] = (uint32_t)rng_u64(r) >= thr;
+}
+
+void dropout_forward(float *out, const float *inp, const uint8_t *mask, float p, size_t n)
+{
+    float s = 1.0f / (1.0f - p);
+#pragma omp parallel for simd if (parallel : n >= OPS_PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        out[i] = inp[i] * ((float)mask[i] * s);
+}
+
+void dropout_backward(float *dinp, const float *dout, const uint8_t *mask, float p, size_t n)
+{
+    dropout_forward(dinp, dout, mask, p, n);
+}
+
+/* ---- residual ---- */
+
+void residual_forward(float *out, const float *a, const float *b, size_t n)
+{
+#pragma omp parallel for simd if (parallel : n >= OPS_PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        out[i] = a[i] + b[i];
+}
+
+void residual_backward(float *da, float *db, const float *dout, size_t n)
+{
+    if (da) {
+#pragma omp parallel for simd if (parallel : n >= OPS_PAR_MIN)
+        for (size_t i = 0; i < n; i++)
+            da[i] += dout[i];
+    }
+    if (db) {
+#pragma omp parallel for simd if (parallel : n >= OPS_PAR_MIN)
+        for (size_t i = 0; i < n; i++)
+            db[i] += dout[i];
+    }
+}
+
+/* ---- LayerNorm ---- */
+
+void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                       const float *w, const float *b, int N, int C)
+{
+#pragma omp parallel for if ((size_t)N * C >= OPS_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C;
+        float *o = out + (size_t)n * C;
+        float m = 0.0f, v = 0.0f;
+        /* Two passes over a row that sits in L1: exact-enough variance. */
+#pragma omp simd reduction(+ : m)
+        for (int c = 0; c < C; c++)
+            m += x[c];
+        m /= (float)C;
+#pragma omp simd reduction(+ : v)
+        for (int c = 0; c < C; c++) {
+            float d = x[c] - m;
+            v += d * d;
+        }
+        v /= (float)C;
+        float s = 1.0f / sqrtf(v + 1e-5f);
+#pragma omp simd
+        for (int c = 0; c < C; c++)
+            o[c] = (x[c] - m) * s * w[c] + b[c];
+        mean[n] = m;
+        rstd[n] = s;
+    }
+}
+
+void layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+                        const float *inp, const float *w, const float *mean,
+                        const float *rstd, int N, int C)
+{
+    int par = (size_t)N * C >= OPS_PAR_MIN;
+#pragma omp parallel if (par)
+    {
+#pragma omp for
+        for (int n = 0; n < N; n++) {
+            const float *x = inp + (size_t)n * C;
+            const float *g = dout + (size_t)n * C;
+            float *di = dinp + (size_t)n * C;
+            float m = mean[n], s = rstd[n];
+            float dmean = 0.0f, dnmean = 0.0f;
+#pragma omp simd reduction(+ : dmean, dnmean)
+            for (int c = 0; c < C; c++) {
+                float dn = w[c] * g[c];
+                dmean += dn;
+                dnmean += dn * (x[c] - m) * s;
+            }
+            dmean /= (float)C;
+            dnmean /= (float)C;
+#pragma omp simd
+            for (int c = 0; c < C; c++) {
+                float norm = (x[c] - m) * s;
+                di[c] += (w[c] * g[c] - dmean - norm * dnmean) * s;
+            }
+        }
+        /* Parameter gradients: columns split over threads, rows in order. */
+        int c0, c1;
+        ops_span(C, &c0, &c1);
+        for (int n = 0; n < N; n++) {
+            const float *x = inp + (size_t)n * C;
+            const float *g = dout + (size_t)n * C;
+            float m = mean[n], s = rstd[n];
+#pragma omp simd
+            for (int c = c0; c < c1; c++) {
+                dw[c] += g[c] * (x[c] - m) * s;
+                db[c] += g[c];
+            }
+        }
+    }
+}
+
+/* ---- embeddings ---- */
+
+void encoder_forward(float *out, const int *tokens, const float *wte, const float *wpe,
+                     int B, int T, int C)
+{
+#pragma omp parallel for if ((size_t)B * T * C >= OPS_PAR_MIN)
+    for (int bt = 0; bt < B * T; bt++) {
+        float *o = out + (size_t)bt * C;
+        const float *e = wte + (size_t)tokens[bt] * C;
+        const float *p = wpe + (size_t)(bt % T) * C;
+#pragma omp simd
+        for (int c = 0; c < C; c++)
+            o[c] = e[c] + p[c];
+    }
+}
+
+void encoder_backward(float *dwte, float *dwpe, const float *dout, const int *tokens,
+                      int B, int T, int C)
+{
+    /* Scattered adds: rows may share a token, so split by column instead. */
+#pragma omp parallel if ((size_t)B * T * C >= OPS_PAR_MIN && C >= 32)
+    {
+        int c0, c1;
+        ops_span(C, &c0, &c1);
+        for (int bt = 0; bt < B * T; bt++) {
+            const float *g = dout + (size_t)bt * C;
+            float *e = dwte + (size_t)tokens[bt] * C;
+            float *p = dwpe + (size_t)(bt % T) * C;
+#pragma omp simd
+            for (int c = c0; c < c1; c++) {
+                e[c] += g[c];
+                p[c] += g[c];
+            }
+        }
+    }
+}
+
+/* ---- attention ---- */
+
+void attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH)
+{
+    int hs = C / NH, C3 = 3 * C;
+    float scale = 1.0f / sqrtf((float)hs);
+    int par = B * NH > 1 && (size_t)B * NH * T * T >= OPS_PAR_MIN;
+#pragma omp parallel for collapse(2) schedule(static) if (par)
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < NH; h++) {
+            const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
+            const float *k = q + C, *v = q + 2 * C;
+            float *a = att + ((size_t)b * NH + h) * T * T;
+            /* scores (T,T) = scale * q (T,hs) @ k (T,hs)^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, C3, k,
+                        C3, 0.0f, a, T);
+            for (int i = 0; i < T; i++) {
+                float *row = a + (size_t)i * T;
+                float mx = -INFINITY, sum = 0.0f;
+                for (int j = 0; j <= i; j++)
+                    mx = row[j] > mx ? row[j] : mx;
+#pragma omp simd reduction(+ : sum)
+                for (int j = 0; j <= i; j++) {
+                    float e = expf(row[j] - mx);
+                    row[j] = e;
+                    sum += e;
+                }
+                float inv = 1.0f / sum;
+#pragma omp simd
+                for (int j = 0; j <= i; j++)
+                    row[j] *= inv;
+                if (i + 1 < T)
+                    memset(row + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
+            }
+            /* out (T,hs) = att (T,T) @ v (T,hs) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, a, T, v,
+                        C3, 0.0f, out + (size_t)b * T * C + (size_t)h * hs, C);
+        }
+    }
+}
+
+void attention_backward(float *dqkv, float *datt, const float *dout, const float *att,
+                        const float *qkv, int B, int T, int C, int NH)
+{
+    int hs = C / NH, C3 = 3 * C;
+    float scale = 1.0f / sqrtf((float)hs);
+    int par = B * NH > 1 && (size_t)B * NH * T * T >= OPS_PAR_MIN;
+#pragma omp parallel for collapse(2) schedule(static) if (par)
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < NH; h++) {
+            const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
+            const float *k = q + C, *v = q + 2 * C;
+            float *dq = dqkv + (size_t)b * T * C3 + (size_t)h * hs;
+            float *dk = dq + C, *dv = dq + 2 * C;
+            const float *a = att + ((size_t)b * NH + h) * T * T;
+            float *da = datt + ((size_t)b * NH + h) * T * T;
+            const float *g = dout + (size_t)b * T * C + (size_t)h * hs;
+            /* datt (T,T) = dout (T,hs) @ v^T;  dv += att^T @ dout */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1.0f, g, C, v, C3,
+                        0.0f, da, T);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f, a, T, g, C,
+                        1.0f, dv, C3);
+            /* softmax backward in place: dpre = att * (datt - sum(att * datt)) */
+            for (int i = 0; i < T; i++) {
+                const float *ar = a + (size_t)i * T;
+                float *dr = da + (size_t)i * T;
+                float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+                for (int j = 0; j <= i; j++)
+                    dot += ar[j] * dr[j];
+#pragma omp simd
+                for (int j = 0; j <= i; j++)
+                    dr[j] = ar[j] * (dr[j] - dot);
+                if (i + 1 < T)
+                    memset(dr + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
+            }
+            /* dq += scale * dpre @ k;  dk += scale * dpre^T @ q */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, scale, da, T, k,
+                        C3, 1.0f, dq, C3);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, scale, da, T, q,
+                        C3, 1.0f, dk, C3);
+        }
+    }
+}
+
+/* ---- softmax cross-entropy ---- */
+
+double softmax_xent_forward(float *probs, float *losses, long *ncorrect, const float *logits,
+                            const int *targets, int N, int V)
+{
+#pragma omp parallel for if ((size_t)N * V >= OPS_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        const float *x = logits + (size_t)n * V;
+        float *p = probs + (size_t)n * V;
+        float mx = -INFINITY, sum = 0.0f;
+        for (int j = 0; j < V; j++)
+            mx = x[j] > mx ? x[j] : mx;
+#pragma omp simd reduction(+ : sum)
+        for (int j = 0; j < V; j++) {
+            float e = expf(x[j] - mx);
+            p[j] = e;
+            sum += e;
+        }
+        float inv = 1.0f / sum;
+#pragma omp simd
+        for (int j = 0; j < V; j++)
+            p[j] *= inv;
+        losses[n] = logf(sum) + mx - x[targets[n]];
+    }
+    double total = 0.0;
+    for (int n = 0; n < N; n++)
+        total += losses[n];
+    if (ncorrect) {
+        long hits = 0;
+        for (int n = 0; n < N; n++) {
+            const float *x = logits + (size_t)n * V;
+            int best = 0;
+            for (int j = 1; j < V; j++)
+                if (x[j] > x[best])
+                    best = j;
+            hits += best == targets[n];
+        }
+        *ncorrect = hits;
+    }
+    return total;
+}
+
+void softmax_xent_backward(float *dlogits, const float *probs, const int *targets,
+                           int N, int V, float scale)
+{
+#pragma omp parallel for if ((size_t)N * V >= OPS_PAR_MIN)
+    for (int n = 0; n < N; n++) {
+        const float *p = probs + (size_t)n * V;
+        float *d = dlogits + (size_t)n * V;
+#pragma omp simd
+        for (int j = 0; j < V; j++)
+            d[j] = p[j] * scale;
+        d[targets[n]] -= scale;
+    }
+}

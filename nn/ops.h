@@ -1,0 +1,134 @@
+/* nn/ops.h: the layers of the models as forward/backward pairs (llm.c style).
+ *
+ * Shape legend: N rows (B*T), B batch, T time, C input channels, OC output
+ * channels, V classes or vocabulary, NH heads, hs = C/NH head size.  Every
+ * buffer is row-major float32; weights use PyTorch's nn.Linear layout
+ * (OC, C), so a parameter dump compares to PyTorch without transposes.
+ *
+ * Argument order: outputs and saved caches first, then inputs and weights,
+ * then the plain int dims.
+ *
+ * Gradient contract: a backward ADDS into every parameter gradient and into
+ * dinp (so gradients from two paths, such as a residual and its branch, just
+ * add), EXCEPT the element-wise ops marked "writes": their dinp = ... so they
+ * can run in place (dinp may alias dout).
+ *
+ * Threads: loops run on the caller's OpenMP threads and go parallel only
+ * when big enough to pay (OPS_PAR_MIN elements); called from inside a
+ * parallel region they run on the calling thread alone (nested parallelism
+ * stays off, and the OpenMP OpenBLAS checks omp_in_parallel()).  Reductions
+ * over rows (bias, LayerNorm and embedding gradients) are split by column,
+ * each column summed in row order, so they give the same bits for any
+ * thread count.  Matmuls go through cblas_sgemm with transposes expressed as
+ * flags; nothing here allocates.
+ *
+ * What this file does not do: no parameter ownership, no shape checks (the
+ * models validate their configs and batches once), no attention-probability
+ * dropout, no masking other than causal.
+ */
+#ifndef TL_NN_OPS_H
+#define TL_NN_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/rng.h"
+
+/* Below this many elements an element-wise loop runs serially. */
+#define OPS_PAR_MIN 32768
+
+/* ---- linear: out = inp @ w^T + bias ---- */
+
+/* out (N,OC) = inp (N,C) @ w (OC,C)^T + bias (OC); bias may be NULL. */
+void linear_forward(float *out, const float *inp, const float *w, const float *bias,
+                    int N, int C, int OC);
+
+/* Fused linear + activation (act: enum nn_act): pre (N,OC) = inp @ w^T +
+ * bias, out (N,OC) = act(pre).  For NN_RELU out may equal pre (the backward
+ * then reads out, since relu'(x) = out > 0). */
+void linear_act_forward(float *out, float *pre, const float *inp, const float *w,
+                        const float *bias, int N, int C, int OC, int act);
+
+/* Adds dinp (N,C) += dout @ w, dw (OC,C) += dout^T @ inp, dbias (OC) +=
+ * column sums of dout.  dinp and dbias may be NULL (skipped: the first
+ * layer of a model needs no input gradient). */
+void linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                     const float *inp, const float *w, int N, int C, int OC);
+
+/* ---- activations (element-wise, n elements) ---- */
+
+/* out = max(inp, 0); out may alias inp. */
+void relu_forward(float *out, const float *inp, size_t n);
+/* Writes dinp = dout * (out > 0), from the forward's OUTPUT; may alias. */
+void relu_backward(float *dinp, const float *dout, const float *out, size_t n);
+
+/* GELU, tanh approximation (GPT-2, PyTorch approximate='tanh'):
+ * out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); out may alias inp. */
+void gelu_forward(float *out, const float *inp, size_t n);
+/* Writes dinp = dout * gelu'(inp), from the forward's INPUT; may alias dout. */
+void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
+
+/* Dispatches on act (NN_RELU: `x` is the forward's output; NN_GELU: its
+ * input).  Writes; may alias. */
+void act_backward(float *dinp, const float *dout, const float *x, size_t n, int act);
+
+/* ---- dropout (inverted: kept values scaled by 1/(1-p)) ---- */
+
+/* Draws mask (n) from r: 1 keeps, 0 drops, each dropped with probability p
+ * (one 32-bit draw per element, two per rng output).  p in [0, 1). */
+void dropout_mask(uint8_t *mask, float p, size_t n, rng *r);
+/* out = inp * mask / (1-p).  Writes; out may alias inp. */
+void dropout_forward(float *out, const float *inp, const uint8_t *mask, float p, size_t n);
+/* Writes dinp = dout * mask / (1-p); may alias. */
+void dropout_backward(float *dinp, const float *dout, const uint8_t *mask, float p, size_t n);
+
+/* ---- residual: out = a + b ---- */
+
+void residual_forward(float *out, const float *a, const float *b, size_t n);
+/* Adds da += dout and db += dout; either may be NULL. */
+void residual_backward(float *da, float *db, const float *dout, size_t n);
+
+/* ---- LayerNorm over the last dim (eps 1e-5, as PyTorch) ---- */
+
+/* out (N,C) = (inp - mean) * rstd * w (C) + b (C); saves mean (N), rstd (N). */
+void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                       const float *w, const float *b, int N, int C);
+/* Adds dinp (N,C), dw (C), db (C). */
+void layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+                        const float *inp, const float *w, const float *mean,
+                        const float *rstd, int N, int C);
+
+/* ---- token + position embedding ---- */
+
+/* out (B,T,C) = wte[tokens[b,t]] (V,C) + wpe[t] (maxT,C); tokens in [0,V). */
+void encoder_forward(float *out, const int *tokens, const float *wte, const float *wpe,
+                     int B, int T, int C);
+/* Adds dwte[tokens[b,t]] += dout[b,t] and dwpe[t] += dout[b,t]. */
+void encoder_backward(float *dwte, float *dwpe, const float *dout, const int *tokens,
+                      int B, int T, int C);
+
+/* ---- causal multi-head self-attention ---- */
+
+/* qkv (B,T,3C) holds q, k, v side by side; head h uses channels
+ * [h*hs, (h+1)*hs) of each.  att (B,NH,T,T) receives the softmax
+ * probabilities (zeros above the diagonal); out (B,T,C) the heads'
+ * outputs side by side.  Scores scaled by 1/sqrt(hs). */
+void attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH);
+/* Adds dqkv (B,T,3C).  datt (B,NH,T,T) is scratch, overwritten. */
+void attention_backward(float *dqkv, float *datt, const float *dout, const float *att,
+                        const float *qkv, int B, int T, int C, int NH);
+
+/* ---- softmax cross-entropy over V classes per row ---- */
+
+/* probs (N,V) = softmax(logits); losses (N) = -log probs[n, targets[n]].
+ * Returns the SUM of the losses, accumulated in double in row order.  If
+ * ncorrect is not NULL it receives the number of rows whose argmax (first
+ * on ties) equals the target.  targets in [0,V). */
+double softmax_xent_forward(float *probs, float *losses, long *ncorrect, const float *logits,
+                            const int *targets, int N, int V);
+/* Writes dlogits (N,V) = scale * (probs - onehot(targets)); dlogits may alias
+ * probs.  For the mean loss pass scale = 1/N. */
+void softmax_xent_backward(float *dlogits, const float *probs, const int *targets,
+                           int N, int V, float scale);
+
+#endif
