@@ -1,0 +1,179 @@
+/* cli/report.h: reading a study back from its database, and the report
+ * (`tunelab report DB -o DIR`): gnuplot PNG figures plus a static,
+ * self-contained index.html that shows them.
+ *
+ * Reading: report_study_load opens the SQLite file READ-ONLY with plain
+ * queries on the schema documented in hpo/storage.h (the storage interface
+ * can only open-or-create a study by name, and would create a missing
+ * file), so show/best/export/report never change a database, work while a
+ * study is running in another process, and reject a missing or foreign file.
+ *
+ * Report sections (the hook for other tuners).  The page is a list of
+ * sections, each a report_section: a function from the loaded study to
+ * figures (report_plot) and an HTML fragment (report_html, report_text,
+ * report_figure).  The registry is the SECTIONS table in cli/report.c; the
+ * built-in ones are summary, history, params and curves (cli/report_basic.c).
+ * To add one (a GP section for bayes, rungs for sha/hyperband/asha, PBT
+ * lineage, the NAS Pareto front):
+ *   1. write cli/report_<name>.c defining
+ *        const report_section report_section_<name> = {
+ *            "<id>", "<Title>", applies_fn_or_NULL, write_fn };
+ *      where applies returns 1 when the study needs it, typically
+ *        return report_uses(rs, "hyperband") || report_uses(rs, "asha");
+ *      (or a test on the data, e.g. some trial has a parent), and write
+ *      builds its figures under names starting with "<id>_" and its HTML;
+ *   2. declare it below (extern const report_section report_section_<name>;)
+ *      and replace your NULL line in SECTIONS (cli/report.c) by its address.
+ * The section's heading, anchor and the <section> element are written for
+ * it; write only adds the body.  A section whose write fails gets its error
+ * message in the page; the report goes on and the command exits 1.
+ * Algorithm state a section needs (GP hyperparameters, rung membership,
+ * PBT exploit events) must be in the database: study or trial attributes
+ * (rs->attrs, report_trial_attr), parents, budgets, intermediate values.
+ *
+ * Does not: write to the database, run trials, or print (cli/cmd_study.c
+ * prints).  Depends on gnuplot (pngcairo) on PATH for the figures.
+ */
+#ifndef TL_CLI_REPORT_H
+#define TL_CLI_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hpo/space.h"
+#include "hpo/trial.h"
+#include "util/err.h"
+
+/* One attribute: key -> text (often JSON). */
+typedef struct report_kv {
+    char *key;
+    char *value;
+} report_kv;
+
+typedef struct report_trial {
+    trial t;               /* number, state, values (NAN inactive), value, intermediate
+                              values (steps ascending), budget, parent, times, reason */
+    double target;         /* budget it was last asked to reach; NAN if none */
+    char host[64];
+    long pid;
+    int worker;
+    int nattrs;
+    report_kv *attrs;      /* (nattrs) trial attributes, by key */
+} report_trial;
+
+typedef struct report_study {
+    char path[512];        /* the database file */
+    char name[128];
+    int direction;         /* STUDY_MINIMIZE or STUDY_MAXIMIZE */
+    char metric[64];
+    uint64_t seed;
+    double created;        /* unix seconds */
+    char sampler[32];      /* study attribute "sampler"; "" when the study did not store it */
+    char scheduler[32];    /* study attribute "scheduler"; "" likewise */
+    char config[512];      /* study attribute "config" (the config path); "" likewise */
+    char objective[32];    /* study attribute "objective" (train|function|command); "" likewise */
+    space sp;              /* rebuilt from study_params */
+    int ntrials;
+    report_trial *trials;  /* (ntrials) in number order */
+    int nattrs;
+    report_kv *attrs;      /* (nattrs) study attributes */
+    int best;              /* index in trials of the best COMPLETE trial (finite value; ties:
+                              the lowest number), -1 when none */
+    int counts[TRIAL_STATE_COUNT];
+    double budget_used;    /* sum of the trials' budgets */
+    double first_start, last_finish; /* unix seconds over all trials; NAN when none */
+} report_study;
+
+/* ---- reading ---- */
+
+/* Loads study `name` (NULL: the database's only study) from the SQLite file
+ * at path, read-only.  Returns 0 with *out owned by the caller
+ * (report_study_free), or TL_EINPUT "path: ..." for a missing file, a file
+ * that is not a tunelab study database, no study, an unknown name, or
+ * several studies and name NULL (the message lists them), TL_ERUNTIME
+ * for a database or memory failure. */
+int report_study_load(report_study **out, const char *path, const char *name, tl_err *err);
+
+/* Frees everything; NULL is a no-op. */
+void report_study_free(report_study *rs);
+
+/* The value of key in trial i's (or the study's) attributes, or NULL.  The
+ * result is borrowed from rs. */
+const char *report_trial_attr(const report_study *rs, int i, const char *key);
+const char *report_study_attr(const report_study *rs, const char *key);
+
+/* 1 when the study's sampler or scheduler is `algo` ("bayes", "hyperband",
+ * "pbt", ...), else 0 (also when the study did not store them). */
+int report_uses(const report_study *rs, const char *algo);
+
+/* Indices of the COMPLETE trials with a finite value, best first by the
+ * study's direction (ties: lower number first), written to idx (room for
+ * rs->ntrials); returns how many. */
+int report_ranked(const report_study *rs, int *idx);
+
+/* Seconds trial i ran (finished - started), NAN when unknown. */
+double report_duration(const report_study *rs, int i);
+
+/* Writes "tunelab train CONFIG --set k=v ..." for trial i's active values
+ * (CONFIG: rs->config, or the literal "CONFIG" when not stored; values
+ * shell-quoted where needed).  Returns the length snprintf would write. */
+int report_retrain_command(const report_study *rs, int i, char *buf, size_t n);
+
+/* ---- the report ---- */
+
+typedef struct report_out report_out; /* the folder and the page being written */
+
+typedef struct report_section {
+    const char *id;        /* short word: HTML anchor and prefix of the section's files */
+    const char *title;     /* heading */
+    /* 1 when the section belongs in this study's report; NULL: always. */
+    int (*applies)(const report_study *rs);
+    /* Writes the section's figures and HTML body.  Returns 0 or a tl_code
+     * with err filled. */
+    int (*write)(const report_study *rs, report_out *out, tl_err *err);
+} report_section;
+
+/* The built-in sections (cli/report_basic.c). */
+extern const report_section report_section_summary;
+extern const report_section report_section_history;
+extern const report_section report_section_params;
+extern const report_section report_section_curves;
+
+/* Writes the report of rs into folder dir (created if missing, with its
+ * parents): one PNG per figure and index.html (written to a temporary file,
+ * then renamed).  *nfigures (may be NULL) receives the number of PNG files.
+ * Returns 0; TL_ERUNTIME "dir: cannot write: why" when the folder cannot be
+ * created or written, or when a section failed (the page is still written,
+ * with the section's error in it; err names the first failure). */
+int report_write(const report_study *rs, const char *dir, int *nfigures, tl_err *err);
+
+/* ---- helpers for sections ---- */
+
+/* Runs gnuplot on `script` (drawing commands and inline data blocks) after
+ * setting the PNG terminal and the output to DIR/png (png: a plain file
+ * name such as "history.png"), then checks the file exists and is not
+ * empty.  Returns 0 or TL_ERUNTIME naming the figure. */
+int report_plot(report_out *o, const char *png, const char *script, tl_err *err);
+
+/* Appends raw HTML (printf-style; the arguments are NOT escaped: pass user
+ * strings through report_text or report_esc). */
+void report_html(report_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Appends text with &, <, >, " and ' escaped. */
+void report_text(report_out *o, const char *text);
+
+/* Appends <figure> with <img src="png"> (relative) and an escaped caption. */
+void report_figure(report_out *o, const char *png, const char *caption);
+
+/* Escapes text for HTML into buf (truncated to n-1); returns buf. */
+char *report_esc(const char *text, char *buf, size_t n);
+
+/* Writes text as a gnuplot single-quoted string literal (quotes included,
+ * ' doubled, control characters replaced by spaces) into buf; returns buf. */
+char *report_gp_quote(const char *text, char *buf, size_t n);
+
+/* 1 when a logarithmic value axis suits these values (all positive,
+ * spanning more than three decades), else 0. */
+int report_log_axis(const double *v, int n);
+
+#endif
