@@ -4,7 +4,7 @@
 #
 # For every workload and thread count it runs build/bench/bench_train and
 # scripts/bench_torch.py in separate processes (OMP_NUM_THREADS and
-# OPENBLAS_NUM_THREADS set per run; the peer also gets OMP_WAIT_POLICY=PASSIVE),
+# OPENBLAS_NUM_THREADS set per run, OMP_WAIT_POLICY=PASSIVE for both),
 # one after the other so that both see the same machine, and it measures the
 # OpenBLAS sgemm 2048^3 peak at each thread count.  It prints a table (or,
 # with --json, one JSON object per workload and thread count) with both
@@ -92,24 +92,37 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
     fi
 fi
 
+# Both sides sleep rather than spin while they wait for work (the peer needs
+# it on 2 cores; tunelab's `make test` runs the same way): a spinning thread
+# that shares its core with another process stalls its team at every
+# barrier, 10-100x slower.  An OMP_WAIT_POLICY from the caller wins.
+WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+
 TMP=$(mktemp "${TMPDIR:-/tmp}/tunelab-bench.XXXXXX")
 trap 'rm -f "$TMP"' EXIT INT TERM
 
 # run_tl THREADS ARGS...: one tunelab process; a failure becomes an error line.
 run_tl() {
     t=$1; shift
-    if ! OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$BIN" --threads "$t" $QUICK "$@" >>"$TMP"; then
+    if ! OMP_WAIT_POLICY=$WAIT_POLICY OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$BIN" --threads "$t" $QUICK "$@" >>"$TMP"; then
         echo "bench.sh: bench_train --threads $t $* failed" >&2
     fi
 }
 run_torch() {
     t=$1; w=$2
     [ "$HAVE_TORCH" = 1 ] || return 0
-    if ! OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t \
+    if ! OMP_WAIT_POLICY=$WAIT_POLICY OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t \
         "$PY" "$ROOT/scripts/bench_torch.py" --threads "$t" --workloads "$w" $QUICK >>"$TMP"; then
         echo "bench.sh: bench_torch.py --threads $t --workloads $w failed" >&2
     fi
 }
+
+# Other processes on the cores skew every figure, and 2-thread runs most
+# (a descheduled thread stalls its team at each barrier): say so.
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
+if awk -v l="$load" 'BEGIN { exit !(l >= 0.5) }'; then
+    say "note: load average $load before the run: other processes share the cores, figures will be noisy"
+fi
 
 START=$(date +%s)
 for t in $(echo "$THREADS" | tr ',' ' '); do
@@ -131,7 +144,7 @@ progress "done in $(( $(date +%s) - START )) s"
 # Report.  Both programs print flat JSON objects, one a line; awk reads the
 # keys it needs (it never sees nested objects, only the arrays it skips).
 awk -v json="$JSON" -v have_torch="$HAVE_TORCH" -v workloads="$WORKLOADS" \
-    -v threads="$THREADS" -v quick="$QUICK" -v coretype="${OPENBLAS_CORETYPE:-}" '
+    -v threads="$THREADS" -v quick="$QUICK" -v coretype="${OPENBLAS_CORETYPE:-}" -v policy="$WAIT_POLICY" '
 function str(line, key,    s) {
     if (!match(line, "\"" key "\": *\"[^\"]*\"")) return ""
     s = substr(line, RSTART, RLENGTH); sub("^\"" key "\": *\"", "", s); sub("\"$", "", s)
@@ -142,7 +155,7 @@ function num(line, key,    s) {
     s = substr(line, RSTART, RLENGTH); sub("^\"" key "\": *", "", s)
     return s + 0
 }
-function jnum(x) { return x == "" ? "null" : sprintf("%.6g", x) }
+function jnum(x) { return x == "" ? "null" : sprintf("%.10g", x) }
 function jstr(x) { return x == "" ? "null" : "\"" x "\"" }
 function fmt(x) { return x == "" ? "-" : (x >= 100 ? sprintf("%.0f", x) : sprintf("%.3g", x)) }
 {
@@ -163,9 +176,10 @@ END {
             (tver == "" ? "(not installed)" : tver), (quick != "" ? " [--quick: smoke test, not a figure]" : "")
         printf "OpenBLAS core %s%s; sgemm 2048^3 peak:", (core == "" ? "?" : core), (coretype != "" ? " (OPENBLAS_CORETYPE=" coretype ")" : "")
         for (i = 1; i <= nt; i++) printf " %s GFLOP/s at %d thread%s%s", fmt(peak[T[i]]), T[i], (T[i] > 1 ? "s" : ""), (i < nt ? "," : "")
+        printf "; OMP_WAIT_POLICY=%s for both", policy
         printf "\npeer at t threads = best torch configuration with <= t threads; ratio = tunelab / peer (epoch: peer s / tunelab s); bar at 2 threads: >= 1, >= 2 on mlp32\n\n"
-        printf "%-8s %3s %-10s %9s %-19s %9s %-19s %6s %8s %8s %7s %7s %s\n", "workload", "thr", "unit", "tunelab", "(min-max)", \
-            "torch", "(peer thr)", "ratio", "GF/s tl", "GF/s pt", "%pk tl", "%pk pt", "bar"
+        printf "%-8s %3s %-10s %9s %-19s %9s %-23s %9s %6s %8s %8s %7s %7s %s\n", "workload", "thr", "unit", "tunelab", "(min-max)", \
+            "peer", "(min-max, torch thr)", "torch@thr", "ratio", "GF/s tl", "GF/s pt", "%pk tl", "%pk pt", "bar"
     }
     for (i = 1; i <= nw; i++) for (j = 1; j <= nt; j++) {
         w = W[i]; t = T[j]; kt = "tunelab" SUBSEP w SUBSEP t
@@ -194,13 +208,13 @@ END {
                 jnum(best), jnum(bt), jnum(best == "" ? "" : lo[kb]), jnum(best == "" ? "" : hi[kb]), jnum(same), jnum(ratio)
             printf "\"params\": %s, \"torch_params\": %s, \"flops_per_step\": %s, \"tunelab_gflops\": %s, \"torch_gflops\": %s, ", \
                 jnum(params[w]), jnum(tparams[w]), jnum(flops[w]), jnum(tl == "" ? "" : gf[kt]), jnum(best == "" ? "" : gf[kb])
-            printf "\"sgemm_peak_gflops\": %s, \"tunelab_peak_frac\": %s, \"torch_peak_frac\": %s, \"data\": %s, \"bar\": %s, \"quick\": %s}\n", \
+            printf "\"sgemm_peak_gflops\": %s, \"tunelab_peak_frac\": %s, \"torch_peak_frac\": %s, \"data\": %s, \"bar\": %s, \"quick\": %s, \"omp_wait_policy\": %s, \"openblas_core\": %s}\n", \
                 jnum(peak[t]), jnum(pktl == "" ? "" : pktl / 100), jnum(pkpt == "" ? "" : pkpt / 100), jstr(data[w]), \
-                (bar == "" ? "null" : (bar == "met" ? "true" : "false")), (quick != "" ? "true" : "false")
+                (bar == "" ? "null" : (bar == "met" ? "true" : "false")), (quick != "" ? "true" : "false"), jstr(policy), jstr(core)
         } else {
-            printf "%-8s %3d %-10s %9s %-19s %9s %-19s %6s %8s %8s %7s %7s %s\n", w, t, unit[w], fmt(tl), \
+            printf "%-8s %3d %-10s %9s %-19s %9s %-23s %9s %6s %8s %8s %7s %7s %s\n", w, t, unit[w], fmt(tl), \
                 (tl == "" ? "" : "(" fmt(lo[kt]) "-" fmt(hi[kt]) ")"), fmt(best), \
-                (best == "" ? "" : "(" fmt(lo[kb]) "-" fmt(hi[kb]) ", " bt "t)"), \
+                (best == "" ? "" : "(" fmt(lo[kb]) "-" fmt(hi[kb]) ", " bt "t)"), fmt(same), \
                 (ratio == "" ? "-" : sprintf("%.2f", ratio)), fmt(tl == "" ? "" : gf[kt]), fmt(best == "" ? "" : gf[kb]), \
                 (pktl == "" ? "-" : sprintf("%.1f%%", pktl)), (pkpt == "" ? "-" : sprintf("%.1f%%", pkpt)), bar
         }
@@ -209,8 +223,10 @@ END {
         printf "\n"
         for (i = 1; i <= nw; i++) {
             w = W[i]
-            if (params[w] != "") printf "%-8s params %d (torch %s), FLOPs/step %.4g (6 x matmul weights x samples%s)%s\n", w, params[w], \
-                (tparams[w] == "" ? "-" : tparams[w]), flops[w], (w == "gpt" ? " or tokens, + 12 L T C per token for attention" : ""), \
+            if (params[w] != "") printf "%-8s params %d (torch %s), FLOPs/step %.4g (%s)%s\n", w, params[w], \
+                (tparams[w] == "" ? "-" : tparams[w]), flops[w], \
+                (w == "gpt" ? "6 x matmul weights x tokens + 12 L T C per token for attention" : \
+                 "6 x matmul weights x samples, less the first layer'"'"'s input gradient"), \
                 (data[w] != "" ? ", data: " data[w] : "")
         }
         printf "Figures are noisy on a shared machine (3-10%% drift between runs).\n"

@@ -67,7 +67,7 @@ WORKLOADS = {"mlp32": 32, "mlp128": 128, "mlp1024": 1024}
 if ARGS.quick:
     WARMUP, MIN_STEPS, TARGET_S, REPEATS = 3, 10, 0.15, 1
 else:
-    WARMUP, MIN_STEPS, TARGET_S, REPEATS = 10, 50, 1.0, 5
+    WARMUP, MIN_STEPS, TARGET_S, REPEATS = 10, 50, 0.5, 5
 if ARGS.repeats:
     REPEATS = ARGS.repeats
 
@@ -129,9 +129,10 @@ class GPTModel(nn.Module):
         self.wpe = nn.Embedding(ctx, d)
         self.blocks = nn.ModuleList(Block(d, heads, ctx) for _ in range(layers))
         self.lnf = nn.LayerNorm(d)
-        for name, p in self.named_parameters():   # GPT-2's initialization
+        for name, p in self.named_parameters():   # GPT-2's init, as nn/gpt.c
             if p.dim() == 2:
-                nn.init.normal_(p, 0.0, 0.02)
+                std = 0.02 / math.sqrt(2 * layers) if name.endswith("proj.weight") else 0.02
+                nn.init.normal_(p, 0.0, std)
             elif name.endswith("bias"):
                 nn.init.zeros_(p)
 
@@ -145,8 +146,11 @@ class GPTModel(nn.Module):
 
 
 def mlp_flops(sizes, batch):
-    """6 x matmul weights x samples: 2 forward, 4 backward (dX and dW)."""
-    return 6 * sum(a * b for a, b in zip(sizes, sizes[1:])) * batch
+    """Matmul FLOPs of one step: 2 forward + 2 dW + 2 dX per weight and
+    sample, less the first layer's dX (the input needs no gradient, and
+    neither side computes it)."""
+    w = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    return (6 * w - 2 * sizes[0] * sizes[1]) * batch
 
 
 def gpt_flops(g):
