@@ -25,6 +25,8 @@
 #define DESIGN_STREAM 0xB0DE51ULL
 #define VAR_FLOOR 1e-18
 
+static const double pert_scale[3] = {0.05, 5e-3, 5e-4};
+
 void bo_config_default(bo_config *c)
 {
     c->acq = ACQ_LOGEI;
@@ -354,8 +356,8 @@ static int model_suggest(bo *b, const double *U, const int *obs, const int *cidx
                 u[i] = rng_uniform(r);
             else if (b->p[i].kind == BO_CAT)
                 u[i] = rng_uniform(r) < 0.8 ? base[i] : rng_uniform(r);
-            else
-                u[i] = base[i] + 0.05 * rng_normal(r);
+            else /* three scales, for coarse and fine moves near the best */
+                u[i] = base[i] + pert_scale[(j - R0) / nb % 3] * rng_normal(r);
         }
     }
     for (int j = 0; j < R; j++) {

@@ -101,9 +101,12 @@ int gp_set_theta(gp *g, const double *theta, tl_err *err);
  * fails. */
 double gp_objective(gp *g, const double *theta, const gp_fit_opts *o, double *grad);
 
-/* Fits theta by maximizing gp_objective from 1 + (warm != NULL) + restarts
- * starts (random ones drawn from r), keeps the best and factorizes there.
- * Returns 0 or TL_ERUNTIME when no start gave a finite objective. */
+/* Fits theta by maximizing gp_objective by L-BFGS in box bounds
+ * (lengthscales [0.005, 50], sf2 [1e-3, 1e3], sn2 [noise_min, 10], mean
+ * [-10, 10]) from: the prior mode (unless skip_prior_start and a warm start
+ * are given), the warm start, and `restarts` random starts drawn from r;
+ * keeps the best point seen and factorizes there.  Returns 0 or TL_ERUNTIME
+ * when no start gave a finite objective. */
 int gp_fit(gp *g, const gp_fit_opts *o, rng *r, tl_err *err);
 
 /* Posterior mean and variance of f at m points Xs (m, D); mean, var: (m),

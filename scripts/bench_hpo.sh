@@ -1,0 +1,160 @@
+#!/bin/sh
+# scripts/bench_hpo.sh: tunelab's samplers beside Optuna 3.1 on the benchmark
+# functions (`make bench-hpo`).  Functions, seeds and reference figures:
+# /work/shared/benchmarks/functions.md.
+#
+# Runs build/bench/bench_hpo (random, sobol, bayes with ei/logei/pi/ucb)
+# and scripts/bench_hpo_optuna.py (TPE, multivariate TPE, CMA-ES, random)
+# with the same functions, seeds and trial counts: first the regret runs of
+# both side by side (one process each, on the 2 cores), then the overhead
+# runs one after the other so their timings do not disturb each other.  It
+# prints one table: median [25%, 75%] of the simple regret after N/2 and N
+# trials per sampler and function, each sampler's ask + tell time per trial
+# at 100 and 300 observations (Hartmann6, seed 0), and how bayes ei/logei
+# compare with Optuna's default TPE and with the vanilla GP-BO figures of
+# functions.md.  Raw rows are kept in $OUT (default build/bench/hpo).
+#
+# It does not build anything (make bench-hpo does) or fail when a sampler
+# loses: it reports.  Without python3-optuna it prints tunelab's rows only.
+# Exit status 2 for usage errors, 1 when the bench binary is missing.
+set -eu
+
+usage() {
+    cat <<'USAGE'
+usage: scripts/bench_hpo.sh [--seeds N] [--trials N] [--functions LIST] [--quick]
+  --seeds N         seeds 0..N-1 (default 15)
+  --trials N        trials per run (default 50)
+  --functions LIST  comma-separated (default branin,hartmann6,rosenbrock4,ackley5)
+  --quick           3 seeds, overhead at 100 only: a smoke test
+environment: BENCH_HPO (default build/bench/bench_hpo), PEER_PYTHON (default /usr/bin/python3),
+             OUT (default build/bench/hpo)
+USAGE
+}
+
+SEEDS=15
+TRIALS=50
+FUNCS="branin,hartmann6,rosenbrock4,ackley5"
+OVERHEAD="100,300"
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --seeds) SEEDS="${2:?}"; shift 2 ;;
+    --trials) TRIALS="${2:?}"; shift 2 ;;
+    --functions) FUNCS="${2:?}"; shift 2 ;;
+    --quick) SEEDS=3; OVERHEAD=100; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench_hpo.sh: error: unknown option $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+BIN="${BENCH_HPO:-build/bench/bench_hpo}"
+PY="${PEER_PYTHON:-/usr/bin/python3}"
+OUT="${OUT:-build/bench/hpo}"
+if [ ! -x "$BIN" ]; then
+    echo "bench_hpo.sh: error: $BIN not found (run make bench-hpo)" >&2
+    exit 1
+fi
+mkdir -p "$OUT"
+export OMP_WAIT_POLICY=PASSIVE
+
+PEER=1
+if ! "$PY" -c 'import optuna' 2>/dev/null; then
+    echo "bench_hpo.sh: $PY has no optuna (scripts/deps.sh --bench installs it): tunelab only" >&2
+    PEER=0
+fi
+
+start=$(date +%s)
+echo "bench_hpo.sh: regret runs ($SEEDS seeds x $TRIALS trials), tunelab and Optuna side by side..." >&2
+"$BIN" --seeds "$SEEDS" --trials "$TRIALS" --functions "$FUNCS" --overhead none \
+    > "$OUT/tunelab_regret.tsv" &
+pid=$!
+if [ "$PEER" = 1 ]; then
+    "$PY" scripts/bench_hpo_optuna.py --seeds "$SEEDS" --trials "$TRIALS" --functions "$FUNCS" \
+        --overhead none > "$OUT/optuna_regret.tsv"
+else
+    : > "$OUT/optuna_regret.tsv"
+fi
+wait "$pid"
+echo "bench_hpo.sh: overhead runs (hartmann6, one at a time)..." >&2
+"$BIN" --seeds 0 --overhead "$OVERHEAD" > "$OUT/tunelab_overhead.tsv"
+if [ "$PEER" = 1 ]; then
+    "$PY" scripts/bench_hpo_optuna.py --seeds 0 --overhead "$OVERHEAD" > "$OUT/optuna_overhead.tsv"
+else
+    : > "$OUT/optuna_overhead.tsv"
+fi
+end=$(date +%s)
+
+"$PY" - "$OUT" "$TRIALS" "$((end - start))" <<'PYEOF'
+import sys
+out, trials, secs = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rows = []
+for name in ("tunelab_regret", "optuna_regret", "tunelab_overhead", "optuna_overhead"):
+    with open("%s/%s.tsv" % (out, name)) as fh:
+        rows += [line.rstrip("\n").split("\t") for line in fh if line.strip()]
+
+def pct(v, q):  # linear interpolation, as numpy.percentile
+    v = sorted(v)
+    k = (len(v) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+def fmt(x):
+    return "%.3g" % x
+
+reg, order, funcs, drivers = {}, [], [], {}
+for r in rows:
+    if r[0] == "regret":
+        key = (r[1], r[2])
+        if r[1] not in funcs:
+            funcs.append(r[1])
+        if r[2] not in order:
+            order.append(r[2])
+        reg.setdefault(key, ([], []))
+        reg[key][0].append(float(r[4]))
+        reg[key][1].append(float(r[5]))
+        drivers[r[2]] = r[6]
+ov = {}
+for r in rows:
+    if r[0] == "overhead":
+        ov.setdefault(r[1], {})[int(r[2])] = float(r[3])
+        drivers.setdefault(r[1], r[4])
+
+half = trials // 2
+print("Simple regret (best - f*), median [25%%, 75%%] over seeds; %d trials" % trials)
+print("%-12s %-14s %-28s %-28s" % ("function", "sampler", "after %d" % half, "after %d" % trials))
+for f in funcs:
+    for s in order:
+        if (f, s) not in reg:
+            continue
+        a, b = reg[(f, s)]
+        print("%-12s %-14s %-28s %-28s" % (f, s,
+              "%s [%s, %s]" % (fmt(pct(a, .5)), fmt(pct(a, .25)), fmt(pct(a, .75))),
+              "%s [%s, %s]" % (fmt(pct(b, .5)), fmt(pct(b, .25)), fmt(pct(b, .75)))))
+    print()
+if ov:
+    ns = sorted({n for d in ov.values() for n in d})
+    print("Overhead per trial (ask + tell, ms; median of the 20 trials before n; hartmann6, seed 0)")
+    print("%-14s " % "sampler" + " ".join("%10s" % ("n=%d" % n) for n in ns) + "  driver")
+    for s in ov:
+        print("%-14s " % s + " ".join("%10s" % fmt(ov[s][n]) if n in ov[s] else "%10s" % "-" for n in ns)
+              + "  " + drivers.get(s, ""))
+    print()
+ref = {"branin": 1.4e-06, "hartmann6": 0.13, "rosenbrock4": 310, "ackley5": 5.26}
+if trials == 50 and any(s.startswith("optuna") for s in order):
+    print("Bar at 50 trials: median regret of bayes vs Optuna's default TPE and the vanilla GP-BO of functions.md")
+    print("%-12s %-12s %-10s %-10s %-10s %s" % ("function", "sampler", "median", "TPE", "GP-BO ref", "verdict"))
+    for f in funcs:
+        tpe = pct(reg[(f, "optuna-tpe")][1], .5) if (f, "optuna-tpe") in reg else float("nan")
+        for s in ("bayes-ei", "bayes-logei"):
+            if (f, s) not in reg:
+                continue
+            m = pct(reg[(f, s)][1], .5)
+            r = ref.get(f, float("nan"))
+            v = ("beats TPE" if m < tpe else "LOSES to TPE") + ", " + \
+                ("matches ref" if m <= r else "%.2gx the ref" % (m / r))
+            print("%-12s %-12s %-10s %-10s %-10s %s" % (f, s, fmt(m), fmt(tpe), fmt(r), v))
+    print()
+print("drivers: " + ", ".join("%s=%s" % kv for kv in sorted(drivers.items())) +
+      "  (study: ask/tell on SQLite; direct: sampler vtable; optuna: in-memory ask/tell)")
+print("wall time: %s s" % secs)
+PYEOF
