@@ -28,11 +28,13 @@ LIB_SRC  := $(sort $(wildcard util/*.c nn/*.c data/*.c hpo/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 BENCH_SRC:= $(sort $(wildcard bench/*.c))
+EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+EXAMPLE_BIN := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 
 LIB  := $(BUILD)/libtunelab.a
 BIN  := tunelab
@@ -40,7 +42,7 @@ TESTBIN := $(BUILD)/tests/run_tests
 
 .PHONY: all deps test demo bench bench-hpo asan install clean check-tests
 
-all: $(BIN) $(LIB)
+all: $(BIN) $(LIB) $(EXAMPLE_BIN)
 
 deps:
 	@./scripts/deps.sh
@@ -60,6 +62,10 @@ $(TESTBIN): $(TEST_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS) -lcriterion
 
+$(BUILD)/examples/%: examples/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -67,8 +73,9 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 # The suite: unit tests, gradient checks, integration and end-to-end tests.
 # Tests find the tunelab binary through TUNELAB_BIN.
 test: deps
-	$(MAKE) $(BIN) $(TESTBIN)
-	TUNELAB_BIN=$(CURDIR)/$(BIN) OMP_WAIT_POLICY=PASSIVE ./$(TESTBIN) --jobs 2 $(TEST_ARGS)
+	$(MAKE) $(BIN) $(TESTBIN) $(EXAMPLE_BIN)
+	TUNELAB_BIN=$(CURDIR)/$(BIN) TUNELAB_EXAMPLES=$(CURDIR)/$(BUILD)/examples \
+	    OMP_WAIT_POLICY=PASSIVE ./$(TESTBIN) --jobs 2 $(TEST_ARGS)
 
 demo: deps
 	$(MAKE) $(BIN)

@@ -291,3 +291,19 @@ Test(cli, space_errors_name_the_line)
               r.err);
     cli_free(&r);
 }
+
+Test(cli, c_api_example_tunes_its_function)
+{
+    const char *ex = getenv("TUNELAB_EXAMPLES");
+    cr_assert(ex && ex[0], "TUNELAB_EXAMPLES is not set: run the suite with `make test`");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/tune_function' > out.txt 2>&1", dir, ex);
+    int st = system(cmd);
+    cr_assert_eq(st, 0, "tune_function failed");
+    char path[128];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    char *out = cli_slurp(path);
+    cr_assert(strstr(out, "best: trial"), "output: %s", out);
+    cr_assert(strstr(out, "pruned"), "the median pruner stopped some trials: %s", out);
+    free(out);
+}
