@@ -46,6 +46,7 @@ typedef struct config {
     int hidden;                 /* MLP width of every hidden layer */
     int widths[CFG_MAX_LAYERS]; /* MLP explicit widths (overrides hidden) */
     int nwidths;
+    int width_i[8];             /* MLP: model.width1..8, width of hidden layer i (0: hidden) */
     char activation[16];        /* relu | gelu */
     double dropout;
     int d_model, heads, mlp_ratio, ctx;

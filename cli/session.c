@@ -201,7 +201,7 @@ static int mlp_config_from(const config *c, const task_data *d, mlp_config *m, t
     } else {
         m->nhidden = c->layers;
         for (int i = 0; i < c->layers; i++)
-            m->hidden[i] = c->hidden;
+            m->hidden[i] = i < 8 && c->width_i[i] > 0 ? c->width_i[i] : c->hidden;
     }
     m->dropout = (float)c->dropout;
     return mlp_act_parse(c->activation, &m->act, err);
@@ -332,7 +332,8 @@ void session_describe(const config *c, const task_data *d, char *buf, size_t n)
     size_t used = (size_t)snprintf(buf, n, "mlp %d", d->in_dim);
     int nh = c->nwidths > 0 ? c->nwidths : c->layers;
     for (int i = 0; i < nh && used < n; i++)
-        used += (size_t)snprintf(buf + used, n - used, "-%d", c->nwidths > 0 ? c->widths[i] : c->hidden);
+        used += (size_t)snprintf(buf + used, n - used, "-%d",
+                                 c->nwidths > 0 ? c->widths[i] : i < 8 && c->width_i[i] > 0 ? c->width_i[i] : c->hidden);
     if (used < n)
         snprintf(buf + used, n - used, "-%d %s", d->nclass, c->activation);
 }
