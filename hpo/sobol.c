@@ -16,7 +16,7 @@
 #include <string.h>
 
 typedef struct jk_row {
-    unsigned char s, a;
+    unsigned short s, a;
     unsigned short m[13];
 } jk_row;
 
