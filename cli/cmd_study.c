@@ -109,6 +109,8 @@ static int load(report_study **rs, const args *a, const char *study)
 
 /* ---- JSON ---- */
 
+static cJSON *num_json(double v);
+
 /* A parameter's value as JSON: number (float, int), string (categorical),
  * null (inactive). */
 static cJSON *param_json(const report_study *rs, int p, double v)
@@ -120,12 +122,28 @@ static cJSON *param_json(const report_study *rs, int p, double v)
         space_format_value(&rs->sp, p, v, buf, sizeof buf);
         return cJSON_CreateString(buf);
     }
-    return cJSON_CreateNumber(v);
+    return num_json(v);
 }
 
+/* Shortest text that reads back as exactly v (finite v). */
+static void shortest(double v, char *buf, size_t n)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* A number as JSON, exact (cJSON's own printing may lose the last bit),
+ * null for NaN and infinities. */
 static cJSON *num_json(double v)
 {
-    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+    if (!isfinite(v))
+        return cJSON_CreateNull();
+    char buf[40];
+    shortest(v, buf, sizeof buf);
+    return cJSON_CreateRaw(buf);
 }
 
 /* An attribute's text: as JSON when it parses as JSON, else a string. */
@@ -233,6 +251,8 @@ static void show_cell(const report_study *rs, int i, int c, char *buf, size_t n)
         snprintf(buf, n, isnan(t->value) ? "-" : "%.6g", t->value);
     else if (c == 3)
         snprintf(buf, n, "%g", t->budget);
+    else if (c < 4 + np && rs->sp.p[c - 4].kind == PARAM_FLOAT && !isnan(t->values[c - 4]))
+        snprintf(buf, n, "%.6g", t->values[c - 4]); /* readable; `best` and `export` give exact values */
     else if (c < 4 + np)
         space_format_value(&rs->sp, c - 4, t->values[c - 4], buf, n);
     else if (c == 4 + np) {
@@ -402,8 +422,11 @@ static void csv_field(FILE *f, const char *s)
 
 static void csv_num(FILE *f, double v)
 {
-    if (isfinite(v))
-        fprintf(f, "%.17g", v);
+    char buf[40];
+    if (isfinite(v)) {
+        shortest(v, buf, sizeof buf);
+        fputs(buf, f);
+    }
 }
 
 /* Attribute keys over all trials, in order of first appearance; returns

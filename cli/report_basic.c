@@ -64,10 +64,15 @@ static int summary_write(const report_study *rs, report_out *o, tl_err *err)
     row(o, "scheduler", rs->scheduler[0] ? rs->scheduler : "(not stored)");
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)rs->seed);
     row(o, "seed", buf);
-    size_t at = (size_t)snprintf(buf, sizeof buf, "%d:", rs->ntrials);
+    size_t at = (size_t)snprintf(buf, sizeof buf, "%d", rs->ntrials);
+    const char *sep = " (";
     for (int s = 0; s < TRIAL_STATE_COUNT && at < sizeof buf; s++)
-        if (rs->counts[s])
-            at += (size_t)snprintf(buf + at, sizeof buf - at, " %d %s", rs->counts[s], trial_state_str(s));
+        if (rs->counts[s]) {
+            at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%d %s", sep, rs->counts[s], trial_state_str(s));
+            sep = ", ";
+        }
+    if (rs->ntrials && at < sizeof buf)
+        snprintf(buf + at, sizeof buf - at, ")");
     row(o, "trials", buf);
     snprintf(buf, sizeof buf, "%g", rs->budget_used);
     row(o, "budget used", buf);
@@ -178,9 +183,9 @@ static int complete_values(const report_study *rs, double *v)
 static void common_axes(FILE *f, const report_study *rs, int ylog)
 {
     char q[256];
-    fprintf(f, "set grid\nset key outside right top\nset ylabel %s\n", report_gp_quote(rs->metric, q, sizeof q));
+    fprintf(f, "set grid\nset key below\nset ylabel %s\n", report_gp_quote(rs->metric, q, sizeof q));
     if (ylog)
-        fprintf(f, "set logscale y\n");
+        fprintf(f, "set logscale y\nset format y '%%g'\n");
 }
 
 static int history_write(const report_study *rs, report_out *o, tl_err *err)
@@ -283,10 +288,10 @@ static int param_plot(const report_study *rs, report_out *o, int p, int ylog, in
     FILE *f = script_open(&buf, &len, err);
     if (!f)
         return TL_ERUNTIME;
-    char title[300], q[600];
+    char title[300], q[600], q2[200];
     snprintf(title, sizeof title, "%s against %s", rs->metric, pp->name);
     fprintf(f, "set title %s\nset xlabel %s\n", report_gp_quote(title, q, sizeof q),
-            report_gp_quote(pp->name, q, sizeof q));
+            report_gp_quote(pp->name, q2, sizeof q2));
     common_axes(f, rs, ylog);
     fprintf(f, "set palette defined (0 '#9ecae1', 1 '#08306b')\nset cblabel 'trial'\n");
     if (rs->ntrials > 1)
@@ -300,7 +305,7 @@ static int param_plot(const report_study *rs, report_out *o, int p, int ylog, in
             fprintf(f, "set xtics rotate by -30\n");
     } else {
         if (pp->log)
-            fprintf(f, "set logscale x\n");
+            fprintf(f, "set logscale x\nset format x '%%g'\n");
         fprintf(f, "set xrange [%.17g:%.17g]\nset offsets graph 0.02, graph 0.02, 0, 0\n", pp->low, pp->high);
     }
     int npts = 0;
