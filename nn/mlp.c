@@ -1,0 +1,354 @@
+/* nn/mlp.c: the MLP classifier of nn/mlp.h.
+ * Shapes: B batch, D in_dim, H[l] hidden widths, K classes; layer l maps
+ * din[l] -> dout[l], l = 0..nhidden (the last one to the K logits).
+ *
+ * Layout as llm.c: a sizes table (the tensors) summed into one params and
+ * one grads buffer; one activations buffer (and one byte buffer of dropout
+ * masks) carved at create for max_batch samples.  Forward per hidden layer:
+ * one sgemm, then one fused pass for bias + activation, then dropout in
+ * place.  With ReLU the pre-activation is overwritten by its output (relu'
+ * reads the output).  Backward: one sgemm per weight gradient and per input
+ * gradient (none for the first layer), the activation and dropout
+ * derivatives in place in a ping-pong pair of buffers.
+ *
+ * Not here: the optimizer, the train loop, input validation beyond what a
+ * forward needs to stay in bounds.
+ */
+#include "nn/mlp.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/ops.h"
+
+#define MLP_MAX_LIN (MLP_MAX_HIDDEN + 1)
+#define MLP_DIM_MAX (1 << 24)
+
+typedef struct mlp {
+    mlp_config cfg;
+    int nlin;                      /* nhidden + 1 linear layers */
+    int din[MLP_MAX_LIN], dout[MLP_MAX_LIN];
+    float *w[MLP_MAX_LIN];         /* (dout, din) views into params */
+    float *b[MLP_MAX_LIN];         /* (dout) */
+    float *dw[MLP_MAX_LIN], *db[MLP_MAX_LIN];
+    float *acts;                   /* the one activations buffer */
+    uint8_t *masks;                /* the one dropout-mask buffer */
+    float *pre[MLP_MAX_HIDDEN];    /* (B, H[l]) pre-activation; == h[l] for ReLU */
+    float *h[MLP_MAX_HIDDEN];      /* (B, H[l]) after activation and dropout */
+    uint8_t *mask[MLP_MAX_HIDDEN]; /* (B, H[l]) */
+    float *logits, *probs, *dlogits; /* (B, K) */
+    float *losses;                 /* (B) */
+    float *dbuf[2];                /* (B, max H) activation gradients, ping-pong */
+    float p;                       /* dropout probability for the next forward */
+    int last_B;                    /* batch of the last forward */
+    int last_drop;                 /* 1 if it applied dropout */
+    float last_p;                  /* with this probability */
+} mlp;
+
+static const nn_model_vt mlp_vt;
+
+static mlp *mlp_of(const nn_model *m)
+{
+    return m && m->vt == &mlp_vt ? (mlp *)m->self : NULL;
+}
+
+int mlp_check(const mlp_config *c, int max_batch, tl_err *err)
+{
+    if (!c)
+        return tl_fail(err, TL_EINPUT, "model: no MLP config");
+    if (max_batch < 1 || max_batch > MLP_DIM_MAX)
+        return tl_fail(err, TL_EINPUT, "max_batch: %d must be in [1, %d]", max_batch,
+                       MLP_DIM_MAX);
+    if (c->in_dim < 1 || c->in_dim > MLP_DIM_MAX)
+        return tl_fail(err, TL_EINPUT, "model.in_dim: %d must be in [1, %d]", c->in_dim,
+                       MLP_DIM_MAX);
+    if (c->nhidden < 0 || c->nhidden > MLP_MAX_HIDDEN)
+        return tl_fail(err, TL_EINPUT, "model.hidden: %d hidden layers, must be 0..%d",
+                       c->nhidden, MLP_MAX_HIDDEN);
+    for (int l = 0; l < c->nhidden; l++)
+        if (c->hidden[l] < 1 || c->hidden[l] > MLP_DIM_MAX)
+            return tl_fail(err, TL_EINPUT, "model.hidden: layer %d has width %d, must be in [1, %d]",
+                           l, c->hidden[l], MLP_DIM_MAX);
+    if (c->out_dim < 2 || c->out_dim > MLP_DIM_MAX)
+        return tl_fail(err, TL_EINPUT, "model.out_dim: %d classes, must be in [2, %d]",
+                       c->out_dim, MLP_DIM_MAX);
+    if (c->act < 0 || c->act >= NN_ACT_COUNT)
+        return tl_fail(err, TL_EINPUT, "model.act: %d is neither relu (%d) nor gelu (%d)",
+                       c->act, NN_RELU, NN_GELU);
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return tl_fail(err, TL_EINPUT, "model.dropout: %g must be in [0, 1)", (double)c->dropout);
+    return 0;
+}
+
+/* Layer dims of a checked config. */
+static int mlp_dims(const mlp_config *c, int *din, int *dout)
+{
+    int n = c->nhidden + 1, prev = c->in_dim;
+    for (int l = 0; l < n; l++) {
+        din[l] = prev;
+        dout[l] = l < c->nhidden ? c->hidden[l] : c->out_dim;
+        prev = dout[l];
+    }
+    return n;
+}
+
+size_t mlp_param_count(const mlp_config *c)
+{
+    int din[MLP_MAX_LIN], dout[MLP_MAX_LIN];
+    if (mlp_check(c, 1, NULL))
+        return 0;
+    int n = mlp_dims(c, din, dout);
+    size_t total = 0;
+    for (int l = 0; l < n; l++)
+        total += (size_t)dout[l] * din[l] + dout[l];
+    return total;
+}
+
+const mlp_config *mlp_config_of(const nn_model *m)
+{
+    mlp *s = mlp_of(m);
+    return s ? &s->cfg : NULL;
+}
+
+const float *mlp_hidden(const nn_model *m, int l)
+{
+    mlp *s = mlp_of(m);
+    return s && l >= 0 && l < s->cfg.nhidden ? s->h[l] : NULL;
+}
+
+const float *mlp_logits(const nn_model *m)
+{
+    mlp *s = mlp_of(m);
+    return s ? s->logits : NULL;
+}
+
+int mlp_act_parse(const char *name, int *act, tl_err *err)
+{
+    for (int a = 0; a < NN_ACT_COUNT; a++)
+        if (name && strcmp(name, nn_act_str(a)) == 0) {
+            *act = a;
+            return 0;
+        }
+    return tl_fail(err, TL_EINPUT, "model.act: '%s' is not one of relu, gelu",
+                   name ? name : "(null)");
+}
+
+/* ---- forward / backward ---- */
+
+static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, long *ncorrect)
+{
+    mlp *s = m->self;
+    int B = b ? b->B : 0, K = s->cfg.out_dim, H = s->cfg.nhidden;
+    if (B < 1 || B > m->max_batch || !b->x || !b->targets)
+        return NAN;
+    for (int i = 0; i < B; i++)
+        if (b->targets[i] < 0 || b->targets[i] >= K)
+            return NAN;
+    int drop = training && s->p > 0.0f;
+    if (drop && !r)
+        return NAN;
+    const float *in = b->x;
+    for (int l = 0; l < H; l++) {
+        size_t n = (size_t)B * s->dout[l];
+        linear_act_forward(s->h[l], s->pre[l], in, s->w[l], s->b[l], B, s->din[l], s->dout[l],
+                           s->cfg.act);
+        if (drop) {
+            dropout_mask(s->mask[l], s->p, n, r);
+            dropout_forward(s->h[l], s->h[l], s->mask[l], s->p, n);
+        }
+        in = s->h[l];
+    }
+    linear_forward(s->logits, in, s->w[H], s->b[H], B, s->din[H], K);
+    double sum = softmax_xent_forward(s->probs, s->losses, ncorrect, s->logits, b->targets, B, K);
+    s->last_B = B;
+    s->last_drop = drop;
+    s->last_p = s->p;
+    return (float)(sum / B);
+}
+
+static void mlp_backward(nn_model *m, const nn_batch *b, float scale)
+{
+    mlp *s = m->self;
+    int B = s->last_B, H = s->cfg.nhidden, act = s->cfg.act;
+    if (B < 1)
+        return;
+    softmax_xent_backward(s->dlogits, s->probs, b->targets, B, s->cfg.out_dim, scale / (float)B);
+    const float *dcur = s->dlogits;
+    for (int l = H; l >= 0; l--) {
+        const float *in = l ? s->h[l - 1] : b->x;
+        float *dinp = NULL;
+        if (l > 0) {
+            dinp = s->dbuf[l & 1];
+            memset(dinp, 0, sizeof(float) * (size_t)B * s->din[l]);
+        }
+        linear_backward(dinp, s->dw[l], s->db[l], dcur, in, s->w[l], B, s->din[l], s->dout[l]);
+        if (l > 0) {
+            size_t n = (size_t)B * s->din[l];
+            if (s->last_drop)
+                dropout_backward(dinp, dinp, s->mask[l - 1], s->last_p, n);
+            act_backward(dinp, dinp, act == NN_GELU ? s->pre[l - 1] : s->h[l - 1], n, act);
+            dcur = dinp;
+        }
+    }
+}
+
+static void mlp_set_dropout(nn_model *m, float p)
+{
+    mlp *s = m->self;
+    if (!(p >= 0.0f))
+        p = 0.0f;
+    if (p > 0.99f)
+        p = 0.99f;
+    s->p = p;
+    m->dropout = p;
+}
+
+static void mlp_free_self(nn_model *m)
+{
+    mlp *s = m->self;
+    if (!s)
+        return;
+    free(s->acts);
+    free(s->masks);
+    free(s);
+    m->self = NULL;
+}
+
+static const nn_model_vt mlp_vt = {
+    .forward = mlp_forward,
+    .backward = mlp_backward,
+    .set_dropout = mlp_set_dropout,
+    .free = mlp_free_self,
+};
+
+/* ---- create ---- */
+
+/* n floats (n > 0), 64-byte aligned; NULL when out of memory. */
+static float *mlp_falloc(size_t n)
+{
+    size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+int mlp_create(const mlp_config *c, int max_batch, rng *init, nn_model **out, tl_err *err)
+{
+    int rc;
+    if (!out)
+        return tl_fail(err, TL_EINPUT, "mlp_create: out is NULL");
+    *out = NULL;
+    if ((rc = mlp_check(c, max_batch, err)))
+        return rc;
+    if (!init)
+        return tl_fail(err, TL_EINPUT, "mlp_create: no rng for the initialization");
+
+    nn_model *m = calloc(1, sizeof *m);
+    mlp *s = calloc(1, sizeof *s);
+    if (!m || !s) {
+        free(m);
+        free(s);
+        return tl_fail(err, TL_ERUNTIME, "mlp_create: out of memory");
+    }
+    m->vt = &mlp_vt;
+    m->self = s;
+    m->max_batch = max_batch;
+    s->cfg = *c;
+    s->nlin = mlp_dims(c, s->din, s->dout);
+    s->p = c->dropout;
+    m->dropout = c->dropout;
+
+    /* Tensors: fcL.weight (dout, din), fcL.bias (dout). */
+    int nt = 2 * s->nlin;
+    m->tensors = calloc((size_t)nt, sizeof *m->tensors);
+    if (!m->tensors)
+        goto oom;
+    size_t off = 0;
+    for (int l = 0; l < s->nlin; l++) {
+        nn_tensor *tw = &m->tensors[2 * l], *tb = &m->tensors[2 * l + 1];
+        snprintf(tw->name, sizeof tw->name, "fc%d.weight", l);
+        tw->offset = off;
+        tw->size = (size_t)s->dout[l] * s->din[l];
+        tw->ndim = 2;
+        tw->shape[0] = s->dout[l];
+        tw->shape[1] = s->din[l];
+        tw->decay = 1;
+        off += tw->size;
+        snprintf(tb->name, sizeof tb->name, "fc%d.bias", l);
+        tb->offset = off;
+        tb->size = (size_t)s->dout[l];
+        tb->ndim = 1;
+        tb->shape[0] = s->dout[l];
+        tb->decay = 0;
+        off += tb->size;
+    }
+    m->ntensors = nt;
+    m->nparams = off;
+    m->params = mlp_falloc(off);
+    m->grads = mlp_falloc(off);
+    if (!m->params || !m->grads)
+        goto oom;
+    memset(m->grads, 0, off * sizeof(float));
+    for (int l = 0; l < s->nlin; l++) {
+        s->w[l] = m->params + m->tensors[2 * l].offset;
+        s->b[l] = m->params + m->tensors[2 * l + 1].offset;
+        s->dw[l] = m->grads + m->tensors[2 * l].offset;
+        s->db[l] = m->grads + m->tensors[2 * l + 1].offset;
+        /* nn.Linear default: kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in)),
+         * bias U(+-1/sqrt(fan_in)). */
+        float bound = 1.0f / sqrtf((float)s->din[l]);
+        size_t nw = (size_t)s->dout[l] * s->din[l];
+        for (size_t i = 0; i < nw; i++)
+            s->w[l][i] = (float)((2.0 * rng_uniform(init) - 1.0) * bound);
+        for (int i = 0; i < s->dout[l]; i++)
+            s->b[l][i] = (float)((2.0 * rng_uniform(init) - 1.0) * bound);
+    }
+
+    /* Activations for max_batch samples. */
+    size_t B = (size_t)max_batch, K = (size_t)c->out_dim, hsum = 0, wmax = 1;
+    for (int l = 0; l < c->nhidden; l++) {
+        hsum += (size_t)c->hidden[l];
+        if ((size_t)c->hidden[l] > wmax)
+            wmax = (size_t)c->hidden[l];
+    }
+    int gelu = c->act == NN_GELU;
+    size_t nacts = B * hsum * (gelu ? 2 : 1) + 3 * B * K + B + 2 * B * wmax;
+    s->acts = mlp_falloc(nacts);
+    s->masks = malloc(B * hsum + 1);
+    if (!s->acts || !s->masks)
+        goto oom;
+    float *a = s->acts;
+    uint8_t *mk = s->masks;
+    for (int l = 0; l < c->nhidden; l++) {
+        size_t n = B * (size_t)c->hidden[l];
+        s->h[l] = a;
+        a += n;
+        if (gelu) {
+            s->pre[l] = a;
+            a += n;
+        } else {
+            s->pre[l] = s->h[l];
+        }
+        s->mask[l] = mk;
+        mk += n;
+    }
+    s->logits = a;
+    a += B * K;
+    s->probs = a;
+    a += B * K;
+    s->dlogits = a;
+    a += B * K;
+    s->losses = a;
+    a += B;
+    s->dbuf[0] = a;
+    a += B * wmax;
+    s->dbuf[1] = a;
+    *out = m;
+    return 0;
+
+oom:
+    nn_model_free(m);
+    return tl_fail(err, TL_ERUNTIME, "mlp_create: out of memory for %zu parameters and batch %d",
+                   mlp_param_count(c), max_batch);
+}
