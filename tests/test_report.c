@@ -436,7 +436,7 @@ Test(report, export_needs_exactly_one_format_and_reading_never_changes_the_datab
     free(after);
 }
 
-Test(report, a_database_with_two_studies_needs_study_name)
+Test(report, a_database_with_two_studies_needs_study_name_and_maximize_picks_the_largest)
 {
     tl_err e = {0};
     space sp;
@@ -446,12 +446,20 @@ Test(report, a_database_with_two_studies_needs_study_name)
     study_config_default(&c);
     snprintf(c.name, sizeof c.name, "second");
     snprintf(c.storage, sizeof c.storage, "%s", db);
-    c.trials = 2;
+    c.trials = 4;
+    c.direction = STUDY_MAXIMIZE;
     study *s;
     cr_assert_eq(study_open(&s, &c, &sp, &e), 0, "%s", e.msg);
     trial_job job;
-    while (!study_ask(s, &job, &e) && job.kind == JOB_NEW)
+    double top = -INFINITY;
+    int top_n = -1;
+    while (!study_ask(s, &job, &e) && job.kind == JOB_NEW) {
         cr_assert_eq(study_tell(s, job.number, TRIAL_COMPLETE, job.values[0], NULL, &e), 0);
+        if (job.values[0] > top) {
+            top = job.values[0];
+            top_n = job.number;
+        }
+    }
     study_close(s);
     space_free(&sp);
     char *out, *err;
@@ -462,7 +470,15 @@ Test(report, a_database_with_two_studies_needs_study_name)
     cr_assert_eq(tl(&out, &err, "export %s --json --study second", db), 0, "%s", err);
     cJSON *j = parse_json(out);
     cr_assert_str_eq(cJSON_GetObjectItem(j, "study")->valuestring, "second");
-    cr_assert_eq(cJSON_GetObjectItem(j, "n_trials")->valueint, 2);
+    cr_assert_eq(cJSON_GetObjectItem(j, "n_trials")->valueint, 4);
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    cr_assert_eq(tl(&out, &err, "best %s --json --study=second", db), 0, "%s", err);
+    j = parse_json(out);
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "trial"), "number")->valueint, top_n,
+                 "a maximized study's best is its largest value");
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "trial"), "value")->valuedouble, top);
     cJSON_Delete(j);
     free(out);
     free(err);
