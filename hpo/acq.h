@@ -24,6 +24,9 @@ const char *acq_kind_str(int kind);
 /* Kind named `name` (as acq_kind_str prints it), or -1 when unknown or NULL. */
 int acq_parse(const char *name);
 
+/* The closed forms above at one point; sigma must be > 0.  Each returns
+ * its value (EI underflows to 0 and PI to 0 far in the tail, where the log
+ * forms stay finite).  Cannot fail. */
 double acq_ei(double mu, double sigma, double best, double xi);
 double acq_logei(double mu, double sigma, double best, double xi);
 double acq_pi(double mu, double sigma, double best, double xi);

@@ -78,7 +78,8 @@ typedef struct gp {
  * (g left freeable).  g owns its buffers; release with gp_free. */
 int gp_init(gp *g, int D, int cap, tl_err *err);
 
-/* Grows the buffers to hold at least cap rows (keeping data and theta).
+/* Grows the buffers to hold at least cap rows, keeping data and theta but
+ * not the factorization (call gp_set_theta before predicting again).
  * Returns 0 or TL_ERUNTIME (g unchanged). */
 int gp_reserve(gp *g, int cap, tl_err *err);
 

@@ -33,6 +33,8 @@ const testfunc *testfunc_all(int *n);
  * domain).  Convenience for benchmarks and tests. */
 double testfunc_eval_unit(const testfunc *tf, const double *u);
 
+/* The functions themselves: each returns f(x) for x (dim) in its domain.
+ * Pure; cannot fail. */
 double testfunc_branin(const double *x);
 double testfunc_hartmann6(const double *x);
 double testfunc_rosenbrock4(const double *x);
