@@ -183,7 +183,7 @@ static int complete_values(const report_study *rs, double *v)
 static void common_axes(FILE *f, const report_study *rs, int ylog)
 {
     char q[256];
-    fprintf(f, "set grid\nset key below\nset ylabel %s\n", report_gp_quote(rs->metric, q, sizeof q));
+    fprintf(f, "set grid\nset key outside top center horizontal\nset ylabel %s\n", report_gp_quote(rs->metric, q, sizeof q));
     if (ylog)
         fprintf(f, "set logscale y\nset format y '%%g'\n");
 }
@@ -304,9 +304,28 @@ static int param_plot(const report_study *rs, report_out *o, int p, int ylog, in
         if (pp->ncat > 6)
             fprintf(f, "set xtics rotate by -30\n");
     } else {
-        if (pp->log)
-            fprintf(f, "set logscale x\nset format x '%%g'\n");
-        fprintf(f, "set xrange [%.17g:%.17g]\nset offsets graph 0.02, graph 0.02, 0, 0\n", pp->low, pp->high);
+        /* a 3% margin so points at the bounds stay visible */
+        if (pp->log) {
+            double m = pow(pp->high / pp->low, 0.03);
+            fprintf(f, "set logscale x\nset format x '%%g'\nset xrange [%.17g:%.17g]\n", pp->low / m,
+                    pp->high * m);
+            if (pp->high < 100 * pp->low) {
+                /* under two decades gnuplot draws one or two tics: place six, log-spaced */
+                fprintf(f, "set xtics (");
+                for (int k = 0; k <= 5; k++) {
+                    double v = pp->low * pow(pp->high / pp->low, k / 5.0);
+                    if (pp->kind == PARAM_INT)
+                        v = round(v);
+                    char t[32];
+                    snprintf(t, sizeof t, pp->kind == PARAM_INT ? "%.0f" : "%.2g", v);
+                    fprintf(f, "%s%s", k ? ", " : "", t);
+                }
+                fprintf(f, ")\n");
+            }
+        } else {
+            double m = 0.03 * (pp->high - pp->low);
+            fprintf(f, "set xrange [%.17g:%.17g]\n", pp->low - m, pp->high + m);
+        }
     }
     int npts = 0;
     fprintf(f, "$pts << EOD\n");
@@ -447,6 +466,16 @@ static int curves_write(const report_study *rs, report_out *o, tl_err *err)
     snprintf(title, sizeof title, "%s: learning curves (%d trials)", rs->name, with);
     fprintf(f, "set title %s\nset xlabel 'step'\n", report_gp_quote(title, q, sizeof q));
     common_axes(f, rs, ylog);
+    int lo = 0, hi = 0, first = 1;
+    for (int i = 0; i < rs->ntrials; i++)
+        for (int k = 0; k < rs->trials[i].t.nsteps; k++) {
+            int st = rs->trials[i].t.steps[k];
+            lo = first || st < lo ? st : lo;
+            hi = first || st > hi ? st : hi;
+            first = 0;
+        }
+    if (hi - lo <= 20)
+        fprintf(f, "set xtics 1\n"); /* steps are whole numbers */
     int nc = curve_block(f, rs, "$complete", want_complete);
     int np = curve_block(f, rs, "$pruned", want_pruned);
     int no = curve_block(f, rs, "$other", want_other);
