@@ -17,14 +17,10 @@ typedef struct entry {
 static const entry registry[] = {
     { "fifo", &sched_fifo_vt },
     { "median", &sched_median_vt },
-    /* sha: replace NULL with &sched_sha_vt when hpo/sched_sha.c lands. */
-    { "sha", NULL },
-    /* hyperband: replace NULL with &sched_hyperband_vt when hpo/sched_hyperband.c lands. */
-    { "hyperband", NULL },
-    /* asha: replace NULL with &sched_asha_vt when hpo/sched_asha.c lands. */
-    { "asha", NULL },
-    /* pbt: replace NULL with &sched_pbt_vt when hpo/sched_pbt.c lands. */
-    { "pbt", NULL },
+    { "sha", &sched_sha_vt },
+    { "hyperband", &sched_hyperband_vt },
+    { "asha", &sched_asha_vt },
+    { "pbt", &sched_pbt_vt },
 };
 
 #define NREG ((int)(sizeof registry / sizeof registry[0]))

@@ -1,0 +1,971 @@
+/* tests/test_hyperband.c: the successive-halving schedulers (sha,
+ * hyperband, asha) against the C API with a synthetic objective,
+ * value = (x - 0.3)^2 + 1/epochs, whose in-memory state counts the epochs
+ * it trained (so a test can tell a continued trial from a re-run one):
+ * Li et al.'s bracket table, the trial -> bracket map, rung counts of whole
+ * studies, SHA's synchronous promotions, ASHA's promotion rule, no repeated
+ * work, resume after a SIGKILL in the middle of a bracket, refusal to resume
+ * with other budgets, the rung table, and `tunelab run` end to end. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hpo/executor.h"
+#include "hpo/sched_halving.h"
+#include "hpo/study.h"
+#include "tests/cli_util.h"
+
+static char dir[64];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/tl_hb_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(hyperband, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(sha, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(asha, .init = setup, .fini = teardown, .timeout = 60);
+
+/* ---- the synthetic objective ---- */
+
+#define MAXLOG 4096
+
+typedef struct fevent {
+    int start;        /* 1: a job started; 0: it ended */
+    int kind;         /* JOB_NEW / JOB_RESUME */
+    int number;
+    double budget;    /* start: target; end: epochs trained so far */
+    double done;      /* start: budget_done */
+    int had_state;    /* start: the job came with a state */
+    int state;        /* end: the trial state told */
+} fevent;
+
+typedef struct fake {
+    pthread_mutex_t mu;
+    long epochs;      /* epochs trained in this process */
+    long kill_after;  /* > 0: SIGKILL this process at that epoch */
+    int frees;        /* states released through state_free */
+    int bad;          /* a job whose state disagreed with budget_done */
+    char why[256];
+    double max_budget;
+    fevent log[MAXLOG];
+    int nlog;
+} fake;
+
+typedef struct fstate {
+    int number;
+    int epochs;
+} fstate;
+
+static double f_of(double x)
+{
+    return (x - 0.3) * (x - 0.3);
+}
+
+static double value_at(double x, int epochs)
+{
+    return f_of(x) + 1.0 / epochs;
+}
+
+static void fake_init(fake *F, double max_budget)
+{
+    memset(F, 0, sizeof *F);
+    pthread_mutex_init(&F->mu, NULL);
+    F->max_budget = max_budget;
+}
+
+static void fake_log(fake *F, fevent ev)
+{
+    pthread_mutex_lock(&F->mu);
+    if (F->nlog < MAXLOG)
+        F->log[F->nlog++] = ev;
+    pthread_mutex_unlock(&F->mu);
+}
+
+static int fake_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
+{
+    fake *F = ud;
+    fstate *st = job->obj_state;
+    fake_log(F, (fevent){ 1, job->kind, job->number, job->budget, job->budget_done, st != NULL, 0 });
+    if (!st) {
+        st = calloc(1, sizeof *st);
+        st->number = job->number;
+    }
+    if (st->number != job->number || st->epochs != (int)lround(job->budget_done)) {
+        pthread_mutex_lock(&F->mu);
+        F->bad++;
+        snprintf(F->why, sizeof F->why, "trial %d: state of trial %d with %d epochs, budget_done %g",
+                 job->number, st->number, st->epochs, job->budget_done);
+        pthread_mutex_unlock(&F->mu);
+        free(st);
+        snprintf(out->reason, sizeof out->reason, "state mismatch");
+        return 1;
+    }
+    int until = (int)ceil(job->budget - 1e-9);
+    double x = job->values[0], v = NAN;
+    for (int e = st->epochs + 1; e <= until; e++) {
+        pthread_mutex_lock(&F->mu);
+        long total = ++F->epochs;
+        pthread_mutex_unlock(&F->mu);
+        if (F->kill_after > 0 && total >= F->kill_after)
+            raise(SIGKILL);
+        st->epochs = e;
+        v = value_at(x, e);
+        int dec = DECIDE_CONTINUE;
+        tl_err err = { 0 };
+        if (study_report(s, job->number, e, v, e, &dec, NULL, &err)) {
+            snprintf(out->reason, sizeof out->reason, "%.200s", err.msg);
+            free(st);
+            return 1;
+        }
+        if (dec == DECIDE_STOP) {
+            out->state = TRIAL_PRUNED;
+            out->value = v;
+            fake_log(F, (fevent){ 0, 0, job->number, st->epochs, 0, 0, TRIAL_PRUNED });
+            free(st);
+            return 0;
+        }
+        if (dec == DECIDE_PAUSE)
+            break;
+    }
+    out->value = v;
+    if (st->epochs >= F->max_budget) {
+        out->state = TRIAL_COMPLETE;
+        fake_log(F, (fevent){ 0, 0, job->number, st->epochs, 0, 0, TRIAL_COMPLETE });
+        free(st);
+    } else {
+        out->state = TRIAL_PAUSED;
+        fake_log(F, (fevent){ 0, 0, job->number, st->epochs, 0, 0, TRIAL_PAUSED });
+        out->obj_state = st;
+    }
+    return 0;
+}
+
+static void fake_state_free(void *ud, void *state)
+{
+    fake *F = ud;
+    if (!state)
+        return;
+    pthread_mutex_lock(&F->mu);
+    F->frees++;
+    pthread_mutex_unlock(&F->mu);
+    free(state);
+}
+
+static int fake_state_save(void *ud, const void *state, const char *path, tl_err *err)
+{
+    const fstate *st = state;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return tl_fail(err, TL_ERUNTIME, "%s: cannot write", path);
+    fprintf(f, "%d %d\n", st->number, st->epochs);
+    return fclose(f) ? tl_fail(err, TL_ERUNTIME, "%s: write failed", path) : 0;
+}
+
+static int fake_state_load(void *ud, void **state, const char *path, tl_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return tl_fail(err, TL_ERUNTIME, "%s: cannot read", path);
+    fstate *st = calloc(1, sizeof *st);
+    int ok = fscanf(f, "%d %d", &st->number, &st->epochs) == 2;
+    fclose(f);
+    if (!ok) {
+        free(st);
+        return tl_fail(err, TL_EINPUT, "%s: damaged", path);
+    }
+    *state = st;
+    return 0;
+}
+
+static objective fake_objective(fake *F)
+{
+    objective o = { .ud = F, .run = fake_run, .state_free = fake_state_free,
+                    .state_save = fake_state_save, .state_load = fake_state_load };
+    return o;
+}
+
+/* ---- helpers ---- */
+
+static void make_space(space *sp)
+{
+    tl_err err = { 0 };
+    space_init(sp);
+    cr_assert_eq(space_add(sp, "x", "uniform(0, 1)", &err), 0, "%s", err.msg);
+}
+
+static void make_cfg(study_config *c, const char *name, const char *scheduler, int trials,
+                     double min_budget, double max_budget)
+{
+    study_config_default(c);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    snprintf(c->storage, sizeof c->storage, "%s/%s.db", dir, name);
+    snprintf(c->scheduler, sizeof c->scheduler, "%s", scheduler);
+    c->trials = trials;
+    c->seed = 11;
+    c->min_budget = min_budget;
+    c->max_budget = max_budget;
+    c->eta = 3;
+}
+
+static void info_of(study *s, int k, halving_info *inf)
+{
+    char buf[2048];
+    tl_err err = { 0 };
+    cr_assert_eq(study_trial_attr_get(s, k, "hb", buf, sizeof buf), 1, "trial %d has no hb", k);
+    cr_assert_eq(halving_info_parse(buf, inf, &err), 0, "trial %d: %s", k, err.msg);
+}
+
+/* Sum over the brackets of trials [0, trials) of n_i * (r_i - r_{i-1}):
+ * the epochs a study needs when promotions continue training. */
+static double planned_epochs(int mode, int trials, double max_budget, double eta, int s_max)
+{
+    double total = 0;
+    long first = 0;
+    while (first < trials) {
+        long n[HALVING_MAX_RUNGS];
+        double r[HALVING_MAX_RUNGS];
+        int nr;
+        long size;
+        if (mode == HALVING_HYPERBAND) {
+            halving_slot sl;
+            halving_slot_of(first, s_max, eta, trials, &sl);
+            long full = halving_bracket_n(sl.s, s_max, eta);
+            nr = halving_bracket(sl.s, s_max, eta, max_budget, sl.n < full ? sl.n : 0, n, r);
+            size = sl.n;
+        } else {
+            nr = halving_bracket(s_max, s_max, eta, max_budget, trials, n, r);
+            size = trials;
+        }
+        for (int i = 0; i < nr; i++)
+            total += (double)n[i] * (r[i] - (i ? r[i - 1] : 0));
+        first += size;
+    }
+    return total;
+}
+
+static int by_f(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Checks every bracket of a finished synchronous study: rung sizes as
+ * planned, exactly n_top complete trials, the promoted trials the best of
+ * their rung, paused trials marked stopped.  Returns the number of stopped
+ * trials. */
+static int check_sync_study(study *s, int mode, const study_config *c)
+{
+    int s_max = halving_s_max(c->min_budget, c->max_budget, c->eta);
+    trial *tr;
+    int n;
+    tl_err err = { 0 };
+    cr_assert_eq(study_trials(s, &tr, &n, &err), 0);
+    cr_assert_eq(n, c->trials);
+    int stopped = 0;
+    long first = 0;
+    while (first < n) {
+        long pn[HALVING_MAX_RUNGS];
+        double pr[HALVING_MAX_RUNGS];
+        long size;
+        int nr, bracket;
+        long iteration = 0;
+        if (mode == HALVING_HYPERBAND) {
+            halving_slot sl;
+            halving_slot_of(first, s_max, c->eta, c->trials, &sl);
+            long full = halving_bracket_n(sl.s, s_max, c->eta);
+            nr = halving_bracket(sl.s, s_max, c->eta, c->max_budget, sl.n < full ? sl.n : 0, pn, pr);
+            size = sl.n;
+            bracket = sl.s;
+            iteration = sl.iteration;
+        } else {
+            nr = halving_bracket(s_max, s_max, c->eta, c->max_budget, c->trials, pn, pr);
+            size = c->trials;
+            bracket = s_max;
+        }
+        long count[HALVING_MAX_RUNGS] = { 0 };
+        int complete = 0;
+        for (long k = first; k < first + size; k++) {
+            halving_info inf;
+            info_of(s, (int)k, &inf);
+            cr_assert_eq(inf.bracket, bracket, "trial %ld", k);
+            cr_assert_eq(inf.iteration, iteration, "trial %ld", k);
+            cr_assert_eq(inf.nrungs, nr);
+            for (int i = 0; i <= inf.rung; i++)
+                count[i]++;
+            cr_assert(inf.nvalues == inf.rung + 1, "trial %ld: a value per rung finished", k);
+            if (tr[k].state == TRIAL_COMPLETE) {
+                complete++;
+                cr_assert_eq(inf.rung, nr - 1, "trial %ld completes at the top rung", k);
+                cr_assert_str_eq(inf.status, "complete");
+                cr_assert_float_eq(tr[k].budget, c->max_budget, 1e-9);
+            } else {
+                cr_assert_eq(tr[k].state, TRIAL_PAUSED, "trial %ld: %s", k,
+                             trial_state_str(tr[k].state));
+                cr_assert_str_eq(inf.status, "stopped", "trial %ld", k);
+                cr_assert_float_eq(tr[k].budget, pr[inf.rung], 1e-9, "trial %ld", k);
+                stopped++;
+            }
+            /* promoted: the best of its rung by f(x) (1/epochs is equal) */
+            for (int i = 0; i + 1 < nr && i < inf.rung; i++) {
+                double fx = f_of(tr[k].values[0]);
+                int better = 0;
+                for (long j = first; j < first + size; j++) {
+                    halving_info o;
+                    info_of(s, (int)j, &o);
+                    better += o.rung >= i && f_of(tr[j].values[0]) < fx;
+                }
+                cr_assert(better < pn[i + 1], "trial %ld promoted from rung %d with %d better", k,
+                          i, better);
+            }
+        }
+        for (int i = 0; i < nr; i++)
+            cr_assert_eq(count[i], pn[i], "bracket %d (iteration %ld) rung %d: %ld trials, plan %ld",
+                         bracket, iteration, i, count[i], pn[i]);
+        cr_assert_eq(complete, pn[nr - 1]);
+        first += size;
+    }
+    study_trials_free(tr, n);
+    return stopped;
+}
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    cr_assert(cJSON_IsNumber(v), "missing number %s", k);
+    return v->valuedouble;
+}
+
+/* ---- hyperband ---- */
+
+Test(hyperband, bracket_arithmetic_matches_li_et_al_table_1)
+{
+    /* Li et al. (2018), Table 1: R = 81, eta = 3. */
+    static const long N[5][5] = {
+        { 5 }, { 8, 2 }, { 15, 5, 1 }, { 34, 11, 3, 1 }, { 81, 27, 9, 3, 1 },
+    };
+    static const double R[5][5] = {
+        { 81 }, { 27, 81 }, { 9, 27, 81 }, { 3, 9, 27, 81 }, { 1, 3, 9, 27, 81 },
+    };
+    int s_max = halving_s_max(1, 81, 3);
+    cr_assert_eq(s_max, 4);
+    long cycle = 0;
+    for (int s = 0; s <= s_max; s++) {
+        long n[HALVING_MAX_RUNGS];
+        double r[HALVING_MAX_RUNGS];
+        cr_assert_eq(halving_bracket(s, s_max, 3, 81, 0, n, r), s + 1);
+        cr_assert_eq(halving_bracket_n(s, s_max, 3), N[s][0]);
+        for (int i = 0; i <= s; i++) {
+            cr_assert_eq(n[i], N[s][i], "s=%d rung %d: n %ld, table %ld", s, i, n[i], N[s][i]);
+            cr_assert_eq(r[i], R[s][i], "s=%d rung %d: r %g, table %g", s, i, r[i], R[s][i]);
+        }
+        cycle += n[0];
+    }
+    cr_assert_eq(cycle, 143);
+    /* the same with a non-integer eta and budgets that are not powers */
+    cr_assert_eq(halving_s_max(1, 6.25, 2.5), 2);
+    long n[HALVING_MAX_RUNGS];
+    double r[HALVING_MAX_RUNGS];
+    halving_bracket(1, 2, 2.5, 6.25, 0, n, r);
+    cr_assert_eq(n[0], 4, "ceil(3/2 * 2.5) = 4, got %ld", n[0]);
+    cr_assert_eq(n[1], 1);
+    cr_assert_float_eq(r[0], 2.5, 1e-12);
+    cr_assert_float_eq(r[1], 6.25, 1e-12);
+    cr_assert_eq(halving_s_max(1, 10, 3), 2);
+    halving_bracket(2, 2, 3, 10, 0, n, r);
+    cr_assert_float_eq(r[0], 10.0 / 9, 1e-12);
+    cr_assert_eq(r[2], 10);
+    /* a bracket cut short keeps at least one trial per rung */
+    halving_bracket(4, 4, 3, 81, 20, n, r);
+    cr_assert(n[0] == 20 && n[1] == 6 && n[2] == 2 && n[3] == 1 && n[4] == 1);
+}
+
+Test(hyperband, s_max_is_exact_and_rejects_bad_inputs)
+{
+    cr_assert_eq(halving_s_max(1, 9, 3), 2);
+    cr_assert_eq(halving_s_max(1, 8.99, 3), 1);
+    cr_assert_eq(halving_s_max(1, 1, 3), 0);
+    cr_assert_eq(halving_s_max(0.1, 100, 10), 3);
+    cr_assert_eq(halving_s_max(1, 9, 1), -1);
+    cr_assert_eq(halving_s_max(0, 9, 3), -1);
+    cr_assert_eq(halving_s_max(9, 1, 3), -1);
+    cr_assert_eq(halving_s_max(1, NAN, 3), -1);
+    cr_assert_eq(halving_s_max(1e-9, 1e9, 1.5), -1, "more than HALVING_MAX_RUNGS rungs");
+}
+
+Test(hyperband, trials_map_to_brackets_in_the_papers_order)
+{
+    static const struct {
+        long number;
+        long iteration, first, n;
+        int s;
+    } cases[] = {
+        { 0, 0, 0, 81, 4 },     { 80, 0, 0, 81, 4 },     { 81, 0, 81, 34, 3 },
+        { 114, 0, 81, 34, 3 },  { 115, 0, 115, 15, 2 },  { 130, 0, 130, 8, 1 },
+        { 138, 0, 138, 5, 0 },  { 142, 0, 138, 5, 0 },   { 143, 1, 143, 81, 4 },
+        { 230, 1, 224, 34, 3 },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        halving_slot sl;
+        halving_slot_of(cases[k].number, 4, 3, 1000, &sl);
+        cr_assert(sl.iteration == cases[k].iteration && sl.s == cases[k].s &&
+                      sl.first == cases[k].first && sl.n == cases[k].n,
+                  "trial %ld: iteration %ld s %d first %ld n %ld", cases[k].number, sl.iteration,
+                  sl.s, sl.first, sl.n);
+    }
+    halving_slot sl;
+    halving_slot_of(90, 4, 3, 100, &sl);
+    cr_assert(sl.s == 3 && sl.first == 81 && sl.n == 19, "the budget cuts bracket 3 to 19 trials");
+}
+
+Test(hyperband, study_runs_every_bracket_with_the_papers_counts)
+{
+    /* max 9, eta 3: brackets (9@1, 3@3, 1@9), (5@3, 1@9), (3@9) = 17 trials,
+     * then a second cycle cut short by the budget: 9 in bracket 2, 1 in 1. */
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "hb", "hyperband", 27, 1, 9);
+    fake F;
+    fake_init(&F, 9);
+    objective obj = fake_objective(&F);
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(F.bad, 0, "%s", F.why);
+    int stopped = check_sync_study(s, HALVING_HYPERBAND, &c);
+    double plan = planned_epochs(HALVING_HYPERBAND, 27, 9, 3, 2);
+    cr_assert_eq(plan, 69 + 21 + 3 + 6);
+    cr_assert_eq(study_budget_used(s), plan, "budget used %g, plan %g", study_budget_used(s), plan);
+    cr_assert_eq(F.epochs, (long)plan, "epochs trained %ld = the budgets: nothing re-run", F.epochs);
+    cr_assert_eq(F.frees, stopped, "every stopped trial's kept state released (%d of %d)", F.frees,
+                 stopped);
+    /* one worker runs the brackets strictly in order: s = 2, 1, 0, 2, 1 */
+    int last_first = -1;
+    for (int i = 0; i < F.nlog; i++)
+        if (F.log[i].start && F.log[i].kind == JOB_NEW) {
+            cr_assert_gt(F.log[i].number, last_first, "new trials in number order");
+            last_first = F.log[i].number;
+        }
+    int counts[TRIAL_STATE_COUNT];
+    study_counts(s, counts);
+    cr_assert_eq(counts[TRIAL_COMPLETE], 1 + 1 + 3 + 1 + 1);
+    study_close(s);
+    space_free(&sp);
+}
+
+Test(hyperband, a_promotion_continues_training_from_the_paused_state)
+{
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "cont", "hyperband", 17, 1, 9);
+    fake F;
+    fake_init(&F, 9);
+    objective obj = fake_objective(&F);
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    cr_assert_eq(study_optimize(s, &obj, 2, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(F.bad, 0, "%s", F.why);
+    /* re-running every promoted trial from scratch would cost sum n_i r_i */
+    double rerun = 9 * 1 + 3 * 3 + 1 * 9 + 5 * 3 + 1 * 9 + 3 * 9;
+    cr_assert_eq(study_budget_used(s), 69);
+    cr_assert_eq(F.epochs, 69, "trained %ld epochs; re-runs would train %g", F.epochs, rerun);
+    int resumes = 0;
+    for (int i = 0; i < F.nlog; i++) {
+        const fevent *e = &F.log[i];
+        if (!e->start || e->kind != JOB_RESUME)
+            continue;
+        resumes++;
+        cr_assert(e->had_state, "trial %d resumed with its kept state", e->number);
+        cr_assert(e->done == 1 || e->done == 3, "trial %d resumed from %g epochs", e->number,
+                  e->done);
+        cr_assert(e->budget == 3 * e->done, "promoted to eta times its budget: %g -> %g", e->done,
+                  e->budget);
+    }
+    cr_assert_eq(resumes, 3 + 1 + 1, "promotions: 3 + 1 in bracket 2, 1 in bracket 1");
+    check_sync_study(s, HALVING_HYPERBAND, &c);
+    study_close(s);
+    space_free(&sp);
+}
+
+/* The child: runs the study until its 12th epoch, then SIGKILLs itself. */
+static void child_dies_mid_bracket(const study_config *c, const space *sp)
+{
+    static fake F;
+    fake_init(&F, c->max_budget);
+    F.kill_after = 12;
+    objective obj = fake_objective(&F);
+    study *s;
+    tl_err err = { 0 };
+    if (study_open(&s, c, sp, &err))
+        _exit(10);
+    study_optimize(s, &obj, 1, NULL, NULL, &err);
+    _exit(11); /* not reached */
+}
+
+Test(hyperband, resumes_mid_bracket_after_sigkill)
+{
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "killed", "hyperband", 17, 1, 9);
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0)
+        child_dies_mid_bracket(&c, &sp);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
+
+    /* Epochs 1-9: rung 0 of bracket 2; 10-11: the first promotion; the
+     * second promoted trial died in its first epoch at rung 1. */
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    int counts[TRIAL_STATE_COUNT];
+    cr_assert_eq(study_counts(s, counts), 9);
+    cr_assert_eq(counts[TRIAL_WAITING], 1, "the trial that was running is requeued");
+    cr_assert_eq(counts[TRIAL_PAUSED], 8);
+    double kept = study_budget_used(s);
+    cr_assert_eq(kept, 7 * 1 + 3, "7 trials paused at 1 epoch, one promoted and paused at 3, "
+                                  "the requeued one reset to 0 (got %g)", kept);
+    fake F;
+    fake_init(&F, 9);
+    objective obj = fake_objective(&F);
+    cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(F.bad, 0, "%s", F.why);
+    check_sync_study(s, HALVING_HYPERBAND, &c);
+    cr_assert_eq(study_budget_used(s), 69);
+    cr_assert_eq(F.epochs, 69 - (long)kept, "the resumed process trained %ld epochs, only what "
+                                            "was missing (%g)", F.epochs, 69 - kept);
+    /* promotions of trials this process never paused: their state came
+     * from the files the killed process saved */
+    int from_disk = 0;
+    for (int i = 0; i < F.nlog; i++) {
+        const fevent *e = &F.log[i];
+        if (!e->start || e->kind != JOB_RESUME)
+            continue;
+        int paused_here = 0;
+        for (int j = 0; j < i; j++)
+            paused_here |= !F.log[j].start && F.log[j].number == e->number;
+        if (!paused_here) {
+            cr_assert(e->had_state && e->done > 0, "trial %d resumed from its saved state",
+                      e->number);
+            from_disk++;
+        }
+    }
+    cr_assert_geq(from_disk, 1, "paused trials of the killed process resume from saved states");
+    study_close(s);
+    space_free(&sp);
+}
+
+Test(hyperband, resuming_with_other_budgets_is_refused)
+{
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "changed", "hyperband", 5, 1, 9);
+    fake F;
+    fake_init(&F, 9);
+    objective obj = fake_objective(&F);
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
+    study_close(s);
+    c.max_budget = 27;
+    c.trials = 8;
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    fake_init(&F, 27);
+    cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), TL_EINPUT);
+    cr_assert(strstr(err.msg, "bracket") && strstr(err.msg, "resume with the settings"), "%s",
+              err.msg);
+    study_close(s);
+    space_free(&sp);
+}
+
+Test(hyperband, bad_settings_are_rejected_at_open)
+{
+    space sp;
+    study_config c;
+    make_space(&sp);
+    study *s = NULL;
+    tl_err err = { 0 };
+    make_cfg(&c, "bad", "hyperband", 5, 1, 9);
+    c.eta = 1;
+    cr_assert_eq(study_open(&s, &c, &sp, &err), TL_EINPUT);
+    cr_assert(strstr(err.msg, "study.eta"), "%s", err.msg);
+    cr_assert_null(s);
+    make_cfg(&c, "bad", "asha", 5, 1e-6, 1e6);
+    c.eta = 1.2;
+    cr_assert_eq(study_open(&s, &c, &sp, &err), TL_EINPUT);
+    cr_assert(strstr(err.msg, "spans more than"), "%s", err.msg);
+    space_free(&sp);
+}
+
+Test(hyperband, works_with_the_sobol_sampler)
+{
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "sobol", "hyperband", 17, 1, 9);
+    snprintf(c.sampler, sizeof c.sampler, "sobol");
+    fake F;
+    fake_init(&F, 9);
+    objective obj = fake_objective(&F);
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
+    check_sync_study(s, HALVING_HYPERBAND, &c);
+    cr_assert_eq(F.epochs, 69);
+    study_close(s);
+    space_free(&sp);
+}
+
+Test(hyperband, rung_table_lists_every_rung)
+{
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "table", "hyperband", 17, 1, 9);
+    fake F;
+    fake_init(&F, 9);
+    objective obj = fake_objective(&F);
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
+    char *attrs[17];
+    for (int k = 0; k < 17; k++) {
+        char buf[2048];
+        cr_assert_eq(study_trial_attr_get(s, k, "hb", buf, sizeof buf), 1);
+        attrs[k] = strdup(buf);
+    }
+    char *text;
+    cr_assert_eq(halving_rung_table((const char *const *)attrs, 17, STUDY_MINIMIZE, &text, &err), 0,
+                 "%s", err.msg);
+    /* header + 3 + 2 + 1 rungs */
+    int lines = 0;
+    for (const char *p = text; *p; p++)
+        lines += *p == '\n';
+    cr_assert_eq(lines, 1 + 6, "%s", text);
+    long it, entered, promoted, stopped, complete, failed, open;
+    int br, rung;
+    double budget, best;
+    char planned[16];
+    const char *line = strchr(text, '\n') + 1; /* bracket 2, rung 0 */
+    cr_assert_eq(sscanf(line, "%ld %d %d %lf %15s %ld %ld %ld %ld %ld %ld %lf", &it, &br, &rung,
+                        &budget, planned, &entered, &promoted, &stopped, &complete, &failed, &open,
+                        &best),
+                 12, "%s", text);
+    cr_assert(it == 0 && br == 2 && rung == 0 && budget == 1 && !strcmp(planned, "9") &&
+                  entered == 9 && promoted == 3 && stopped == 6 && complete == 0 && open == 0,
+              "%s", text);
+    cr_assert(best > 1 && best < 1.5, "best value at 1 epoch: f + 1: %s", text);
+    free(text);
+    free(attrs[3]);
+    attrs[3] = strdup("{\"bracket\": 1}");
+    cr_assert_eq(halving_rung_table((const char *const *)attrs, 17, STUDY_MINIMIZE, &text, &err),
+                 TL_EINPUT);
+    cr_assert(strstr(err.msg, "trial 3"), "%s", err.msg);
+    for (int k = 0; k < 17; k++)
+        free(attrs[k]);
+    study_close(s);
+    space_free(&sp);
+}
+
+Test(hyperband, tunelab_run_on_spirals_reports_the_budget, .timeout = 120)
+{
+    char path[128], db[128];
+    snprintf(path, sizeof path, "%s/hb.ini", dir);
+    snprintf(db, sizeof db, "%s/hb.db", dir);
+    cli_write(path, "[data]\ndataset = spirals\nsamples = 300\nclasses = 3\nval_fraction = 0.2\n"
+                    "[model]\ntype = mlp\nlayers = 1\nhidden = 16\n"
+                    "[train]\nlr = 1e-2\nbatch_size = 32\nepochs = 9\nseed = 3\n"
+                    "[study]\nname = hb\nstorage = hb.db\ntrials = 17\nscheduler = hyperband\n"
+                    "min_budget = 1\nmax_budget = 9\neta = 3\nmetric = val_accuracy\n"
+                    "[space]\ntrain.lr = loguniform(3e-3, 3e-2)\n");
+    cli_out r = cli_run(dir, "run hb.ini --json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cJSON *j = cJSON_Parse(cli_last_line(r.out));
+    cr_assert(j, "last line is not JSON: %s", r.out);
+    double n_trials = num(j, "n_trials"), n_complete = num(j, "n_complete"),
+           n_failed = num(j, "n_failed"), budget = num(j, "budget_used");
+    cJSON *best = cJSON_GetObjectItem(j, "best_value");
+    cr_assert_eq(n_trials, 17);
+    cr_assert_eq(n_failed, 0, "%s", r.out);
+    cr_assert_eq(n_complete, 1 + 1 + 3, "one trial per bracket top rung, 3 in bracket 0: %s", r.out);
+    cr_assert_eq(budget, 69, "epochs = the sum over rungs, not re-runs: %s", r.out);
+    cr_assert(cJSON_IsNumber(best) && best->valuedouble > 0.34 && best->valuedouble <= 1, "%s",
+              r.out);
+    cJSON_Delete(j);
+    cli_free(&r);
+    /* every trial carries its rung record */
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT count(*) FROM trial_attrs WHERE key = 'hb'", -1, &q,
+                                    NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(q, 0), 17);
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+}
+
+/* ---- sha ---- */
+
+Test(sha, promotes_the_best_third_once_the_whole_rung_finished)
+{
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "sha", "sha", 9, 1, 9);
+    fake F;
+    fake_init(&F, 9);
+    objective obj = fake_objective(&F);
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    cr_assert_eq(study_optimize(s, &obj, 2, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(F.bad, 0, "%s", F.why);
+    check_sync_study(s, HALVING_SHA, &c);
+    /* synchronous: with 2 workers, a promotion to rung i+1 starts only after
+     * all n_i trials ended rung i */
+    static const long N[] = { 9, 3, 1 };
+    static const double R[] = { 1, 3, 9 };
+    for (int i = 0; i < F.nlog; i++) {
+        const fevent *e = &F.log[i];
+        if (!e->start || e->kind != JOB_RESUME)
+            continue;
+        int rung = e->budget == 3 ? 1 : 2;
+        int ended = 0;
+        for (int j = 0; j < i; j++)
+            ended += !F.log[j].start && F.log[j].budget == R[rung - 1];
+        cr_assert_eq(ended, N[rung - 1], "promotion of trial %d to %g after %d of %ld ended",
+                     e->number, e->budget, ended, N[rung - 1]);
+    }
+    /* the complete trial is the best of all nine by f(x) */
+    trial *tr;
+    int n;
+    cr_assert_eq(study_trials(s, &tr, &n, &err), 0);
+    double fx[9];
+    int winner = -1;
+    for (int k = 0; k < 9; k++) {
+        fx[k] = f_of(tr[k].values[0]);
+        if (tr[k].state == TRIAL_COMPLETE)
+            winner = k;
+    }
+    double sorted[9];
+    memcpy(sorted, fx, sizeof fx);
+    qsort(sorted, 9, sizeof *sorted, by_f);
+    cr_assert(winner >= 0 && fx[winner] == sorted[0]);
+    cr_assert_eq(study_budget_used(s), 9 + 3 * 2 + 6);
+    cr_assert_eq(F.epochs, 21);
+    study_trials_free(tr, n);
+    study_close(s);
+    space_free(&sp);
+}
+
+Test(sha, keeps_one_trial_per_rung_when_n_is_small)
+{
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "small", "sha", 4, 1, 9);
+    fake F;
+    fake_init(&F, 9);
+    objective obj = fake_objective(&F);
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
+    check_sync_study(s, HALVING_SHA, &c);
+    cr_assert_eq(study_budget_used(s), 4 * 1 + 1 * 2 + 1 * 6);
+    cr_assert_eq(F.epochs, 12);
+    study_close(s);
+    space_free(&sp);
+}
+
+/* ---- asha (driven by hand through ask / report / tell) ---- */
+
+/* Asks; expects `kind` (NEW or RESUME) and returns the trial number. */
+static int ask_expect(study *s, int kind, double budget)
+{
+    trial_job job;
+    tl_err err = { 0 };
+    cr_assert_eq(study_ask(s, &job, &err), 0, "%s", err.msg);
+    cr_assert_eq(job.kind, kind, "asked %s, got %s (trial %d)", job_kind_str(kind),
+                 job_kind_str(job.kind), job.number);
+    if (kind == JOB_NEW || kind == JOB_RESUME)
+        cr_assert_eq(job.budget, budget, "trial %d: budget %g, expected %g", job.number, job.budget,
+                     budget);
+    return job.number;
+}
+
+/* Trial k reports value at each epoch (from+1 .. to) and is told what the
+ * last decision says. */
+static void train_to(study *s, int k, int from, int to, double value, int expect_last)
+{
+    tl_err err = { 0 };
+    int dec = -1;
+    for (int e = from + 1; e <= to; e++) {
+        cr_assert_eq(study_report(s, k, e, value, e, &dec, NULL, &err), 0, "%s", err.msg);
+        if (e < to)
+            cr_assert_eq(dec, DECIDE_CONTINUE, "trial %d epoch %d", k, e);
+    }
+    cr_assert_eq(dec, expect_last, "trial %d at %d: %s", k, to, decision_str(dec));
+    cr_assert_eq(study_tell(s, k, expect_last == DECIDE_PAUSE ? TRIAL_PAUSED : TRIAL_COMPLETE, value,
+                            NULL, &err),
+                 0, "%s", err.msg);
+}
+
+Test(asha, promotes_as_soon_as_a_trial_is_in_the_top_third)
+{
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "asha", "asha", 10, 1, 9);
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    /* rung 0 (1 epoch): floor(m/3) of m results may go on */
+    train_to(s, ask_expect(s, JOB_NEW, 1), 0, 1, 5.0, DECIDE_PAUSE);  /* 0 */
+    train_to(s, ask_expect(s, JOB_NEW, 1), 0, 1, 3.0, DECIDE_PAUSE);  /* 1 */
+    train_to(s, ask_expect(s, JOB_NEW, 1), 0, 1, 4.0, DECIDE_PAUSE);  /* 2 */
+    int k = ask_expect(s, JOB_RESUME, 3);
+    cr_assert_eq(k, 1, "3 results: the best (trial 1) is promoted at once");
+    train_to(s, 1, 1, 3, 2.0, DECIDE_PAUSE);
+    /* top third of rung 0 already promoted, rung 1 has one result: no
+     * promotion, and no worker waits: two new trials side by side */
+    int a = ask_expect(s, JOB_NEW, 1), b = ask_expect(s, JOB_NEW, 1);
+    cr_assert(a == 3 && b == 4);
+    train_to(s, 3, 0, 1, 6.0, DECIDE_PAUSE);
+    train_to(s, 4, 0, 1, 4.5, DECIDE_PAUSE);
+    /* 5 results: top 1 = trial 1, promoted: a new trial */
+    cr_assert_eq(ask_expect(s, JOB_NEW, 1), 5);
+    train_to(s, 5, 0, 1, 7.0, DECIDE_PAUSE);
+    /* 6 results: top 2 = trials 1 and 2: trial 2, paused since long, goes on */
+    cr_assert_eq(ask_expect(s, JOB_RESUME, 3), 2);
+    halving_info inf;
+    info_of(s, 2, &inf);
+    cr_assert(inf.rung == 1 && !strcmp(inf.status, "running") && inf.nvalues == 1 &&
+              inf.value[0] == 4.0 && !inf.has_n && inf.nrungs == 3);
+    train_to(s, 2, 1, 3, 1.5, DECIDE_PAUSE);
+    /* rung 1 has 2 results (trial 1: 2.0, trial 2: 1.5): floor(2/3) = 0 */
+    cr_assert_eq(ask_expect(s, JOB_NEW, 1), 6);
+    study_close(s);
+    space_free(&sp);
+}
+
+Test(asha, finishes_the_best_trial_when_the_budget_ends_early)
+{
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "drain", "asha", 2, 1, 9);
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    train_to(s, ask_expect(s, JOB_NEW, 1), 0, 1, 5.0, DECIDE_PAUSE);
+    int b = ask_expect(s, JOB_NEW, 1);
+    /* budget used, trial 1 still running: wait for it */
+    ask_expect(s, JOB_WAIT, 0);
+    train_to(s, b, 0, 1, 3.0, DECIDE_PAUSE);
+    cr_assert_eq(ask_expect(s, JOB_RESUME, 3), 1);
+    train_to(s, 1, 1, 3, 2.0, DECIDE_PAUSE);
+    cr_assert_eq(ask_expect(s, JOB_RESUME, 9), 1);
+    train_to(s, 1, 3, 9, 1.0, DECIDE_CONTINUE);
+    ask_expect(s, JOB_DONE, 0);
+    halving_info inf;
+    info_of(s, 0, &inf);
+    cr_assert_str_eq(inf.status, "stopped");
+    info_of(s, 1, &inf);
+    cr_assert(inf.rung == 2 && !strcmp(inf.status, "complete") && inf.nvalues == 3 &&
+              inf.value[0] == 3.0 && inf.value[1] == 2.0 && inf.value[2] == 1.0);
+    study_close(s);
+    space_free(&sp);
+}
+
+Test(asha, two_workers_train_every_epoch_once)
+{
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "asha2", "asha", 30, 1, 9);
+    fake F;
+    fake_init(&F, 9);
+    objective obj = fake_objective(&F);
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    cr_assert_eq(study_optimize(s, &obj, 2, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(F.bad, 0, "%s", F.why);
+    cr_assert_eq(F.epochs, (long)study_budget_used(s), "no epoch trained twice");
+    trial *tr;
+    int n;
+    cr_assert_eq(study_trials(s, &tr, &n, &err), 0);
+    cr_assert_eq(n, 30);
+    int at[3] = { 0 }, rung[30], complete = 0;
+    double val[30][3];
+    for (int k = 0; k < n; k++) {
+        halving_info inf;
+        info_of(s, k, &inf);
+        rung[k] = inf.rung;
+        for (int i = 0; i <= inf.rung; i++) {
+            at[i]++;
+            val[k][i] = inf.value[i];
+            cr_assert(isfinite(inf.value[i]), "trial %d has its rung %d value", k, i);
+        }
+        complete += tr[k].state == TRIAL_COMPLETE;
+        cr_assert(tr[k].state == TRIAL_COMPLETE || !strcmp(inf.status, "stopped"), "trial %d: %s",
+                  k, inf.status);
+        cr_assert(tr[k].state != TRIAL_COMPLETE || (tr[k].budget == 9 && inf.rung == 2));
+    }
+    /* at the end, the top floor(m/3) of every rung's m results went on
+     * (earlier promotions, decided on fewer results, may add more) */
+    cr_assert_eq(at[0], 30);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_geq(at[i + 1], at[i] / 3, "rung %d: %d of %d", i + 1, at[i + 1], at[i]);
+        for (int k = 0; k < n; k++) {
+            if (rung[k] < i)
+                continue;
+            int better = 0;
+            for (int j = 0; j < n; j++)
+                better += rung[j] >= i && val[j][i] < val[k][i];
+            if (better < at[i] / 3)
+                cr_assert_gt(rung[k], i, "trial %d is in the top third of rung %d but stayed", k, i);
+        }
+    }
+    cr_assert_eq(complete, at[2]);
+    cr_assert_geq(complete, 1);
+    cr_assert_eq(study_budget_used(s), 30 + at[1] * 2 + at[2] * 6);
+    study_trials_free(tr, n);
+    study_close(s);
+    space_free(&sp);
+}
