@@ -17,16 +17,21 @@ static int need_value(int i, int argc, char **argv)
     return 0;
 }
 
+void args_free(args *a)
+{
+    if (a) {
+        free(a->set);
+        a->set = NULL;
+        a->nset = 0;
+    }
+}
+
 int args_parse(args *a, int argc, char **argv, unsigned allowed, const char *help)
 {
     memset(a, 0, sizeof *a);
-    static char *none[1];
-    a->set = none;
-    if (argc > 1) {
-        a->set = calloc((size_t)argc, sizeof *a->set);
-        if (!a->set)
-            return 2;
-    }
+    a->set = calloc((size_t)argc + 1, sizeof *a->set);
+    if (!a->set)
+        return 2;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (!strcmp(o, "-h") || !strcmp(o, "--help")) {

@@ -34,6 +34,9 @@ typedef struct args {
  * a usage error. `help` is the command's help text. */
 int args_parse(args *a, int argc, char **argv, unsigned allowed, const char *help);
 
+/* Frees what args_parse allocated; cannot fail. */
+void args_free(args *a);
+
 /* Loads the positional config file, applies --set overrides and --workers,
  * fills defaults that depend on other keys, and validates.  Returns 0 or a
  * tl_code. */

@@ -113,12 +113,24 @@ static void on_event(void *ud, const study_event *ev)
     pthread_mutex_unlock(&v->mu);
 }
 
+static int run_study(const args *ap);
+
 int cmd_run(int argc, char **argv)
 {
     args a;
     int rc = args_parse(&a, argc, argv, OPT_SET | OPT_JSON | OPT_WORKERS | OPT_QUIET, HELP);
-    if (rc)
-        return rc == 1 ? 0 : 2;
+    if (!rc)
+        rc = run_study(&a);
+    else
+        rc = rc == 1 ? 0 : 2;
+    args_free(&a);
+    return rc;
+}
+
+static int run_study(const args *ap)
+{
+    const args a = *ap;
+    int rc;
     if (!a.positional)
         return term_errorf(2, "run: needs a CONFIG file; see `tunelab run --help`");
     tl_err err = {0};
@@ -167,6 +179,15 @@ int cmd_run(int argc, char **argv)
         return term_error(&err, rc == TL_EINPUT ? "a different study already lives in that database: change "
                                                   "study.name or study.storage, or delete the file"
                                                 : NULL);
+    }
+    /* What `tunelab report` and `best` need to read the study back. */
+    study_attr_set(st, "sampler", sc.sampler, NULL);
+    study_attr_set(st, "scheduler", sc.scheduler, NULL);
+    study_attr_set(st, "objective", c.objective_type, NULL);
+    if (c.source[0]) {
+        char *abs = realpath(c.source, NULL);
+        study_attr_set(st, "config", abs ? abs : c.source, NULL);
+        free(abs);
     }
     int counts[TRIAL_STATE_COUNT];
     int existing = study_counts(st, counts);

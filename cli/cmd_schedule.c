@@ -25,18 +25,21 @@ static int load(const char *help, int argc, char **argv, unsigned opts, args *a,
                 session *s)
 {
     int rc = args_parse(a, argc, argv, opts, help);
-    if (rc)
+    if (rc) {
+        args_free(a);
         return rc == 1 ? -1 : 2;
-    if (!a->positional)
-        return term_errorf(2, "%s: needs a CONFIG file", argv[0]);
-    tl_err err = {0};
-    if ((rc = args_load_config(a, c, &err)) || (rc = task_data_load(c, d, &err)))
-        return term_error(&err, NULL);
-    if ((rc = session_new(s, c, d, &err))) {
-        task_data_free(d);
-        return term_error(&err, NULL);
     }
-    return 0;
+    tl_err err = {0};
+    if (!a->positional)
+        rc = term_errorf(2, "%s: needs a CONFIG file", argv[0]);
+    else if ((rc = args_load_config(a, c, &err)) || (rc = task_data_load(c, d, &err)))
+        rc = term_error(&err, NULL);
+    else if ((rc = session_new(s, c, d, &err))) {
+        task_data_free(d);
+        rc = term_error(&err, NULL);
+    }
+    args_free(a);
+    return rc;
 }
 
 static long steps_per_epoch(const config *c, session *s)

@@ -87,12 +87,7 @@ static int parse(args *a, const char **study, int argc, char **argv, unsigned al
     rest[n] = NULL;
     int rc = args_parse(a, n, rest, allowed, help);
     free(rest);
-    /* args_parse callocs a->set when argc > 1 (no args_free exists); these
-     * commands take no --set, so release it here. */
-    if (n > 1)
-        free(a->set);
-    a->set = NULL;
-    a->nset = 0;
+    args_free(a); /* these commands take no --set */
     if (rc)
         return rc;
     if (!a->positional) {

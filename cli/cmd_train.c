@@ -125,6 +125,8 @@ static int parse_until(int *argc, char **argv, int *until)
     return 0;
 }
 
+static int train_main(const args *ap, int until);
+
 int cmd_train(int argc, char **argv)
 {
     int until;
@@ -141,8 +143,18 @@ int cmd_train(int argc, char **argv)
     }
     int rc = args_parse(&a, argc, argv, OPT_SET | OPT_JSON | OPT_RESUME | OPT_QUIET, help ? help : HELP);
     free(help);
-    if (rc)
-        return rc == 1 ? 0 : 2;
+    if (!rc)
+        rc = train_main(&a, until);
+    else
+        rc = rc == 1 ? 0 : 2;
+    args_free(&a);
+    return rc;
+}
+
+static int train_main(const args *ap, int until)
+{
+    const args a = *ap;
+    int rc;
     if (!a.positional && !a.resume)
         return term_errorf(2, "train: needs a CONFIG file (or --resume CKPT); see `tunelab train --help`");
     if (a.positional && a.resume)

@@ -10,7 +10,7 @@ const char *plot_png_terminal(void)
 
 int plot_run(const char *script, tl_err *err)
 {
-    FILE *p = popen("gnuplot 2>&1", "w");
+    FILE *p = popen("gnuplot 1>&2", "w");
     if (!p)
         return tl_fail(err, TL_ERUNTIME, "gnuplot: cannot start (is gnuplot-nox installed?)");
     fputs(script, p);
