@@ -224,6 +224,9 @@ static int train_main(const args *ap, int until)
         fprintf(stderr, "# model: %s, %zu parameters\n", desc, s.nparams);
         fprintf(stderr, "# data: %s train %ld, val %ld, test %ld %s\n", c.dataset, d.train.n, d.val.n, d.test.n,
                 d.is_text ? "tokens" : "samples");
+        if (d.is_text)
+            fprintf(stderr, "# unigram entropy of the validation text: %.4f nats/char (a context-free model's "
+                            "loss)\n", data_text_unigram_entropy(&d.val));
         fprintf(stderr, "# batch %d x accum %d = effective %d; lr %g, scaling %s -> effective lr %g; schedule %s\n",
                 c.batch_size, c.accum_steps, train_effective_batch(&s.tr.cfg), c.lr, c.lr_scaling,
                 train_scaled_lr(&s.tr.cfg), c.schedule);

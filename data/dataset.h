@@ -225,6 +225,11 @@ long data_text_eval_count(const data_view *v, int T, long cap);
 int data_text_eval_batch(const data_view *v, int T, long cap, long first, int B,
                          int *tokens, int *targets);
 
+/* Entropy in nats of the token frequencies of text view v (the loss of the
+ * best model that ignores context: a baseline for a language model's
+ * loss).  NAN for a non-text or empty view. */
+double data_text_unigram_entropy(const data_view *v);
+
 /* ---- Vocabulary ---- */
 
 /* Encodes len bytes of s into ids (out has room for len ints).  Returns 0,

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -324,4 +325,19 @@ size_t data_text_decode(const dataset *d, const int *ids, size_t n, char *out)
         out[i] = ids[i] >= 0 && ids[i] < d->vocab ? (char)d->chars[ids[i]] : '?';
     out[n] = '\0';
     return n;
+}
+
+double data_text_unigram_entropy(const data_view *v)
+{
+    if (!v || !v->d || !v->d->is_text || v->tok_end <= v->tok_begin)
+        return NAN;
+    long count[256] = {0};
+    const int *tok = v->d->tokens;
+    for (long i = v->tok_begin; i < v->tok_end; i++)
+        count[tok[i] & 255]++;
+    double n = (double)(v->tok_end - v->tok_begin), h = 0;
+    for (int k = 0; k < 256; k++)
+        if (count[k])
+            h -= (double)count[k] / n * log((double)count[k] / n);
+    return h;
 }

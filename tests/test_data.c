@@ -934,3 +934,21 @@ Test(data_loader, text_view_and_bad_batch_are_errors)
     data_view_free(&v);
     data_free(d);
 }
+
+Test(data_text, unigram_entropy_of_a_known_text)
+{
+    /* "aabb": two symbols, each with probability 1/2: ln 2 nats */
+    dataset *d = NULL;
+    tl_err err = {0};
+    cr_assert_eq(data_text_from_bytes("aabb", 4, NULL, &d, &err), 0);
+    data_view v;
+    cr_assert_eq(data_view_all(d, &v, &err), 0);
+    cr_assert_float_eq(data_text_unigram_entropy(&v), log(2.0), 1e-12);
+    data_view_free(&v);
+    data_free(d);
+    cr_assert_eq(data_text_from_bytes("aaab", 4, NULL, &d, &err), 0);
+    cr_assert_eq(data_view_all(d, &v, &err), 0);
+    cr_assert_float_eq(data_text_unigram_entropy(&v), -(0.75 * log(0.75) + 0.25 * log(0.25)), 1e-12);
+    data_view_free(&v);
+    data_free(d);
+}
