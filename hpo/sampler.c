@@ -19,8 +19,7 @@ static const entry registry[] = {
     { "grid", &sampler_grid_vt },
     { "sobol", &sampler_sobol_vt },
     { "bayes", &sampler_bayes_vt },
-    /* evolution: replace NULL with &sampler_evolution_vt when hpo/sampler_evolution.c lands. */
-    { "evolution", NULL },
+    { "evolution", &sampler_evolution_vt },
 };
 
 #define NREG ((int)(sizeof registry / sizeof registry[0]))

@@ -52,6 +52,7 @@ extern const sampler_vt sampler_random_vt;
 extern const sampler_vt sampler_grid_vt;
 extern const sampler_vt sampler_sobol_vt;
 extern const sampler_vt sampler_bayes_vt;
+extern const sampler_vt sampler_evolution_vt; /* hpo/sampler_evolution.c */
 
 /* The implemented sampler called name, or NULL (unknown, or registered
  * but not implemented yet).  The result is static. */

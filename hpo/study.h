@@ -92,13 +92,50 @@ typedef struct study_config {
     int nas_sample_size;       /* tournament size; default 4 */
     long nas_max_params;       /* reject architectures larger than this; 0 = no limit */
 
-    /* Optional constraint for samplers that honour it (evolution): returns 1
-     * when the internal values are acceptable (e.g. the model they describe
-     * has at most nas_max_params parameters), 0 to reject the candidate.
-     * hpo/ never looks inside; cli/ provides it.  NULL: everything goes. */
-    int (*accept)(void *ud, const space *sp, const double *values);
+    /* Optional constraint on sampled candidates, for every sampler: returns
+     * 1 when the internal values are acceptable (e.g. the model they
+     * describe has at most nas_max_params parameters), 0 to reject the
+     * candidate, writing why (room for why_n bytes; may be NULL) as
+     * "key: what" ("model.heads: d_model 48 is not divisible by 5 heads").
+     * A rejected candidate is never run nor stored as a trial: study_ask
+     * asks the sampler again with the same trial generator, up to
+     * STUDY_MAX_REJECTS times in a row (then it fails with TL_EINPUT
+     * quoting the last reason), and adds the rejections to the study
+     * attribute "rejected" (see STUDY_ATTR_REJECTED).  Called with the
+     * study's lock held, one call at a time.  hpo/ never looks inside;
+     * cli/ provides it.  NULL: everything goes.  Not checked for enqueued
+     * or re-queued trials. */
+    int (*accept)(void *ud, const space *sp, const double *values, char *why, size_t why_n);
     void *accept_ud;
+
+    /* Duplicate reuse: 1 -> a sampled (and accepted) candidate whose values
+     * equal, parameter for parameter, those of an earlier COMPLETE or
+     * PRUNED trial with a finite value is not run: the study stores it at
+     * once as a trial in the same state with the same value, budget 0,
+     * reason "reused result of trial N" and trial attribute "reused_from"
+     * = N (the first such trial), emits its FINISHED event, and asks the
+     * sampler for the next trial.  Reused trials count against the trial
+     * budget (they are evaluations) but cost no resource; the scheduler's
+     * started/tell hooks are not called for them.  Default 0. */
+    int reuse_duplicates;
+
+    /* Optional second objective, always minimized, that is a function of the
+     * values alone (cli/: the model's parameter count), for samplers that
+     * honour it (evolution: tournaments pick by Pareto rank of (value,
+     * cost)).  Called with the study's lock held.  NULL: one objective. */
+    double (*cost)(void *ud, const space *sp, const double *values);
+    void *cost_ud;
 } study_config;
+
+/* Candidates study_ask lets the accept callback reject in a row for one
+ * trial before it gives up. */
+#define STUDY_MAX_REJECTS 1000
+
+/* The study attribute counting rejected candidates, as JSON:
+ *   {"total": 12, "reasons": [{"key": "model.heads", "count": 7,
+ *     "example": "model.heads: d_model 48 is not divisible by 5 heads"}, ...]}
+ * where key is the reason's text before its first ": " (or "other"). */
+#define STUDY_ATTR_REJECTED "rejected"
 
 /* Fills c with the defaults listed above (name empty).  Cannot fail. */
 void study_config_default(study_config *c);
