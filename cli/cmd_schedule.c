@@ -119,11 +119,15 @@ int cmd_schedule(int argc, char **argv)
 static const char *LRF_HELP =
     "usage: tunelab lr-find CONFIG [--set key=value ...] [--plot FILE.png] [--json]\n\n"
     "Learning-rate range test (Smith 2017): trains from scratch while the learning\n"
-    "rate grows exponentially from lr_find.lo to lr_find.hi, prints the loss (and its\n"
+    "rate grows exponentially from --lo to --hi, prints the loss (and its\n"
     "smoothed value) against the learning rate and suggests the rate where the\n"
-    "smoothed loss falls fastest.  Options (as --set keys are not needed):\n"
-    "  --steps N     sweep length (default 300)\n"
-    "  --lo X --hi Y sweep range (default 1e-7 .. 10)\n";
+    "smoothed loss (exponential moving average, beta 0.95) falls fastest.\n"
+    "options:\n"
+    "  --set KEY=VALUE  override a config key (repeatable)\n"
+    "  --plot FILE.png  draw loss against learning rate with gnuplot\n"
+    "  --json           the curve and the suggestion as one JSON object\n"
+    "  --steps N        sweep length (default 300)\n"
+    "  --lo X --hi Y    sweep range (default 1e-7 .. 10)\n";
 
 int cmd_lr_find(int argc, char **argv)
 {
@@ -161,7 +165,7 @@ int cmd_lr_find(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     tl_err err = {0};
     lr_find_result res;
-    if ((rc = trainer_lr_find(&s.tr, session_train(&s), lo, hi, (int)steps, 0.98, &res, &err))) {
+    if ((rc = trainer_lr_find(&s.tr, session_train(&s), lo, hi, (int)steps, 0.95, &res, &err))) {
         session_free(&s);
         task_data_free(&d);
         return term_error(&err, NULL);
@@ -197,14 +201,23 @@ int cmd_lr_find(int argc, char **argv)
             for (int i = 0; i < res.n; i++)
                 fprintf(df, "%.8g %.8g %.8g\n", res.lr[i], res.loss[i], res.smooth[i]);
             fclose(df);
+            /* the y range follows the smoothed curve, not the blow-up at the end */
+            double ymin = INFINITY, ymax = res.n ? res.smooth[0] : 1;
+            for (int i = 0; i < res.n; i++)
+                if (isfinite(res.loss[i]) && res.loss[i] < ymin)
+                    ymin = res.loss[i];
+            if (!isfinite(ymin))
+                ymin = 0;
             char script[2048];
             snprintf(script, sizeof script,
                      "%sset output '%s'\nset title 'LR range test: %s'\nset logscale x\nset xlabel 'learning rate'\n"
+                     "set format x '%%.0e'\nset yrange [%g:%g]\n"
                      "set ylabel 'training loss'\nset grid\nset arrow from %g, graph 0 to %g, graph 1 nohead "
                      "dt 2 lc rgb '#d62728'\n"
                      "plot '%s' using 1:2 with lines lc rgb '#bbbbbb' title 'loss', '' using 1:3 with lines lw 2 "
                      "lc rgb '#1f77b4' title 'smoothed', 1/0 dt 2 lc rgb '#d62728' title 'suggested %.2g'\n",
-                     plot_png_terminal(), a.plot, c.source, res.suggestion, res.suggestion, tmp, res.suggestion);
+                     plot_png_terminal(), a.plot, c.source, 0.9 * ymin, 1.3 * ymax, res.suggestion, res.suggestion, tmp,
+                     res.suggestion);
             if ((rc = plot_run(script, &err)))
                 status = term_error(&err, NULL);
             else

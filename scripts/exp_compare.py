@@ -79,9 +79,7 @@ def main():
                 for e in epochs:
                     f.write(f"{e[xk]} {e.get(metric, float('nan'))}\n")
             dat.append((label, dpath))
-        suffix = "" if xk == x or x != "both" and xk == "epoch" else "-steps"
-        if x == "both" and xk == "step":
-            suffix = "-steps"
+        suffix = "-steps" if (x == "both" and xk == "step") else ""
         png = os.path.join(fig_dir, f"{name}{suffix}.png")
         plots = ", ".join(f"'{d}' using 1:2 with linespoints lw 2 title '{l}'" for l, d in dat)
         script = (f"set terminal pngcairo size 900,560 noenhanced font 'sans,10'\nset output '{png}'\n"
