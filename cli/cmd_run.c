@@ -11,6 +11,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/nas.h"
 #include "cli/objective_train.h"
 #include "cli/session.h"
 #include "cli/study_setup.h"
@@ -171,6 +172,13 @@ static int run_study(const args *ap)
         space_free(&sp);
         return term_error(&err, NULL);
     }
+    /* Architecture search: constraints, duplicate reuse, second objective (cli/nas.h). */
+    nas_ctx nas;
+    if ((rc = nas_setup(&nas, &c, kind == 0 ? &d : NULL, &sp, &sc, &err))) {
+        task_data_free(&d);
+        space_free(&sp);
+        return term_error(&err, NULL);
+    }
 
     study *st = NULL;
     if ((rc = study_open(&st, &sc, &sp, &err))) {
@@ -270,6 +278,8 @@ static int run_study(const args *ap)
         cJSON_AddNumberToObject(o, "n_paused", counts[TRIAL_PAUSED]);
         cJSON_AddNumberToObject(o, "budget_used", study_budget_used(st));
         cJSON_AddNumberToObject(o, "seconds", tl_now() - v.t0);
+        if (nas_finish(&nas, st, NULL, o, &err))
+            status = term_error(&err, NULL);
         char *s = cJSON_PrintUnformatted(o);
         printf("%s\n", s);
         free(s);
@@ -292,6 +302,8 @@ static int run_study(const args *ap)
         } else {
             printf("no trial completed\n");
         }
+        if (nas_finish(&nas, st, stdout, NULL, &err))
+            status = term_error(&err, NULL);
     }
     trial_free(&bt);
     study_close(st);

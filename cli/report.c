@@ -32,7 +32,7 @@ static const report_section *const SECTIONS[] = {
     NULL, /* bayes: replace NULL with &report_section_gp when the GP section lands */
     NULL, /* sha/hyperband/asha: replace NULL with &report_section_rungs when it lands */
     NULL, /* pbt: replace NULL with &report_section_pbt (lineage, schedules) when it lands */
-    NULL, /* nas: replace NULL with &report_section_pareto when it lands */
+    &report_section_pareto, /* nas: cli/report_nas.c */
 };
 #define NSECTIONS ((int)(sizeof SECTIONS / sizeof SECTIONS[0]))
 
