@@ -137,7 +137,7 @@ static const keydef KEYS[] = {
     {"study.max_failures", K_INT, O(max_failures), 0, "5", NULL, 1, 1e9,
      "stop when the first N trials all failed"},
     {"study.acquisition", K_STR, S(acquisition), "logei", "ei|logei|pi|ucb", 0, 0, "bayes: acquisition"},
-    {"study.xi", K_DBL, O(xi), 0, "0.01", NULL, 0, 1e9, "bayes: pi/ei exploration margin"},
+    {"study.xi", K_DBL, O(xi), 0, "0", NULL, 0, 1e9, "bayes: ei/pi margin in standardized units (0.01 suits pi)"},
     {"study.beta", K_DBL, O(beta), 0, "2", NULL, 0, 1e9, "bayes: ucb exploration weight"},
     {"study.n_init", K_INT, O(n_init), 0, "0", NULL, 0, 1e6, "bayes: initial Sobol points (0: automatic)"},
     /* [pbt] */

@@ -73,10 +73,10 @@ void study_config_default(study_config *c)
     c->median_min_trials = 1;
     c->median_interval_steps = 1;
     c->max_consecutive_failures = 5;
-    snprintf(c->acquisition, sizeof c->acquisition, "ei");
-    c->xi = 0.01;
+    snprintf(c->acquisition, sizeof c->acquisition, "logei");
+    c->xi = 0; /* standardized units; 0.01 suits pi, but stalls ei short of the optimum */
     c->beta = 2;
-    c->n_init = 5;
+    c->n_init = 0; /* automatic: max(5, 2d+2) */
     c->pbt_population = 8;
     c->pbt_interval = 1;
     c->pbt_quantile = 0.25;

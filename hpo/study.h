@@ -72,10 +72,10 @@ typedef struct study_config {
                                   them; "" -> "<storage>.states" */
 
     /* bayes (Gaussian-process sampler) */
-    char acquisition[16];      /* ei | ucb | pi; default ei */
-    double xi;                 /* EI/PI exploration margin; default 0.01 */
+    char acquisition[16];      /* ei | logei | ucb | pi; default logei */
+    double xi;                 /* EI/PI exploration margin; standardized units; default 0 */
     double beta;               /* UCB exploration weight; default 2 */
-    int n_init;                /* initial design points before the GP; default 5 */
+    int n_init;                /* initial design points before the GP; 0 (default): max(5, 2d+2) */
     int n_candidates;          /* random candidates scored per suggestion (0: sampler's default) */
 
     /* pbt */
