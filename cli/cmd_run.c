@@ -47,6 +47,23 @@ typedef struct view {
     int nrunning;
 } view;
 
+/* A parameter value as JSON: a number for floats, ints and numeric choices,
+ * text for word choices and "-" (inactive). */
+static void add_param_json(cJSON *o, const space *sp, int i, double v)
+{
+    const param *p = &sp->p[i];
+    char buf[128];
+    space_format_value(sp, i, v, buf, sizeof buf);
+    if (isnan(v))
+        cJSON_AddStringToObject(o, p->name, buf);
+    else if (p->kind != PARAM_CAT)
+        cJSON_AddNumberToObject(o, p->name, v);
+    else if (!isnan(p->catnum[(int)v]))
+        cJSON_AddNumberToObject(o, p->name, p->catnum[(int)v]);
+    else
+        cJSON_AddStringToObject(o, p->name, buf);
+}
+
 static void print_trial_line(view *v, const study_event *ev)
 {
     trial tr;
@@ -60,14 +77,8 @@ static void print_trial_line(view *v, const study_event *ev)
         cJSON_AddNumberToObject(o, "value", tr.value);
         cJSON_AddNumberToObject(o, "budget", tr.budget);
         cJSON *p = cJSON_AddObjectToObject(o, "params");
-        for (int i = 0; i < v->sp->n; i++) {
-            char buf[128];
-            space_format_value(v->sp, i, tr.values[i], buf, sizeof buf);
-            if (v->sp->p[i].kind == PARAM_CAT || isnan(tr.values[i]))
-                cJSON_AddStringToObject(p, v->sp->p[i].name, buf);
-            else
-                cJSON_AddNumberToObject(p, v->sp->p[i].name, tr.values[i]);
-        }
+        for (int i = 0; i < v->sp->n; i++)
+            add_param_json(p, v->sp, i, tr.values[i]);
         if (tr.reason[0])
             cJSON_AddStringToObject(o, "reason", tr.reason);
         char *s = cJSON_PrintUnformatted(o);
@@ -252,14 +263,8 @@ static int run_study(const args *ap)
             cJSON_AddNumberToObject(o, "best_trial", best);
             cJSON_AddNumberToObject(o, "best_value", bv);
             cJSON *p = cJSON_AddObjectToObject(o, "best_params");
-            for (int i = 0; i < sp.n; i++) {
-                char buf[128];
-                space_format_value(&sp, i, bt.values[i], buf, sizeof buf);
-                if (sp.p[i].kind == PARAM_CAT || isnan(bt.values[i]))
-                    cJSON_AddStringToObject(p, sp.p[i].name, buf);
-                else
-                    cJSON_AddNumberToObject(p, sp.p[i].name, bt.values[i]);
-            }
+            for (int i = 0; i < sp.n; i++)
+                add_param_json(p, &sp, i, bt.values[i]);
             if (test_acc[0])
                 cJSON_AddNumberToObject(o, "test_accuracy", strtod(test_acc, NULL));
             if (cmd[0])
