@@ -240,8 +240,7 @@ static void gpt_backward(nn_model *m, const nn_batch *b, float scale)
 
     softmax_xent_backward(s->dlogits, s->probs, b->targets, N, V, scale / (float)N);
     float *dlnf = s->dln;
-    memset(dlnf, 0, nc * sizeof(float));
-    linear_backward(dlnf, g[P_WTE], NULL, s->dlogits, s->lnf, w[P_WTE], N, C, V);
+    linear_backward(dlnf, g[P_WTE], NULL, s->dlogits, s->lnf, w[P_WTE], N, C, V, 0);
     const float *res_top = L ? s->res3 + (L - 1) * rows * C : s->encoded;
     memset(s->dres, 0, nc * sizeof(float));
     layernorm_backward(s->dres, g[P_LNFW], g[P_LNFB], dlnf, res_top, w[P_LNFW], s->lnf_mean,
@@ -262,13 +261,11 @@ static void gpt_backward(nn_model *m, const nn_batch *b, float scale)
             dropout_backward(s->dbranch, s->dres, s->mask_fc + oc, p, nc);
             dbr = s->dbranch;
         }
-        memset(s->dfch, 0, (size_t)N * F * sizeof(float));
         linear_backward(s->dfch, g[P_FCPROJW] + lC * F, g[P_FCPROJB] + lC, dbr, fchg,
-                        w[P_FCPROJW] + lC * F, N, F, C);
+                        w[P_FCPROJW] + lC * F, N, F, C, 0);
         gelu_backward(s->dfch, s->dfch, fch, (size_t)N * F);
-        memset(s->dln, 0, nc * sizeof(float));
         linear_backward(s->dln, g[P_FCW] + lF * C, g[P_FCB] + lF, s->dfch, ln2,
-                        w[P_FCW] + lF * C, N, C, F);
+                        w[P_FCW] + lF * C, N, C, F, 0);
         layernorm_backward(s->dres, g[P_LN2W] + lC, g[P_LN2B] + lC, s->dln, res2,
                            w[P_LN2W] + lC, s->ln2_mean + on, s->ln2_rstd + on, N, C);
 
@@ -278,14 +275,11 @@ static void gpt_backward(nn_model *m, const nn_batch *b, float scale)
             dropout_backward(s->dbranch, s->dres, s->mask_att + oc, p, nc);
             dbr = s->dbranch;
         }
-        memset(s->datty, 0, nc * sizeof(float));
         linear_backward(s->datty, g[P_ATTPROJW] + lC * C, g[P_ATTPROJB] + lC, dbr, atty,
-                        w[P_ATTPROJW] + lC * C, N, C, C);
-        memset(s->dqkv, 0, 3 * nc * sizeof(float));
-        attention_backward(s->dqkv, s->datt, s->datty, att, qkv, B, T, C, NH);
-        memset(s->dln, 0, nc * sizeof(float));
+                        w[P_ATTPROJW] + lC * C, N, C, C, 0);
+        attention_backward(s->dqkv, s->datt, s->datty, att, qkv, B, T, C, NH, 0);
         linear_backward(s->dln, g[P_QKVW] + 3 * lC * C, g[P_QKVB] + 3 * lC, s->dqkv, ln1,
-                        w[P_QKVW] + 3 * lC * C, N, C, 3 * C);
+                        w[P_QKVW] + 3 * lC * C, N, C, 3 * C, 0);
         layernorm_backward(s->dres, g[P_LN1W] + lC, g[P_LN1B] + lC, s->dln, res,
                            w[P_LN1W] + lC, s->ln1_mean + on, s->ln1_rstd + on, N, C);
     }

@@ -179,12 +179,8 @@ static void mlp_backward(nn_model *m, const nn_batch *b, float scale)
     const float *dcur = s->dlogits;
     for (int l = H; l >= 0; l--) {
         const float *in = l ? s->h[l - 1] : b->x;
-        float *dinp = NULL;
-        if (l > 0) {
-            dinp = s->dbuf[l & 1];
-            memset(dinp, 0, sizeof(float) * (size_t)B * s->din[l]);
-        }
-        linear_backward(dinp, s->dw[l], s->db[l], dcur, in, s->w[l], B, s->din[l], s->dout[l]);
+        float *dinp = l > 0 ? s->dbuf[l & 1] : NULL;
+        linear_backward(dinp, s->dw[l], s->db[l], dcur, in, s->w[l], B, s->din[l], s->dout[l], 0);
         if (l > 0) {
             size_t n = (size_t)B * s->din[l];
             if (s->last_drop)

@@ -136,11 +136,11 @@ void linear_act_forward(float *out, float *pre, const float *inp, const float *w
 }
 
 void linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                     const float *inp, const float *w, int N, int C, int OC)
+                     const float *inp, const float *w, int N, int C, int OC, int accumulate)
 {
     if (dinp)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC,
-                    w, C, 1.0f, dinp, C);
+                    w, C, accumulate ? 1.0f : 0.0f, dinp, C);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C,
                 1.0f, dw, C);
     if (dbias)
@@ -395,9 +395,10 @@ void attention_forward(float *out, float *att, const float *qkv, int B, int T, i
 }
 
 void attention_backward(float *dqkv, float *datt, const float *dout, const float *att,
-                        const float *qkv, int B, int T, int C, int NH)
+                        const float *qkv, int B, int T, int C, int NH, int accumulate)
 {
     int hs = C / NH, C3 = 3 * C;
+    float beta = accumulate ? 1.0f : 0.0f; /* each of dq, dk, dv gets one sgemm */
     float scale = 1.0f / sqrtf((float)hs);
     int par = B * NH > 1 && (size_t)B * NH * T * T >= OPS_PAR_MIN;
 #pragma omp parallel for collapse(2) schedule(static) if (par)
@@ -414,7 +415,7 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1.0f, g, C, v, C3,
                         0.0f, da, T);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f, a, T, g, C,
-                        1.0f, dv, C3);
+                        beta, dv, C3);
             /* softmax backward in place: dpre = att * (datt - sum(att * datt)) */
             for (int i = 0; i < T; i++) {
                 const float *ar = a + (size_t)i * T;
@@ -431,9 +432,9 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
             }
             /* dq += scale * dpre @ k;  dk += scale * dpre^T @ q */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, scale, da, T, k,
-                        C3, 1.0f, dq, C3);
+                        C3, beta, dq, C3);
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, scale, da, T, q,
-                        C3, 1.0f, dk, C3);
+                        C3, beta, dk, C3);
         }
     }
 }

@@ -11,7 +11,9 @@
  * Gradient contract: a backward ADDS into every parameter gradient and into
  * dinp (so gradients from two paths, such as a residual and its branch, just
  * add), EXCEPT the element-wise ops marked "writes": their dinp = ... so they
- * can run in place (dinp may alias dout).
+ * can run in place (dinp may alias dout); and linear and attention, whose
+ * `accumulate` flag chooses: 1 adds into dinp, 0 overwrites it (the models
+ * pass 0 where a buffer has one writer, which saves zeroing it).
  *
  * Threads: loops run on the caller's OpenMP threads and go parallel only
  * when big enough to pay (OPS_PAR_MIN elements); called from inside a
@@ -49,11 +51,11 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
 void linear_act_forward(float *out, float *pre, const float *inp, const float *w,
                         const float *bias, int N, int C, int OC, int act);
 
-/* Adds dinp (N,C) += dout @ w, dw (OC,C) += dout^T @ inp, dbias (OC) +=
- * column sums of dout.  dinp and dbias may be NULL (skipped: the first
- * layer of a model needs no input gradient). */
+/* dinp (N,C) += dout @ w (accumulate = 1; = with 0), dw (OC,C) += dout^T @
+ * inp, dbias (OC) += column sums of dout.  dinp and dbias may be NULL
+ * (skipped: the first layer of a model needs no input gradient). */
 void linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
-                     const float *inp, const float *w, int N, int C, int OC);
+                     const float *inp, const float *w, int N, int C, int OC, int accumulate);
 
 /* ---- activations (element-wise, n elements) ---- */
 
@@ -114,9 +116,10 @@ void encoder_backward(float *dwte, float *dwpe, const float *dout, const int *to
  * probabilities (zeros above the diagonal); out (B,T,C) the heads'
  * outputs side by side.  Scores scaled by 1/sqrt(hs). */
 void attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH);
-/* Adds dqkv (B,T,3C).  datt (B,NH,T,T) is scratch, overwritten. */
+/* dqkv (B,T,3C) += the gradient (accumulate = 1; = with 0).  datt
+ * (B,NH,T,T) is scratch, overwritten. */
 void attention_backward(float *dqkv, float *datt, const float *dout, const float *att,
-                        const float *qkv, int B, int T, int C, int NH);
+                        const float *qkv, int B, int T, int C, int NH, int accumulate);
 
 /* ---- softmax cross-entropy over V classes per row ---- */
 

@@ -106,12 +106,18 @@ Test(ops, linear_gradcheck)
     fill_uniform(rr, 12, -1, 1, &r);
     fill(dx, 15, G0), fill(dw, 20, G0), fill(db, 4, G0);
     lin_loss(&c);
-    linear_backward(dx, dw, db, rr, x, w, c.N, c.C, c.OC);
+    linear_backward(dx, dw, db, rr, x, w, c.N, c.C, c.OC, 1);
     double gm;
     cr_assert(gradcheck("linear dinp", x, dx, G0, 15, lin_loss, &c, 1e-2f, 1e-4, 1e-3, 100, &gm));
     cr_assert_gt(gm, 0.1);
     cr_assert(gradcheck("linear dw", w, dw, G0, 20, lin_loss, &c, 1e-2f, 1e-4, 1e-3, 100, &gm));
     cr_assert(gradcheck("linear dbias", b, db, G0, 4, lin_loss, &c, 1e-2f, 1e-4, 1e-3, 100, &gm));
+    /* accumulate = 0 overwrites dinp: same values as the adds minus G0 */
+    float dx0[15], dw0[20];
+    fill(dx0, 15, 123.0f), fill(dw0, 20, 0.0f);
+    linear_backward(dx0, dw0, NULL, rr, x, w, c.N, c.C, c.OC, 0);
+    for (int i = 0; i < 15; i++)
+        cr_assert_float_eq(dx0[i], dx[i] - G0, 1e-6);
     /* Forward against a plain triple loop. */
     lin_loss(&c);
     for (int n = 0; n < c.N; n++)
@@ -132,8 +138,8 @@ Test(ops, linear_backward_skips_null_dinp_and_dbias)
     fill_uniform(w, 6, -1, 1, &r);
     fill_uniform(dout, 4, -1, 1, &r);
     fill(dw, 6, 0), fill(dw2, 6, 0), fill(dx, 6, 0);
-    linear_backward(NULL, dw, NULL, dout, x, w, 2, 3, 2);
-    linear_backward(dx, dw2, NULL, dout, x, w, 2, 3, 2);
+    linear_backward(NULL, dw, NULL, dout, x, w, 2, 3, 2, 1);
+    linear_backward(dx, dw2, NULL, dout, x, w, 2, 3, 2, 1);
     cr_assert(memcmp(dw, dw2, sizeof dw) == 0, "dw must not depend on whether dinp is asked");
 }
 
@@ -409,11 +415,18 @@ Test(ops, attention_gradcheck)
             cr_assert_float_eq(s, 1.0, 1e-6);
         }
     fill(dqkv, B * T * 3 * C, G0);
-    attention_backward(dqkv, datt, rr, att, qkv, B, T, C, NH);
+    attention_backward(dqkv, datt, rr, att, qkv, B, T, C, NH, 1);
     double gm;
     cr_assert(gradcheck("attention dqkv", qkv, dqkv, G0, B * T * 3 * C, att_loss, &c, 1e-2f,
                         3e-4, 3e-3, 1000, &gm));
     cr_assert_gt(gm, 0.1);
+    /* accumulate = 0 overwrites dqkv */
+    float dq0[B * T * 3 * C];
+    fill(dq0, B * T * 3 * C, -77.0f);
+    att_loss(&c);
+    attention_backward(dq0, datt, rr, att, qkv, B, T, C, NH, 0);
+    for (int i = 0; i < B * T * 3 * C; i++)
+        cr_assert_float_eq(dq0[i], dqkv[i] - G0, 1e-6);
 }
 
 Test(ops, attention_is_causal)
@@ -555,10 +568,10 @@ Test(ops, reductions_give_the_same_bits_at_1_and_2_threads)
         for (int j = 0; j < 4; j++)
             res[k][j] = calloc(len[j], 4);
         layernorm_backward(res[k][0], res[k][0] + nc, res[k][0] + nc + C, g, x, w, mean, rstd, N, C);
-        linear_backward(NULL, res[k][1], res[k][1] + C * C, g, x, x, N, C, C);
+        linear_backward(NULL, res[k][1], res[k][1] + C * C, g, x, x, N, C, C, 1);
         encoder_backward(res[k][2], res[k][2] + V * C, g, tok, B, T, C);
         attention_forward(res[k][3], att, qkv, B, T, C, NH);
-        attention_backward(res[k][3] + nc, datt, g, att, qkv, B, T, C, NH);
+        attention_backward(res[k][3] + nc, datt, g, att, qkv, B, T, C, NH, 0);
     }
     const char *what[4] = {"layernorm_backward", "linear_backward", "encoder_backward", "attention"};
     for (int j = 0; j < 4; j++)
