@@ -20,8 +20,7 @@ static const entry registry[] = {
     { "sha", &sched_sha_vt },
     { "hyperband", &sched_hyperband_vt },
     { "asha", &sched_asha_vt },
-    /* pbt: replace NULL with &sched_pbt_vt when hpo/sched_pbt.c lands. */
-    { "pbt", NULL },
+    { "pbt", &sched_pbt_vt },
 };
 
 #define NREG ((int)(sizeof registry / sizeof registry[0]))

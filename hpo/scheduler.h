@@ -95,6 +95,7 @@ extern const scheduler_vt sched_median_vt;
 extern const scheduler_vt sched_sha_vt;       /* hpo/sched_sha.c */
 extern const scheduler_vt sched_hyperband_vt; /* hpo/sched_hyperband.c */
 extern const scheduler_vt sched_asha_vt;      /* hpo/sched_asha.c */
+extern const scheduler_vt sched_pbt_vt;       /* hpo/sched_pbt.c (see hpo/pbt.h) */
 
 /* The scheduler called name, or NULL (unknown or not implemented yet). */
 const scheduler_vt *scheduler_find(const char *name);

@@ -1,0 +1,228 @@
+/* hpo/pbt.h: population-based training (Jaderberg et al. 2017) as a
+ * scheduler, its explore step, its lineage records, and the paper's toy
+ * problem as a ready-made objective.
+ *
+ * The scheduler (sched_pbt_vt, name "pbt", in sched_pbt.c):
+ *   - creates pbt_population trials, the members (enqueued trials count
+ *     as members: study_enqueue sets a member's starting values); a member
+ *     keeps its trial number for the whole study and trains in segments:
+ *     it is ready after pbt_interval budget units (epochs) of its own
+ *     training since its segment started, and then PAUSES (DECIDE_PAUSE)
+ *     unless it exploits; the scheduler resumes it with PROMOTE and budget
+ *     position + interval (max_budget for the last segment).  Its state is
+ *     kept in memory and saved by the objective's state_save at every
+ *     ready point, and one worker time-slices the whole population;
+ *   - at a ready point ranks the members by their latest ready-point
+ *     values; a member in the bottom pbt_quantile (ceil(quantile * n),
+ *     at most n/2, ties broken by trial number) gets DECIDE_EXPLOIT of a
+ *     member drawn from the top quantile among those that are PAUSED with
+ *     their state in memory (study_state_copy needs it) and, in
+ *     asynchronous mode, are not behind it; its new values are the
+ *     source's values explored (pbt_explore; parameters that cannot change
+ *     mid-run are copied unchanged, "fixed per lineage"), set with
+ *     study_set_values, and the source becomes its parent.  After the copy
+ *     the objective goes on to its job's budget (when the copied position
+ *     is already there, it stops and the member pauses);
+ *   - asynchronous (pbt_sync = 0): a member is ranked against the others'
+ *     latest values as soon as it is ready; the paused member with the
+ *     smallest position runs next;
+ *   - synchronous (pbt_sync = 1): members wait at each ready point until the
+ *     whole population is there (a generation).  The last member to arrive
+ *     sees the complete ranking and exploits at once if it is in the bottom;
+ *     the other bottom members had already paused, so they exploit at the
+ *     first report after their resumption (one budget unit later: that unit
+ *     of their own training is thrown away and counted as spent).  Bottom
+ *     members run first in the next generation and the top members stay
+ *     paused until every bottom member has copied.
+ * State that must survive a crash is in storage: per trial the attribute
+ * "pbt.lineage" (a JSON array of pbt_entry, below), per
+ * study "pbt.live" (resolved list of live parameters) and "pbt.note" (which
+ * parameters are explored, which are fixed per lineage).  A killed study
+ * resumes: paused members continue from their last ready point (their saved
+ * states); a member that was RUNNING is re-run from scratch by the study
+ * core up to the ready point it was heading for (recorded as a "restart"
+ * entry).  Exploits need sources whose state is in memory, so after a
+ * resume they start again once sources have paused in the new process.
+ *
+ * Study attributes a C user may set after study_open, before optimizing:
+ *   "pbt.live"  comma-separated parameter names that may change mid-run
+ *               ("*": all).  Absent: PBT_LIVE_DEFAULT, the keys the CLI's
+ *               training objective applies to a running trial.
+ *   "pbt.mode"  "pbt" (default), "exploit_only" (copy, no explore) or
+ *               "explore_only" (bottom members perturb their own values
+ *               without copying: the objective must re-read its values with
+ *               study_get_values after each report; the toy objective does,
+ *               the CLI's training objective does not).  Ablations for the
+ *               toy example.
+ *   "pbt.keep_values"  "1": an exploiting member copies the source's state
+ *               only and keeps (then explores) its own values, as in the
+ *               toy of the paper's sec. 4.1; "0" (default): it takes the
+ *               source's values too, as in the rest of the paper.
+ *
+ * Does not: know neural networks or configs (names are opaque strings),
+ * copy states itself (the objective does on DECIDE_EXPLOIT), print.
+ */
+#ifndef TL_HPO_PBT_H
+#define TL_HPO_PBT_H
+
+#include <stddef.h>
+
+#include "hpo/objective.h"
+#include "hpo/space.h"
+#include "hpo/study.h"
+#include "util/err.h"
+#include "util/rng.h"
+
+#define PBT_ATTR_LIVE "pbt.live"
+#define PBT_ATTR_MODE "pbt.mode"
+#define PBT_ATTR_KEEP_VALUES "pbt.keep_values"
+#define PBT_ATTR_NOTE "pbt.note"
+#define PBT_ATTR_LINEAGE "pbt.lineage"
+
+/* The parameters the CLI's training objective changes in a running trial. */
+#define PBT_LIVE_DEFAULT                                                                           \
+    "train.lr,train.weight_decay,train.momentum,train.beta1,train.beta2,train.eps,"               \
+    "train.clip_norm,model.dropout"
+
+/* Largest lineage attribute read back (bytes). */
+#define PBT_LINEAGE_MAX (1 << 20)
+
+enum pbt_mode { PBT_MODE_FULL, PBT_MODE_EXPLOIT_ONLY, PBT_MODE_EXPLORE_ONLY, PBT_MODE_COUNT };
+
+/* "pbt", "exploit_only", "explore_only"; "?" out of range. */
+const char *pbt_mode_str(int mode);
+
+/* Parses a mode name.  Returns 0 or TL_EINPUT listing the names. */
+int pbt_mode_parse(const char *name, int *mode, tl_err *err);
+
+/* Sets live[i] = 1 for every parameter of sp named in the comma-separated
+ * list (spaces around names ignored; "*" marks all), else 0.  Names not in
+ * the space are ignored (the default list names keys a space may lack).
+ * Cannot fail. */
+void pbt_live_mask(const space *sp, const char *list, int *live);
+
+/* The explore step on values (sp->n internal values, changed in place):
+ * every active live parameter is, with probability
+ * cfg->pbt_resample_probability, resampled uniformly from the space
+ * (space_from_unit); otherwise a float is multiplied by a factor drawn
+ * uniformly from cfg->pbt_factors[0..pbt_nfactors) and clipped to its
+ * bounds, an int or a categorical moves to a neighbouring value (one up or
+ * one down in the declared order, chosen at random; inward at a bound).
+ * Non-live parameters are left as they are.  Then conditions are applied
+ * and a parameter that became active gets a uniform draw.  All draws come
+ * from r, in parameter order.  Returns 0, or TL_EINPUT when the result is
+ * not a valid point (the message names the parameter). */
+int pbt_explore(const space *sp, const int *live, const study_config *cfg, rng *r,
+                double *values, tl_err *err);
+
+/* ---- lineage ---- */
+
+enum pbt_entry_kind {
+    PBT_START,   /* the member was created (step 0) */
+    PBT_RESTART, /* re-run from scratch after its process died (step 0) */
+    PBT_READY,   /* reached a ready point and kept its weights */
+    PBT_EXPLOIT, /* copied src's state (at a ready point, or one unit after in sync mode) */
+    PBT_FINAL,   /* finished (value = the final value) */
+    PBT_ENTRY_KIND_COUNT
+};
+
+/* "start", "restart", "ready", "exploit", "final"; "?" out of range. */
+const char *pbt_entry_kind_str(int kind);
+
+/* One record of a member's history.  JSON form (one object per entry):
+ *   {"kind":"exploit","step":9,"pos":8,"value":0.41,"ready":false,
+ *    "src":3,"src_entry":4,"values":{"train.lr":0.0012,"model.act":"relu"}}
+ * values: numbers for floats and ints, the choice's text for categoricals,
+ * null for inactive parameters. */
+typedef struct pbt_entry {
+    int kind;           /* enum pbt_entry_kind */
+    int step;           /* the member's own position (epochs) when the entry was made */
+    int pos;            /* its position after the entry: the source's for an exploit */
+    double value;       /* value reported at step (NAN for start/restart) */
+    int ready;          /* 1 when made at a ready point */
+    int src;            /* exploit: the trial whose state was copied; else -1 */
+    int src_entry;      /* exploit: index of the source's entry its copied state started at */
+    double values[SPACE_MAX_PARAMS]; /* internal values used from pos on */
+} pbt_entry;
+
+typedef struct pbt_lineage {
+    int n, cap;
+    pbt_entry *e;       /* (n) in the order they were made */
+} pbt_lineage;
+
+/* Appends a copy of e.  Returns 0 or TL_ERUNTIME (memory). */
+int pbt_lineage_append(pbt_lineage *l, const pbt_entry *e, tl_err *err);
+
+/* Frees what l owns and empties it; NULL is a no-op. */
+void pbt_lineage_free(pbt_lineage *l);
+
+/* Parses the JSON form (above) of a lineage over space sp into *out (empty
+ * on entry; pbt_lineage_free it either way).  Returns 0 or TL_EINPUT naming
+ * the entry and field that is wrong. */
+int pbt_lineage_parse(const space *sp, const char *json, pbt_lineage *out, tl_err *err);
+
+/* The JSON form of l (malloc'd, caller frees), or NULL when out of memory. */
+char *pbt_lineage_to_json(const space *sp, const pbt_lineage *l);
+
+/* Reads trial `trial`'s lineage attribute from s into *out (empty when the
+ * trial has none).  buf: scratch of n bytes (PBT_LINEAGE_MAX is enough).
+ * Returns 0, TL_ERUNTIME (database; lineage longer than n-1 bytes) or
+ * TL_EINPUT (unparsable). */
+int pbt_lineage_load(study *s, int trial, char *buf, size_t n, pbt_lineage *out, tl_err *err);
+
+/* ---- the schedule a member followed ---- */
+
+/* An interval of training [start, end) with the values in force and the
+ * member that trained it. */
+typedef struct pbt_segment {
+    int start, end;
+    int member;
+    double values[SPACE_MAX_PARAMS];
+} pbt_segment;
+
+/* Follows the weights of member `m` back to their origin through every
+ * exploit: the list of segments that produced its final state, in order,
+ * tiling [0, end) (end = m's final step; the last entry's step, or `end`
+ * when the member is unfinished and end > 0).  lineages: (nmembers), index
+ * = trial number.  *out is malloc'd (caller frees), *nseg its length.
+ * Returns 0, or TL_EINPUT when the records are inconsistent (a source or
+ * entry index out of range, a cycle, gaps). */
+int pbt_schedule(const pbt_lineage *lineages, int nmembers, int m, int end, pbt_segment **out,
+                 int *nseg, tl_err *err);
+
+/* Budget units actually trained by one member: the sum of its segments'
+ * lengths, counting work thrown away by a later exploit or a restart. */
+int pbt_member_work(const pbt_lineage *l, int final_step);
+
+/* ---- the toy problem (Jaderberg et al. 2017, sec. 4.1, fig. 2) ---- */
+
+/* theta in R^2, Q(theta) = 1.2 - (theta0^2 + theta1^2) (maximized), trained
+ * by gradient ascent on Qhat(theta | h) = 1.2 - (h0 theta0^2 + h1 theta1^2)
+ * with step size `lr`: theta_k += lr * (-2 h_k theta_k).  One budget unit is
+ * one step; the value reported after each step is Q.  Its parameters are
+ * the space's parameters named "h0" and "h1".  The state is theta and the
+ * step count; the objective records theta after each step in a trace. */
+typedef struct pbt_toy_point {
+    int trial, step;
+    double theta0, theta1, q, h0, h1;
+} pbt_toy_point;
+
+typedef struct pbt_toy {
+    double lr;                /* step size; default 0.01 */
+    double theta0[2];         /* start; default (0.9, 0.9) */
+    pbt_toy_point *trace;     /* (ntrace) after every step of every member, in order */
+    int ntrace, cap;
+    void *mu;                 /* guards the trace (workers may share the toy) */
+} pbt_toy;
+
+/* Fills *obj with the toy objective over `toy` (which must outlive obj).
+ * Sets toy's defaults and an empty trace.  Returns 0 or TL_ERUNTIME. */
+int pbt_toy_init(pbt_toy *toy, objective *obj, tl_err *err);
+
+/* Frees the trace; NULL is a no-op. */
+void pbt_toy_free(pbt_toy *toy);
+
+/* Q(theta) = 1.2 - (theta0^2 + theta1^2). */
+double pbt_toy_q(double theta0, double theta1);
+
+#endif
