@@ -72,14 +72,14 @@ int nas_setup(nas_ctx *n, const config *c, const task_data *d, const space *sp, 
     if (!d && (n->max_params > 0 || n->second != NAS_SECOND_NONE))
         return tl_fail(err, TL_EINPUT, "%s: %s: needs objective.type = train (the model defines it)", c->source,
                        n->max_params > 0 ? "nas.max_params" : "nas.objectives");
+    if (n->arch)
+        sc->reuse_duplicates = 1; /* for any objective: a repeat is answered from storage */
     if (!d)
         return 0;
     if (n->arch || n->max_params > 0 || n->second != NAS_SECOND_NONE) {
         sc->accept = nas_accept;
         sc->accept_ud = n;
     }
-    if (n->arch)
-        sc->reuse_duplicates = 1;
     if (n->second != NAS_SECOND_NONE) {
         sc->cost = nas_cost;
         sc->cost_ud = n;

@@ -51,9 +51,9 @@ typedef struct nas_ctx {
     config scratch;           /* work copy for the callbacks (called under the study lock) */
 } nas_ctx;
 
-/* Reads the [nas] settings of c and, for an architecture search with the
- * train objective (d not NULL), installs the callbacks into sc (accept,
- * reuse_duplicates, cost).  n must outlive the study.  Returns 0, or
+/* Reads the [nas] settings of c and, for an architecture search, turns on
+ * sc->reuse_duplicates and, with the train objective (d not NULL),
+ * installs the callbacks into sc (accept, cost).  n must outlive the study.  Returns 0, or
  * TL_EINPUT naming the key (an unknown objective in nas.objectives; a
  * parameter budget or a second objective without the train objective). */
 int nas_setup(nas_ctx *n, const config *c, const task_data *d, const space *sp, study_config *sc, tl_err *err);
