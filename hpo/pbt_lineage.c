@@ -116,6 +116,15 @@ int pbt_lineage_parse(const space *sp, const char *json, pbt_lineage *out, tl_er
     return rc;
 }
 
+/* Adds a number printed to round-trip exactly (cJSON's own printing keeps
+ * only 15 digits when they come within an epsilon). */
+static int add_exact(cJSON *o, const char *key, double x)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.17g", x);
+    return cJSON_AddRawToObject(o, key, buf) != NULL;
+}
+
 char *pbt_lineage_to_json(const space *sp, const pbt_lineage *l)
 {
     cJSON *root = cJSON_CreateArray();
@@ -128,7 +137,7 @@ char *pbt_lineage_to_json(const space *sp, const pbt_lineage *l)
         ok = ok && cJSON_AddNumberToObject(o, "step", e->step);
         ok = ok && cJSON_AddNumberToObject(o, "pos", e->pos);
         if (ok && isfinite(e->value))
-            ok = cJSON_AddNumberToObject(o, "value", e->value) != NULL;
+            ok = add_exact(o, "value", e->value);
         else if (ok)
             ok = cJSON_AddNullToObject(o, "value") != NULL;
         ok = ok && cJSON_AddBoolToObject(o, "ready", e->ready);
@@ -145,7 +154,9 @@ char *pbt_lineage_to_json(const space *sp, const pbt_lineage *l)
                 space_format_value(sp, i, x, buf, sizeof buf);
                 ok = cJSON_AddStringToObject(vals, sp->p[i].name, buf) != NULL;
             } else {
-                ok = cJSON_AddNumberToObject(vals, sp->p[i].name, x) != NULL;
+                char buf[64]; /* shortest text that reads back to x */
+                space_format_value(sp, i, x, buf, sizeof buf);
+                ok = isfinite(x) && cJSON_AddRawToObject(vals, sp->p[i].name, buf) != NULL;
             }
         }
     }

@@ -372,9 +372,12 @@ static int rank_of(const pbt *p, int n, int k)
     return -1;
 }
 
-/* 1 when every live member other than m has a ready entry at step r. */
+/* 1 when the whole population exists and every live member other than m
+ * has a ready entry at step r. */
 static int generation_complete(const pbt *p, const sched_ctx *ctx, int r, int m)
 {
+    if (ctx->ntrials < p->population)
+        return 0;
     for (int k = 0; k < p->population && k < ctx->ntrials; k++)
         if (k != m && member_live(ctx, k) && !ready_entry(p, k, r))
             return 0;
@@ -617,10 +620,22 @@ static int pbt_next(void *self, const sched_ctx *ctx, sched_next *out, tl_err *e
     }
     int pick = -1;
     if (!p->sync) {
-        for (int k = 0; k < p->population; k++)
-            if (ctx->trials[k]->state == TRIAL_PAUSED &&
-                (pick < 0 || position(p, k) < position(p, pick)))
+        /* the least advanced first; among equals the best first, so that
+         * the bottom members reach the ready point after the top ones and
+         * find them there to copy */
+        ranked best = { -1, NAN };
+        for (int k = 0; k < p->population; k++) {
+            if (ctx->trials[k]->state != TRIAL_PAUSED)
+                continue;
+            const pbt_entry *e = ready_entry(p, k, -1);
+            double v = e ? e->value : NAN;
+            ranked r = { k, ctx->direction == STUDY_MAXIMIZE ? -v : v };
+            if (pick < 0 || position(p, k) < position(p, pick) ||
+                (position(p, k) == position(p, pick) && cmp_ranked(&r, &best) < 0)) {
                 pick = k;
+                best = r;
+            }
+        }
     } else if (npaused) {
         int nq = 0, n = 0, any_pending = 0;
         if (G > 0 && p->mode != PBT_MODE_EXPLORE_ONLY && generation_complete(p, ctx, G, -1))
