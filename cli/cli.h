@@ -12,5 +12,6 @@ int cmd_export(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_lr_find(int argc, char **argv);
+int cmd_pbt_replay(int argc, char **argv);
 
 #endif

@@ -24,6 +24,7 @@ static const command COMMANDS[] = {
     {"report", cmd_report, "write gnuplot figures and an HTML page for a study"},
     {"schedule", cmd_schedule, "print (and plot) the learning-rate schedule of a config"},
     {"lr-find", cmd_lr_find, "learning-rate range test"},
+    {"pbt-replay", cmd_pbt_replay, "retrain from scratch with the schedule of a PBT study's best member"},
 };
 #define NCOMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
 

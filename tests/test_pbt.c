@@ -9,6 +9,7 @@
  * tunelab binary, exploit with the CLI's training objective (a copied
  * member continues bit-identically to its source) and `tunelab
  * pbt-replay`. */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <ftw.h>
 #include <math.h>
@@ -766,4 +767,120 @@ Test(pbt, killed_study_resumes_members_from_their_last_ready_point)
     cr_assert_eq(study_counts(t.s, counts), 4);
     cr_assert_eq(counts[TRIAL_COMPLETE], 4);
     toy_close(&t);
+}
+
+/* ---- through the tunelab binary: the training objective ---- */
+
+static const char *SPIRALS_INI =
+    "[data]\ndataset = spirals\nsamples = 600\n"
+    "[model]\ntype = mlp\nlayers = 2\nhidden = 16\n"
+    "[train]\noptimizer = adamw\nlr = 3e-3\nbatch_size = 32\nepochs = 6\nseed = 3\nthreads = 1\n"
+    "[study]\nname = sp\nstorage = sp.db\ntrials = 4\nscheduler = pbt\nseed = 5\n"
+    "[pbt]\npopulation = 4\ninterval = 2\nfactor_low = 1\nfactor_high = 1\n"
+    "resample_probability = 0\n"
+    "[space]\ntrain.lr = loguniform(1e-4, 3e-2)\n";
+
+/* value of trial m at step, from the database's intermediate values */
+static int inter_at(sqlite3 *db, int m, int step, double *v)
+{
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT i.value FROM trial_intermediate i JOIN trials t ON "
+                                    "t.id = i.trial_id WHERE t.number = ? AND i.step = ?",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    sqlite3_bind_int(st, 1, m);
+    sqlite3_bind_int(st, 2, step);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    if (found)
+        *v = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return found;
+}
+
+Test(pbt, cli_copied_member_continues_bit_identically_and_replay_reproduces_it)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/sp.ini", dir);
+    cli_write(path, SPIRALS_INI);
+    cli_out r = cli_run(dir, "run sp.ini --quiet");
+    cr_assert_eq(r.status, 0, "run failed: %s", r.err);
+    cli_free(&r);
+
+    /* factors 1 and no resampling: an exploiting member takes its source's
+     * learning rate unchanged, so from the copy on both must report the
+     * same numbers, to the bit, until either reaches its next entry */
+    space sp;
+    tl_err err = { 0 };
+    space_init(&sp);
+    cr_assert_eq(space_add(&sp, "train.lr", "loguniform(1e-4, 3e-2)", &err), 0);
+    sqlite3 *db;
+    snprintf(path, sizeof path, "%s/sp.db", dir);
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    pbt_lineage L[4];
+    memset(L, 0, sizeof L);
+    sqlite3_stmt *st;
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT t.number, a.value FROM trial_attrs a JOIN trials t ON "
+                                    "t.id = a.trial_id WHERE a.key = 'pbt.lineage'",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
+    int nl = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int m = sqlite3_column_int(st, 0);
+        cr_assert(m >= 0 && m < 4);
+        cr_assert_eq(pbt_lineage_parse(&sp, (const char *)sqlite3_column_text(st, 1), &L[m], &err),
+                     0, "%s", err.msg);
+        nl++;
+    }
+    sqlite3_finalize(st);
+    cr_assert_eq(nl, 4);
+    int compared = 0;
+    for (int m = 0; m < 4; m++)
+        for (int j = 0; j < L[m].n; j++) {
+            const pbt_entry *e = &L[m].e[j];
+            if (e->kind != PBT_EXPLOIT)
+                continue;
+            cr_assert_eq(e->values[0], L[e->src].e[e->src_entry].values[0]);
+            int end_m = j + 1 < L[m].n ? L[m].e[j + 1].step : 6;
+            int end_s = e->src_entry + 1 < L[e->src].n ? L[e->src].e[e->src_entry + 1].step : 6;
+            int end = end_m < end_s ? end_m : end_s;
+            for (int step = e->pos + 1; step <= end; step++) {
+                double a, b;
+                cr_assert(inter_at(db, m, step, &a) && inter_at(db, e->src, step, &b));
+                cr_assert(a == b, "trial %d (copy of %d at epoch %d): epoch %d: %.17g vs %.17g", m,
+                          e->src, e->pos, step, a, b);
+                compared++;
+            }
+        }
+    cr_assert(compared >= 2, "only %d epochs after a copy to compare", compared);
+    sqlite3_close(db);
+
+    /* the replay of the best member's schedule, same seed: the same model */
+    r = cli_run(dir, "pbt-replay sp.db --json");
+    cr_assert_eq(r.status, 0, "pbt-replay failed: %s", r.err);
+    cJSON *o = cJSON_Parse(r.out);
+    cr_assert_not_null(o, "not JSON: %s", r.out);
+    double pv = cJSON_GetObjectItem(o, "pbt_value")->valuedouble;
+    double rv = cJSON_GetObjectItem(o, "replay_value")->valuedouble;
+    cr_assert(isfinite(pv) && pv == rv, "PBT %.17g, replay %.17g", pv, rv);
+    cJSON *sched = cJSON_GetObjectItem(o, "schedule");
+    int ns = cJSON_GetArraySize(sched);
+    cr_assert(ns >= 3);
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(sched, 0), "start")->valueint, 0);
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(sched, ns - 1), "end")->valueint, 6);
+    cr_assert(cJSON_GetObjectItem(o, "pbt_member_epochs")->valueint >= 24);
+    cJSON_Delete(o);
+    cli_free(&r);
+
+    r = cli_run(dir, "pbt-replay sp.db --seed");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "--seed needs a value") != NULL, "%s", r.err);
+    cli_free(&r);
+    r = cli_run(dir, "pbt-replay missing.db");
+    cr_assert_eq(r.status, 2);
+    cli_free(&r);
+    for (int m = 0; m < 4; m++)
+        pbt_lineage_free(&L[m]);
+    space_free(&sp);
 }
