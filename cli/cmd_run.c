@@ -203,6 +203,16 @@ static int run_study(const args *ap)
     study_attr_set(st, "sampler", sc.sampler, NULL);
     study_attr_set(st, "scheduler", sc.scheduler, NULL);
     study_attr_set(st, "objective", c.objective_type, NULL);
+    if (!strcmp(sc.sampler, "bayes")) {
+        char num[64];
+        study_attr_set(st, "acquisition", sc.acquisition, NULL);
+        snprintf(num, sizeof num, "%.17g", sc.xi);
+        study_attr_set(st, "xi", num, NULL);
+        snprintf(num, sizeof num, "%.17g", sc.beta);
+        study_attr_set(st, "beta", num, NULL);
+        snprintf(num, sizeof num, "%d", sc.n_init);
+        study_attr_set(st, "n_init", num, NULL);
+    }
     if (c.source[0]) {
         char *abs = realpath(c.source, NULL);
         study_attr_set(st, "config", abs ? abs : c.source, NULL);
