@@ -3,7 +3,8 @@
  * problem as a ready-made objective.
  *
  * The scheduler (sched_pbt_vt, name "pbt", in sched_pbt.c):
- *   - creates pbt_population trials, the members (enqueued trials count
+ *   - creates min(pbt_population, trials) trials, the members (the rest
+ *     of the trial budget is not used; enqueued trials count
  *     as members: study_enqueue sets a member's starting values); a member
  *     keeps its trial number for the whole study and trains in segments:
  *     it is ready after pbt_interval budget units (epochs) of its own
@@ -25,7 +26,9 @@
  *     is already there, it stops and the member pauses);
  *   - asynchronous (pbt_sync = 0): a member is ranked against the others'
  *     latest values as soon as it is ready; the paused member with the
- *     smallest position runs next;
+ *     smallest position runs next, among equals the one with the best
+ *     latest value, so that bottom members reach a ready point after the
+ *     top ones and find them paused there to copy (no work is thrown away);
  *   - synchronous (pbt_sync = 1): members wait at each ready point until the
  *     whole population is there (a generation).  The last member to arrive
  *     sees the complete ranking and exploits at once if it is in the bottom;
@@ -55,9 +58,10 @@
  *               the CLI's training objective does not).  Ablations for the
  *               toy example.
  *   "pbt.keep_values"  "1": an exploiting member copies the source's state
- *               only and keeps (then explores) its own values, as in the
- *               toy of the paper's sec. 4.1; "0" (default): it takes the
- *               source's values too, as in the rest of the paper.
+ *               only and keeps (then explores) its own values (a literal
+ *               reading of the toy of the paper's sec. 4.1, "copy theta");
+ *               "0" (default): it takes the source's values too, the
+ *               truncation selection of the paper's sec. 3.
  *
  * Does not: know neural networks or configs (names are opaque strings),
  * copy states itself (the objective does on DECIDE_EXPLOIT), print.

@@ -133,6 +133,10 @@ typedef struct pbt {
     char *buf;           /* (PBT_LINEAGE_MAX) attribute scratch */
     pbt_lineage *lin;    /* (population) re-read by every hook */
     ranked *rank;        /* (population) */
+    int *cand;           /* (population) exploit sources to draw from */
+    int *copying;        /* (population) copying[m] = the source member m was just told to copy
+                            (the objective copies after the report returns, outside the lock),
+                            -1; the source is not resumed until m's next report or tell */
 } pbt;
 
 static int pbt_init(void **self, const study_config *cfg, const space *sp, tl_err *err)
@@ -177,13 +181,19 @@ static int pbt_init(void **self, const study_config *cfg, const space *sp, tl_er
     p->buf = malloc(PBT_LINEAGE_MAX);
     p->lin = calloc((size_t)p->population, sizeof *p->lin);
     p->rank = calloc((size_t)p->population, sizeof *p->rank);
-    if (!p->buf || !p->lin || !p->rank) {
+    p->cand = calloc((size_t)p->population, sizeof *p->cand);
+    p->copying = malloc((size_t)p->population * sizeof *p->copying);
+    if (!p->buf || !p->lin || !p->rank || !p->cand || !p->copying) {
         free(p->buf);
         free(p->lin);
         free(p->rank);
+        free(p->cand);
+        free(p->copying);
         free(p);
         return tl_fail(err, TL_ERUNTIME, "pbt: out of memory");
     }
+    for (int k = 0; k < p->population; k++)
+        p->copying[k] = -1;
     *self = p;
     return 0;
 }
@@ -197,6 +207,8 @@ static void pbt_free(void *self)
         pbt_lineage_free(&p->lin[k]);
     free(p->lin);
     free(p->rank);
+    free(p->cand);
+    free(p->copying);
     free(p->buf);
     free(p);
 }
@@ -401,8 +413,8 @@ static void entry_rng(const study_config *cfg, int m, int index, rng *r)
 static int pick_source(pbt *p, const sched_ctx *ctx, int n, int nq, int m, int r, int step,
                        rng *g)
 {
-    int cand[64], nc = 0;
-    for (int i = 0; i < nq && i < n && nc < 64; i++) {
+    int *cand = p->cand, nc = 0;
+    for (int i = 0; i < nq && i < n; i++) {
         int k = p->rank[i].member;
         if (k == m || ctx->trials[k]->state != TRIAL_PAUSED)
             continue;
@@ -444,6 +456,7 @@ static int do_exploit(pbt *p, const sched_ctx *ctx, int m, int src, int step, do
         (rc = study_set_values(ctx->s, m, e.values, err)) ||
         (rc = study_set_parent(ctx->s, m, src, err)))
         return rc;
+    p->copying[m] = src;
     return 0;
 }
 
@@ -482,6 +495,7 @@ static int pbt_report(void *self, const sched_ctx *ctx, const trial *t, int step
     int m = t->number, rc;
     if (m >= p->population)
         return 0;
+    p->copying[m] = -1; /* reporting again: any copy it was told to make is done */
     if ((rc = setup(p, ctx, err)) || (rc = load_all(p, ctx, err)))
         return rc;
     pbt_lineage *l = &p->lin[m];
@@ -596,6 +610,21 @@ static int pending(const pbt *p, const sched_ctx *ctx, int k, int r, int n, int 
     return n >= 2 && at >= n - nq;
 }
 
+/* 1 when some member is about to copy k's kept state: k must stay paused. */
+static int being_copied(const pbt *p, int k)
+{
+    for (int m = 0; m < p->population; m++)
+        if (p->copying[m] == k)
+            return 1;
+    return 0;
+}
+
+/* A paused member that may be resumed now. */
+static int resumable(const pbt *p, const sched_ctx *ctx, int k)
+{
+    return ctx->trials[k]->state == TRIAL_PAUSED && !being_copied(p, k);
+}
+
 static int pbt_next(void *self, const sched_ctx *ctx, sched_next *out, tl_err *err)
 {
     pbt *p = self;
@@ -625,7 +654,7 @@ static int pbt_next(void *self, const sched_ctx *ctx, sched_next *out, tl_err *e
          * find them there to copy */
         ranked best = { -1, NAN };
         for (int k = 0; k < p->population; k++) {
-            if (ctx->trials[k]->state != TRIAL_PAUSED)
+            if (!resumable(p, ctx, k))
                 continue;
             const pbt_entry *e = ready_entry(p, k, -1);
             double v = e ? e->value : NAN;
@@ -643,11 +672,11 @@ static int pbt_next(void *self, const sched_ctx *ctx, sched_next *out, tl_err *e
         for (int k = 0; n && k < p->population; k++)
             if (pending(p, ctx, k, G, n, nq)) {
                 any_pending = 1;
-                if (pick < 0 && ctx->trials[k]->state == TRIAL_PAUSED)
+                if (pick < 0 && resumable(p, ctx, k))
                     pick = k;
             }
         for (int k = 0; pick < 0 && k < p->population; k++) {
-            if (ctx->trials[k]->state != TRIAL_PAUSED || position(p, k) != G)
+            if (!resumable(p, ctx, k) || position(p, k) != G)
                 continue;
             int at = n ? rank_of(p, n, k) : -1;
             if (any_pending && at >= 0 && at < nq)
@@ -656,7 +685,7 @@ static int pbt_next(void *self, const sched_ctx *ctx, sched_next *out, tl_err *e
         }
         if (pick < 0 && !running) /* cannot happen; never deadlock */
             for (int k = 0; pick < 0 && k < p->population; k++)
-                if (ctx->trials[k]->state == TRIAL_PAUSED)
+                if (resumable(p, ctx, k))
                     pick = k;
     }
     if (pick >= 0) {
@@ -702,7 +731,10 @@ static int pbt_tell(void *self, const sched_ctx *ctx, const trial *t, tl_err *er
 {
     pbt *p = self;
     int m = t->number, rc;
-    if (m >= p->population || t->state != TRIAL_COMPLETE)
+    if (m >= p->population)
+        return 0;
+    p->copying[m] = -1;
+    if (t->state != TRIAL_COMPLETE)
         return 0;
     pbt_lineage *l = &p->lin[m];
     pbt_lineage_free(l);

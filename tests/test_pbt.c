@@ -583,6 +583,18 @@ Test(pbt, async_with_two_workers_completes_with_a_consistent_lineage)
     toy_close(&t);
 }
 
+Test(pbt, sync_with_two_workers_completes_with_a_consistent_lineage)
+{
+    study_config c = toy_cfg("sync2", 6, 24, 4, 1, 13);
+    toy_run t;
+    toy_open(&t, &c, 4);
+    tl_err err = { 0 };
+    cr_assert_eq(study_attr_set(t.s, PBT_ATTR_LIVE, "*", &err), 0);
+    cr_assert_eq(study_optimize(t.s, &t.obj, 2, NULL, NULL, &err), 0, "%s", err.msg);
+    check_run(&t, 6, 24, 4);
+    toy_close(&t);
+}
+
 Test(pbt, default_live_list_keeps_unknown_names_fixed_per_lineage)
 {
     study_config c = toy_cfg("fixed", 4, 16, 4, 1, 5);
