@@ -355,6 +355,11 @@ void encoder_backward(float *dwte, float *dwpe, const float *dout, const int *to
 
 /* ---- attention ---- */
 
+/* Rows per causal block: block [r0, r1) only needs keys [0, r1), so the
+ * score and value products skip most of the masked upper triangle (62% of
+ * the full products at T = 128). */
+#define ATT_BLK 32
+
 void attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH)
 {
     int hs = C / NH, C3 = 3 * C;
@@ -366,30 +371,35 @@ void attention_forward(float *out, float *att, const float *qkv, int B, int T, i
             const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
             const float *k = q + C, *v = q + 2 * C;
             float *a = att + ((size_t)b * NH + h) * T * T;
-            /* scores (T,T) = scale * q (T,hs) @ k (T,hs)^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, C3, k,
-                        C3, 0.0f, a, T);
-            for (int i = 0; i < T; i++) {
-                float *row = a + (size_t)i * T;
-                float mx = -INFINITY, sum = 0.0f;
-                for (int j = 0; j <= i; j++)
-                    mx = row[j] > mx ? row[j] : mx;
+            float *o = out + (size_t)b * T * C + (size_t)h * hs;
+            for (int r0 = 0; r0 < T; r0 += ATT_BLK) {
+                int r1 = r0 + ATT_BLK < T ? r0 + ATT_BLK : T, rb = r1 - r0;
+                float *ab = a + (size_t)r0 * T;
+                /* scores (rb, r1) = scale * q[r0:r1] (rb,hs) @ k[0:r1] (r1,hs)^T */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rb, r1, hs, scale,
+                            q + (size_t)r0 * C3, C3, k, C3, 0.0f, ab, T);
+                for (int i = r0; i < r1; i++) {
+                    float *row = a + (size_t)i * T;
+                    float mx = -INFINITY, sum = 0.0f;
+                    for (int j = 0; j <= i; j++)
+                        mx = row[j] > mx ? row[j] : mx;
 #pragma omp simd reduction(+ : sum)
-                for (int j = 0; j <= i; j++) {
-                    float e = expf(row[j] - mx);
-                    row[j] = e;
-                    sum += e;
-                }
-                float inv = 1.0f / sum;
+                    for (int j = 0; j <= i; j++) {
+                        float e = expf(row[j] - mx);
+                        row[j] = e;
+                        sum += e;
+                    }
+                    float inv = 1.0f / sum;
 #pragma omp simd
-                for (int j = 0; j <= i; j++)
-                    row[j] *= inv;
-                if (i + 1 < T)
-                    memset(row + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
+                    for (int j = 0; j <= i; j++)
+                        row[j] *= inv;
+                    for (int j = i + 1; j < r1; j++)
+                        row[j] = 0.0f;
+                }
+                /* out[r0:r1] (rb,hs) = att (rb, r1) @ v[0:r1] (r1,hs) */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rb, hs, r1, 1.0f, ab, T,
+                            v, C3, 0.0f, o + (size_t)r0 * C, C);
             }
-            /* out (T,hs) = att (T,T) @ v (T,hs) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1.0f, a, T, v,
-                        C3, 0.0f, out + (size_t)b * T * C + (size_t)h * hs, C);
         }
     }
 }
@@ -398,8 +408,9 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
                         const float *qkv, int B, int T, int C, int NH, int accumulate)
 {
     int hs = C / NH, C3 = 3 * C;
-    float beta = accumulate ? 1.0f : 0.0f; /* each of dq, dk, dv gets one sgemm */
     float scale = 1.0f / sqrtf((float)hs);
+    float beta = accumulate ? 1.0f : 0.0f;
+    int nblk = (T + ATT_BLK - 1) / ATT_BLK;
     int par = B * NH > 1 && (size_t)B * NH * T * T >= OPS_PAR_MIN;
 #pragma omp parallel for collapse(2) schedule(static) if (par)
     for (int b = 0; b < B; b++) {
@@ -411,30 +422,38 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
             const float *a = att + ((size_t)b * NH + h) * T * T;
             float *da = datt + ((size_t)b * NH + h) * T * T;
             const float *g = dout + (size_t)b * T * C + (size_t)h * hs;
-            /* datt (T,T) = dout (T,hs) @ v^T;  dv += att^T @ dout */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1.0f, g, C, v, C3,
-                        0.0f, da, T);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1.0f, a, T, g, C,
-                        beta, dv, C3);
-            /* softmax backward in place: dpre = att * (datt - sum(att * datt)) */
-            for (int i = 0; i < T; i++) {
-                const float *ar = a + (size_t)i * T;
-                float *dr = da + (size_t)i * T;
-                float dot = 0.0f;
+            /* Last block first: it covers every key row, so its dk and dv
+             * products may overwrite (beta) and the others add. */
+            for (int blk = nblk - 1; blk >= 0; blk--) {
+                int r0 = blk * ATT_BLK, r1 = r0 + ATT_BLK < T ? r0 + ATT_BLK : T, rb = r1 - r0;
+                float bkv = blk == nblk - 1 ? beta : 1.0f;
+                const float *ab = a + (size_t)r0 * T, *gb = g + (size_t)r0 * C;
+                float *db = da + (size_t)r0 * T;
+                /* datt (rb,r1) = dout[r0:r1] @ v[0:r1]^T;  dv[0:r1] += att^T @ dout[r0:r1] */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rb, r1, hs, 1.0f, gb, C, v,
+                            C3, 0.0f, db, T);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, rb, 1.0f, ab, T, gb,
+                            C, bkv, dv, C3);
+                /* softmax backward in place: dpre = att * (datt - sum(att * datt)) */
+                for (int i = r0; i < r1; i++) {
+                    const float *ar = a + (size_t)i * T;
+                    float *dr = da + (size_t)i * T;
+                    float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
-                for (int j = 0; j <= i; j++)
-                    dot += ar[j] * dr[j];
+                    for (int j = 0; j <= i; j++)
+                        dot += ar[j] * dr[j];
 #pragma omp simd
-                for (int j = 0; j <= i; j++)
-                    dr[j] = ar[j] * (dr[j] - dot);
-                if (i + 1 < T)
-                    memset(dr + i + 1, 0, sizeof(float) * (size_t)(T - i - 1));
+                    for (int j = 0; j <= i; j++)
+                        dr[j] = ar[j] * (dr[j] - dot);
+                    for (int j = i + 1; j < r1; j++)
+                        dr[j] = 0.0f;
+                }
+                /* dq[r0:r1] = scale * dpre @ k[0:r1];  dk[0:r1] += scale * dpre^T @ q[r0:r1] */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rb, hs, r1, scale, db, T,
+                            k, C3, beta, dq + (size_t)r0 * C3, C3);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, rb, scale, db, T,
+                            q + (size_t)r0 * C3, C3, bkv, dk, C3);
             }
-            /* dq += scale * dpre @ k;  dk += scale * dpre^T @ q */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, scale, da, T, k,
-                        C3, beta, dq, C3);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, scale, da, T, q,
-                        C3, beta, dk, C3);
         }
     }
 }

@@ -37,7 +37,7 @@
 #include "util/rng.h"
 
 /* Below this many elements an element-wise loop runs serially. */
-#define OPS_PAR_MIN 32768
+#define OPS_PAR_MIN 131072
 
 /* ---- linear: out = inp @ w^T + bias ---- */
 
@@ -113,8 +113,10 @@ void encoder_backward(float *dwte, float *dwpe, const float *dout, const int *to
 
 /* qkv (B,T,3C) holds q, k, v side by side; head h uses channels
  * [h*hs, (h+1)*hs) of each.  att (B,NH,T,T) receives the softmax
- * probabilities (zeros above the diagonal); out (B,T,C) the heads'
- * outputs side by side.  Scores scaled by 1/sqrt(hs). */
+ * probabilities: row i holds them in [0, i] and zeros up to the end of its
+ * block of 32 rows; the rest of the row is not written (the products work
+ * in causal blocks).  out (B,T,C) gets the heads' outputs side by side.
+ * Scores scaled by 1/sqrt(hs). */
 void attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH);
 /* dqkv (B,T,3C) += the gradient (accumulate = 1; = with 0).  datt
  * (B,NH,T,T) is scratch, overwritten. */

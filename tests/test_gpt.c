@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -423,6 +424,49 @@ Test(gpt, forward_guards)
     fx_free(&f);
 }
 
+/* One training step's loss and gradients of model k, into loss[k], g[k]. */
+static void step(fixture *f, float *loss, float *g)
+{
+    nn_zero_grad(f->m);
+    *loss = f->m->vt->forward(f->m, &f->b, 1, NULL, NULL);
+    f->m->vt->backward(f->m, &f->b, 1.0f);
+    memcpy(g, f->m->grads, f->m->nparams * sizeof(float));
+}
+
+Test(gpt, two_models_side_by_side_in_a_parallel_region)
+{
+    /* Two trials on two OpenMP threads: each model's ops and sgemms run on
+     * its own thread and give the bits they give when run alone. */
+    gpt_config c = {.vocab = 20, .ctx = 48, .d_model = 32, .layers = 2, .heads = 4};
+    fixture f[2];
+    float ref_loss[2], loss[2], *ref_g[2], *g[2];
+    omp_set_num_threads(1);
+    for (int k = 0; k < 2; k++) {
+        fx_make(&f[k], &c, 4, 48, 20 + (uint64_t)k);
+        ref_g[k] = malloc(f[k].m->nparams * sizeof(float));
+        g[k] = malloc(f[k].m->nparams * sizeof(float));
+        step(&f[k], &ref_loss[k], ref_g[k]);
+    }
+    omp_set_num_threads(2);
+    int team = 0;
+#pragma omp parallel num_threads(2)
+    {
+        int k = omp_get_thread_num();
+#pragma omp atomic
+        team++;
+        step(&f[k], &loss[k], g[k]);
+    }
+    cr_assert_eq(team, 2);
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(loss[k], ref_loss[k], "model %d: loss %g alone, %g side by side", k,
+                     ref_loss[k], loss[k]);
+        cr_assert(memcmp(g[k], ref_g[k], f[k].m->nparams * sizeof(float)) == 0, "model %d grads", k);
+        free(ref_g[k]);
+        free(g[k]);
+        fx_free(&f[k]);
+    }
+}
+
 /* ---- PyTorch parity (used by tests/test_mlp.c too) ---- */
 
 static void write_json_config(FILE *fp, const nn_model *m, const char *kind)
@@ -532,9 +576,10 @@ Test(gpt, torch_parity)
                     PARITY_SCRIPT);
         return;
     }
-    gpt_config c = {.vocab = 13, .ctx = 6, .d_model = 12, .layers = 2, .heads = 3};
+    /* T = 36 < ctx spans two causal attention blocks */
+    gpt_config c = {.vocab = 13, .ctx = 40, .d_model = 12, .layers = 2, .heads = 3};
     fixture f;
-    fx_make(&f, &c, 3, 5, 15);
+    fx_make(&f, &c, 3, 36, 15);
     randomize(f.m, 15);
     cr_assert(nn_test_parity_run(f.m, &f.b, "gpt", 1e-5));
     fx_free(&f);

@@ -391,57 +391,65 @@ static double att_loss(void *p)
     return dot(c->out, c->r, (size_t)c->B * c->T * c->C);
 }
 
-Test(ops, attention_gradcheck)
+/* T = 40 spans two causal blocks of 32 rows (nn/ops.c ATT_BLK). */
+static void attention_check(int B, int T, int C, int NH, uint64_t seed)
 {
     rng r;
-    rng_seed(&r, 8, 0);
-    enum { B = 2, T = 4, C = 8, NH = 2 };
-    float qkv[B * T * 3 * C], att[B * NH * T * T], out[B * T * C], rr[B * T * C];
-    float dqkv[B * T * 3 * C], datt[B * NH * T * T];
+    rng_seed(&r, seed, 0);
+    size_t nqkv = (size_t)B * T * 3 * C, natt = (size_t)B * NH * T * T, nout = (size_t)B * T * C;
+    float *qkv = malloc(nqkv * 4), *att = malloc(natt * 4), *out = malloc(nout * 4),
+          *rr = malloc(nout * 4), *dqkv = malloc(nqkv * 4), *datt = malloc(natt * 4),
+          *dq0 = malloc(nqkv * 4);
     att_ctx c = {B, T, C, NH, qkv, att, out, rr};
-    fill_uniform(qkv, B * T * 3 * C, -1.5f, 1.5f, &r);
-    fill_uniform(rr, B * T * C, -1, 1, &r);
+    fill_uniform(qkv, nqkv, -1.5f, 1.5f, &r);
+    fill_uniform(rr, nout, -1, 1, &r);
     att_loss(&c);
-    /* causal probabilities: rows sum to 1, zero above the diagonal */
+    /* causal probabilities: row i sums to 1 over [0, i] */
     for (int bh = 0; bh < B * NH; bh++)
         for (int i = 0; i < T; i++) {
             double s = 0;
-            for (int j = 0; j < T; j++) {
-                float a = att[(bh * T + i) * T + j];
-                if (j > i)
-                    cr_assert_eq(a, 0.0f);
+            for (int j = 0; j <= i; j++) {
+                float a = att[((size_t)bh * T + i) * T + j];
+                cr_assert(a > 0.0f);
                 s += a;
             }
-            cr_assert_float_eq(s, 1.0, 1e-6);
+            cr_assert_float_eq(s, 1.0, 1e-5);
         }
-    fill(dqkv, B * T * 3 * C, G0);
+    fill(dqkv, nqkv, G0);
     attention_backward(dqkv, datt, rr, att, qkv, B, T, C, NH, 1);
     double gm;
-    cr_assert(gradcheck("attention dqkv", qkv, dqkv, G0, B * T * 3 * C, att_loss, &c, 1e-2f,
-                        3e-4, 3e-3, 1000, &gm));
+    cr_assert(gradcheck("attention dqkv", qkv, dqkv, G0, nqkv, att_loss, &c, 1e-2f, 3e-4, 3e-3,
+                        1500, &gm));
     cr_assert_gt(gm, 0.1);
     /* accumulate = 0 overwrites dqkv */
-    float dq0[B * T * 3 * C];
-    fill(dq0, B * T * 3 * C, -77.0f);
+    fill(dq0, nqkv, -77.0f);
     att_loss(&c);
     attention_backward(dq0, datt, rr, att, qkv, B, T, C, NH, 0);
-    for (int i = 0; i < B * T * 3 * C; i++)
-        cr_assert_float_eq(dq0[i], dqkv[i] - G0, 1e-6);
+    for (size_t i = 0; i < nqkv; i++)
+        cr_assert_float_eq(dq0[i], dqkv[i] - G0, 1e-5, "dqkv[%zu]", i);
+    free(qkv), free(att), free(out), free(rr), free(dqkv), free(datt), free(dq0);
 }
+
+Test(ops, attention_gradcheck) { attention_check(2, 4, 8, 2, 8); }
+Test(ops, attention_gradcheck_across_causal_blocks) { attention_check(1, 40, 8, 2, 18); }
 
 Test(ops, attention_is_causal)
 {
     rng r;
     rng_seed(&r, 9, 0);
-    enum { B = 1, T = 6, C = 8, NH = 2 };
-    float qkv[B * T * 3 * C], att[B * NH * T * T], out[B * T * C], out2[B * T * C];
+    enum { B = 1, T = 70, C = 8, NH = 2, P = 45 };
+    float *qkv = malloc(sizeof(float) * B * T * 3 * C), *att = malloc(sizeof(float) * B * NH * T * T);
+    float out[B * T * C], out2[B * T * C];
     fill_uniform(qkv, B * T * 3 * C, -1, 1, &r);
     attention_forward(out, att, qkv, B, T, C, NH);
     for (int i = 0; i < 3 * C; i++)
-        qkv[4 * 3 * C + i] += 0.5f; /* change position 4's q, k and v */
+        qkv[P * 3 * C + i] += 0.5f; /* change position P's q, k and v */
     attention_forward(out2, att, qkv, B, T, C, NH);
-    cr_assert(memcmp(out, out2, sizeof(float) * 4 * C) == 0, "positions 0..3 must not see 4");
-    cr_assert(memcmp(out + 4 * C, out2 + 4 * C, sizeof(float) * C) != 0);
+    cr_assert(memcmp(out, out2, sizeof(float) * P * C) == 0, "positions before P must not see P");
+    for (int t = P; t < T; t++)
+        cr_assert(memcmp(out + t * C, out2 + t * C, sizeof(float) * C) != 0, "position %d sees P", t);
+    free(qkv);
+    free(att);
 }
 
 /* ---- residual ---- */
