@@ -12,6 +12,8 @@ float32 gradients in the C parameter layout (stacked per-layer tensors,
 nn.Linear (out, in) weights).
 
 It does not compare anything (the C test does) and it uses no dropout.
+Exits with status 77 (the test then skips with a message) when numpy or
+torch cannot be imported.
 
 Usage: /usr/bin/python3 scripts/torch_parity.py IN OUT
 """
@@ -19,9 +21,13 @@ import json
 import math
 import sys
 
-import numpy as np
-import torch
-import torch.nn.functional as F
+try:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+except ImportError as e:
+    print(f"torch_parity.py: {e}", file=sys.stderr)
+    sys.exit(77)
 
 
 def mlp_loss(cfg, P, data, B):
