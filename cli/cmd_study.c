@@ -17,6 +17,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/report.h"
+#include "cli/report_gp.h"
 #include "cli/term.h"
 
 #define STUDY_OPT "  --study NAME     the study to read when DB holds several (default: the only one)\n"
@@ -52,7 +53,7 @@ static const char *EXPORT_HELP =
     "  -h, --help       this help\n";
 
 static const char *REPORT_HELP =
-    "usage: tunelab report DB -o DIR [--study NAME]\n\n"
+    "usage: tunelab report DB -o DIR [--study NAME] [--gp-param NAME[,NAME2]]\n\n"
     "Writes gnuplot figures (PNG) and DIR/index.html for the study in DB: a\n"
     "summary with the best and the top 10 trials, the optimization history,\n"
     "the objective against each parameter and the learning curves, plus the\n"
@@ -60,6 +61,8 @@ static const char *REPORT_HELP =
     "Needs gnuplot on PATH.\n\n"
     "options:\n"
     "  -o, --out DIR    the output folder (required)\n" STUDY_OPT
+    "  --gp-param NAME[,NAME2]  bayes studies: the parameter(s) the GP figures slice\n"
+    "                   through (default: the shortest fitted lengthscales)\n"
     "  -h, --help       this help\n";
 
 /* Parses argv, taking --study NAME out before the shared parser sees it.
@@ -568,7 +571,21 @@ int cmd_export(int argc, char **argv)
 int cmd_report(int argc, char **argv)
 {
     args a;
-    const char *study;
+    const char *study, *gp_param = NULL;
+    /* --gp-param NAME[,NAME2] (cli/report_gp.h), taken out before parse(). */
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (i > 0 && !strcmp(argv[i], "--gp-param")) {
+            if (i + 1 >= argc)
+                return term_errorf(2, "--gp-param: needs a parameter name");
+            gp_param = argv[++i];
+        } else if (i > 0 && !strncmp(argv[i], "--gp-param=", 11)) {
+            gp_param = argv[i] + 11;
+        } else {
+            argv[n++] = argv[i];
+        }
+    }
+    argc = n;
     int rc = parse(&a, &study, argc, argv, OPT_OUT, REPORT_HELP);
     if (rc)
         return rc == 1 ? 0 : 2;
@@ -578,6 +595,10 @@ int cmd_report(int argc, char **argv)
     if ((rc = load(&rs, &a, study)))
         return rc;
     tl_err err = {0};
+    if (gp_param && report_gp_select(rs, gp_param, &err)) {
+        report_study_free(rs);
+        return term_error(&err, NULL);
+    }
     int nfig = 0;
     rc = report_write(rs, a.out, &nfig, &err);
     report_study_free(rs);

@@ -29,7 +29,7 @@ static const report_section *const SECTIONS[] = {
     &report_section_history,
     &report_section_params,
     &report_section_curves,
-    NULL, /* bayes: replace NULL with &report_section_gp when the GP section lands */
+    &report_section_gp, /* bayes: cli/report_gp.c */
     NULL, /* sha/hyperband/asha: replace NULL with &report_section_rungs when it lands */
     NULL, /* pbt: replace NULL with &report_section_pbt (lineage, schedules) when it lands */
     &report_section_pareto, /* nas: cli/report_nas.c */

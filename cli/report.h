@@ -142,6 +142,9 @@ extern const report_section report_section_curves;
 /* The architecture-search section (cli/report_nas.c). */
 extern const report_section report_section_pareto;
 
+/* The Bayesian-optimization section (cli/report_gp.c, cli/report_gp.h). */
+extern const report_section report_section_gp;
+
 /* Writes the report of rs into folder dir (created if missing, with its
  * parents): one PNG per figure and index.html (written to a temporary file,
  * then renamed).  *nfigures (may be NULL) receives the number of PNG files.

@@ -1,0 +1,426 @@
+/* tests/test_report_gp.c: the Bayesian-optimization section of `tunelab
+ * report` (cli/report_gp.c) and the GP it draws (cli/report_gp_model.c).
+ *
+ * Each test starts from a small bayes study of Branin (12 trials, 5 of
+ * them the Sobol design, EI) written through the C API into a mkdtemp()
+ * folder, with the study attributes `tunelab run` stores.  The numbers are
+ * checked through the model's own functions: report_gp_model.c depends on
+ * hpo/ only, so it is compiled into this file (the runner does not link
+ * cli/); the figures and the HTML through the binary (TUNELAB_BIN, else
+ * ./tunelab).  Does not: look inside the PNGs beyond their size.
+ */
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <math.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/report_gp_model.c" /* the model under test (see above) */
+#include "hpo/acq.h"
+#include "hpo/study.h"
+#include "hpo/testfuncs.h"
+
+#define NTRIALS 12
+#define NINIT 5
+
+static char dir[64];
+static char db[128];
+static const char *bin;
+static space sp;
+static trial *tr;   /* (ntr) the study's trials, number order */
+static int ntr;
+static const trial *hist[NTRIALS];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void make_study(void)
+{
+    tl_err err = {0};
+    space_init(&sp);
+    cr_assert_eq(space_add(&sp, "x0", "uniform(-5, 10)", &err), 0, "%s", err.msg);
+    cr_assert_eq(space_add(&sp, "x1", "uniform(0, 15)", &err), 0, "%s", err.msg);
+    study_config c;
+    study_config_default(&c);
+    snprintf(c.name, sizeof c.name, "branin");
+    snprintf(c.storage, sizeof c.storage, "%s", db);
+    snprintf(c.sampler, sizeof c.sampler, "bayes");
+    snprintf(c.acquisition, sizeof c.acquisition, "ei");
+    c.trials = NTRIALS;
+    c.seed = 5;
+    c.n_init = NINIT;
+    study *s;
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    /* what cli/cmd_run.c stores for the report */
+    const char *kv[][2] = {{"sampler", "bayes"}, {"scheduler", "fifo"}, {"objective", "function"},
+                           {"acquisition", "ei"}, {"xi", "0"}, {"beta", "2"}, {"n_init", "5"}};
+    for (size_t k = 0; k < sizeof kv / sizeof kv[0]; k++)
+        cr_assert_eq(study_attr_set(s, kv[k][0], kv[k][1], &err), 0, "%s", err.msg);
+    trial_job job;
+    while (!study_ask(s, &job, &err) && job.kind == JOB_NEW)
+        cr_assert_eq(study_tell(s, job.number, TRIAL_COMPLETE, testfunc_branin(job.values), NULL, &err), 0,
+                     "%s", err.msg);
+    cr_assert_eq(job.kind, JOB_DONE, "%s", err.msg);
+    cr_assert_eq(study_trials(s, &tr, &ntr, &err), 0, "%s", err.msg);
+    cr_assert_eq(ntr, NTRIALS);
+    for (int i = 0; i < ntr; i++)
+        hist[i] = &tr[i];
+    study_close(s);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/tl_report_gp_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/branin.db", dir);
+    bin = getenv("TUNELAB_BIN");
+    if (!bin || !bin[0])
+        bin = "./tunelab";
+    omp_set_num_threads(1); /* tiny GPs: one thread, the machine is shared */
+    make_study();
+}
+
+static void teardown(void)
+{
+    study_trials_free(tr, ntr);
+    space_free(&sp);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(report_gp, .init = setup, .fini = teardown, .timeout = 60);
+
+/* Unit coordinates of trial t. */
+static void unit_of(const trial *t, double *u)
+{
+    for (int i = 0; i < sp.n; i++)
+        u[i] = space_to_unit(&sp, i, t->values[i]);
+}
+
+Test(report_gp, posterior_mean_at_evaluated_points_is_close_to_the_observed_values)
+{
+    report_gp_model m = {0};
+    report_gp_opts o;
+    report_gp_opts_default(&o);
+    o.acq = ACQ_EI;
+    tl_err err = {0};
+    cr_assert_eq(report_gp_fit(&m, &sp, hist, ntr, STUDY_MINIMIZE, NTRIALS, &o, &err), 0, "%s", err.msg);
+    double lo = HUGE_VAL, hi = -HUGE_VAL;
+    for (int i = 0; i < ntr; i++) {
+        lo = fmin(lo, tr[i].value);
+        hi = fmax(hi, tr[i].value);
+    }
+    cr_assert_gt(hi - lo, 10.0, "Branin varies over the design");
+    double worst = 0;
+    for (int i = 0; i < ntr; i++) {
+        double u[2] = {0, 0}, mean, sd;
+        unit_of(&tr[i], u);
+        report_gp_predict(&m, u, 1, &mean, &sd, NULL);
+        worst = fmax(worst, fabs(mean - tr[i].value));
+        cr_assert(sd >= 0 && sd < 0.1 * (hi - lo), "trial %d: sd %g at an evaluated point", i, sd);
+    }
+    cr_assert_lt(worst, 0.01 * (hi - lo), "largest |mean - observed| %g over a range of %g", worst, hi - lo);
+    /* away from the data the GP is less sure than at it */
+    double far[2] = {0, 0}, mean, sd_far, sd_at, u0[2];
+    unit_of(&tr[0], u0);
+    double best_far = 0;
+    for (int a = 0; a <= 10; a++) /* the grid point farthest from every trial */
+        for (int b = 0; b <= 10; b++) {
+            double p[2] = {a / 10.0, b / 10.0}, dmin = HUGE_VAL;
+            for (int i = 0; i < ntr; i++) {
+                double u[2] = {0, 0};
+                unit_of(&tr[i], u);
+                dmin = fmin(dmin, hypot(u[0] - p[0], u[1] - p[1]));
+            }
+            if (dmin > best_far) {
+                best_far = dmin;
+                far[0] = p[0];
+                far[1] = p[1];
+            }
+        }
+    report_gp_predict(&m, far, 1, &mean, &sd_far, NULL);
+    report_gp_predict(&m, u0, 1, &mean, &sd_at, NULL);
+    cr_assert_gt(sd_far, 10 * sd_at, "sd %g far from the data, %g at trial 0", sd_far, sd_at);
+    report_gp_model_free(&m);
+}
+
+Test(report_gp, the_model_uses_the_first_k_complete_trials_and_names_the_best_and_the_next)
+{
+    report_gp_model m = {0};
+    tl_err err = {0};
+    cr_assert_eq(report_gp_count(hist, ntr), NTRIALS);
+    cr_assert_eq(report_gp_fit(&m, &sp, hist, ntr, STUDY_MINIMIZE, NINIT, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(m.k, NINIT);
+    cr_assert_eq(m.last, NINIT - 1);
+    int best = 0;
+    for (int i = 1; i < NINIT; i++)
+        if (tr[i].value < tr[best].value)
+            best = i;
+    cr_assert_eq(m.best, best, "best of the first %d: trial %d, model says %d", NINIT, best, m.best);
+    for (int j = 0; j < NINIT; j++) {
+        cr_assert_eq(m.rows[j], j);
+        cr_assert_eq(m.y[j], tr[j].value);
+    }
+    cr_assert_eq(m.o.acq, ACQ_LOGEI, "NULL options: the CLI's default acquisition");
+    report_gp_model_free(&m);
+    report_gp_model_free(&m); /* freeing twice, and NULL, is harmless */
+    report_gp_model_free(NULL);
+}
+
+Test(report_gp, maximizing_the_negated_objective_gives_the_negated_curve_and_the_same_acquisition)
+{
+    trial neg[NTRIALS];
+    const trial *nh[NTRIALS];
+    for (int i = 0; i < ntr; i++) {
+        cr_assert_eq(trial_copy(&neg[i], &tr[i]), 0);
+        neg[i].value = -tr[i].value;
+        nh[i] = &neg[i];
+    }
+    report_gp_model a = {0}, b = {0};
+    tl_err err = {0};
+    cr_assert_eq(report_gp_fit(&a, &sp, hist, ntr, STUDY_MINIMIZE, 9, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(report_gp_fit(&b, &sp, nh, ntr, STUDY_MAXIMIZE, 9, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(a.best, b.best);
+    double u[3 * 2] = {0.1, 0.9, 0.5, 0.5, 0.77, 0.2}, ma[3], sa[3], aa[3], mb[3], sb[3], ab[3];
+    report_gp_predict(&a, u, 3, ma, sa, aa);
+    report_gp_predict(&b, u, 3, mb, sb, ab);
+    for (int q = 0; q < 3; q++) {
+        cr_assert_float_eq(mb[q], -ma[q], 1e-9 * (1 + fabs(ma[q])), "point %d: %g vs %g", q, mb[q], ma[q]);
+        cr_assert_float_eq(sb[q], sa[q], 1e-9 * (1 + sa[q]));
+        cr_assert_float_eq(ab[q], aa[q], 1e-9 * (1 + fabs(aa[q])));
+    }
+    report_gp_model_free(&a);
+    report_gp_model_free(&b);
+    for (int i = 0; i < ntr; i++)
+        trial_free(&neg[i]);
+}
+
+Test(report_gp, acquisition_is_the_samplers_on_the_posterior_ei_vanishes_where_already_evaluated)
+{
+    report_gp_model m = {0};
+    report_gp_opts o;
+    report_gp_opts_default(&o);
+    o.acq = ACQ_EI;
+    tl_err err = {0};
+    cr_assert_eq(report_gp_fit(&m, &sp, hist, ntr, STUDY_MINIMIZE, NTRIALS, &o, &err), 0, "%s", err.msg);
+    /* EI at a random point equals acq_ei on the posterior in standardized units */
+    rng r;
+    rng_seed(&r, 11, 0);
+    double emax = 0;
+    for (int q = 0; q < 200; q++) {
+        double u[2] = {rng_uniform(&r), rng_uniform(&r)}, mean, sd, ei;
+        report_gp_predict(&m, u, 1, &mean, &sd, &ei);
+        double mu = (mean - m.g.ymean) / m.g.ystd, s = sd / m.g.ystd;
+        if (s > 1e-9)
+            cr_assert_float_eq(ei, acq_ei(mu, s, m.ybest, 0.0), 1e-9 + 1e-6 * ei, "point %d", q);
+        cr_assert_geq(ei, 0.0);
+        emax = fmax(emax, ei);
+    }
+    cr_assert_gt(emax, 0.0);
+    for (int i = 0; i < ntr; i++) { /* an evaluated point: little to gain there */
+        double u[2] = {0, 0}, mean, sd, ei;
+        unit_of(&tr[i], u);
+        report_gp_predict(&m, u, 1, &mean, &sd, &ei);
+        cr_assert_lt(ei, 0.5 * emax, "trial %d: EI %g, largest %g", i, ei, emax);
+    }
+    report_gp_model_free(&m);
+}
+
+Test(report_gp, the_shorter_lengthscale_belongs_to_the_parameter_that_matters)
+{
+    /* f = sin(6 x0) + 0.01 x1 on 25 random points: x0 matters, x1 barely */
+    trial t[25];
+    const trial *h[25];
+    rng r;
+    rng_seed(&r, 3, 1);
+    for (int i = 0; i < 25; i++) {
+        cr_assert_eq(trial_init(&t[i], 2), 0);
+        t[i].number = i;
+        t[i].state = TRIAL_COMPLETE;
+        double u0 = rng_uniform(&r), u1 = rng_uniform(&r);
+        t[i].values[0] = space_from_unit(&sp, 0, u0);
+        t[i].values[1] = space_from_unit(&sp, 1, u1);
+        t[i].value = sin(6 * u0) + 0.01 * u1;
+        h[i] = &t[i];
+    }
+    report_gp_model m = {0};
+    tl_err err = {0};
+    cr_assert_eq(report_gp_fit(&m, &sp, h, 25, STUDY_MINIMIZE, 25, NULL, &err), 0, "%s", err.msg);
+    double l0 = report_gp_lengthscale(&m, 0), l1 = report_gp_lengthscale(&m, 1);
+    cr_assert_lt(l0, 0.5 * l1, "lengthscales: x0 %g, x1 %g", l0, l1);
+    cr_assert(isnan(report_gp_lengthscale(&m, 2)), "no parameter 2");
+    report_gp_model_free(&m);
+    for (int i = 0; i < 25; i++)
+        trial_free(&t[i]);
+}
+
+Test(report_gp, bad_iterations_and_options_are_input_errors)
+{
+    report_gp_model m = {0};
+    tl_err err = {0};
+    cr_assert_eq(report_gp_fit(&m, &sp, hist, ntr, STUDY_MINIMIZE, 1, NULL, &err), TL_EINPUT);
+    cr_assert(strstr(err.msg, "needs 2 to 12"), "%s", err.msg);
+    report_gp_model_free(&m);
+    cr_assert_eq(report_gp_fit(&m, &sp, hist, ntr, STUDY_MINIMIZE, NTRIALS + 1, NULL, &err), TL_EINPUT);
+    report_gp_model_free(&m);
+    report_gp_opts o;
+    report_gp_opts_default(&o);
+    o.xi = -1;
+    cr_assert_eq(report_gp_fit(&m, &sp, hist, ntr, STUDY_MINIMIZE, 5, &o, &err), TL_EINPUT);
+    report_gp_model_free(&m);
+    /* a failed trial is not an observation */
+    tr[3].state = TRIAL_FAILED;
+    cr_assert_eq(report_gp_count(hist, ntr), NTRIALS - 1);
+    cr_assert_eq(report_gp_fit(&m, &sp, hist, ntr, STUDY_MINIMIZE, 4, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(m.rows[3], 4);
+    cr_assert_eq(m.last, 4);
+    report_gp_model_free(&m);
+}
+
+Test(report_gp, axis_maps_the_unit_interval_onto_the_parameter_range)
+{
+    tl_err err = {0};
+    space s;
+    space_init(&s);
+    cr_assert_eq(space_add(&s, "lr", "loguniform(1e-4, 1e-1)", &err), 0);
+    cr_assert_eq(space_add(&s, "n", "int(2, 5)", &err), 0);
+    cr_assert_float_eq(report_gp_axis(&s, 0, 0), 1e-4, 1e-15);
+    cr_assert_float_eq(report_gp_axis(&s, 0, 1), 1e-1, 1e-12);
+    cr_assert_float_eq(report_gp_axis(&s, 0, 0.5), sqrt(1e-5), 1e-12);
+    cr_assert_float_eq(report_gp_axis(&s, 1, 0), 1.5, 1e-12);
+    cr_assert_float_eq(report_gp_axis(&s, 1, 1), 5.5, 1e-12);
+    /* an int's value sits at the axis point of its unit coordinate */
+    for (int v = 2; v <= 5; v++)
+        cr_assert_float_eq(report_gp_axis(&s, 1, space_to_unit(&s, 1, v)), v, 1e-12);
+    space_free(&s);
+}
+
+/* ---- through the binary ---- */
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    cr_assert_not_null(b);
+    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = 0;
+    fclose(f);
+    return b;
+}
+
+/* Runs `tunelab ARGS`; returns the exit status, stdout and stderr. */
+static int tl(char **out, char **errout, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int tl(char **out, char **errout, const char *fmt, ...)
+{
+    char a[1024], cmd[2048], o[128], e[128];
+    cr_assert_eq(access(bin, X_OK), 0, "no tunelab binary at %s (set TUNELAB_BIN)", bin);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a, sizeof a, fmt, ap);
+    va_end(ap);
+    snprintf(o, sizeof o, "%s/stdout.txt", dir);
+    snprintf(e, sizeof e, "%s/stderr.txt", dir);
+    snprintf(cmd, sizeof cmd, "NO_COLOR=1 OMP_NUM_THREADS=1 %s %s >%s 2>%s", bin, a, o, e);
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st), "`%s` did not exit", cmd);
+    *out = slurp(o);
+    *errout = slurp(e);
+    cr_assert(*out && *errout);
+    return WEXITSTATUS(st);
+}
+
+static long file_size(const char *d, const char *name)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", d, name);
+    struct stat st;
+    return stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+Test(report_gp, report_of_a_bayes_study_has_the_gp_section_and_its_figures)
+{
+    char rep[128], *out, *err;
+    snprintf(rep, sizeof rep, "%s/rep", dir);
+    cr_assert_eq(tl(&out, &err, "report %s -o %s", db, rep), 0, "%s%s", out, err);
+    char idx[160];
+    snprintf(idx, sizeof idx, "%s/index.html", rep);
+    char *html = slurp(idx);
+    cr_assert_not_null(html);
+    cr_assert(strstr(html, "<section id=\"gp\">"), "no GP section");
+    cr_assert(strstr(html, "Acquisition: ei, xi = 0, beta = 2."), "settings from the study attributes");
+    cr_assert(strstr(html, "<th>lengthscale</th>"));
+    /* iterations: the end of the design (5), the middle (8), the last with a next trial (11) */
+    const char *figs[] = {"gp_slice_k5.png", "gp_slice_k8.png", "gp_slice_k11.png", "gp_2d_k11.png"};
+    for (int k = 0; k < 4; k++) {
+        char tag[64];
+        snprintf(tag, sizeof tag, "<img src=\"%s\"", figs[k]);
+        cr_assert(strstr(html, tag), "index.html does not show %s", figs[k]);
+        cr_assert_gt(file_size(rep, figs[k]), 1000, "%s missing or empty", figs[k]);
+    }
+    cr_assert(strstr(html, "trial 5, the next suggestion"), "iteration 5 marks trial 5");
+    free(html);
+    free(out);
+    free(err);
+}
+
+Test(report_gp, gp_param_chooses_the_slice_and_rejects_unknown_or_repeated_names)
+{
+    char rep[128], *out, *err;
+    snprintf(rep, sizeof rep, "%s/rep1", dir);
+    cr_assert_eq(tl(&out, &err, "report %s -o %s --gp-param x1", db, rep), 0, "%s%s", out, err);
+    free(out);
+    free(err);
+    char idx[160];
+    snprintf(idx, sizeof idx, "%s/index.html", rep);
+    char *html = slurp(idx);
+    cr_assert(strstr(html, "<code>x1</code> (chosen with --gp-param)"), "slice through x1");
+    cr_assert(strstr(html, "x1 (x) and x0 (y)"), "2-D slice: x1 first, then the other");
+    free(html);
+    cr_assert_eq(tl(&out, &err, "report %s -o %s --gp-param=nope", db, rep), 2);
+    cr_assert(strstr(err, "--gp-param: nope: no such parameter"), "%s", err);
+    free(out);
+    free(err);
+    cr_assert_eq(tl(&out, &err, "report %s -o %s --gp-param x0,x0", db, rep), 2);
+    cr_assert(strstr(err, "named twice"), "%s", err);
+    free(out);
+    free(err);
+}
+
+Test(report_gp, a_study_of_another_sampler_has_no_gp_section)
+{
+    tl_err e = {0};
+    study_config c;
+    study_config_default(&c);
+    snprintf(c.name, sizeof c.name, "rnd");
+    snprintf(c.storage, sizeof c.storage, "%s/rnd.db", dir);
+    c.trials = 4;
+    study *s;
+    cr_assert_eq(study_open(&s, &c, &sp, &e), 0, "%s", e.msg);
+    cr_assert_eq(study_attr_set(s, "sampler", "random", &e), 0);
+    trial_job job;
+    while (!study_ask(s, &job, &e) && job.kind == JOB_NEW)
+        cr_assert_eq(study_tell(s, job.number, TRIAL_COMPLETE, testfunc_branin(job.values), NULL, &e), 0);
+    study_close(s);
+    char rep[128], *out, *err;
+    snprintf(rep, sizeof rep, "%s/rep2", dir);
+    cr_assert_eq(tl(&out, &err, "report %s -o %s", c.storage, rep), 0, "%s%s", out, err);
+    char idx[160];
+    snprintf(idx, sizeof idx, "%s/index.html", rep);
+    char *html = slurp(idx);
+    cr_assert(!strstr(html, "id=\"gp\""), "random search has no GP section");
+    free(html);
+    free(out);
+    free(err);
+}
