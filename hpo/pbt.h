@@ -24,8 +24,11 @@
  *     study_set_values, and the source becomes its parent.  After the copy
  *     the objective goes on to its job's budget (when the copied position
  *     is already there, it stops and the member pauses);
- *   - asynchronous (pbt_sync = 0): a member is ranked against the others'
- *     latest values as soon as it is ready; the paused member with the
+ *   - asynchronous (pbt_sync = 0): a member is ranked as soon as it is
+ *     ready, against the values of the others' current weights (their
+ *     latest ready-point values; for a member that copied at that point,
+ *     the value its source reported for the copied state); the paused
+ *     member with the
  *     smallest position runs next, among equals the one with the best
  *     latest value, so that bottom members reach a ready point after the
  *     top ones and find them paused there to copy (no work is thrown away);

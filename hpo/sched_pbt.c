@@ -336,6 +336,21 @@ static const pbt_entry *ready_entry(const pbt *p, int k, int at)
     return NULL;
 }
 
+/* The value that stands for member k's current weights in asynchronous
+ * ranking: its latest ready-point value, or, when it copied at that point,
+ * the value its source had reported for the copied state. */
+static double current_value(const pbt *p, int k)
+{
+    const pbt_entry *e = ready_entry(p, k, -1);
+    if (!e)
+        return NAN;
+    if (e->kind == PBT_EXPLOIT && e->src >= 0 && e->src < p->population &&
+        e->src_entry >= 0 && e->src_entry < p->lin[e->src].n &&
+        p->lin[e->src].e[e->src_entry].ready)
+        return p->lin[e->src].e[e->src_entry].value;
+    return e->value;
+}
+
 static int cmp_ranked(const void *a, const void *b)
 {
     const ranked *x = a, *y = b;
@@ -347,8 +362,9 @@ static int cmp_ranked(const void *a, const void *b)
     return x->member - y->member;
 }
 
-/* Ranks the live members by their latest ready-point value (at step `at`
- * when at >= 0); member m counts with `mvalue` when m >= 0.  Returns the
+/* Ranks the live members by their value at the ready point of step `at`
+ * (sync), or (at < 0, async) by the value of their current weights
+ * (current_value); member m counts with `mvalue` when m >= 0.  Returns the
  * number ranked (p->rank, best first) and sets *nq to the quantile size. */
 static int rank_members(pbt *p, const sched_ctx *ctx, int at, int m, double mvalue, int *nq)
 {
@@ -357,6 +373,10 @@ static int rank_members(pbt *p, const sched_ctx *ctx, int at, int m, double mval
         double v;
         if (k == m) {
             v = mvalue;
+        } else if (at < 0) {
+            if (!member_live(ctx, k) || !ready_entry(p, k, -1))
+                continue;
+            v = current_value(p, k);
         } else {
             const pbt_entry *e = ready_entry(p, k, at);
             if (!member_live(ctx, k) || !e)
@@ -656,8 +676,7 @@ static int pbt_next(void *self, const sched_ctx *ctx, sched_next *out, tl_err *e
         for (int k = 0; k < p->population; k++) {
             if (!resumable(p, ctx, k))
                 continue;
-            const pbt_entry *e = ready_entry(p, k, -1);
-            double v = e ? e->value : NAN;
+            double v = current_value(p, k);
             ranked r = { k, ctx->direction == STUDY_MAXIMIZE ? -v : v };
             if (pick < 0 || position(p, k) < position(p, pick) ||
                 (position(p, k) == position(p, pick) && cmp_ranked(&r, &best) < 0)) {
