@@ -287,6 +287,7 @@ def bench_epoch():
                    for st in opt.state.values())
     emit(dict(impl="torch", workload="epoch", threads=ARGS.threads, unit="s/epoch",
               data="fashion-mnist", samples=n, batch=B, epoch_s=secs,
+              params=sum(p.numel() for p in model.parameters()),
               median=sorted(secs)[len(secs) // 2], min=min(secs), max=max(secs),
               flops_per_step=mlp_flops(MLP_SIZES, B),
               gflops=mlp_flops(MLP_SIZES, n) / sorted(secs)[len(secs) // 2] * 1e-9,
