@@ -113,7 +113,9 @@ Test(nas_cli, evolution_on_spirals_keeps_the_budget_reuses_repeats_and_finds_the
     const cJSON *rej = cJSON_GetObjectItem(sum, "rejected");
     cr_assert(cJSON_IsObject(rej), "rejected: %s", r.out);
     cr_assert_gt(cJSON_GetObjectItem(rej, "total")->valuedouble, 0);
-    cr_assert(strstr(cJSON_PrintUnformatted(rej), "nas.max_params"), "%s", cJSON_PrintUnformatted(rej));
+    char *txt = cJSON_PrintUnformatted(rej);
+    cr_assert(strstr(txt, "nas.max_params"), "%s", txt);
+    free(txt);
 
     snprintf(db, sizeof db, "%s/evo.db", dir);
     row rows[64];
