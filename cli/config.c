@@ -152,6 +152,8 @@ static const keydef KEYS[] = {
     {"nas.population", K_INT, O(nas_population), 0, "10", NULL, 2, 1e6, "aging-evolution population"},
     {"nas.sample_size", K_INT, O(nas_sample_size), 0, "3", NULL, 1, 1e6, "tournament size"},
     {"nas.max_params", K_DBL, O(nas_max_params), 0, "0", NULL, 0, 1e15, "parameter budget (0: none)"},
+    {"nas.max_flops", K_DBL, O(nas_max_flops), 0, "0", NULL, 0, 1e18,
+     "forward FLOPs per token (GPT) or per sample (MLP) budget (0: none)"},
     {"nas.objectives", K_STR, S(nas_objectives), "val_loss", NULL, 0, 0, "val_loss or 'val_loss, params'"},
     /* [objective] */
     {"objective.type", K_STR, S(objective_type), "train", "train|function|command", 0, 0, "what a trial runs"},

@@ -96,6 +96,7 @@ typedef struct config {
     /* [nas] */
     int nas_population, nas_sample_size;
     double nas_max_params;
+    double nas_max_flops;
     char nas_objectives[64];
 
     /* [objective] */

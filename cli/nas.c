@@ -63,20 +63,21 @@ int nas_setup(nas_ctx *n, const config *c, const task_data *d, const space *sp, 
     n->base = c;
     n->data = d;
     n->max_params = (long)c->nas_max_params;
+    n->max_flops = c->nas_max_flops;
     int rc = parse_objectives(c, &n->second, err);
     if (rc)
         return rc;
     for (int i = 0; i < sp->n; i++)
         n->arch |= is_shape_key(sp->p[i].name);
     n->arch |= !strcmp(sc->sampler, "evolution");
-    if (!d && (n->max_params > 0 || n->second != NAS_SECOND_NONE))
+    if (!d && (n->max_params > 0 || n->max_flops > 0 || n->second != NAS_SECOND_NONE))
         return tl_fail(err, TL_EINPUT, "%s: %s: needs objective.type = train (the model defines it)", c->source,
-                       n->max_params > 0 ? "nas.max_params" : "nas.objectives");
+                       n->max_params > 0 ? "nas.max_params" : n->max_flops > 0 ? "nas.max_flops" : "nas.objectives");
     if (n->arch)
         sc->reuse_duplicates = 1; /* for any objective: a repeat is answered from storage */
     if (!d)
         return 0;
-    if (n->arch || n->max_params > 0 || n->second != NAS_SECOND_NONE) {
+    if (n->arch || n->max_params > 0 || n->max_flops > 0 || n->second != NAS_SECOND_NONE) {
         sc->accept = nas_accept;
         sc->accept_ud = n;
     }
@@ -91,36 +92,14 @@ int nas_setup(nas_ctx *n, const config *c, const task_data *d, const space *sp, 
 
 static int mlp_of(const config *c, const task_data *d, mlp_config *m)
 {
-    memset(m, 0, sizeof *m);
-    m->in_dim = d->in_dim;
-    m->out_dim = d->nclass;
-    int nh = c->nwidths > 0 ? c->nwidths : c->layers;
-    if (nh < 0 || nh > MLP_MAX_HIDDEN)
-        return -1;
-    m->nhidden = nh;
-    for (int i = 0; i < nh; i++)
-        m->hidden[i] = c->nwidths > 0 ? c->widths[i] : i < 8 && c->width_i[i] > 0 ? c->width_i[i] : c->hidden;
-    m->dropout = (float)c->dropout;
-    return mlp_act_parse(c->activation, &m->act, NULL) ? -1 : 0;
-}
-
-static void gpt_of(const config *c, const task_data *d, gpt_config *g)
-{
-    memset(g, 0, sizeof *g);
-    g->vocab = d->vocab;
-    g->ctx = c->ctx;
-    g->d_model = c->d_model;
-    g->layers = c->layers;
-    g->heads = c->heads;
-    g->mlp_ratio = c->mlp_ratio;
-    g->dropout = (float)c->dropout;
+    return session_mlp_config(c, d, m, NULL) ? -1 : 0;
 }
 
 size_t nas_param_count(const config *c, const task_data *d)
 {
     if (d->is_text) {
         gpt_config g;
-        gpt_of(c, d, &g);
+        session_gpt_config(c, d, &g);
         return gpt_param_count(&g);
     }
     mlp_config m;
@@ -131,7 +110,7 @@ double nas_flops(const config *c, const task_data *d)
 {
     if (d->is_text) {
         gpt_config g;
-        gpt_of(c, d, &g);
+        session_gpt_config(c, d, &g);
         if (gpt_check(&g, 1, NULL))
             return 0;
         double C = g.d_model, F = (g.mlp_ratio > 0 ? g.mlp_ratio : 4) * C, T = g.ctx, V = g.vocab;
@@ -197,7 +176,7 @@ int nas_accept(void *ud, const space *sp, const double *values, char *why, size_
     int bad;
     if (d->is_text) {
         gpt_config g;
-        gpt_of(c, d, &g);
+        session_gpt_config(c, d, &g);
         bad = gpt_check(&g, c->batch_size, &e);
     } else {
         mlp_config m;

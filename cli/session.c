@@ -189,25 +189,22 @@ fail:
 
 /* ---- model and trainer ---- */
 
-static int mlp_config_from(const config *c, const task_data *d, mlp_config *m, tl_err *err)
+int session_mlp_config(const config *c, const task_data *d, mlp_config *m, tl_err *err)
 {
     memset(m, 0, sizeof *m);
     m->in_dim = d->in_dim;
     m->out_dim = d->nclass;
-    if (c->nwidths > 0) {
-        m->nhidden = c->nwidths;
-        for (int i = 0; i < c->nwidths; i++)
-            m->hidden[i] = c->widths[i];
-    } else {
-        m->nhidden = c->layers;
-        for (int i = 0; i < c->layers; i++)
-            m->hidden[i] = i < 8 && c->width_i[i] > 0 ? c->width_i[i] : c->hidden;
-    }
+    int nh = c->nwidths > 0 ? c->nwidths : c->layers;
+    if (nh < 0 || nh > MLP_MAX_HIDDEN)
+        return tl_fail(err, TL_EINPUT, "model.layers: %d hidden layers (at most %d)", nh, MLP_MAX_HIDDEN);
+    m->nhidden = nh;
+    for (int i = 0; i < nh; i++)
+        m->hidden[i] = c->nwidths > 0 ? c->widths[i] : i < 8 && c->width_i[i] > 0 ? c->width_i[i] : c->hidden;
     m->dropout = (float)c->dropout;
     return mlp_act_parse(c->activation, &m->act, err);
 }
 
-static void gpt_config_from(const config *c, const task_data *d, gpt_config *g)
+void session_gpt_config(const config *c, const task_data *d, gpt_config *g)
 {
     memset(g, 0, sizeof *g);
     g->vocab = d->vocab;
@@ -267,11 +264,11 @@ int session_new(session *s, const config *c, const task_data *d, tl_err *err)
     const char *src = c->source[0] ? c->source : "config";
     if (d->is_text) {
         gpt_config g;
-        gpt_config_from(c, d, &g);
+        session_gpt_config(c, d, &g);
         rc = gpt_create(&g, maxb, &init, &s->model, err);
     } else {
         mlp_config m;
-        if ((rc = mlp_config_from(c, d, &m, err)))
+        if ((rc = session_mlp_config(c, d, &m, err)))
             return tl_prefix(err, "%s", src);
         rc = mlp_create(&m, maxb, &init, &s->model, err);
     }

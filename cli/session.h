@@ -10,6 +10,8 @@
 
 #include "cli/config.h"
 #include "data/dataset.h"
+#include "nn/gpt.h"
+#include "nn/mlp.h"
 #include "nn/model.h"
 #include "nn/train.h"
 
@@ -46,6 +48,11 @@ void session_free(session *s);
 nn_batch_src *session_train(session *s);
 nn_batch_src *session_val(session *s);
 nn_batch_src *session_test(session *s);
+
+/* The model configs c describes over d.  session_mlp_config returns 0 or
+ * TL_EINPUT naming the key (too many layers, unknown activation). */
+int session_mlp_config(const config *c, const task_data *d, mlp_config *m, tl_err *err);
+void session_gpt_config(const config *c, const task_data *d, gpt_config *g);
 
 /* Fills a train_config from c.  Returns 0 or TL_EINPUT naming the key. */
 int session_train_config(const config *c, train_config *tc, tl_err *err);
