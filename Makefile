@@ -81,11 +81,14 @@ demo: deps
 	$(MAKE) $(BIN)
 	./scripts/demo.sh
 
-bench: deps
+# The peers (PyTorch 1.13, Optuna 3.1) come from Debian: deps.sh --bench.
+bench:
+	./scripts/deps.sh --bench
 	$(MAKE) $(BIN) $(BENCH_BIN)
 	./scripts/bench.sh
 
-bench-hpo: deps
+bench-hpo:
+	./scripts/deps.sh --bench
 	$(MAKE) $(BIN) $(BENCH_BIN)
 	./scripts/bench_hpo.sh
 
