@@ -3,7 +3,8 @@
  *
  * Does: an OpenMP parallel region of `workers` threads (none for one
  * worker), WAIT polling, failed-trial handling (nonzero return, NaN value),
- * keeping and saving paused states, loading a saved state when a resumed
+ * keeping and saving paused states (removing an older saved state when
+ * this pause's cannot be saved), loading a saved state when a resumed
  * trial's state is not in memory, stopping all workers after the first
  * error.  Does not: print, or run anything across machines.
  */
@@ -76,10 +77,13 @@ static int run_job(study *s, const objective *obj, trial_job *job, tl_err *err)
         out.state = TRIAL_FAILED;
     }
     if (out.state == TRIAL_PAUSED) {
+        int saved = 0;
         if (out.obj_state && obj->state_save && make_dirs_for(job->state_path) == 0) {
             tl_err serr = { 0 };
-            obj->state_save(obj->ud, out.obj_state, job->state_path, &serr);
+            saved = obj->state_save(obj->ud, out.obj_state, job->state_path, &serr) == 0;
         }
+        if (!saved)
+            unlink(job->state_path); /* an earlier pause's file would resume the wrong epoch */
         study_state_put(s, job->number, out.obj_state);
     } else if (out.obj_state && obj->state_free) {
         obj->state_free(obj->ud, out.obj_state);

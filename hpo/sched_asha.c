@@ -22,4 +22,5 @@ const scheduler_vt sched_asha_vt = {
     .started = halving_started,
     .tell = halving_tell,
     .free = halving_free,
+    .requeued = halving_requeued,
 };

@@ -27,9 +27,17 @@
  * their "hb" attributes whenever a trial's row changes (another process,
  * a crash, a rollback), so storage is the only truth.
  *
- * Does not: decide values (any sampler), mark stopped trials PRUNED (the
- * study offers no way to end a paused trial: they stay PAUSED with status
- * "stopped" in their attribute), delete saved states from disk.
+ * Stopped trials (losers of a rung, and paused trials left when the
+ * study ends) are ended through study_stop_paused: state PRUNED with the
+ * reason "stopped at rung i (budget b) of bracket s", their kept state
+ * released and their saved state file deleted; their attribute keeps
+ * status "stopped".  A promoted trial whose process died goes back to its
+ * last pause (the study's `requeued` hook): its record returns to the rung
+ * it had finished, so it is promoted again and resumes from its saved
+ * state.
+ *
+ * Does not: decide values (any sampler), delete the saved states of
+ * trials that complete (cli's pbt-replay style tools may read them).
  */
 #include "hpo/sched_halving.h"
 
@@ -425,13 +433,15 @@ static int entry_of(halving *h, const sched_ctx *ctx, const trial *t, entry **ou
     return 0;
 }
 
+static int ended_at(const halving *h, const trial *t, int i);
+
 /* The value trial k reported at the end of rung i (NAN if none). */
 static double rung_value(const halving *h, const trial *t, int i)
 {
     const entry *e = &h->e[t->number];
     if (i < e->nvals)
         return e->v[i];
-    if (e->rung == i && (t->state == TRIAL_PAUSED || t->state == TRIAL_COMPLETE))
+    if (ended_at(h, t, i))
         return t->value;
     return NAN;
 }
@@ -449,23 +459,43 @@ static int rank_cmp(const void *a, const void *b)
     return (x->number > y->number) - (x->number < y->number);
 }
 
-/* Marks paused trial k stopped: attribute and kept state released. */
+/* Ends paused trial k: attribute status "stopped", then the trial PRUNED
+ * through the study (state released, file deleted after the commit). */
 static int stop_trial(halving *h, const sched_ctx *ctx, int k, tl_err *err)
 {
     entry *e = &h->e[k];
-    if (e->status == HB_STOPPED)
+    const trial *t = ctx->trials[k];
+    if (t->state != TRIAL_PAUSED)
         return 0;
     e->status = HB_STOPPED;
     int rc = entry_store(h, ctx, k, err);
     if (rc)
         return rc;
-    study_state_put(ctx->s, k, NULL);
+    plan p;
+    plan_of(h, k, &p);
+    char why[160];
+    int n = snprintf(why, sizeof why, "stopped at rung %d (budget %g) of bracket %d", e->rung,
+                     p.r[e->rung], e->bracket);
+    if (e->iteration > 0 && n > 0 && (size_t)n < sizeof why)
+        snprintf(why + n, sizeof why - (size_t)n, ", iteration %ld", e->iteration);
+    if ((rc = study_stop_paused(ctx->s, k, TRIAL_PRUNED, why, err)))
+        return rc;
+    fp_set(e, t);
     return 0;
 }
 
 static int paused_live(const halving *h, const trial *t)
 {
     return t->state == TRIAL_PAUSED && h->e[t->number].status != HB_STOPPED;
+}
+
+/* Trial t ended rung i with a result there: paused or stopped at it, or
+ * complete (the top rung). */
+static int ended_at(const halving *h, const trial *t, int i)
+{
+    const entry *e = &h->e[t->number];
+    return e->rung == i && (t->state == TRIAL_PAUSED || t->state == TRIAL_COMPLETE ||
+                            e->status == HB_STOPPED);
 }
 
 /* The best live paused trial among [lo, hi) at rung i with a finite value
@@ -590,7 +620,7 @@ static int next_async(halving *h, const sched_ctx *ctx, sched_next *out, tl_err 
         for (int k = 0; k < n; k++) {
             const trial *t = ctx->trials[k];
             int r = h->e[k].rung;
-            if (r < i || (r == i && t->state != TRIAL_PAUSED && t->state != TRIAL_COMPLETE))
+            if (r < i || (r == i && !ended_at(h, t, i)))
                 continue;
             double v = rung_value(h, t, i);
             if (!isfinite(v))
@@ -703,6 +733,40 @@ int halving_tell(void *self, const sched_ctx *ctx, const trial *t, tl_err *err)
         if (e->nvals < e->rung + 1)
             e->nvals = e->rung + 1;
     }
+    if ((rc = entry_store(h, ctx, k, err)))
+        return rc;
+    fp_set(e, t);
+    return 0;
+}
+
+int halving_requeued(void *self, const sched_ctx *ctx, const trial *t, tl_err *err)
+{
+    halving *h = self;
+    int k = t->number, rc;
+    if (grow(h, k + 1, err))
+        return TL_ERUNTIME;
+    if ((rc = entry_load(h, ctx, k, err)))
+        return rc;
+    entry *e = &h->e[k];
+    plan p;
+    plan_of(h, k, &p);
+    /* the rung whose budget the trial is back at (it paused at its end) */
+    int rung = -1;
+    for (int i = 0; i < p.nrungs; i++)
+        if (fabs(p.r[i] - t->budget) <= REL_EPS * p.r[i])
+            rung = i;
+    if (rung < 0)
+        rung = e->rung > 0 ? e->rung - 1 : 0;
+    e->rung = rung;
+    if (e->nvals > rung + 1)
+        e->nvals = rung + 1;
+    if (e->nvals < rung + 1) { /* its value at the end of that rung */
+        for (int i = e->nvals; i < rung; i++)
+            e->v[i] = NAN;
+        e->v[rung] = t->value;
+        e->nvals = rung + 1;
+    }
+    e->status = HB_PAUSED;
     if ((rc = entry_store(h, ctx, k, err)))
         return rc;
     fp_set(e, t);

@@ -18,7 +18,8 @@
  * iteration: which repetition of the Hyperband cycle (0 for sha and asha);
  * bracket: s; rung: the highest rung the trial was started at; status:
  * running | paused (waiting at the end of its rung) | stopped (will not be
- * promoted) | complete | pruned | failed; rung_n: planned trials per rung
+ * promoted: the trial is then PRUNED, reason "stopped at rung i (budget
+ * b) of bracket s") | complete | pruned | failed; rung_n: planned trials per rung
  * (absent for asha, whose rungs are open-ended); rung_budget: r_i;
  * rung_value: the value the trial reported at the end of each rung it
  * finished (null for NaN).  A trial was promoted at rung_budget[i] for
@@ -81,6 +82,7 @@ int halving_report(void *self, const sched_ctx *ctx, const trial *t, int step, d
 int halving_started(void *self, const sched_ctx *ctx, const trial *t, const sched_next *how,
                     tl_err *err);
 int halving_tell(void *self, const sched_ctx *ctx, const trial *t, tl_err *err);
+int halving_requeued(void *self, const sched_ctx *ctx, const trial *t, tl_err *err);
 void halving_free(void *self);
 
 /* One trial's "hb" attribute, parsed. */

@@ -23,4 +23,5 @@ const scheduler_vt sched_sha_vt = {
     .started = halving_started,
     .tell = halving_tell,
     .free = halving_free,
+    .requeued = halving_requeued,
 };

@@ -10,7 +10,8 @@
  *           exploit another trial (PBT).
  * Optional hooks: `started` after a trial was created or promoted (e.g. to
  * store its bracket and rung as trial attributes), `tell` after a trial
- * finished or paused.
+ * finished or paused, `requeued` after a promoted trial whose process died
+ * went back to its last pause (see study.h, Resume).
  *
  * Every hook runs inside the study's lock and inside one storage write
  * transaction, on a view refreshed from storage (other processes' trials
@@ -83,6 +84,12 @@ typedef struct scheduler_vt {
     int (*tell)(void *self, const sched_ctx *ctx, const trial *t, tl_err *err);
     /* Frees the state; NULL self is a no-op. */
     void (*free)(void *self);
+    /* Optional: trial t, promoted from a pause and lost with its process,
+     * is PAUSED again as it was at that pause (budget, value, intermediate
+     * values up to it); the hook updates what the scheduler keeps about it
+     * (e.g. its rung) so that it can be promoted again.  Schedulers without
+     * it get such a trial back as WAITING, re-run from scratch. */
+    int (*requeued)(void *self, const sched_ctx *ctx, const trial *t, tl_err *err);
 } scheduler_vt;
 
 typedef struct scheduler {

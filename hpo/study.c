@@ -4,10 +4,13 @@
  * Does: keep an in-memory view of the study's trials refreshed
  * incrementally from storage (rows whose change counter moved), claim
  * trial numbers and enforce the budget inside write transactions, requeue
- * trials of dead processes, keep paused trials' in-memory states, emit
- * progress events outside the lock.  Does not: sample or schedule (it
- * calls the sampler and scheduler interfaces), run objectives (executor.c),
- * print.
+ * trials of dead processes (a promoted one back to its last pause when the
+ * scheduler and its saved state allow), keep paused trials' in-memory
+ * states, end paused trials for schedulers (study_stop_paused: the state
+ * released and its file deleted once committed), keep each trial's first
+ * start and its accumulated run time, emit progress events outside the
+ * lock.  Does not: sample or schedule (it calls the sampler and scheduler
+ * interfaces), run objectives (executor.c), print.
  */
 #include "hpo/study.h"
 
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +37,15 @@
 #define STREAM_SAMPLER 0x53414d504c450000ULL
 #define STREAM_TRIAL 0x545249414c000000ULL
 
+/* A paused trial ended by study_stop_paused, waiting for the commit to
+ * release its state, delete its file and announce it. */
+typedef struct stop_note {
+    int trial;
+    int state;
+    double value, budget;
+    char reason[256];
+} stop_note;
+
 struct study {
     study_config cfg;
     space sp;
@@ -44,6 +57,7 @@ struct study {
     trial *trials;            /* (cap) view of storage; numbers 0..ntrials-1 */
     trial_meta *meta;         /* (cap) */
     const trial **ptrs;       /* (cap) trials[k] as pointers, for hooks */
+    double *run_t0;           /* (cap) when this process last claimed trial k; 0: not running here */
     int ntrials, cap;
     int64_t seq;              /* storage change counter of the view */
     void **states;            /* (cap_states) kept objective states by trial number */
@@ -53,6 +67,11 @@ struct study {
     void *progress_ud;
     char host[64];
     long pid;
+    int depth;                /* nesting of st_begin (mirrors the storage's) */
+    stop_note *stops;         /* (nstops) ended in the open transaction */
+    int nstops, cap_stops;
+    stop_note *done;          /* (ndone) committed, not yet released and announced */
+    int ndone, cap_done;
 };
 
 void study_config_default(study_config *c)
@@ -119,7 +138,10 @@ static void unlock(study *s)
 
 static int st_begin(study *s, tl_err *err)
 {
-    return s->st.vt->begin(s->st.self, err);
+    int rc = s->st.vt->begin(s->st.self, err);
+    if (!rc)
+        s->depth++;
+    return rc;
 }
 
 /* Forgets the view (after a rollback it may hold changes storage does
@@ -132,17 +154,51 @@ static void view_reset(study *s)
     s->seq = 0;
 }
 
+/* Moves the stops of the transaction just committed to the done list
+ * (on failure they stay pending and are dropped by the rollback). */
+static int stops_commit(study *s)
+{
+    if (s->nstops == 0)
+        return 0;
+    if (s->ndone + s->nstops > s->cap_done) {
+        int nc = s->cap_done ? s->cap_done : 16;
+        while (nc < s->ndone + s->nstops)
+            nc *= 2;
+        stop_note *p = realloc(s->done, (size_t)nc * sizeof *p);
+        if (!p)
+            return -1;
+        s->done = p;
+        s->cap_done = nc;
+    }
+    memcpy(s->done + s->ndone, s->stops, (size_t)s->nstops * sizeof *s->stops);
+    s->ndone += s->nstops;
+    s->nstops = 0;
+    return 0;
+}
+
 static int st_commit(study *s, tl_err *err)
 {
+    if (s->depth > 0)
+        s->depth--;
     int rc = s->st.vt->commit(s->st.self, err);
-    if (rc)
+    if (rc) {
+        s->depth = 0;
+        s->nstops = 0;
         view_reset(s);
+    } else if (s->depth == 0 && stops_commit(s)) {
+        /* committed, but no room to remember the clean-up: the trials are
+         * ended all the same; their states stay until study_close and
+         * their files on disk */
+        s->nstops = 0;
+    }
     return rc;
 }
 
 static void st_rollback(study *s)
 {
     s->st.vt->rollback(s->st.self);
+    s->depth = 0;
+    s->nstops = 0;
     view_reset(s);
 }
 
@@ -167,9 +223,14 @@ static int reserve(study *s, int n, tl_err *err)
     if (!p)
         return tl_fail(err, TL_ERUNTIME, "study: out of memory");
     s->ptrs = p;
+    double *t0 = realloc(s->run_t0, (size_t)nc * sizeof *t0);
+    if (!t0)
+        return tl_fail(err, TL_ERUNTIME, "study: out of memory");
+    s->run_t0 = t0;
     for (int k = s->cap; k < nc; k++) {
         memset(&s->trials[k], 0, sizeof s->trials[k]);
         memset(&s->meta[k], 0, sizeof s->meta[k]);
+        s->run_t0[k] = 0;
     }
     s->cap = nc;
     for (int k = 0; k < nc; k++)
@@ -228,8 +289,97 @@ static int pid_dead(long pid)
     return pid > 0 && kill((pid_t)pid, 0) == -1 && errno == ESRCH;
 }
 
-/* Puts RUNNING trials of dead processes on this host back in the queue.
- * Lock held, inside a write transaction. */
+static void state_file(const study *s, int number, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/trial-%d.state", s->cfg.state_dir, number);
+}
+
+/* The record study_tell keeps of a trial's last pause (STUDY_ATTR_PAUSED_AT). */
+typedef struct pause_rec {
+    double budget, value, time;
+    int step;
+} pause_rec;
+
+/* Reads trial k's pause record: 1 found, 0 absent or unreadable, -1 error. */
+static int pause_get(study *s, int k, pause_rec *pr, tl_err *err)
+{
+    char buf[512];
+    int got = s->st.vt->attr_get(s->st.self, s->study_id, k, STUDY_ATTR_PAUSED_AT, buf, sizeof buf,
+                                 err);
+    if (got != 1)
+        return got < 0 ? -1 : 0;
+    cJSON *o = cJSON_Parse(buf);
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "budget");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "step");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "value");
+    const cJSON *tm = cJSON_GetObjectItemCaseSensitive(o, "time");
+    int ok = cJSON_IsNumber(b) && cJSON_IsNumber(st) && cJSON_IsNumber(tm);
+    if (ok) {
+        pr->budget = b->valuedouble;
+        pr->step = (int)st->valuedouble;
+        pr->time = tm->valuedouble;
+        pr->value = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    }
+    cJSON_Delete(o);
+    return ok;
+}
+
+/* Puts dead trial k, which had paused before the run it died in, back to
+ * PAUSED as it was then: budget, intermediate values up to the pause's
+ * step, value.  Only when the scheduler has a requeued hook and the state
+ * saved at that pause is on disk, no newer than the pause record (a file
+ * written after it belongs to a later pause that never committed).
+ * *done = 1 when it did.  Lock held, inside a write transaction. */
+static int back_to_pause(study *s, int k, int *done, tl_err *err)
+{
+    *done = 0;
+    trial *t = &s->trials[k];
+    pause_rec pr;
+    int got = pause_get(s, k, &pr, err);
+    if (got < 0)
+        return TL_ERUNTIME;
+    if (!got || !(pr.budget > 0))
+        return 0;
+    char path[600];
+    state_file(s, k, path, sizeof path);
+    struct stat sb;
+    if (stat(path, &sb) != 0 ||
+        (double)sb.st_mtim.tv_sec + 1e-9 * (double)sb.st_mtim.tv_nsec > pr.time)
+        return 0;
+    int kept = 0;
+    for (int i = 0; i < t->nsteps; i++)
+        if (t->steps[i] <= pr.step) {
+            t->steps[kept] = t->steps[i];
+            t->inter[kept] = t->inter[i];
+            kept++;
+        }
+    t->nsteps = kept;
+    if (s->st.vt->inter_clear(s->st.self, s->study_id, k, err))
+        return TL_ERUNTIME;
+    for (int i = 0; i < kept; i++)
+        if (s->st.vt->inter_add(s->st.self, s->study_id, k, t->steps[i], t->inter[i], err))
+            return TL_ERUNTIME;
+    long pid = s->meta[k].pid;
+    t->state = TRIAL_PAUSED;
+    t->budget = pr.budget;
+    t->value = pr.value;
+    t->finished = pr.time;
+    snprintf(t->reason, sizeof t->reason,
+             "back to its pause at budget %g: process %ld died while running it", pr.budget, pid);
+    if (write_trial(s, k, err))
+        return TL_ERUNTIME;
+    sched_ctx ctx;
+    make_ctx(s, &ctx);
+    int rc = s->sch.vt->requeued(s->sch.self, &ctx, t, err);
+    if (rc)
+        return rc;
+    *done = 1;
+    return 0;
+}
+
+/* Puts RUNNING trials of dead processes on this host back: to their last
+ * pause (back_to_pause) or in the queue from scratch.  Lock held, inside a
+ * write transaction. */
 static int requeue_dead(study *s, tl_err *err)
 {
     for (int k = 0; k < s->ntrials; k++) {
@@ -237,6 +387,11 @@ static int requeue_dead(study *s, tl_err *err)
         trial_meta *m = &s->meta[k];
         if (t->state != TRIAL_RUNNING || m->pid == s->pid || strcmp(m->host, s->host) != 0 ||
             !pid_dead(m->pid))
+            continue;
+        int done = 0, rc;
+        if (s->sch.vt && s->sch.vt->requeued && (rc = back_to_pause(s, k, &done, err)))
+            return rc;
+        if (done)
             continue;
         snprintf(t->reason, sizeof t->reason, "requeued: process %ld died while running it",
                  m->pid);
@@ -295,8 +450,7 @@ static void fill_job(study *s, int number, int kind, trial_job *job)
         job->obj_state = s->states[number];
         s->states[number] = NULL;
     }
-    const char *dir = s->cfg.state_dir;
-    snprintf(job->state_path, sizeof job->state_path, "%s/trial-%d.state", dir, number);
+    state_file(s, number, job->state_path, sizeof job->state_path);
     job->sp = &s->sp;
 }
 
@@ -304,8 +458,11 @@ static void claim(study *s, int number, double target)
 {
     trial *t = &s->trials[number];
     trial_meta *m = &s->meta[number];
+    double now = unix_now();
     t->state = TRIAL_RUNNING;
-    t->started = unix_now();
+    if (!isfinite(t->started) || !(t->started > 0))
+        t->started = now; /* the first start: promotions and re-runs keep it */
+    s->run_t0[number] = now;
     t->reason[0] = 0;
     m->target = target;
     snprintf(m->host, sizeof m->host, "%s", s->host);
@@ -323,6 +480,41 @@ static void emit(study *s, const study_event *ev)
     unlock(s);
     if (fn)
         fn(ud, ev);
+}
+
+static void state_release(study *s, void *state);
+
+/* Finishes the committed stops: releases their kept states, deletes their
+ * state files and emits their FINISHED events.  Call with the lock NOT
+ * held (it takes it to collect the list). */
+static void flush_stops(study *s)
+{
+    lock(s);
+    if (s->ndone == 0 || s->depth > 0) {
+        unlock(s);
+        return;
+    }
+    stop_note *v = s->done;
+    int n = s->ndone;
+    s->done = NULL;
+    s->ndone = s->cap_done = 0;
+    for (int i = 0; i < n; i++) {
+        int k = v[i].trial;
+        if (k >= 0 && k < s->cap_states) {
+            state_release(s, s->states[k]);
+            s->states[k] = NULL;
+        }
+        char path[600];
+        state_file(s, k, path, sizeof path);
+        unlink(path); /* a missing file is fine */
+    }
+    unlock(s);
+    for (int i = 0; i < n; i++) {
+        study_event ev = { .kind = STUDY_EV_FINISHED, .trial = v[i].trial, .state = v[i].state,
+                           .value = v[i].value, .budget = v[i].budget, .reason = v[i].reason };
+        emit(s, &ev);
+    }
+    free(v);
 }
 
 
@@ -606,6 +798,7 @@ static int ask_once(study *s, trial_job *job, int *reused, tl_err *err)
     if ((rc = st_commit(s, err)))
         goto fail;
     unlock(s);
+    flush_stops(s);
     if (number >= 0) {
         study_event ev = { .kind = STUDY_EV_STARTED, .trial = number, .state = TRIAL_RUNNING,
                            .resumed = job->kind == JOB_RESUME, .budget = job->budget,
@@ -696,6 +889,7 @@ int study_report(study *s, int number, int step, double value, double budget_use
         goto fail;
     double budget = t->budget;
     unlock(s);
+    flush_stops(s);
     if (decision)
         *decision = dec;
     if (exploit_src)
@@ -707,6 +901,94 @@ int study_report(study *s, int number, int step, double value, double budget_use
     return 0;
 fail:
     st_rollback(s);
+out:
+    unlock(s);
+    return rc;
+}
+
+/* Adds the seconds of the run that ends now to trial number's
+ * STUDY_ATTR_RUN_SECONDS (when this process claimed it), for a trial that
+ * pauses now or has paused before (one that runs once has finished -
+ * started).  Lock held, inside a write transaction. */
+static int add_run_time(study *s, int number, double now, int pausing, tl_err *err)
+{
+    double t0 = s->run_t0[number];
+    if (!(t0 > 0))
+        return 0;
+    char buf[64];
+    double total = 0;
+    int got = s->st.vt->attr_get(s->st.self, s->study_id, number, STUDY_ATTR_RUN_SECONDS, buf,
+                                 sizeof buf, err);
+    if (got < 0)
+        return TL_ERUNTIME;
+    if (got == 0 && !pausing) {
+        s->run_t0[number] = 0;
+        return 0;
+    }
+    if (got == 1) {
+        char *end;
+        total = strtod(buf, &end);
+        if (end == buf || !isfinite(total))
+            total = 0;
+    }
+    total += now > t0 ? now - t0 : 0;
+    snprintf(buf, sizeof buf, "%.6f", total);
+    int rc = s->st.vt->attr_set(s->st.self, s->study_id, number, STUDY_ATTR_RUN_SECONDS, buf, err);
+    if (!rc)
+        s->run_t0[number] = 0;
+    return rc;
+}
+
+int study_stop_paused(study *s, int number, int state, const char *reason, tl_err *err)
+{
+    if (state != TRIAL_PRUNED && state != TRIAL_FAILED)
+        return tl_fail(err, TL_EINPUT, "%s: trial %d: a paused trial can only be stopped as pruned "
+                       "or failed, not %s", s->cfg.name, number, trial_state_str(state));
+    int rc;
+    lock(s);
+    int nested = s->depth > 0; /* inside a hook: the view is current, and hooks hold pointers into it */
+    if ((rc = st_begin(s, err)))
+        goto out;
+    if (!nested && (rc = sync_view(s, err)))
+        goto fail;
+    if (number < 0 || number >= s->ntrials) {
+        rc = tl_fail(err, TL_EINPUT, "%s: no trial %d", s->cfg.name, number);
+        goto fail;
+    }
+    trial *t = &s->trials[number];
+    if (t->state != TRIAL_PAUSED) {
+        rc = tl_fail(err, TL_EINPUT, "%s: trial %d is %s, not paused", s->cfg.name, number,
+                     trial_state_str(t->state));
+        goto fail;
+    }
+    if (s->nstops == s->cap_stops) {
+        int nc = s->cap_stops ? 2 * s->cap_stops : 16;
+        stop_note *p = realloc(s->stops, (size_t)nc * sizeof *p);
+        if (!p) {
+            rc = tl_fail(err, TL_ERUNTIME, "study: out of memory");
+            goto fail;
+        }
+        s->stops = p;
+        s->cap_stops = nc;
+    }
+    t->state = state;
+    t->finished = unix_now();
+    snprintf(t->reason, sizeof t->reason, "%s", reason ? reason : "");
+    if ((rc = write_trial(s, number, err)))
+        goto fail;
+    stop_note *sn = &s->stops[s->nstops++];
+    sn->trial = number;
+    sn->state = state;
+    sn->value = t->value;
+    sn->budget = t->budget;
+    snprintf(sn->reason, sizeof sn->reason, "%s", t->reason);
+    if ((rc = st_commit(s, err)))
+        goto fail;
+    unlock(s);
+    flush_stops(s); /* nested in a hook: waits for the outermost commit */
+    return 0;
+fail:
+    st_rollback(s); /* as every nested write: the whole transaction */
 out:
     unlock(s);
     return rc;
@@ -746,10 +1028,22 @@ int study_tell(study *s, int number, int state, double value, const char *reason
     t->value = value;
     if (state == TRIAL_COMPLETE && !(t->budget > 0) && isfinite(s->meta[number].target))
         t->budget = s->meta[number].target;
-    if (state != TRIAL_PAUSED)
-        t->finished = unix_now();
-    if ((rc = write_trial(s, number, err)))
+    double now = unix_now();
+    t->finished = now; /* paused: when it stopped running, until it runs again */
+    if ((rc = write_trial(s, number, err)) || (rc = add_run_time(s, number, now, state == TRIAL_PAUSED, err)))
         goto fail;
+    if (state == TRIAL_PAUSED) {
+        char rec[256], vtxt[32];
+        if (isfinite(value))
+            snprintf(vtxt, sizeof vtxt, "%.17g", value);
+        else
+            snprintf(vtxt, sizeof vtxt, "null");
+        snprintf(rec, sizeof rec, "{\"budget\":%.17g,\"step\":%d,\"value\":%s,\"time\":%.6f}",
+                 isfinite(t->budget) ? t->budget : 0.0, trial_last_step(t), vtxt, now);
+        if ((rc = s->st.vt->attr_set(s->st.self, s->study_id, number, STUDY_ATTR_PAUSED_AT, rec,
+                                     err)))
+            goto fail;
+    }
     if (s->sch.vt->tell) {
         make_ctx(s, &ctx);
         if ((rc = s->sch.vt->tell(s->sch.self, &ctx, t, err)))
@@ -760,6 +1054,7 @@ int study_tell(study *s, int number, int state, double value, const char *reason
     snprintf(why, sizeof why, "%s", t->reason);
     double budget = t->budget;
     unlock(s);
+    flush_stops(s);
     study_event ev = { .kind = STUDY_EV_FINISHED, .trial = number, .state = state,
                        .value = value, .budget = budget, .reason = why };
     emit(s, &ev);
@@ -1171,6 +1466,9 @@ void study_close(study *s)
     free(s->trials);
     free(s->meta);
     free(s->ptrs);
+    free(s->run_t0);
+    free(s->stops);
+    free(s->done);
     space_free(&s->sp);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -1217,6 +1515,17 @@ int study_open_custom(study **out, const study_config *cfg, const space *sp,
         goto fail;
     if ((rc = storage_sqlite_open(&s->st, s->cfg.storage, err)))
         goto fail;
+    /* the algorithms first: requeueing below may call the scheduler */
+    s->smp.vt = svt;
+    if ((rc = svt->init(&s->smp.self, &s->sp, &s->cfg, s->cfg.seed, err))) {
+        s->smp.vt = NULL;
+        goto fail;
+    }
+    s->sch.vt = cvt;
+    if ((rc = cvt->init(&s->sch.self, &s->cfg, &s->sp, err))) {
+        s->sch.vt = NULL;
+        goto fail;
+    }
 
     int created = 0, stored_dir;
     char stored_metric[64];
@@ -1254,16 +1563,6 @@ int study_open_custom(study **out, const study_config *cfg, const space *sp,
     }
     if ((rc = st_commit(s, err)))
         goto fail;
-    s->smp.vt = svt;
-    if ((rc = svt->init(&s->smp.self, &s->sp, &s->cfg, s->cfg.seed, err))) {
-        s->smp.vt = NULL;
-        goto fail;
-    }
-    s->sch.vt = cvt;
-    if ((rc = cvt->init(&s->sch.self, &s->cfg, &s->sp, err))) {
-        s->sch.vt = NULL;
-        goto fail;
-    }
     *out = s;
     return 0;
 fail:

@@ -24,13 +24,25 @@
  * first difference otherwise).  Trials left RUNNING by a process that no
  * longer exists (same host, dead pid) go back to the queue (state WAITING)
  * and are re-run with the same values and the same seed; their partial
- * intermediate values are dropped.  Requeueing is checked at open and at
- * every ask.
+ * intermediate values are dropped.  Except a trial that had paused before
+ * (a promoted one) when the scheduler has a `requeued` hook and the state
+ * saved at that pause is on disk (state_dir/trial-N.state, not newer than
+ * the pause record STUDY_ATTR_PAUSED_AT): it goes back to PAUSED as it was
+ * at that pause (budget, value, intermediate values up to that step), so
+ * the scheduler promotes it again and the objective resumes it from the
+ * saved state.  Requeueing is checked at open and at every ask.
+ *
+ * Times: trial.started is the trial's first start (promotions and re-runs
+ * keep it); trial.finished is when it last stopped running (ended, or
+ * paused until its next promotion).  For a trial that pauses, the seconds
+ * it actually ran, summed over its runs, are in the trial attribute
+ * STUDY_ATTR_RUN_SECONDS (a trial that runs once ran finished - started).
  *
  * Thread safety: every function takes the study's (recursive) mutex, so
  * threads may share one study; scheduler hooks run with the mutex held and
- * may call the study_*attr*, study_set_values and study_set_parent
- * functions.  Progress callbacks run with the mutex NOT held.
+ * may call the study_*attr*, study_set_values, study_set_parent and
+ * study_stop_paused functions.  Progress callbacks run with the mutex NOT
+ * held.
  *
  * Does not: know any algorithm (samplers and schedulers are looked up by
  * name in their registries), know neural networks or config files, print.
@@ -137,6 +149,18 @@ typedef struct study_config {
  * where key is the reason's text before its first ": " (or "other"). */
 #define STUDY_ATTR_REJECTED "rejected"
 
+/* Trial attributes the study writes itself:
+ *   STUDY_ATTR_PAUSED_AT  at each pause: {"budget": b, "step": s, "value": v,
+ *                         "time": t}: budget used, last reported step (-1:
+ *                         none), value (null for NaN), unix seconds; what a
+ *                         dead promoted trial goes back to (see Resume);
+ *   STUDY_ATTR_RUN_SECONDS  seconds a trial that pauses ran, summed over
+ *                         its runs, updated when a run pauses or ends (a
+ *                         run lost with its process is not counted); absent
+ *                         for a trial that ran once (finished - started). */
+#define STUDY_ATTR_PAUSED_AT "paused_at"
+#define STUDY_ATTR_RUN_SECONDS "run_seconds"
+
 /* Fills c with the defaults listed above (name empty).  Cannot fail. */
 void study_config_default(study_config *c);
 
@@ -231,6 +255,19 @@ int study_report(study *s, int trial, int step, double value, double budget_used
  * reported no budget gets its target budget.  Committed before returning.
  * Returns 0, TL_EINPUT (bad state, no such running trial) or TL_ERUNTIME. */
 int study_tell(study *s, int trial, int state, double value, const char *reason, tl_err *err);
+
+/* Ends paused trial `trial` as `state` (TRIAL_PRUNED or TRIAL_FAILED)
+ * with reason (NULL: none), keeping its last value and budget; its
+ * finished time is now.  For schedulers that will not promote it again
+ * (sha/hyperband/asha losers of a rung).  Once the change is committed,
+ * its kept state is released through the objective's state_free, its
+ * saved state file (state_dir/trial-N.state) is deleted and a FINISHED
+ * event is emitted.  Scheduler hooks may call it: the change then commits
+ * or rolls back with the hook's transaction, and the scheduler's own tell
+ * hook is not called.  Returns 0, TL_EINPUT (no such trial, not paused,
+ * bad state) or TL_ERUNTIME (database, memory; the transaction is rolled
+ * back, as for every write). */
+int study_stop_paused(study *s, int trial, int state, const char *reason, tl_err *err);
 
 /* Adds a WAITING trial with the given internal values (checked against the
  * space), run before any sampled one.  *number (may be NULL) receives its

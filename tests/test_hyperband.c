@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hpo/executor.h"
@@ -207,6 +209,25 @@ static objective fake_objective(fake *F)
 
 /* ---- helpers ---- */
 
+/* FINISHED events other than pauses, per trial (the live view's count). */
+typedef struct ended {
+    pthread_mutex_t mu;
+    int ends[64];
+    int pruned;
+} ended;
+
+static void on_end(void *ud, const study_event *ev)
+{
+    ended *E = ud;
+    if (ev->kind != STUDY_EV_FINISHED || ev->state == TRIAL_PAUSED || ev->trial < 0 ||
+        ev->trial >= 64)
+        return;
+    pthread_mutex_lock(&E->mu);
+    E->ends[ev->trial]++;
+    E->pruned += ev->state == TRIAL_PRUNED;
+    pthread_mutex_unlock(&E->mu);
+}
+
 static void make_space(space *sp)
 {
     tl_err err = { 0 };
@@ -272,8 +293,9 @@ static int by_f(const void *a, const void *b)
 
 /* Checks every bracket of a finished synchronous study: rung sizes as
  * planned, exactly n_top complete trials, the promoted trials the best of
- * their rung, paused trials marked stopped.  Returns the number of stopped
- * trials. */
+ * their rung, the others stopped: PRUNED with the reason naming their rung,
+ * status "stopped", no saved state left on disk.  Returns the number of
+ * stopped trials. */
 static int check_sync_study(study *s, int mode, const study_config *c)
 {
     int s_max = halving_s_max(c->min_budget, c->max_budget, c->eta);
@@ -320,10 +342,19 @@ static int check_sync_study(study *s, int mode, const study_config *c)
                 cr_assert_str_eq(inf.status, "complete");
                 cr_assert_float_eq(tr[k].budget, c->max_budget, 1e-9);
             } else {
-                cr_assert_eq(tr[k].state, TRIAL_PAUSED, "trial %ld: %s", k,
+                cr_assert_eq(tr[k].state, TRIAL_PRUNED, "trial %ld: %s", k,
                              trial_state_str(tr[k].state));
                 cr_assert_str_eq(inf.status, "stopped", "trial %ld", k);
                 cr_assert_float_eq(tr[k].budget, pr[inf.rung], 1e-9, "trial %ld", k);
+                char want[128], path[700];
+                snprintf(want, sizeof want, "stopped at rung %d (budget %g) of bracket %d",
+                         inf.rung, pr[inf.rung], bracket);
+                cr_assert(!strncmp(tr[k].reason, want, strlen(want)), "trial %ld: '%s', want '%s'",
+                          k, tr[k].reason, want);
+                cr_assert(isfinite(tr[k].value), "trial %ld keeps its last value", k);
+                snprintf(path, sizeof path, "%s.states/trial-%ld.state", c->storage, k);
+                cr_assert_neq(access(path, F_OK), 0, "%s: a stopped trial's state file is deleted",
+                              path);
                 stopped++;
             }
             /* promoted: the best of its rung by f(x) (1/epochs is equal) */
@@ -452,9 +483,16 @@ Test(hyperband, study_runs_every_bracket_with_the_papers_counts)
     study *s;
     tl_err err = { 0 };
     cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
-    cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
+    ended E;
+    memset(&E, 0, sizeof E);
+    pthread_mutex_init(&E.mu, NULL);
+    cr_assert_eq(study_optimize(s, &obj, 1, on_end, &E, &err), 0, "%s", err.msg);
     cr_assert_eq(F.bad, 0, "%s", F.why);
     int stopped = check_sync_study(s, HALVING_HYPERBAND, &c);
+    /* every trial ends once, as the live view counts them */
+    for (int k = 0; k < 27; k++)
+        cr_assert_eq(E.ends[k], 1, "trial %d: %d FINISHED events that are not pauses", k, E.ends[k]);
+    cr_assert_eq(E.pruned, stopped, "a FINISHED event (pruned) for each stopped trial");
     double plan = planned_epochs(HALVING_HYPERBAND, 27, 9, 3, 2);
     cr_assert_eq(plan, 69 + 21 + 3 + 6);
     cr_assert_eq(study_budget_used(s), plan, "budget used %g, plan %g", study_budget_used(s), plan);
@@ -471,6 +509,8 @@ Test(hyperband, study_runs_every_bracket_with_the_papers_counts)
     int counts[TRIAL_STATE_COUNT];
     study_counts(s, counts);
     cr_assert_eq(counts[TRIAL_COMPLETE], 1 + 1 + 3 + 1 + 1);
+    cr_assert_eq(counts[TRIAL_PRUNED], stopped);
+    cr_assert_eq(counts[TRIAL_PAUSED], 0, "no trial is left paused");
     study_close(s);
     space_free(&sp);
 }
@@ -511,12 +551,148 @@ Test(hyperband, a_promotion_continues_training_from_the_paused_state)
     space_free(&sp);
 }
 
-/* The child: runs the study until its 12th epoch, then SIGKILLs itself. */
-static void child_dies_mid_bracket(const study_config *c, const space *sp)
+Test(hyperband, stop_paused_ends_a_paused_trial_and_cleans_up)
+{
+    /* By hand, outside any hook: fifo with two trials; trial 0 pauses with a
+     * kept state and a saved file, then is stopped. */
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "stop", "fifo", 2, 1, 9);
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    fake F;
+    fake_init(&F, 9);
+    objective obj = fake_objective(&F);
+    study_set_objective(s, &obj);
+    ended E;
+    memset(&E, 0, sizeof E);
+    pthread_mutex_init(&E.mu, NULL);
+    study_set_progress(s, on_end, &E);
+    trial_job job;
+    cr_assert_eq(study_ask(s, &job, &err), 0, "%s", err.msg);
+    cr_assert_eq(study_report(s, 0, 1, 0.75, 1, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(study_stop_paused(s, 0, TRIAL_PRUNED, "x", &err), TL_EINPUT, "running, not paused");
+    cr_assert(strstr(err.msg, "not paused"), "%s", err.msg);
+    fstate *st = calloc(1, sizeof *st);
+    st->epochs = 1;
+    cr_assert_eq(fake_state_save(&F, st, job.state_path, &err), TL_ERUNTIME, "no folder yet");
+    char dirpath[600];
+    snprintf(dirpath, sizeof dirpath, "%s.states", c.storage);
+    cr_assert_eq(mkdir(dirpath, 0777), 0);
+    cr_assert_eq(fake_state_save(&F, st, job.state_path, &err), 0, "%s", err.msg);
+    cr_assert_eq(study_state_put(s, 0, st), 0);
+    cr_assert_eq(study_tell(s, 0, TRIAL_PAUSED, 0.75, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(study_stop_paused(s, 0, TRIAL_COMPLETE, "x", &err), TL_EINPUT);
+    cr_assert_eq(study_stop_paused(s, 7, TRIAL_PRUNED, "x", &err), TL_EINPUT);
+    cr_assert_eq(F.frees, 0);
+    cr_assert_eq(access(job.state_path, F_OK), 0);
+    cr_assert_eq(study_stop_paused(s, 0, TRIAL_PRUNED, "stopped by hand", &err), 0, "%s", err.msg);
+    trial t;
+    cr_assert_eq(study_get_trial(s, 0, &t, &err), 0);
+    cr_assert_eq(t.state, TRIAL_PRUNED);
+    cr_assert_eq(t.value, 0.75, "keeps its last value");
+    cr_assert_eq(t.budget, 1);
+    cr_assert_str_eq(t.reason, "stopped by hand");
+    cr_assert(t.finished >= t.started);
+    trial_free(&t);
+    cr_assert_eq(F.frees, 1, "the kept state is released through the objective");
+    cr_assert_null(study_state_peek(s, 0));
+    cr_assert_neq(access(job.state_path, F_OK), 0, "the saved state is deleted");
+    cr_assert(E.ends[0] == 1 && E.pruned == 1, "one FINISHED (pruned) event");
+    cr_assert_eq(study_stop_paused(s, 0, TRIAL_PRUNED, NULL, &err), TL_EINPUT, "ended already");
+    int counts[TRIAL_STATE_COUNT];
+    study_counts(s, counts);
+    cr_assert(counts[TRIAL_PRUNED] == 1 && counts[TRIAL_PAUSED] == 0);
+    study_set_progress(s, NULL, NULL);
+    study_close(s);
+    space_free(&sp);
+}
+
+/* Sleeps about ms milliseconds per epoch so that run times are measurable. */
+static int slow_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
+{
+    struct timespec ts = { 0, 3000000L };
+    for (int e = (int)job->budget_done + 1; e <= (int)job->budget; e++)
+        nanosleep(&ts, NULL);
+    return fake_run(ud, s, job, out);
+}
+
+/* Unix time of each trial's first STARTED event and of its last. */
+typedef struct starts {
+    double first[16], last[16];
+} starts;
+
+static void on_start(void *ud, const study_event *ev)
+{
+    starts *S = ud;
+    if (ev->kind != STUDY_EV_STARTED || ev->trial < 0 || ev->trial >= 16)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    if (!(S->first[ev->trial] > 0))
+        S->first[ev->trial] = now;
+    S->last[ev->trial] = now;
+}
+
+Test(hyperband, promoted_trials_keep_their_first_start_and_sum_their_run_time)
+{
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "times", "hyperband", 9, 1, 9); /* bracket 2 only: 9@1, 3@3, 1@9 */
+    fake F;
+    fake_init(&F, 9);
+    objective obj = fake_objective(&F);
+    obj.run = slow_run;
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    starts S;
+    memset(&S, 0, sizeof S);
+    cr_assert_eq(study_optimize(s, &obj, 1, on_start, &S, &err), 0, "%s", err.msg);
+    trial *tr;
+    int n;
+    cr_assert_eq(study_trials(s, &tr, &n, &err), 0);
+    cr_assert_eq(n, 9);
+    int promoted = 0;
+    for (int k = 0; k < n; k++) {
+        halving_info inf;
+        info_of(s, k, &inf);
+        char buf[64];
+        cr_assert_eq(study_trial_attr_get(s, k, STUDY_ATTR_RUN_SECONDS, buf, sizeof buf), 1,
+                     "trial %d has its run time", k);
+        double run = strtod(buf, NULL), span = tr[k].finished - tr[k].started;
+        cr_assert(isfinite(tr[k].finished) && span >= 0, "trial %d: started %f finished %f", k,
+                  tr[k].started, tr[k].finished);
+        cr_assert(run >= 0.003 * tr[k].budget * 0.9, "trial %d ran %g s for %g epochs", k, run,
+                  tr[k].budget);
+        cr_assert(run <= span + 1e-3, "trial %d: run %g s within its span %g s", k, run, span);
+        if (inf.rung > 0) {
+            promoted++;
+            /* the first start (claimed just before its first STARTED event),
+             * not the last promotion's */
+            cr_assert_lt(tr[k].started, S.first[k], "trial %d", k);
+            cr_assert_lt(tr[k].started, S.last[k] - 0.003, "trial %d started %f, promoted %f", k,
+                         tr[k].started, S.last[k]);
+            cr_assert(span > run + 0.003, "trial %d waited paused: span %g, run %g", k, span, run);
+        }
+    }
+    cr_assert_eq(promoted, 3);
+    study_trials_free(tr, n);
+    study_close(s);
+    space_free(&sp);
+}
+
+/* The child: runs the study until epoch `kill_after`, then SIGKILLs itself
+ * (before reporting that epoch). */
+static void child_dies_at(const study_config *c, const space *sp, long kill_after)
 {
     static fake F;
     fake_init(&F, c->max_budget);
-    F.kill_after = 12;
+    F.kill_after = kill_after;
     objective obj = fake_objective(&F);
     study *s;
     tl_err err = { 0 };
@@ -526,33 +702,62 @@ static void child_dies_mid_bracket(const study_config *c, const space *sp)
     _exit(11); /* not reached */
 }
 
+static void fork_and_kill(const study_config *c, const space *sp, long kill_after)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0)
+        child_dies_at(c, sp, kill_after);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
+}
+
+/* Bracket 2 of max 9, eta 3 with one worker: epochs 1-9 are rung 0 (nine
+ * trials at 1 epoch), 10-15 rung 1 (three promoted to 3 epochs), 16-21 the
+ * top rung (one promoted to 9).  Killed at epoch 19, the top-rung trial had
+ * trained and reported epochs 4, 5 and 6 of its promotion. */
+#define KILL_AT_TOP 19
+
 Test(hyperband, resumes_mid_bracket_after_sigkill)
 {
     space sp;
     study_config c;
     make_space(&sp);
     make_cfg(&c, "killed", "hyperband", 17, 1, 9);
-    fflush(NULL);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0)
-        child_dies_mid_bracket(&c, &sp);
-    int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
+    fork_and_kill(&c, &sp, KILL_AT_TOP);
 
-    /* Epochs 1-9: rung 0 of bracket 2; 10-11: the first promotion; the
-     * second promoted trial died in its first epoch at rung 1. */
     study *s;
     tl_err err = { 0 };
     cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
     int counts[TRIAL_STATE_COUNT];
     cr_assert_eq(study_counts(s, counts), 9);
-    cr_assert_eq(counts[TRIAL_WAITING], 1, "the trial that was running is requeued");
-    cr_assert_eq(counts[TRIAL_PAUSED], 8);
+    cr_assert_eq(counts[TRIAL_WAITING], 0, "nothing restarts from scratch");
+    cr_assert_eq(counts[TRIAL_PRUNED], 6, "the six losers of rung 0 were stopped");
+    cr_assert_eq(counts[TRIAL_PAUSED], 3, "rung 1's three trials, the promoted one back there");
+    trial *tr;
+    int n;
+    cr_assert_eq(study_trials(s, &tr, &n, &err), 0, "%s", err.msg);
+    int back = -1;
+    for (int k = 0; k < n; k++)
+        if (strstr(tr[k].reason, "back to its pause"))
+            back = k;
+    cr_assert(back >= 0, "the trial that was running is back to its pause");
+    cr_assert_eq(tr[back].state, TRIAL_PAUSED);
+    cr_assert_eq(tr[back].budget, 3, "at the budget of its last pause, not %g", tr[back].budget);
+    cr_assert_eq(tr[back].nsteps, 3, "its reports of epochs 4-6 dropped, 1-3 kept");
+    cr_assert_eq(trial_last_step(&tr[back]), 3);
+    cr_assert_float_eq(tr[back].value, value_at(tr[back].values[0], 3), 1e-12);
+    halving_info inf;
+    info_of(s, back, &inf);
+    cr_assert(inf.rung == 1 && !strcmp(inf.status, "paused") && inf.nvalues == 2,
+              "its record is back at rung 1: rung %d %s %d values", inf.rung, inf.status,
+              inf.nvalues);
+    study_trials_free(tr, n);
     double kept = study_budget_used(s);
-    cr_assert_eq(kept, 7 * 1 + 3, "7 trials paused at 1 epoch, one promoted and paused at 3, "
-                                  "the requeued one reset to 0 (got %g)", kept);
+    cr_assert_eq(kept, 6 * 1 + 3 * 3, "epochs kept from the killed process (got %g)", kept);
+
     fake F;
     fake_init(&F, 9);
     objective obj = fake_objective(&F);
@@ -560,11 +765,11 @@ Test(hyperband, resumes_mid_bracket_after_sigkill)
     cr_assert_eq(F.bad, 0, "%s", F.why);
     check_sync_study(s, HALVING_HYPERBAND, &c);
     cr_assert_eq(study_budget_used(s), 69);
-    cr_assert_eq(F.epochs, 69 - (long)kept, "the resumed process trained %ld epochs, only what "
-                                            "was missing (%g)", F.epochs, 69 - kept);
-    /* promotions of trials this process never paused: their state came
-     * from the files the killed process saved */
-    int from_disk = 0;
+    cr_assert_eq(F.epochs, 69 - (long)kept,
+                 "the resumed process trained %ld epochs: only the missing %g (rungs 0 and 1 of "
+                 "bracket 2 are not repeated)", F.epochs, 69 - kept);
+    /* the dead promotion is promoted again and continues from epoch 3 */
+    int resumed_back = 0, from_disk = 0;
     for (int i = 0; i < F.nlog; i++) {
         const fevent *e = &F.log[i];
         if (!e->start || e->kind != JOB_RESUME)
@@ -577,8 +782,58 @@ Test(hyperband, resumes_mid_bracket_after_sigkill)
                       e->number);
             from_disk++;
         }
+        if (e->number == back) {
+            cr_assert(e->had_state && e->done == 3 && e->budget == 9,
+                      "trial %d resumed from %g epochs (state %d) to %g", back, e->done,
+                      e->had_state, e->budget);
+            resumed_back++;
+        }
     }
+    cr_assert_eq(resumed_back, 1);
     cr_assert_geq(from_disk, 1, "paused trials of the killed process resume from saved states");
+    study_close(s);
+    space_free(&sp);
+}
+
+Test(hyperband, a_dead_promotion_without_its_saved_state_starts_over)
+{
+    space sp;
+    study_config c;
+    make_space(&sp);
+    make_cfg(&c, "nostate", "hyperband", 17, 1, 9);
+    fork_and_kill(&c, &sp, KILL_AT_TOP);
+    /* find the running trial in the database and delete its saved state */
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open(c.storage, &h), SQLITE_OK);
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT number FROM trials WHERE state = 'running'", -1, &q,
+                                    NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    int dead = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+    char path[700];
+    snprintf(path, sizeof path, "%s.states/trial-%d.state", c.storage, dead);
+    cr_assert_eq(unlink(path), 0, "%s", path);
+
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    trial t;
+    cr_assert_eq(study_get_trial(s, dead, &t, &err), 0, "%s", err.msg);
+    cr_assert_eq(t.state, TRIAL_WAITING, "no state to resume from: re-run from scratch");
+    cr_assert(t.budget == 0 && t.nsteps == 0 && strstr(t.reason, "requeued"), "%g %d %s",
+              t.budget, t.nsteps, t.reason);
+    trial_free(&t);
+    fake F;
+    fake_init(&F, 9);
+    objective obj = fake_objective(&F);
+    cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(F.bad, 0, "%s", F.why);
+    check_sync_study(s, HALVING_HYPERBAND, &c);
+    cr_assert_eq(study_budget_used(s), 69);
+    cr_assert_eq(F.epochs, 69 - (6 + 2 * 3), "the dead trial's 9 epochs trained again");
     study_close(s);
     space_free(&sp);
 }
