@@ -10,9 +10,30 @@
  * their cell centre with log-width cells for logint, and inactive
  * conditional parameters become NAN.  Options from struct study_config:
  * acquisition (ei | logei | pi | ucb), xi, beta, n_init (0: max(5, 2d+2)),
- * n_candidates (raw Sobol samples; 0: 2048).  Does not model conditional
- * structure beyond encoding inactive parameters as a constant, and does not
- * use intermediate values.
+ * n_candidates (raw Sobol samples; 0: 2048).
+ *
+ * Multi-fidelity (BOHB-like, Falkner et al. 2018) when the study's
+ * scheduler is sha, hyperband or asha: the budgets are the rungs'
+ * max_budget * eta^-k >= min_budget.  A trial's observation at budget b is
+ * the value it ended a run with at b (paused, stopped, complete) or, for a
+ * trial promoted past b, its intermediate value at step b when its steps
+ * count budget units (its last step equals its budget, as epochs do in
+ * cli's training objective).  The GP is fitted on the largest budget with
+ * at least d + 2 observations (else the largest with any).  At that
+ * budget, a trial without an observation that is running or waiting, or
+ * that was evaluated at a lower budget only (paused or stopped there),
+ * enters as a kriging believer: conditioned on the GP's own mean, which
+ * leaves the mean unchanged and only collapses the variance there, so the
+ * acquisition moves on instead of proposing the same optimum again while
+ * the top budget gets no new observation (that happened, and did worse
+ * than random search, when such trials were merely excluded).  Failed
+ * trials and trials never evaluated are never suggested again and never
+ * enter the GP.  The initial design shrinks to max(3, d + 2) points
+ * (unless n_init is set), counted at the chosen budget.
+ *
+ * Does not: model conditional structure beyond encoding inactive
+ * parameters as a constant, model the budget as a GP input (one budget at
+ * a time, as BOHB), or read the schedulers' attributes.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -23,6 +44,9 @@
 #include "hpo/sampler.h"
 #include "hpo/study.h"
 
+#define MF_MAX_LEVELS 32
+#define MF_EPS 1e-9
+
 typedef struct bayes {
     bo eng;
     const space *sp; /* the space of the current suggest call (for snapping) */
@@ -30,6 +54,12 @@ typedef struct bayes {
     double *U;       /* (cap, d) */
     double *y;       /* (cap) */
     int *obs;        /* (cap) */
+    /* multi-fidelity */
+    int nlev;        /* budgets, 0 when the scheduler is single-fidelity */
+    double lev[MF_MAX_LEVELS]; /* (nlev) descending: lev[0] = max_budget */
+    double *yl;      /* (cap, nlev) each trial's value at each budget, NAN if none */
+    int *row_of;     /* (cap) history index -> row of U, -1 when skipped */
+    int last_level;  /* budget index the last suggestion was fitted on (-1: none) */
 } bayes;
 
 static void bayes_free(void *self)
@@ -41,6 +71,8 @@ static void bayes_free(void *self)
     free(s->U);
     free(s->y);
     free(s->obs);
+    free(s->yl);
+    free(s->row_of);
     free(s);
 }
 
@@ -53,6 +85,19 @@ static void bayes_snap(void *ctx, double *u)
     space_apply_conditions(sp, v);
     for (int i = 0; i < sp->n; i++)
         u[i] = space_to_unit(sp, i, v[i]); /* NAN stays NAN */
+}
+
+/* 1 when cfg's scheduler trains trials at several budgets (rungs). */
+static int multi_fidelity(const struct study_config *cfg)
+{
+    static const char *const names[] = { "sha", "hyperband", "asha" };
+    if (!(cfg->eta > 1) || !(cfg->min_budget > 0) || !(cfg->max_budget > cfg->min_budget) ||
+        !isfinite(cfg->max_budget))
+        return 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(cfg->scheduler, names[i]))
+            return 1;
+    return 0;
 }
 
 static int bayes_init(void **self, const space *sp, const struct study_config *cfg, uint64_t seed,
@@ -96,6 +141,16 @@ static int bayes_init(void **self, const space *sp, const struct study_config *c
     bayes *s = calloc(1, sizeof *s);
     if (!s)
         return tl_fail(err, TL_ERUNTIME, "bayes: out of memory");
+    s->last_level = -1;
+    if (cfg && multi_fidelity(cfg)) {
+        double b = cfg->max_budget;
+        while (s->nlev < MF_MAX_LEVELS && b >= cfg->min_budget * (1 - MF_EPS)) {
+            s->lev[s->nlev++] = b;
+            b /= cfg->eta;
+        }
+        if (cfg->n_init == 0)
+            c.n_init = sp->n + 2 > 3 ? sp->n + 2 : 3;
+    }
     int rc = bo_init(&s->eng, sp->n, p, &c, seed, err);
     if (rc) {
         bayes_free(s);
@@ -122,10 +177,86 @@ static int reserve(bayes *s, int n, int d, tl_err *err)
     int *obs = realloc(s->obs, sizeof *obs * (size_t)cap);
     if (obs)
         s->obs = obs;
-    if (!U || !y || !obs)
+    double *yl = NULL;
+    int yl_ok = s->nlev == 0; /* single-fidelity: no per-budget table */
+    if (!yl_ok && (yl = realloc(s->yl, sizeof *yl * (size_t)cap * (size_t)s->nlev))) {
+        s->yl = yl;
+        yl_ok = 1;
+    }
+    int *row_of = realloc(s->row_of, sizeof *row_of * (size_t)cap);
+    if (row_of)
+        s->row_of = row_of;
+    if (!U || !y || !obs || !yl_ok || !row_of)
         return tl_fail(err, TL_ERUNTIME, "bayes: out of memory for %d trials", n);
     s->cap = cap;
     return 0;
+}
+
+static int near(double a, double b)
+{
+    return fabs(a - b) <= MF_EPS * (fabs(a) > fabs(b) ? fabs(a) : fabs(b));
+}
+
+/* The value trial t had at budget b (see the file comment), or NAN. */
+static double value_at_budget(const trial *t, double b)
+{
+    int ran = t->state == TRIAL_PAUSED || t->state == TRIAL_PRUNED ||
+              t->state == TRIAL_COMPLETE || t->state == TRIAL_RUNNING;
+    if (!ran || !(t->budget >= b * (1 - MF_EPS)))
+        return NAN;
+    if (t->state != TRIAL_RUNNING && near(t->budget, b))
+        return isfinite(t->value) ? t->value : NAN;
+    double step = floor(b + 0.5), last = (double)trial_last_step(t), v;
+    if (near(b, step) && last == floor(t->budget + 0.5) && near(t->budget, last) &&
+        trial_inter_at(t, (int)step, &v) && isfinite(v))
+        return v;
+    return NAN;
+}
+
+/* Multi-fidelity rows: fills s->y and s->obs for the budget the GP is
+ * fitted on (s->last_level; -1 when no trial has a value yet). */
+static void mf_rows(bayes *s, const trial *const *hist, const int *row_of, int nhist,
+                    int direction)
+{
+    int d = s->eng.d, L = s->nlev, cnt[MF_MAX_LEVELS] = { 0 };
+    for (int k = 0; k < nhist; k++) {
+        int r = row_of[k];
+        if (r < 0)
+            continue;
+        for (int j = 0; j < L; j++) {
+            double v = value_at_budget(hist[k], s->lev[j]);
+            s->yl[(size_t)r * L + j] = v;
+            cnt[j] += isfinite(v);
+        }
+    }
+    int lev = -1;
+    for (int j = 0; j < L && lev < 0; j++) /* lev[0] is the largest budget */
+        if (cnt[j] >= d + 2)
+            lev = j;
+    for (int j = 0; j < L && lev < 0; j++)
+        if (cnt[j] > 0)
+            lev = j;
+    s->last_level = lev;
+    for (int k = 0; k < nhist; k++) {
+        int r = row_of[k];
+        if (r < 0)
+            continue;
+        double v = lev >= 0 ? s->yl[(size_t)r * L + lev] : NAN;
+        int st = hist[k]->state;
+        if (isfinite(v)) {
+            s->obs[r] = BO_OBS_COMPLETE;
+            s->y[r] = direction == STUDY_MAXIMIZE ? -v : v;
+        } else {
+            int lower = 0;
+            for (int j = 0; j < L; j++)
+                lower |= isfinite(s->yl[(size_t)r * L + j]);
+            /* running: may still get there; evaluated lower only: already
+             * spent on (a believer keeps new points away, see above) */
+            s->obs[r] = st == TRIAL_RUNNING || st == TRIAL_WAITING || lower ? BO_OBS_PENDING
+                                                                           : BO_OBS_FAILED;
+            s->y[r] = NAN;
+        }
+    }
 }
 
 static int bayes_suggest(void *self, const space *sp, const trial *const *hist, int nhist,
@@ -142,8 +273,10 @@ static int bayes_suggest(void *self, const space *sp, const trial *const *hist, 
     int n = 0;
     for (int k = 0; k < nhist; k++) {
         const trial *t = hist[k];
+        s->row_of[k] = -1;
         if (!t || t->nparams != d || !t->values)
             continue;
+        s->row_of[k] = n;
         double *u = s->U + (size_t)n * d;
         for (int i = 0; i < d; i++)
             u[i] = space_to_unit(sp, i, t->values[i]);
@@ -165,6 +298,8 @@ static int bayes_suggest(void *self, const space *sp, const trial *const *hist, 
         }
         n++;
     }
+    if (s->nlev > 0)
+        mf_rows(s, hist, s->row_of, nhist, direction);
     s->sp = sp;
     double u[SPACE_MAX_PARAMS];
     rc = bo_suggest(&s->eng, s->U, s->y, s->obs, n, number, r, u, err);
