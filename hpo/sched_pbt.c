@@ -309,6 +309,15 @@ static int member_live(const sched_ctx *ctx, int k)
     return st == TRIAL_RUNNING || st == TRIAL_PAUSED || st == TRIAL_WAITING;
 }
 
+/* Still part of the population's past rankings: not failed or pruned (a
+ * member that has completed since still counts in the generations it went
+ * through). */
+static int member_counted(const sched_ctx *ctx, int k)
+{
+    int st = ctx->trials[k]->state;
+    return st != TRIAL_FAILED && st != TRIAL_PRUNED;
+}
+
 /* The latest entry that is not a final one, or NULL. */
 static const pbt_entry *latest(const pbt *p, int k)
 {
@@ -379,7 +388,7 @@ static int rank_members(pbt *p, const sched_ctx *ctx, int at, int m, double mval
             v = current_value(p, k);
         } else {
             const pbt_entry *e = ready_entry(p, k, at);
-            if (!member_live(ctx, k) || !e)
+            if (!member_counted(ctx, k) || !e)
                 continue;
             v = e->value;
         }
@@ -404,14 +413,15 @@ static int rank_of(const pbt *p, int n, int k)
     return -1;
 }
 
-/* 1 when the whole population exists and every live member other than m
- * has a ready entry at step r. */
+/* 1 when the whole population exists and every member other than m that
+ * is still training (not failed, not finished) has a ready entry at step r. */
 static int generation_complete(const pbt *p, const sched_ctx *ctx, int r, int m)
 {
     if (ctx->ntrials < p->population)
         return 0;
     for (int k = 0; k < p->population && k < ctx->ntrials; k++)
-        if (k != m && member_live(ctx, k) && !ready_entry(p, k, r))
+        if (k != m && member_counted(ctx, k) && ctx->trials[k]->state != TRIAL_COMPLETE &&
+            !ready_entry(p, k, r))
             return 0;
     return 1;
 }

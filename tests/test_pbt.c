@@ -488,9 +488,11 @@ static const pbt_toy_point *trace_at(const pbt_toy *toy, int m, int step, int la
     return p;
 }
 
-/* Checks what every PBT run must satisfy. */
-static void check_run(toy_run *t, int pop, int steps, int interval)
+/* Checks what every PBT run must satisfy; sync: at most the bottom
+ * quantile (quantile 0.25) copies in each generation. */
+static void check_run(toy_run *t, int pop, int steps, int interval, int sync)
 {
+    int per_gen[64] = { 0 }, nq = (pop + 3) / 4;
     trial *tr;
     int n;
     tl_err err = { 0 };
@@ -514,6 +516,8 @@ static void check_run(toy_run *t, int pop, int steps, int interval)
             if (e->kind != PBT_EXPLOIT)
                 continue;
             exploits++;
+            if (sync && e->pos < 64)
+                per_gen[e->pos]++;
             last_parent = e->src;
             cr_assert(e->src >= 0 && e->src < pop && e->src != m);
             /* the copy was exact: the next point of m is the source's state */
@@ -538,6 +542,9 @@ static void check_run(toy_run *t, int pop, int steps, int interval)
         free(seg);
     }
     cr_assert(exploits > 0, "no member ever exploited");
+    for (int r = 0; r < 64; r++)
+        cr_assert(per_gen[r] <= nq, "%d members copied in the generation at %d, more than %d",
+                  per_gen[r], r, nq);
     char note[512];
     cr_assert_eq(study_attr_get(t->s, PBT_ATTR_NOTE, note, sizeof note), 1);
     cr_assert(strstr(note, "h0 h1") != NULL, "%s", note);
@@ -554,7 +561,7 @@ Test(pbt, sync_members_keep_their_numbers_and_copies_are_exact)
     tl_err err = { 0 };
     cr_assert_eq(study_attr_set(t.s, PBT_ATTR_LIVE, "*", &err), 0);
     cr_assert_eq(study_optimize(t.s, &t.obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
-    check_run(&t, 4, 24, 4);
+    check_run(&t, 4, 24, 4, 1);
     /* sync: no member is ever more than one interval ahead of another */
     for (int i = 0; i < t.toy.ntrace; i++) {
         int lo = 1 << 30;
@@ -579,7 +586,7 @@ Test(pbt, async_with_two_workers_completes_with_a_consistent_lineage)
     tl_err err = { 0 };
     cr_assert_eq(study_attr_set(t.s, PBT_ATTR_LIVE, "*", &err), 0);
     cr_assert_eq(study_optimize(t.s, &t.obj, 2, NULL, NULL, &err), 0, "%s", err.msg);
-    check_run(&t, 6, 24, 4);
+    check_run(&t, 6, 24, 4, 0);
     toy_close(&t);
 }
 
@@ -591,7 +598,7 @@ Test(pbt, sync_with_two_workers_completes_with_a_consistent_lineage)
     tl_err err = { 0 };
     cr_assert_eq(study_attr_set(t.s, PBT_ATTR_LIVE, "*", &err), 0);
     cr_assert_eq(study_optimize(t.s, &t.obj, 2, NULL, NULL, &err), 0, "%s", err.msg);
-    check_run(&t, 6, 24, 4);
+    check_run(&t, 6, 24, 4, 1);
     toy_close(&t);
 }
 
