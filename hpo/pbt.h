@@ -46,8 +46,9 @@
  * parameters are explored, which are fixed per lineage).  A killed study
  * resumes: paused members continue from their last ready point (their saved
  * states); a member that was RUNNING is re-run from scratch by the study
- * core up to the ready point it was heading for (recorded as a "restart"
- * entry).  Exploits need sources whose state is in memory, so after a
+ * core (recorded as a "restart" entry) and pauses at every ready point
+ * again until it has caught up (the others wait for it in synchronous
+ * mode).  Exploits need sources whose state is in memory, so after a
  * resume they start again once sources have paused in the new process.
  *
  * Study attributes a C user may set after study_open, before optimizing:
