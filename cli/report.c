@@ -30,7 +30,7 @@ static const report_section *const SECTIONS[] = {
     &report_section_params,
     &report_section_curves,
     &report_section_gp, /* bayes: cli/report_gp.c */
-    NULL, /* sha/hyperband/asha: replace NULL with &report_section_rungs when it lands */
+    &report_section_hyperband, /* sha/hyperband/asha: cli/report_hyperband.c */
     NULL, /* pbt: replace NULL with &report_section_pbt (lineage, schedules) when it lands */
     &report_section_pareto, /* nas: cli/report_nas.c */
 };

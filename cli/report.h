@@ -145,6 +145,9 @@ extern const report_section report_section_pareto;
 /* The Bayesian-optimization section (cli/report_gp.c, cli/report_gp.h). */
 extern const report_section report_section_gp;
 
+/* The successive-halving section: sha, hyperband, asha (cli/report_hyperband.c). */
+extern const report_section report_section_hyperband;
+
 /* Writes the report of rs into folder dir (created if missing, with its
  * parents): one PNG per figure and index.html (written to a temporary file,
  * then renamed).  *nfigures (may be NULL) receives the number of PNG files.
