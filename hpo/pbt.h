@@ -44,12 +44,15 @@
  * "pbt.lineage" (a JSON array of pbt_entry, below), per
  * study "pbt.live" (resolved list of live parameters) and "pbt.note" (which
  * parameters are explored, which are fixed per lineage).  A killed study
- * resumes: paused members continue from their last ready point (their saved
- * states); a member that was RUNNING is re-run from scratch by the study
- * core (recorded as a "restart" entry) and pauses at every ready point
- * again until it has caught up (the others wait for it in synchronous
- * mode).  Exploits need sources whose state is in memory, so after a
- * resume they start again once sources have paused in the new process.
+ * resumes from the last ready points: paused members continue from their
+ * saved states; a member that was RUNNING goes back to its last pause (the
+ * study core's `requeued` hook: the entries its lost run made are dropped,
+ * its values and parent are those it had then) and continues from the
+ * state saved there.  Only a member killed in its first segment, which has
+ * no saved state, is re-run from scratch (a "restart" entry; it pauses at
+ * every ready point again until it has caught up).  Exploits need sources
+ * whose state is in memory, so after a resume they start again once
+ * sources have paused in the new process.
  *
  * Study attributes a C user may set after study_open, before optimizing:
  *   "pbt.live"  comma-separated parameter names that may change mid-run

@@ -751,9 +751,9 @@ static int pbt_started(void *self, const sched_ctx *ctx, const trial *t, const s
     memcpy(e.values, t->values, (size_t)ctx->sp->n * sizeof(double));
     for (int i = ctx->sp->n; i < SPACE_MAX_PARAMS; i++)
         e.values[i] = NAN;
-    if ((rc = pbt_lineage_append(l, &e, err)))
+    if ((rc = pbt_lineage_append(l, &e, err)) || (rc = save_lineage(p, ctx, m, err)))
         return rc;
-    return save_lineage(p, ctx, m, err);
+    return e.kind == PBT_RESTART ? study_set_parent(ctx->s, m, -1, err) : 0;
 }
 
 static int pbt_tell(void *self, const sched_ctx *ctx, const trial *t, tl_err *err)
@@ -783,6 +783,45 @@ static int pbt_tell(void *self, const sched_ctx *ctx, const trial *t, tl_err *er
     return save_lineage(p, ctx, m, err);
 }
 
+/* Member t died while running after a pause and is PAUSED again as it was
+ * at that pause (its state is the one saved then): forget the entries its
+ * lost run made (steps after the pause's) and give it back the values and
+ * the parent it had then. */
+static int pbt_requeued(void *self, const sched_ctx *ctx, const trial *t, tl_err *err)
+{
+    pbt *p = self;
+    int m = t->number, rc;
+    if (m >= p->population)
+        return 0;
+    p->copying[m] = -1;
+    if ((rc = setup(p, ctx, err)))
+        return rc;
+    pbt_lineage *l = &p->lin[m];
+    pbt_lineage_free(l);
+    if ((rc = pbt_lineage_load(ctx->s, m, p->buf, PBT_LINEAGE_MAX, l, err)))
+        return rc;
+    if (l->n == 0)
+        return 0;
+    int last = trial_last_step(t), n = l->n;
+    while (n > 1 && l->e[n - 1].step > last)
+        n--;
+    if (n != l->n) {
+        l->n = n;
+        if ((rc = save_lineage(p, ctx, m, err)))
+            return rc;
+    }
+    int parent = -1;
+    for (int j = 0; j < n; j++)
+        if (l->e[j].kind == PBT_EXPLOIT)
+            parent = l->e[j].src;
+        else if (l->e[j].kind == PBT_RESTART)
+            parent = -1;
+    if ((rc = study_set_values(ctx->s, m, l->e[n - 1].values, err)) ||
+        (rc = study_set_parent(ctx->s, m, parent, err)))
+        return rc;
+    return 0;
+}
+
 const scheduler_vt sched_pbt_vt = {
     .name = "pbt",
     .init = pbt_init,
@@ -791,4 +830,5 @@ const scheduler_vt sched_pbt_vt = {
     .started = pbt_started,
     .tell = pbt_tell,
     .free = pbt_free,
+    .requeued = pbt_requeued,
 };

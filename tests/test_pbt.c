@@ -708,64 +708,71 @@ static void kill_after(void *ud, const study_event *ev)
         raise(SIGKILL);
 }
 
-Test(pbt, killed_study_resumes_members_from_their_last_ready_point)
+/* Runs the toy study `name` in a child process that SIGKILLs itself after
+ * kill_at reports, then reopens it here: *t is open, its running member
+ * requeued; pos[m] is each member's position then, state[m] its state (-1:
+ * not created yet). */
+static void killed_study(toy_run *t, const char *name, int kill_at, int *pos, int *state)
 {
-    study_config c = toy_cfg("kill", 4, 24, 4, 1, 21);
+    study_config c = toy_cfg(name, 4, 24, 4, 1, 21);
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
-        toy_run t;
-        toy_space(&t.sp, 4);
+        toy_run k;
+        toy_space(&k.sp, 4);
         tl_err err = { 0 };
-        if (study_open(&t.s, &c, &t.sp, &err) || pbt_toy_init(&t.toy, &t.obj, &err) ||
-            study_attr_set(t.s, PBT_ATTR_LIVE, "*", &err))
+        if (study_open(&k.s, &c, &k.sp, &err) || pbt_toy_init(&k.toy, &k.obj, &err) ||
+            study_attr_set(k.s, PBT_ATTR_LIVE, "*", &err))
             _exit(3);
-        killer k = { 0, 16 + 10 }; /* in the second generation */
-        study_optimize(t.s, &t.obj, 1, kill_after, &k, &err);
+        killer kl = { 0, kill_at };
+        study_optimize(k.s, &k.obj, 1, kill_after, &kl, &err);
         _exit(4);
     }
     int status;
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
-
-    toy_run t;
-    toy_open(&t, &c, 4); /* the running member goes back to the queue */
+    toy_open(t, &c, 4); /* requeues the member that was running */
     trial *tr;
     int n;
     tl_err err = { 0 };
-    cr_assert_eq(study_trials(t.s, &tr, &n, &err), 0);
-    cr_assert_eq(n, 4);
+    cr_assert_eq(study_trials(t->s, &tr, &n, &err), 0);
+    cr_assert(n >= 1 && n <= 4);
     pbt_lineage L[4];
-    lineages(t.s, 4, L);
-    int pos[4], paused = 0, requeued = -1;
+    lineages(t->s, n, L);
     for (int m = 0; m < 4; m++) {
-        pos[m] = L[m].e[L[m].n - 1].pos;
+        pos[m] = m < n ? L[m].e[L[m].n - 1].pos : -1;
+        state[m] = m < n ? tr[m].state : -1;
+        if (m >= n)
+            continue;
         if (tr[m].state == TRIAL_PAUSED) {
-            paused++;
-            cr_assert(pos[m] > 0 && pos[m] % 4 == 0, "member %d paused at %d", m, pos[m]);
-        } else {
-            cr_assert_eq(tr[m].state, TRIAL_WAITING, "member %d is %s", m,
-                         trial_state_str(tr[m].state));
-            requeued = m;
+            /* nothing of a lost run is left: the lineage ends at the pause and
+             * the values are those of that pause */
+            const pbt_entry *e = &L[m].e[L[m].n - 1];
+            cr_assert(e->step <= trial_last_step(&tr[m]), "member %d: entry at %d after its "
+                      "pause at %d", m, e->step, trial_last_step(&tr[m]));
+            cr_assert(e->values[0] == tr[m].values[0] && e->values[1] == tr[m].values[1],
+                      "member %d: values not those of its pause", m);
         }
         pbt_lineage_free(&L[m]);
     }
-    cr_assert_eq(paused, 3);
-    cr_assert(requeued >= 0);
     study_trials_free(tr, n);
+}
 
-    cr_assert_eq(study_optimize(t.s, &t.obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
-    /* paused members went on from their saved states; the one that was
-     * running started over (the study core re-runs it from scratch) */
+/* Finishes the reopened study and checks where each member went on from. */
+static void finish_and_check(toy_run *t, const int *first_step, int restarts_expected)
+{
+    tl_err err = { 0 };
+    cr_assert_eq(study_optimize(t->s, &t->obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
     for (int m = 0; m < 4; m++) {
         int first = -1;
-        for (int i = 0; i < t.toy.ntrace && first < 0; i++)
-            if (t.toy.trace[i].trial == m)
-                first = t.toy.trace[i].step;
-        cr_assert_eq(first, m == requeued ? 1 : pos[m] + 1, "member %d resumed at step %d", m,
-                     first);
+        for (int i = 0; i < t->toy.ntrace && first < 0; i++)
+            if (t->toy.trace[i].trial == m)
+                first = t->toy.trace[i].step;
+        cr_assert_eq(first, first_step[m], "member %d went on at step %d, not %d", m, first,
+                     first_step[m]);
     }
-    lineages(t.s, 4, L);
+    pbt_lineage L[4];
+    lineages(t->s, 4, L);
     int restarts = 0;
     for (int m = 0; m < 4; m++) {
         for (int j = 0; j < L[m].n; j++)
@@ -777,14 +784,70 @@ Test(pbt, killed_study_resumes_members_from_their_last_ready_point)
         cr_assert_eq(pbt_schedule(L, 4, m, 0, &seg, &ns, &err), 0, "member %d: %s", m, err.msg);
         cr_assert_eq(seg[0].start, 0);
         cr_assert_eq(seg[ns - 1].end, 24);
+        for (int k = 1; k < ns; k++)
+            cr_assert_eq(seg[k].start, seg[k - 1].end);
         free(seg);
     }
     for (int m = 0; m < 4; m++)
         pbt_lineage_free(&L[m]);
-    cr_assert_eq(restarts, 1);
+    cr_assert_eq(restarts, restarts_expected);
     int counts[TRIAL_STATE_COUNT];
-    cr_assert_eq(study_counts(t.s, counts), 4);
+    cr_assert_eq(study_counts(t->s, counts), 4);
     cr_assert_eq(counts[TRIAL_COMPLETE], 4);
+}
+
+Test(pbt, killed_study_resumes_every_member_from_its_last_ready_point)
+{
+    toy_run t;
+    int pos[4], state[4], first[4], paused = 0;
+    killed_study(&t, "kill", 16 + 10, pos, state); /* in the second generation */
+    for (int m = 0; m < 4; m++) {
+        /* the one that was running is back at its last pause too */
+        cr_assert_eq(state[m], TRIAL_PAUSED, "member %d is %s", m, trial_state_str(state[m]));
+        cr_assert(pos[m] > 0 && pos[m] % 4 == 0, "member %d paused at %d", m, pos[m]);
+        paused++;
+        first[m] = pos[m] + 1;
+    }
+    cr_assert_eq(paused, 4);
+    finish_and_check(&t, first, 0);
+    toy_close(&t);
+}
+
+Test(pbt, member_killed_right_after_a_copy_forgets_it)
+{
+    /* report 17 is the first of the second generation: the first member
+     * resumed is a bottom one, which copies at that report */
+    toy_run t;
+    int pos[4], state[4], first[4];
+    killed_study(&t, "kill17", 16 + 1, pos, state);
+    for (int m = 0; m < 4; m++) {
+        cr_assert_eq(state[m], TRIAL_PAUSED);
+        cr_assert_eq(pos[m], 4, "member %d at %d", m, pos[m]);
+        first[m] = 5;
+    }
+    finish_and_check(&t, first, 0);
+    toy_close(&t);
+}
+
+Test(pbt, member_killed_in_its_first_segment_starts_over)
+{
+    toy_run t;
+    int pos[4], state[4], first[4], waiting = 0;
+    killed_study(&t, "kill1", 4 + 4 + 2, pos, state); /* member 2, step 2 of 4 */
+    for (int m = 0; m < 4; m++) {
+        if (state[m] == TRIAL_WAITING) {
+            waiting++;
+            cr_assert_eq(m, 2);
+            first[m] = 1;
+        } else if (state[m] >= 0) {
+            cr_assert_eq(state[m], TRIAL_PAUSED);
+            first[m] = pos[m] + 1;
+        }
+    }
+    cr_assert_eq(waiting, 1);
+    cr_assert_eq(state[3], -1, "member 3 did not exist yet");
+    first[3] = 1;
+    finish_and_check(&t, first, 1);
     toy_close(&t);
 }
 
