@@ -162,6 +162,17 @@ static int run_study(const args *ap)
     int kind = !strcmp(c.objective_type, "function") ? 1 : !strcmp(c.objective_type, "command") ? 2 : 0;
     if (kind && !strcmp(c.metric, "val_loss"))
         snprintf(c.metric, sizeof c.metric, "value"); /* the default metric names a training value */
+    if (!strcmp(c.scheduler, "pbt") && kind == 0)
+        for (int i = 0; i < sp.n; i++) {
+            const char *k = sp.p[i].name;
+            if ((!strncmp(k, "model.", 6) && strcmp(k, "model.dropout")) || !strcmp(k, "train.optimizer") ||
+                !strcmp(k, "train.batch_size")) {
+                space_free(&sp);
+                return term_errorf(2, "%s: space: %s: with study.scheduler = pbt a member copies another's "
+                                   "weights, so the model's shape, optimizer and batch size cannot be tuned (tune them "
+                                   "with another scheduler, or fix them)", c.source, k);
+            }
+        }
     study_config sc;
     study_config_from(&c, &sc);
     if (kind && c.max_budget <= 0)
@@ -240,6 +251,8 @@ static int run_study(const args *ap)
     }
 
     view v = {.json = a.json, .quiet = a.quiet, .sp = &sp, .st = st, .total = sc.trials, .t0 = tl_now()};
+    if (!strcmp(sc.scheduler, "pbt") && sc.pbt_population < v.total)
+        v.total = sc.pbt_population; /* PBT's members are its trials */
     term_init(&v.t);
     pthread_mutex_init(&v.mu, NULL);
     v.finished = counts[TRIAL_COMPLETE] + counts[TRIAL_PRUNED] + counts[TRIAL_FAILED];
@@ -260,7 +273,10 @@ static int run_study(const args *ap)
     char cmd[4096] = "";
     if (have && !study_get_trial(st, best, &bt, &err)) {
         study_trial_attr_get(st, best, "test_accuracy", test_acc, sizeof test_acc);
-        if (kind == 0)
+        if (kind == 0 && !strcmp(sc.scheduler, "pbt"))
+            /* the final values are only the last interval of PBT's schedule */
+            snprintf(cmd, sizeof cmd, "tunelab pbt-replay %s", study_storage_path(st));
+        else if (kind == 0)
             retrain_command(&c, &sp, bt.values, cmd, sizeof cmd);
     }
     if (a.json) {

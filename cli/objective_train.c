@@ -143,6 +143,13 @@ static int run_trial(void *ud, study *st, const trial_job *job, trial_outcome *o
             return 1;
         }
     }
+    else if (apply_live(ts, job->sp, job->values, &err)) {
+        /* a paused trial resumes with its current values (PBT may have
+         * changed them while it waited) */
+        snprintf(out->reason, sizeof out->reason, "%.250s", err.msg);
+        tstate_free(ts);
+        return 1;
+    }
     hook_ctx h = {.to = to, .st = st, .number = job->number, .exploit_src = -1};
     int until = (int)ceil(job->budget - 1e-9);
     if (until > ts->s.tr.cfg.epochs)

@@ -307,3 +307,13 @@ Test(cli, c_api_example_tunes_its_function)
     cr_assert(strstr(out, "pruned"), "the median pruner stopped some trials: %s", out);
     free(out);
 }
+
+Test(cli, pbt_refuses_to_tune_the_model_shape)
+{
+    write_cfg("s.ini", "[study]\nscheduler = pbt\nstorage = p.db\n[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n"
+                       "model.hidden = choice(32, 64)\n");
+    cli_out r = cli_run(dir, "run s.ini");
+    cr_assert_eq(r.status, 2, "status %d stderr %s", r.status, r.err);
+    cr_assert(strstr(r.err, "model.hidden: with study.scheduler = pbt"), "stderr: %s", r.err);
+    cli_free(&r);
+}
