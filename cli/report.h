@@ -26,7 +26,8 @@
  *      and replace your NULL line in SECTIONS (cli/report.c) by its address.
  * The section's heading, anchor and the <section> element are written for
  * it; write only adds the body.  A section whose write fails gets its error
- * message in the page; the report goes on and the command exits 1.
+ * message in the page; the report goes on and the command exits with the
+ * section's status (2 for damaged data in the database, 1 otherwise).
  * Algorithm state a section needs (GP hyperparameters, rung membership,
  * PBT exploit events) must be in the database: study or trial attributes
  * (rs->attrs, report_trial_attr), parents, budgets, intermediate values.
@@ -147,6 +148,9 @@ extern const report_section report_section_gp;
 
 /* The successive-halving section: sha, hyperband, asha (cli/report_hyperband.c). */
 extern const report_section report_section_hyperband;
+
+/* The population-based-training section: lineage, schedules (cli/report_pbt.c). */
+extern const report_section report_section_pbt;
 
 /* Writes the report of rs into folder dir (created if missing, with its
  * parents): one PNG per figure and index.html (written to a temporary file,
