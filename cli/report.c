@@ -31,7 +31,7 @@ static const report_section *const SECTIONS[] = {
     &report_section_curves,
     &report_section_gp, /* bayes: cli/report_gp.c */
     &report_section_hyperband, /* sha/hyperband/asha: cli/report_hyperband.c */
-    NULL, /* pbt: replace NULL with &report_section_pbt (lineage, schedules) when it lands */
+    &report_section_pbt, /* pbt: cli/report_pbt.c */
     &report_section_pareto, /* nas: cli/report_nas.c */
 };
 #define NSECTIONS ((int)(sizeof SECTIONS / sizeof SECTIONS[0]))
