@@ -144,8 +144,8 @@ static int view_load(const report_study *rs, pbt_view *v, tl_err *err)
         tl_err pe = { 0 };
         if (pbt_lineage_parse(&rs->sp, json, &v->L[num], &pe)) {
             view_free(v);
-            /* a damaged database: a runtime failure of the report (exit 1) */
-            return tl_fail(err, TL_ERUNTIME, "trial %d: %s", num, pe.msg);
+            /* damaged data in the database: TL_EINPUT (the command exits 2) */
+            return tl_fail(err, TL_EINPUT, "trial %d: %s", num, pe.msg);
         }
     }
     for (int k = 0; k < v->nnum; k++) {
@@ -176,7 +176,7 @@ static int view_load(const report_study *rs, pbt_view *v, tl_err *err)
             tl_err se = { 0 };
             if (pbt_schedule(v->L, v->nnum, b, v->end[b], &v->seg, &v->nseg, &se)) {
                 view_free(v);
-                return tl_fail(err, TL_ERUNTIME, "%s", se.msg);
+                return tl_fail(err, se.code == TL_EINPUT ? TL_EINPUT : TL_ERUNTIME, "%s", se.msg);
             }
             v->best = b;
         }

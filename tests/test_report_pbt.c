@@ -12,7 +12,7 @@
  * of the parsed lineages (pbt_lineage_parse), with member, source and
  * epoch; the schedule table has one row per segment of pbt_schedule for the
  * best member and the pbt-replay command; an unfinished study says so; a
- * damaged record makes the command exit 1 naming the trial.  Does not: look
+ * damaged record makes the command exit 2 naming the trial.  Does not: look
  * at the pixels (the figures were checked by eye).
  */
 #include <criterion/criterion.h>
@@ -92,7 +92,7 @@ static int report(const char *name, char **html)
     snprintf(args, sizeof args, "report %s.db -o %s-report", name, name);
     cli_out r = cli_run(dir, args);
     int st = r.status;
-    cr_assert(st == 0 || st == 1, "stdout: %s\nstderr: %s", r.out, r.err);
+    cr_assert(st == 0 || st == 2, "stdout: %s\nstderr: %s", r.out, r.err);
     cli_free(&r);
     snprintf(path, sizeof path, "%s/%s-report/index.html", dir, name);
     *html = cli_slurp(path);
@@ -388,13 +388,25 @@ Test(report_pbt, damaged_lineage_fails_the_section_naming_the_trial)
                  "UPDATE trial_attrs SET value = '[{\"kind\":\"jump\"}]' WHERE key = "
                  "'pbt.lineage' AND trial_id = (SELECT id FROM trials WHERE number = 2);");
     char *html;
-    cr_assert_eq(report("pd2", &html), 1, "a damaged database is a runtime failure");
+    cr_assert_eq(report("pd2", &html), 2, "damaged data in the database: exit status 2");
     char *sec = section(html);
     cr_assert_not_null(sec);
     cr_assert(strstr(sec, "<p class=\"error\">") && strstr(sec, "trial 2") &&
                   strstr(sec, "unknown kind"),
               "%s", sec);
     cr_assert_not_null(strstr(html, "id=\"curves\""), "the other sections are still written");
+    free(sec);
+    free(html);
+
+    /* records that parse but do not chain: every start at epoch 1 */
+    db_copy_edit("pd", "pd3",
+                 "UPDATE trial_attrs SET value = json_set(value, '$[0].pos', 1) WHERE key = "
+                 "'pbt.lineage';");
+    cr_assert_eq(report("pd3", &html), 2);
+    sec = section(html);
+    cr_assert_not_null(sec);
+    cr_assert(strstr(sec, "<p class=\"error\">") && strstr(sec, "pbt schedule: member"), "%s",
+              sec);
     free(sec);
     free(html);
 }
