@@ -26,7 +26,12 @@
  * followed with pbt_schedule (hpo/pbt.h); nothing is re-derived from the
  * JSON here.  The x axis is the position of a member's weights in epochs:
  * in synchronous mode a member copies one epoch after its ready point, so
- * its line steps back by one epoch there (the epoch it trained is lost).
+ * the epoch it trained past the copied state is lost: its parameter line
+ * ends at the copied epoch, the lineage draws the lost stretch dashed
+ * beside the lane, and the exploit table names the copied epoch.  A study
+ * with no trained epoch gets the text and tables without figures; damaged
+ * or inconsistent records fail the section with TL_EINPUT naming the
+ * trial.  The pbt-replay command is shown for the training objective only.
  * Does not: write the database, draw parameters that are fixed per lineage
  * (they change only by copying and are listed in the exploit table), or
  * draw trials without a lineage.
@@ -784,5 +789,6 @@ static int pbt_write(const report_study *rs, report_out *o, tl_err *err)
     return rc;
 }
 
+/* The section (registered in SECTIONS, cli/report.c); cannot fail to exist. */
 const report_section report_section_pbt = { "pbt", "Population-based training", pbt_applies,
                                             pbt_write };
