@@ -58,9 +58,15 @@ for w in $(echo "$WORKLOADS" | tr ',' ' '); do
         *) echo "bench.sh: unknown workload '$w' (mlp32, mlp128, mlp1024, gpt, epoch)" >&2; exit 2 ;;
     esac
 done
+norm=""
 for t in $(echo "$THREADS" | tr ',' ' '); do
-    case "$t" in ''|*[!0-9]*|0) echo "bench.sh: bad thread count '$t'" >&2; exit 2 ;; esac
+    case "$t" in ''|*[!0-9]*) echo "bench.sh: bad thread count '$t'" >&2; exit 2 ;; esac
+    t=$(expr "$t" + 0)
+    [ "$t" -ge 1 ] || { echo "bench.sh: bad thread count '$t'" >&2; exit 2; }
+    norm="${norm:+$norm,}$t"
 done
+THREADS=$norm
+[ -n "$THREADS" ] || { echo "bench.sh: --threads needs at least one count" >&2; exit 2; }
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BENCH_TRAIN:-$ROOT/build/bench/bench_train}
@@ -130,14 +136,21 @@ for t in $(echo "$THREADS" | tr ',' ' '); do
     progress "sgemm 2048^3, $t thread(s)"
     run_tl "$t" --sgemm
 done
+# The peer runs at every thread count from 1 to the largest asked for, so
+# that its figure at t threads is always the best of 1..t.
+MAXT=$(echo "$THREADS" | tr ',' '\n' | sort -n | tail -n 1)
 for w in $(echo "$WORKLOADS" | tr ',' ' '); do
-    for t in $(echo "$THREADS" | tr ',' ' '); do
-        progress "$w: tunelab, $t thread(s)"
-        run_tl "$t" --workload "$w"
+    t=1
+    while [ "$t" -le "$MAXT" ]; do
+        case ",$THREADS," in *",$t,"*)
+            progress "$w: tunelab, $t thread(s)"
+            run_tl "$t" --workload "$w" ;;
+        esac
         if [ "$HAVE_TORCH" = 1 ]; then
             progress "$w: torch, $t thread(s)"
             run_torch "$t" "$w"
         fi
+        t=$((t + 1))
     done
 done
 # The peak again at the end: the machine's drift moves it, and a peak is
