@@ -29,34 +29,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #include "nn/gpt.h"
 #include "nn/mlp.h"
+#include "util/blas_kernels.h"
 #include "util/rng.h"
 #include "util/timer.h"
-
-char *openblas_get_corename(void);
-
-/* See the comment at the top: pick OpenBLAS kernels the CPU has. */
-static void select_blas_kernels(char **argv)
-{
-    if (getenv("OPENBLAS_CORETYPE") || getenv("TUNELAB_KEEP_BLAS_CORE"))
-        return;
-    const char *core = openblas_get_corename();
-    if (!core || strcmp(core, "Prescott"))
-        return;
-    const char *want = NULL;
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
-        want = "SkylakeX";
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        want = "Haswell";
-    if (!want)
-        return;
-    setenv("OPENBLAS_CORETYPE", want, 1);
-    setenv("TUNELAB_KEEP_BLAS_CORE", "1", 1);
-    execv("/proc/self/exe", argv);
-}
 
 static double cpu_now(void)
 {
@@ -182,7 +161,7 @@ static int bench_gpt(int repeats)
 
 int main(int argc, char **argv)
 {
-    select_blas_kernels(argv);
+    tl_blas_select_kernels(argv);
     int repeats = 3;
     const char *which = "mlp32,mlp128,mlp1024,gpt";
     for (int i = 1; i < argc; i++) {

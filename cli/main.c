@@ -1,13 +1,11 @@
 /* cli/main.c: `tunelab <command> [options]`: dispatch, --help, --version,
  * and the choice of OpenBLAS kernels. */
-#include <cblas.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/term.h"
+#include "util/blas_kernels.h"
 
 typedef struct command {
     const char *name;
@@ -39,38 +37,9 @@ static void usage(FILE *f)
                "  --version      print the version\n");
 }
 
-/* Debian's OpenBLAS 0.3.21 (DYNAMIC_ARCH) does not recognize some recent
- * Xeons (Sapphire Rapids among them) and falls back to its generic
- * "Prescott" SSE3 kernels, which run sgemm 6-7x slower (25 against 180
- * GFLOP/s on one core here).  OpenBLAS reads OPENBLAS_CORETYPE only when it
- * is loaded, so when the user has not set it and the fallback was taken on
- * a processor with AVX-512 (or AVX2+FMA), we set the matching kernel family
- * and re-execute ourselves once.  TUNELAB_KEEP_BLAS_CORE=1 disables this. */
-static void select_blas_kernels(char **argv)
-{
-    if (getenv("OPENBLAS_CORETYPE") || getenv("TUNELAB_KEEP_BLAS_CORE"))
-        return;
-    const char *core = openblas_get_corename();
-    if (!core || strcmp(core, "Prescott"))
-        return;
-    const char *want = NULL;
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
-        want = "SkylakeX";
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        want = "Haswell";
-    if (!want)
-        return;
-    setenv("OPENBLAS_CORETYPE", want, 1);
-    setenv("TUNELAB_KEEP_BLAS_CORE", "1", 1); /* never loop */
-    execv("/proc/self/exe", argv);
-    /* exec failed: go on with the generic kernels */
-}
-
 int main(int argc, char **argv)
 {
-    select_blas_kernels(argv);
+    tl_blas_select_kernels(argv); /* util/blas_kernels.h */
     if (argc < 2) {
         usage(stderr);
         return 2;
