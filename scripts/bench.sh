@@ -61,8 +61,8 @@ done
 norm=""
 for t in $(echo "$THREADS" | tr ',' ' '); do
     case "$t" in ''|*[!0-9]*) echo "bench.sh: bad thread count '$t'" >&2; exit 2 ;; esac
-    t=$(expr "$t" + 0)
-    [ "$t" -ge 1 ] || { echo "bench.sh: bad thread count '$t'" >&2; exit 2; }
+    t=$(echo "$t" | sed 's/^0*//')
+    [ -n "$t" ] || { echo "bench.sh: thread counts must be >= 1" >&2; exit 2; }
     norm="${norm:+$norm,}$t"
 done
 THREADS=$norm
