@@ -2,19 +2,14 @@
  *
  * Adding a scheduler: define `const scheduler_vt sched_<name>_vt` in
  * hpo/sched_<name>.c, declare it in scheduler.h, and point its line in the
- * table below at it.  Does not schedule anything itself.
+ * table below at it.  Does not schedule anything itself; the lookup is
+ * hpo/registry.c.
  */
 #include "hpo/scheduler.h"
 
-#include <stdio.h>
-#include <string.h>
+#include "hpo/registry.h"
 
-typedef struct entry {
-    const char *name;
-    const scheduler_vt *vt; /* NULL: registered name, not implemented yet */
-} entry;
-
-static const entry registry[] = {
+static const registry_entry registry[] = {
     { "fifo", &sched_fifo_vt },
     { "median", &sched_median_vt },
     { "sha", &sched_sha_vt },
@@ -33,47 +28,23 @@ const char *sched_next_str(int kind)
 
 const scheduler_vt *scheduler_find(const char *name)
 {
-    for (int i = 0; name && i < NREG; i++)
-        if (strcmp(registry[i].name, name) == 0)
-            return registry[i].vt;
-    return NULL;
+    return registry_find(registry, NREG, name);
 }
 
 int scheduler_lookup(const char *name, const scheduler_vt **out, tl_err *err)
 {
-    *out = NULL;
-    char avail[256];
-    size_t at = 0;
-    for (int i = 0; i < NREG; i++)
-        if (registry[i].vt && at < sizeof avail)
-            at += (size_t)snprintf(avail + at, sizeof avail - at, "%s%s", at ? ", " : "",
-                                   registry[i].name);
-    for (int i = 0; name && i < NREG; i++) {
-        if (strcmp(registry[i].name, name) != 0)
-            continue;
-        if (!registry[i].vt)
-            return tl_fail(err, TL_EINPUT,
-                           "study.scheduler: '%s' is not implemented yet (available: %s)", name,
-                           avail);
-        *out = registry[i].vt;
-        return 0;
-    }
-    return tl_fail(err, TL_EINPUT, "study.scheduler: unknown scheduler '%s' (available: %s)",
-                   name ? name : "", avail);
+    const void *vt;
+    int rc = registry_lookup(registry, NREG, name, "study.scheduler", "scheduler", &vt, err);
+    *out = vt;
+    return rc;
 }
 
 int scheduler_count(void)
 {
-    int n = 0;
-    for (int i = 0; i < NREG; i++)
-        n += registry[i].vt != NULL;
-    return n;
+    return registry_count(registry, NREG);
 }
 
 const scheduler_vt *scheduler_at(int i)
 {
-    for (int k = 0; k < NREG; k++)
-        if (registry[k].vt && i-- == 0)
-            return registry[k].vt;
-    return NULL;
+    return registry_at(registry, NREG, i);
 }
