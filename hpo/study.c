@@ -268,6 +268,24 @@ static int sync_view(study *s, tl_err *err)
     return s->st.vt->trials_since(s->st.self, s->study_id, &s->sp, &s->seq, on_row, s, err);
 }
 
+/* Locks s, opens a write transaction and brings the view up to date.
+ * Returns 0 with the lock held and the transaction open, or an error code
+ * with neither (a failed sync is rolled back). */
+static int write_begin(study *s, tl_err *err)
+{
+    int rc;
+    lock(s);
+    if ((rc = st_begin(s, err))) {
+        unlock(s);
+        return rc;
+    }
+    if ((rc = sync_view(s, err))) {
+        st_rollback(s);
+        unlock(s);
+    }
+    return rc;
+}
+
 static void make_ctx(study *s, sched_ctx *c)
 {
     c->s = s;
@@ -696,10 +714,9 @@ static int ask_once(study *s, trial_job *job, int *reused, tl_err *err)
     sched_ctx ctx;
     sched_next how = { SCHED_NONE, -1, NAN };
     int rc = 0, number = -1;
-    lock(s);
-    if ((rc = st_begin(s, err)))
-        goto out_unlocked;
-    if ((rc = sync_view(s, err)) || (rc = requeue_dead(s, err)) || (rc = check_failures(s, err)))
+    if ((rc = write_begin(s, err)))
+        return rc;
+    if ((rc = requeue_dead(s, err)) || (rc = check_failures(s, err)))
         goto fail;
     for (int k = 0; k < s->ntrials; k++)
         if (s->trials[k].state == TRIAL_WAITING) {
@@ -813,7 +830,6 @@ fail:
     }
     st_rollback(s);
     job->kind = JOB_DONE;
-out_unlocked:
     unlock(s);
     return rc ? rc : TL_ERUNTIME;
 }
@@ -857,12 +873,9 @@ int study_report(study *s, int number, int step, double value, double budget_use
 {
     int dec = DECIDE_CONTINUE, src = -1, rc;
     sched_ctx ctx;
-    lock(s);
-    if ((rc = st_begin(s, err)))
-        goto out;
+    if ((rc = write_begin(s, err)))
+        return rc;
     trial *t;
-    if ((rc = sync_view(s, err)))
-        goto fail;
     if (!(t = running_trial(s, number, err))) {
         rc = TL_EINPUT;
         goto fail;
@@ -901,7 +914,6 @@ int study_report(study *s, int number, int step, double value, double budget_use
     return 0;
 fail:
     st_rollback(s);
-out:
     unlock(s);
     return rc;
 }
@@ -1003,12 +1015,9 @@ int study_tell(study *s, int number, int state, double value, const char *reason
     int rc;
     sched_ctx ctx;
     char why[256];
-    lock(s);
-    if ((rc = st_begin(s, err)))
-        goto out;
+    if ((rc = write_begin(s, err)))
+        return rc;
     trial *t;
-    if ((rc = sync_view(s, err)))
-        goto fail;
     if (!(t = running_trial(s, number, err))) {
         rc = TL_EINPUT;
         goto fail;
@@ -1061,7 +1070,6 @@ int study_tell(study *s, int number, int state, double value, const char *reason
     return 0;
 fail:
     st_rollback(s);
-out:
     unlock(s);
     return rc;
 }
@@ -1069,11 +1077,8 @@ out:
 int study_enqueue(study *s, const double *values, int *number, tl_err *err)
 {
     int rc;
-    lock(s);
-    if ((rc = st_begin(s, err)))
-        goto out;
-    if ((rc = sync_view(s, err)))
-        goto fail;
+    if ((rc = write_begin(s, err)))
+        return rc;
     if (s->ntrials >= s->cfg.trials) {
         rc = tl_fail(err, TL_EINPUT, "%s: cannot enqueue: the budget of %d trials is used",
                      s->cfg.name, s->cfg.trials);
@@ -1108,7 +1113,6 @@ int study_enqueue(study *s, const double *values, int *number, tl_err *err)
     return 0;
 fail:
     st_rollback(s);
-out:
     unlock(s);
     return rc;
 }
@@ -1165,11 +1169,8 @@ static int trial_write(study *s, int number, int (*op)(study *, trial *, const v
                        const void *arg, tl_err *err)
 {
     int rc;
-    lock(s);
-    if ((rc = st_begin(s, err)))
-        goto out;
-    if ((rc = sync_view(s, err)))
-        goto fail;
+    if ((rc = write_begin(s, err)))
+        return rc;
     if (number < 0 || number >= s->ntrials) {
         rc = tl_fail(err, TL_EINPUT, "%s: no trial %d", s->cfg.name, number);
         goto fail;
@@ -1180,7 +1181,6 @@ static int trial_write(study *s, int number, int (*op)(study *, trial *, const v
     return 0;
 fail:
     st_rollback(s);
-out:
     unlock(s);
     return rc;
 }
