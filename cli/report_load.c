@@ -45,6 +45,17 @@ static sqlite3_stmt *prep(loader *L, const char *sql, const char *what)
     return q;
 }
 
+/* prep for a query whose one parameter is the study id, bound here.
+ * Returns the statement (the caller finalizes it), or NULL with L->err
+ * filled. */
+static sqlite3_stmt *prep_study(loader *L, const char *sql, const char *what)
+{
+    sqlite3_stmt *q = prep(L, sql, what);
+    if (q)
+        sqlite3_bind_int(q, 1, L->study_id);
+    return q;
+}
+
 static double col_real(sqlite3_stmt *q, int i)
 {
     return sqlite3_column_type(q, i) == SQLITE_NULL ? NAN : sqlite3_column_double(q, i);
@@ -152,11 +163,10 @@ static int find_study(loader *L, const char *name)
 
 static int load_space(loader *L)
 {
-    sqlite3_stmt *q = prep(L, "SELECT name, expr FROM study_params WHERE study_id = ? ORDER BY idx",
-                           "reading the space");
+    sqlite3_stmt *q = prep_study(L, "SELECT name, expr FROM study_params WHERE study_id = ? ORDER BY idx",
+                                 "reading the space");
     if (!q)
         return TL_ERUNTIME;
-    sqlite3_bind_int(q, 1, L->study_id);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         char name[128], expr[2048];
@@ -174,11 +184,10 @@ static int load_space(loader *L)
 static int load_trials(loader *L)
 {
     report_study *rs = L->rs;
-    sqlite3_stmt *q = prep(L, "SELECT count(*), coalesce(max(number), -1) FROM trials WHERE study_id = ?",
-                           "reading trials");
+    sqlite3_stmt *q = prep_study(L, "SELECT count(*), coalesce(max(number), -1) FROM trials WHERE study_id = ?",
+                                 "reading trials");
     if (!q)
         return TL_ERUNTIME;
-    sqlite3_bind_int(q, 1, L->study_id);
     int n = 0;
     if (sqlite3_step(q) == SQLITE_ROW) {
         n = sqlite3_column_int(q, 0);
@@ -192,13 +201,12 @@ static int load_trials(loader *L)
     for (int k = 0; k <= L->maxnum; k++)
         L->pos[k] = -1;
 
-    q = prep(L,
-             "SELECT number, state, value, budget, target, parent, started, finished, host, pid, worker,"
-             " reason FROM trials WHERE study_id = ? ORDER BY number",
-             "reading trials");
+    q = prep_study(L,
+                   "SELECT number, state, value, budget, target, parent, started, finished, host, pid, worker,"
+                   " reason FROM trials WHERE study_id = ? ORDER BY number",
+                   "reading trials");
     if (!q)
         return TL_ERUNTIME;
-    sqlite3_bind_int(q, 1, L->study_id);
     int rc = SQLITE_DONE;
     while (rs->ntrials < n && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         report_trial *r = &rs->trials[rs->ntrials];
@@ -233,45 +241,57 @@ static int load_trials(loader *L)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_fail(L, "reading trials");
 }
 
-static int load_values(loader *L)
+/* Runs sql (study id bound, column 0 a trial number) and calls
+ * row(L, q, i) for each row of loaded trial i; row returns nonzero when
+ * out of memory.  Returns 0, or TL_ERUNTIME with L->err filled (what
+ * names the query in database errors). */
+static int each_trial_row(loader *L, const char *sql, const char *what,
+                          int (*row)(loader *L, sqlite3_stmt *q, int i))
 {
-    report_study *rs = L->rs;
-    sqlite3_stmt *q = prep(L,
-                           "SELECT t.number, v.param, v.value FROM trial_values v JOIN trials t"
-                           " ON t.id = v.trial_id WHERE t.study_id = ?",
-                           "reading values");
+    sqlite3_stmt *q = prep_study(L, sql, what);
     if (!q)
         return TL_ERUNTIME;
-    sqlite3_bind_int(q, 1, L->study_id);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         int i = pos_of(L, sqlite3_column_int(q, 0));
-        char name[128];
-        col_text(q, 1, name, sizeof name);
-        int p = space_find(&rs->sp, name);
-        if (i >= 0 && p >= 0)
-            rs->trials[i].t.values[p] = col_real(q, 2);
-    }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE)
-        return db_fail(L, "reading values");
-
-    q = prep(L,
-             "SELECT t.number, i.step, i.value FROM trial_intermediate i JOIN trials t"
-             " ON t.id = i.trial_id WHERE t.study_id = ? ORDER BY t.number, i.step",
-             "reading intermediate values");
-    if (!q)
-        return TL_ERUNTIME;
-    sqlite3_bind_int(q, 1, L->study_id);
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int i = pos_of(L, sqlite3_column_int(q, 0));
-        if (i >= 0 && trial_set_inter(&rs->trials[i].t, sqlite3_column_int(q, 1), col_real(q, 2))) {
+        if (i >= 0 && row(L, q, i)) {
             sqlite3_finalize(q);
             return tl_fail(L->err, TL_ERUNTIME, "%s: out of memory", L->path);
         }
     }
     sqlite3_finalize(q);
-    return rc == SQLITE_DONE ? 0 : db_fail(L, "reading intermediate values");
+    return rc == SQLITE_DONE ? 0 : db_fail(L, what);
+}
+
+/* Row (number, param, value) of trial i. */
+static int row_value(loader *L, sqlite3_stmt *q, int i)
+{
+    char name[128];
+    col_text(q, 1, name, sizeof name);
+    int p = space_find(&L->rs->sp, name);
+    if (p >= 0)
+        L->rs->trials[i].t.values[p] = col_real(q, 2);
+    return 0;
+}
+
+/* Row (number, step, value) of trial i; nonzero when out of memory. */
+static int row_inter(loader *L, sqlite3_stmt *q, int i)
+{
+    return trial_set_inter(&L->rs->trials[i].t, sqlite3_column_int(q, 1), col_real(q, 2));
+}
+
+static int load_values(loader *L)
+{
+    int rc = each_trial_row(L,
+                            "SELECT t.number, v.param, v.value FROM trial_values v JOIN trials t"
+                            " ON t.id = v.trial_id WHERE t.study_id = ?",
+                            "reading values", row_value);
+    if (rc)
+        return rc;
+    return each_trial_row(L,
+                          "SELECT t.number, i.step, i.value FROM trial_intermediate i JOIN trials t"
+                          " ON t.id = i.trial_id WHERE t.study_id = ? ORDER BY t.number, i.step",
+                          "reading intermediate values", row_inter);
 }
 
 /* Appends key/value to the list (*kv, *n). */
@@ -287,32 +307,25 @@ static int kv_push(report_kv **kv, int *n, sqlite3_stmt *q, int kcol, int vcol)
     return g[*n - 1].key && g[*n - 1].value ? 0 : -1;
 }
 
+/* Row (number, key, value) of trial i; nonzero when out of memory. */
+static int row_attr(loader *L, sqlite3_stmt *q, int i)
+{
+    return kv_push(&L->rs->trials[i].attrs, &L->rs->trials[i].nattrs, q, 1, 2);
+}
+
 static int load_attrs(loader *L)
 {
     report_study *rs = L->rs;
-    sqlite3_stmt *q = prep(L,
-                           "SELECT t.number, a.key, a.value FROM trial_attrs a JOIN trials t"
-                           " ON t.id = a.trial_id WHERE t.study_id = ? ORDER BY t.number, a.key",
-                           "reading trial attributes");
+    int rc = each_trial_row(L,
+                            "SELECT t.number, a.key, a.value FROM trial_attrs a JOIN trials t"
+                            " ON t.id = a.trial_id WHERE t.study_id = ? ORDER BY t.number, a.key",
+                            "reading trial attributes", row_attr);
+    if (rc)
+        return rc;
+    sqlite3_stmt *q = prep_study(L, "SELECT key, value FROM study_attrs WHERE study_id = ? ORDER BY key",
+                                 "reading study attributes");
     if (!q)
         return TL_ERUNTIME;
-    sqlite3_bind_int(q, 1, L->study_id);
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        int i = pos_of(L, sqlite3_column_int(q, 0));
-        if (i >= 0 && kv_push(&rs->trials[i].attrs, &rs->trials[i].nattrs, q, 1, 2)) {
-            sqlite3_finalize(q);
-            return tl_fail(L->err, TL_ERUNTIME, "%s: out of memory", L->path);
-        }
-    }
-    sqlite3_finalize(q);
-    if (rc != SQLITE_DONE)
-        return db_fail(L, "reading trial attributes");
-    q = prep(L, "SELECT key, value FROM study_attrs WHERE study_id = ? ORDER BY key",
-             "reading study attributes");
-    if (!q)
-        return TL_ERUNTIME;
-    sqlite3_bind_int(q, 1, L->study_id);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW)
         if (kv_push(&rs->attrs, &rs->nattrs, q, 0, 1)) {
             sqlite3_finalize(q);
