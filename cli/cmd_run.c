@@ -108,7 +108,10 @@ static void on_event(void *ud, const study_event *ev)
     pthread_mutex_lock(&v->mu);
     if (ev->kind == STUDY_EV_FINISHED) {
         term_clear(&v->t);
-        print_trial_line(v, ev);
+        /* one line per finished trial; a pause (a Hyperband rung, a PBT
+         * ready point) is not an end, except in --json, which shows every step */
+        if (ev->state != TRIAL_PAUSED || v->json)
+            print_trial_line(v, ev);
         if (ev->state != TRIAL_PAUSED)
             v->finished++;
     }
