@@ -507,6 +507,25 @@ static int explore_own(pbt *p, const sched_ctx *ctx, int k, tl_err *err)
     return 0;
 }
 
+/* Member m, in the bottom nq of the n ranked, copies a source drawn by
+ * pick_source (r, step as there; ready as do_exploit's) when there is
+ * one: *decision = DECIDE_EXPLOIT, *exploit_src = the source.  Returns 0
+ * (outputs untouched when there is no source) or an error code. */
+static int exploit_bottom(pbt *p, const sched_ctx *ctx, int n, int nq, int m, int r, int step,
+                          double value, int ready, rng *g, int *decision, int *exploit_src,
+                          tl_err *err)
+{
+    int src = pick_source(p, ctx, n, nq, m, r, step, g);
+    if (src < 0)
+        return 0;
+    int rc = do_exploit(p, ctx, m, src, step, value, ready, g, err);
+    if (rc)
+        return rc;
+    *decision = DECIDE_EXPLOIT;
+    *exploit_src = src;
+    return 0;
+}
+
 /* Number of reported steps of t greater than `after`. */
 static int steps_after(const trial *t, int after)
 {
@@ -546,14 +565,10 @@ static int pbt_report(void *self, const sched_ctx *ctx, const trial *t, int step
         n = rank_members(p, ctx, r, -1, NAN, &nq);
         int at = rank_of(p, n, m);
         if (n >= 2 && at >= n - nq) {
-            int src = pick_source(p, ctx, n, nq, m, r, step, &g);
-            if (src >= 0) {
-                if ((rc = do_exploit(p, ctx, m, src, step, value, 0, &g, err)))
-                    return rc;
-                *decision = DECIDE_EXPLOIT;
-                *exploit_src = src;
-                return 0;
-            }
+            if ((rc = exploit_bottom(p, ctx, n, nq, m, r, step, value, 0, &g, decision,
+                                     exploit_src, err)) ||
+                *decision == DECIDE_EXPLOIT)
+                return rc;
         }
     }
 
@@ -578,14 +593,10 @@ static int pbt_report(void *self, const sched_ctx *ctx, const trial *t, int step
         n = rank_members(p, ctx, -1, m, value, &nq);
         int at = rank_of(p, n, m);
         if (n >= 2 && at >= n - nq && p->mode != PBT_MODE_EXPLORE_ONLY) {
-            int src = pick_source(p, ctx, n, nq, m, -1, step, &g);
-            if (src >= 0) {
-                if ((rc = do_exploit(p, ctx, m, src, step, value, 1, &g, err)))
-                    return rc;
-                *decision = DECIDE_EXPLOIT;
-                *exploit_src = src;
-                return 0;
-            }
+            if ((rc = exploit_bottom(p, ctx, n, nq, m, -1, step, value, 1, &g, decision,
+                                     exploit_src, err)) ||
+                *decision == DECIDE_EXPLOIT)
+                return rc;
         }
         if ((rc = pbt_lineage_append(l, &e, err)) || (rc = save_lineage(p, ctx, m, err)))
             return rc;
@@ -613,14 +624,10 @@ static int pbt_report(void *self, const sched_ctx *ctx, const trial *t, int step
         return 0;
     }
     if (n >= 2 && at >= n - nq) {
-        int src = pick_source(p, ctx, n, nq, m, step, step, &g);
-        if (src >= 0) {
-            if ((rc = do_exploit(p, ctx, m, src, step, value, 1, &g, err)))
-                return rc;
-            *decision = DECIDE_EXPLOIT;
-            *exploit_src = src;
-            return 0;
-        }
+        if ((rc = exploit_bottom(p, ctx, n, nq, m, step, step, value, 1, &g, decision,
+                                 exploit_src, err)) ||
+            *decision == DECIDE_EXPLOIT)
+            return rc;
     }
     if ((rc = pbt_lineage_append(l, &e, err)))
         return rc;
