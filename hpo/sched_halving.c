@@ -661,6 +661,16 @@ static int next_async(halving *h, const sched_ctx *ctx, sched_next *out, tl_err 
     return finish(h, ctx, out, err);
 }
 
+/* entry_store for trial t, then its fingerprint remembered.  Returns 0 or
+ * an error code. */
+static int entry_save(halving *h, const sched_ctx *ctx, const trial *t, tl_err *err)
+{
+    int rc = entry_store(h, ctx, t->number, err);
+    if (!rc)
+        fp_set(&h->e[t->number], t);
+    return rc;
+}
+
 int halving_next(void *self, const sched_ctx *ctx, sched_next *out, tl_err *err)
 {
     halving *h = self;
@@ -708,10 +718,7 @@ int halving_started(void *self, const sched_ctx *ctx, const trial *t, const sche
         e->rung++;
     }
     e->status = HB_RUNNING;
-    if ((rc = entry_store(h, ctx, k, err)))
-        return rc;
-    fp_set(e, t);
-    return 0;
+    return entry_save(h, ctx, t, err);
 }
 
 int halving_tell(void *self, const sched_ctx *ctx, const trial *t, tl_err *err)
@@ -733,10 +740,7 @@ int halving_tell(void *self, const sched_ctx *ctx, const trial *t, tl_err *err)
         if (e->nvals < e->rung + 1)
             e->nvals = e->rung + 1;
     }
-    if ((rc = entry_store(h, ctx, k, err)))
-        return rc;
-    fp_set(e, t);
-    return 0;
+    return entry_save(h, ctx, t, err);
 }
 
 int halving_requeued(void *self, const sched_ctx *ctx, const trial *t, tl_err *err)
@@ -767,10 +771,7 @@ int halving_requeued(void *self, const sched_ctx *ctx, const trial *t, tl_err *e
         e->nvals = rung + 1;
     }
     e->status = HB_PAUSED;
-    if ((rc = entry_store(h, ctx, k, err)))
-        return rc;
-    fp_set(e, t);
-    return 0;
+    return entry_save(h, ctx, t, err);
 }
 
 /* ---- reading the attribute back ---- */
