@@ -60,6 +60,26 @@ static uint32_t be32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
+/* Reads the n-byte header of an IDX file into hdr and checks its magic
+ * number against want (kind "labels" or "images", dims "1 dim" or
+ * "3 dims": the error texts).  Returns 0, or TL_EINPUT with err filled (a
+ * short or corrupt file). */
+static int read_header(gzFile f, unsigned char *hdr, size_t n, uint32_t want, const char *kind,
+                       const char *dims, const char *path, tl_err *err)
+{
+    long got = gz_read_full(f, hdr, n, path, err);
+    if (got < 0)
+        return TL_EINPUT;
+    if (got < (long)n)
+        return tl_fail(err, TL_EINPUT, "%s: truncated: %ld bytes, shorter than the %zu-byte IDX %s header",
+                       path, got, n, kind);
+    uint32_t magic = be32(hdr);
+    if (magic != want)
+        return tl_fail(err, TL_EINPUT, "%s: bad magic number 0x%08x, expected 0x%08x (IDX %s: u8, %s)",
+                       path, magic, want, kind, dims);
+    return 0;
+}
+
 static gzFile gz_open(const char *path, tl_err *err)
 {
     errno = 0;
@@ -97,22 +117,9 @@ static int read_labels(const char *path, int nclass, int **labels, long *n, tl_e
     unsigned char *raw = NULL;
     int *lab = NULL;
     int rc = 0;
-    long got = gz_read_full(f, hdr, sizeof hdr, path, err);
-    if (got < 0) {
-        rc = TL_EINPUT;
+    if ((rc = read_header(f, hdr, sizeof hdr, IDX_MAGIC_LABELS, "labels", "1 dim", path, err)))
         goto done;
-    }
-    if (got < (long)sizeof hdr) {
-        rc = tl_fail(err, TL_EINPUT, "%s: truncated: %ld bytes, shorter than the 8-byte IDX labels header",
-                     path, got);
-        goto done;
-    }
-    uint32_t magic = be32(hdr), count = be32(hdr + 4);
-    if (magic != IDX_MAGIC_LABELS) {
-        rc = tl_fail(err, TL_EINPUT, "%s: bad magic number 0x%08x, expected 0x%08x (IDX labels: u8, 1 dim)",
-                     path, magic, IDX_MAGIC_LABELS);
-        goto done;
-    }
+    uint32_t count = be32(hdr + 4);
     if (count < 1 || count > IDX_MAX_ITEMS) {
         rc = tl_fail(err, TL_EINPUT, "%s: implausible label count %u in the header", path, count);
         goto done;
@@ -123,7 +130,7 @@ static int read_labels(const char *path, int nclass, int **labels, long *n, tl_e
         rc = tl_fail(err, TL_ERUNTIME, "%s: out of memory for %u labels", path, count);
         goto done;
     }
-    got = gz_read_full(f, raw, count, path, err);
+    long got = gz_read_full(f, raw, count, path, err);
     if (got < 0) {
         rc = TL_EINPUT;
         goto done;
@@ -174,22 +181,9 @@ int data_load_idx(const char *images_path, const char *labels_path, int nclass,
         return TL_EINPUT;
     }
     unsigned char hdr[16];
-    long got = gz_read_full(f, hdr, sizeof hdr, path, err);
-    if (got < 0) {
-        rc = TL_EINPUT;
+    if ((rc = read_header(f, hdr, sizeof hdr, IDX_MAGIC_IMAGES, "images", "3 dims", path, err)))
         goto fail;
-    }
-    if (got < (long)sizeof hdr) {
-        rc = tl_fail(err, TL_EINPUT, "%s: truncated: %ld bytes, shorter than the 16-byte IDX images header",
-                     path, got);
-        goto fail;
-    }
-    uint32_t magic = be32(hdr), count = be32(hdr + 4), rows = be32(hdr + 8), cols = be32(hdr + 12);
-    if (magic != IDX_MAGIC_IMAGES) {
-        rc = tl_fail(err, TL_EINPUT, "%s: bad magic number 0x%08x, expected 0x%08x (IDX images: u8, 3 dims)",
-                     path, magic, IDX_MAGIC_IMAGES);
-        goto fail;
-    }
+    uint32_t count = be32(hdr + 4), rows = be32(hdr + 8), cols = be32(hdr + 12);
     if (count < 1 || count > IDX_MAX_ITEMS || rows < 1 || rows > IDX_MAX_SIDE || cols < 1 ||
         cols > IDX_MAX_SIDE || (long)count * rows * cols > IDX_MAX_PIXELS) {
         rc = tl_fail(err, TL_EINPUT, "%s: implausible dimensions %u x %u x %u in the header",
@@ -226,7 +220,7 @@ int data_load_idx(const char *images_path, const char *labels_path, int nclass,
     size_t done = 0;
     while (done < total) {
         size_t want = total - done < IDX_CHUNK ? total - done : IDX_CHUNK;
-        got = gz_read_full(f, chunk, want, path, err);
+        long got = gz_read_full(f, chunk, want, path, err);
         if (got < 0) {
             rc = TL_EINPUT;
             goto fail;
