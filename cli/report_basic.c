@@ -188,6 +188,21 @@ static void common_axes(FILE *f, const report_study *rs, int ylog)
         fprintf(f, "set logscale y\nset format y '%%g'\n");
 }
 
+/* script_open, then the title (quoted here), the x label (a gnuplot
+ * string, already quoted) and common_axes written.  Returns the stream
+ * (the caller hands it to script_plot) or NULL with err filled. */
+static FILE *script_begin(const report_study *rs, const char *title, const char *xlabel, int ylog,
+                          char **buf, size_t *len, tl_err *err)
+{
+    FILE *f = script_open(buf, len, err);
+    if (!f)
+        return NULL;
+    char q[600];
+    fprintf(f, "set title %s\nset xlabel %s\n", report_gp_quote(title, q, sizeof q), xlabel);
+    common_axes(f, rs, ylog);
+    return f;
+}
+
 static int history_write(const report_study *rs, report_out *o, tl_err *err)
 {
     int ncomplete = 0, npruned = 0;
@@ -207,15 +222,12 @@ static int history_write(const report_study *rs, report_out *o, tl_err *err)
     int ylog = report_log_axis(v, ncomplete);
     free(v);
 
-    char *buf;
+    char *buf, title[300];
     size_t len;
-    FILE *f = script_open(&buf, &len, err);
+    snprintf(title, sizeof title, "%s: %s of each trial (%s)", rs->name, rs->metric, dir_str(rs));
+    FILE *f = script_begin(rs, title, "'trial'", ylog, &buf, &len, err);
     if (!f)
         return TL_ERUNTIME;
-    char title[300], q[400];
-    snprintf(title, sizeof title, "%s: %s of each trial (%s)", rs->name, rs->metric, dir_str(rs));
-    fprintf(f, "set title %s\nset xlabel 'trial'\n", report_gp_quote(title, q, sizeof q));
-    common_axes(f, rs, ylog);
     fprintf(f, "$complete << EOD\n");
     for (int i = 0; i < rs->ntrials; i++) {
         const trial *t = &rs->trials[i].t;
@@ -283,16 +295,12 @@ static int param_plot(const report_study *rs, report_out *o, int p, int ylog, in
 {
     *drawn = 0;
     const param *pp = &rs->sp.p[p];
-    char *buf;
+    char *buf, title[300], q[600], q2[200];
     size_t len;
-    FILE *f = script_open(&buf, &len, err);
+    snprintf(title, sizeof title, "%s against %s", rs->metric, pp->name);
+    FILE *f = script_begin(rs, title, report_gp_quote(pp->name, q2, sizeof q2), ylog, &buf, &len, err);
     if (!f)
         return TL_ERUNTIME;
-    char title[300], q[600], q2[200];
-    snprintf(title, sizeof title, "%s against %s", rs->metric, pp->name);
-    fprintf(f, "set title %s\nset xlabel %s\n", report_gp_quote(title, q, sizeof q),
-            report_gp_quote(pp->name, q2, sizeof q2));
-    common_axes(f, rs, ylog);
     fprintf(f, "set palette defined (0 '#9ecae1', 1 '#08306b')\nset cblabel 'trial'\n");
     if (rs->ntrials > 1)
         fprintf(f, "set cbrange [0:%d]\n", rs->trials[rs->ntrials - 1].t.number);
@@ -457,15 +465,12 @@ static int curves_write(const report_study *rs, report_out *o, tl_err *err)
     int ylog = report_log_axis(v, nv);
     free(v);
 
-    char *buf;
+    char *buf, title[300];
     size_t len;
-    FILE *f = script_open(&buf, &len, err);
+    snprintf(title, sizeof title, "%s: learning curves (%d trials)", rs->name, with);
+    FILE *f = script_begin(rs, title, "'step'", ylog, &buf, &len, err);
     if (!f)
         return TL_ERUNTIME;
-    char title[300], q[400];
-    snprintf(title, sizeof title, "%s: learning curves (%d trials)", rs->name, with);
-    fprintf(f, "set title %s\nset xlabel 'step'\n", report_gp_quote(title, q, sizeof q));
-    common_axes(f, rs, ylog);
     int lo = 0, hi = 0, first = 1;
     for (int i = 0; i < rs->ntrials; i++)
         for (int k = 0; k < rs->trials[i].t.nsteps; k++) {
