@@ -108,6 +108,23 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* Prints s as a JSON string literal (quotes, backslashes and control
+ * characters escaped). */
+static void print_json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
 /* ---- sgemm peak ---- */
 
 static int bench_sgemm(const opts *o)
@@ -395,8 +412,10 @@ static int bench_epoch(const opts *o)
            "\"v_subnormal\": %ld, \"ftz\": %d",
            med, lo, hi, mlp_flops((int)train->n) / med * 1e-9, loss,
            count_subnormal(s.opt.v, s.opt.n), o->ftz);
-    if (derr.code)
-        printf(", \"data_error\": \"%s\"", strchr(derr.msg, '"') ? "see stderr" : derr.msg);
+    if (derr.code) {
+        printf(", \"data_error\": ");
+        print_json_string(derr.msg);
+    }
     printf("}\n");
     if (derr.code)
         fprintf(stderr, "bench_train: epoch on synthetic data: %s\n", derr.msg);
@@ -443,14 +462,18 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--workload") && val)
+        int *iv = !strcmp(a, "--threads") ? &o.threads
+                : !strcmp(a, "--repeats") ? &o.repeats
+                : !strcmp(a, "--epochs") ? &o.epochs : NULL;
+        int hi = iv == &o.threads ? 1024 : 64;
+        if (iv && val && parse_int(val, 1, hi, iv)) {
+            fprintf(stderr, "bench_train: %s: '%s' is not an integer in [1, %d]\n", a, val, hi);
+            return 2;
+        }
+        if (iv && val)
+            i++;
+        else if (!strcmp(a, "--workload") && val)
             o.workload = val, i++;
-        else if (!strcmp(a, "--threads") && val && !parse_int(val, 1, 1024, &o.threads))
-            i++;
-        else if (!strcmp(a, "--repeats") && val && !parse_int(val, 1, 64, &o.repeats))
-            i++;
-        else if (!strcmp(a, "--epochs") && val && !parse_int(val, 1, 64, &o.epochs))
-            i++;
         else if (!strcmp(a, "--fmnist") && val)
             o.fmnist = val, i++;
         else if (!strcmp(a, "--quick"))
