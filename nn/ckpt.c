@@ -426,6 +426,23 @@ static int parse(const char *path, const unsigned char *p, size_t n, staged *s, 
     return 0;
 }
 
+/* read_checked, then parse.  On success *buf owns the file (s points into
+ * it; the caller frees *buf); on error nothing is left to free. */
+static int read_staged(const char *path, unsigned char **buf, staged *s, uint32_t *version,
+                       tl_err *err)
+{
+    const unsigned char *payload;
+    size_t plen;
+    int rc = read_checked(path, buf, &payload, &plen, version, err);
+    if (rc)
+        return rc;
+    if ((rc = parse(path, payload, plen, s, err))) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return rc;
+}
+
 static int copy_blob(const char *path, const staged *s, void **blob, size_t *blob_len,
                      tl_err *err)
 {
@@ -445,25 +462,21 @@ static int copy_blob(const char *path, const staged *s, void **blob, size_t *blo
 int ckpt_peek(const char *path, ckpt_info *info, void **blob, size_t *blob_len, tl_err *err)
 {
     unsigned char *buf;
-    const unsigned char *payload;
-    size_t plen;
     uint32_t ver;
-    int rc = read_checked(path, &buf, &payload, &plen, &ver, err);
+    staged s;
+    int rc = read_staged(path, &buf, &s, &ver, err);
     if (rc)
         return rc;
-    staged s;
-    if (!(rc = parse(path, payload, plen, &s, err))) {
-        if (info) {
-            info->version = ver;
-            info->nparams = (size_t)s.nparams;
-            info->ntensors = (int)s.ntensors;
-            info->optimizer = s.opt_kind;
-            info->epoch = s.epoch;
-            info->step = (long)s.step;
-            info->status = s.status;
-        }
-        rc = copy_blob(path, &s, blob, blob_len, err);
+    if (info) {
+        info->version = ver;
+        info->nparams = (size_t)s.nparams;
+        info->ntensors = (int)s.ntensors;
+        info->optimizer = s.opt_kind;
+        info->epoch = s.epoch;
+        info->step = (long)s.step;
+        info->status = s.status;
     }
+    rc = copy_blob(path, &s, blob, blob_len, err);
     free(buf);
     return rc;
 }
@@ -591,16 +604,13 @@ static void apply(trainer *t, const staged *s)
 int ckpt_load(trainer *t, const char *path, void **blob, size_t *blob_len, tl_err *err)
 {
     unsigned char *buf;
-    const unsigned char *payload;
-    size_t plen;
     uint32_t ver;
-    int rc = read_checked(path, &buf, &payload, &plen, &ver, err);
+    staged s;
+    int rc = read_staged(path, &buf, &s, &ver, err);
     if (rc)
         return rc;
-    staged s;
     void *b = NULL;
-    if (!(rc = parse(path, payload, plen, &s, err)) &&
-        !(rc = check_against(path, t, &s, err)) && !(rc = copy_blob(path, &s, &b, NULL, err))) {
+    if (!(rc = check_against(path, t, &s, err)) && !(rc = copy_blob(path, &s, &b, NULL, err))) {
         apply(t, &s);
         if (blob) {
             *blob = b;
