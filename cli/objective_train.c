@@ -109,14 +109,7 @@ static int apply_live(tstate *ts, const space *sp, const double *values, tl_err 
     int rc = config_apply_values(&c, sp, values, "exploit", err);
     if (rc)
         return rc;
-    train_config *tc = &ts->s.tr.cfg;
-    tc->lr = c.lr;
-    tc->weight_decay = c.weight_decay;
-    tc->momentum = c.momentum;
-    tc->beta1 = c.beta1;
-    tc->beta2 = c.beta2;
-    tc->eps = c.eps;
-    tc->clip_norm = c.clip_norm;
+    session_live_values(&c, &ts->s.tr.cfg);
     if (c.dropout != ts->cfg.dropout)
         ts->s.model->vt->set_dropout(ts->s.model, (float)c.dropout);
     ts->cfg = c;

@@ -216,6 +216,17 @@ void session_gpt_config(const config *c, const task_data *d, gpt_config *g)
     g->dropout = (float)c->dropout;
 }
 
+void session_live_values(const config *c, train_config *tc)
+{
+    tc->lr = c->lr;
+    tc->momentum = c->momentum;
+    tc->beta1 = c->beta1;
+    tc->beta2 = c->beta2;
+    tc->eps = c->eps;
+    tc->weight_decay = c->weight_decay;
+    tc->clip_norm = c->clip_norm;
+}
+
 int session_train_config(const config *c, train_config *tc, tl_err *err)
 {
     train_config_default(tc);
@@ -227,14 +238,8 @@ int session_train_config(const config *c, train_config *tc, tl_err *err)
         (rc = sched_unit_parse(c->warmup_unit, &tc->sched.warmup_unit, err)) ||
         (rc = sched_unit_parse(c->step_unit, &tc->sched.unit, err)))
         return rc;
-    tc->lr = c->lr;
-    tc->momentum = c->momentum;
+    session_live_values(c, tc);
     tc->nesterov = c->nesterov;
-    tc->beta1 = c->beta1;
-    tc->beta2 = c->beta2;
-    tc->eps = c->eps;
-    tc->weight_decay = c->weight_decay;
-    tc->clip_norm = c->clip_norm;
     tc->sched.step_size = c->step_size;
     tc->sched.decay_rate = c->decay_rate;
     tc->sched.gamma = c->gamma;
