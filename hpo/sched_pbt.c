@@ -460,6 +460,19 @@ static int pick_source(pbt *p, const sched_ctx *ctx, int n, int nq, int m, int r
     return nc ? cand[rng_below(g, (uint64_t)nc)] : -1;
 }
 
+/* Fills *e as a new entry of kind with values (NAN past the space's
+ * parameters), value NAN and no source; the caller sets the rest. */
+static void entry_new(pbt_entry *e, int kind, const double *values, const space *sp)
+{
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    e->value = NAN;
+    e->src = e->src_entry = -1;
+    memcpy(e->values, values, (size_t)sp->n * sizeof(double));
+    for (int i = sp->n; i < SPACE_MAX_PARAMS; i++)
+        e->values[i] = NAN;
+}
+
 /* Member m copies src: values = src's values (m's own with keep_values),
  * explored in full mode; sets values and parent, appends the exploit
  * entry. */
@@ -467,18 +480,13 @@ static int do_exploit(pbt *p, const sched_ctx *ctx, int m, int src, int step, do
                       int ready, rng *g, tl_err *err)
 {
     pbt_entry e;
-    memset(&e, 0, sizeof e);
-    e.kind = PBT_EXPLOIT;
+    entry_new(&e, PBT_EXPLOIT, ctx->trials[p->keep_values ? m : src]->values, ctx->sp);
     e.step = step;
     e.pos = position(p, src);
     e.value = value;
     e.ready = ready;
     e.src = src;
     e.src_entry = p->lin[src].n - 1;
-    memcpy(e.values, ctx->trials[p->keep_values ? m : src]->values,
-           (size_t)ctx->sp->n * sizeof(double));
-    for (int i = ctx->sp->n; i < SPACE_MAX_PARAMS; i++)
-        e.values[i] = NAN;
     int rc;
     if (p->mode == PBT_MODE_FULL && (rc = pbt_explore(ctx->sp, p->live, ctx->cfg, g, e.values, err)))
         return rc;
@@ -579,15 +587,10 @@ static int pbt_report(void *self, const sched_ctx *ctx, const trial *t, int step
      * bigger budget: enqueued and re-run members) unless exploiting */
     *decision = DECIDE_PAUSE;
     pbt_entry e;
-    memset(&e, 0, sizeof e);
-    e.kind = PBT_READY;
+    entry_new(&e, PBT_READY, t->values, ctx->sp);
     e.step = e.pos = step;
     e.value = value;
     e.ready = 1;
-    e.src = e.src_entry = -1;
-    memcpy(e.values, t->values, (size_t)ctx->sp->n * sizeof(double));
-    for (int i = ctx->sp->n; i < SPACE_MAX_PARAMS; i++)
-        e.values[i] = NAN;
 
     if (!p->sync) {
         n = rank_members(p, ctx, -1, m, value, &nq);
@@ -750,14 +753,8 @@ static int pbt_started(void *self, const sched_ctx *ctx, const trial *t, const s
     pbt_lineage_free(l);
     if ((rc = pbt_lineage_load(ctx->s, m, p->buf, PBT_LINEAGE_MAX, l, err)))
         return rc;
-    pbt_entry e;
-    memset(&e, 0, sizeof e);
-    e.kind = l->n ? PBT_RESTART : PBT_START; /* a requeued member starts over */
-    e.value = NAN;
-    e.src = e.src_entry = -1;
-    memcpy(e.values, t->values, (size_t)ctx->sp->n * sizeof(double));
-    for (int i = ctx->sp->n; i < SPACE_MAX_PARAMS; i++)
-        e.values[i] = NAN;
+    pbt_entry e; /* a requeued member starts over */
+    entry_new(&e, l->n ? PBT_RESTART : PBT_START, t->values, ctx->sp);
     if ((rc = pbt_lineage_append(l, &e, err)) || (rc = save_lineage(p, ctx, m, err)))
         return rc;
     return e.kind == PBT_RESTART ? study_set_parent(ctx->s, m, -1, err) : 0;
@@ -777,14 +774,9 @@ static int pbt_tell(void *self, const sched_ctx *ctx, const trial *t, tl_err *er
     if ((rc = pbt_lineage_load(ctx->s, m, p->buf, PBT_LINEAGE_MAX, l, err)))
         return rc;
     pbt_entry e;
-    memset(&e, 0, sizeof e);
-    e.kind = PBT_FINAL;
+    entry_new(&e, PBT_FINAL, t->values, ctx->sp);
     e.step = e.pos = trial_last_step(t) > 0 ? trial_last_step(t) : p->final;
     e.value = t->value;
-    e.src = e.src_entry = -1;
-    memcpy(e.values, t->values, (size_t)ctx->sp->n * sizeof(double));
-    for (int i = ctx->sp->n; i < SPACE_MAX_PARAMS; i++)
-        e.values[i] = NAN;
     if ((rc = pbt_lineage_append(l, &e, err)))
         return rc;
     return save_lineage(p, ctx, m, err);
