@@ -274,14 +274,22 @@ static int setup(pbt *p, const sched_ctx *ctx, tl_err *err)
     return 0;
 }
 
+/* Re-reads member m's lineage from its trial.  Returns 0 or an error code. */
+static int load_lineage(pbt *p, const sched_ctx *ctx, int m, tl_err *err)
+{
+    pbt_lineage_free(&p->lin[m]);
+    return pbt_lineage_load(ctx->s, m, p->buf, PBT_LINEAGE_MAX, &p->lin[m], err);
+}
+
 /* Re-reads every member's lineage. */
 static int load_all(pbt *p, const sched_ctx *ctx, tl_err *err)
 {
     for (int k = 0; k < p->population; k++) {
-        pbt_lineage_free(&p->lin[k]);
-        if (k >= ctx->ntrials)
+        if (k >= ctx->ntrials) {
+            pbt_lineage_free(&p->lin[k]);
             continue;
-        int rc = pbt_lineage_load(ctx->s, k, p->buf, PBT_LINEAGE_MAX, &p->lin[k], err);
+        }
+        int rc = load_lineage(p, ctx, k, err);
         if (rc)
             return rc;
     }
@@ -750,8 +758,7 @@ static int pbt_started(void *self, const sched_ctx *ctx, const trial *t, const s
     if (how->kind != SCHED_NEW)
         return 0;
     pbt_lineage *l = &p->lin[m];
-    pbt_lineage_free(l);
-    if ((rc = pbt_lineage_load(ctx->s, m, p->buf, PBT_LINEAGE_MAX, l, err)))
+    if ((rc = load_lineage(p, ctx, m, err)))
         return rc;
     pbt_entry e; /* a requeued member starts over */
     entry_new(&e, l->n ? PBT_RESTART : PBT_START, t->values, ctx->sp);
@@ -770,8 +777,7 @@ static int pbt_tell(void *self, const sched_ctx *ctx, const trial *t, tl_err *er
     if (t->state != TRIAL_COMPLETE)
         return 0;
     pbt_lineage *l = &p->lin[m];
-    pbt_lineage_free(l);
-    if ((rc = pbt_lineage_load(ctx->s, m, p->buf, PBT_LINEAGE_MAX, l, err)))
+    if ((rc = load_lineage(p, ctx, m, err)))
         return rc;
     pbt_entry e;
     entry_new(&e, PBT_FINAL, t->values, ctx->sp);
@@ -796,8 +802,7 @@ static int pbt_requeued(void *self, const sched_ctx *ctx, const trial *t, tl_err
     if ((rc = setup(p, ctx, err)))
         return rc;
     pbt_lineage *l = &p->lin[m];
-    pbt_lineage_free(l);
-    if ((rc = pbt_lineage_load(ctx->s, m, p->buf, PBT_LINEAGE_MAX, l, err)))
+    if ((rc = load_lineage(p, ctx, m, err)))
         return rc;
     if (l->n == 0)
         return 0;
