@@ -96,8 +96,9 @@ bench-hpo:
 asan: deps
 	$(MAKE) BUILD=build-asan OPT="-O1" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" BIN=build-asan/tunelab \
-	    build-asan/tunelab build-asan/tests/run_tests
-	TUNELAB_BIN=$(CURDIR)/build-asan/tunelab ASAN_OPTIONS=detect_leaks=1 \
+	    build-asan/tunelab build-asan/tests/run_tests build-asan/examples/tune_function
+	TUNELAB_BIN=$(CURDIR)/build-asan/tunelab TUNELAB_EXAMPLES=$(CURDIR)/build-asan/examples \
+	    ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    ./build-asan/tests/run_tests --jobs 2 $(TEST_ARGS)
 

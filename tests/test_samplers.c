@@ -231,7 +231,7 @@ Test(samplers, grid_refuses_a_huge_grid)
     space sp;
     space_init(&sp);
     for (int i = 0; i < 8; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "p%d", i);
         add(&sp, name, "uniform(0, 1) grid=10");
     }
