@@ -22,6 +22,8 @@
 #include "nn/mlp.h"
 #include "util/rng.h"
 
+#include "gradcheck.h"
+
 #define PARITY_SCRIPT "scripts/torch_parity.py"
 
 typedef struct {
@@ -69,53 +71,13 @@ static void randomize(nn_model *m, uint64_t seed)
     }
 }
 
-static double loss_at(nn_model *m, const nn_batch *b, const rng *r0)
-{
-    rng r = *r0;
-    return m->vt->forward(m, b, 1, &r, NULL);
-}
-
 /* Every tensor, up to max_checks evenly spaced entries each, against
- * central differences; logs the first failure. */
+ * central differences; wpe rows at t >= T get no gradient by design, the
+ * rest must. */
 static int model_gradcheck(nn_model *m, const nn_batch *b, const rng *r0, float eps, double atol,
                            double rtol, size_t max_checks)
 {
-    nn_zero_grad(m);
-    loss_at(m, b, r0);
-    m->vt->backward(m, b, 1.0f);
-    float *g = malloc(m->nparams * sizeof(float));
-    memcpy(g, m->grads, m->nparams * sizeof(float));
-    int ok = 1;
-    for (int t = 0; t < m->ntensors && ok; t++) {
-        const nn_tensor *tn = &m->tensors[t];
-        size_t step = tn->size > max_checks ? tn->size / max_checks : 1;
-        double gmax = 0.0;
-        for (size_t i = 0; i < tn->size; i += step) {
-            float *x = m->params + tn->offset + i, orig = *x;
-            float xp = orig + eps, xm = orig - eps;
-            *x = xp;
-            double lp = loss_at(m, b, r0);
-            *x = xm;
-            double lm = loss_at(m, b, r0);
-            *x = orig;
-            double num = (lp - lm) / ((double)xp - (double)xm), ana = g[tn->offset + i];
-            gmax = fabs(ana) > gmax ? fabs(ana) : gmax;
-            if (!(fabs(num - ana) <= atol + rtol * fabs(ana))) {
-                cr_log_error("%s[%zu]: first failure: analytic %.8g, numeric %.8g", tn->name, i,
-                             ana, num);
-                ok = 0;
-                break;
-            }
-        }
-        /* wpe rows at t >= T get no gradient by design; the rest must. */
-        if (ok && gmax < 10 * atol && strcmp(tn->name, "wpe") != 0) {
-            cr_log_error("%s: largest gradient checked is %g: the check says nothing", tn->name,
-                         gmax);
-            ok = 0;
-        }
-    }
-    free(g);
-    return ok;
+    return gc_check(m, b, r0, eps, atol, rtol, max_checks, NULL, NULL, NULL, "wpe");
 }
 
 Test(gpt, gradcheck_every_tensor)
@@ -148,16 +110,10 @@ Test(gpt, gradcheck_with_dropout_fixed_mask)
     /* dropout is really on: another mask gives another loss; eval differs */
     rng r1;
     rng_seed(&r1, 5, 0);
-    double l0 = loss_at(f.m, &f.b, &r0), l1 = loss_at(f.m, &f.b, &r1);
+    double l0 = gc_loss_at(f.m, &f.b, &r0), l1 = gc_loss_at(f.m, &f.b, &r1);
     double le = f.m->vt->forward(f.m, &f.b, 0, NULL, NULL);
     cr_assert(l0 != l1 && l0 != le);
     fx_free(&f);
-}
-
-static void sgd(nn_model *m, float lr)
-{
-    for (size_t i = 0; i < m->nparams; i++)
-        m->params[i] -= lr * m->grads[i];
 }
 
 Test(gpt, overfits_one_batch_with_sgd)
@@ -180,7 +136,7 @@ Test(gpt, overfits_one_batch_with_sgd)
         if (step == 0)
             first = loss;
         f.m->vt->backward(f.m, &f.b, 1.0f);
-        sgd(f.m, 0.5f);
+        gc_sgd(f.m, 0.5f);
     }
     long hits = 0;
     loss = f.m->vt->forward(f.m, &f.b, 0, NULL, &hits);
@@ -211,7 +167,7 @@ Test(gpt, learns_a_cycle_and_generates_it)
         nn_zero_grad(m);
         loss = m->vt->forward(m, &bt, 1, NULL, NULL);
         m->vt->backward(m, &bt, 1.0f);
-        sgd(m, 0.5f);
+        gc_sgd(m, 0.5f);
     }
     cr_assert_lt(loss, 0.05f);
     int prompt[2] = {2, 3}, out[12];
@@ -357,7 +313,7 @@ Test(gpt, same_seed_gives_identical_params_and_losses)
             nn_zero_grad(f.m);
             losses[run][s] = f.m->vt->forward(f.m, &f.b, 1, &r, NULL);
             f.m->vt->backward(f.m, &f.b, 1.0f);
-            sgd(f.m, 0.1f);
+            gc_sgd(f.m, 0.1f);
         }
         n = f.m->nparams;
         params[run] = malloc(n * sizeof(float));

@@ -14,6 +14,8 @@
 #include "nn/mlp.h"
 #include "util/rng.h"
 
+#include "gradcheck.h"
+
 typedef struct {
     nn_model *m;
     nn_batch b;
@@ -55,12 +57,19 @@ static void hidden_pattern(const nn_model *m, uint8_t *pat, int B)
     }
 }
 
-/* Loss of a training forward whose dropout mask comes from a copy of *r0
- * (the same mask at every call). */
-static double loss_at(nn_model *m, const nn_batch *b, const rng *r0)
+typedef struct {
+    uint8_t *p0, *p1;
+    size_t npat;
+    int B;
+} kink_probe;
+
+/* gc_probe_fn: records the hidden zero pattern (base) or says whether it
+ * changed since. */
+static int kink_crossed(void *ctx, const nn_model *m, int base)
 {
-    rng r = *r0;
-    return m->vt->forward(m, b, 1, &r, NULL);
+    kink_probe *k = ctx;
+    hidden_pattern(m, base ? k->p0 : k->p1, k->B);
+    return !base && memcmp(k->p0, k->p1, k->npat) != 0;
 }
 
 /* Checks every tensor of m (up to max_checks evenly spaced entries each)
@@ -69,58 +78,16 @@ static double loss_at(nn_model *m, const nn_batch *b, const rng *r0)
 static int model_gradcheck(nn_model *m, const nn_batch *b, const rng *r0, float eps, double atol,
                            double rtol, size_t max_checks, int kinks, int *skipped)
 {
-    int B = b->B;
-    size_t npat = 0;
+    kink_probe k = {.B = b->B};
     const mlp_config *c = mlp_config_of(m);
     for (int l = 0; l < c->nhidden; l++)
-        npat += (size_t)B * c->hidden[l];
-    uint8_t *p0 = malloc(npat + 1), *p1 = malloc(npat + 1);
-    nn_zero_grad(m);
-    loss_at(m, b, r0);
-    hidden_pattern(m, p0, B);
-    m->vt->backward(m, b, 1.0f);
-    float *g = malloc(m->nparams * sizeof(float));
-    memcpy(g, m->grads, m->nparams * sizeof(float));
-    int ok = 1;
-    *skipped = 0;
-    for (int t = 0; t < m->ntensors && ok; t++) {
-        const nn_tensor *tn = &m->tensors[t];
-        size_t step = tn->size > max_checks ? tn->size / max_checks : 1;
-        double gmax = 0.0;
-        for (size_t i = 0; i < tn->size; i += step) {
-            float *x = m->params + tn->offset + i, orig = *x;
-            float xp = orig + eps, xm = orig - eps;
-            *x = xp;
-            double lp = loss_at(m, b, r0);
-            hidden_pattern(m, p1, B);
-            int crossed = memcmp(p0, p1, npat) != 0;
-            *x = xm;
-            double lm = loss_at(m, b, r0);
-            hidden_pattern(m, p1, B);
-            crossed |= memcmp(p0, p1, npat) != 0;
-            *x = orig;
-            if (kinks && crossed) {
-                (*skipped)++;
-                continue;
-            }
-            double num = (lp - lm) / ((double)xp - (double)xm), ana = g[tn->offset + i];
-            gmax = fabs(ana) > gmax ? fabs(ana) : gmax;
-            if (!(fabs(num - ana) <= atol + rtol * fabs(ana))) {
-                cr_log_error("%s[%zu]: first failure: analytic %.8g, numeric %.8g", tn->name, i,
-                             ana, num);
-                ok = 0;
-                break;
-            }
-        }
-        if (ok && gmax < 10 * atol) {
-            cr_log_error("%s: largest gradient checked is %g: the check says nothing", tn->name,
-                         gmax);
-            ok = 0;
-        }
-    }
-    free(g);
-    free(p0);
-    free(p1);
+        k.npat += (size_t)k.B * c->hidden[l];
+    k.p0 = malloc(k.npat + 1);
+    k.p1 = malloc(k.npat + 1);
+    int ok = gc_check(m, b, r0, eps, atol, rtol, max_checks, kinks ? kink_crossed : NULL, &k,
+                      skipped, NULL);
+    free(k.p0);
+    free(k.p1);
     return ok;
 }
 
@@ -149,7 +116,7 @@ Test(mlp, gradcheck_relu_with_dropout_fixed_mask)
     cr_assert_lt(skipped, 10, "%d perturbations crossed a ReLU kink", skipped);
     /* the mask is really applied: some hidden units of a training forward
      * are zero that are not zero in eval mode */
-    loss_at(f.m, &f.b, &r0);
+    gc_loss_at(f.m, &f.b, &r0);
     int dropped = 0;
     const float *h = mlp_hidden(f.m, 0);
     float *h_train = malloc(sizeof(float) * 4 * 9);
@@ -200,13 +167,6 @@ Test(mlp, backward_adds_scaled_gradients)
     fx_free(&f);
 }
 
-/* Plain SGD: p -= lr * g. */
-static void sgd(nn_model *m, float lr)
-{
-    for (size_t i = 0; i < m->nparams; i++)
-        m->params[i] -= lr * m->grads[i];
-}
-
 Test(mlp, overfits_one_batch_with_sgd)
 {
     for (int act = 0; act < NN_ACT_COUNT; act++) {
@@ -221,7 +181,7 @@ Test(mlp, overfits_one_batch_with_sgd)
             if (step == 0)
                 first = loss;
             f.m->vt->backward(f.m, &f.b, 1.0f);
-            sgd(f.m, 0.5f);
+            gc_sgd(f.m, 0.5f);
         }
         loss = f.m->vt->forward(f.m, &f.b, 0, NULL, &hits);
         cr_log_info("mlp %s: loss %.4f -> %.5f", nn_act_str(act), first, loss);
@@ -347,7 +307,7 @@ Test(mlp, same_seed_gives_identical_params_and_losses)
             nn_zero_grad(f.m);
             losses[run][s] = f.m->vt->forward(f.m, &f.b, 1, &r, NULL);
             f.m->vt->backward(f.m, &f.b, 1.0f);
-            sgd(f.m, 0.1f);
+            gc_sgd(f.m, 0.1f);
         }
         params[run] = malloc(f.m->nparams * sizeof(float));
         memcpy(params[run], f.m->params, f.m->nparams * sizeof(float));
