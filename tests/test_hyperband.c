@@ -255,6 +255,45 @@ static void make_cfg(study_config *c, const char *name, const char *scheduler, i
     c->eta = 3;
 }
 
+/* Opens a study on c and sp, asserting it opens; the caller owns it. */
+static study *open_study(const study_config *c, const space *sp)
+{
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, c, sp, &err), 0, "%s", err.msg);
+    return s;
+}
+
+/* make_space, make_cfg(name, scheduler, trials, min_budget, max_budget),
+ * fake_init(F, max_budget), then opens the study (asserting it opens).
+ * Returns the study; the caller owns it and sp (close_study). */
+static study *fake_study(space *sp, study_config *c, fake *F, const char *name,
+                         const char *scheduler, int trials, double min_budget, double max_budget)
+{
+    make_space(sp);
+    make_cfg(c, name, scheduler, trials, min_budget, max_budget);
+    fake_init(F, max_budget);
+    return open_study(c, sp);
+}
+
+/* Runs s to its end on the fake objective F with `workers` workers and the
+ * progress hook cb(ud) (may be NULL), asserting that study_optimize
+ * succeeds and that no job's state disagreed with its budget_done. */
+static void run_fake(study *s, fake *F, int workers, study_progress_fn cb, void *ud)
+{
+    objective obj = fake_objective(F);
+    tl_err err = { 0 };
+    cr_assert_eq(study_optimize(s, &obj, workers, cb, ud, &err), 0, "%s", err.msg);
+    cr_assert_eq(F->bad, 0, "%s", F->why);
+}
+
+/* Closes s and frees sp. */
+static void close_study(study *s, space *sp)
+{
+    study_close(s);
+    space_free(sp);
+}
+
 static void info_of(study *s, int k, halving_info *inf)
 {
     char buf[2048];
@@ -481,19 +520,12 @@ Test(hyperband, study_runs_every_bracket_with_the_papers_counts)
      * then a second cycle cut short by the budget: 9 in bracket 2, 1 in 1. */
     space sp;
     study_config c;
-    make_space(&sp);
-    make_cfg(&c, "hb", "hyperband", 27, 1, 9);
     fake F;
-    fake_init(&F, 9);
-    objective obj = fake_objective(&F);
-    study *s;
-    tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    study *s = fake_study(&sp, &c, &F, "hb", "hyperband", 27, 1, 9);
     ended E;
     memset(&E, 0, sizeof E);
     pthread_mutex_init(&E.mu, NULL);
-    cr_assert_eq(study_optimize(s, &obj, 1, on_end, &E, &err), 0, "%s", err.msg);
-    cr_assert_eq(F.bad, 0, "%s", F.why);
+    run_fake(s, &F, 1, on_end, &E);
     int stopped = check_sync_study(s, HALVING_HYPERBAND, &c);
     /* every trial ends once, as the live view counts them */
     for (int k = 0; k < 27; k++)
@@ -517,24 +549,16 @@ Test(hyperband, study_runs_every_bracket_with_the_papers_counts)
     cr_assert_eq(counts[TRIAL_COMPLETE], 1 + 1 + 3 + 1 + 1);
     cr_assert_eq(counts[TRIAL_PRUNED], stopped);
     cr_assert_eq(counts[TRIAL_PAUSED], 0, "no trial is left paused");
-    study_close(s);
-    space_free(&sp);
+    close_study(s, &sp);
 }
 
 Test(hyperband, a_promotion_continues_training_from_the_paused_state)
 {
     space sp;
     study_config c;
-    make_space(&sp);
-    make_cfg(&c, "cont", "hyperband", 17, 1, 9);
     fake F;
-    fake_init(&F, 9);
-    objective obj = fake_objective(&F);
-    study *s;
-    tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
-    cr_assert_eq(study_optimize(s, &obj, 2, NULL, NULL, &err), 0, "%s", err.msg);
-    cr_assert_eq(F.bad, 0, "%s", F.why);
+    study *s = fake_study(&sp, &c, &F, "cont", "hyperband", 17, 1, 9);
+    run_fake(s, &F, 2, NULL, NULL);
     /* re-running every promoted trial from scratch would cost sum n_i r_i */
     double rerun = 9 * 1 + 3 * 3 + 1 * 9 + 5 * 3 + 1 * 9 + 3 * 9;
     cr_assert_eq(study_budget_used(s), 69);
@@ -553,8 +577,7 @@ Test(hyperband, a_promotion_continues_training_from_the_paused_state)
     }
     cr_assert_eq(resumes, 3 + 1 + 1, "promotions: 3 + 1 in bracket 2, 1 in bracket 1");
     check_sync_study(s, HALVING_HYPERBAND, &c);
-    study_close(s);
-    space_free(&sp);
+    close_study(s, &sp);
 }
 
 Test(hyperband, stop_paused_ends_a_paused_trial_and_cleans_up)
@@ -565,9 +588,8 @@ Test(hyperband, stop_paused_ends_a_paused_trial_and_cleans_up)
     study_config c;
     make_space(&sp);
     make_cfg(&c, "stop", "fifo", 2, 1, 9);
-    study *s;
+    study *s = open_study(&c, &sp);
     tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
     fake F;
     fake_init(&F, 9);
     objective obj = fake_objective(&F);
@@ -612,8 +634,7 @@ Test(hyperband, stop_paused_ends_a_paused_trial_and_cleans_up)
     study_counts(s, counts);
     cr_assert(counts[TRIAL_PRUNED] == 1 && counts[TRIAL_PAUSED] == 0);
     study_set_progress(s, NULL, NULL);
-    study_close(s);
-    space_free(&sp);
+    close_study(s, &sp);
 }
 
 /* Sleeps about ms milliseconds per epoch so that run times are measurable. */
@@ -647,15 +668,12 @@ Test(hyperband, promoted_trials_keep_their_first_start_and_sum_their_run_time)
 {
     space sp;
     study_config c;
-    make_space(&sp);
-    make_cfg(&c, "times", "hyperband", 9, 1, 9); /* bracket 2 only: 9@1, 3@3, 1@9 */
     fake F;
-    fake_init(&F, 9);
+    /* bracket 2 only: 9@1, 3@3, 1@9 */
+    study *s = fake_study(&sp, &c, &F, "times", "hyperband", 9, 1, 9);
+    tl_err err = { 0 };
     objective obj = fake_objective(&F);
     obj.run = slow_run;
-    study *s;
-    tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
     starts S;
     memset(&S, 0, sizeof S);
     cr_assert_eq(study_optimize(s, &obj, 1, on_start, &S, &err), 0, "%s", err.msg);
@@ -688,8 +706,7 @@ Test(hyperband, promoted_trials_keep_their_first_start_and_sum_their_run_time)
     }
     cr_assert_eq(promoted, 3);
     study_trials_free(tr, n);
-    study_close(s);
-    space_free(&sp);
+    close_study(s, &sp);
 }
 
 /* The child: runs the study until epoch `kill_after`, then SIGKILLs itself
@@ -734,9 +751,8 @@ Test(hyperband, resumes_mid_bracket_after_sigkill)
     make_cfg(&c, "killed", "hyperband", 17, 1, 9);
     fork_and_kill(&c, &sp, KILL_AT_TOP);
 
-    study *s;
+    study *s = open_study(&c, &sp);
     tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
     int counts[TRIAL_STATE_COUNT];
     cr_assert_eq(study_counts(s, counts), 9);
     cr_assert_eq(counts[TRIAL_WAITING], 0, "nothing restarts from scratch");
@@ -766,9 +782,7 @@ Test(hyperband, resumes_mid_bracket_after_sigkill)
 
     fake F;
     fake_init(&F, 9);
-    objective obj = fake_objective(&F);
-    cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
-    cr_assert_eq(F.bad, 0, "%s", F.why);
+    run_fake(s, &F, 1, NULL, NULL);
     check_sync_study(s, HALVING_HYPERBAND, &c);
     cr_assert_eq(study_budget_used(s), 69);
     cr_assert_eq(F.epochs, 69 - (long)kept,
@@ -797,8 +811,7 @@ Test(hyperband, resumes_mid_bracket_after_sigkill)
     }
     cr_assert_eq(resumed_back, 1);
     cr_assert_geq(from_disk, 1, "paused trials of the killed process resume from saved states");
-    study_close(s);
-    space_free(&sp);
+    close_study(s, &sp);
 }
 
 Test(hyperband, a_dead_promotion_without_its_saved_state_starts_over)
@@ -823,9 +836,8 @@ Test(hyperband, a_dead_promotion_without_its_saved_state_starts_over)
     snprintf(path, sizeof path, "%s.states/trial-%d.state", c.storage, dead);
     cr_assert_eq(unlink(path), 0, "%s", path);
 
-    study *s;
+    study *s = open_study(&c, &sp);
     tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
     trial t;
     cr_assert_eq(study_get_trial(s, dead, &t, &err), 0, "%s", err.msg);
     cr_assert_eq(t.state, TRIAL_WAITING, "no state to resume from: re-run from scratch");
@@ -834,28 +846,21 @@ Test(hyperband, a_dead_promotion_without_its_saved_state_starts_over)
     trial_free(&t);
     fake F;
     fake_init(&F, 9);
-    objective obj = fake_objective(&F);
-    cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
-    cr_assert_eq(F.bad, 0, "%s", F.why);
+    run_fake(s, &F, 1, NULL, NULL);
     check_sync_study(s, HALVING_HYPERBAND, &c);
     cr_assert_eq(study_budget_used(s), 69);
     cr_assert_eq(F.epochs, 69 - (6 + 2 * 3), "the dead trial's 9 epochs trained again");
-    study_close(s);
-    space_free(&sp);
+    close_study(s, &sp);
 }
 
 Test(hyperband, resuming_with_other_budgets_is_refused)
 {
     space sp;
     study_config c;
-    make_space(&sp);
-    make_cfg(&c, "changed", "hyperband", 5, 1, 9);
     fake F;
-    fake_init(&F, 9);
-    objective obj = fake_objective(&F);
-    study *s;
+    study *s = fake_study(&sp, &c, &F, "changed", "hyperband", 5, 1, 9);
     tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    objective obj = fake_objective(&F);
     cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
     study_close(s);
     c.max_budget = 27;
@@ -865,8 +870,7 @@ Test(hyperband, resuming_with_other_budgets_is_refused)
     cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "bracket") && strstr(err.msg, "resume with the settings"), "%s",
               err.msg);
-    study_close(s);
-    space_free(&sp);
+    close_study(s, &sp);
 }
 
 Test(hyperband, bad_settings_are_rejected_at_open)
@@ -898,28 +902,22 @@ Test(hyperband, works_with_the_sobol_sampler)
     fake F;
     fake_init(&F, 9);
     objective obj = fake_objective(&F);
-    study *s;
+    study *s = open_study(&c, &sp);
     tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
     cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
     check_sync_study(s, HALVING_HYPERBAND, &c);
     cr_assert_eq(F.epochs, 69);
-    study_close(s);
-    space_free(&sp);
+    close_study(s, &sp);
 }
 
 Test(hyperband, rung_table_lists_every_rung)
 {
     space sp;
     study_config c;
-    make_space(&sp);
-    make_cfg(&c, "table", "hyperband", 17, 1, 9);
     fake F;
-    fake_init(&F, 9);
-    objective obj = fake_objective(&F);
-    study *s;
+    study *s = fake_study(&sp, &c, &F, "table", "hyperband", 17, 1, 9);
     tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    objective obj = fake_objective(&F);
     cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
     char *attrs[17];
     for (int k = 0; k < 17; k++) {
@@ -956,8 +954,7 @@ Test(hyperband, rung_table_lists_every_rung)
     cr_assert(strstr(err.msg, "trial 3"), "%s", err.msg);
     for (int k = 0; k < 17; k++)
         free(attrs[k]);
-    study_close(s);
-    space_free(&sp);
+    close_study(s, &sp);
 }
 
 Test(hyperband, tunelab_run_on_spirals_reports_the_budget, .timeout = 120)
@@ -1005,16 +1002,10 @@ Test(sha, promotes_the_best_third_once_the_whole_rung_finished)
 {
     space sp;
     study_config c;
-    make_space(&sp);
-    make_cfg(&c, "sha", "sha", 9, 1, 9);
     fake F;
-    fake_init(&F, 9);
-    objective obj = fake_objective(&F);
-    study *s;
+    study *s = fake_study(&sp, &c, &F, "sha", "sha", 9, 1, 9);
     tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
-    cr_assert_eq(study_optimize(s, &obj, 2, NULL, NULL, &err), 0, "%s", err.msg);
-    cr_assert_eq(F.bad, 0, "%s", F.why);
+    run_fake(s, &F, 2, NULL, NULL);
     check_sync_study(s, HALVING_SHA, &c);
     /* synchronous: with 2 workers, a promotion to rung i+1 starts only after
      * all n_i trials ended rung i */
@@ -1049,28 +1040,22 @@ Test(sha, promotes_the_best_third_once_the_whole_rung_finished)
     cr_assert_eq(study_budget_used(s), 9 + 3 * 2 + 6);
     cr_assert_eq(F.epochs, 21);
     study_trials_free(tr, n);
-    study_close(s);
-    space_free(&sp);
+    close_study(s, &sp);
 }
 
 Test(sha, keeps_one_trial_per_rung_when_n_is_small)
 {
     space sp;
     study_config c;
-    make_space(&sp);
-    make_cfg(&c, "small", "sha", 4, 1, 9);
     fake F;
-    fake_init(&F, 9);
-    objective obj = fake_objective(&F);
-    study *s;
+    study *s = fake_study(&sp, &c, &F, "small", "sha", 4, 1, 9);
     tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    objective obj = fake_objective(&F);
     cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
     check_sync_study(s, HALVING_SHA, &c);
     cr_assert_eq(study_budget_used(s), 4 * 1 + 1 * 2 + 1 * 6);
     cr_assert_eq(F.epochs, 12);
-    study_close(s);
-    space_free(&sp);
+    close_study(s, &sp);
 }
 
 /* ---- asha (driven by hand through ask / report / tell) ---- */
@@ -1112,9 +1097,7 @@ Test(asha, promotes_as_soon_as_a_trial_is_in_the_top_third)
     study_config c;
     make_space(&sp);
     make_cfg(&c, "asha", "asha", 10, 1, 9);
-    study *s;
-    tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    study *s = open_study(&c, &sp);
     /* rung 0 (1 epoch): floor(m/3) of m results may go on */
     train_to(s, ask_expect(s, JOB_NEW, 1), 0, 1, 5.0, DECIDE_PAUSE);  /* 0 */
     train_to(s, ask_expect(s, JOB_NEW, 1), 0, 1, 3.0, DECIDE_PAUSE);  /* 1 */
@@ -1140,8 +1123,7 @@ Test(asha, promotes_as_soon_as_a_trial_is_in_the_top_third)
     train_to(s, 2, 1, 3, 1.5, DECIDE_PAUSE);
     /* rung 1 has 2 results (trial 1: 2.0, trial 2: 1.5): floor(2/3) = 0 */
     cr_assert_eq(ask_expect(s, JOB_NEW, 1), 6);
-    study_close(s);
-    space_free(&sp);
+    close_study(s, &sp);
 }
 
 Test(asha, finishes_the_best_trial_when_the_budget_ends_early)
@@ -1150,9 +1132,7 @@ Test(asha, finishes_the_best_trial_when_the_budget_ends_early)
     study_config c;
     make_space(&sp);
     make_cfg(&c, "drain", "asha", 2, 1, 9);
-    study *s;
-    tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    study *s = open_study(&c, &sp);
     train_to(s, ask_expect(s, JOB_NEW, 1), 0, 1, 5.0, DECIDE_PAUSE);
     int b = ask_expect(s, JOB_NEW, 1);
     /* budget used, trial 1 still running: wait for it */
@@ -1169,24 +1149,17 @@ Test(asha, finishes_the_best_trial_when_the_budget_ends_early)
     info_of(s, 1, &inf);
     cr_assert(inf.rung == 2 && !strcmp(inf.status, "complete") && inf.nvalues == 3 &&
               inf.value[0] == 3.0 && inf.value[1] == 2.0 && inf.value[2] == 1.0);
-    study_close(s);
-    space_free(&sp);
+    close_study(s, &sp);
 }
 
 Test(asha, two_workers_train_every_epoch_once)
 {
     space sp;
     study_config c;
-    make_space(&sp);
-    make_cfg(&c, "asha2", "asha", 30, 1, 9);
     fake F;
-    fake_init(&F, 9);
-    objective obj = fake_objective(&F);
-    study *s;
+    study *s = fake_study(&sp, &c, &F, "asha2", "asha", 30, 1, 9);
     tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
-    cr_assert_eq(study_optimize(s, &obj, 2, NULL, NULL, &err), 0, "%s", err.msg);
-    cr_assert_eq(F.bad, 0, "%s", F.why);
+    run_fake(s, &F, 2, NULL, NULL);
     cr_assert_eq(F.epochs, (long)study_budget_used(s), "no epoch trained twice");
     trial *tr;
     int n;
@@ -1227,8 +1200,7 @@ Test(asha, two_workers_train_every_epoch_once)
     cr_assert_geq(complete, 1);
     cr_assert_eq(study_budget_used(s), 30 + at[1] * 2 + at[2] * 6);
     study_trials_free(tr, n);
-    study_close(s);
-    space_free(&sp);
+    close_study(s, &sp);
 }
 
 /* ---- bayes + hyperband (BOHB-like) ---- */
