@@ -22,6 +22,7 @@
 
 #include "hpo/space.h"
 #include "hpo/study.h"
+#include "tests/report_util.h"
 
 #define NTRIALS 10
 #define NSTEPS 5
@@ -94,45 +95,9 @@ static void teardown(void)
 
 TestSuite(report, .init = setup, .fini = teardown, .timeout = 60);
 
-/* Reads a whole file (NUL-terminated, caller frees); NULL if missing. */
-static char *slurp(const char *path, long *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    cr_assert_not_null(b);
-    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = 0;
-    fclose(f);
-    if (len)
-        *len = n;
-    return b;
-}
-
 /* Runs `tunelab ARGS` (args: shell text, paths without spaces) with stdout
  * and stderr captured; returns the exit status. */
-static int tl(char **out, char **errout, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int tl(char **out, char **errout, const char *fmt, ...)
-{
-    char a[1024], cmd[2048], o[128], e[128];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(a, sizeof a, fmt, ap);
-    va_end(ap);
-    snprintf(o, sizeof o, "%s/stdout.txt", dir);
-    snprintf(e, sizeof e, "%s/stderr.txt", dir);
-    snprintf(cmd, sizeof cmd, "NO_COLOR=1 %s %s >%s 2>%s", bin, a, o, e);
-    int st = system(cmd);
-    cr_assert(WIFEXITED(st), "`%s` did not exit", cmd);
-    *out = slurp(o, NULL);
-    *errout = slurp(e, NULL);
-    cr_assert(*out && *errout);
-    return WEXITSTATUS(st);
-}
+#define tl(out, errout, ...) ru_tl(dir, bin, "NO_COLOR=1", out, errout, __VA_ARGS__)
 
 /* The C API's view of the study: counts per state and every trial. */
 typedef struct truth {
@@ -323,7 +288,7 @@ Test(report, report_writes_index_html_whose_figures_exist_and_escapes_user_strin
     cr_assert_eq(tl(&out, &err, "report %s -o %s", db, rep), 0, "%s%s", out, err);
     char path[256];
     snprintf(path, sizeof path, "%s/index.html", rep);
-    char *html = slurp(path, NULL);
+    char *html = ru_slurp(path, NULL);
     cr_assert_not_null(html, "no %s", path);
     /* every <img src="..."> names a non-empty PNG in the folder */
     int nimg = 0;
@@ -339,7 +304,7 @@ Test(report, report_writes_index_html_whose_figures_exist_and_escapes_user_strin
         cr_assert_eq(stat(fig, &st), 0, "missing figure %s", fig);
         cr_assert_gt(st.st_size, 1000, "%s is %ld bytes", fig, (long)st.st_size);
         long len;
-        char *png = slurp(fig, &len);
+        char *png = ru_slurp(fig, &len);
         cr_assert(!memcmp(png, "\x89PNG\r\n\x1a\n", 8), "%s is not a PNG", fig);
         free(png);
         p = q;
@@ -414,8 +379,8 @@ Test(report, an_unwritable_output_folder_is_a_clear_error)
 
 Test(report, export_needs_exactly_one_format_and_reading_never_changes_the_database)
 {
-    long n0, n1;
-    char *before = slurp(db, &n0);
+    long n0 = -1, n1 = -2; /* set by ru_slurp */
+    char *before = ru_slurp(db, &n0);
     char *out, *err;
     cr_assert_eq(tl(&out, &err, "export %s", db), 2);
     free(out);
@@ -430,7 +395,7 @@ Test(report, export_needs_exactly_one_format_and_reading_never_changes_the_datab
     cr_assert_eq(tl(&out, &err, "show %s --study rep", db), 0, "%s", err);
     free(out);
     free(err);
-    char *after = slurp(db, &n1);
+    char *after = ru_slurp(db, &n1);
     cr_assert(n0 == n1 && !memcmp(before, after, (size_t)n0), "the database file changed");
     free(before);
     free(after);

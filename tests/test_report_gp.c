@@ -25,6 +25,7 @@
 #include "hpo/acq.h"
 #include "hpo/study.h"
 #include "hpo/testfuncs.h"
+#include "tests/report_util.h"
 
 #define NTRIALS 12
 #define NINIT 5
@@ -304,42 +305,9 @@ Test(report_gp, axis_maps_the_unit_interval_onto_the_parameter_range)
 
 /* ---- through the binary ---- */
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    cr_assert_not_null(b);
-    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = 0;
-    fclose(f);
-    return b;
-}
-
 /* Runs `tunelab ARGS`; returns the exit status, stdout and stderr. */
-static int tl(char **out, char **errout, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int tl(char **out, char **errout, const char *fmt, ...)
-{
-    char a[1024], cmd[2048], o[128], e[128];
-    cr_assert_eq(access(bin, X_OK), 0, "no tunelab binary at %s (set TUNELAB_BIN)", bin);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(a, sizeof a, fmt, ap);
-    va_end(ap);
-    snprintf(o, sizeof o, "%s/stdout.txt", dir);
-    snprintf(e, sizeof e, "%s/stderr.txt", dir);
-    snprintf(cmd, sizeof cmd, "NO_COLOR=1 OMP_NUM_THREADS=1 %s %s >%s 2>%s", bin, a, o, e);
-    int st = system(cmd);
-    cr_assert(WIFEXITED(st), "`%s` did not exit", cmd);
-    *out = slurp(o);
-    *errout = slurp(e);
-    cr_assert(*out && *errout);
-    return WEXITSTATUS(st);
-}
+#define tl(out, errout, ...) \
+    ru_tl(dir, bin, "NO_COLOR=1 OMP_NUM_THREADS=1", out, errout, __VA_ARGS__)
 
 static long file_size(const char *d, const char *name)
 {
@@ -356,7 +324,7 @@ Test(report_gp, report_of_a_bayes_study_has_the_gp_section_and_its_figures)
     cr_assert_eq(tl(&out, &err, "report %s -o %s", db, rep), 0, "%s%s", out, err);
     char idx[160];
     snprintf(idx, sizeof idx, "%s/index.html", rep);
-    char *html = slurp(idx);
+    char *html = ru_slurp(idx, NULL);
     cr_assert_not_null(html);
     cr_assert(strstr(html, "<section id=\"gp\">"), "no GP section");
     cr_assert(strstr(html, "Acquisition: ei, xi = 0, beta = 2."), "settings from the study attributes");
@@ -384,7 +352,7 @@ Test(report_gp, gp_param_chooses_the_slice_and_rejects_unknown_or_repeated_names
     free(err);
     char idx[160];
     snprintf(idx, sizeof idx, "%s/index.html", rep);
-    char *html = slurp(idx);
+    char *html = ru_slurp(idx, NULL);
     cr_assert(strstr(html, "<code>x1</code> (chosen with --gp-param)"), "slice through x1");
     cr_assert(strstr(html, "x1 (x) and x0 (y)"), "2-D slice: x1 first, then the other");
     free(html);
@@ -418,7 +386,7 @@ Test(report_gp, a_study_of_another_sampler_has_no_gp_section)
     cr_assert_eq(tl(&out, &err, "report %s -o %s", c.storage, rep), 0, "%s%s", out, err);
     char idx[160];
     snprintf(idx, sizeof idx, "%s/index.html", rep);
-    char *html = slurp(idx);
+    char *html = ru_slurp(idx, NULL);
     cr_assert(!strstr(html, "id=\"gp\""), "random search has no GP section");
     free(html);
     free(out);
