@@ -1208,46 +1208,14 @@ Test(asha, two_workers_train_every_epoch_once)
 TestSuite(bohb, .init = setup, .fini = teardown, .timeout = 120);
 
 #include "hpo/testfuncs.h"
+#include "tests/epoch_objective.h"
 
 #define MF_C 20.0 /* value = branin(x) + MF_C / epochs */
 
-typedef struct mfstate {
-    int epochs;
-} mfstate;
-
+/* value = branin(x) + MF_C / epochs (tests/epoch_objective.h). */
 static int mf_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
 {
-    mfstate *st = job->obj_state;
-    if (!st)
-        st = calloc(1, sizeof *st);
-    const testfunc *tf = testfunc_find("branin");
-    double f = testfunc_eval_unit(tf, job->values), v = NAN;
-    int until = (int)ceil(job->budget - 1e-9);
-    for (int e = st->epochs + 1; e <= until; e++) {
-        st->epochs = e;
-        v = f + MF_C / e;
-        int dec = DECIDE_CONTINUE;
-        tl_err err = { 0 };
-        if (study_report(s, job->number, e, v, e, &dec, NULL, &err)) {
-            free(st);
-            return 1;
-        }
-        if (dec == DECIDE_PAUSE) {
-            out->state = TRIAL_PAUSED;
-            out->value = v;
-            out->obj_state = st;
-            return 0;
-        }
-    }
-    out->state = TRIAL_COMPLETE;
-    out->value = v;
-    free(st);
-    return 0;
-}
-
-static void mf_free(void *ud, void *st)
-{
-    free(st);
+    return eo_train(s, job, out, testfunc_eval_unit(testfunc_find("branin"), job->values), MF_C);
 }
 
 /* Best branin value among the trials trained to max_budget (the study's
@@ -1266,7 +1234,7 @@ static double mf_study(const char *sampler, uint64_t seed, int trials, double ma
     make_cfg(&c, name, "hyperband", trials, 1, max_budget);
     snprintf(c.sampler, sizeof c.sampler, "%s", sampler);
     c.seed = seed;
-    objective obj = { .run = mf_run, .state_free = mf_free };
+    objective obj = { .run = mf_run, .state_free = eo_free };
     study *s;
     cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
     struct timespec a, b;

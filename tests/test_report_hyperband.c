@@ -24,6 +24,7 @@
 #include "hpo/executor.h"
 #include "hpo/study.h"
 #include "tests/cli_util.h"
+#include "tests/epoch_objective.h"
 
 static char dir[64];
 
@@ -47,42 +48,11 @@ TestSuite(report_hyperband, .init = setup, .fini = teardown, .timeout = 60);
 
 /* ---- a study to report on ---- */
 
-typedef struct ep {
-    int epochs;
-} ep;
-
+/* value = (x - 0.3)^2 + 1/epochs (tests/epoch_objective.h). */
 static int ep_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
 {
-    ep *st = job->obj_state;
-    if (!st)
-        st = calloc(1, sizeof *st);
-    double x = job->values[0], v = NAN;
-    int until = (int)ceil(job->budget - 1e-9);
-    for (int e = st->epochs + 1; e <= until; e++) {
-        st->epochs = e;
-        v = (x - 0.3) * (x - 0.3) + 1.0 / e;
-        int dec = DECIDE_CONTINUE;
-        tl_err err = { 0 };
-        if (study_report(s, job->number, e, v, e, &dec, NULL, &err)) {
-            free(st);
-            return 1;
-        }
-        if (dec == DECIDE_PAUSE) {
-            out->state = TRIAL_PAUSED;
-            out->value = v;
-            out->obj_state = st;
-            return 0;
-        }
-    }
-    out->state = TRIAL_COMPLETE;
-    out->value = v;
-    free(st);
-    return 0;
-}
-
-static void ep_free(void *ud, void *st)
-{
-    free(st);
+    double x = job->values[0];
+    return eo_train(s, job, out, (x - 0.3) * (x - 0.3), 1.0);
 }
 
 /* Runs a study `name` with the scheduler, trials and budgets given, into
@@ -110,7 +80,7 @@ static study *run_study(const char *name, const char *scheduler, int trials, dou
                             { "objective", "function" } };
     for (size_t k = 0; k < sizeof kv / sizeof kv[0]; k++)
         cr_assert_eq(study_attr_set(s, kv[k][0], kv[k][1], &err), 0, "%s", err.msg);
-    objective obj = { .run = ep_run, .state_free = ep_free };
+    objective obj = { .run = ep_run, .state_free = eo_free };
     cr_assert_eq(study_optimize(s, &obj, 1, NULL, NULL, &err), 0, "%s", err.msg);
     space_free(&sp);
     return s;
