@@ -2,7 +2,7 @@
  * nn_model interface, shared by the model tests (test_mlp.c, test_gpt.c):
  * a training-mode loss under a fixed dropout mask, a central-difference
  * check of every parameter tensor with an optional per-model hook that
- * skips perturbations (for ReLU kinks), and plain SGD.
+ * skips perturbations (for ReLU kinks), and plain SGD steps.
  * Header-only (static inline), test code only; not part of the library.
  * It logs failures with cr_log_error and returns 0/1: the caller asserts. */
 #ifndef TL_TESTS_GRADCHECK_H
@@ -96,6 +96,18 @@ static inline void gc_sgd(nn_model *m, float lr)
 {
     for (size_t i = 0; i < m->nparams; i++)
         m->params[i] -= lr * m->grads[i];
+}
+
+/* One training step: zeroes the gradients, runs a training forward (dropout
+ * from r, may be NULL) and backward on b, then gc_sgd.  Returns the loss
+ * of that forward. */
+static inline double gc_sgd_step(nn_model *m, const nn_batch *b, rng *r, float lr)
+{
+    nn_zero_grad(m);
+    double loss = m->vt->forward(m, b, 1, r, NULL);
+    m->vt->backward(m, b, 1.0f);
+    gc_sgd(m, lr);
+    return loss;
 }
 
 #endif

@@ -131,12 +131,9 @@ Test(gpt, overfits_one_batch_with_sgd)
     }
     float first = 0, loss = 0;
     for (int step = 0; step < 300; step++) {
-        nn_zero_grad(f.m);
-        loss = f.m->vt->forward(f.m, &f.b, 1, NULL, NULL);
+        loss = gc_sgd_step(f.m, &f.b, NULL, 0.5f);
         if (step == 0)
             first = loss;
-        f.m->vt->backward(f.m, &f.b, 1.0f);
-        gc_sgd(f.m, 0.5f);
     }
     long hits = 0;
     loss = f.m->vt->forward(f.m, &f.b, 0, NULL, &hits);
@@ -164,10 +161,7 @@ Test(gpt, learns_a_cycle_and_generates_it)
     nn_batch bt = {.B = 3, .T = 8, .tokens = tok, .targets = tgt};
     float loss = 0;
     for (int step = 0; step < 200; step++) {
-        nn_zero_grad(m);
-        loss = m->vt->forward(m, &bt, 1, NULL, NULL);
-        m->vt->backward(m, &bt, 1.0f);
-        gc_sgd(m, 0.5f);
+        loss = gc_sgd_step(m, &bt, NULL, 0.5f);
     }
     cr_assert_lt(loss, 0.05f);
     int prompt[2] = {2, 3}, out[12];
@@ -310,10 +304,7 @@ Test(gpt, same_seed_gives_identical_params_and_losses)
         rng r;
         rng_seed(&r, 7, 1);
         for (int s = 0; s < 4; s++) {
-            nn_zero_grad(f.m);
-            losses[run][s] = f.m->vt->forward(f.m, &f.b, 1, &r, NULL);
-            f.m->vt->backward(f.m, &f.b, 1.0f);
-            gc_sgd(f.m, 0.1f);
+            losses[run][s] = gc_sgd_step(f.m, &f.b, &r, 0.1f);
         }
         n = f.m->nparams;
         params[run] = malloc(n * sizeof(float));

@@ -176,12 +176,9 @@ Test(mlp, overfits_one_batch_with_sgd)
         float first = 0, loss = 0;
         long hits = 0;
         for (int step = 0; step < 300; step++) {
-            nn_zero_grad(f.m);
-            loss = f.m->vt->forward(f.m, &f.b, 1, NULL, NULL);
+            loss = gc_sgd_step(f.m, &f.b, NULL, 0.5f);
             if (step == 0)
                 first = loss;
-            f.m->vt->backward(f.m, &f.b, 1.0f);
-            gc_sgd(f.m, 0.5f);
         }
         loss = f.m->vt->forward(f.m, &f.b, 0, NULL, &hits);
         cr_log_info("mlp %s: loss %.4f -> %.5f", nn_act_str(act), first, loss);
@@ -304,10 +301,7 @@ Test(mlp, same_seed_gives_identical_params_and_losses)
         rng r;
         rng_seed(&r, 7, 1);
         for (int s = 0; s < 5; s++) {
-            nn_zero_grad(f.m);
-            losses[run][s] = f.m->vt->forward(f.m, &f.b, 1, &r, NULL);
-            f.m->vt->backward(f.m, &f.b, 1.0f);
-            gc_sgd(f.m, 0.1f);
+            losses[run][s] = gc_sgd_step(f.m, &f.b, &r, 0.1f);
         }
         params[run] = malloc(f.m->nparams * sizeof(float));
         memcpy(params[run], f.m->params, f.m->nparams * sizeof(float));
