@@ -265,15 +265,22 @@ static study *open_study(const study_config *c, const space *sp)
 }
 
 /* make_space, make_cfg(name, scheduler, trials, min_budget, max_budget),
- * fake_init(F, max_budget), then opens the study (asserting it opens).
- * Returns the study; the caller owns it and sp (close_study). */
-static study *fake_study(space *sp, study_config *c, fake *F, const char *name,
-                         const char *scheduler, int trials, double min_budget, double max_budget)
+ * then opens the study (asserting it opens).  Returns the study; the
+ * caller owns it and sp (close_study). */
+static study *new_study(space *sp, study_config *c, const char *name, const char *scheduler,
+                        int trials, double min_budget, double max_budget)
 {
     make_space(sp);
     make_cfg(c, name, scheduler, trials, min_budget, max_budget);
-    fake_init(F, max_budget);
     return open_study(c, sp);
+}
+
+/* new_study after fake_init(F, max_budget). */
+static study *fake_study(space *sp, study_config *c, fake *F, const char *name,
+                         const char *scheduler, int trials, double min_budget, double max_budget)
+{
+    fake_init(F, max_budget);
+    return new_study(sp, c, name, scheduler, trials, min_budget, max_budget);
 }
 
 /* Runs s to its end on the fake objective F with `workers` workers and the
@@ -586,9 +593,7 @@ Test(hyperband, stop_paused_ends_a_paused_trial_and_cleans_up)
      * kept state and a saved file, then is stopped. */
     space sp;
     study_config c;
-    make_space(&sp);
-    make_cfg(&c, "stop", "fifo", 2, 1, 9);
-    study *s = open_study(&c, &sp);
+    study *s = new_study(&sp, &c, "stop", "fifo", 2, 1, 9);
     tl_err err = { 0 };
     fake F;
     fake_init(&F, 9);
@@ -1095,9 +1100,7 @@ Test(asha, promotes_as_soon_as_a_trial_is_in_the_top_third)
 {
     space sp;
     study_config c;
-    make_space(&sp);
-    make_cfg(&c, "asha", "asha", 10, 1, 9);
-    study *s = open_study(&c, &sp);
+    study *s = new_study(&sp, &c, "asha", "asha", 10, 1, 9);
     /* rung 0 (1 epoch): floor(m/3) of m results may go on */
     train_to(s, ask_expect(s, JOB_NEW, 1), 0, 1, 5.0, DECIDE_PAUSE);  /* 0 */
     train_to(s, ask_expect(s, JOB_NEW, 1), 0, 1, 3.0, DECIDE_PAUSE);  /* 1 */
@@ -1130,9 +1133,7 @@ Test(asha, finishes_the_best_trial_when_the_budget_ends_early)
 {
     space sp;
     study_config c;
-    make_space(&sp);
-    make_cfg(&c, "drain", "asha", 2, 1, 9);
-    study *s = open_study(&c, &sp);
+    study *s = new_study(&sp, &c, "drain", "asha", 2, 1, 9);
     train_to(s, ask_expect(s, JOB_NEW, 1), 0, 1, 5.0, DECIDE_PAUSE);
     int b = ask_expect(s, JOB_NEW, 1);
     /* budget used, trial 1 still running: wait for it */
