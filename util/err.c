@@ -26,6 +26,14 @@ int tl_prefix(tl_err *e, const char *fmt, ...)
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", pre, old);
+    /* "pre: old", cut at the buffer's end (intended: messages are bounded) */
+    size_t n = (size_t)snprintf(e->msg, sizeof e->msg, "%s: ", pre);
+    if (n < sizeof e->msg) {
+        size_t room = sizeof e->msg - 1 - n, len = strnlen(old, sizeof old);
+        if (len > room)
+            len = room;
+        memcpy(e->msg + n, old, len);
+        e->msg[n + len] = 0;
+    }
     return e->code ? e->code : TL_ERUNTIME;
 }
