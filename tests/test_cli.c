@@ -317,3 +317,61 @@ Test(cli, pbt_refuses_to_tune_the_model_shape)
     cr_assert(strstr(r.err, "model.hidden: with study.scheduler = pbt"), "stderr: %s", r.err);
     cli_free(&r);
 }
+
+/* A w x h 24-bit BMP of one gray level with a little noise. */
+static void write_bmp(const char *path, int gray, unsigned seed)
+{
+    const int w = 8, h = 8, row = (w * 3 + 3) / 4 * 4, size = 54 + row * h;
+    unsigned char buf[54 + 24 * 8];
+    memset(buf, 0, sizeof buf);
+    buf[0] = 'B';
+    buf[1] = 'M';
+    buf[2] = (unsigned char)size;
+    buf[10] = 54;
+    buf[14] = 40;
+    buf[18] = (unsigned char)w;
+    buf[22] = (unsigned char)h;
+    buf[26] = 1;
+    buf[28] = 24;
+    for (int i = 54; i < size; i++) {
+        seed = seed * 1103515245u + 12345u;
+        int v = gray + (int)((seed >> 16) % 41) - 20;
+        buf[i] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+    FILE *f = fopen(path, "wb");
+    cr_assert(f, "cannot write %s", path);
+    fwrite(buf, 1, (size_t)size, f);
+    fclose(f);
+}
+
+Test(cli, trains_on_a_folder_of_images_and_names_a_bad_one)
+{
+    char path[256];
+    const char *cls[2] = {"dark", "light"};
+    for (int c = 0; c < 2; c++) {
+        snprintf(path, sizeof path, "%s/img/%s", dir, cls[c]);
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s'", path);
+        cr_assert_eq(system(cmd), 0);
+        for (int i = 0; i < 20; i++) {
+            snprintf(path, sizeof path, "%s/img/%s/%02d.bmp", dir, cls[c], i);
+            write_bmp(path, c ? 200 : 50, (unsigned)(c * 100 + i));
+        }
+    }
+    snprintf(path, sizeof path, "%s/i.ini", dir);
+    cli_write(path, "[data]\ndataset = images\npath = img\nval_fraction = 0.25\n[model]\nhidden = 16\n"
+                    "[train]\nepochs = 8\nbatch_size = 8\nlr = 1e-2\n");
+    cli_out r = cli_run(dir, "train i.ini --json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cJSON *j = last_json(r.out);
+    cr_assert_gt(num(j, "val_accuracy"), 0.9, "two gray levels are easy: %s", r.out);
+    cJSON_Delete(j);
+    cr_assert(strstr(r.err, "mlp 64-16-16-2"), "8x8 grayscale in, 2 classes out: %s", r.err);
+    cli_free(&r);
+    snprintf(path, sizeof path, "%s/img/light/zz.png", dir);
+    cli_write(path, "not a png");
+    r = cli_run(dir, "train i.ini");
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "img/light/zz.png"), "the unreadable file is named: %s", r.err);
+    cli_free(&r);
+}
