@@ -55,22 +55,13 @@ static const keydef KEYS[] = {
     {"model.hidden", K_INT, O(hidden), 0, "256", NULL, 1, 1 << 20, "MLP: width of every hidden layer"},
     {"model.widths", K_LIST, O(widths), 0, "", NULL, 1, 1 << 20,
      "MLP: comma-separated widths, one per hidden layer (overrides layers and hidden)"},
-    {"model.width1", K_INT, O(width_i[0]), 0, "0", NULL, 0, 1 << 20,
-     "MLP: width of hidden layer 1 (0: model.hidden); for architecture search"},
-    {"model.width2", K_INT, O(width_i[1]), 0, "0", NULL, 0, 1 << 20,
-     "MLP: width of hidden layer 2 (0: model.hidden); for architecture search"},
-    {"model.width3", K_INT, O(width_i[2]), 0, "0", NULL, 0, 1 << 20,
-     "MLP: width of hidden layer 3 (0: model.hidden); for architecture search"},
-    {"model.width4", K_INT, O(width_i[3]), 0, "0", NULL, 0, 1 << 20,
-     "MLP: width of hidden layer 4 (0: model.hidden); for architecture search"},
-    {"model.width5", K_INT, O(width_i[4]), 0, "0", NULL, 0, 1 << 20,
-     "MLP: width of hidden layer 5 (0: model.hidden); for architecture search"},
-    {"model.width6", K_INT, O(width_i[5]), 0, "0", NULL, 0, 1 << 20,
-     "MLP: width of hidden layer 6 (0: model.hidden); for architecture search"},
-    {"model.width7", K_INT, O(width_i[6]), 0, "0", NULL, 0, 1 << 20,
-     "MLP: width of hidden layer 7 (0: model.hidden); for architecture search"},
-    {"model.width8", K_INT, O(width_i[7]), 0, "0", NULL, 0, 1 << 20,
-     "MLP: width of hidden layer 8 (0: model.hidden); for architecture search"},
+    /* per-layer widths for architecture search: model.width1 .. model.width8 */
+#define WIDTH_KEY(i)                                                                              \
+    {"model.width" #i, K_INT, O(width_i[i - 1]), 0, "0", NULL, 0, 1 << 20,                       \
+     "MLP: width of hidden layer " #i " (0: model.hidden); for architecture search"}
+    WIDTH_KEY(1), WIDTH_KEY(2), WIDTH_KEY(3), WIDTH_KEY(4),
+    WIDTH_KEY(5), WIDTH_KEY(6), WIDTH_KEY(7), WIDTH_KEY(8),
+#undef WIDTH_KEY
     {"model.activation", K_STR, S(activation), "relu", "relu|gelu", 0, 0, "MLP activation"},
     {"model.dropout", K_DBL, O(dropout), 0, "0", NULL, 0, 0.95, "dropout probability"},
     {"model.d_model", K_INT, O(d_model), 0, "128", NULL, 1, 1 << 16, "GPT: embedding width"},
