@@ -8,6 +8,7 @@
 #ifndef TL_TESTS_GRADCHECK_H
 #define TL_TESTS_GRADCHECK_H
 
+#include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <math.h>
 #include <stdlib.h>
@@ -108,6 +109,19 @@ static inline double gc_sgd_step(nn_model *m, const nn_batch *b, rng *r, float l
     m->vt->backward(m, b, 1.0f);
     gc_sgd(m, lr);
     return loss;
+}
+
+/* Runs 0 and 1 used the same seed, run 2 another: asserts that 0 and 1 gave
+ * the same parameters (n floats each) and losses (nloss floats each), bit
+ * for bit, and that run 2 differs in both; frees params[0..2]. */
+static inline void gc_assert_seeded_runs(float *params[3], size_t n, const float *losses, size_t nloss)
+{
+    cr_assert(memcmp(params[0], params[1], n * sizeof(float)) == 0, "same seed, same parameters");
+    cr_assert(memcmp(params[0], params[2], n * sizeof(float)) != 0, "another seed, other parameters");
+    cr_assert(memcmp(losses, losses + nloss, nloss * sizeof(float)) == 0, "same seed, same losses");
+    cr_assert(memcmp(losses, losses + 2 * nloss, nloss * sizeof(float)) != 0, "another seed, other losses");
+    for (int i = 0; i < 3; i++)
+        free(params[i]);
 }
 
 #endif

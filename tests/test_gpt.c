@@ -311,12 +311,7 @@ Test(gpt, same_seed_gives_identical_params_and_losses)
         memcpy(params[run], f.m->params, n * sizeof(float));
         fx_free(&f);
     }
-    cr_assert(memcmp(params[0], params[1], n * sizeof(float)) == 0);
-    cr_assert(memcmp(params[0], params[2], n * sizeof(float)) != 0);
-    cr_assert(memcmp(losses[0], losses[1], sizeof losses[0]) == 0);
-    cr_assert(memcmp(losses[0], losses[2], sizeof losses[0]) != 0);
-    for (int i = 0; i < 3; i++)
-        free(params[i]);
+    gc_assert_seeded_runs(params, n, &losses[0][0], sizeof losses[0] / sizeof losses[0][0]);
 }
 
 Test(gpt, shorter_sequences_see_only_their_prefix)
