@@ -40,7 +40,7 @@ LIB  := $(BUILD)/libtunelab.a
 BIN  := tunelab
 TESTBIN := $(BUILD)/tests/run_tests
 
-.PHONY: all deps test demo bench bench-hpo asan install clean check-tests
+.PHONY: all deps test demo bench bench-hpo asan install clean check-tests parity-fixtures
 
 all: $(BIN) $(LIB) $(EXAMPLE_BIN)
 
@@ -71,9 +71,13 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 # The suite: unit tests, gradient checks, integration and end-to-end tests.
-# Tests find the tunelab binary through TUNELAB_BIN.
+# Tests find the tunelab binary through TUNELAB_BIN.  First the BLAS-
+# sensitive tests under every OpenBLAS kernel family the CPU can execute
+# (scripts/kernel_matrix.sh), then the whole suite with OpenBLAS's own pick.
 test: deps
 	$(MAKE) $(BIN) $(TESTBIN) $(EXAMPLE_BIN)
+	TUNELAB_BIN=$(CURDIR)/$(BIN) OMP_WAIT_POLICY=PASSIVE \
+	    ./scripts/kernel_matrix.sh ./$(TESTBIN) --jobs 2
 	TUNELAB_BIN=$(CURDIR)/$(BIN) TUNELAB_EXAMPLES=$(CURDIR)/$(BUILD)/examples \
 	    OMP_WAIT_POLICY=PASSIVE ./$(TESTBIN) --jobs 2 $(TEST_ARGS)
 
@@ -91,6 +95,13 @@ bench-hpo:
 	./scripts/deps.sh --bench
 	$(MAKE) $(BIN) $(BENCH_BIN)
 	./scripts/bench_hpo.sh
+
+# PyTorch's answers for the parity tests, stored for machines without torch
+# (tests/data/parity_*; see scripts/torch_parity.py).
+parity-fixtures:
+	./scripts/deps.sh --bench
+	$(MAKE) $(TESTBIN)
+	TUNELAB_PARITY_UPDATE=1 ./$(TESTBIN) --filter '@(mlp|gpt)/torch_parity'
 
 # Address and undefined-behaviour sanitizers over the whole suite.
 asan: deps

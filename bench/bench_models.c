@@ -13,10 +13,9 @@
  * less than the repeats' wall-clock rates (at 1 thread, CPU ms/step is
  * about what an idle machine's wall clock would show).
  *
- * Debian's OpenBLAS 0.3.21 takes recent Xeons for "Prescott" (SSE3 kernels,
- * 5-6x slower); like cli/main.c, when OPENBLAS_CORETYPE is unset and that
- * fallback was taken on an AVX-512 (AVX2) CPU, this program sets SkylakeX
- * (Haswell) and re-executes itself once, and it prints the core in use.
+ * It prints the CPU and the OpenBLAS kernels in use (util/blas_kernels.h);
+ * where OpenBLAS falls back to its Prescott kernels, set OPENBLAS_CORETYPE
+ * (scripts/bench.sh does) to measure the right ones.
  *
  * Usage: bench_models [--repeats N] [--workloads mlp32,mlp128,mlp1024,gpt]
  * Output: one line per workload: name, threads, best and median rate of the
@@ -33,9 +32,9 @@
 
 #include "nn/gpt.h"
 #include "nn/mlp.h"
-#include "util/blas_kernels.h"
 #include "util/rng.h"
 #include "util/timer.h"
+#include "util/blas_kernels.h"
 
 static double cpu_now(void)
 {
@@ -161,7 +160,6 @@ static int bench_gpt(int repeats)
 
 int main(int argc, char **argv)
 {
-    tl_blas_select_kernels(argv);
     int repeats = 3;
     const char *which = "mlp32,mlp128,mlp1024,gpt";
     for (int i = 1; i < argc; i++) {
@@ -182,7 +180,11 @@ int main(int argc, char **argv)
     }
     char list[256];
     snprintf(list, sizeof list, ",%s,", which);
-    printf("OpenBLAS core %s, %d OpenMP threads\n", openblas_get_corename(), omp_get_max_threads());
+    tl_blas_info bi;
+    char desc[512];
+    tl_blas_info_get(&bi);
+    printf("%s; %d OpenMP threads\n", tl_blas_describe(&bi, desc, sizeof desc),
+           omp_get_max_threads());
     int rc = 0;
     if (strstr(list, ",mlp32,"))
         rc |= bench_mlp(32, repeats);

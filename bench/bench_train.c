@@ -16,8 +16,8 @@
  *                      are missing); seconds per epoch, batch gather included.
  *   --sgemm            cblas_sgemm 2048x2048x2048: best and median GFLOP/s.
  *   --corename         prints OpenBLAS's core name (bench.sh checks it).
- * Unless OPENBLAS_CORETYPE is set or --corename is given, it first lets
- * tl_blas_select_kernels replace OpenBLAS's Prescott fallback (re-exec).
+ * It takes the kernels OpenBLAS loads: scripts/bench.sh sets
+ * OPENBLAS_CORETYPE where OpenBLAS falls back to Prescott.
  * Flush-to-zero and denormals-are-zero are set in the main thread before
  * any other thread exists (so OpenMP workers inherit them) and again in
  * every OpenMP thread; --no-ftz leaves them off, to show what they buy.
@@ -41,7 +41,6 @@
 #include "nn/model.h"
 #include "nn/optim.h"
 #include "nn/train.h"
-#include "util/blas_kernels.h"
 #include "util/err.h"
 #include "util/rng.h"
 #include "util/timer.h"
@@ -460,12 +459,6 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 
 int main(int argc, char **argv)
 {
-    /* OpenBLAS's own pick of kernels, unless --corename asks what it is. */
-    int asks_core = 0;
-    for (int i = 1; i < argc; i++)
-        asks_core |= !strcmp(argv[i], "--corename");
-    if (!asks_core)
-        tl_blas_select_kernels(argv);
     opts o = {.workload = NULL, .threads = 0, .ftz = 1, .fmnist = NULL};
     int sgemm = 0, corename = 0;
     for (int i = 1; i < argc; i++) {

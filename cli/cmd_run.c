@@ -247,6 +247,10 @@ static int run_study(const args *ap)
                         "worker)\n", workers);
     else
         fprintf(stderr, "# threads: 1 worker, %d OpenMP/BLAS threads per trial\n", omp_get_max_threads());
+    tl_blas_info bi;
+    term_blas_header(&bi);
+    study_attr_set(st, "cpu", bi.cpu, NULL);
+    study_attr_set(st, "blas_kernel", bi.core, NULL);
     for (int i = 0; i < sp.n; i++) {
         char e[256];
         space_describe(&sp, i, 1, e, sizeof e);
@@ -279,8 +283,11 @@ static int run_study(const args *ap)
         if (kind == 0 && !strcmp(sc.scheduler, "pbt"))
             /* the final values are only the last interval of PBT's schedule */
             snprintf(cmd, sizeof cmd, "tunelab pbt-replay %s", study_storage_path(st));
-        else if (kind == 0)
-            retrain_command(&c, &sp, bt.values, cmd, sizeof cmd);
+        else if (kind == 0) {
+            char threads[16] = "";
+            study_trial_attr_get(st, best, "threads", threads, sizeof threads);
+            retrain_command(&c, &sp, bt.values, threads, cmd, sizeof cmd);
+        }
     }
     if (a.json) {
         cJSON *o = cJSON_CreateObject();

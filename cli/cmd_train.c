@@ -221,6 +221,8 @@ static int train_main(const args *ap, int until)
     {
         fprintf(stderr, "# tunelab %s: %s\n", TUNELAB_VERSION, a.resume ? a.resume : a.positional);
         fprintf(stderr, "# threads: %s\n", layout);
+        tl_blas_info bi;
+        term_blas_header(&bi);
         fprintf(stderr, "# model: %s, %zu parameters\n", desc, s.nparams);
         fprintf(stderr, "# data: %s train %ld, val %ld, test %ld %s\n", c.dataset, d.train.n, d.val.n, d.test.n,
                 d.is_text ? "tokens" : "samples");

@@ -1,7 +1,9 @@
 /* cli/main.c: `tunelab <command> [options]`: dispatch, --help, --version,
  * and the choice of OpenBLAS kernels. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/term.h"
@@ -37,9 +39,28 @@ static void usage(FILE *f)
                "  --version      print the version\n");
 }
 
+/* When OpenBLAS fell back to its generic kernels on a CPU with AVX2 or
+ * AVX-512 and nobody set OPENBLAS_CORETYPE, sets it to the family
+ * util/blas_kernels.h recommends and executes this program again (once:
+ * the second run finds the variable set).  Returns when there is nothing to
+ * do or the exec failed (then the generic kernels stay, and the header
+ * says so). */
+static void blas_reexec(char **argv)
+{
+    tl_blas_info info;
+    tl_blas_info_get(&info);
+    if (!info.want[0])
+        return;
+    setenv("OPENBLAS_CORETYPE", info.want, 1);
+    setenv(TL_BLAS_CHOSE_ENV, info.want, 1);
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE");
+    unsetenv(TL_BLAS_CHOSE_ENV);
+}
+
 int main(int argc, char **argv)
 {
-    tl_blas_select_kernels(argv); /* util/blas_kernels.h */
+    blas_reexec(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nn/ckpt.h"
+#include "util/blas_kernels.h"
 
 enum metric_kind { M_VAL_LOSS, M_VAL_ACC, M_VAL_PPL, M_TEST_ACC, M_TRAIN_LOSS, M_COUNT };
 
@@ -215,6 +216,10 @@ static int run_trial(void *ud, study *st, const trial_job *job, trial_outcome *o
     snprintf(buf, sizeof buf, "%.3f", tr->elapsed);
     study_trial_attr_set(st, job->number, "seconds", buf, NULL);
     study_trial_attr_set(st, job->number, "train_status", train_status_str(tr->status), NULL);
+    /* what a bit-for-bit retrain needs besides the values (README.md) */
+    snprintf(buf, sizeof buf, "%d", train_threads_here());
+    study_trial_attr_set(st, job->number, "threads", buf, NULL);
+    study_trial_attr_set(st, job->number, "blas_kernel", tl_blas_core(), NULL);
     if (tr->cfg.patience > 0) {
         snprintf(buf, sizeof buf, "%d", tr->best_epoch);
         study_trial_attr_set(st, job->number, "best_epoch", buf, NULL);

@@ -510,5 +510,9 @@ int report_retrain_command(const report_study *rs, int i, char *buf, size_t n)
         at += (size_t)snprintf(buf + (at < n ? at : n), at < n ? n - at : 0, " --set ");
         put_shell(buf, n, &at, kv);
     }
+    const char *threads = report_trial_attr(rs, i, "threads");
+    if (threads && threads[0] && shell_plain(threads))
+        at += (size_t)snprintf(buf + (at < n ? at : n), at < n ? n - at : 0, " --set train.threads=%s",
+                               threads);
     return (int)at;
 }

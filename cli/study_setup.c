@@ -54,7 +54,8 @@ void study_config_from(const config *c, study_config *sc)
     sc->nas_max_params = (long)c->nas_max_params;
 }
 
-void retrain_command(const config *c, const space *sp, const double *values, char *buf, size_t n)
+void retrain_command(const config *c, const space *sp, const double *values, const char *threads,
+                     char *buf, size_t n)
 {
     size_t used = (size_t)snprintf(buf, n, "tunelab train %s", c->source[0] ? c->source : "CONFIG");
     for (int i = 0; i < sp->n && used < n; i++) {
@@ -64,4 +65,6 @@ void retrain_command(const config *c, const space *sp, const double *values, cha
         space_format_value(sp, i, values[i], v, sizeof v);
         used += (size_t)snprintf(buf + used, n - used, " --set %s=%s", sp->p[i].name, v);
     }
+    if (threads && threads[0] && used < n)
+        snprintf(buf + used, n - used, " --set train.threads=%s", threads);
 }

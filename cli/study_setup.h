@@ -14,6 +14,11 @@ int study_space_from_config(const config *c, space *sp, tl_err *err);
 /* Fills the study settings from c.  Cannot fail. */
 void study_config_from(const config *c, study_config *sc);
 
-/* Writes "tunelab train CONFIG --set k=v ..." for a trial's values. */
-void retrain_command(const config *c, const space *sp, const double *values, char *buf, size_t n);
+/* Writes "tunelab train CONFIG --set k=v ... --set train.threads=N" for a
+ * trial's values; threads is the trial's "threads" attribute (the OpenMP
+ * threads it trained on; "" or NULL leaves train.threads out).  With the
+ * same threads the retrain gives the trial's value bit for bit on the same
+ * machine and OpenBLAS kernels (README.md "What replays bit for bit"). */
+void retrain_command(const config *c, const space *sp, const double *values, const char *threads,
+                     char *buf, size_t n);
 #endif

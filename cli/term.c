@@ -64,3 +64,10 @@ int term_errorf(int status, const char *fmt, ...)
     va_end(ap);
     return term_error(&e, NULL);
 }
+
+void term_blas_header(tl_blas_info *bi)
+{
+    char desc[512];
+    tl_blas_info_get(bi);
+    fprintf(stderr, "# %s\n", tl_blas_describe(bi, desc, sizeof desc));
+}

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "util/blas_kernels.h"
 #include "util/err.h"
 
 typedef struct term {
@@ -31,4 +32,8 @@ int term_error(const tl_err *e, const char *hint);
 
 /* printf-style error with an explicit exit status. */
 int term_errorf(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "# cpu: <model> (<isa>); OpenBLAS <v> kernels: <family> (<why>)"
+ * to stderr and fills *bi (util/blas_kernels.h) for callers that record it. */
+void term_blas_header(tl_blas_info *bi);
+
 #endif

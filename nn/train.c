@@ -274,6 +274,11 @@ char *train_thread_layout(char *buf, size_t n)
     return buf;
 }
 
+int train_threads_here(void)
+{
+    return omp_in_parallel() ? 1 : omp_get_max_threads();
+}
+
 /* ---- the step ---- */
 
 enum { STEP_OK, STEP_END, STEP_DIVERGED, STEP_BADBATCH };

@@ -268,4 +268,10 @@ void train_enable_ftz(void);
  * build config) into buf (n bytes, always terminated).  Returns buf. */
 char *train_thread_layout(char *buf, size_t n);
 
+/* The OpenMP threads a training step started here runs on: 1 inside an
+ * active parallel region (a study worker; nested parallelism is off),
+ * else omp_get_max_threads().  Results are bit for bit the same for the
+ * same count on the same OpenBLAS kernels (README.md). */
+int train_threads_here(void);
+
 #endif

@@ -12,8 +12,10 @@ float32 gradients in the C parameter layout (stacked per-layer tensors,
 nn.Linear (out, in) weights).
 
 It does not compare anything (the C test does) and it uses no dropout.
-Exits with status 77 (the test then skips with a message) when numpy or
-torch cannot be imported.
+Exits with status 77 when numpy or torch cannot be imported: the test then
+compares with the answer this script gave before, stored in
+tests/data/parity_{mlp,gpt}.out for the input tests/data/parity_*.in
+(`make parity-fixtures` regenerates both where torch is installed).
 
 Usage: /usr/bin/python3 scripts/torch_parity.py IN OUT
 """
