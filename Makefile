@@ -1,7 +1,7 @@
 # tunelab: make | make test | make demo | make bench | make bench-hpo | make asan | make install
 #
-# Library sources live in util/ nn/ data/ hpo/ and go into libtunelab.a;
-# cli/ builds the `tunelab` command; every tests/test_*.c is linked into one
+# Library sources live in util/ nn/ data/ hpo/ tune/ report/ and go into
+# libtunelab.a; cli/ builds the `tunelab` command; every tests/test_*.c is linked into one
 # Criterion runner.  Build outputs go to build/ (ignored by git).
 
 CC      ?= cc
@@ -24,7 +24,7 @@ CFLAGS   += -std=c11 $(OPT) $(ARCH) -g -fopenmp -Wall -Wextra -Wno-unused-parame
 LDLIBS   += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lnlopt -lsqlite3 -linih -lcjson -lz -lm -lpthread
 LDFLAGS  += -fopenmp $(SAN)
 
-LIB_SRC  := $(sort $(wildcard util/*.c nn/*.c data/*.c hpo/*.c))
+LIB_SRC  := $(sort $(wildcard util/*.c nn/*.c data/*.c hpo/*.c tune/*.c report/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 BENCH_SRC:= $(sort $(wildcard bench/*.c))
@@ -117,7 +117,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/tunelab
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tunelab
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libtunelab.a
-	for d in util nn data hpo; do \
+	for d in util nn data hpo tune report; do \
 	    install -d $(DESTDIR)$(PREFIX)/include/tunelab/$$d; \
 	    install -m 644 $$d/*.h $(DESTDIR)$(PREFIX)/include/tunelab/$$d/; done
 

@@ -5,7 +5,7 @@
 #ifndef TL_CLI_ARGS_H
 #define TL_CLI_ARGS_H
 
-#include "cli/config.h"
+#include "tune/config.h"
 
 enum {
     OPT_SET = 1 << 0,

@@ -2,7 +2,7 @@
 #ifndef TL_CLI_H
 #define TL_CLI_H
 
-#define TUNELAB_VERSION "0.1.0"
+#include "util/version.h"
 
 int cmd_train(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -26,11 +26,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/config.h"
-#include "cli/objective_train.h"
-#include "cli/plot.h"
-#include "cli/report.h"
-#include "cli/session.h"
+#include "tune/config.h"
+#include "tune/objective_train.h"
+#include "report/plot.h"
+#include "report/report.h"
+#include "tune/session.h"
 #include "cli/term.h"
 #include "hpo/pbt.h"
 #include "nn/ckpt.h"

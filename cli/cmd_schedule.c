@@ -10,8 +10,8 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "cli/plot.h"
-#include "cli/session.h"
+#include "report/plot.h"
+#include "tune/session.h"
 #include "cli/term.h"
 #include "nn/schedule.h"
 

@@ -16,8 +16,8 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "cli/report.h"
-#include "cli/report_gp.h"
+#include "report/report.h"
+#include "report/report_gp.h"
 #include "cli/term.h"
 
 #define STUDY_OPT "  --study NAME     the study to read when DB holds several (default: the only one)\n"

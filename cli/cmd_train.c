@@ -11,7 +11,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "cli/session.h"
+#include "tune/session.h"
 #include "cli/term.h"
 #include "nn/ckpt.h"
 

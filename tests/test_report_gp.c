@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli/report_gp_model.c" /* the model under test (see above) */
+#include "report/report_gp_model.c" /* the model under test (see above) */
 #include "hpo/acq.h"
 #include "hpo/study.h"
 #include "hpo/testfuncs.h"

@@ -1,5 +1,5 @@
-/* cli/objective_train.c: a trial = a training run of the built-in trainer. */
-#include "cli/objective_train.h"
+/* tune/objective_train.c: a trial = a training run of the built-in trainer. */
+#include "tune/objective_train.h"
 
 #include <math.h>
 #include <stdio.h>

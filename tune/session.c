@@ -1,6 +1,6 @@
-/* cli/session.c: config -> data, model, trainer; the batch-source adapters
+/* tune/session.c: config -> data, model, trainer; the batch-source adapters
  * that put data/ loaders behind nn/'s iterator interface. */
-#include "cli/session.h"
+#include "tune/session.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
-/* cli/report_gp_model.c: the GP of one Bayesian-optimization iteration,
+/* report/report_gp_model.c: the GP of one Bayesian-optimization iteration,
  * rebuilt from a study's trials for the report's figures (see
- * cli/report_gp.h).  Uses hpo/gp.h to fit and predict and hpo/acq.h for
+ * report/report_gp.h).  Uses hpo/gp.h to fit and predict and hpo/acq.h for
  * the acquisition; mirrors hpo/bo.c's input encoding and its use of the
  * acquisition (standardized units, variance floor) so that the curves are
  * what the sampler maximized.
@@ -8,7 +8,7 @@
  * Does not: suggest points, snap them, condition on pending trials, draw,
  * or know report.c (tests compile this file into their own unit).
  */
-#include "cli/report_gp.h"
+#include "report/report_gp.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "cli/study_setup.h"
+#include "tune/study_setup.h"
 
 #include <math.h>
 #include <stdio.h>

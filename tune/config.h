@@ -1,4 +1,4 @@
-/* cli/config.h: the run configuration: an INI file plus --set overrides.
+/* tune/config.h: the run configuration: an INI file plus --set overrides.
  *
  * Every key the program understands is listed once in a table (config.c)
  * with its type, default and one line of help; the table drives parsing,

@@ -1,4 +1,4 @@
-/* cli/report_gp.c: the Bayesian-optimization section of `tunelab report`
+/* report/report_gp.c: the Bayesian-optimization section of `tunelab report`
  * (id "gp"), for studies run with the "bayes" sampler.  It makes the loop
  * (fit the GP, maximize the acquisition, evaluate, update) visible:
  *   a table of the GP's fitted lengthscales on all complete trials (short:
@@ -11,7 +11,7 @@
  *   and the next trial's point (K + 1);
  *   gp_2d_k<K>.png at the last iteration: contours of the mean and of the
  *   acquisition over the two most important parameters.
- * The GP is refitted here for each iteration (cli/report_gp_model.c) with
+ * The GP is refitted here for each iteration (report/report_gp_model.c) with
  * the study's acquisition, xi and beta read from its attributes (the CLI's
  * defaults, logei / 0 / 2, when they were not stored).  Does not: write the
  * database, draw categorical parameters (they stay at the best trial's
@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/report.h"
-#include "cli/report_gp.h"
+#include "report/report.h"
+#include "report/report_gp.h"
 #include "hpo/acq.h"
 #include "hpo/study.h"
 

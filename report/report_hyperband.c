@@ -1,4 +1,4 @@
-/* cli/report_hyperband.c: the successive-halving section of `tunelab
+/* report/report_hyperband.c: the successive-halving section of `tunelab
  * report` (id "hyperband"), for studies run with the sha, hyperband or
  * asha scheduler (or whose trials carry the "hb" rung record of
  * hpo/sched_halving.h):
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/report.h"
+#include "report/report.h"
 #include "hpo/sched_halving.h"
 
 #define MAX_PANELS 6

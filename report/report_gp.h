@@ -1,6 +1,6 @@
-/* cli/report_gp.h: the Bayesian-optimization section of `tunelab report`
- * (id "gp", cli/report_gp.c) and the model behind its figures
- * (cli/report_gp_model.c).
+/* report/report_gp.h: the Bayesian-optimization section of `tunelab report`
+ * (id "gp", report/report_gp.c) and the model behind its figures
+ * (report/report_gp_model.c).
  *
  * The model replays one iteration of the "bayes" sampler's loop: for
  * iteration k it fits the library's GP (hpo/gp.h: Matern 5/2 ARD on the
@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#include "cli/report.h"
+#include "report/report.h"
 #include "hpo/gp.h"
 #include "hpo/space.h"
 #include "hpo/trial.h"
@@ -95,7 +95,7 @@ void report_gp_model_free(report_gp_model *m);
  * the choice index as a real number. */
 double report_gp_axis(const space *sp, int i, double u);
 
-/* ---- the report section (cli/report_gp.c) ---- */
+/* ---- the report section (report/report_gp.c) ---- */
 
 /* Chooses the parameter(s) the section slices through, overriding the
  * choice by lengthscale: names is one name or two separated by a comma

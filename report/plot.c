@@ -1,4 +1,4 @@
-#include "cli/plot.h"
+#include "report/plot.h"
 
 #include <stdio.h>
 #include <sys/wait.h>

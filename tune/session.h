@@ -1,4 +1,4 @@
-/* cli/session.h: turns a config into a dataset, a model and a trainer.
+/* tune/session.h: turns a config into a dataset, a model and a trainer.
  *
  * task_data is loaded once per process and shared read-only by every trial
  * (the datasets and their train/validation/test views).  A session is one
@@ -8,7 +8,7 @@
 #ifndef TL_CLI_SESSION_H
 #define TL_CLI_SESSION_H
 
-#include "cli/config.h"
+#include "tune/config.h"
 #include "data/dataset.h"
 #include "nn/gpt.h"
 #include "nn/mlp.h"

@@ -1,4 +1,4 @@
-/* cli/plot.h: drawing with gnuplot.  A figure is a data file plus a gnuplot
+/* report/plot.h: drawing with gnuplot.  A figure is a data file plus a gnuplot
  * script; plot_run pipes the script to `gnuplot` (which must be on PATH:
  * Debian's gnuplot-nox) and reports its failure. */
 #ifndef TL_CLI_PLOT_H

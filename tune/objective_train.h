@@ -1,4 +1,4 @@
-/* cli/objective_train.h: the objective that trains a model for a trial.
+/* tune/objective_train.h: the objective that trains a model for a trial.
  *
  * For each trial it copies the base config, applies the trial's values
  * (each space parameter is a config key), builds a session over the shared
@@ -13,8 +13,8 @@
 #ifndef TL_CLI_OBJECTIVE_TRAIN_H
 #define TL_CLI_OBJECTIVE_TRAIN_H
 
-#include "cli/config.h"
-#include "cli/session.h"
+#include "tune/config.h"
+#include "tune/session.h"
 #include "hpo/objective.h"
 
 typedef struct train_objective {

@@ -1,5 +1,5 @@
-/* cli/report_basic.c: the report sections every study gets (registered in
- * cli/report.c):
+/* report/report_basic.c: the report sections every study gets (registered in
+ * report/report.c):
  *   summary  study settings, trials by state, budget used, the best trial
  *            (values, attributes, retrain command) and the top 10 trials;
  *   history  the objective of every finished trial against its number, with
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/report.h"
+#include "report/report.h"
 
 #define TOP_N 10
 

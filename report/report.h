@@ -1,4 +1,4 @@
-/* cli/report.h: reading a study back from its database, and the report
+/* report/report.h: reading a study back from its database, and the report
  * (`tunelab report DB -o DIR`): gnuplot PNG figures plus a static,
  * self-contained index.html that shows them.
  *
@@ -11,8 +11,8 @@
  * Report sections (the hook for other tuners).  The page is a list of
  * sections, each a report_section: a function from the loaded study to
  * figures (report_plot) and an HTML fragment (report_html, report_text,
- * report_figure).  The registry is the SECTIONS table in cli/report.c; the
- * built-in ones are summary, history, params and curves (cli/report_basic.c).
+ * report_figure).  The registry is the SECTIONS table in report/report.c; the
+ * built-in ones are summary, history, params and curves (report/report_basic.c).
  * To add one (a GP section for bayes, rungs for sha/hyperband/asha, PBT
  * lineage, the NAS Pareto front):
  *   1. write cli/report_<name>.c defining
@@ -23,7 +23,7 @@
  *      (or a test on the data, e.g. some trial has a parent), and write
  *      builds its figures under names starting with "<id>_" and its HTML;
  *   2. declare it below (extern const report_section report_section_<name>;)
- *      and replace your NULL line in SECTIONS (cli/report.c) by its address.
+ *      and replace your NULL line in SECTIONS (report/report.c) by its address.
  * The section's heading, anchor and the <section> element are written for
  * it; write only adds the body.  A section whose write fails gets its error
  * message in the page; the report goes on and the command exits with the
@@ -134,22 +134,22 @@ typedef struct report_section {
     int (*write)(const report_study *rs, report_out *out, tl_err *err);
 } report_section;
 
-/* The built-in sections (cli/report_basic.c). */
+/* The built-in sections (report/report_basic.c). */
 extern const report_section report_section_summary;
 extern const report_section report_section_history;
 extern const report_section report_section_params;
 extern const report_section report_section_curves;
 
-/* The architecture-search section (cli/report_nas.c). */
+/* The architecture-search section (report/report_nas.c). */
 extern const report_section report_section_pareto;
 
-/* The Bayesian-optimization section (cli/report_gp.c, cli/report_gp.h). */
+/* The Bayesian-optimization section (report/report_gp.c, report/report_gp.h). */
 extern const report_section report_section_gp;
 
-/* The successive-halving section: sha, hyperband, asha (cli/report_hyperband.c). */
+/* The successive-halving section: sha, hyperband, asha (report/report_hyperband.c). */
 extern const report_section report_section_hyperband;
 
-/* The population-based-training section: lineage, schedules (cli/report_pbt.c). */
+/* The population-based-training section: lineage, schedules (report/report_pbt.c). */
 extern const report_section report_section_pbt;
 
 /* Writes the report of rs into folder dir (created if missing, with its

@@ -1,15 +1,15 @@
-/* cli/nas.c: architecture search wiring (see nas.h): model-size
+/* tune/nas.c: architecture search wiring (see nas.h): model-size
  * arithmetic from a config, the accept/cost callbacks, and the summary
  * `tunelab run` prints at the end.  Does not: sample (hpo/sampler_evolution.c),
  * sort fronts (hpo/pareto.c), train or draw. */
-#include "cli/nas.h"
+#include "tune/nas.h"
 
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/objective_train.h"
+#include "tune/objective_train.h"
 #include "hpo/pareto.h"
 #include "nn/gpt.h"
 #include "nn/mlp.h"

@@ -1,4 +1,4 @@
-/* cli/report_nas.c: the architecture-search section of `tunelab report`
+/* report/report_nas.c: the architecture-search section of `tunelab report`
  * (id "pareto"), for studies run with the evolution sampler or that carry
  * NAS attributes (pareto_front, rejected, reused_from):
  *   pareto_front.png   the metric of every evaluated architecture against
@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/report.h"
+#include "report/report.h"
 #include "hpo/pareto.h"
 
 #define TOP_N 10

@@ -1,9 +1,9 @@
-/* cli/config.c: the key table, INI parsing with line numbers, --set.
+/* tune/config.c: the key table, INI parsing with line numbers, --set.
  *
  * libinih does the INI syntax; a line-counting reader gives each handler call
  * its line number.  Values are parsed with strtol/strtod and checked (never
  * atoi); names are validated against the choices listed in the table. */
-#include "cli/config.h"
+#include "tune/config.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* cli/report_pbt.c: the population-based-training section of `tunelab
+/* report/report_pbt.c: the population-based-training section of `tunelab
  * report` (id "pbt"), for studies run with the pbt scheduler (or whose
  * trials carry the "pbt.lineage" records of hpo/pbt.h):
  *   pbt_param_<name>.png  one per live parameter (study attribute
@@ -41,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/report.h"
+#include "report/report.h"
 #include "hpo/pbt.h"
 #include "hpo/study.h"
 
@@ -789,6 +789,6 @@ static int pbt_write(const report_study *rs, report_out *o, tl_err *err)
     return rc;
 }
 
-/* The section (registered in SECTIONS, cli/report.c); cannot fail to exist. */
+/* The section (registered in SECTIONS, report/report.c); cannot fail to exist. */
 const report_section report_section_pbt = { "pbt", "Population-based training", pbt_applies,
                                             pbt_write };

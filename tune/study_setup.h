@@ -1,9 +1,9 @@
-/* cli/study_setup.h: config -> search space and study settings, shared by
+/* tune/study_setup.h: config -> search space and study settings, shared by
  * `tunelab run` and the commands that read a study back. */
 #ifndef TL_CLI_STUDY_SETUP_H
 #define TL_CLI_STUDY_SETUP_H
 
-#include "cli/config.h"
+#include "tune/config.h"
 #include "hpo/space.h"
 #include "hpo/study.h"
 

@@ -1,4 +1,4 @@
-/* cli/nas.h: architecture search wiring for `tunelab run`: the constraint
+/* tune/nas.h: architecture search wiring for `tunelab run`: the constraint
  * and cost callbacks the study calls (hpo/ knows no networks), duplicate
  * reuse, and the end-of-run summary (rejections, reused results, the
  * Pareto front of loss against parameter count).
@@ -23,7 +23,7 @@
  *     params), and the run ends by printing the Pareto front, stored as
  *     the study attribute "pareto_front".
  *
- * Does not: train (cli/objective_train.c), draw (cli/report_nas.c), or
+ * Does not: train (tune/objective_train.c), draw (cli/report_nas.c), or
  * print anything but nas_finish's summary.
  */
 #ifndef TL_CLI_NAS_H
@@ -33,8 +33,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "cli/config.h"
-#include "cli/session.h"
+#include "tune/config.h"
+#include "tune/session.h"
 #include "hpo/space.h"
 #include "hpo/study.h"
 

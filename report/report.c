@@ -1,14 +1,14 @@
-/* cli/report.c: the report's frame: the registry of sections, the output
+/* report/report.c: the report's frame: the registry of sections, the output
  * folder, index.html (header, navigation, one <section> per applicable
  * report_section, footer) and the helpers sections use (gnuplot figures,
- * HTML escaping).  See cli/report.h for how to add a section.
+ * HTML escaping).  See report/report.h for how to add a section.
  *
  * Does not: read the database (report_load.c), draw the built-in figures
  * (report_basic.c), or print.  The page has no script, no external style
  * sheet and only relative image paths, so the folder can be moved or
  * served as it is.
  */
-#include "cli/report.h"
+#include "report/report.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -19,20 +19,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "cli/plot.h"
+#include "util/version.h"
+#include "report/plot.h"
 
 /* The registry, in page order.  Other tuners: replace your NULL with the
- * address of your section (and declare it in cli/report.h). */
+ * address of your section (and declare it in report/report.h). */
 static const report_section *const SECTIONS[] = {
     &report_section_summary,
     &report_section_history,
     &report_section_params,
     &report_section_curves,
-    &report_section_gp, /* bayes: cli/report_gp.c */
-    &report_section_hyperband, /* sha/hyperband/asha: cli/report_hyperband.c */
-    &report_section_pbt, /* pbt: cli/report_pbt.c */
-    &report_section_pareto, /* nas: cli/report_nas.c */
+    &report_section_gp, /* bayes: report/report_gp.c */
+    &report_section_hyperband, /* sha/hyperband/asha: report/report_hyperband.c */
+    &report_section_pbt, /* pbt: report/report_pbt.c */
+    &report_section_pareto, /* nas: report/report_nas.c */
 };
 #define NSECTIONS ((int)(sizeof SECTIONS / sizeof SECTIONS[0]))
 

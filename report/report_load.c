@@ -1,5 +1,5 @@
-/* cli/report_load.c: reads a study back from its SQLite database for
- * show, best, export and report (see cli/report.h).
+/* report/report_load.c: reads a study back from its SQLite database for
+ * show, best, export and report (see report/report.h).
  *
  * Does: a read-only open (never creates or changes the file), plain
  * queries on the schema of hpo/storage.h, the space rebuilt with
@@ -8,7 +8,7 @@
  * Does not: go through hpo/study (whose open creates missing files and
  * needs the config), know any sampler or scheduler, or print.
  */
-#include "cli/report.h"
+#include "report/report.h"
 
 #include <errno.h>
 #include <math.h>
