@@ -1,6 +1,6 @@
 #!/bin/sh
 # scripts/bench.sh: training throughput of tunelab side by side with PyTorch
-# (`make bench`).  Workloads and method: /work/shared/benchmarks/workloads.md.
+# (`make bench`).  Workloads and method: ../shared/benchmarks/workloads.md (beside the repository).
 #
 # For every workload and thread count it runs build/bench/bench_train and
 # scripts/bench_torch.py in separate processes (OMP_NUM_THREADS and

@@ -1,7 +1,7 @@
 #!/bin/sh
 # scripts/bench_hpo.sh: tunelab's samplers beside Optuna 3.1 on the benchmark
 # functions (`make bench-hpo`).  Functions, seeds and reference figures:
-# /work/shared/benchmarks/functions.md.
+# ../shared/benchmarks/functions.md (beside the repository).
 #
 # Runs build/bench/bench_hpo (random, sobol, bayes with ei/logei/pi/ucb)
 # and scripts/bench_hpo_optuna.py (TPE, multivariate TPE, CMA-ES, random)

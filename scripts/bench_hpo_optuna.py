@@ -2,7 +2,7 @@
 """scripts/bench_hpo_optuna.py: Optuna 3.1's samplers on tunelab's benchmark
 functions, for scripts/bench_hpo.sh (run it with Debian's /usr/bin/python3).
 
-Same functions (definitions of /work/shared/benchmarks/functions.md, the
+Same functions (definitions of ../shared/benchmarks/functions.md (beside the repository), the
 ones hpo/testfuncs.c implements), same domains, same seeds (0..N-1) and
 trial counts as build/bench/bench_hpo; in-memory storage, ask/tell API.
 Samplers: TPESampler() (Optuna's default), TPESampler(multivariate=True),

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """scripts/bench_torch.py: the PyTorch peer of bench/bench_train.c.
 
-Times the training-throughput workloads of /work/shared/benchmarks/workloads.md
+Times the training-throughput workloads of ../shared/benchmarks/workloads.md (beside the repository)
 (mlp32, mlp128, mlp1024, gpt) and one epoch of the 784-256-256-10 MLP on
 Fashion-MNIST, in PyTorch's best configuration on a small CPU machine:
 explicit torch and OpenBLAS thread counts (set here, before torch loads,

@@ -10,27 +10,31 @@
 # then prints markdown tables (best validation accuracy, the test accuracy
 # of that best configuration, how spread the suggestions were in the unit
 # cube) and draws the best validation accuracy so far against trials (mean
-# over the seeds, thin lines per seed) to experiments/figures/bayes.png.
+# over the seeds, thin lines per seed) to $TUNELAB_FIGURES/bayes.png.
 # Finally it writes `tunelab report ... --gp-param train.lr,train.weight_decay`
 # for the ei study of the first seed to reports/exp-bayes/ and copies its
-# GP figures to experiments/figures/bayes_gp_*.png.
+# GP figures to $TUNELAB_FIGURES/bayes_gp_*.png.
 #
 #   scripts/exp_bayes.sh [--seeds "1 2 3 4 5"] [--only NAME] [--plot-only]
 #
 # Studies: runs/exp-bayes/NAME-sSEED.db (deleted first: every run starts
-# fresh); run summaries and logs: experiments/results/bayes/.  With two
+# fresh); run summaries and logs: out/experiments/bayes/.  With two
 # workers the order in which trials finish depends on timing, so a bayes
 # study is not bit-reproducible (random search is).  Does not: run studies
 # in parallel (2 workers already use both cores), change the config file.
 # Needs ./tunelab (make tunelab), gnuplot, /usr/bin/python3.
+#
+# Figures go to $TUNELAB_FIGURES (default out/figures, not committed); to
+# replace the committed ones, run with TUNELAB_FIGURES=experiments/figures.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-OUT=experiments/results/bayes
+OUT=out/experiments/bayes
 RUNS=runs/exp-bayes
-FIG=experiments/figures/bayes.png
+FIGDIR=${TUNELAB_FIGURES:-out/figures}
+FIG=$FIGDIR/bayes.png
 REP=reports/exp-bayes
-mkdir -p "$OUT" "$RUNS" experiments/figures
+mkdir -p "$OUT" "$RUNS" "$FIGDIR"
 
 VARIANTS=(
   "ei|--set study.acquisition=ei"
@@ -220,6 +224,6 @@ first=${seeds%% *}
 if [ -f "$RUNS/ei-s$first.db" ]; then
   ./tunelab report "$RUNS/ei-s$first.db" -o "$REP/ei-s$first" --gp-param train.lr,train.weight_decay >&2
   for f in "$REP/ei-s$first"/gp_*.png; do
-    [ -f "$f" ] && cp "$f" "experiments/figures/bayes_$(basename "$f")"
+    [ -f "$f" ] && cp "$f" "$FIGDIR/bayes_$(basename "$f")"
   done
 fi

@@ -5,8 +5,9 @@ compares them: a markdown table on stdout and gnuplot learning curves.
     scripts/exp_compare.py NAME CONFIG 'label: --set k=v --set ...' ...
         [--x epoch|step] [--metric val_accuracy|val_loss|val_perplexity]
 
-Per-epoch JSON lines go to experiments/results/NAME/<label>.jsonl, the figure
-to experiments/figures/NAME.png (and NAME-steps.png with --x both).
+Per-epoch JSON lines go to out/experiments/NAME/<label>.jsonl, the figure
+to $TUNELAB_FIGURES/NAME.png (default out/figures; TUNELAB_FIGURES=experiments/figures
+replaces the committed figures) (and NAME-steps.png with --x both).
 Only the Python standard library is used; gnuplot draws.
 """
 import json
@@ -19,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_variant(name, config, label, sets):
-    out_dir = os.path.join(ROOT, "experiments", "results", name)
+    out_dir = os.path.join(ROOT, "out", "experiments", name)
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, label.replace(" ", "_").replace("/", "_") + ".jsonl")
     cmd = [os.path.join(ROOT, "tunelab"), "train", config, "--json"] + shlex.split(sets)
@@ -69,7 +70,8 @@ def main():
               f"{'%.2f%%' % (100 * test) if test is not None else '-'} | {final.get('epochs')} | "
               f"{final.get('steps')} | {final.get('seconds', 0):.1f} |")
 
-    fig_dir = os.path.join(ROOT, "experiments", "figures")
+    fig_dir = os.environ.get("TUNELAB_FIGURES", os.path.join(ROOT, "out", "figures"))
+    os.makedirs(fig_dir, exist_ok=True)
     os.makedirs(fig_dir, exist_ok=True)
     for xk in (["epoch", "step"] if x == "both" else [x]):
         dat = []
@@ -86,7 +88,7 @@ def main():
                   f"set title '{name}: {metric} against {xk}s'\nset xlabel '{xk}'\nset ylabel '{metric}'\n"
                   f"set grid\nset key bottom right\nplot {plots}\n")
         subprocess.run(["gnuplot"], input=script, text=True, check=True)
-        print(f"\nfigure: experiments/figures/{os.path.basename(png)}", file=sys.stderr)
+        print(f"\nfigure: {png}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ read from the study databases with `tunelab export --json`.
 
     scripts/exp_grid.py grid runs/grid.db
     scripts/exp_grid.py compare runs/gvr-grid.db runs/gvr-random-1.db ...
-Standard library only; gnuplot draws into experiments/figures/."""
+Standard library only; gnuplot draws into $TUNELAB_FIGURES (default out/figures;
+TUNELAB_FIGURES=experiments/figures replaces the committed figures)."""
 import json
 import math
 import os
@@ -12,7 +13,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIG = os.path.join(ROOT, "experiments", "figures")
+FIG = os.environ.get("TUNELAB_FIGURES", os.path.join(ROOT, "out", "figures"))
 
 
 def export(db):
@@ -60,7 +61,7 @@ set palette rgbformulae 33,13,10
 set view map
 plot '{dat}' using 1:2:3 with image notitle, '' using 1:2:(sprintf('%.1f', $3)) with labels font 'sans,12' notitle
 """)
-    print("\nfigure: experiments/figures/grid-heatmap.png", file=sys.stderr)
+    print(f"\nfigure: {FIG}/grid-heatmap.png", file=sys.stderr)
 
 
 def compare(dbs):
@@ -89,7 +90,7 @@ set logscale x; set format x '%.0e'; set xlabel 'learning rate'; set ylabel 'val
 set grid; set key bottom left
 plot {plots}
 """)
-    print("\nfigure: experiments/figures/grid-vs-random.png", file=sys.stderr)
+    print(f"\nfigure: {FIG}/grid-vs-random.png", file=sys.stderr)
 
 
 if __name__ == "__main__":

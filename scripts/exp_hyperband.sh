@@ -11,22 +11,26 @@
 # to the full 9 epochs, its test accuracy, total epochs consumed, epochs
 # until random search's best was matched, seconds) and draws best-so-far
 # validation accuracy against cumulative epochs to
-# experiments/figures/hyperband.png.
+# $TUNELAB_FIGURES/hyperband.png.
 #
 #   scripts/exp_hyperband.sh [--only NAME] [--plot-only]
 #
 # Per-trial JSON lines (one per finished or paused job) go to
-# experiments/results/hyperband/NAME.jsonl; studies to
+# out/experiments/hyperband/NAME.jsonl; studies to
 # runs/exp-hyperband/NAME.db (deleted first: every run starts fresh).
 # Does not: run variants in parallel (the machine has 2 cores), change the
 # config file.  Needs ./tunelab (make tunelab), gnuplot, /usr/bin/python3.
+#
+# Figures go to $TUNELAB_FIGURES (default out/figures, not committed); to
+# replace the committed ones, run with TUNELAB_FIGURES=experiments/figures.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-OUT=experiments/results/hyperband
+OUT=out/experiments/hyperband
 RUNS=runs/exp-hyperband
-FIG=experiments/figures/hyperband.png
-mkdir -p "$OUT" "$RUNS" experiments/figures
+FIGDIR=${TUNELAB_FIGURES:-out/figures}
+FIG=$FIGDIR/hyperband.png
+mkdir -p "$OUT" "$RUNS" "$FIGDIR"
 
 VARIANTS=(
   "random|--set study.scheduler=fifo --set study.trials=12"

@@ -11,11 +11,11 @@
 # one thread), so all runs share one landscape; without the grid, FILL=1
 # (the default) trains with `tunelab train` only the architectures no run
 # trained, which completes the landscape at little cost.  Then it dumps every trial
-# to experiments/results/nas/<run>.tsv, writes the tables to
-# experiments/results/nas/summary.md (and stdout), and draws
-#   experiments/figures/nas_best_evals.png   best val_loss vs evaluations
-#   experiments/figures/nas_best_steps.png   best val_loss vs training steps
-#   experiments/figures/nas_pareto.png       val_loss vs parameters, fronts
+# to out/experiments/nas/<run>.tsv, writes the tables to
+# out/experiments/nas/summary.md (and stdout), and draws
+#   $TUNELAB_FIGURES/nas_best_evals.png   best val_loss vs evaluations
+#   $TUNELAB_FIGURES/nas_best_steps.png   best val_loss vs training steps
+#   $TUNELAB_FIGURES/nas_pareto.png       val_loss vs parameters, fronts
 #
 #   scripts/exp_nas.sh                 # SEEDS="1 2 3" TRIALS=30 GRID=0
 #   SEEDS="1 2" TRIALS=20 VARIANTS="evolution random" scripts/exp_nas.sh
@@ -25,6 +25,9 @@
 # Databases go to runs/nas-*.db (ignored by git); running again resumes
 # the studies (nothing is retrained).  Needs sqlite3, gnuplot and the
 # Debian python3 (/usr/bin/python3).
+#
+# Figures go to $TUNELAB_FIGURES (default out/figures, not committed); to
+# replace the committed ones, run with TUNELAB_FIGURES=experiments/figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,8 +37,8 @@ GRID=${GRID:-0}
 FILL=${FILL:-1}
 VARIANTS=${VARIANTS:-"evolution random evomo"}
 REUSE=${REUSE:-0}
-OUT=experiments/results/nas
-FIG=experiments/figures
+OUT=out/experiments/nas
+FIG=${TUNELAB_FIGURES:-out/figures}
 CFG=experiments/nas.ini
 mkdir -p "$OUT" "$FIG" runs
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # scripts/exp_pbt.sh: the course's population-based training experiment
-# (issue 7, experiments/pbt.md).
+# (experiments/pbt.md).
 #   toy     Jaderberg et al. 2017, fig. 2, through tunelab's PBT scheduler
 #           (experiments/pbt-toy/pbt_toy.c, built here against
 #           build/libtunelab.a): PBT, explore only, exploit only, grid search;
-#           table to experiments/results/pbt/toy.txt, trajectories drawn to
-#           experiments/figures/pbt-toy.png
+#           table to out/experiments/pbt/toy.txt, trajectories drawn to
+#           $TUNELAB_FIGURES/pbt-toy.png
 #   fmnist  experiments/pbt-fmnist.ini: PBT (4 members, 6 epochs, ready
 #           every epoch) against random search with fixed values, 4 trials x
 #           6 epochs (the same configurations to start with: same study seed);
@@ -14,19 +14,22 @@
 #   gpt     the same on experiments/pbt-gpt.ini (character GPT, fortunes)
 # then prints a markdown table (member-epochs, best validation loss, test
 # accuracy or perplexity, seconds) and the discovered schedules, and draws
-# them to experiments/figures/pbt-{fmnist,gpt}-schedule.png.
+# them to $TUNELAB_FIGURES/pbt-{fmnist,gpt}-schedule.png.
 #
 #   scripts/exp_pbt.sh [--only toy|fmnist|gpt] [--table-only]
 #
-# Studies go to experiments/results/pbt/*.db (deleted first: every run
+# Studies go to out/experiments/pbt/*.db (deleted first: every run
 # starts fresh), JSON and logs next to them.  Does not: run studies in
 # parallel (the machine has 2 cores), change the configs.  Needs make, cc,
 # gnuplot, /usr/bin/python3.
+#
+# Figures go to $TUNELAB_FIGURES (default out/figures, not committed); to
+# replace the committed ones, run with TUNELAB_FIGURES=experiments/figures.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-OUT=experiments/results/pbt
-FIG=experiments/figures
+OUT=out/experiments/pbt
+FIG=${TUNELAB_FIGURES:-out/figures}
 mkdir -p "$OUT" "$FIG"
 
 only=""
