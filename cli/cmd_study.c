@@ -157,7 +157,7 @@ static cJSON *attr_json(const char *text)
     return j ? j : cJSON_CreateString(text);
 }
 
-static cJSON *attrs_json(const report_kv *kv, int n)
+static cJSON *attrs_json(const storage_attr *kv, int n)
 {
     cJSON *o = cJSON_CreateObject();
     for (int k = 0; k < n; k++)
@@ -169,7 +169,7 @@ static cJSON *attrs_json(const report_kv *kv, int n)
  * values and attributes. */
 static cJSON *trial_json(const report_study *rs, int i, int full)
 {
-    const report_trial *r = &rs->trials[i];
+    const storage_trial *r = &rs->trials[i];
     const trial *t = &r->t;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "number", t->number);
@@ -183,16 +183,16 @@ static cJSON *trial_json(const report_study *rs, int i, int full)
     cJSON_AddStringToObject(o, "reason", t->reason);
     if (!full)
         return o;
-    cJSON_AddItemToObject(o, "target", num_json(r->target));
+    cJSON_AddItemToObject(o, "target", num_json(r->m.target));
     if (t->parent >= 0)
         cJSON_AddNumberToObject(o, "parent", t->parent);
     else
         cJSON_AddNullToObject(o, "parent");
     cJSON_AddItemToObject(o, "started", num_json(t->started));
     cJSON_AddItemToObject(o, "finished", num_json(t->finished));
-    cJSON_AddStringToObject(o, "host", r->host);
-    cJSON_AddNumberToObject(o, "pid", (double)r->pid);
-    cJSON_AddNumberToObject(o, "worker", r->worker);
+    cJSON_AddStringToObject(o, "host", r->m.host);
+    cJSON_AddNumberToObject(o, "pid", (double)r->m.pid);
+    cJSON_AddNumberToObject(o, "worker", r->m.worker);
     cJSON *iv = cJSON_AddArrayToObject(o, "intermediate");
     for (int k = 0; k < t->nsteps; k++) {
         cJSON *pair = cJSON_CreateArray();
@@ -363,7 +363,7 @@ int cmd_best(int argc, char **argv)
         }
         report_retrain_command(rs, b, cmd, (size_t)need);
     }
-    const report_trial *r = &rs->trials[b];
+    const storage_trial *r = &rs->trials[b];
     if (a.json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "study", rs->name);
@@ -477,14 +477,14 @@ static int export_csv(const report_study *rs)
     }
     fputs(",intermediate\n", f);
     for (int i = 0; i < rs->ntrials; i++) {
-        const report_trial *r = &rs->trials[i];
+        const storage_trial *r = &rs->trials[i];
         const trial *t = &r->t;
         fprintf(f, "%d,%s,", t->number, trial_state_str(t->state));
         csv_num(f, t->value);
         fputc(',', f);
         csv_num(f, t->budget);
         fputc(',', f);
-        csv_num(f, r->target);
+        csv_num(f, r->m.target);
         fputc(',', f);
         if (t->parent >= 0)
             fprintf(f, "%d", t->parent);

@@ -75,7 +75,7 @@ int report_gp_select(report_study *rs, const char *names, tl_err *err)
             return 0;
         }
     char *key = strdup(GP_PARAM_ATTR);
-    report_kv *kv = key ? realloc(rs->attrs, sizeof *kv * (size_t)(rs->nattrs + 1)) : NULL;
+    storage_attr *kv = key ? realloc(rs->attrs, sizeof *kv * (size_t)(rs->nattrs + 1)) : NULL;
     if (!kv) {
         free(key);
         free(value);
