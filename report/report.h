@@ -111,6 +111,33 @@ double report_duration(const report_study *rs, int i);
  * shell-quoted where needed).  Returns the length snprintf would write. */
 int report_retrain_command(const report_study *rs, int i, char *buf, size_t n);
 
+/* ---- the study as text (report/report_export.c): show, best, export ---- */
+
+enum report_format { REPORT_TABLE, REPORT_JSON, REPORT_CSV, REPORT_FORMAT_COUNT };
+
+/* `tunelab show`: REPORT_TABLE, a table for people (trial, state, value,
+ * budget, each parameter, seconds, reason; then the counts per state, the
+ * budget used and the best trial), or REPORT_JSON, one object (the study,
+ * its counts and its trials).  Writes the text, NUL-terminated and ending
+ * in a newline, to *out (malloc'd: the caller frees it).  Returns 0,
+ * TL_EINPUT for another format, TL_ERUNTIME for memory. */
+int report_show(const report_study *rs, int format, char **out, tl_err *err);
+
+/* `tunelab best`: the best complete trial (rs->best) with its value,
+ * budget, duration, parameters, attributes and, unless the objective was a
+ * function or a command, the command that retrains it (REPORT_TABLE: text
+ * for people; REPORT_JSON: one object).  *out as report_show.  Returns 0,
+ * TL_ERUNTIME "path: study 'name': no trial has completed (n trials)" or
+ * for memory, TL_EINPUT for another format. */
+int report_best(const report_study *rs, int format, char **out, tl_err *err);
+
+/* `tunelab export`: every trial, exactly (REPORT_CSV: a header, then one
+ * line per trial with params_<name>, attrs_<key> and the intermediate
+ * values as a JSON array; REPORT_JSON: the study, its space, attributes
+ * and trials).  *out as report_show.  Returns 0, TL_EINPUT for another
+ * format, TL_ERUNTIME for memory. */
+int report_export(const report_study *rs, int format, char **out, tl_err *err);
+
 /* ---- the report ---- */
 
 typedef struct report_out report_out; /* the folder and the page being written */
