@@ -9,7 +9,7 @@
  *   curves   every trial's intermediate values against step, pruned trials
  *            in red with a cross where they stopped (curves.png).
  * Does not: know any sampler or scheduler (their sections live in their own
- * cli/report_<name>.c files).
+ * report/report_<name>.c files), read the database, or print.
  */
 #include <math.h>
 #include <stdio.h>
