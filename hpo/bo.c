@@ -9,6 +9,10 @@
  *              when n has grown by 5% since the last fit; in between the
  *              last hyperparameters are kept and only the factorization
  *              is redone
+ * bo_fit makes the same fit, cold, for a reader that wants the model
+ * (tunelab report), and bo_predict evaluates its posterior and the
+ * acquisition exactly as the suggestion does: one model, one encoding, one
+ * variance floor.
  * Does not do batch (q > 1) acquisitions, trust regions or input warping.
  */
 #include "hpo/bo.h"
@@ -264,6 +268,30 @@ static double nl_acq(unsigned nf, const double *x, double *grad, void *data)
     return -a;
 }
 
+/* The hyperparameter fit for nc observations from warm (NULL: cold), by
+ * the schedule in the file comment.  Fills o; returns 1 to refit, 0 to
+ * keep warm as it is (only refactorize). */
+static int fit_plan(const bo *b, int nc, const double *warm, gp_fit_opts *o)
+{
+    gp_fit_opts_default(o);
+    o->prior = b->cfg.prior;
+    o->warm = warm;
+    if (nc <= 60) {
+        o->restarts = 2;
+        o->maxeval = 150;
+        return 1;
+    }
+    if (nc <= 150) {
+        o->restarts = 0;
+        o->maxeval = 100;
+        return 1;
+    }
+    o->restarts = 0;
+    o->maxeval = 30;
+    o->skip_prior_start = warm != NULL;
+    return !warm || nc >= b->fit_n + b->fit_n / 20;
+}
+
 static int by_acq_desc(const void *pa, const void *pb, void *ctx)
 {
     const double *v = ctx;
@@ -282,23 +310,7 @@ static int model_suggest(bo *b, const double *U, const int *obs, const int *cidx
     if (gp_set_data(&b->g, b->Xe, b->ye, nc, err))
         return 1;
     gp_fit_opts o;
-    gp_fit_opts_default(&o);
-    o.prior = b->cfg.prior;
-    o.warm = b->have_warm ? b->warm : NULL;
-    int refit = 1;
-    if (nc <= 60) {
-        o.restarts = 2;
-        o.maxeval = 150;
-    } else if (nc <= 150) {
-        o.restarts = 0;
-        o.maxeval = 100;
-    } else {
-        o.restarts = 0;
-        o.maxeval = 30;
-        o.skip_prior_start = o.warm != NULL;
-        refit = !o.warm || nc >= b->fit_n + b->fit_n / 20;
-    }
-    if (refit) {
+    if (fit_plan(b, nc, b->have_warm ? b->warm : NULL, &o)) {
         if (gp_fit(&b->g, &o, r, NULL)) {
             b->have_warm = 0;
             return 1;
@@ -486,4 +498,62 @@ int bo_suggest(bo *b, const double *U, const double *y, const int *obs, int n, i
         return 0;
     }
     return rc;
+}
+
+int bo_fit(bo *b, const double *U, const double *y, int n, rng *r, tl_err *err)
+{
+    if (n < 1 || !U || !y || !r)
+        return tl_fail(err, TL_EINPUT, "bayes: bo_fit needs at least one observation");
+    for (int i = 0; i < n; i++)
+        if (!isfinite(y[i]))
+            return tl_fail(err, TL_EINPUT, "bayes: observation %d is not finite", i);
+    int rc = grow(b, n, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < n; i++) {
+        encode(b, U + (size_t)i * b->d, b->Xe + (size_t)i * b->D);
+        b->ye[i] = y[i];
+    }
+    gp_fit_opts o;
+    fit_plan(b, n, NULL, &o);
+    int nt = omp_get_max_threads(); /* as bo_suggest: BLAS on this thread */
+    omp_set_num_threads(1);
+    b->g.nthreads = nt;
+    rc = gp_set_data(&b->g, b->Xe, b->ye, n, err);
+    if (!rc)
+        rc = gp_fit(&b->g, &o, r, err);
+    omp_set_num_threads(nt);
+    return rc ? tl_prefix(err, "bayes: fitting the GP to %d observations", n) : 0;
+}
+
+void bo_predict(bo *b, const double *U, int m, double *mean, double *sd, double *acq)
+{
+    int d = b->d, D = b->D, R = nraw_total(b);
+    double best = HUGE_VAL;
+    for (int i = 0; i < b->g.n; i++)
+        best = b->g.y[i] < best ? b->g.y[i] : best;
+    int nt = omp_get_max_threads();
+    omp_set_num_threads(1);
+    for (int at = 0; at < m; at += R) { /* R points at a time through the candidate buffers */
+        int c = m - at < R ? m - at : R;
+        for (int q = 0; q < c; q++)
+            encode(b, U + (size_t)(at + q) * d, b->rawe + (size_t)q * D);
+        gp_predict(&b->g, b->rawe, c, b->rmu, b->rvar);
+        for (int q = 0; q < c; q++) {
+            double v = b->rvar[q];
+            mean[at + q] = b->g.ymean + b->g.ystd * b->rmu[q];
+            sd[at + q] = b->g.ystd * (v > 0 ? sqrt(v) : 0.0);
+            if (acq)
+                acq[at + q] = acq_eval(b->cfg.acq, b->rmu[q], v > VAR_FLOOR ? sqrt(v) : sqrt(VAR_FLOOR),
+                                       best, b->cfg.xi, b->cfg.beta, NULL, NULL);
+        }
+    }
+    omp_set_num_threads(nt);
+}
+
+double bo_lengthscale(const bo *b, int i)
+{
+    if (i < 0 || i >= b->d || b->p[i].kind == BO_CAT || !b->g.theta)
+        return NAN;
+    return exp(b->g.theta[b->pos[i]]);
 }

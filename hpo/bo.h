@@ -128,4 +128,30 @@ int bo_suggest(bo *b, const double *U, const double *y, const int *obs, int n, i
 /* Releases b's buffers; NULL or an already freed b is a no-op. */
 void bo_free(bo *b);
 
+/* ---- the sampler's model, read back (the report draws it) ---- */
+
+/* Fits b's GP to n observations as bo_suggest fits it for n complete
+ * trials: U (n, d) unit coordinates (NAN where inactive), y (n) finite
+ * values to minimize, encoded as bo_suggest encodes them, the fit schedule
+ * bo_suggest uses for n observations started cold (no warm start: what a
+ * resumed process fits), random restarts drawn from r, BLAS on one thread.
+ * Does not change what later bo_suggest calls return (their warm start,
+ * design and schedule are left alone).  Returns 0, TL_EINPUT for n < 1, a
+ * NULL argument or a non-finite y, TL_ERUNTIME for memory or a GP whose
+ * hyperparameters cannot be fitted. */
+int bo_fit(bo *b, const double *U, const double *y, int n, rng *r, tl_err *err);
+
+/* The GP of the last bo_fit at m unit points U (m, d; NAN where inactive):
+ * mean (m) and sd (m, the latent function's standard deviation, >= 0) in
+ * the units of bo_fit's y, and, when acq is not NULL, acq (m): the
+ * acquisition bo_suggest maximizes (b's kind, xi and beta, standardized
+ * units, the same variance floor, the best of bo_fit's y as incumbent).
+ * Uses b's candidate buffers.  Cannot fail. */
+void bo_predict(bo *b, const double *U, int m, double *mean, double *sd, double *acq);
+
+/* Fitted lengthscale of parameter i on the unit cube (shorter: the
+ * objective varies faster along it) after bo_fit or a model suggestion;
+ * NAN for a categorical (one lengthscale per choice) or i out of range. */
+double bo_lengthscale(const bo *b, int i);
+
 #endif

@@ -20,8 +20,17 @@
  * IMMEDIATE so concurrent processes serialize their claims.
  *
  * The study calls every write between begin and commit (the transaction
- * nests: only the outermost begin/commit reach the database).  Does not
- * know samplers or schedulers; does not print.
+ * nests: only the outermost begin/commit reach the database).
+ *
+ * Reading a study back (show, best, export, report, pbt-replay): open the
+ * file with storage_sqlite_open_readonly, which never creates, writes or
+ * migrates it, then take the whole study with vt->snapshot in one read
+ * transaction (a consistent view while `tunelab run` writes to the same
+ * file from another process).  The snapshot reads through the same code
+ * as the study's own reload (space_load, trials_since) plus the attribute
+ * lists.
+ *
+ * Does not know samplers or schedulers; does not print.
  */
 #ifndef TL_HPO_STORAGE_H
 #define TL_HPO_STORAGE_H
@@ -43,6 +52,39 @@ typedef struct trial_meta {
 
 /* Called for each trial row loaded: t and m are valid during the call only. */
 typedef int (*storage_trial_fn)(void *ud, const trial *t, const trial_meta *m, tl_err *err);
+
+/* One attribute: key -> text (often JSON).  Both strings are owned by the
+ * snapshot that holds them. */
+typedef struct storage_attr {
+    char *key;
+    char *value;
+} storage_attr;
+
+/* A trial as stored, with its attributes. */
+typedef struct storage_trial {
+    trial t;               /* number, state, values (NAN inactive), value, intermediate
+                              values (steps ascending), budget, parent, times, reason */
+    trial_meta m;          /* target (NAN if none), host, pid, worker */
+    int nattrs;
+    storage_attr *attrs;   /* (nattrs) trial attributes, by key */
+} storage_trial;
+
+/* A whole study as stored (vt->snapshot). */
+typedef struct storage_study {
+    char name[128];
+    int direction;         /* STUDY_MINIMIZE or STUDY_MAXIMIZE */
+    char metric[64];
+    uint64_t seed;
+    double created;        /* unix seconds; NAN if not stored */
+    space sp;              /* rebuilt from study_params */
+    int ntrials;
+    storage_trial *trials; /* (ntrials) in number order */
+    int nattrs;
+    storage_attr *attrs;   /* (nattrs) study attributes, by key */
+} storage_study;
+
+/* Frees what ss owns (not ss itself) and leaves it empty; NULL is a no-op. */
+void storage_study_free(storage_study *ss);
 
 typedef struct storage_vt {
     const char *name;
@@ -81,6 +123,15 @@ typedef struct storage_vt {
                         storage_trial_fn fn, void *ud, tl_err *err);
     /* Closes; NULL self is a no-op. */
     void (*close)(void *self);
+    /* Reads study `name` (NULL: the database's only study) whole, in one
+     * read transaction: its direction, metric, seed, creation time and
+     * space, every trial with values, intermediate values, meta and
+     * attributes, and the study attributes.  Writes nothing.  Returns 0
+     * with *out filled (free with storage_study_free), or TL_EINPUT
+     * "path: ..." when the database holds no study, no study `name` (the
+     * message lists those there) or several and name is NULL, or
+     * TL_ERUNTIME for a database or memory failure (*out then empty). */
+    int (*snapshot)(void *self, const char *name, storage_study *out, tl_err *err);
 } storage_vt;
 
 typedef struct storage {
@@ -92,5 +143,17 @@ typedef struct storage {
  * SQLite database at path.  Returns 0 with *out filled (close with
  * out->vt->close(out->self)), or TL_ERUNTIME naming the path. */
 int storage_sqlite_open(storage *out, const char *path, tl_err *err);
+
+/* Opens the tunelab study database at path for reading only: never creates
+ * the file, never writes or changes it (every write through the vtable is
+ * refused with TL_EINPUT), works while another process writes to it.  A
+ * WAL database in a folder this process cannot write (SQLite cannot create
+ * the -shm file readers coordinate through) is read as immutable, once no
+ * pending -wal content could be missed.  Returns 0 with *out filled (close
+ * with out->vt->close(out->self)), TL_EINPUT "path: ..." for a missing
+ * file, a folder, a file that is not SQLite or a SQLite file without the
+ * tunelab tables, TL_ERUNTIME when SQLite cannot read it (e.g. a pending
+ * write-ahead log in a read-only folder without its -shm file). */
+int storage_sqlite_open_readonly(storage *out, const char *path, tl_err *err);
 
 #endif

@@ -1,3 +1,10 @@
+/* report/plot.c: runs gnuplot on a script (report/plot.h).
+ *
+ * Does: pipe the script to `gnuplot` (its output to stderr: gnuplot's
+ * warnings are not the program's stdout) and turn its exit status into a
+ * tl_err.  Does not: build scripts or data, check that the figure was
+ * written (report_plot does), or print anything itself.
+ */
 #include "report/plot.h"
 
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * HTML escaping).  See report/report.h for how to add a section.
  *
  * Does not: read the database (report_load.c), draw the built-in figures
- * (report_basic.c), or print.  The page has no script, no external style
+ * (report_basic.c), format show/best/export (report_export.c), or print.  The page has no script, no external style
  * sheet and only relative image paths, so the folder can be moved or
  * served as it is.
  */

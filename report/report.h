@@ -2,11 +2,12 @@
  * (`tunelab report DB -o DIR`): gnuplot PNG figures plus a static,
  * self-contained index.html that shows them.
  *
- * Reading: report_study_load opens the SQLite file READ-ONLY with plain
- * queries on the schema documented in hpo/storage.h (the storage interface
- * can only open-or-create a study by name, and would create a missing
- * file), so show/best/export/report never change a database, work while a
- * study is running in another process, and reject a missing or foreign file.
+ * Reading: report_study_load opens the database with hpo's read-only
+ * storage (storage_sqlite_open_readonly) and takes the study whole with
+ * its snapshot, so show/best/export/report never create or change a
+ * database, work while a study is running in another process and in a
+ * read-only folder, and reject a missing or foreign file.  The report
+ * knows no SQL: the schema is hpo/storage.c's alone.
  *
  * Report sections (the hook for other tuners).  The page is a list of
  * sections, each a report_section: a function from the loaded study to
@@ -15,7 +16,7 @@
  * built-in ones are summary, history, params and curves (report/report_basic.c).
  * To add one (a GP section for bayes, rungs for sha/hyperband/asha, PBT
  * lineage, the NAS Pareto front):
- *   1. write cli/report_<name>.c defining
+ *   1. write report/report_<name>.c defining
  *        const report_section report_section_<name> = {
  *            "<id>", "<Title>", applies_fn_or_NULL, write_fn };
  *      where applies returns 1 when the study needs it, typically
@@ -32,36 +33,25 @@
  * PBT exploit events) must be in the database: study or trial attributes
  * (rs->attrs, report_trial_attr), parents, budgets, intermediate values.
  *
+ * Depends on hpo/ (storage, space, trials, the algorithms' record
+ * formats) and util/ only: never on nn/, data/, tune/ or cli/.
  * Does not: write to the database, run trials, or print (cli/cmd_study.c
  * prints).  Depends on gnuplot (pngcairo) on PATH for the figures.
  */
-#ifndef TL_CLI_REPORT_H
-#define TL_CLI_REPORT_H
+#ifndef TL_REPORT_REPORT_H
+#define TL_REPORT_REPORT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "hpo/space.h"
+#include "hpo/storage.h"
 #include "hpo/trial.h"
 #include "util/err.h"
 
-/* One attribute: key -> text (often JSON). */
-typedef struct report_kv {
-    char *key;
-    char *value;
-} report_kv;
-
-typedef struct report_trial {
-    trial t;               /* number, state, values (NAN inactive), value, intermediate
-                              values (steps ascending), budget, parent, times, reason */
-    double target;         /* budget it was last asked to reach; NAN if none */
-    char host[64];
-    long pid;
-    int worker;
-    int nattrs;
-    report_kv *attrs;      /* (nattrs) trial attributes, by key */
-} report_trial;
-
+/* A study as the report reads it: the storage snapshot (path to attrs,
+ * moved out of a storage_study by report_study_load) and what the report
+ * derives from it (sampler to last_finish). */
 typedef struct report_study {
     char path[512];        /* the database file */
     char name[128];
@@ -75,9 +65,9 @@ typedef struct report_study {
     char objective[32];    /* study attribute "objective" (train|function|command); "" likewise */
     space sp;              /* rebuilt from study_params */
     int ntrials;
-    report_trial *trials;  /* (ntrials) in number order */
+    storage_trial *trials; /* (ntrials) in number order: t, m (target, host, pid, worker), attrs */
     int nattrs;
-    report_kv *attrs;      /* (nattrs) study attributes */
+    storage_attr *attrs;   /* (nattrs) study attributes */
     int best;              /* index in trials of the best COMPLETE trial (finite value; ties:
                               the lowest number), -1 when none */
     int counts[TRIAL_STATE_COUNT];
@@ -88,11 +78,12 @@ typedef struct report_study {
 /* ---- reading ---- */
 
 /* Loads study `name` (NULL: the database's only study) from the SQLite file
- * at path, read-only.  Returns 0 with *out owned by the caller
- * (report_study_free), or TL_EINPUT "path: ..." for a missing file, a file
- * that is not a tunelab study database, no study, an unknown name, or
- * several studies and name NULL (the message lists them), TL_ERUNTIME
- * for a database or memory failure. */
+ * at path, read-only, in one read transaction (storage_sqlite_open_readonly
+ * and its snapshot).  Returns 0 with *out owned by the caller
+ * (report_study_free), or TL_EINPUT "path: ..." for a missing file, a
+ * folder, a file that is not a tunelab study database, no study, an
+ * unknown name, or several studies and name NULL (the message lists them),
+ * TL_ERUNTIME for a database or memory failure. */
 int report_study_load(report_study **out, const char *path, const char *name, tl_err *err);
 
 /* Frees everything; NULL is a no-op. */
@@ -119,6 +110,33 @@ double report_duration(const report_study *rs, int i);
  * (CONFIG: rs->config, or the literal "CONFIG" when not stored; values
  * shell-quoted where needed).  Returns the length snprintf would write. */
 int report_retrain_command(const report_study *rs, int i, char *buf, size_t n);
+
+/* ---- the study as text (report/report_export.c): show, best, export ---- */
+
+enum report_format { REPORT_TABLE, REPORT_JSON, REPORT_CSV, REPORT_FORMAT_COUNT };
+
+/* `tunelab show`: REPORT_TABLE, a table for people (trial, state, value,
+ * budget, each parameter, seconds, reason; then the counts per state, the
+ * budget used and the best trial), or REPORT_JSON, one object (the study,
+ * its counts and its trials).  Writes the text, NUL-terminated and ending
+ * in a newline, to *out (malloc'd: the caller frees it).  Returns 0,
+ * TL_EINPUT for another format, TL_ERUNTIME for memory. */
+int report_show(const report_study *rs, int format, char **out, tl_err *err);
+
+/* `tunelab best`: the best complete trial (rs->best) with its value,
+ * budget, duration, parameters, attributes and, unless the objective was a
+ * function or a command, the command that retrains it (REPORT_TABLE: text
+ * for people; REPORT_JSON: one object).  *out as report_show.  Returns 0,
+ * TL_ERUNTIME "path: study 'name': no trial has completed (n trials)" or
+ * for memory, TL_EINPUT for another format. */
+int report_best(const report_study *rs, int format, char **out, tl_err *err);
+
+/* `tunelab export`: every trial, exactly (REPORT_CSV: a header, then one
+ * line per trial with params_<name>, attrs_<key> and the intermediate
+ * values as a JSON array; REPORT_JSON: the study, its space, attributes
+ * and trials).  *out as report_show.  Returns 0, TL_EINPUT for another
+ * format, TL_ERUNTIME for memory. */
+int report_export(const report_study *rs, int format, char **out, tl_err *err);
 
 /* ---- the report ---- */
 

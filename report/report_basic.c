@@ -9,7 +9,7 @@
  *   curves   every trial's intermediate values against step, pruned trials
  *            in red with a cross where they stopped (curves.png).
  * Does not: know any sampler or scheduler (their sections live in their own
- * cli/report_<name>.c files).
+ * report/report_<name>.c files), read the database, or print.
  */
 #include <math.h>
 #include <stdio.h>
@@ -87,7 +87,7 @@ static int summary_write(const report_study *rs, report_out *o, tl_err *err)
         report_html(o, "<p>No trial has completed.</p>\n");
         return 0;
     }
-    const report_trial *b = &rs->trials[rs->best];
+    const storage_trial *b = &rs->trials[rs->best];
     report_html(o, "<table>\n");
     snprintf(buf, sizeof buf, "%d", b->t.number);
     row(o, "trial", buf);

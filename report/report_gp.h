@@ -1,36 +1,29 @@
 /* report/report_gp.h: the Bayesian-optimization section of `tunelab report`
- * (id "gp", report/report_gp.c) and the model behind its figures
- * (report/report_gp_model.c).
+ * (id "gp": report/report_gp.c, its figures in report/report_gp_figures.c)
+ * and the model behind its figures.
  *
  * The model replays one iteration of the "bayes" sampler's loop: for
- * iteration k it fits the library's GP (hpo/gp.h: Matern 5/2 ARD on the
- * unit cube, standardized outputs, the sampler's default prior) to the
- * first k COMPLETE trials with a finite value, in trial-number order, with
- * the same encoding as hpo/bo.c (floats and ints as their unit coordinate,
- * inactive ones at 0.5, categoricals one-hot) and the same sign convention
- * (the GP minimizes: values are negated when the study maximizes), and
- * evaluates the posterior and the acquisition (hpo/acq.h acq_eval, what the
- * sampler's optimizer maximizes) anywhere in the unit cube.  Its
- * hyperparameters are refitted here from fixed random starts, so they may
- * differ slightly from the warm-started fit the sampler used; trials that
- * were running when the sampler was asked (kriging believers) are not
- * conditioned on.
- *
- * report_gp_model.c depends on hpo/ only (no report.c, no gnuplot), so a
- * test can compile it into its own translation unit.
+ * iteration k it takes the first k COMPLETE trials with a finite value, in
+ * trial-number order, with the sign convention of hpo/sampler_bayes.c (the
+ * GP minimizes: values are negated when the study maximizes), and hands
+ * them to the sampler's own engine (hpo/bo.h: bo_fit fits the GP the
+ * sampler fits, bo_predict gives its posterior and the acquisition the
+ * sampler maximizes, anywhere in the unit cube).  Nothing of the GP is
+ * rebuilt here.  The hyperparameters are fitted cold from fixed random
+ * starts, so they may differ slightly from the warm-started fit the
+ * sampler used; trials that were running when the sampler was asked
+ * (kriging believers) are not conditioned on.
  */
-#ifndef TL_CLI_REPORT_GP_H
-#define TL_CLI_REPORT_GP_H
+#ifndef TL_REPORT_REPORT_GP_H
+#define TL_REPORT_REPORT_GP_H
 
 #include <stdint.h>
 
-#include "report/report.h"
-#include "hpo/gp.h"
+#include "hpo/bo.h"
 #include "hpo/space.h"
 #include "hpo/trial.h"
+#include "report/report.h"
 #include "util/err.h"
-
-#define REPORT_GP_CHUNK 1024 /* query points per block in report_gp_predict */
 
 typedef struct report_gp_opts {
     int acq;          /* enum acq_kind (the study's "acquisition"; default logei) */
@@ -43,21 +36,18 @@ typedef struct report_gp_opts {
 void report_gp_opts_default(report_gp_opts *o);
 
 typedef struct report_gp_model {
-    int d, D;         /* parameters; encoded GP inputs */
+    int d;            /* parameters */
     int k;            /* observations: the first k complete trials with a finite value */
     int sign;         /* +1 minimize, -1 maximize: objective = sign * GP target */
     report_gp_opts o;
-    int *pos;         /* (d) first encoded input of each parameter */
-    int *ncat;        /* (d) choices of a categorical, 0 otherwise */
     int *rows;        /* (k) indices in hist of the observations, number order */
     double *U;        /* (k, d) their unit coordinates (NAN inactive) */
     double *y;        /* (k) their objective values, as stored */
     int best;         /* index in hist of the best of the k (ties: lowest number) */
     int last;         /* index in hist of the k-th observation (rows[k-1]) */
-    double ybest;     /* the GP's best target, standardized (what the acquisition compares with) */
-    gp g;
-    double *enc;      /* (REPORT_GP_CHUNK, D) encoded query points */
-    double *mu, *var; /* (REPORT_GP_CHUNK) */
+    int next;         /* index in hist of the trial after it (last + 1), -1 when none */
+    bo b;             /* the sampler's engine, its GP fitted to the k observations
+                         (bo_lengthscale(&m->b, i): parameter i's lengthscale) */
 } report_gp_model;
 
 /* Number of COMPLETE trials with a finite value among hist (n trials). */
@@ -75,15 +65,11 @@ int report_gp_fit(report_gp_model *m, const space *sp, const trial *const *hist,
 
 /* Posterior at npts unit points u (npts, d; NAN: inactive) in the
  * objective's own units and direction: mean (npts), sd (npts, the latent
- * function's standard deviation, >= 0) and acq (npts: acq_eval of the
- * study's acquisition in standardized units; NULL to skip).  Uses m's
- * buffers; cannot fail. */
+ * function's standard deviation, >= 0) and acq (npts: the acquisition the
+ * sampler maximizes, in standardized units; NULL to skip): bo_predict with
+ * the sign undone.  Uses m's buffers; cannot fail. */
 void report_gp_predict(report_gp_model *m, const double *u, int npts, double *mean, double *sd,
                        double *acq);
-
-/* Fitted lengthscale of parameter i on the unit cube (shorter: the
- * objective varies faster along it), NAN for a categorical. */
-double report_gp_lengthscale(const report_gp_model *m, int i);
 
 /* Releases m's buffers and zeroes it; NULL is a no-op. */
 void report_gp_model_free(report_gp_model *m);
@@ -105,5 +91,32 @@ double report_gp_axis(const space *sp, int i, double u);
  * categorical parameter, a repeated one or more than two, TL_ERUNTIME for
  * memory. */
 int report_gp_select(report_study *rs, const char *names, tl_err *err);
+
+/* ---- the section's figures (report/report_gp_figures.c) ---- */
+
+#define REPORT_GP_NSLICE 241 /* points along a 1-D slice */
+#define REPORT_GP_NGRID 45   /* points per axis of a 2-D slice */
+
+/* Work buffers of the figures, allocated once per section. */
+typedef struct report_gp_work {
+    double *u;               /* (REPORT_GP_NGRID^2, d) query points */
+    double *mean, *sd, *acq; /* (REPORT_GP_NGRID^2) */
+} report_gp_work;
+
+/* Draws gp_slice_k<K>.png (K = m->k) into o: m's posterior and acquisition
+ * along parameter p of rs, the others at the best of m's trials.  Returns
+ * 0 or a tl_code (memory, gnuplot) with err filled. */
+int report_gp_slice_1d(const report_study *rs, report_out *o, report_gp_model *m, report_gp_work *w,
+                       int p, tl_err *err);
+
+/* Draws gp_2d_k<K>.png into o: contours of m's mean and acquisition over
+ * parameters p (x) and r (y) of rs, the others at the best of m's trials.
+ * Returns 0 or a tl_code with err filled. */
+int report_gp_slice_2d(const report_study *rs, report_out *o, report_gp_model *m, report_gp_work *w,
+                       int p, int r, tl_err *err);
+
+/* The acquisition kind's name for captions and titles ("log expected
+ * improvement (log EI)", ...).  A static string; cannot fail. */
+const char *report_gp_acq_label(int kind);
 
 #endif

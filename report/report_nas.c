@@ -118,100 +118,108 @@ static int progress_plot(const report_study *rs, report_out *o, int by_budget, t
     return plot_script(o, f, &buf, by_budget ? "pareto_budget.png" : "pareto_evals.png", err);
 }
 
-static int nas_write(const report_study *rs, report_out *o, tl_err *err)
+/* The architectures trained (not reused) with a parameter count, and the
+ * Pareto front among them. */
+typedef struct nas_front {
+    double *f;       /* (m, 2) objective to minimize, parameters */
+    int *num;        /* (m) their indices in rs->trials */
+    int *idx;        /* (nf) the front: rows of f, by pareto_front */
+    char *on_front;  /* (ntrials) 1 for a trial on the front */
+    int m, nf;
+    int reused;      /* trials answered from an earlier result */
+} nas_front;
+
+static void front_free(nas_front *F)
 {
-    int n = rs->ntrials, rc = 0;
-    double *f = malloc(sizeof *f * 2 * (size_t)(n ? n : 1));
-    int *num = malloc(sizeof *num * (size_t)(n ? n : 1));
-    int *idx = malloc(sizeof *idx * (size_t)(n ? n : 1));
-    char *on_front = calloc((size_t)(n ? n : 1), 1);
-    if (!f || !num || !idx || !on_front) {
-        rc = tl_fail(err, TL_ERUNTIME, "report: out of memory");
-        goto done;
-    }
-    int m = 0, reused = 0;
+    free(F->f);
+    free(F->num);
+    free(F->idx);
+    free(F->on_front);
+}
+
+static int front_compute(const report_study *rs, nas_front *F, tl_err *err)
+{
+    int n = rs->ntrials;
+    F->f = malloc(sizeof *F->f * 2 * (size_t)(n ? n : 1));
+    F->num = malloc(sizeof *F->num * (size_t)(n ? n : 1));
+    F->idx = malloc(sizeof *F->idx * (size_t)(n ? n : 1));
+    F->on_front = calloc((size_t)(n ? n : 1), 1);
+    if (!F->f || !F->num || !F->idx || !F->on_front)
+        return tl_fail(err, TL_ERUNTIME, "report: out of memory");
     for (int i = 0; i < n; i++) {
-        reused += reused_from(rs, i) >= 0;
+        F->reused += reused_from(rs, i) >= 0;
         double p = params_of(rs, i);
         if (!evaluated(rs, i) || reused_from(rs, i) >= 0 || isnan(p))
             continue;
-        f[2 * m] = rs->direction == STUDY_MAXIMIZE ? -rs->trials[i].t.value : rs->trials[i].t.value;
-        f[2 * m + 1] = p;
-        num[m++] = i;
+        F->f[2 * F->m] = rs->direction == STUDY_MAXIMIZE ? -rs->trials[i].t.value : rs->trials[i].t.value;
+        F->f[2 * F->m + 1] = p;
+        F->num[F->m++] = i;
     }
-    int nf = 0;
-    if ((rc = pareto_front(f, m, 2, idx, &nf, err)))
-        goto done;
-    for (int j = 0; j < nf; j++)
-        on_front[num[idx[j]]] = 1;
+    int rc = pareto_front(F->f, F->m, 2, F->idx, &F->nf, err);
+    for (int j = 0; !rc && j < F->nf; j++)
+        F->on_front[F->num[F->idx[j]]] = 1;
+    return rc;
+}
 
-    report_html(o, "<p>%d architectures evaluated by training", m);
-    if (reused)
-        report_html(o, ", %d repeats answered from an earlier result (not trained again)", reused);
-    report_html(o, "; %d on the Pareto front of ", nf);
-    report_text(o, rs->metric);
-    report_html(o, " against parameter count.</p>\n");
-
-    if (m > 0) {
-        char *buf = NULL, q[400], title[300];
-        size_t len = 0;
-        FILE *s = open_memstream(&buf, &len);
-        if (!s) {
-            rc = tl_fail(err, TL_ERUNTIME, "report: out of memory");
-            goto done;
-        }
-        snprintf(title, sizeof title, "%s: %s against parameters", rs->name, rs->metric);
-        fprintf(s, "set title %s\nset grid\nset key outside top center horizontal\n",
-                report_gp_quote(title, q, sizeof q));
-        fprintf(s, "set logscale x\nset format x '%%g'\nset xlabel 'parameters'\nset ylabel %s\n",
-                report_gp_quote(rs->metric, q, sizeof q));
-        fprintf(s, "$all << EOD\n");
-        for (int j = 0; j < m; j++)
-            fprintf(s, "%.17g %.17g\n", f[2 * j + 1], rs->trials[num[j]].t.value);
-        fprintf(s, "EOD\n$front << EOD\n");
-        for (int j = nf - 1; j >= 0; j--) /* ascending parameters */
-            fprintf(s, "%.17g %.17g\n", f[2 * idx[j] + 1], rs->trials[num[idx[j]]].t.value);
-        fprintf(s, "EOD\n");
-        int have_best = rs->best >= 0 && !isnan(params_of(rs, rs->best));
-        if (have_best)
-            fprintf(s, "$best << EOD\n%.17g %.17g\nEOD\n", params_of(rs, rs->best), rs->trials[rs->best].t.value);
-        fprintf(s, "plot $all using 1:2 with points pt 7 ps 0.8 lc rgb '#1f77b4' title 'evaluated', "
-                   "$front using 1:2 with linespoints pt 6 ps 1.8 lw 2 lc rgb '#d62728' title 'Pareto front'");
-        if (have_best)
-            fprintf(s, ", $best using 1:2 with points pt 3 ps 2.5 lw 2 lc rgb '#2ca02c' title 'best'");
-        fprintf(s, "\n");
-        if ((rc = plot_script(o, s, &buf, "pareto_front.png", err)))
-            goto done;
+/* pareto_front.png: every architecture, the front joined, the best. */
+static int front_figure(const report_study *rs, report_out *o, const nas_front *F, tl_err *err)
+{
+    const double *f = F->f;
+    char *buf = NULL, q[400], title[300];
+    size_t len = 0;
+    FILE *s = open_memstream(&buf, &len);
+    if (!s)
+        return tl_fail(err, TL_ERUNTIME, "report: out of memory");
+    snprintf(title, sizeof title, "%s: %s against parameters", rs->name, rs->metric);
+    fprintf(s, "set title %s\nset grid\nset key outside top center horizontal\n",
+            report_gp_quote(title, q, sizeof q));
+    fprintf(s, "set logscale x\nset format x '%%g'\nset xlabel 'parameters'\nset ylabel %s\n",
+            report_gp_quote(rs->metric, q, sizeof q));
+    fprintf(s, "$all << EOD\n");
+    for (int j = 0; j < F->m; j++)
+        fprintf(s, "%.17g %.17g\n", f[2 * j + 1], rs->trials[F->num[j]].t.value);
+    fprintf(s, "EOD\n$front << EOD\n");
+    for (int j = F->nf - 1; j >= 0; j--) /* ascending parameters */
+        fprintf(s, "%.17g %.17g\n", f[2 * F->idx[j] + 1], rs->trials[F->num[F->idx[j]]].t.value);
+    fprintf(s, "EOD\n");
+    int have_best = rs->best >= 0 && !isnan(params_of(rs, rs->best));
+    if (have_best)
+        fprintf(s, "$best << EOD\n%.17g %.17g\nEOD\n", params_of(rs, rs->best), rs->trials[rs->best].t.value);
+    fprintf(s, "plot $all using 1:2 with points pt 7 ps 0.8 lc rgb '#1f77b4' title 'evaluated', "
+               "$front using 1:2 with linespoints pt 6 ps 1.8 lw 2 lc rgb '#d62728' title 'Pareto front'");
+    if (have_best)
+        fprintf(s, ", $best using 1:2 with points pt 3 ps 2.5 lw 2 lc rgb '#2ca02c' title 'best'");
+    fprintf(s, "\n");
+    int rc = plot_script(o, s, &buf, "pareto_front.png", err);
+    if (!rc)
         report_figure(o, "pareto_front.png", "Every evaluated architecture; the red line joins the Pareto front.");
-    }
-    if (rs->best >= 0) {
-        if ((rc = progress_plot(rs, o, 0, err)) || (rc = progress_plot(rs, o, 1, err)))
-            goto done;
-        report_figure(o, "pareto_evals.png", "Best value so far against evaluations (reused results included).");
-        report_figure(o, "pareto_budget.png", "Best value so far against the training budget spent.");
-    }
+    return rc;
+}
 
+static void front_table(const report_study *rs, report_out *o, const nas_front *F)
+{
     char arch[1024];
-    if (nf > 0) {
-        report_html(o, "<h3>Pareto front</h3>\n<table>\n<tr><th>trial</th><th>");
-        report_text(o, rs->metric);
-        report_html(o, "</th><th>parameters</th><th>architecture</th></tr>\n");
-        for (int j = nf - 1; j >= 0; j--) {
-            int i = num[idx[j]];
-            arch_text(rs, i, arch, sizeof arch);
-            report_html(o, "<tr><td class=\"num\">%d</td><td class=\"num\">%.6g</td><td class=\"num\">%.0f</td><td>",
-                        i, rs->trials[i].t.value, f[2 * idx[j] + 1]);
-            report_text(o, arch);
-            report_html(o, "</td></tr>\n");
-        }
-        report_html(o, "</table>\n");
+    report_html(o, "<h3>Pareto front</h3>\n<table>\n<tr><th>trial</th><th>");
+    report_text(o, rs->metric);
+    report_html(o, "</th><th>parameters</th><th>architecture</th></tr>\n");
+    for (int j = F->nf - 1; j >= 0; j--) {
+        int i = F->num[F->idx[j]];
+        arch_text(rs, i, arch, sizeof arch);
+        report_html(o, "<tr><td class=\"num\">%d</td><td class=\"num\">%.6g</td><td class=\"num\">%.0f</td><td>",
+                    i, rs->trials[i].t.value, F->f[2 * F->idx[j] + 1]);
+        report_text(o, arch);
+        report_html(o, "</td></tr>\n");
     }
+    report_html(o, "</table>\n");
+}
 
-    int *rank = malloc(sizeof *rank * (size_t)(n ? n : 1));
-    if (!rank) {
-        rc = tl_fail(err, TL_ERUNTIME, "report: out of memory");
-        goto done;
-    }
+/* The best TOP_N architectures trained (reused results point to theirs). */
+static int best_table(const report_study *rs, report_out *o, const nas_front *F, tl_err *err)
+{
+    char arch[1024];
+    int *rank = malloc(sizeof *rank * (size_t)(rs->ntrials ? rs->ntrials : 1));
+    if (!rank)
+        return tl_fail(err, TL_ERUNTIME, "report: out of memory");
     int nr = report_ranked(rs, rank), shown = 0;
     report_html(o, "<h3>Best architectures</h3>\n<table>\n<tr><th>rank</th><th>trial</th><th>");
     report_text(o, rs->metric);
@@ -229,7 +237,7 @@ static int nas_write(const report_study *rs, report_out *o, tl_err *err)
             report_html(o, "<td class=\"num\">-</td>");
         else
             report_html(o, "<td class=\"num\">%.0f</td>", p);
-        report_html(o, "<td>%s</td>", on_front[i] ? "yes" : "");
+        report_html(o, "<td>%s</td>", F->on_front[i] ? "yes" : "");
         if (t->parent >= 0)
             report_html(o, "<td class=\"num\">%d</td>", t->parent);
         else
@@ -242,7 +250,12 @@ static int nas_write(const report_study *rs, report_out *o, tl_err *err)
     }
     report_html(o, "</table>\n");
     free(rank);
+    return 0;
+}
 
+/* The candidates rejected before training (study attribute "rejected"). */
+static void rejected_table(const report_study *rs, report_out *o)
+{
     const char *rej = report_study_attr(rs, "rejected");
     cJSON *jr = rej ? cJSON_Parse(rej) : NULL;
     const cJSON *total = cJSON_GetObjectItemCaseSensitive(jr, "total");
@@ -265,11 +278,35 @@ static int nas_write(const report_study *rs, report_out *o, tl_err *err)
         report_html(o, "</table>\n");
     }
     cJSON_Delete(jr);
-done:
-    free(f);
-    free(num);
-    free(idx);
-    free(on_front);
+}
+
+static int nas_write(const report_study *rs, report_out *o, tl_err *err)
+{
+    nas_front F = {0};
+    int rc = front_compute(rs, &F, err);
+    if (rc) {
+        front_free(&F);
+        return rc;
+    }
+    report_html(o, "<p>%d architectures evaluated by training", F.m);
+    if (F.reused)
+        report_html(o, ", %d repeats answered from an earlier result (not trained again)", F.reused);
+    report_html(o, "; %d on the Pareto front of ", F.nf);
+    report_text(o, rs->metric);
+    report_html(o, " against parameter count.</p>\n");
+    if (F.m > 0)
+        rc = front_figure(rs, o, &F, err);
+    if (!rc && rs->best >= 0 && !(rc = progress_plot(rs, o, 0, err)) && !(rc = progress_plot(rs, o, 1, err))) {
+        report_figure(o, "pareto_evals.png", "Best value so far against evaluations (reused results included).");
+        report_figure(o, "pareto_budget.png", "Best value so far against the training budget spent.");
+    }
+    if (!rc && F.nf > 0)
+        front_table(rs, o, &F);
+    if (!rc)
+        rc = best_table(rs, o, &F, err);
+    if (!rc)
+        rejected_table(rs, o);
+    front_free(&F);
     return rc;
 }
 

@@ -6,12 +6,18 @@
  * by `tunelab run` with a function objective.  Checks counts and values
  * against the C API's own view, that the HTML escapes user strings and
  * only references figures that exist, and the errors for a missing or
- * foreign database and an unwritable folder.  Needs gnuplot for the
- * report test. */
+ * foreign database and an unwritable folder, and that the four commands
+ * read a database in a read-only folder (as user nobody when the tests run
+ * as root) exactly as in a writable one, creating and changing nothing
+ * there.  Needs gnuplot for the report tests. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +94,15 @@ static void setup(void)
     make_study();
 }
 
+static int chmod_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    chmod(path, S_ISDIR(st->st_mode) ? 0755 : 0644); /* read-only folders made by a test */
+    return 0;
+}
+
 static void teardown(void)
 {
+    nftw(dir, chmod_entry, 16, FTW_PHYS);
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -485,4 +498,134 @@ Test(report, reads_a_study_written_by_tunelab_run_with_a_function_objective)
     cr_assert(strstr(out, "(3 figures)"), "history and two parameters, no curves: %s", out);
     free(out);
     free(err);
+}
+
+/* ---- a database in a read-only folder ---- */
+
+#define NCMDS 5
+static const char *const RO_CMDS[NCMDS] = { "show %s", "best %s", "export %s --csv",
+                                            "export %s --json", "report %s -o %s/rep" };
+
+/* Names the files in folder d, sorted, into buf. */
+static void listing(const char *d, char *buf, size_t n)
+{
+    struct dirent **e;
+    int k = scandir(d, &e, NULL, alphasort);
+    cr_assert_geq(k, 0);
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < k; i++) {
+        if (at < n)
+            at += (size_t)snprintf(buf + at, n - at, "%s ", e[i]->d_name);
+        free(e[i]);
+    }
+    free(e);
+}
+
+/* In a child process that cannot write folder ro (user nobody when root):
+ * runs every RO_CMDS on db with outputs in out/<k>.out and .err and the
+ * exit statuses in out/status.  Returns "" or "skip: why". */
+static void run_as_reader(const char *ro, const char *db_ro, const char *out, char *msg, size_t n)
+{
+    int fd[2];
+    cr_assert_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        close(fd[0]);
+        char why[256] = "", probe[256], cmd[1024], args[512];
+        struct passwd *pw = geteuid() == 0 ? getpwnam("nobody") : NULL;
+        if (geteuid() == 0 && (!pw || setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)))
+            snprintf(why, sizeof why, "skip: running as root and cannot become nobody");
+        snprintf(probe, sizeof probe, "%s/probe", ro);
+        int pf = why[0] ? -1 : open(probe, O_CREAT | O_WRONLY, 0644);
+        if (pf >= 0) {
+            close(pf);
+            unlink(probe);
+            snprintf(why, sizeof why, "skip: %s stays writable", ro);
+        }
+        snprintf(cmd, sizeof cmd, "%s/status", out);
+        FILE *st = why[0] ? NULL : fopen(cmd, "w");
+        for (int k = 0; st && k < NCMDS; k++) {
+            snprintf(args, sizeof args, RO_CMDS[k], db_ro, out);
+            snprintf(cmd, sizeof cmd, "NO_COLOR=1 OMP_NUM_THREADS=1 %s %s >%s/%d.out 2>%s/%d.err", bin,
+                     args, out, k, out, k);
+            int rc = system(cmd);
+            fprintf(st, "%d ", WIFEXITED(rc) ? WEXITSTATUS(rc) : -1);
+        }
+        if (st)
+            fclose(st);
+        else if (!why[0])
+            snprintf(why, sizeof why, "cannot write %s", out);
+        if (write(fd[1], why, strlen(why)) < 0)
+            _exit(3);
+        _exit(0);
+    }
+    close(fd[1]);
+    ssize_t got = read(fd[0], msg, n - 1);
+    msg[got > 0 ? got : 0] = 0;
+    close(fd[0]);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+Test(report, show_best_export_and_report_read_a_database_in_a_read_only_folder)
+{
+    char ro[128], db_ro[160], out[128], ls0[256], ls1[256], msg[512];
+    snprintf(ro, sizeof ro, "%s/ro", dir);
+    snprintf(db_ro, sizeof db_ro, "%s/rep.db", ro);
+    snprintf(out, sizeof out, "%s/out", dir);
+    cr_assert_eq(chmod(dir, 0755), 0); /* mkdtemp's 0700: let the reader in */
+    cr_assert_eq(mkdir(ro, 0755), 0);
+    cr_assert_eq(mkdir(out, 0777), 0);
+    cr_assert_eq(chmod(out, 0777), 0); /* past the umask: the reader writes here */
+    long n = 0;
+    char *bytes = ru_slurp(db, &n); /* the study, closed: no -wal, no -shm */
+    FILE *f = fopen(db_ro, "wb");
+    cr_assert(bytes && f && fwrite(bytes, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    cr_assert_eq(chmod(db_ro, 0444), 0);
+    cr_assert_eq(chmod(ro, 0555), 0);
+    struct stat before, after;
+    cr_assert_eq(stat(db_ro, &before), 0);
+    listing(ro, ls0, sizeof ls0);
+
+    run_as_reader(ro, db_ro, out, msg, sizeof msg);
+    if (!strncmp(msg, "skip: ", 6))
+        cr_skip_test("%s", msg + 6);
+    cr_assert_str_empty(msg, "%s", msg);
+
+    listing(ro, ls1, sizeof ls1);
+    cr_assert_str_eq(ls1, ls0, "the commands created files in the read-only folder");
+    cr_assert_eq(stat(db_ro, &after), 0);
+    cr_assert(after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+              after.st_mtim.tv_nsec == before.st_mtim.tv_nsec && after.st_size == before.st_size);
+    long n2 = 0;
+    char *bytes2 = ru_slurp(db_ro, &n2);
+    cr_assert(n2 == n && !memcmp(bytes, bytes2, (size_t)n), "the database changed");
+    free(bytes);
+    free(bytes2);
+
+    char path[256], *status;
+    snprintf(path, sizeof path, "%s/status", out);
+    cr_assert_not_null(status = ru_slurp(path, NULL));
+    cr_assert_str_eq(status, "0 0 0 0 0 ", "exit statuses of show, best, export --csv, --json, report");
+    free(status);
+    for (int k = 0; k < 3; k++) { /* the same text as from the writable original */
+        char *want, *errout, args[512];
+        snprintf(args, sizeof args, RO_CMDS[k], db, out);
+        cr_assert_eq(tl(&want, &errout, "%s", args), 0);
+        snprintf(path, sizeof path, "%s/%d.out", out, k);
+        char *got = ru_slurp(path, NULL);
+        cr_assert(got && !strcmp(got, want), "`%s` differs in the read-only folder:\n%s\nvs\n%s", args,
+                  got, want);
+        free(got);
+        free(want);
+        free(errout);
+    }
+    snprintf(path, sizeof path, "%s/rep/index.html", out);
+    char *html = ru_slurp(path, NULL);
+    cr_assert(html && strstr(html, "history.png"), "no report from the read-only folder");
+    free(html);
 }

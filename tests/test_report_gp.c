@@ -1,13 +1,16 @@
 /* tests/test_report_gp.c: the Bayesian-optimization section of `tunelab
- * report` (cli/report_gp.c) and the GP it draws (cli/report_gp_model.c).
+ * report` (report/report_gp.c) and the GP it draws, which is the bayes
+ * sampler's own (hpo/bo.h: bo_fit, bo_predict).
  *
  * Each test starts from a small bayes study of Branin (12 trials, 5 of
- * them the Sobol design, EI) written through the C API into a mkdtemp()
- * folder, with the study attributes `tunelab run` stores.  The numbers are
- * checked through the model's own functions: report_gp_model.c depends on
- * hpo/ only, so it is compiled into this file (the runner does not link
- * cli/); the figures and the HTML through the binary (TUNELAB_BIN, else
- * ./tunelab).  Does not: look inside the PNGs beyond their size.
+ * them the Sobol design, EI) written by `tunelab run` (TUNELAB_BIN, else
+ * ./tunelab) into a mkdtemp() folder and read back with report_study_load.
+ * The numbers are checked through the public API (report_gp_fit,
+ * report_gp_predict, bo_lengthscale, and bo_fit / bo_predict against
+ * bo_suggest: the fit the report draws is the sampler's, bit for bit, and
+ * its acquisition is the one the sampler ranked its candidates by); the
+ * figures and the HTML through the binary.  Does not: look inside the PNGs
+ * beyond their size.
  */
 #include <criterion/criterion.h>
 #include <ftw.h>
@@ -21,10 +24,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "report/report_gp_model.c" /* the model under test (see above) */
 #include "hpo/acq.h"
-#include "hpo/study.h"
-#include "hpo/testfuncs.h"
+#include "hpo/bo.h"
+#include "report/report.h"
+#include "report/report_gp.h"
 #include "tests/report_util.h"
 
 #define NTRIALS 12
@@ -33,8 +36,9 @@
 static char dir[64];
 static char db[128];
 static const char *bin;
-static space sp;
-static trial *tr;   /* (ntr) the study's trials, number order */
+static report_study *rs;  /* the study, read back */
+static const space *sp;   /* its space: x0, x1 */
+static trial *tr[NTRIALS];/* its trials, number order (rs's) */
 static int ntr;
 static const trial *hist[NTRIALS];
 
@@ -43,38 +47,26 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
-static void make_study(void)
+/* Runs `tunelab ARGS`; returns the exit status, stdout and stderr. */
+#define tl(out, errout, ...) \
+    ru_tl(dir, bin, "NO_COLOR=1 OMP_NUM_THREADS=1", out, errout, __VA_ARGS__)
+
+/* `tunelab run` of Branin in study `name` (sampler and trials given) into
+ * DIR/name.db. */
+static void run_study(const char *name, const char *sampler, int trials)
 {
-    tl_err err = {0};
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "x0", "uniform(-5, 10)", &err), 0, "%s", err.msg);
-    cr_assert_eq(space_add(&sp, "x1", "uniform(0, 15)", &err), 0, "%s", err.msg);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "branin");
-    snprintf(c.storage, sizeof c.storage, "%s", db);
-    snprintf(c.sampler, sizeof c.sampler, "bayes");
-    snprintf(c.acquisition, sizeof c.acquisition, "ei");
-    c.trials = NTRIALS;
-    c.seed = 5;
-    c.n_init = NINIT;
-    study *s;
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
-    /* what cli/cmd_run.c stores for the report */
-    const char *kv[][2] = {{"sampler", "bayes"}, {"scheduler", "fifo"}, {"objective", "function"},
-                           {"acquisition", "ei"}, {"xi", "0"}, {"beta", "2"}, {"n_init", "5"}};
-    for (size_t k = 0; k < sizeof kv / sizeof kv[0]; k++)
-        cr_assert_eq(study_attr_set(s, kv[k][0], kv[k][1], &err), 0, "%s", err.msg);
-    trial_job job;
-    while (!study_ask(s, &job, &err) && job.kind == JOB_NEW)
-        cr_assert_eq(study_tell(s, job.number, TRIAL_COMPLETE, testfunc_branin(job.values), NULL, &err), 0,
-                     "%s", err.msg);
-    cr_assert_eq(job.kind, JOB_DONE, "%s", err.msg);
-    cr_assert_eq(study_trials(s, &tr, &ntr, &err), 0, "%s", err.msg);
-    cr_assert_eq(ntr, NTRIALS);
-    for (int i = 0; i < ntr; i++)
-        hist[i] = &tr[i];
-    study_close(s);
+    char ini[128], *out, *err;
+    snprintf(ini, sizeof ini, "%s/%s.ini", dir, name);
+    FILE *f = fopen(ini, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "[study]\nname = %s\nstorage = %s/%s.db\ntrials = %d\nseed = 5\nsampler = %s\n"
+               "acquisition = ei\nn_init = %d\n[objective]\ntype = function\nfunction = branin\n"
+               "[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n",
+            name, dir, name, trials, sampler, NINIT);
+    fclose(f);
+    cr_assert_eq(tl(&out, &err, "run %s --quiet", ini), 0, "%s%s", out, err);
+    free(out);
+    free(err);
 }
 
 static void setup(void)
@@ -86,13 +78,21 @@ static void setup(void)
     if (!bin || !bin[0])
         bin = "./tunelab";
     omp_set_num_threads(1); /* tiny GPs: one thread, the machine is shared */
-    make_study();
+    run_study("branin", "bayes", NTRIALS);
+    tl_err err = {0};
+    cr_assert_eq(report_study_load(&rs, db, NULL, &err), 0, "%s", err.msg);
+    ntr = rs->ntrials;
+    cr_assert_eq(ntr, NTRIALS);
+    sp = &rs->sp;
+    for (int i = 0; i < ntr; i++) {
+        tr[i] = &rs->trials[i].t;
+        hist[i] = tr[i];
+    }
 }
 
 static void teardown(void)
 {
-    study_trials_free(tr, ntr);
-    space_free(&sp);
+    report_study_free(rs);
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -101,8 +101,8 @@ TestSuite(report_gp, .init = setup, .fini = teardown, .timeout = 60);
 /* Unit coordinates of trial t. */
 static void unit_of(const trial *t, double *u)
 {
-    for (int i = 0; i < sp.n; i++)
-        u[i] = space_to_unit(&sp, i, t->values[i]);
+    for (int i = 0; i < sp->n; i++)
+        u[i] = space_to_unit(sp, i, t->values[i]);
 }
 
 Test(report_gp, posterior_mean_at_evaluated_points_is_close_to_the_observed_values)
@@ -112,32 +112,32 @@ Test(report_gp, posterior_mean_at_evaluated_points_is_close_to_the_observed_valu
     report_gp_opts_default(&o);
     o.acq = ACQ_EI;
     tl_err err = {0};
-    cr_assert_eq(report_gp_fit(&m, &sp, hist, ntr, STUDY_MINIMIZE, NTRIALS, &o, &err), 0, "%s", err.msg);
+    cr_assert_eq(report_gp_fit(&m, sp, hist, ntr, STUDY_MINIMIZE, NTRIALS, &o, &err), 0, "%s", err.msg);
     double lo = HUGE_VAL, hi = -HUGE_VAL;
     for (int i = 0; i < ntr; i++) {
-        lo = fmin(lo, tr[i].value);
-        hi = fmax(hi, tr[i].value);
+        lo = fmin(lo, tr[i]->value);
+        hi = fmax(hi, tr[i]->value);
     }
     cr_assert_gt(hi - lo, 10.0, "Branin varies over the design");
     double worst = 0;
     for (int i = 0; i < ntr; i++) {
         double u[2] = {0, 0}, mean, sd;
-        unit_of(&tr[i], u);
+        unit_of(tr[i], u);
         report_gp_predict(&m, u, 1, &mean, &sd, NULL);
-        worst = fmax(worst, fabs(mean - tr[i].value));
+        worst = fmax(worst, fabs(mean - tr[i]->value));
         cr_assert(sd >= 0 && sd < 0.1 * (hi - lo), "trial %d: sd %g at an evaluated point", i, sd);
     }
     cr_assert_lt(worst, 0.01 * (hi - lo), "largest |mean - observed| %g over a range of %g", worst, hi - lo);
     /* away from the data the GP is less sure than at it */
     double far[2] = {0, 0}, mean, sd_far, sd_at, u0[2];
-    unit_of(&tr[0], u0);
+    unit_of(tr[0], u0);
     double best_far = 0;
     for (int a = 0; a <= 10; a++) /* the grid point farthest from every trial */
         for (int b = 0; b <= 10; b++) {
             double p[2] = {a / 10.0, b / 10.0}, dmin = HUGE_VAL;
             for (int i = 0; i < ntr; i++) {
                 double u[2] = {0, 0};
-                unit_of(&tr[i], u);
+                unit_of(tr[i], u);
                 dmin = fmin(dmin, hypot(u[0] - p[0], u[1] - p[1]));
             }
             if (dmin > best_far) {
@@ -157,17 +157,18 @@ Test(report_gp, the_model_uses_the_first_k_complete_trials_and_names_the_best_an
     report_gp_model m = {0};
     tl_err err = {0};
     cr_assert_eq(report_gp_count(hist, ntr), NTRIALS);
-    cr_assert_eq(report_gp_fit(&m, &sp, hist, ntr, STUDY_MINIMIZE, NINIT, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(report_gp_fit(&m, sp, hist, ntr, STUDY_MINIMIZE, NINIT, NULL, &err), 0, "%s", err.msg);
     cr_assert_eq(m.k, NINIT);
     cr_assert_eq(m.last, NINIT - 1);
+    cr_assert_eq(m.next, NINIT, "the trial the sampler suggested after iteration %d", NINIT);
     int best = 0;
     for (int i = 1; i < NINIT; i++)
-        if (tr[i].value < tr[best].value)
+        if (tr[i]->value < tr[best]->value)
             best = i;
     cr_assert_eq(m.best, best, "best of the first %d: trial %d, model says %d", NINIT, best, m.best);
     for (int j = 0; j < NINIT; j++) {
         cr_assert_eq(m.rows[j], j);
-        cr_assert_eq(m.y[j], tr[j].value);
+        cr_assert_eq(m.y[j], tr[j]->value);
     }
     cr_assert_eq(m.o.acq, ACQ_LOGEI, "NULL options: the CLI's default acquisition");
     report_gp_model_free(&m);
@@ -180,14 +181,14 @@ Test(report_gp, maximizing_the_negated_objective_gives_the_negated_curve_and_the
     trial neg[NTRIALS];
     const trial *nh[NTRIALS];
     for (int i = 0; i < ntr; i++) {
-        cr_assert_eq(trial_copy(&neg[i], &tr[i]), 0);
-        neg[i].value = -tr[i].value;
+        cr_assert_eq(trial_copy(&neg[i], tr[i]), 0);
+        neg[i].value = -tr[i]->value;
         nh[i] = &neg[i];
     }
     report_gp_model a = {0}, b = {0};
     tl_err err = {0};
-    cr_assert_eq(report_gp_fit(&a, &sp, hist, ntr, STUDY_MINIMIZE, 9, NULL, &err), 0, "%s", err.msg);
-    cr_assert_eq(report_gp_fit(&b, &sp, nh, ntr, STUDY_MAXIMIZE, 9, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(report_gp_fit(&a, sp, hist, ntr, STUDY_MINIMIZE, 9, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(report_gp_fit(&b, sp, nh, ntr, STUDY_MAXIMIZE, 9, NULL, &err), 0, "%s", err.msg);
     cr_assert_eq(a.best, b.best);
     double u[3 * 2] = {0.1, 0.9, 0.5, 0.5, 0.77, 0.2}, ma[3], sa[3], aa[3], mb[3], sb[3], ab[3];
     report_gp_predict(&a, u, 3, ma, sa, aa);
@@ -210,24 +211,30 @@ Test(report_gp, acquisition_is_the_samplers_on_the_posterior_ei_vanishes_where_a
     report_gp_opts_default(&o);
     o.acq = ACQ_EI;
     tl_err err = {0};
-    cr_assert_eq(report_gp_fit(&m, &sp, hist, ntr, STUDY_MINIMIZE, NTRIALS, &o, &err), 0, "%s", err.msg);
-    /* EI at a random point equals acq_ei on the posterior in standardized units */
+    cr_assert_eq(report_gp_fit(&m, sp, hist, ntr, STUDY_MINIMIZE, NTRIALS, &o, &err), 0, "%s", err.msg);
+    /* EI at a random point equals acq_ei on the posterior in standardized
+     * units, the incumbent being the best standardized observation */
+    const gp *g = &m.b.g;
+    double ybest = HUGE_VAL;
+    for (int i = 0; i < g->n; i++)
+        ybest = fmin(ybest, g->y[i]);
+    cr_assert_eq(g->n, NTRIALS);
     rng r;
     rng_seed(&r, 11, 0);
     double emax = 0;
     for (int q = 0; q < 200; q++) {
         double u[2] = {rng_uniform(&r), rng_uniform(&r)}, mean, sd, ei;
         report_gp_predict(&m, u, 1, &mean, &sd, &ei);
-        double mu = (mean - m.g.ymean) / m.g.ystd, s = sd / m.g.ystd;
+        double mu = (mean - g->ymean) / g->ystd, s = sd / g->ystd;
         if (s > 1e-9)
-            cr_assert_float_eq(ei, acq_ei(mu, s, m.ybest, 0.0), 1e-9 + 1e-6 * ei, "point %d", q);
+            cr_assert_float_eq(ei, acq_ei(mu, s, ybest, 0.0), 1e-9 + 1e-6 * ei, "point %d", q);
         cr_assert_geq(ei, 0.0);
         emax = fmax(emax, ei);
     }
     cr_assert_gt(emax, 0.0);
     for (int i = 0; i < ntr; i++) { /* an evaluated point: little to gain there */
         double u[2] = {0, 0}, mean, sd, ei;
-        unit_of(&tr[i], u);
+        unit_of(tr[i], u);
         report_gp_predict(&m, u, 1, &mean, &sd, &ei);
         cr_assert_lt(ei, 0.5 * emax, "trial %d: EI %g, largest %g", i, ei, emax);
     }
@@ -246,17 +253,17 @@ Test(report_gp, the_shorter_lengthscale_belongs_to_the_parameter_that_matters)
         t[i].number = i;
         t[i].state = TRIAL_COMPLETE;
         double u0 = rng_uniform(&r), u1 = rng_uniform(&r);
-        t[i].values[0] = space_from_unit(&sp, 0, u0);
-        t[i].values[1] = space_from_unit(&sp, 1, u1);
+        t[i].values[0] = space_from_unit(sp, 0, u0);
+        t[i].values[1] = space_from_unit(sp, 1, u1);
         t[i].value = sin(6 * u0) + 0.01 * u1;
         h[i] = &t[i];
     }
     report_gp_model m = {0};
     tl_err err = {0};
-    cr_assert_eq(report_gp_fit(&m, &sp, h, 25, STUDY_MINIMIZE, 25, NULL, &err), 0, "%s", err.msg);
-    double l0 = report_gp_lengthscale(&m, 0), l1 = report_gp_lengthscale(&m, 1);
+    cr_assert_eq(report_gp_fit(&m, sp, h, 25, STUDY_MINIMIZE, 25, NULL, &err), 0, "%s", err.msg);
+    double l0 = bo_lengthscale(&m.b, 0), l1 = bo_lengthscale(&m.b, 1);
     cr_assert_lt(l0, 0.5 * l1, "lengthscales: x0 %g, x1 %g", l0, l1);
-    cr_assert(isnan(report_gp_lengthscale(&m, 2)), "no parameter 2");
+    cr_assert(isnan(bo_lengthscale(&m.b, 2)), "no parameter 2");
     report_gp_model_free(&m);
     for (int i = 0; i < 25; i++)
         trial_free(&t[i]);
@@ -266,20 +273,20 @@ Test(report_gp, bad_iterations_and_options_are_input_errors)
 {
     report_gp_model m = {0};
     tl_err err = {0};
-    cr_assert_eq(report_gp_fit(&m, &sp, hist, ntr, STUDY_MINIMIZE, 1, NULL, &err), TL_EINPUT);
+    cr_assert_eq(report_gp_fit(&m, sp, hist, ntr, STUDY_MINIMIZE, 1, NULL, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "needs 2 to 12"), "%s", err.msg);
     report_gp_model_free(&m);
-    cr_assert_eq(report_gp_fit(&m, &sp, hist, ntr, STUDY_MINIMIZE, NTRIALS + 1, NULL, &err), TL_EINPUT);
+    cr_assert_eq(report_gp_fit(&m, sp, hist, ntr, STUDY_MINIMIZE, NTRIALS + 1, NULL, &err), TL_EINPUT);
     report_gp_model_free(&m);
     report_gp_opts o;
     report_gp_opts_default(&o);
     o.xi = -1;
-    cr_assert_eq(report_gp_fit(&m, &sp, hist, ntr, STUDY_MINIMIZE, 5, &o, &err), TL_EINPUT);
+    cr_assert_eq(report_gp_fit(&m, sp, hist, ntr, STUDY_MINIMIZE, 5, &o, &err), TL_EINPUT);
     report_gp_model_free(&m);
     /* a failed trial is not an observation */
-    tr[3].state = TRIAL_FAILED;
+    tr[3]->state = TRIAL_FAILED;
     cr_assert_eq(report_gp_count(hist, ntr), NTRIALS - 1);
-    cr_assert_eq(report_gp_fit(&m, &sp, hist, ntr, STUDY_MINIMIZE, 4, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(report_gp_fit(&m, sp, hist, ntr, STUDY_MINIMIZE, 4, NULL, &err), 0, "%s", err.msg);
     cr_assert_eq(m.rows[3], 4);
     cr_assert_eq(m.last, 4);
     report_gp_model_free(&m);
@@ -304,10 +311,6 @@ Test(report_gp, axis_maps_the_unit_interval_onto_the_parameter_range)
 }
 
 /* ---- through the binary ---- */
-
-/* Runs `tunelab ARGS`; returns the exit status, stdout and stderr. */
-#define tl(out, errout, ...) \
-    ru_tl(dir, bin, "NO_COLOR=1 OMP_NUM_THREADS=1", out, errout, __VA_ARGS__)
 
 static long file_size(const char *d, const char *name)
 {
@@ -368,22 +371,10 @@ Test(report_gp, gp_param_chooses_the_slice_and_rejects_unknown_or_repeated_names
 
 Test(report_gp, a_study_of_another_sampler_has_no_gp_section)
 {
-    tl_err e = {0};
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "rnd");
-    snprintf(c.storage, sizeof c.storage, "%s/rnd.db", dir);
-    c.trials = 4;
-    study *s;
-    cr_assert_eq(study_open(&s, &c, &sp, &e), 0, "%s", e.msg);
-    cr_assert_eq(study_attr_set(s, "sampler", "random", &e), 0);
-    trial_job job;
-    while (!study_ask(s, &job, &e) && job.kind == JOB_NEW)
-        cr_assert_eq(study_tell(s, job.number, TRIAL_COMPLETE, testfunc_branin(job.values), NULL, &e), 0);
-    study_close(s);
+    run_study("rnd", "random", 4);
     char rep[128], *out, *err;
     snprintf(rep, sizeof rep, "%s/rep2", dir);
-    cr_assert_eq(tl(&out, &err, "report %s -o %s", c.storage, rep), 0, "%s%s", out, err);
+    cr_assert_eq(tl(&out, &err, "report %s/rnd.db -o %s", dir, rep), 0, "%s%s", out, err);
     char idx[160];
     snprintf(idx, sizeof idx, "%s/index.html", rep);
     char *html = ru_slurp(idx, NULL);
@@ -391,4 +382,87 @@ Test(report_gp, a_study_of_another_sampler_has_no_gp_section)
     free(html);
     free(out);
     free(err);
+}
+
+/* ---- the report's GP is the sampler's ---- */
+
+/* The engine the bayes sampler makes for this study (EI, xi 0, beta 2). */
+static void engine(bo *b)
+{
+    bo_config c;
+    bo_config_default(&c);
+    c.acq = ACQ_EI;
+    c.n_init = NINIT;
+    bo_param p[2] = {{BO_FLOAT, 0}, {BO_FLOAT, 0}};
+    tl_err err = {0};
+    cr_assert_eq(bo_init(b, 2, p, &c, 5, &err), 0, "%s", err.msg);
+}
+
+Test(report_gp, bo_fit_is_the_samplers_fit_bit_for_bit_and_bo_predict_its_acquisition)
+{
+    double U[NTRIALS * 2], y[NTRIALS], u_next[2];
+    int obs[NTRIALS];
+    for (int i = 0; i < ntr; i++) {
+        unit_of(tr[i], U + 2 * i);
+        y[i] = tr[i]->value;
+        obs[i] = BO_OBS_COMPLETE;
+    }
+    /* the sampler suggests trial 12 from the 12 complete trials ... */
+    bo s, f;
+    engine(&s);
+    engine(&f);
+    rng r1, r2;
+    rng_seed(&r1, 7, 1);
+    rng_seed(&r2, 7, 1);
+    tl_err err = {0};
+    cr_assert_eq(bo_suggest(&s, U, y, obs, ntr, ntr, &r1, u_next, &err), 0, "%s", err.msg);
+    cr_assert_eq(s.last_phase, 1, "the suggestion came from the GP");
+    /* ... and bo_fit, from the same random state, fits the same GP */
+    cr_assert_eq(bo_fit(&f, U, y, ntr, &r2, &err), 0, "%s", err.msg);
+    cr_assert_eq(f.g.n, s.g.n);
+    cr_assert(!memcmp(f.g.theta, s.g.theta, sizeof *f.g.theta * GP_NTHETA(f.D)),
+              "hyperparameters differ from the sampler's");
+    cr_assert(f.g.ymean == s.g.ymean && f.g.ystd == s.g.ystd);
+    /* the acquisition bo_predict gives at the sampler's raw candidates is
+     * the one the sampler ranked them by */
+    int R = s.cfg.raw_samples + s.cfg.raw_samples / 8;
+    double *cand = malloc(sizeof *cand * 2 * R), *mean = malloc(sizeof *mean * R),
+           *sd = malloc(sizeof *sd * R), *acq = malloc(sizeof *acq * R);
+    cr_assert(cand && mean && sd && acq);
+    memcpy(cand, s.raw, sizeof *cand * 2 * R);
+    bo_predict(&f, cand, R, mean, sd, acq);
+    int checked = 0;
+    for (int j = 0; j < R; j++) {
+        if (s.racq[j] <= -1e300) /* non-finite there: the sampler's -1e300 */
+            continue;
+        cr_assert_float_eq(acq[j], s.racq[j], 1e-12 * (1 + fabs(s.racq[j])), "candidate %d: %.17g vs %.17g",
+                           j, acq[j], s.racq[j]);
+        cr_assert_float_eq(mean[j], s.g.ymean + s.g.ystd * s.rmu[j], 1e-12 * (1 + fabs(mean[j])));
+        cr_assert(sd[j] >= 0);
+        checked++;
+    }
+    cr_assert_gt(checked, R / 2);
+    /* the point suggested scores at least as well as every raw candidate */
+    double m1, s1, a1;
+    bo_predict(&f, u_next, 1, &m1, &s1, &a1);
+    for (int j = 0; j < R; j++)
+        cr_assert_geq(a1, acq[j] - 1e-9 * (1 + fabs(acq[j])), "candidate %d beats the suggestion", j);
+    /* and the report's model is that engine with the sign undone */
+    report_gp_model m = {0};
+    report_gp_opts o;
+    report_gp_opts_default(&o);
+    o.acq = ACQ_EI;
+    cr_assert_eq(report_gp_fit(&m, sp, hist, ntr, STUDY_MINIMIZE, NTRIALS, &o, &err), 0, "%s", err.msg);
+    double rm[3], rsd[3], ra[3], bm[3], bsd[3], ba[3];
+    report_gp_predict(&m, cand, 3, rm, rsd, ra);
+    bo_predict(&m.b, cand, 3, bm, bsd, ba);
+    for (int q = 0; q < 3; q++)
+        cr_assert(rm[q] == bm[q] && rsd[q] == bsd[q] && ra[q] == ba[q], "point %d", q);
+    report_gp_model_free(&m);
+    free(cand);
+    free(mean);
+    free(sd);
+    free(acq);
+    bo_free(&s);
+    bo_free(&f);
 }

@@ -1,20 +1,36 @@
 /* tests/test_storage.c: the SQLite storage through the study: persistence
  * across close and reopen, resume checks (space, direction, metric), the
  * plain schema, resume after a SIGKILL in the middle of a trial, two
- * processes sharing one study, grid and Sobol resume. */
+ * processes sharing one study, grid and Sobol resume.  And the readers'
+ * side, through the storage interface itself: the read-only open (never
+ * creates or changes a file: size, bytes and mtime compared; rejects a
+ * missing file, a folder, text and another program's SQLite file), the
+ * snapshot (everything written comes back; one read transaction while a
+ * writer holds uncommitted changes), and a database in a read-only folder
+ * (run in a child process as user nobody when the tests run as root),
+ * clean, with a running writer's -wal and -shm, and with a pending -wal
+ * but no -shm (a clear error). */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <math.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "hpo/executor.h"
+#include "hpo/storage.h"
 #include "hpo/study.h"
 
 static char dir[64];
@@ -30,8 +46,15 @@ static void setup(void)
     cr_assert_not_null(mkdtemp(dir));
 }
 
+static int chmod_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    chmod(path, S_ISDIR(st->st_mode) ? 0755 : 0644); /* read-only folders made by a test */
+    return 0;
+}
+
 static void teardown(void)
 {
+    nftw(dir, chmod_entry, 16, FTW_PHYS);
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -441,5 +464,456 @@ Test(storage, sobol_study_resumed_matches_an_uninterrupted_one)
     study_close(s);
     for (int k = 0; k < 24; k++)
         cr_assert(va[k] == vb[k] || (isnan(va[k]) && isnan(vb[k])), "value %d", k);
+    space_free(&sp);
+}
+
+/* ---- readers: the read-only open and the snapshot ---- */
+
+/* What a file looks like: size, bytes, modification time. */
+typedef struct fstate {
+    long size;
+    char *bytes;
+    struct timespec mtime;
+} fstate;
+
+static fstate fstate_of(const char *path)
+{
+    fstate f = { -1, NULL, { 0, 0 } };
+    struct stat sb;
+    cr_assert_eq(stat(path, &sb), 0, "%s: %s", path, strerror(errno));
+    f.size = (long)sb.st_size;
+    f.mtime = sb.st_mtim;
+    f.bytes = malloc((size_t)f.size + 1);
+    FILE *fp = fopen(path, "rb");
+    cr_assert(f.bytes && fp);
+    cr_assert_eq(fread(f.bytes, 1, (size_t)f.size, fp), (size_t)f.size);
+    fclose(fp);
+    return f;
+}
+
+/* Asserts that path still is what f recorded (and frees f's bytes). */
+static void assert_unchanged(const char *path, fstate *f)
+{
+    fstate g = fstate_of(path);
+    cr_assert_eq(g.size, f->size, "%s: size %ld, was %ld", path, g.size, f->size);
+    cr_assert(!memcmp(g.bytes, f->bytes, (size_t)f->size), "%s: bytes changed", path);
+    cr_assert(g.mtime.tv_sec == f->mtime.tv_sec && g.mtime.tv_nsec == f->mtime.tv_nsec,
+              "%s: modification time changed", path);
+    free(g.bytes);
+    free(f->bytes);
+}
+
+/* Writes through the storage interface, inside one transaction. */
+static void w_begin(storage *w)
+{
+    tl_err err = { 0 };
+    cr_assert_eq(w->vt->begin(w->self, &err), 0, "%s", err.msg);
+}
+
+static void w_commit(storage *w)
+{
+    tl_err err = { 0 };
+    cr_assert_eq(w->vt->commit(w->self, &err), 0, "%s", err.msg);
+}
+
+/* Trial k of the reader tests: values from k, state by k (complete,
+ * pruned with parent 0, running, then complete), k intermediate values. */
+static void w_trial(storage *w, int sid, const space *sp, int k)
+{
+    tl_err err = { 0 };
+    trial t;
+    cr_assert_eq(trial_init(&t, sp->n), 0);
+    t.number = k;
+    t.values[0] = 1e-4 * (k + 1);
+    t.values[1] = k % 2;                      /* mlp, gpt */
+    t.values[2] = k % 2 ? 1 + k % 8 : NAN;     /* heads: only for gpt */
+    t.state = k == 1 ? TRIAL_PRUNED : k == 2 ? TRIAL_RUNNING : TRIAL_COMPLETE;
+    t.value = k == 2 ? NAN : 0.5 + k;
+    t.budget = k;
+    t.parent = k == 1 ? 0 : -1;
+    t.started = 1000.0 + k;
+    t.finished = k == 2 ? NAN : 1010.5 + k;
+    snprintf(t.reason, sizeof t.reason, k == 1 ? "stopped at rung 0" : "");
+    trial_meta m = { .target = 2.0 * k, .pid = 4242, .worker = k };
+    snprintf(m.host, sizeof m.host, "host%d", k);
+    cr_assert_eq(w->vt->trial_create(w->self, sid, sp, &t, &m, &err), 0, "%s", err.msg);
+    for (int step = 0; step < k; step++)
+        cr_assert_eq(w->vt->inter_add(w->self, sid, k, step * 10, 0.25 * step + k, &err), 0);
+    char v[32];
+    snprintf(v, sizeof v, "{\"k\": %d}", k);
+    cr_assert_eq(w->vt->attr_set(w->self, sid, k, "rec", v, &err), 0);
+    trial_free(&t);
+}
+
+/* Opens (creating) the study "snap" at path through the storage interface
+ * with the space of make_space and trials 0..n-1, one transaction each, and
+ * a study attribute; returns the open writer (close it) and its study id. */
+static int w_study(storage *w, const char *path, const space *sp, int n)
+{
+    tl_err err = { 0 };
+    cr_assert_eq(storage_sqlite_open(w, path, &err), 0, "%s", err.msg);
+    int sid, created, dir_stored;
+    char metric[64];
+    w_begin(w);
+    cr_assert_eq(w->vt->study_open(w->self, "snap", STUDY_MAXIMIZE, "acc", 99, &sid, &created,
+                                   &dir_stored, metric, sizeof metric, &err), 0, "%s", err.msg);
+    cr_assert_eq(w->vt->space_save(w->self, sid, sp, &err), 0, "%s", err.msg);
+    cr_assert_eq(w->vt->attr_set(w->self, sid, -1, "sampler", "random", &err), 0);
+    cr_assert_eq(w->vt->attr_set(w->self, sid, -1, "note", "hello", &err), 0);
+    w_commit(w);
+    for (int k = 0; k < n; k++) {
+        w_begin(w);
+        w_trial(w, sid, sp, k);
+        w_commit(w);
+    }
+    return sid;
+}
+
+/* Checks a snapshot against what w_study and w_trial wrote (n trials);
+ * returns NULL or what differs (a static message). */
+static const char *snapshot_differs(const storage_study *ss, int n)
+{
+    static char why[512];
+#define DIFF(cond, ...) do { if (cond) { snprintf(why, sizeof why, __VA_ARGS__); return why; } } while (0)
+    DIFF(strcmp(ss->name, "snap") || ss->direction != STUDY_MAXIMIZE || strcmp(ss->metric, "acc") ||
+         ss->seed != 99 || !(ss->created > 0), "study header: %s %d %s %llu", ss->name,
+         ss->direction, ss->metric, (unsigned long long)ss->seed);
+    DIFF(ss->sp.n != 3 || strcmp(ss->sp.p[2].name, "model.heads"), "space: %d parameters", ss->sp.n);
+    DIFF(ss->ntrials != n, "%d trials, wrote %d", ss->ntrials, n);
+    DIFF(ss->nattrs != 2 || strcmp(ss->attrs[0].key, "note") || strcmp(ss->attrs[1].value, "random"),
+         "study attributes (%d)", ss->nattrs);
+    for (int k = 0; k < n; k++) {
+        const storage_trial *r = &ss->trials[k];
+        const trial *t = &r->t;
+        char v[32];
+        snprintf(v, sizeof v, "{\"k\": %d}", k);
+        DIFF(t->number != k || t->state != (k == 1 ? TRIAL_PRUNED : k == 2 ? TRIAL_RUNNING
+                                                                          : TRIAL_COMPLETE),
+             "trial %d: number %d, state %s", k, t->number, trial_state_str(t->state));
+        DIFF(k == 2 ? !isnan(t->value) : t->value != 0.5 + k, "trial %d: value %g", k, t->value);
+        DIFF(t->budget != k || t->parent != (k == 1 ? 0 : -1) || t->started != 1000.0 + k,
+             "trial %d: budget %g parent %d started %g", k, t->budget, t->parent, t->started);
+        DIFF(t->values[0] != 1e-4 * (k + 1) || t->values[1] != k % 2 ||
+             (k % 2 ? t->values[2] != 1 + k % 8 : !isnan(t->values[2])), "trial %d: values", k);
+        DIFF(t->nsteps != k, "trial %d: %d intermediate values", k, t->nsteps);
+        for (int j = 0; j < k; j++)
+            DIFF(t->steps[j] != 10 * j || t->inter[j] != 0.25 * j + k, "trial %d: step %d", k, j);
+        DIFF(r->m.target != 2.0 * k || r->m.pid != 4242 || r->m.worker != k ||
+             strcmp(r->m.host, k == 0 ? "host0" : r->m.host), "trial %d: meta", k);
+        DIFF(r->nattrs != 1 || strcmp(r->attrs[0].key, "rec") || strcmp(r->attrs[0].value, v),
+             "trial %d: attributes", k);
+        DIFF(k == 1 && strcmp(t->reason, "stopped at rung 0"), "trial 1: reason '%s'", t->reason);
+    }
+#undef DIFF
+    return NULL;
+}
+
+/* storage_sqlite_open_readonly + snapshot of the only study; returns the
+ * tl_code, the snapshot in *ss when 0. */
+static int read_snapshot(const char *path, storage_study *ss, tl_err *err)
+{
+    storage r;
+    int rc = storage_sqlite_open_readonly(&r, path, err);
+    if (rc)
+        return rc;
+    rc = r.vt->snapshot(r.self, NULL, ss, err);
+    r.vt->close(r.self);
+    return rc;
+}
+
+Test(storage, readonly_open_rejects_missing_folder_and_foreign_files_and_creates_nothing)
+{
+    char path[128];
+    tl_err err = { 0 };
+    storage r;
+    snprintf(path, sizeof path, "%s/missing.db", dir);
+    cr_assert_eq(storage_sqlite_open_readonly(&r, path, &err), TL_EINPUT);
+    cr_assert(strstr(err.msg, path) && strstr(err.msg, "no such file"), "%s", err.msg);
+    cr_assert_neq(access(path, F_OK), 0, "a reader created %s", path);
+    cr_assert_null(r.vt);
+
+    cr_assert_eq(storage_sqlite_open_readonly(&r, dir, &err), TL_EINPUT);
+    cr_assert(strstr(err.msg, dir) && strstr(err.msg, "folder"), "%s", err.msg);
+
+    snprintf(path, sizeof path, "%s/notes.db", dir);
+    FILE *f = fopen(path, "w");
+    fputs("some text, long enough to look like a header to somebody: not SQLite at all\n", f);
+    fclose(f);
+    fstate before = fstate_of(path);
+    cr_assert_eq(storage_sqlite_open_readonly(&r, path, &err), TL_EINPUT);
+    cr_assert(strstr(err.msg, path) && strstr(err.msg, "not a tunelab study database"), "%s",
+              err.msg);
+    assert_unchanged(path, &before);
+
+    snprintf(path, sizeof path, "%s/other.db", dir); /* another program's SQLite file, in WAL */
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE studies(x);"
+                                  " INSERT INTO studies VALUES (1);", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    before = fstate_of(path);
+    cr_assert_eq(storage_sqlite_open_readonly(&r, path, &err), TL_EINPUT);
+    cr_assert(strstr(err.msg, path) && strstr(err.msg, "not a tunelab study database") &&
+              strstr(err.msg, "no table study_params"), "%s", err.msg);
+    assert_unchanged(path, &before);
+}
+
+Test(storage, readonly_snapshot_reads_everything_written_and_changes_nothing)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/snap.db", dir);
+    space sp;
+    make_space(&sp, "loguniform(1e-5, 1e-1)");
+    storage w;
+    int sid = w_study(&w, path, &sp, 4);
+    w.vt->close(w.self);
+    fstate before = fstate_of(path);
+
+    tl_err err = { 0 };
+    storage r;
+    cr_assert_eq(storage_sqlite_open_readonly(&r, path, &err), 0, "%s", err.msg);
+    storage_study ss;
+    cr_assert_eq(r.vt->snapshot(r.self, NULL, &ss, &err), 0, "%s", err.msg);
+    const char *why = snapshot_differs(&ss, 4);
+    cr_assert_null(why, "%s", why);
+    storage_study_free(&ss);
+    cr_assert_eq(r.vt->snapshot(r.self, "snap", &ss, &err), 0, "%s", err.msg);
+    storage_study_free(&ss);
+    storage_study_free(&ss); /* freeing an emptied snapshot, and NULL, is harmless */
+    storage_study_free(NULL);
+    cr_assert_eq(r.vt->snapshot(r.self, "other", &ss, &err), TL_EINPUT);
+    cr_assert(strstr(err.msg, "no study 'other'") && strstr(err.msg, "'snap'"), "%s", err.msg);
+    cr_assert_eq(ss.ntrials, 0);
+
+    /* every write is refused before it reaches SQLite */
+    int id, created, d;
+    char metric[64];
+    cr_assert_eq(r.vt->begin(r.self, &err), TL_EINPUT);
+    cr_assert(strstr(err.msg, "read-only"), "%s", err.msg);
+    cr_assert_eq(r.vt->attr_set(r.self, sid, -1, "note", "changed", &err), TL_EINPUT);
+    cr_assert_eq(r.vt->inter_clear(r.self, sid, 0, &err), TL_EINPUT);
+    cr_assert_eq(r.vt->study_open(r.self, "new", STUDY_MINIMIZE, "value", 1, &id, &created, &d,
+                                  metric, sizeof metric, &err), TL_EINPUT);
+    cr_assert(strstr(err.msg, "no study 'new'"), "%s", err.msg);
+    cr_assert_eq(r.vt->study_open(r.self, "snap", STUDY_MINIMIZE, "value", 1, &id, &created, &d,
+                                  metric, sizeof metric, &err), 0, "an existing study opens");
+    cr_assert(id == sid && !created && d == STUDY_MAXIMIZE && !strcmp(metric, "acc"));
+    r.vt->close(r.self);
+    assert_unchanged(path, &before);
+    space_free(&sp);
+}
+
+Test(storage, readonly_snapshot_is_one_transaction_while_a_writer_works)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/live.db", dir);
+    space sp;
+    make_space(&sp, "loguniform(1e-5, 1e-1)");
+    storage w;
+    int sid = w_study(&w, path, &sp, 2);
+    tl_err err = { 0 };
+    storage_study ss;
+    w_begin(&w); /* uncommitted: invisible to the reader, who is not blocked */
+    w_trial(&w, sid, &sp, 2);
+    cr_assert_eq(read_snapshot(path, &ss, &err), 0, "%s", err.msg);
+    cr_assert_eq(ss.ntrials, 2);
+    cr_assert_null(snapshot_differs(&ss, 2));
+    storage_study_free(&ss);
+    w_commit(&w);
+    w_begin(&w);
+    w_trial(&w, sid, &sp, 3);
+    w_commit(&w);
+    cr_assert_eq(read_snapshot(path, &ss, &err), 0, "%s", err.msg);
+    const char *why = snapshot_differs(&ss, 4);
+    cr_assert_null(why, "%s", why);
+    storage_study_free(&ss);
+    w.vt->close(w.self);
+    space_free(&sp);
+}
+
+/* ---- a database in a read-only folder ---- */
+
+/* Names the files in folder d, sorted, into buf (for before/after). */
+static void listing(const char *d, char *buf, size_t n)
+{
+    struct dirent **e;
+    int k = scandir(d, &e, NULL, alphasort);
+    cr_assert_geq(k, 0, "%s: %s", d, strerror(errno));
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < k; i++) {
+        if (at < n)
+            at += (size_t)snprintf(buf + at, n - at, "%s ", e[i]->d_name);
+        free(e[i]);
+    }
+    free(e);
+}
+
+typedef int (*reader_fn)(const char *path, int want, char *msg, size_t n);
+
+/* Runs fn(path, want) in a child process for which path's folder is
+ * read-only: as user nobody when the tests run as root (chmod does not
+ * stop root), else as ourselves.  The child first checks that it cannot
+ * create a file there and that SQLite opens path with its read-only flag
+ * set.  Returns the child's message: "" when fn succeeded, "skip: ..."
+ * when the folder could not be made read-only for it. */
+static void as_reader(const char *path, reader_fn fn, int want, char *msg, size_t n)
+{
+    int fd[2];
+    cr_assert_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        close(fd[0]);
+        char out[1024] = "", probe[1024];
+        struct passwd *pw = geteuid() == 0 ? getpwnam("nobody") : NULL;
+        if (geteuid() == 0 && (!pw || setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)))
+            snprintf(out, sizeof out, "skip: running as root and cannot become nobody");
+        snprintf(probe, sizeof probe, "%.*s/probe", (int)(strrchr(path, '/') - path), path);
+        int pf = out[0] ? -1 : open(probe, O_CREAT | O_WRONLY, 0644);
+        if (pf >= 0) {
+            close(pf);
+            unlink(probe);
+            snprintf(out, sizeof out, "skip: the folder of %s stays writable", path);
+        }
+        sqlite3 *db = NULL;
+        if (!out[0] && (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+                        sqlite3_db_readonly(db, "main") != 1))
+            snprintf(out, sizeof out, "SQLite does not open %s read-only for this process", path);
+        sqlite3_close(db);
+        if (!out[0])
+            fn(path, want, out, sizeof out);
+        if (write(fd[1], out, strlen(out)) < 0)
+            _exit(3);
+        _exit(0);
+    }
+    close(fd[1]);
+    ssize_t got = read(fd[0], msg, n - 1);
+    msg[got > 0 ? got : 0] = 0;
+    close(fd[0]);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "reader child died");
+}
+
+/* Reader: the snapshot must hold `want` trials as written. */
+static int reader_snapshot(const char *path, int want, char *msg, size_t n)
+{
+    storage_study ss;
+    tl_err err = { 0 };
+    if (read_snapshot(path, &ss, &err))
+        return snprintf(msg, n, "read failed: %s", err.msg);
+    const char *why = snapshot_differs(&ss, want);
+    if (why)
+        snprintf(msg, n, "snapshot: %s", why);
+    storage_study_free(&ss);
+    return 0;
+}
+
+/* Reader: the open must fail with TL_ERUNTIME naming the -wal file. */
+static int reader_pending_wal(const char *path, int want, char *msg, size_t n)
+{
+    storage r;
+    tl_err err = { 0 };
+    int rc = storage_sqlite_open_readonly(&r, path, &err);
+    if (rc == 0)
+        r.vt->close(r.self);
+    if (rc != TL_ERUNTIME || !strstr(err.msg, "-wal") || !strstr(err.msg, path))
+        snprintf(msg, n, "want TL_ERUNTIME naming %s-wal, got %d: %s", path, rc, err.msg);
+    return 0;
+}
+
+/* Makes folder sub of dir read-only (0555) with a copy of the files
+ * name and name-wal (when it exists) of src's folder, read-only (0444);
+ * writes the copy's path to out. */
+static void ro_copy(const char *src, const char *sub, const char *name, char *out, size_t n)
+{
+    char d[128], from[256], to[256];
+    snprintf(d, sizeof d, "%s/%s", dir, sub);
+    cr_assert_eq(mkdir(d, 0755), 0);
+    for (int k = 0; k < 2; k++) {
+        snprintf(from, sizeof from, "%s/%s%s", src, name, k ? "-wal" : "");
+        snprintf(to, sizeof to, "%s/%s%s", d, name, k ? "-wal" : "");
+        FILE *a = fopen(from, "rb");
+        if (!a && k)
+            break;
+        FILE *b = fopen(to, "wb");
+        cr_assert(a && b, "copy %s", from);
+        char buf[8192];
+        size_t got;
+        while ((got = fread(buf, 1, sizeof buf, a)) > 0)
+            cr_assert_eq(fwrite(buf, 1, got, b), got);
+        fclose(a);
+        fclose(b);
+        chmod(to, 0444);
+    }
+    cr_assert_eq(chmod(d, 0555), 0);
+    snprintf(out, n, "%s/%s", d, name);
+}
+
+static void assert_reader(const char *msg)
+{
+    if (!strncmp(msg, "skip: ", 6))
+        cr_skip_test("%s", msg + 6);
+    cr_assert_str_empty(msg, "%s", msg);
+}
+
+Test(storage, readonly_open_reads_a_database_in_a_read_only_folder)
+{
+    char src[128], path[256], msg[1024], ls0[512], ls1[512];
+    snprintf(src, sizeof src, "%s/rw.db", dir);
+    chmod(dir, 0755); /* mkdtemp's 0700: let nobody in */
+    space sp;
+    make_space(&sp, "loguniform(1e-5, 1e-1)");
+    storage w;
+    w_study(&w, src, &sp, 4);
+    w.vt->close(w.self); /* the last close checkpoints: no -wal, no -shm */
+    snprintf(msg, sizeof msg, "%s-wal", src);
+    cr_assert_neq(access(msg, F_OK), 0);
+    ro_copy(dir, "ro", "rw.db", path, sizeof path);
+    fstate before = fstate_of(path);
+    char ro[160];
+    snprintf(ro, sizeof ro, "%s/ro", dir);
+    listing(ro, ls0, sizeof ls0);
+    cr_assert_str_eq(ls0, ". .. rw.db ");
+    as_reader(path, reader_snapshot, 4, msg, sizeof msg);
+    listing(ro, ls1, sizeof ls1);
+    cr_assert_str_eq(ls1, ls0, "the reader created files in the read-only folder");
+    assert_unchanged(path, &before);
+    assert_reader(msg);
+    space_free(&sp);
+}
+
+Test(storage, readonly_open_reads_a_running_writers_wal_in_a_read_only_folder)
+{
+    char d[128], path[256], msg[1024];
+    chmod(dir, 0755);
+    snprintf(d, sizeof d, "%s/live", dir);
+    cr_assert_eq(mkdir(d, 0755), 0);
+    snprintf(path, sizeof path, "%s/live.db", d);
+    space sp;
+    make_space(&sp, "loguniform(1e-5, 1e-1)");
+    storage w;
+    int sid = w_study(&w, path, &sp, 2); /* stays open: its -wal and -shm exist */
+    cr_assert_eq(chmod(path, 0444), 0);
+    cr_assert_eq(chmod(d, 0555), 0);
+    w_begin(&w); /* the writer goes on: commits land in the -wal */
+    w_trial(&w, sid, &sp, 2);
+    w_commit(&w);
+    snprintf(msg, sizeof msg, "%s-wal", path);
+    cr_assert_eq(access(msg, F_OK), 0, "the writer has a -wal");
+    as_reader(path, reader_snapshot, 3, msg, sizeof msg);
+    assert_reader(msg);
+
+    /* the same files without the -shm: the -wal's commits cannot be read */
+    char copy[256];
+    ro_copy(d, "nowal", "live.db", copy, sizeof copy);
+    snprintf(msg, sizeof msg, "%s-wal", copy);
+    cr_assert_eq(access(msg, F_OK), 0);
+    fstate before = fstate_of(copy);
+    as_reader(copy, reader_pending_wal, 0, msg, sizeof msg);
+    assert_unchanged(copy, &before);
+    assert_reader(msg);
+    w.vt->close(w.self);
     space_free(&sp);
 }
