@@ -1,5 +1,5 @@
 /* bench/bench_hpo.c: simple regret and suggestion overhead of tunelab's
- * samplers on the benchmark functions of hpo/testfuncs.h (`make bench-hpo`
+ * samplers on the benchmark functions of hpo/benchfn.h (`make bench-hpo`
  * runs it through scripts/bench_hpo.sh beside Optuna).
  *
  * Every run is a study driven through the ask/tell API (study_open with an
@@ -26,7 +26,7 @@
 #include "hpo/sampler.h"
 #include "hpo/space.h"
 #include "hpo/study.h"
-#include "hpo/testfuncs.h"
+#include "hpo/benchfn.h"
 #include "util/timer.h"
 
 extern const sampler_vt sampler_bayes_vt;
@@ -73,7 +73,7 @@ static int in_list(const char *list, const char *name)
     return 0;
 }
 
-static void make_space(space *sp, const testfunc *tf)
+static void make_space(space *sp, const benchfn *tf)
 {
     space_init(sp);
     for (int i = 0; i < tf->dim; i++) {
@@ -117,7 +117,7 @@ static void remove_db(const char *path)
 
 /* One run of `trials` trials; writes each trial's value to f and its ask +
  * tell seconds to dt.  Returns 0 on success, 1 for the direct driver used. */
-static int run_one(const testfunc *tf, const samp *s, uint64_t seed, int trials,
+static int run_one(const benchfn *tf, const samp *s, uint64_t seed, int trials,
                    const char *tmp, double *f, double *dt, int *direct)
 {
     space sp;
@@ -237,12 +237,12 @@ int main(int argc, char **argv)
         i++;
     }
     int nf;
-    const testfunc *all = testfunc_all(&nf);
+    const benchfn *all = benchfn_all(&nf);
     for (const char *p = funcs; p && *p;) { /* check the names first */
         const char *e = strchr(p, ',');
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
-        if (!testfunc_find(name)) {
+        if (!benchfn_find(name)) {
             fprintf(stderr, "bench_hpo: error: --functions: unknown function '%s'\n", name);
             return 2;
         }
@@ -252,7 +252,7 @@ int main(int argc, char **argv)
     double *dt = malloc(sizeof *dt * (size_t)(trials > 300 ? trials : 300));
     int half = trials / 2;
     for (int k = 0; k < nf; k++) {
-        const testfunc *tf = &all[k];
+        const benchfn *tf = &all[k];
         if (!in_list(funcs, tf->name))
             continue;
         for (int s = 0; s < NSAMP; s++) {
@@ -285,7 +285,7 @@ int main(int argc, char **argv)
             f = realloc(f, sizeof *f * maxn);
             dt = realloc(dt, sizeof *dt * maxn);
         }
-        const testfunc *h6 = testfunc_find("hartmann6");
+        const benchfn *h6 = benchfn_find("hartmann6");
         for (int s = 0; s < NSAMP; s++) {
             if (samplers && !in_list(samplers, SAMPLERS[s].label))
                 continue;

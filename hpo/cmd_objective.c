@@ -1,5 +1,5 @@
 /* hpo/cmd_objective.c: the command objective (a program run through
- * /bin/sh per trial) and the function objective (hpo/testfuncs).
+ * /bin/sh per trial) and the function objective (hpo/benchfn).
  *
  * Does: placeholder substitution, environment, posix_spawn in a new
  * process group, reading stdout/stderr with poll() under a deadline,
@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hpo/testfuncs.h"
+#include "hpo/benchfn.h"
 
 extern char **environ;
 
@@ -263,7 +263,7 @@ static void tail_text(const char *tail, char *out, size_t n)
     out[k] = 0;
 }
 
-static int cmd_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
+static int cmd_objective_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
 {
     cmd_obj *co = ud;
     int rc = TL_ERUNTIME;
@@ -443,13 +443,13 @@ int cmd_objective_new(objective *out, const char *command, double timeout_s, tl_
     }
     co->timeout = timeout_s > 0 ? timeout_s : 0;
     out->ud = co;
-    out->run = cmd_run;
+    out->run = cmd_objective_run;
     return 0;
 }
 
 void cmd_objective_free(objective *o)
 {
-    if (!o || o->run != cmd_run)
+    if (!o || o->run != cmd_objective_run)
         return;
     cmd_obj *co = o->ud;
     if (co)
@@ -461,14 +461,14 @@ void cmd_objective_free(objective *o)
 /* ---- function objective ---- */
 
 typedef struct func_obj {
-    const testfunc *tf;
-    int idx[TESTFUNC_MAX_DIM]; /* parameter index of each coordinate */
+    const benchfn *tf;
+    int idx[BENCHFN_MAX_DIM]; /* parameter index of each coordinate */
 } func_obj;
 
 static int func_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
 {
     const func_obj *fo = ud;
-    double x[TESTFUNC_MAX_DIM];
+    double x[BENCHFN_MAX_DIM];
     for (int d = 0; d < fo->tf->dim; d++) {
         x[d] = job->values[fo->idx[d]];
         if (isnan(x[d])) {
@@ -485,10 +485,10 @@ static int func_run(void *ud, study *s, const trial_job *job, trial_outcome *out
 int function_objective_new(objective *out, const char *name, const space *sp, tl_err *err)
 {
     memset(out, 0, sizeof *out);
-    const testfunc *tf = testfunc_find(name);
+    const benchfn *tf = benchfn_find(name);
     if (!tf) {
         int n;
-        const testfunc *all = testfunc_all(&n);
+        const benchfn *all = benchfn_all(&n);
         char list[256];
         size_t at = 0;
         for (int k = 0; k < n && at < sizeof list; k++)

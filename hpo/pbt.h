@@ -1,6 +1,7 @@
 /* hpo/pbt.h: population-based training (Jaderberg et al. 2017) as a
- * scheduler, its explore step, its lineage records, and the paper's toy
- * problem as a ready-made objective.
+ * scheduler, its explore step and its lineage records.  (The paper's toy
+ * problem, an objective for tests and experiments/pbt-toy, is
+ * tests/pbt_toy.h.)
  *
  * The scheduler (sched_pbt_vt, name "pbt", in sched_pbt.c):
  *   - creates min(pbt_population, trials) trials, the members (the rest
@@ -204,36 +205,5 @@ int pbt_schedule(const pbt_lineage *lineages, int nmembers, int m, int end, pbt_
 /* Budget units actually trained by one member: the sum of its segments'
  * lengths, counting work thrown away by a later exploit or a restart. */
 int pbt_member_work(const pbt_lineage *l, int final_step);
-
-/* ---- the toy problem (Jaderberg et al. 2017, sec. 4.1, fig. 2) ---- */
-
-/* theta in R^2, Q(theta) = 1.2 - (theta0^2 + theta1^2) (maximized), trained
- * by gradient ascent on Qhat(theta | h) = 1.2 - (h0 theta0^2 + h1 theta1^2)
- * with step size `lr`: theta_k += lr * (-2 h_k theta_k).  One budget unit is
- * one step; the value reported after each step is Q.  Its parameters are
- * the space's parameters named "h0" and "h1".  The state is theta and the
- * step count; the objective records theta after each step in a trace. */
-typedef struct pbt_toy_point {
-    int trial, step;
-    double theta0, theta1, q, h0, h1;
-} pbt_toy_point;
-
-typedef struct pbt_toy {
-    double lr;                /* step size; default 0.01 */
-    double theta0[2];         /* start; default (0.9, 0.9) */
-    pbt_toy_point *trace;     /* (ntrace) after every step of every member, in order */
-    int ntrace, cap;
-    void *mu;                 /* guards the trace (workers may share the toy) */
-} pbt_toy;
-
-/* Fills *obj with the toy objective over `toy` (which must outlive obj).
- * Sets toy's defaults and an empty trace.  Returns 0 or TL_ERUNTIME. */
-int pbt_toy_init(pbt_toy *toy, objective *obj, tl_err *err);
-
-/* Frees the trace; NULL is a no-op. */
-void pbt_toy_free(pbt_toy *toy);
-
-/* Q(theta) = 1.2 - (theta0^2 + theta1^2). */
-double pbt_toy_q(double theta0, double theta1);
 
 #endif

@@ -107,13 +107,13 @@ void study_config_default(study_config *c)
     c->nas_sample_size = 4;
 }
 
-const char *job_kind_str(int kind)
+const char *study_job_kind_str(int kind)
 {
     static const char *const names[JOB_KIND_COUNT] = { "new", "resume", "wait", "done" };
     return kind >= 0 && kind < JOB_KIND_COUNT ? names[kind] : "?";
 }
 
-const char *decision_str(int d)
+const char *study_decision_str(int d)
 {
     static const char *const names[DECIDE_COUNT] = { "continue", "stop", "pause", "exploit" };
     return d >= 0 && d < DECIDE_COUNT ? names[d] : "?";

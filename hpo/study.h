@@ -166,7 +166,7 @@ void study_config_default(study_config *c);
 
 /* What study_ask hands out. */
 enum job_kind { JOB_NEW, JOB_RESUME, JOB_WAIT, JOB_DONE, JOB_KIND_COUNT };
-const char *job_kind_str(int kind);
+const char *study_job_kind_str(int kind);
 
 typedef struct trial_job {
     int kind;                  /* enum job_kind */
@@ -194,7 +194,7 @@ enum study_decision {
                                   new values (study_get_values), go on */
     DECIDE_COUNT
 };
-const char *decision_str(int d);
+const char *study_decision_str(int d);
 
 /* Progress events (for the CLI's live view), delivered without the lock. */
 enum study_event_kind { STUDY_EV_STARTED, STUDY_EV_REPORT, STUDY_EV_FINISHED, STUDY_EV_COUNT };

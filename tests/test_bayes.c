@@ -12,7 +12,7 @@
 #include "hpo/bo.h"
 #include "hpo/sampler.h"
 #include "hpo/study.h"
-#include "hpo/testfuncs.h"
+#include "hpo/benchfn.h"
 
 extern const sampler_vt sampler_bayes_vt;
 
@@ -84,13 +84,13 @@ static double branin_run(const char *acq, uint64_t seed, int ntrials, double *ou
     double best = INFINITY;
     for (int k = 0; k < ntrials; k++) {
         double *v = ask(&R, seed, TRIAL_COMPLETE);
-        R.t[k].value = testfunc_branin(v);
+        R.t[k].value = benchfn_branin(v);
         best = fmin(best, R.t[k].value);
         if (out)
             memcpy(out + 2 * k, v, 2 * sizeof *v);
     }
     run_close(&R);
-    return best - testfunc_find("branin")->fstar;
+    return best - benchfn_find("branin")->fstar;
 }
 
 Test(bayes, finds_branin_minimum_within_40_trials)
@@ -122,7 +122,7 @@ Test(bayes, pending_trials_get_distinct_points)
     run_open(&R, &cfg, 5);
     for (int k = 0; k < 10; k++) {
         double *v = ask(&R, 5, TRIAL_COMPLETE);
-        R.t[k].value = testfunc_branin(v);
+        R.t[k].value = benchfn_branin(v);
     }
     /* four workers ask while the others still run (kriging believer) */
     for (int k = 10; k < 14; k++)
@@ -211,7 +211,7 @@ Test(bayes, maximizes_when_told)
     cfg.xi = 0.0;
     run_open(&R, &cfg, 2);
     double best = -INFINITY;
-    const testfunc *fo = testfunc_find("forrester");
+    const benchfn *fo = benchfn_find("forrester");
     for (int k = 0; k < 15; k++) {
         cr_assert(R.n < MAXT);
         trial *t = &R.t[R.n];

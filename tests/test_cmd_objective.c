@@ -15,7 +15,7 @@
 
 #include "hpo/cmd_objective.h"
 #include "hpo/executor.h"
-#include "hpo/testfuncs.h"
+#include "hpo/benchfn.h"
 #include "util/timer.h"
 
 static char dir[64];
@@ -278,7 +278,7 @@ Test(cmd_objective, function_objective_evaluates_test_functions)
     cr_assert_eq(n, 16);
     for (int k = 0; k < n; k++) {
         double x[2] = { t[k].values[1], t[k].values[0] }; /* mapped by name: x0 is param 1 */
-        cr_assert_eq(t[k].value, testfunc_branin(x), "trial %d", k);
+        cr_assert_eq(t[k].value, benchfn_branin(x), "trial %d", k);
     }
     study_trials_free(t, n);
     function_objective_free(&obj);

@@ -1071,8 +1071,8 @@ static int ask_expect(study *s, int kind, double budget)
     trial_job job;
     tl_err err = { 0 };
     cr_assert_eq(study_ask(s, &job, &err), 0, "%s", err.msg);
-    cr_assert_eq(job.kind, kind, "asked %s, got %s (trial %d)", job_kind_str(kind),
-                 job_kind_str(job.kind), job.number);
+    cr_assert_eq(job.kind, kind, "asked %s, got %s (trial %d)", study_job_kind_str(kind),
+                 study_job_kind_str(job.kind), job.number);
     if (kind == JOB_NEW || kind == JOB_RESUME)
         cr_assert_eq(job.budget, budget, "trial %d: budget %g, expected %g", job.number, job.budget,
                      budget);
@@ -1090,7 +1090,7 @@ static void train_to(study *s, int k, int from, int to, double value, int expect
         if (e < to)
             cr_assert_eq(dec, DECIDE_CONTINUE, "trial %d epoch %d", k, e);
     }
-    cr_assert_eq(dec, expect_last, "trial %d at %d: %s", k, to, decision_str(dec));
+    cr_assert_eq(dec, expect_last, "trial %d at %d: %s", k, to, study_decision_str(dec));
     cr_assert_eq(study_tell(s, k, expect_last == DECIDE_PAUSE ? TRIAL_PAUSED : TRIAL_COMPLETE, value,
                             NULL, &err),
                  0, "%s", err.msg);
@@ -1208,7 +1208,7 @@ Test(asha, two_workers_train_every_epoch_once)
 
 TestSuite(bohb, .init = setup, .fini = teardown, .timeout = 120);
 
-#include "hpo/testfuncs.h"
+#include "hpo/benchfn.h"
 #include "tests/epoch_objective.h"
 
 #define MF_C 20.0 /* value = branin(x) + MF_C / epochs */
@@ -1216,7 +1216,7 @@ TestSuite(bohb, .init = setup, .fini = teardown, .timeout = 120);
 /* value = branin(x) + MF_C / epochs (tests/epoch_objective.h). */
 static int mf_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
 {
-    return eo_train(s, job, out, testfunc_eval_unit(testfunc_find("branin"), job->values), MF_C);
+    return eo_train(s, job, out, benchfn_eval_unit(benchfn_find("branin"), job->values), MF_C);
 }
 
 /* Best branin value among the trials trained to max_budget (the study's
@@ -1260,7 +1260,7 @@ Test(bohb, bayes_hyperband_beats_random_hyperband_on_a_multi_fidelity_branin)
      * studies.  Measured: random's best is 0.3992..4.30 (mean regret 1.23
      * over branin's 0.397887), bayes's 0.3979..0.4007 (mean regret < 0.001),
      * bayes better on all eight seeds. */
-    const double fstar = testfunc_find("branin")->fstar;
+    const double fstar = benchfn_find("branin")->fstar;
     double reg_r = 0, reg_b = 0, sec_r = 0, sec_b = 0;
     int wins = 0;
     for (uint64_t sd = 1; sd <= BOHB_SEEDS; sd++) {

@@ -24,6 +24,7 @@
 
 #include "hpo/executor.h"
 #include "hpo/pbt.h"
+#include "tests/pbt_toy.h"
 #include "hpo/scheduler.h"
 #include "tests/cli_util.h"
 

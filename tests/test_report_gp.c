@@ -24,7 +24,7 @@
 #include "report/report_gp_model.c" /* the model under test (see above) */
 #include "hpo/acq.h"
 #include "hpo/study.h"
-#include "hpo/testfuncs.h"
+#include "hpo/benchfn.h"
 #include "tests/report_util.h"
 
 #define NTRIALS 12
@@ -67,7 +67,7 @@ static void make_study(void)
         cr_assert_eq(study_attr_set(s, kv[k][0], kv[k][1], &err), 0, "%s", err.msg);
     trial_job job;
     while (!study_ask(s, &job, &err) && job.kind == JOB_NEW)
-        cr_assert_eq(study_tell(s, job.number, TRIAL_COMPLETE, testfunc_branin(job.values), NULL, &err), 0,
+        cr_assert_eq(study_tell(s, job.number, TRIAL_COMPLETE, benchfn_branin(job.values), NULL, &err), 0,
                      "%s", err.msg);
     cr_assert_eq(job.kind, JOB_DONE, "%s", err.msg);
     cr_assert_eq(study_trials(s, &tr, &ntr, &err), 0, "%s", err.msg);
@@ -379,7 +379,7 @@ Test(report_gp, a_study_of_another_sampler_has_no_gp_section)
     cr_assert_eq(study_attr_set(s, "sampler", "random", &e), 0);
     trial_job job;
     while (!study_ask(s, &job, &e) && job.kind == JOB_NEW)
-        cr_assert_eq(study_tell(s, job.number, TRIAL_COMPLETE, testfunc_branin(job.values), NULL, &e), 0);
+        cr_assert_eq(study_tell(s, job.number, TRIAL_COMPLETE, benchfn_branin(job.values), NULL, &e), 0);
     study_close(s);
     char rep[128], *out, *err;
     snprintf(rep, sizeof rep, "%s/rep2", dir);

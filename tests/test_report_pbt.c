@@ -26,6 +26,7 @@
 
 #include "hpo/executor.h"
 #include "hpo/pbt.h"
+#include "tests/pbt_toy.h"
 #include "hpo/study.h"
 #include "tests/cli_util.h"
 
