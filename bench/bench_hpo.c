@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "hpo/sampler.h"
+#include "hpo/sampler_bayes.h"
 #include "hpo/space.h"
 #include "hpo/study.h"
 #include "hpo/benchfn.h"
@@ -88,18 +89,23 @@ static void make_space(space *sp, const benchfn *tf)
     }
 }
 
-static void fill_config(study_config *cfg, const samp *s, uint64_t seed, int trials,
-                        const char *path)
+/* Fills cfg and, for the bayes sampler, its options *bo (which cfg points
+ * to: bo must outlive study_open). */
+static void fill_config(study_config *cfg, bayes_options *bo, const samp *s, uint64_t seed,
+                        int trials, const char *path)
 {
     study_config_default(cfg);
     snprintf(cfg->name, sizeof cfg->name, "bench");
     snprintf(cfg->storage, sizeof cfg->storage, "%s", path);
     snprintf(cfg->sampler, sizeof cfg->sampler, "%s", s->sampler);
+    bayes_options_default(bo);
     if (s->acq[0])
-        snprintf(cfg->acquisition, sizeof cfg->acquisition, "%s", s->acq);
-    cfg->xi = s->xi;
-    cfg->beta = 2.0;
-    cfg->n_init = 0;
+        snprintf(bo->acquisition, sizeof bo->acquisition, "%s", s->acq);
+    bo->xi = s->xi;
+    bo->beta = 2.0;
+    bo->n_init = 0;
+    if (!strcmp(s->sampler, "bayes"))
+        cfg->sampler_opts = bo;
     cfg->trials = trials;
     cfg->seed = seed;
     cfg->max_consecutive_failures = 0;
@@ -126,7 +132,8 @@ static int run_one(const benchfn *tf, const samp *s, uint64_t seed, int trials,
     snprintf(path, sizeof path, "%s/tunelab-bench-hpo-%d.db", tmp, (int)getpid());
     remove_db(path);
     study_config cfg;
-    fill_config(&cfg, s, seed, trials, path);
+    bayes_options bo;
+    fill_config(&cfg, &bo, s, seed, trials, path);
     tl_err err = {0};
     *direct = sampler_find(s->sampler) == NULL;
     if (!*direct) {
@@ -160,7 +167,7 @@ static int run_one(const benchfn *tf, const samp *s, uint64_t seed, int trials,
             exit(1);
         }
         void *self = NULL;
-        if (vt->init(&self, &sp, &cfg, seed, &err)) {
+        if (vt->init(&self, &sp, &bo, &cfg, seed, &err)) {
             fprintf(stderr, "bench_hpo: %s\n", err.msg);
             exit(1);
         }

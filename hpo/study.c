@@ -30,30 +30,13 @@ void study_config_default(study_config *c)
     c->direction = STUDY_MINIMIZE;
     snprintf(c->metric, sizeof c->metric, "value");
     snprintf(c->sampler, sizeof c->sampler, "random");
-    c->grid_points = 5;
-    c->workers = 1;
     snprintf(c->scheduler, sizeof c->scheduler, "fifo");
+    c->sampler_opts = NULL; /* the algorithms' own defaults */
+    c->scheduler_opts = NULL;
+    c->workers = 1;
     c->min_budget = 1;
     c->max_budget = 1;
-    c->eta = 3;
-    c->median_warmup_steps = 0;
-    c->median_startup_trials = 5;
-    c->median_min_trials = 1;
-    c->median_interval_steps = 1;
     c->max_consecutive_failures = 5;
-    snprintf(c->acquisition, sizeof c->acquisition, "logei");
-    c->xi = 0; /* standardized units; 0.01 suits pi, but stalls ei short of the optimum */
-    c->beta = 2;
-    c->n_init = 0; /* automatic: max(5, 2d+2) */
-    c->pbt_population = 8;
-    c->pbt_interval = 1;
-    c->pbt_quantile = 0.25;
-    c->pbt_factors[0] = 0.8;
-    c->pbt_factors[1] = 1.2;
-    c->pbt_nfactors = 2;
-    c->pbt_resample_probability = 0.25;
-    c->nas_population = 16;
-    c->nas_sample_size = 4;
 }
 
 const char *study_job_kind_str(int kind)
@@ -398,8 +381,6 @@ static int check_config(const study_config *c, tl_err *err)
     if (!(c->min_budget > 0) || c->min_budget > c->max_budget)
         return tl_fail(err, TL_EINPUT, "study.min_budget: must be in (0, max_budget = %g], got %g",
                        c->max_budget, c->min_budget);
-    if (c->grid_points < 1)
-        return tl_fail(err, TL_EINPUT, "study.grid_points: must be >= 1, got %d", c->grid_points);
     if (c->max_consecutive_failures < 0)
         return tl_fail(err, TL_EINPUT, "study.max_consecutive_failures: must be >= 0");
     return 0;
@@ -429,6 +410,33 @@ void study_close(study *s)
     space_free(&s->sp);
     pthread_mutex_destroy(&s->mu);
     free(s);
+}
+
+/* The core settings, the algorithms found (svt, cvt: given, or looked up
+ * by name), the space, then each algorithm's options and space through
+ * its validate hook. */
+static int validate(const study_config *cfg, const space *sp, const sampler_vt **svt,
+                    const scheduler_vt **cvt, tl_err *err)
+{
+    int rc;
+    if ((rc = check_config(cfg, err)) ||
+        (!*svt && (rc = sampler_lookup(cfg->sampler, svt, err))) ||
+        (!*cvt && (rc = scheduler_lookup(cfg->scheduler, cvt, err))))
+        return rc;
+    if (sp->n < 1)
+        return tl_fail(err, TL_EINPUT, "%s: the search space is empty", cfg->name);
+    if ((*svt)->validate && (rc = (*svt)->validate(sp, cfg->sampler_opts, cfg, err)))
+        return rc;
+    if ((*cvt)->validate && (rc = (*cvt)->validate(cfg->scheduler_opts, cfg, sp, err)))
+        return rc;
+    return 0;
+}
+
+int study_validate(const study_config *cfg, const space *sp, tl_err *err)
+{
+    const sampler_vt *svt = NULL;
+    const scheduler_vt *cvt = NULL;
+    return validate(cfg, sp, &svt, &cvt, err);
 }
 
 int study_open(study **out, const study_config *cfg, const space *sp, tl_err *err)
@@ -481,12 +489,8 @@ int study_open_custom(study **out, const study_config *cfg, const space *sp,
     int rc;
     const sampler_vt *svt = smp;
     const scheduler_vt *cvt = sched;
-    if ((rc = check_config(cfg, err)) ||
-        (!svt && (rc = sampler_lookup(cfg->sampler, &svt, err))) ||
-        (!cvt && (rc = scheduler_lookup(cfg->scheduler, &cvt, err))))
+    if ((rc = validate(cfg, sp, &svt, &cvt, err)))
         return rc;
-    if (sp->n < 1)
-        return tl_fail(err, TL_EINPUT, "%s: the search space is empty", cfg->name);
     study *s = calloc(1, sizeof *s);
     if (!s)
         return tl_fail(err, TL_ERUNTIME, "study: out of memory");
@@ -512,22 +516,24 @@ int study_open_custom(study **out, const study_config *cfg, const space *sp,
         goto fail;
     /* the algorithms first: requeueing below may call the scheduler */
     s->smp.vt = svt;
-    if ((rc = svt->init(&s->smp.self, &s->sp, &s->cfg, s->cfg.seed, err))) {
+    if ((rc = svt->init(&s->smp.self, &s->sp, cfg->sampler_opts, &s->cfg, s->cfg.seed, err))) {
         s->smp.vt = NULL;
         goto fail;
     }
     s->sch.vt = cvt;
-    if ((rc = cvt->init(&s->sch.self, &s->cfg, &s->sp, err))) {
+    if ((rc = cvt->init(&s->sch.self, cfg->scheduler_opts, &s->cfg, &s->sp, err))) {
         s->sch.vt = NULL;
         goto fail;
     }
+    s->cfg.sampler_opts = s->cfg.scheduler_opts = NULL; /* copied by the algorithms */
     if ((rc = study_tx_begin(s, err)))
         goto fail;
     if ((rc = open_stored(s, err))) {
         study_tx_rollback(s);
         goto fail;
     }
-    if ((rc = study_tx_commit(s, err)))
+    if ((rc = study_tx_commit(s, err)) ||
+        (svt->write_attrs && (rc = svt->write_attrs(s->smp.self, s, err))))
         goto fail;
     *out = s;
     return 0;

@@ -11,6 +11,7 @@
 
 #include "hpo/bo.h"
 #include "hpo/sampler.h"
+#include "hpo/sampler_bayes.h"
 #include "hpo/study.h"
 #include "hpo/benchfn.h"
 
@@ -26,10 +27,10 @@ typedef struct run {
     int n;
 } run;
 
-static void run_open(run *R, const study_config *cfg, uint64_t seed)
+static void run_open(run *R, const bayes_options *opts, uint64_t seed)
 {
     tl_err err = {0};
-    cr_assert_eq(sampler_bayes_vt.init(&R->self, &R->sp, cfg, seed, &err), 0, "%s", err.msg);
+    cr_assert_eq(sampler_bayes_vt.init(&R->self, &R->sp, opts, NULL, seed, &err), 0, "%s", err.msg);
     R->n = 0;
 }
 
@@ -75,8 +76,8 @@ static double branin_run(const char *acq, uint64_t seed, int ntrials, double *ou
 {
     run R;
     branin_space(&R.sp);
-    study_config cfg;
-    study_config_default(&cfg);
+    bayes_options cfg;
+    bayes_options_default(&cfg);
     snprintf(cfg.acquisition, sizeof cfg.acquisition, "%s", acq);
     cfg.n_init = 0;
     cfg.xi = 0.0; /* a margin in standardized units stops EI short of 1e-3 precision */
@@ -116,8 +117,8 @@ Test(bayes, pending_trials_get_distinct_points)
 {
     run R;
     branin_space(&R.sp);
-    study_config cfg;
-    study_config_default(&cfg);
+    bayes_options cfg;
+    bayes_options_default(&cfg);
     cfg.n_init = 0;
     run_open(&R, &cfg, 5);
     for (int k = 0; k < 10; k++) {
@@ -175,8 +176,8 @@ Test(bayes, integer_and_categorical_cells_are_never_repeated)
     cr_assert_eq(space_add(&R.sp, "i", "int(1, 3)", &err), 0, "%s", err.msg);
     cr_assert_eq(space_add(&R.sp, "c", "choice(a, b)", &err), 0, "%s", err.msg);
     cr_assert_eq(space_add(&R.sp, "f", "loguniform(1, 100) if c == b", &err), 0, "%s", err.msg);
-    study_config cfg;
-    study_config_default(&cfg);
+    bayes_options cfg;
+    bayes_options_default(&cfg);
     cfg.n_init = 3;
     run_open(&R, &cfg, 9);
     /* 3 cells with c == a (f inactive) and 3 rows of cells with c == b */
@@ -205,8 +206,8 @@ Test(bayes, maximizes_when_told)
     tl_err err = {0};
     space_init(&R.sp);
     cr_assert_eq(space_add(&R.sp, "x", "uniform(0, 1)", &err), 0, "%s", err.msg);
-    study_config cfg;
-    study_config_default(&cfg);
+    bayes_options cfg;
+    bayes_options_default(&cfg);
     cfg.n_init = 0;
     cfg.xi = 0.0;
     run_open(&R, &cfg, 2);
@@ -234,24 +235,24 @@ Test(bayes, bad_options_are_input_errors)
 {
     space sp;
     branin_space(&sp);
-    study_config cfg;
-    study_config_default(&cfg);
+    bayes_options cfg;
+    bayes_options_default(&cfg);
     void *self = NULL;
     tl_err err = {0};
     snprintf(cfg.acquisition, sizeof cfg.acquisition, "eei");
-    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, 1, &err), TL_EINPUT);
+    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, NULL, 1, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "study.acquisition") && strstr(err.msg, "eei"), "%s", err.msg);
     cr_assert_null(self);
     snprintf(cfg.acquisition, sizeof cfg.acquisition, "ucb");
     cfg.beta = -1;
-    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, 1, &err), TL_EINPUT);
+    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, NULL, 1, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "study.beta"), "%s", err.msg);
     cfg.beta = 2;
     cfg.n_init = -3;
-    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, 1, &err), TL_EINPUT);
+    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, NULL, 1, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "study.n_init"), "%s", err.msg);
     cfg.n_init = 0;
-    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, NULL, 1, &err), 0, "%s", err.msg);
     sampler_bayes_vt.free(self);
     sampler_bayes_vt.free(NULL);
     /* the engine checks its own arguments */

@@ -15,6 +15,7 @@
 
 #include "hpo/cmd_objective.h"
 #include "hpo/executor.h"
+#include "hpo/sched_median.h"
 #include "hpo/benchfn.h"
 #include "util/timer.h"
 
@@ -52,7 +53,11 @@ static study *open_study(const char *name, const char *scheduler, space *sp)
     snprintf(c.scheduler, sizeof c.scheduler, "%s", scheduler);
     c.trials = 20;
     c.max_budget = 4;
-    c.median_startup_trials = 1;
+    median_options mo;
+    median_options_default(&mo);
+    mo.startup_trials = 1;
+    if (!strcmp(scheduler, "median"))
+        c.scheduler_opts = &mo;
     study *s;
     cr_assert_eq(study_open(&s, &c, sp, &err), 0, "%s", err.msg);
     return s;

@@ -252,7 +252,7 @@ static void make_cfg(study_config *c, const char *name, const char *scheduler, i
     c->seed = 11;
     c->min_budget = min_budget;
     c->max_budget = max_budget;
-    c->eta = 3;
+    c->scheduler_opts = NULL; /* halving_options' defaults: eta = 3 */
 }
 
 /* Opens a study on c and sp, asserting it opens; the caller owns it. */
@@ -350,7 +350,8 @@ static int by_f(const void *a, const void *b)
  * stopped trials. */
 static int check_sync_study(study *s, int mode, const study_config *c)
 {
-    int s_max = halving_s_max(c->min_budget, c->max_budget, c->eta);
+    double eta = halving_eta_for(c);
+    int s_max = halving_s_max(c->min_budget, c->max_budget, eta);
     trial *tr;
     int n;
     tl_err err = { 0 };
@@ -366,14 +367,14 @@ static int check_sync_study(study *s, int mode, const study_config *c)
         long iteration = 0;
         if (mode == HALVING_HYPERBAND) {
             halving_slot sl;
-            halving_slot_of(first, s_max, c->eta, c->trials, &sl);
-            long full = halving_bracket_n(sl.s, s_max, c->eta);
-            nr = halving_bracket(sl.s, s_max, c->eta, c->max_budget, sl.n < full ? sl.n : 0, pn, pr);
+            halving_slot_of(first, s_max, eta, c->trials, &sl);
+            long full = halving_bracket_n(sl.s, s_max, eta);
+            nr = halving_bracket(sl.s, s_max, eta, c->max_budget, sl.n < full ? sl.n : 0, pn, pr);
             size = sl.n;
             bracket = sl.s;
             iteration = sl.iteration;
         } else {
-            nr = halving_bracket(s_max, s_max, c->eta, c->max_budget, c->trials, pn, pr);
+            nr = halving_bracket(s_max, s_max, eta, c->max_budget, c->trials, pn, pr);
             size = c->trials;
             bracket = s_max;
         }
@@ -886,12 +887,14 @@ Test(hyperband, bad_settings_are_rejected_at_open)
     study *s = NULL;
     tl_err err = { 0 };
     make_cfg(&c, "bad", "hyperband", 5, 1, 9);
-    c.eta = 1;
+    halving_options ho = { .eta = 1 };
+    c.scheduler_opts = &ho;
     cr_assert_eq(study_open(&s, &c, &sp, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "study.eta"), "%s", err.msg);
     cr_assert_null(s);
     make_cfg(&c, "bad", "asha", 5, 1e-6, 1e6);
-    c.eta = 1.2;
+    ho.eta = 1.2;
+    c.scheduler_opts = &ho;
     cr_assert_eq(study_open(&s, &c, &sp, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "spans more than"), "%s", err.msg);
     space_free(&sp);
@@ -1304,7 +1307,7 @@ Test(bohb, fits_the_largest_budget_with_d_plus_2_observations)
     snprintf(c.sampler, sizeof c.sampler, "bayes");
     void *self = NULL;
     tl_err err = { 0 };
-    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &c, 3, &err), 0, "%s", err.msg);
+    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, NULL, &c, 3, &err), 0, "%s", err.msg);
     trial t[16];
     const trial *h[16];
     int n = 0;

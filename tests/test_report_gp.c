@@ -23,6 +23,7 @@
 
 #include "report/report_gp_model.c" /* the model under test (see above) */
 #include "hpo/acq.h"
+#include "hpo/sampler_bayes.h"
 #include "hpo/study.h"
 #include "hpo/benchfn.h"
 #include "tests/report_util.h"
@@ -54,10 +55,13 @@ static void make_study(void)
     snprintf(c.name, sizeof c.name, "branin");
     snprintf(c.storage, sizeof c.storage, "%s", db);
     snprintf(c.sampler, sizeof c.sampler, "bayes");
-    snprintf(c.acquisition, sizeof c.acquisition, "ei");
+    bayes_options bo;
+    bayes_options_default(&bo);
+    snprintf(bo.acquisition, sizeof bo.acquisition, "ei");
+    c.sampler_opts = &bo;
     c.trials = NTRIALS;
     c.seed = 5;
-    c.n_init = NINIT;
+    bo.n_init = NINIT;
     study *s;
     cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
     /* what cli/cmd_run.c stores for the report */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hpo/sampler.h"
+#include "hpo/sampler_grid.h"
 #include "hpo/study.h"
 
 #define MAXT 64
@@ -35,10 +36,11 @@ static int run_sampler(const sampler_vt *vt, const space *sp, uint64_t seed, int
 {
     study_config cfg;
     study_config_default(&cfg);
-    cfg.grid_points = 5;
+    grid_options go = { .points = 5 };
+    const void *opts = vt == &sampler_grid_vt ? &go : NULL; /* the others: their defaults */
     void *self = NULL;
     tl_err err = { 0 };
-    cr_assert_eq(vt->init(&self, sp, &cfg, seed, &err), 0, "%s init: %s", vt->name, err.msg);
+    cr_assert_eq(vt->init(&self, sp, opts, &cfg, seed, &err), 0, "%s init: %s", vt->name, err.msg);
     hist h = { .n = 0 };
     int k;
     for (k = 0; k < count; k++) {
@@ -207,7 +209,7 @@ Test(samplers, grid_takes_the_first_free_combination_and_counts_conditionals_onc
     study_config_default(&cfg);
     void *self;
     tl_err err = { 0 };
-    cr_assert_eq(sampler_grid_vt.init(&self, &sp, &cfg, 0, &err), 0);
+    cr_assert_eq(sampler_grid_vt.init(&self, &sp, NULL, &cfg, 0, &err), 0);
     trial t[2];
     const trial *p[2] = { &t[0], &t[1] };
     for (int k = 0; k < 2; k++) {
@@ -239,7 +241,7 @@ Test(samplers, grid_refuses_a_huge_grid)
     study_config_default(&cfg);
     void *self = NULL;
     tl_err err = { 0 };
-    cr_assert_eq(sampler_grid_vt.init(&self, &sp, &cfg, 0, &err), TL_EINPUT);
+    cr_assert_eq(sampler_grid_vt.init(&self, &sp, NULL, &cfg, 0, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "combinations"), "%s", err.msg);
     cr_assert_null(self);
     space_free(&sp);
@@ -267,7 +269,7 @@ Test(samplers, sobol_first_8_points_stratify_and_resume_skips_used_points)
     study_config_default(&cfg);
     void *self;
     tl_err err = { 0 };
-    cr_assert_eq(sampler_sobol_vt.init(&self, &sp, &cfg, 5, &err), 0);
+    cr_assert_eq(sampler_sobol_vt.init(&self, &sp, NULL, &cfg, 5, &err), 0);
     double x[2];
     rng r;
     rng_seed(&r, 0, 0);

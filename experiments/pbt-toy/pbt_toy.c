@@ -59,11 +59,15 @@ static int run_variant(const opts *o, int v, unsigned seed, const char *dbdir, c
     c.direction = STUDY_MAXIMIZE;
     c.max_budget = o->steps;
     snprintf(c.scheduler, sizeof c.scheduler, "%s", v == 3 ? "fifo" : "pbt");
-    c.pbt_population = 2;
-    c.pbt_interval = o->interval;
-    c.pbt_quantile = 0.5;
-    c.pbt_sync = 1;
-    c.pbt_resample_probability = o->resample;
+    pbt_options po;
+    pbt_options_default(&po);
+    po.population = 2;
+    po.interval = o->interval;
+    po.quantile = 0.5;
+    po.sync = 1;
+    po.resample_probability = o->resample;
+    if (v != 3)
+        c.scheduler_opts = &po;
     study *s = NULL;
     pbt_toy toy;
     objective obj;
