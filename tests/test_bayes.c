@@ -262,3 +262,74 @@ Test(bayes, bad_options_are_input_errors)
     bo_free(&b);
     space_free(&sp);
 }
+
+/* The sampler stores its settings as study attributes itself (for
+ * `tunelab report`), at every open, as the options were given; the
+ * defaults when the study names bayes without options; nothing for
+ * another sampler. */
+Test(bayes, writes_its_settings_as_study_attributes_at_open)
+{
+    char dir[] = "/tmp/tl_bayes_XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    space sp;
+    branin_space(&sp);
+    study_config c;
+    study_config_default(&c);
+    snprintf(c.sampler, sizeof c.sampler, "bayes");
+    bayes_options o;
+    bayes_options_default(&o);
+    snprintf(o.acquisition, sizeof o.acquisition, "ucb");
+    o.xi = 0.125;
+    o.beta = 3.25;
+    o.n_init = 7;
+    struct {
+        const char *name;
+        const char *sampler;
+        const void *opts;
+        const char *want[4]; /* acquisition, xi, beta, n_init; NULL: absent */
+    } cases[] = { { "given", "bayes", &o, { "ucb", "0.125", "3.25", "7" } },
+                  { "dflt", "bayes", NULL, { "logei", "0", "2", "0" } },
+                  { "other", "random", NULL, { NULL, NULL, NULL, NULL } } };
+    const char *keys[4] = { BAYES_ATTR_ACQUISITION, BAYES_ATTR_XI, BAYES_ATTR_BETA, BAYES_ATTR_N_INIT };
+    cr_assert_str_eq(keys[0], "acquisition"); /* the names report/ reads */
+    cr_assert_str_eq(keys[1], "xi");
+    cr_assert_str_eq(keys[2], "beta");
+    cr_assert_str_eq(keys[3], "n_init");
+    for (int k = 0; k < 3; k++) {
+        snprintf(c.name, sizeof c.name, "%s", cases[k].name);
+        snprintf(c.storage, sizeof c.storage, "%s/%s.db", dir, cases[k].name);
+        snprintf(c.sampler, sizeof c.sampler, "%s", cases[k].sampler);
+        c.sampler_opts = cases[k].opts;
+        study *s;
+        tl_err err = { 0 };
+        cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+        for (int i = 0; i < 4; i++) {
+            char buf[64];
+            int got = study_attr_get(s, keys[i], buf, sizeof buf);
+            if (!cases[k].want[i]) {
+                cr_assert_eq(got, 0, "%s: %s = %s", cases[k].name, keys[i], buf);
+                continue;
+            }
+            cr_assert_eq(got, 1, "%s: no attribute %s", cases[k].name, keys[i]);
+            cr_assert_str_eq(buf, cases[k].want[i], "%s: %s", cases[k].name, keys[i]);
+        }
+        study_close(s);
+    }
+    /* reopened with other options: the attributes follow the open */
+    snprintf(c.name, sizeof c.name, "given");
+    snprintf(c.storage, sizeof c.storage, "%s/given.db", dir);
+    snprintf(c.sampler, sizeof c.sampler, "bayes");
+    o.beta = 0.5;
+    c.sampler_opts = &o;
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    char buf[64];
+    cr_assert_eq(study_attr_get(s, BAYES_ATTR_BETA, buf, sizeof buf), 1);
+    cr_assert_str_eq(buf, "0.5");
+    study_close(s);
+    space_free(&sp);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}

@@ -978,3 +978,53 @@ Test(pbt, cli_copied_member_continues_bit_identically_and_replay_reproduces_it)
         pbt_lineage_free(&L[m]);
     space_free(&sp);
 }
+
+/* ---- validation: the settings and the space, before anything is opened ---- */
+
+static const char *refuse_h1(void *ud, const char *name)
+{
+    return strcmp(name, "h1") == 0 ? "h1 shapes the state" : NULL;
+}
+
+Test(pbt, validate_refuses_what_the_untunable_hook_names)
+{
+    space sp;
+    toy_space(&sp, 1);
+    pbt_options po;
+    study_config c = toy_cfg(&po, "untunable", 4, 20, 4, 1, 1);
+    tl_err err = { 0 };
+    cr_assert_eq(sched_pbt_vt.validate(&po, &c, &sp, &err), 0, "%s", err.msg);
+    po.untunable = refuse_h1;
+    cr_assert_eq(sched_pbt_vt.validate(&po, &c, &sp, &err), TL_EINPUT);
+    cr_assert_str_eq(err.msg, "space: h1: with study.scheduler = pbt h1 shapes the state (tune them "
+                              "with another scheduler, or fix them)");
+    cr_assert_eq(study_validate(&c, &sp, &err), TL_EINPUT);
+    study *s = NULL;
+    cr_assert_eq(study_open(&s, &c, &sp, &err), TL_EINPUT);
+    cr_assert_null(s);
+    cr_assert(strstr(err.msg, "space: h1:"), "%s", err.msg);
+    char db[128];
+    snprintf(db, sizeof db, "%s/untunable.db", dir);
+    cr_assert_neq(access(db, F_OK), 0, "a refused study created its database");
+    space_free(&sp);
+}
+
+Test(pbt, cli_refuses_to_tune_what_a_copied_member_cannot_change)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/sp.ini", dir);
+    cli_write(path, SPIRALS_INI);
+    const char *keys[] = { "train.batch_size", "model.hidden", "train.optimizer" };
+    const char *exprs[] = { "choice(16, 32)", "choice(8, 16)", "choice(sgd, adamw)" };
+    for (int k = 0; k < 3; k++) {
+        char args[256], want[128];
+        snprintf(args, sizeof args, "run sp.ini --quiet --set 'space.%s=%s'", keys[k], exprs[k]);
+        cli_out r = cli_run(dir, args);
+        cr_assert_eq(r.status, 2, "%s: status %d: %s", keys[k], r.status, r.err);
+        snprintf(want, sizeof want, "sp.ini: space: %s: with study.scheduler = pbt a member copies", keys[k]);
+        cr_assert(strstr(r.err, want) && strstr(r.err, "cannot be tuned"), "%s", r.err);
+        cli_free(&r);
+    }
+    snprintf(path, sizeof path, "%s/sp.db", dir);
+    cr_assert_neq(access(path, F_OK), 0, "a refused run created its database");
+}

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "hpo/sampler.h"
+#include "hpo/sampler_bayes.h"
+#include "hpo/sampler_evolution.h"
 #include "hpo/sampler_grid.h"
 #include "hpo/study.h"
 
@@ -278,5 +280,58 @@ Test(samplers, sobol_first_8_points_stratify_and_resume_skips_used_points)
     cr_assert_eq(sampler_sobol_vt.suggest(self, &sp, NULL, 0, STUDY_MINIMIZE, 3, &r, x, &err), 0);
     cr_assert(x[0] == v[6] && x[1] == v[7]);
     sampler_sobol_vt.free(self);
+    space_free(&sp);
+}
+
+/* Every sampler with options checks them in its validate hook (which
+ * study_validate, study_open and its own init run), naming the config key;
+ * NULL options are its defaults and pass. */
+Test(samplers, validate_rejects_bad_options_naming_the_key)
+{
+    space sp;
+    space_init(&sp);
+    add(&sp, "x", "uniform(0, 1)");
+    study_config cfg;
+    study_config_default(&cfg);
+    snprintf(cfg.name, sizeof cfg.name, "v");
+    grid_options g0 = { .points = 0 };
+    bayes_options bacq, bxi, bbeta, binit, bcand;
+    bayes_options *bs[] = { &bacq, &bxi, &bbeta, &binit, &bcand };
+    for (int k = 0; k < 5; k++)
+        bayes_options_default(bs[k]);
+    snprintf(bacq.acquisition, sizeof bacq.acquisition, "eei");
+    bxi.xi = -1;
+    bbeta.beta = -0.5;
+    binit.n_init = -2;
+    bcand.n_candidates = -1;
+    evolution_options epop = { .population = 0, .sample_size = 1 };
+    evolution_options esize = { .population = 4, .sample_size = 5 };
+    struct {
+        const char *name;
+        const void *bad;
+        const char *key;
+    } cases[] = { { "grid", &g0, "study.grid_points" },   { "bayes", &bacq, "study.acquisition" },
+                  { "bayes", &bxi, "study.xi" },          { "bayes", &bbeta, "study.beta" },
+                  { "bayes", &binit, "study.n_init" },     { "bayes", &bcand, "study.n_candidates" },
+                  { "evolution", &epop, "nas.population" }, { "evolution", &esize, "nas.sample_size" } };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const sampler_vt *vt = sampler_find(cases[k].name);
+        cr_assert(vt && vt->validate, "%s has no validate hook", cases[k].name);
+        tl_err err = { 0 };
+        cr_assert_eq(vt->validate(&sp, NULL, &cfg, &err), 0, "%s defaults: %s", cases[k].name, err.msg);
+        cr_assert_eq(vt->validate(&sp, cases[k].bad, &cfg, &err), TL_EINPUT, "case %zu", k);
+        cr_assert(strstr(err.msg, cases[k].key), "case %zu: %s", k, err.msg);
+        void *self = NULL;
+        err.msg[0] = 0;
+        cr_assert_eq(vt->init(&self, &sp, cases[k].bad, &cfg, 1, &err), TL_EINPUT, "case %zu", k);
+        cr_assert(strstr(err.msg, cases[k].key), "case %zu: %s", k, err.msg);
+        cr_assert_null(self);
+        snprintf(cfg.sampler, sizeof cfg.sampler, "%s", cases[k].name);
+        cfg.sampler_opts = cases[k].bad;
+        err.msg[0] = 0;
+        cr_assert_eq(study_validate(&cfg, &sp, &err), TL_EINPUT, "case %zu", k);
+        cr_assert(strstr(err.msg, cases[k].key), "case %zu: %s", k, err.msg);
+        cfg.sampler_opts = NULL;
+    }
     space_free(&sp);
 }

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "hpo/objective.h"
+#include "hpo/pbt.h"
 #include "hpo/sampler.h"
+#include "hpo/sched_halving.h"
 #include "hpo/sched_median.h"
 #include "hpo/scheduler.h"
 #include "hpo/study.h"
@@ -649,6 +651,72 @@ Test(study, custom_sampler_and_its_parents)
     cr_assert_eq(study_get_trial(s, 2, &t, &err), 0);
     cr_assert_eq(t.parent, 1, "stored");
     trial_free(&t);
+    study_close(s);
+    space_free(&sp);
+}
+
+/* Every scheduler with options checks them in its validate hook (which
+ * study_validate and study_open run first), naming the config key; NULL
+ * options are its defaults and pass.  A refused study creates no
+ * database. */
+Test(study, schedulers_validate_their_options_naming_the_key)
+{
+    space sp;
+    make_space(&sp);
+    study_config c;
+    make_cfg(&c, "refused", 20);
+    c.max_budget = 9;
+    median_options mo;
+    median_options_default(&mo);
+    mo.interval_steps = 0;
+    halving_options ho = { .eta = 1 };
+    pbt_options po;
+    pbt_options_default(&po);
+    po.quantile = 0.9;
+    struct {
+        const char *name;
+        const void *bad;
+        const char *key;
+    } cases[] = { { "median", &mo, "study.median_" }, { "sha", &ho, "study.eta" },
+                  { "hyperband", &ho, "study.eta" }, { "asha", &ho, "study.eta" },
+                  { "pbt", &po, "pbt.quantile" } };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const scheduler_vt *vt = scheduler_find(cases[k].name);
+        cr_assert(vt && vt->validate, "%s has no validate hook", cases[k].name);
+        snprintf(c.scheduler, sizeof c.scheduler, "%s", cases[k].name);
+        tl_err err = { 0 };
+        c.scheduler_opts = NULL;
+        cr_assert_eq(vt->validate(NULL, &c, &sp, &err), 0, "%s defaults: %s", cases[k].name, err.msg);
+        cr_assert_eq(study_validate(&c, &sp, &err), 0, "%s defaults: %s", cases[k].name, err.msg);
+        cr_assert_eq(vt->validate(cases[k].bad, &c, &sp, &err), TL_EINPUT, "%s", cases[k].name);
+        cr_assert(strstr(err.msg, cases[k].key), "%s: %s", cases[k].name, err.msg);
+        c.scheduler_opts = cases[k].bad;
+        err.msg[0] = 0;
+        cr_assert_eq(study_validate(&c, &sp, &err), TL_EINPUT, "%s", cases[k].name);
+        cr_assert(strstr(err.msg, cases[k].key), "%s: %s", cases[k].name, err.msg);
+        study *s = NULL;
+        cr_assert_eq(study_open(&s, &c, &sp, &err), TL_EINPUT, "%s", cases[k].name);
+        cr_assert_null(s);
+    }
+    cr_assert_neq(access(c.storage, F_OK), 0, "a refused study created its database");
+    space_free(&sp);
+}
+
+/* The study's copy of the config does not keep the caller's option
+ * pointers (the algorithms copied what they need). */
+Test(study, options_are_read_at_open_only)
+{
+    space sp;
+    make_space(&sp);
+    study_config c;
+    make_cfg(&c, "opts", 4);
+    snprintf(c.scheduler, sizeof c.scheduler, "median");
+    median_options mo;
+    median_options_default(&mo);
+    c.scheduler_opts = &mo;
+    study *s = open_ok(&c, &sp);
+    cr_assert_null(study_get_config(s)->scheduler_opts);
+    cr_assert_null(study_get_config(s)->sampler_opts);
     study_close(s);
     space_free(&sp);
 }
