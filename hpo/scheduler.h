@@ -1,5 +1,5 @@
-/* hpo/scheduler.h: the scheduler interface (fifo, median; later sha,
- * hyperband, asha, pbt).
+/* hpo/scheduler.h: the scheduler interface (fifo, median, sha, hyperband,
+ * asha, pbt).
  *
  * A scheduler answers two questions for the study:
  *   next    what runs next: a NEW trial with a budget, PROMOTE a paused
