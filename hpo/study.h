@@ -100,7 +100,7 @@ typedef struct study_config {
      * quoting the last reason), and adds the rejections to the study
      * attribute "rejected" (see STUDY_ATTR_REJECTED).  Called with the
      * study's lock held, one call at a time.  hpo/ never looks inside;
-     * cli/ provides it.  NULL: everything goes.  Not checked for enqueued
+     * tune/ provides it (tune/nas.h).  NULL: everything goes.  Not checked for enqueued
      * or re-queued trials. */
     int (*accept)(void *ud, const space *sp, const double *values, char *why, size_t why_n);
     void *accept_ud;
@@ -117,7 +117,7 @@ typedef struct study_config {
     int reuse_duplicates;
 
     /* Optional second objective, always minimized, that is a function of the
-     * values alone (cli/: the model's parameter count), for samplers that
+     * values alone (tune/nas.h: the model's parameter count), for samplers that
      * honour it (evolution: tournaments pick by Pareto rank of (value,
      * cost)).  Called with the study's lock held.  NULL: one objective. */
     double (*cost)(void *ud, const space *sp, const double *values);
