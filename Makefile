@@ -2,7 +2,7 @@
 #
 # Library sources live in util/ nn/ data/ hpo/ tune/ report/ and go into
 # libtunelab.a; cli/ builds the `tunelab` command; every tests/test_*.c is linked into one
-# Criterion runner.  Build outputs go to build/ (ignored by git).
+# Criterion runner, with the helpers in TEST_HELPERS.  Build outputs go to build/ (ignored by git).
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -26,7 +26,9 @@ LDFLAGS  += -fopenmp $(SAN)
 
 LIB_SRC  := $(sort $(wildcard util/*.c nn/*.c data/*.c hpo/*.c tune/*.c report/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
-TEST_SRC := $(sort $(wildcard tests/test_*.c))
+# Helpers the tests share that are not tests (nor library code).
+TEST_HELPERS := tests/pbt_toy.c
+TEST_SRC := $(sort $(wildcard tests/test_*.c)) $(TEST_HELPERS)
 BENCH_SRC:= $(sort $(wildcard bench/*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
 

@@ -1,5 +1,5 @@
 /* bench/bench_hpo.c: simple regret and suggestion overhead of tunelab's
- * samplers on the benchmark functions of hpo/testfuncs.h (`make bench-hpo`
+ * samplers on the benchmark functions of hpo/benchfn.h (`make bench-hpo`
  * runs it through scripts/bench_hpo.sh beside Optuna).
  *
  * Every run is a study driven through the ask/tell API (study_open with an
@@ -24,9 +24,10 @@
 #include <unistd.h>
 
 #include "hpo/sampler.h"
+#include "hpo/sampler_bayes.h"
 #include "hpo/space.h"
 #include "hpo/study.h"
-#include "hpo/testfuncs.h"
+#include "hpo/benchfn.h"
 #include "util/timer.h"
 
 extern const sampler_vt sampler_bayes_vt;
@@ -73,7 +74,7 @@ static int in_list(const char *list, const char *name)
     return 0;
 }
 
-static void make_space(space *sp, const testfunc *tf)
+static void make_space(space *sp, const benchfn *tf)
 {
     space_init(sp);
     for (int i = 0; i < tf->dim; i++) {
@@ -88,18 +89,23 @@ static void make_space(space *sp, const testfunc *tf)
     }
 }
 
-static void fill_config(study_config *cfg, const samp *s, uint64_t seed, int trials,
-                        const char *path)
+/* Fills cfg and, for the bayes sampler, its options *bo (which cfg points
+ * to: bo must outlive study_open). */
+static void fill_config(study_config *cfg, bayes_options *bo, const samp *s, uint64_t seed,
+                        int trials, const char *path)
 {
     study_config_default(cfg);
     snprintf(cfg->name, sizeof cfg->name, "bench");
     snprintf(cfg->storage, sizeof cfg->storage, "%s", path);
     snprintf(cfg->sampler, sizeof cfg->sampler, "%s", s->sampler);
+    bayes_options_default(bo);
     if (s->acq[0])
-        snprintf(cfg->acquisition, sizeof cfg->acquisition, "%s", s->acq);
-    cfg->xi = s->xi;
-    cfg->beta = 2.0;
-    cfg->n_init = 0;
+        snprintf(bo->acquisition, sizeof bo->acquisition, "%s", s->acq);
+    bo->xi = s->xi;
+    bo->beta = 2.0;
+    bo->n_init = 0;
+    if (!strcmp(s->sampler, "bayes"))
+        cfg->sampler_opts = bo;
     cfg->trials = trials;
     cfg->seed = seed;
     cfg->max_consecutive_failures = 0;
@@ -117,7 +123,7 @@ static void remove_db(const char *path)
 
 /* One run of `trials` trials; writes each trial's value to f and its ask +
  * tell seconds to dt.  Returns 0 on success, 1 for the direct driver used. */
-static int run_one(const testfunc *tf, const samp *s, uint64_t seed, int trials,
+static int run_one(const benchfn *tf, const samp *s, uint64_t seed, int trials,
                    const char *tmp, double *f, double *dt, int *direct)
 {
     space sp;
@@ -126,7 +132,8 @@ static int run_one(const testfunc *tf, const samp *s, uint64_t seed, int trials,
     snprintf(path, sizeof path, "%s/tunelab-bench-hpo-%d.db", tmp, (int)getpid());
     remove_db(path);
     study_config cfg;
-    fill_config(&cfg, s, seed, trials, path);
+    bayes_options bo;
+    fill_config(&cfg, &bo, s, seed, trials, path);
     tl_err err = {0};
     *direct = sampler_find(s->sampler) == NULL;
     if (!*direct) {
@@ -160,7 +167,7 @@ static int run_one(const testfunc *tf, const samp *s, uint64_t seed, int trials,
             exit(1);
         }
         void *self = NULL;
-        if (vt->init(&self, &sp, &cfg, seed, &err)) {
+        if (vt->init(&self, &sp, &bo, &cfg, seed, &err)) {
             fprintf(stderr, "bench_hpo: %s\n", err.msg);
             exit(1);
         }
@@ -237,12 +244,12 @@ int main(int argc, char **argv)
         i++;
     }
     int nf;
-    const testfunc *all = testfunc_all(&nf);
+    const benchfn *all = benchfn_all(&nf);
     for (const char *p = funcs; p && *p;) { /* check the names first */
         const char *e = strchr(p, ',');
         char name[64];
         snprintf(name, sizeof name, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
-        if (!testfunc_find(name)) {
+        if (!benchfn_find(name)) {
             fprintf(stderr, "bench_hpo: error: --functions: unknown function '%s'\n", name);
             return 2;
         }
@@ -252,7 +259,7 @@ int main(int argc, char **argv)
     double *dt = malloc(sizeof *dt * (size_t)(trials > 300 ? trials : 300));
     int half = trials / 2;
     for (int k = 0; k < nf; k++) {
-        const testfunc *tf = &all[k];
+        const benchfn *tf = &all[k];
         if (!in_list(funcs, tf->name))
             continue;
         for (int s = 0; s < NSAMP; s++) {
@@ -285,7 +292,7 @@ int main(int argc, char **argv)
             f = realloc(f, sizeof *f * maxn);
             dt = realloc(dt, sizeof *dt * maxn);
         }
-        const testfunc *h6 = testfunc_find("hartmann6");
+        const benchfn *h6 = benchfn_find("hartmann6");
         for (int s = 0; s < NSAMP; s++) {
             if (samplers && !in_list(samplers, SAMPLERS[s].label))
                 continue;

@@ -11,13 +11,10 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "tune/nas.h"
-#include "tune/objective_train.h"
-#include "tune/session.h"
-#include "tune/study_setup.h"
 #include "cli/term.h"
-#include "hpo/cmd_objective.h"
 #include "hpo/executor.h"
+#include "tune/nas.h"
+#include "tune/study_setup.h"
 #include "util/timer.h"
 
 static const char *HELP =
@@ -128,7 +125,232 @@ static void on_event(void *ud, const study_event *ev)
     pthread_mutex_unlock(&v->mu);
 }
 
-static int run_study(const args *ap);
+/* Everything one run holds; run_close releases whatever was built. */
+typedef struct run {
+    config c;
+    space sp;
+    study_config sc;
+    tune_algo_options opts;    /* the algorithms' options sc points into */
+    tune_objective obj;
+    nas_ctx nas;
+    study *st;
+} run;
+
+/* The best trial, for the summary. */
+typedef struct best_info {
+    int have, number;
+    double value;
+    trial t;
+    char test_acc[64];
+    char cmd[4096];            /* how to retrain it ("" when there is no way) */
+} best_info;
+
+/* Loads the config and its space, checks the study settings (the
+ * algorithms' validate hooks), builds the objective and the architecture
+ * search's callbacks, and opens the study.  Returns 0, or the exit status
+ * after printing the error. */
+static int run_open(run *r, const args *a)
+{
+    tl_err err = {0};
+    int rc;
+    if (args_load_config(a, &r->c, &err) || tune_space_from_config(&r->c, &r->sp, &err))
+        return term_error(&err, NULL);
+    if (r->sp.n == 0)
+        return term_errorf(2, "%s: [space]: no parameters to tune (add e.g. `train.lr = loguniform(1e-4, 1e-2)`)",
+                           r->c.source);
+    tune_study_config(&r->c, &r->sc, &r->opts);
+    if (study_validate(&r->sc, &r->sp, &err)) {
+        tl_prefix(&err, "%s", r->c.source);
+        return term_error(&err, NULL);
+    }
+    /* Architecture search (tune/nas.h): constraints, duplicate reuse, second objective. */
+    if (tune_objective_open(&r->obj, &r->c, &r->sp, &err) ||
+        nas_setup(&r->nas, &r->c, r->obj.kind == TUNE_OBJECTIVE_TRAIN ? &r->obj.data : NULL, &r->sp, &r->sc,
+                  &err))
+        return term_error(&err, NULL);
+    if ((rc = study_open(&r->st, &r->sc, &r->sp, &err)))
+        return term_error(&err, rc == TL_EINPUT ? "a different study already lives in that database: change "
+                                                  "study.name or study.storage, or delete the file"
+                                                : NULL);
+    /* What `tunelab report` and `best` need to read the study back (the
+     * sampler stores its own settings). */
+    study_attr_set(r->st, "sampler", r->sc.sampler, NULL);
+    study_attr_set(r->st, "scheduler", r->sc.scheduler, NULL);
+    study_attr_set(r->st, "objective", r->c.objective_type, NULL);
+    if (r->c.source[0]) {
+        char *abs = realpath(r->c.source, NULL);
+        study_attr_set(r->st, "config", abs ? abs : r->c.source, NULL);
+        free(abs);
+    }
+    return 0;
+}
+
+static void run_close(run *r)
+{
+    study_close(r->st);
+    tune_objective_close(&r->obj);
+    space_free(&r->sp);
+}
+
+/* Sets the threads, prints the run's header to stderr and stores the
+ * machine's CPU and BLAS kernels as study attributes. */
+static void run_header(run *r, int existing)
+{
+    omp_set_max_active_levels(1);
+    if (r->c.threads > 0)
+        omp_set_num_threads(r->c.threads);
+    fprintf(stderr, "# tunelab %s: study '%s' in %s (%d trials there, budget %d)\n", TUNELAB_VERSION, r->sc.name,
+            study_storage_path(r->st), existing, r->sc.trials);
+    fprintf(stderr, "# sampler %s, scheduler %s, metric %s (%s), objective %s\n", r->sc.sampler, r->sc.scheduler,
+            r->sc.metric, r->c.direction, r->c.objective_type);
+    if (r->c.workers > 1)
+        fprintf(stderr, "# threads: %d workers, each trial on its own thread (BLAS single-threaded inside a "
+                        "worker)\n", r->c.workers);
+    else
+        fprintf(stderr, "# threads: 1 worker, %d OpenMP/BLAS threads per trial\n", omp_get_max_threads());
+    tl_blas_info bi;
+    term_blas_header(&bi);
+    study_attr_set(r->st, "cpu", bi.cpu, NULL);
+    study_attr_set(r->st, "blas_kernel", bi.core, NULL);
+    for (int i = 0; i < r->sp.n; i++) {
+        char e[256];
+        space_describe(&r->sp, i, 1, e, sizeof e);
+        fprintf(stderr, "# space: %s = %s\n", r->sp.p[i].name, e);
+    }
+}
+
+/* Fills *b with the study's best trial and how to retrain it. */
+static void best_find(run *r, best_info *b)
+{
+    tl_err err;
+    memset(b, 0, sizeof *b);
+    b->number = -1;
+    b->value = NAN;
+    b->have = study_best(r->st, &b->number, &b->value);
+    if (!b->have || study_get_trial(r->st, b->number, &b->t, &err))
+        return;
+    study_trial_attr_get(r->st, b->number, "test_accuracy", b->test_acc, sizeof b->test_acc);
+    if (r->obj.kind != TUNE_OBJECTIVE_TRAIN)
+        return;
+    if (!strcmp(r->sc.scheduler, "pbt")) {
+        /* the final values are only the last interval of PBT's schedule */
+        snprintf(b->cmd, sizeof b->cmd, "tunelab pbt-replay %s", study_storage_path(r->st));
+    } else {
+        char threads[16] = "";
+        study_trial_attr_get(r->st, b->number, "threads", threads, sizeof threads);
+        tune_retrain_command(&r->c, &r->sp, b->t.values, threads, b->cmd, sizeof b->cmd);
+    }
+}
+
+/* The summary as one JSON object on stdout.  Returns 0 or the exit status. */
+static int summary_json(run *r, const best_info *b, const int *counts, double seconds)
+{
+    int status = 0;
+    tl_err err;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "study", r->sc.name);
+    cJSON_AddStringToObject(o, "storage", study_storage_path(r->st));
+    cJSON_AddStringToObject(o, "metric", r->sc.metric);
+    cJSON_AddStringToObject(o, "direction", r->c.direction);
+    if (b->have) {
+        cJSON_AddNumberToObject(o, "best_trial", b->number);
+        cJSON_AddNumberToObject(o, "best_value", b->value);
+        cJSON *p = cJSON_AddObjectToObject(o, "best_params");
+        for (int i = 0; i < r->sp.n; i++)
+            add_param_json(p, &r->sp, i, b->t.values[i]);
+        if (b->test_acc[0])
+            cJSON_AddNumberToObject(o, "test_accuracy", strtod(b->test_acc, NULL));
+        if (b->cmd[0])
+            cJSON_AddStringToObject(o, "retrain", b->cmd);
+    } else {
+        cJSON_AddNullToObject(o, "best_value");
+        cJSON_AddNullToObject(o, "best_params");
+    }
+    int n = 0;
+    for (int i = 0; i < TRIAL_STATE_COUNT; i++)
+        n += counts[i];
+    cJSON_AddNumberToObject(o, "n_trials", n);
+    cJSON_AddNumberToObject(o, "n_complete", counts[TRIAL_COMPLETE]);
+    cJSON_AddNumberToObject(o, "n_pruned", counts[TRIAL_PRUNED]);
+    cJSON_AddNumberToObject(o, "n_failed", counts[TRIAL_FAILED]);
+    cJSON_AddNumberToObject(o, "n_paused", counts[TRIAL_PAUSED]);
+    cJSON_AddNumberToObject(o, "budget_used", study_budget_used(r->st));
+    cJSON_AddNumberToObject(o, "seconds", seconds);
+    if (nas_finish(&r->nas, r->st, NULL, o, &err))
+        status = term_error(&err, NULL);
+    char *s = cJSON_PrintUnformatted(o);
+    printf("%s\n", s);
+    free(s);
+    cJSON_Delete(o);
+    return status;
+}
+
+/* The summary as text on stdout.  Returns 0 or the exit status. */
+static int summary_text(run *r, const best_info *b, const int *counts)
+{
+    tl_err err;
+    printf("\nstudy '%s': %d complete, %d pruned, %d failed; budget used %g\n", r->sc.name, counts[TRIAL_COMPLETE],
+           counts[TRIAL_PRUNED], counts[TRIAL_FAILED], study_budget_used(r->st));
+    if (b->have) {
+        printf("best trial %d: %s = %.6g", b->number, r->sc.metric, b->value);
+        if (b->test_acc[0])
+            printf(", test accuracy %.2f%%", 100 * strtod(b->test_acc, NULL));
+        printf("\n");
+        for (int i = 0; i < r->sp.n; i++) {
+            char buf[128];
+            space_format_value(&r->sp, i, b->t.values[i], buf, sizeof buf);
+            printf("  %s = %s\n", r->sp.p[i].name, buf);
+        }
+        if (b->cmd[0])
+            printf("retrain: %s\n", b->cmd);
+    } else {
+        printf("no trial completed\n");
+    }
+    return nas_finish(&r->nas, r->st, stdout, NULL, &err) ? term_error(&err, NULL) : 0;
+}
+
+/* Runs the study with a live view, then prints the summary.  Returns the
+ * exit status: the summary's error if any, else the run's. */
+static int run_optimize(run *r, const args *a)
+{
+    tl_err err = {0};
+    int counts[TRIAL_STATE_COUNT];
+    int existing = study_counts(r->st, counts);
+    run_header(r, existing);
+    view v = {.json = a->json, .quiet = a->quiet, .sp = &r->sp, .st = r->st, .total = r->sc.trials, .t0 = tl_now()};
+    if (!strcmp(r->sc.scheduler, "pbt") && r->opts.pbt.population < v.total)
+        v.total = r->opts.pbt.population; /* PBT's members are its trials */
+    term_init(&v.t);
+    pthread_mutex_init(&v.mu, NULL);
+    v.finished = counts[TRIAL_COMPLETE] + counts[TRIAL_PRUNED] + counts[TRIAL_FAILED];
+    int status = 0;
+    if (study_optimize(r->st, &r->obj.obj, r->c.workers, on_event, &v, &err))
+        status = term_error(&err, NULL);
+    term_clear(&v.t);
+
+    study_counts(r->st, counts);
+    best_info b;
+    best_find(r, &b);
+    int s2 = a->json ? summary_json(r, &b, counts, tl_now() - v.t0) : summary_text(r, &b, counts);
+    trial_free(&b.t);
+    pthread_mutex_destroy(&v.mu);
+    return s2 ? s2 : status;
+}
+
+static int run_study(const args *a)
+{
+    if (!a->positional)
+        return term_errorf(2, "run: needs a CONFIG file; see `tunelab run --help`");
+    run *r = calloc(1, sizeof *r);
+    if (!r)
+        return term_errorf(1, "run: out of memory");
+    int status = run_open(r, a);
+    if (!status)
+        status = run_optimize(r, a);
+    run_close(r);
+    free(r);
+    return status;
+}
 
 int cmd_run(int argc, char **argv)
 {
@@ -140,220 +362,4 @@ int cmd_run(int argc, char **argv)
         rc = rc == 1 ? 0 : 2;
     args_free(&a);
     return rc;
-}
-
-static int run_study(const args *ap)
-{
-    const args a = *ap;
-    int rc;
-    if (!a.positional)
-        return term_errorf(2, "run: needs a CONFIG file; see `tunelab run --help`");
-    tl_err err = {0};
-    config c;
-    if ((rc = args_load_config(&a, &c, &err)))
-        return term_error(&err, NULL);
-    space sp;
-    if ((rc = study_space_from_config(&c, &sp, &err))) {
-        space_free(&sp);
-        return term_error(&err, NULL);
-    }
-    if (sp.n == 0) {
-        space_free(&sp);
-        return term_errorf(2, "%s: [space]: no parameters to tune (add e.g. `train.lr = loguniform(1e-4, 1e-2)`)",
-                           c.source);
-    }
-    int kind = !strcmp(c.objective_type, "function") ? 1 : !strcmp(c.objective_type, "command") ? 2 : 0;
-    if (kind && !strcmp(c.metric, "val_loss"))
-        snprintf(c.metric, sizeof c.metric, "value"); /* the default metric names a training value */
-    if (!strcmp(c.scheduler, "pbt") && kind == 0)
-        for (int i = 0; i < sp.n; i++) {
-            const char *k = sp.p[i].name;
-            if ((!strncmp(k, "model.", 6) && strcmp(k, "model.dropout")) || !strcmp(k, "train.optimizer") ||
-                !strcmp(k, "train.batch_size")) {
-                space_free(&sp);
-                return term_errorf(2, "%s: space: %s: with study.scheduler = pbt a member copies another's "
-                                   "weights, so the model's shape, optimizer and batch size cannot be tuned (tune them "
-                                   "with another scheduler, or fix them)", c.source, k);
-            }
-        }
-    study_config sc;
-    study_config_from(&c, &sc);
-    if (kind && c.max_budget <= 0)
-        sc.max_budget = 1;
-
-    /* The objective. */
-    objective obj;
-    train_objective to;
-    task_data d;
-    memset(&d, 0, sizeof d);
-    if (kind == 1)
-        rc = function_objective_new(&obj, c.function, &sp, &err);
-    else if (kind == 2)
-        rc = cmd_objective_new(&obj, c.command, c.timeout, &err);
-    else if (!(rc = task_data_load(&c, &d, &err)))
-        rc = train_objective_init(&obj, &to, &c, &d, &err);
-    if (rc) {
-        task_data_free(&d);
-        space_free(&sp);
-        return term_error(&err, NULL);
-    }
-    /* Architecture search: constraints, duplicate reuse, second objective (cli/nas.h). */
-    nas_ctx nas;
-    if ((rc = nas_setup(&nas, &c, kind == 0 ? &d : NULL, &sp, &sc, &err))) {
-        task_data_free(&d);
-        space_free(&sp);
-        return term_error(&err, NULL);
-    }
-
-    study *st = NULL;
-    if ((rc = study_open(&st, &sc, &sp, &err))) {
-        task_data_free(&d);
-        space_free(&sp);
-        return term_error(&err, rc == TL_EINPUT ? "a different study already lives in that database: change "
-                                                  "study.name or study.storage, or delete the file"
-                                                : NULL);
-    }
-    /* What `tunelab report` and `best` need to read the study back. */
-    study_attr_set(st, "sampler", sc.sampler, NULL);
-    study_attr_set(st, "scheduler", sc.scheduler, NULL);
-    study_attr_set(st, "objective", c.objective_type, NULL);
-    if (!strcmp(sc.sampler, "bayes")) {
-        char num[64];
-        study_attr_set(st, "acquisition", sc.acquisition, NULL);
-        snprintf(num, sizeof num, "%.17g", sc.xi);
-        study_attr_set(st, "xi", num, NULL);
-        snprintf(num, sizeof num, "%.17g", sc.beta);
-        study_attr_set(st, "beta", num, NULL);
-        snprintf(num, sizeof num, "%d", sc.n_init);
-        study_attr_set(st, "n_init", num, NULL);
-    }
-    if (c.source[0]) {
-        char *abs = realpath(c.source, NULL);
-        study_attr_set(st, "config", abs ? abs : c.source, NULL);
-        free(abs);
-    }
-    int counts[TRIAL_STATE_COUNT];
-    int existing = study_counts(st, counts);
-    int workers = c.workers;
-    omp_set_max_active_levels(1);
-    if (c.threads > 0)
-        omp_set_num_threads(c.threads);
-    fprintf(stderr, "# tunelab %s: study '%s' in %s (%d trials there, budget %d)\n", TUNELAB_VERSION, sc.name,
-            study_storage_path(st), existing, sc.trials);
-    fprintf(stderr, "# sampler %s, scheduler %s, metric %s (%s), objective %s\n", sc.sampler, sc.scheduler,
-            sc.metric, c.direction, c.objective_type);
-    if (workers > 1)
-        fprintf(stderr, "# threads: %d workers, each trial on its own thread (BLAS single-threaded inside a "
-                        "worker)\n", workers);
-    else
-        fprintf(stderr, "# threads: 1 worker, %d OpenMP/BLAS threads per trial\n", omp_get_max_threads());
-    tl_blas_info bi;
-    term_blas_header(&bi);
-    study_attr_set(st, "cpu", bi.cpu, NULL);
-    study_attr_set(st, "blas_kernel", bi.core, NULL);
-    for (int i = 0; i < sp.n; i++) {
-        char e[256];
-        space_describe(&sp, i, 1, e, sizeof e);
-        fprintf(stderr, "# space: %s = %s\n", sp.p[i].name, e);
-    }
-
-    view v = {.json = a.json, .quiet = a.quiet, .sp = &sp, .st = st, .total = sc.trials, .t0 = tl_now()};
-    if (!strcmp(sc.scheduler, "pbt") && sc.pbt_population < v.total)
-        v.total = sc.pbt_population; /* PBT's members are its trials */
-    term_init(&v.t);
-    pthread_mutex_init(&v.mu, NULL);
-    v.finished = counts[TRIAL_COMPLETE] + counts[TRIAL_PRUNED] + counts[TRIAL_FAILED];
-    rc = study_optimize(st, &obj, workers, on_event, &v, &err);
-    term_clear(&v.t);
-    int status = 0;
-    if (rc)
-        status = term_error(&err, NULL);
-
-    /* Summary. */
-    study_counts(st, counts);
-    int best = -1;
-    double bv = NAN;
-    int have = study_best(st, &best, &bv);
-    trial bt;
-    memset(&bt, 0, sizeof bt);
-    char test_acc[64] = "";
-    char cmd[4096] = "";
-    if (have && !study_get_trial(st, best, &bt, &err)) {
-        study_trial_attr_get(st, best, "test_accuracy", test_acc, sizeof test_acc);
-        if (kind == 0 && !strcmp(sc.scheduler, "pbt"))
-            /* the final values are only the last interval of PBT's schedule */
-            snprintf(cmd, sizeof cmd, "tunelab pbt-replay %s", study_storage_path(st));
-        else if (kind == 0) {
-            char threads[16] = "";
-            study_trial_attr_get(st, best, "threads", threads, sizeof threads);
-            retrain_command(&c, &sp, bt.values, threads, cmd, sizeof cmd);
-        }
-    }
-    if (a.json) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "study", sc.name);
-        cJSON_AddStringToObject(o, "storage", study_storage_path(st));
-        cJSON_AddStringToObject(o, "metric", sc.metric);
-        cJSON_AddStringToObject(o, "direction", c.direction);
-        if (have) {
-            cJSON_AddNumberToObject(o, "best_trial", best);
-            cJSON_AddNumberToObject(o, "best_value", bv);
-            cJSON *p = cJSON_AddObjectToObject(o, "best_params");
-            for (int i = 0; i < sp.n; i++)
-                add_param_json(p, &sp, i, bt.values[i]);
-            if (test_acc[0])
-                cJSON_AddNumberToObject(o, "test_accuracy", strtod(test_acc, NULL));
-            if (cmd[0])
-                cJSON_AddStringToObject(o, "retrain", cmd);
-        } else {
-            cJSON_AddNullToObject(o, "best_value");
-            cJSON_AddNullToObject(o, "best_params");
-        }
-        int n = 0;
-        for (int i = 0; i < TRIAL_STATE_COUNT; i++)
-            n += counts[i];
-        cJSON_AddNumberToObject(o, "n_trials", n);
-        cJSON_AddNumberToObject(o, "n_complete", counts[TRIAL_COMPLETE]);
-        cJSON_AddNumberToObject(o, "n_pruned", counts[TRIAL_PRUNED]);
-        cJSON_AddNumberToObject(o, "n_failed", counts[TRIAL_FAILED]);
-        cJSON_AddNumberToObject(o, "n_paused", counts[TRIAL_PAUSED]);
-        cJSON_AddNumberToObject(o, "budget_used", study_budget_used(st));
-        cJSON_AddNumberToObject(o, "seconds", tl_now() - v.t0);
-        if (nas_finish(&nas, st, NULL, o, &err))
-            status = term_error(&err, NULL);
-        char *s = cJSON_PrintUnformatted(o);
-        printf("%s\n", s);
-        free(s);
-        cJSON_Delete(o);
-    } else {
-        printf("\nstudy '%s': %d complete, %d pruned, %d failed; budget used %g\n", sc.name, counts[TRIAL_COMPLETE],
-               counts[TRIAL_PRUNED], counts[TRIAL_FAILED], study_budget_used(st));
-        if (have) {
-            printf("best trial %d: %s = %.6g", best, sc.metric, bv);
-            if (test_acc[0])
-                printf(", test accuracy %.2f%%", 100 * strtod(test_acc, NULL));
-            printf("\n");
-            for (int i = 0; i < sp.n; i++) {
-                char buf[128];
-                space_format_value(&sp, i, bt.values[i], buf, sizeof buf);
-                printf("  %s = %s\n", sp.p[i].name, buf);
-            }
-            if (cmd[0])
-                printf("retrain: %s\n", cmd);
-        } else {
-            printf("no trial completed\n");
-        }
-        if (nas_finish(&nas, st, stdout, NULL, &err))
-            status = term_error(&err, NULL);
-    }
-    trial_free(&bt);
-    study_close(st);
-    if (kind == 1)
-        function_objective_free(&obj);
-    else if (kind == 2)
-        cmd_objective_free(&obj);
-    task_data_free(&d);
-    space_free(&sp);
-    pthread_mutex_destroy(&v.mu);
-    return status;
 }

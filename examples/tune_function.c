@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "hpo/sched_median.h"
 #include "hpo/space.h"
 #include "hpo/study.h"
 
@@ -40,6 +41,11 @@ int main(void)
     study_config_default(&cfg);
     snprintf(cfg.name, sizeof cfg.name, "tune_function");
     snprintf(cfg.scheduler, sizeof cfg.scheduler, "median");
+    /* each algorithm takes its own options (NULL: its defaults); here the
+     * median pruner's defaults, to be changed field by field */
+    median_options mo;
+    median_options_default(&mo);
+    cfg.scheduler_opts = &mo;
     cfg.trials = 30;
     cfg.seed = 42;
     cfg.max_budget = 10;

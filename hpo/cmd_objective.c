@@ -1,5 +1,5 @@
 /* hpo/cmd_objective.c: the command objective (a program run through
- * /bin/sh per trial) and the function objective (hpo/testfuncs).
+ * /bin/sh per trial) and the function objective (hpo/benchfn).
  *
  * Does: placeholder substitution, environment, posix_spawn in a new
  * process group, reading stdout/stderr with poll() under a deadline,
@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hpo/testfuncs.h"
+#include "hpo/benchfn.h"
 
 extern char **environ;
 
@@ -263,40 +263,18 @@ static void tail_text(const char *tail, char *out, size_t n)
     out[k] = 0;
 }
 
-static int cmd_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
+/* Starts `sh -c cmdline` with environment envp in its own process group,
+ * stdin from /dev/null, stdout and stderr into the pipes' write ends
+ * (closed here, set to -1).  Returns the pid, or -1 with out->reason. */
+static pid_t spawn_sh(char *cmdline, char **envp, int *outp, int *errp, trial_outcome *out)
 {
-    cmd_obj *co = ud;
-    int rc = TL_ERUNTIME;
-    char *cmdline = malloc(CMD_MAX + LINE_MAX_LEN + 1);
-    char *envbuf = NULL, **envp = NULL;
-    int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
-    int fa_ok = 0, attr_ok = 0;
-    pid_t pid = -1;
-    run_state rs = { .s = s, .job = job, .out = out, .value = NAN };
-    tl_err e = { 0 };
-    if (!cmdline) {
-        snprintf(out->reason, sizeof out->reason, "command: out of memory");
-        return TL_ERUNTIME;
-    }
-    char *line = cmdline + CMD_MAX;
-    size_t linelen = 0;
-    if (substitute(co->command, job, cmdline, &e)) {
-        snprintf(out->reason, sizeof out->reason, "%.250s", e.msg);
-        goto done;
-    }
-    if (!(envp = build_env(job, &envbuf)) || pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
-        snprintf(out->reason, sizeof out->reason, "command: cannot set up: %s", strerror(errno));
-        goto done;
-    }
     posix_spawn_file_actions_init(&fa);
-    fa_ok = 1;
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
     posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
     posix_spawnattr_init(&attr);
-    attr_ok = 1;
     sigset_t none, dfl;
     sigemptyset(&none);
     sigemptyset(&dfl);
@@ -307,23 +285,34 @@ static int cmd_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                         POSIX_SPAWN_SETSIGDEF);
     char *argv[] = { "sh", "-c", cmdline, NULL };
+    pid_t pid = -1;
     int sp_rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
     close(outp[1]);
     close(errp[1]);
     outp[1] = errp[1] = -1;
     if (sp_rc) {
-        pid = -1;
         snprintf(out->reason, sizeof out->reason, "command: cannot start /bin/sh: %s",
                  strerror(sp_rc));
-        goto done;
+        return -1;
     }
+    return pid;
+}
 
-    double deadline = co->timeout > 0 ? mono_now() + co->timeout : INFINITY;
+/* Reads the program's stdout line by line into handle_line (line: room
+ * for LINE_MAX_LEN + 1 bytes) and keeps the tail of its stderr, until both
+ * close, a decision stops it (rs->stop) or the deadline passes.  Returns
+ * 1 when it timed out; *open_fds: pipes still open (a poll error leaves
+ * out->reason). */
+static int pump(run_state *rs, int out_fd, int err_fd, double deadline, char *line, int *open_fds)
+{
+    size_t linelen = 0;
     int timed_out = 0;
-    struct pollfd pf[2] = { { outp[0], POLLIN, 0 }, { errp[0], POLLIN, 0 } };
-    int open_fds = 2;
+    struct pollfd pf[2] = { { out_fd, POLLIN, 0 }, { err_fd, POLLIN, 0 } };
     char chunk[4096];
-    while (open_fds > 0 && !rs.stop) {
+    *open_fds = 2;
+    while (*open_fds > 0 && !rs->stop) {
         int wait_ms = -1;
         if (isfinite(deadline)) {
             double left = deadline - mono_now();
@@ -337,7 +326,7 @@ static int cmd_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            snprintf(out->reason, sizeof out->reason, "command: poll: %s", strerror(errno));
+            snprintf(rs->out->reason, sizeof rs->out->reason, "command: poll: %s", strerror(errno));
             break;
         }
         for (int k = 0; k < 2; k++) {
@@ -348,17 +337,17 @@ static int cmd_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
                 continue;
             if (got <= 0) {
                 pf[k].fd = -1;
-                open_fds--;
+                (*open_fds)--;
                 continue;
             }
             if (k == 1) {
-                keep_tail(&rs, chunk, (size_t)got);
+                keep_tail(rs, chunk, (size_t)got);
                 continue;
             }
-            for (ssize_t i = 0; i < got && !rs.stop; i++) {
+            for (ssize_t i = 0; i < got && !rs->stop; i++) {
                 if (chunk[i] == '\n' || linelen == LINE_MAX_LEN) {
                     line[linelen] = 0;
-                    handle_line(&rs, line);
+                    handle_line(rs, line);
                     linelen = 0;
                     if (chunk[i] == '\n')
                         continue;
@@ -367,31 +356,28 @@ static int cmd_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
             }
         }
     }
-    if (!rs.stop && !timed_out && linelen > 0) { /* last line without a newline */
+    if (!rs->stop && !timed_out && linelen > 0) { /* last line without a newline */
         line[linelen] = 0;
-        handle_line(&rs, line);
+        handle_line(rs, line);
     }
-    int status = 0;
-    if (rs.stop || timed_out || open_fds > 0)
-        kill(-pid, SIGKILL);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    pid = -1;
+    return timed_out;
+}
+
+/* The trial's outcome from how the program ended (wait status `status`).
+ * Returns 0 for a COMPLETE, PRUNED or PAUSED trial, TL_ERUNTIME for a
+ * FAILED one (out->reason says why). */
+static int outcome_of(const run_state *rs, const cmd_obj *co, int timed_out, int status,
+                      trial_outcome *out)
+{
     char tail[ERR_TAIL + 16];
-    tail_text(rs.errtail, tail, sizeof tail);
-    out->value = rs.have_value ? rs.value : NAN;
-    if (rs.study_err) {
-        out->state = TRIAL_FAILED;
-    } else if (rs.stop == 1) {
-        out->state = TRIAL_PRUNED;
+    tail_text(rs->errtail, tail, sizeof tail);
+    out->value = rs->have_value ? rs->value : NAN;
+    if (rs->study_err) {
+        /* the report's error is the reason */
+    } else if (rs->stop == 1 || rs->stop == 2) {
+        out->state = rs->stop == 1 ? TRIAL_PRUNED : TRIAL_PAUSED;
         out->value = NAN; /* the study takes the last reported value */
-        rc = 0;
-        goto done;
-    } else if (rs.stop == 2) {
-        out->state = TRIAL_PAUSED;
-        out->value = NAN;
-        rc = 0;
-        goto done;
+        return 0;
     } else if (timed_out) {
         snprintf(out->reason, sizeof out->reason, "command timed out after %g s", co->timeout);
     } else if (out->reason[0]) {
@@ -402,14 +388,50 @@ static int cmd_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
     } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
         snprintf(out->reason, sizeof out->reason, "command exited with status %d%s%.200s",
                  WEXITSTATUS(status), tail[0] ? ": " : "", tail);
-    } else if (!rs.have_value) {
+    } else if (!rs->have_value) {
         snprintf(out->reason, sizeof out->reason, "command printed no number on stdout");
     } else {
         out->state = TRIAL_COMPLETE;
-        rc = 0;
-        goto done;
+        return 0;
     }
     out->state = TRIAL_FAILED;
+    return TL_ERUNTIME;
+}
+
+static int cmd_objective_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
+{
+    cmd_obj *co = ud;
+    int rc = TL_ERUNTIME;
+    char *cmdline = malloc(CMD_MAX + LINE_MAX_LEN + 1);
+    char *envbuf = NULL, **envp = NULL;
+    int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+    pid_t pid = -1;
+    run_state rs = { .s = s, .job = job, .out = out, .value = NAN };
+    tl_err e = { 0 };
+    if (!cmdline) {
+        snprintf(out->reason, sizeof out->reason, "command: out of memory");
+        return TL_ERUNTIME;
+    }
+    if (substitute(co->command, job, cmdline, &e)) {
+        snprintf(out->reason, sizeof out->reason, "%.250s", e.msg);
+        goto done;
+    }
+    if (!(envp = build_env(job, &envbuf)) || pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+        snprintf(out->reason, sizeof out->reason, "command: cannot set up: %s", strerror(errno));
+        goto done;
+    }
+    if ((pid = spawn_sh(cmdline, envp, outp, errp, out)) < 0)
+        goto done;
+    double deadline = co->timeout > 0 ? mono_now() + co->timeout : INFINITY;
+    int open_fds;
+    int timed_out = pump(&rs, outp[0], errp[0], deadline, cmdline + CMD_MAX, &open_fds);
+    int status = 0;
+    if (rs.stop || timed_out || open_fds > 0)
+        kill(-pid, SIGKILL);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    pid = -1;
+    rc = outcome_of(&rs, co, timed_out, status, out);
 done:
     if (pid > 0) {
         kill(-pid, SIGKILL);
@@ -421,10 +443,6 @@ done:
         if (errp[k] >= 0)
             close(errp[k]);
     }
-    if (fa_ok)
-        posix_spawn_file_actions_destroy(&fa);
-    if (attr_ok)
-        posix_spawnattr_destroy(&attr);
     free(envp);
     free(envbuf);
     free(cmdline);
@@ -443,13 +461,13 @@ int cmd_objective_new(objective *out, const char *command, double timeout_s, tl_
     }
     co->timeout = timeout_s > 0 ? timeout_s : 0;
     out->ud = co;
-    out->run = cmd_run;
+    out->run = cmd_objective_run;
     return 0;
 }
 
 void cmd_objective_free(objective *o)
 {
-    if (!o || o->run != cmd_run)
+    if (!o || o->run != cmd_objective_run)
         return;
     cmd_obj *co = o->ud;
     if (co)
@@ -461,14 +479,14 @@ void cmd_objective_free(objective *o)
 /* ---- function objective ---- */
 
 typedef struct func_obj {
-    const testfunc *tf;
-    int idx[TESTFUNC_MAX_DIM]; /* parameter index of each coordinate */
+    const benchfn *tf;
+    int idx[BENCHFN_MAX_DIM]; /* parameter index of each coordinate */
 } func_obj;
 
 static int func_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
 {
     const func_obj *fo = ud;
-    double x[TESTFUNC_MAX_DIM];
+    double x[BENCHFN_MAX_DIM];
     for (int d = 0; d < fo->tf->dim; d++) {
         x[d] = job->values[fo->idx[d]];
         if (isnan(x[d])) {
@@ -485,10 +503,10 @@ static int func_run(void *ud, study *s, const trial_job *job, trial_outcome *out
 int function_objective_new(objective *out, const char *name, const space *sp, tl_err *err)
 {
     memset(out, 0, sizeof *out);
-    const testfunc *tf = testfunc_find(name);
+    const benchfn *tf = benchfn_find(name);
     if (!tf) {
         int n;
-        const testfunc *all = testfunc_all(&n);
+        const benchfn *all = benchfn_all(&n);
         char list[256];
         size_t at = 0;
         for (int k = 0; k < n && at < sizeof list; k++)

@@ -24,7 +24,7 @@
  *   The program runs in its own process group with stdin from /dev/null;
  *   posix_spawn is used, so workers in threads can launch it safely.
  *
- * Function objective: evaluates a test function (hpo/testfuncs.h) at the
+ * Function objective: evaluates a test function (hpo/benchfn.h) at the
  * trial's values: parameters named x0..x{d-1} when the space has them all,
  * else the first d parameters in order.  No intermediate values.
  */

@@ -1,20 +1,22 @@
 /* hpo/pbt.h: population-based training (Jaderberg et al. 2017) as a
- * scheduler, its explore step, its lineage records, and the paper's toy
- * problem as a ready-made objective.
+ * scheduler, its explore step and its lineage records.  (The paper's toy
+ * problem, an objective for tests and experiments/pbt-toy, is
+ * tests/pbt_toy.h.)
  *
- * The scheduler (sched_pbt_vt, name "pbt", in sched_pbt.c):
- *   - creates min(pbt_population, trials) trials, the members (the rest
+ * The scheduler (sched_pbt_vt, name "pbt", in sched_pbt.c; its options are
+ * pbt_options, below):
+ *   - creates min(population, trials) trials, the members (the rest
  *     of the trial budget is not used; enqueued trials count
  *     as members: study_enqueue sets a member's starting values); a member
  *     keeps its trial number for the whole study and trains in segments:
- *     it is ready after pbt_interval budget units (epochs) of its own
+ *     it is ready after `interval` budget units (epochs) of its own
  *     training since its segment started, and then PAUSES (DECIDE_PAUSE)
  *     unless it exploits; the scheduler resumes it with PROMOTE and budget
  *     position + interval (max_budget for the last segment).  Its state is
  *     kept in memory and saved by the objective's state_save at every
  *     ready point, and one worker time-slices the whole population;
  *   - at a ready point ranks the members by their latest ready-point
- *     values; a member in the bottom pbt_quantile (ceil(quantile * n),
+ *     values; a member in the bottom `quantile` (ceil(quantile * n),
  *     at most n/2, ties broken by trial number) gets DECIDE_EXPLOIT of a
  *     member drawn from the top quantile among those that are PAUSED with
  *     their state in memory (study_state_copy needs it) and, in
@@ -24,7 +26,7 @@
  *     study_set_values, and the source becomes its parent.  After the copy
  *     the objective goes on to its job's budget (when the copied position
  *     is already there, it stops and the member pauses);
- *   - asynchronous (pbt_sync = 0): a member is ranked as soon as it is
+ *   - asynchronous (sync = 0): a member is ranked as soon as it is
  *     ready, against the values of the others' current weights (their
  *     latest ready-point values; for a member that copied at that point,
  *     the value its source reported for the copied state); the paused
@@ -32,7 +34,7 @@
  *     smallest position runs next, among equals the one with the best
  *     latest value, so that bottom members reach a ready point after the
  *     top ones and find them paused there to copy (no work is thrown away);
- *   - synchronous (pbt_sync = 1): members wait at each ready point until the
+ *   - synchronous (sync = 1): members wait at each ready point until the
  *     whole population is there (a generation).  The last member to arrive
  *     sees the complete ranking and exploits at once if it is in the bottom;
  *     the other bottom members had already paused, so they exploit at the
@@ -90,6 +92,34 @@
 #define PBT_ATTR_NOTE "pbt.note"
 #define PBT_ATTR_LINEAGE "pbt.lineage"
 
+/* The scheduler's options (study_config.scheduler_opts). */
+typedef struct pbt_options {
+    int population;            /* members; default 8; key pbt.population, >= 2 */
+    double interval;           /* budget between ready points, a whole number >= 1; default 1;
+                                  key pbt.interval */
+    double quantile;           /* bottom/top fraction for exploit, in (0, 0.5]; default 0.25;
+                                  key pbt.quantile */
+    double factors[4];         /* explore: perturbation factors > 0; default {0.8, 1.2};
+                                  keys pbt.factor_low, pbt.factor_high */
+    int nfactors;              /* used entries of factors, 1 to 4; default 2 */
+    double resample_probability; /* explore: resample instead of perturb, in [0, 1]; default
+                                  0.25; key pbt.resample_probability */
+    int sync;                  /* 1: generations in lock step; 0: asynchronous (default) */
+    /* Optional: the parameters a space may not tune under PBT, because a
+     * member's state cannot be copied into a member that differs in them
+     * (for the CLI's training objective: the model's shape, the optimizer,
+     * the batch size).  Returns NULL when parameter `name` may be tuned,
+     * else why not, as a phrase ("a member copies another's weights, so
+     * ... cannot be tuned"); the scheduler's validate then fails with
+     * "space: NAME: with study.scheduler = pbt WHY (tune them with another
+     * scheduler, or fix them)".  NULL: every parameter may be tuned. */
+    const char *(*untunable)(void *ud, const char *name);
+    void *untunable_ud;
+} pbt_options;
+
+/* Fills o with the defaults above.  Cannot fail. */
+void pbt_options_default(pbt_options *o);
+
 /* The parameters the CLI's training objective changes in a running trial. */
 #define PBT_LIVE_DEFAULT                                                                           \
     "train.lr,train.weight_decay,train.momentum,train.beta1,train.beta2,train.eps,"               \
@@ -114,16 +144,16 @@ void pbt_live_mask(const space *sp, const char *list, int *live);
 
 /* The explore step on values (sp->n internal values, changed in place):
  * every active live parameter is, with probability
- * cfg->pbt_resample_probability, resampled uniformly from the space
+ * o->resample_probability, resampled uniformly from the space
  * (space_from_unit); otherwise a float is multiplied by a factor drawn
- * uniformly from cfg->pbt_factors[0..pbt_nfactors) and clipped to its
+ * uniformly from o->factors[0..nfactors) and clipped to its
  * bounds, an int or a categorical moves to a neighbouring value (one up or
  * one down in the declared order, chosen at random; inward at a bound).
  * Non-live parameters are left as they are.  Then conditions are applied
  * and a parameter that became active gets a uniform draw.  All draws come
  * from r, in parameter order.  Returns 0, or TL_EINPUT when the result is
  * not a valid point (the message names the parameter). */
-int pbt_explore(const space *sp, const int *live, const study_config *cfg, rng *r,
+int pbt_explore(const space *sp, const int *live, const pbt_options *o, rng *r,
                 double *values, tl_err *err);
 
 /* ---- lineage ---- */
@@ -204,36 +234,5 @@ int pbt_schedule(const pbt_lineage *lineages, int nmembers, int m, int end, pbt_
 /* Budget units actually trained by one member: the sum of its segments'
  * lengths, counting work thrown away by a later exploit or a restart. */
 int pbt_member_work(const pbt_lineage *l, int final_step);
-
-/* ---- the toy problem (Jaderberg et al. 2017, sec. 4.1, fig. 2) ---- */
-
-/* theta in R^2, Q(theta) = 1.2 - (theta0^2 + theta1^2) (maximized), trained
- * by gradient ascent on Qhat(theta | h) = 1.2 - (h0 theta0^2 + h1 theta1^2)
- * with step size `lr`: theta_k += lr * (-2 h_k theta_k).  One budget unit is
- * one step; the value reported after each step is Q.  Its parameters are
- * the space's parameters named "h0" and "h1".  The state is theta and the
- * step count; the objective records theta after each step in a trace. */
-typedef struct pbt_toy_point {
-    int trial, step;
-    double theta0, theta1, q, h0, h1;
-} pbt_toy_point;
-
-typedef struct pbt_toy {
-    double lr;                /* step size; default 0.01 */
-    double theta0[2];         /* start; default (0.9, 0.9) */
-    pbt_toy_point *trace;     /* (ntrace) after every step of every member, in order */
-    int ntrace, cap;
-    void *mu;                 /* guards the trace (workers may share the toy) */
-} pbt_toy;
-
-/* Fills *obj with the toy objective over `toy` (which must outlive obj).
- * Sets toy's defaults and an empty trace.  Returns 0 or TL_ERUNTIME. */
-int pbt_toy_init(pbt_toy *toy, objective *obj, tl_err *err);
-
-/* Frees the trace; NULL is a no-op. */
-void pbt_toy_free(pbt_toy *toy);
-
-/* Q(theta) = 1.2 - (theta0^2 + theta1^2). */
-double pbt_toy_q(double theta0, double theta1);
 
 #endif

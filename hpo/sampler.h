@@ -8,6 +8,11 @@
  * in range, inactive conditionals NAN).  All randomness comes from `r`, the
  * study's generator for this trial, so a study replays from its seed.
  *
+ * Options: a sampler with settings declares its own options struct in its
+ * header (hpo/sampler_grid.h, hpo/sampler_bayes.h, hpo/sampler_evolution.h),
+ * handed to it through study_config.sampler_opts; it validates them and
+ * copies what it keeps at init.
+ *
  * Samplers depend on the core (space, trial); the core never depends on any
  * sampler.  The registry in sampler.c lists them by name.
  */
@@ -23,12 +28,23 @@
 #define SAMPLER_EXHAUSTED (-1)
 
 struct study_config;
+struct study;
 
 typedef struct sampler_vt {
     const char *name;
-    /* Builds the sampler's state for space sp; *self may stay NULL for a
-     * stateless sampler.  Returns 0 or a tl_code. */
-    int (*init)(void **self, const space *sp, const struct study_config *cfg,
+    /* Optional: checks the sampler's options `opts` (its own options
+     * struct, declared in its header: grid_options, bayes_options,
+     * evolution_options; NULL: its defaults) and the space before a study
+     * starts.  cfg, the study's core settings, may be NULL.  Returns 0 or
+     * TL_EINPUT with "key: what", the key being the config key. */
+    int (*validate)(const space *sp, const void *opts, const struct study_config *cfg,
+                    tl_err *err);
+    /* Builds the sampler's state for space sp with options opts (as in
+     * validate, which init runs itself; the sampler copies what it keeps)
+     * and the core settings cfg (may be NULL: a sampler used outside a
+     * study); *self may stay NULL for a stateless sampler.  Returns 0 or a
+     * tl_code. */
+    int (*init)(void **self, const space *sp, const void *opts, const struct study_config *cfg,
                 uint64_t seed, tl_err *err);
     /* Writes sp->n internal values for trial `number`; returns 0,
      * SAMPLER_EXHAUSTED, or a tl_code with err filled. */
@@ -41,6 +57,10 @@ typedef struct sampler_vt {
     /* Optional: the parent trial of the last suggestion (evolution: the
      * trial it mutated), or -1.  The study stores it as the trial's parent. */
     int (*parent_of_last)(void *self);
+    /* Optional: writes the sampler's settings as study attributes (for
+     * `tunelab report`), with study_attr_set.  study_open calls it once
+     * the study is in storage, on every open.  Returns 0 or a tl_code. */
+    int (*write_attrs)(void *self, struct study *s, tl_err *err);
 } sampler_vt;
 
 typedef struct sampler {

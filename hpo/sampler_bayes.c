@@ -8,13 +8,16 @@
  * pruned trials to points that must not be suggested again.  Snapping goes
  * through the space (space_from_unit then space_to_unit), so ints land on
  * their cell centre with log-width cells for logint, and inactive
- * conditional parameters become NAN.  Options from struct study_config:
- * acquisition (ei | logei | pi | ucb), xi, beta, n_init (0: max(5, 2d+2)),
- * n_candidates (raw Sobol samples; 0: 2048).
+ * conditional parameters become NAN.  Options: bayes_options
+ * (hpo/sampler_bayes.h): acquisition (ei | logei | pi | ucb), xi, beta,
+ * n_init (0: max(5, 2d+2)), n_candidates (raw Sobol samples; 0: 2048);
+ * written back as study attributes at every open (write_attrs) for the
+ * report.
  *
  * Multi-fidelity (BOHB-like, Falkner et al. 2018) when the study's
  * scheduler is sha, hyperband or asha: the budgets are the rungs'
- * max_budget * eta^-k >= min_budget.  A trial's observation at budget b is
+ * max_budget * eta^-k >= min_budget (eta: that scheduler's option,
+ * halving_eta_for).  A trial's observation at budget b is
  * the value it ended a run with at b (paused, stopped, complete) or, for a
  * trial promoted past b, its intermediate value at step b when its steps
  * count budget units (its last step equals its budget, as epochs do in
@@ -39,15 +42,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hpo/sampler_bayes.h"
+
+#include <stdio.h>
+
 #include "hpo/acq.h"
 #include "hpo/bo.h"
 #include "hpo/sampler.h"
+#include "hpo/sched_halving.h"
 #include "hpo/study.h"
 
 #define MF_MAX_LEVELS 32
 #define MF_EPS 1e-9
 
 typedef struct bayes {
+    bayes_options opt;   /* as given (written back by write_attrs) */
     bo eng;
     const space *sp; /* the space of the current suggest call (for snapping) */
     int cap;
@@ -87,50 +96,79 @@ static void bayes_snap(void *ctx, double *u)
         u[i] = space_to_unit(sp, i, v[i]); /* NAN stays NAN */
 }
 
-/* 1 when cfg's scheduler trains trials at several budgets (rungs). */
-static int multi_fidelity(const struct study_config *cfg)
+void bayes_options_default(bayes_options *o)
 {
-    static const char *const names[] = { "sha", "hyperband", "asha" };
-    if (!(cfg->eta > 1) || !(cfg->min_budget > 0) || !(cfg->max_budget > cfg->min_budget) ||
-        !isfinite(cfg->max_budget))
-        return 0;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(cfg->scheduler, names[i]))
-            return 1;
+    memset(o, 0, sizeof *o);
+    snprintf(o->acquisition, sizeof o->acquisition, "logei");
+    o->xi = 0;
+    o->beta = 2;
+    o->n_init = 0;
+    o->n_candidates = 0;
+}
+
+/* The options opts points to, or the defaults. */
+static bayes_options options_of(const void *opts)
+{
+    bayes_options o;
+    bayes_options_default(&o);
+    return opts ? *(const bayes_options *)opts : o;
+}
+
+static int bayes_validate(const space *sp, const void *opts, const struct study_config *cfg,
+                          tl_err *err)
+{
+    bayes_options o = options_of(opts);
+    if (o.acquisition[0] && acq_parse(o.acquisition) < 0)
+        return tl_fail(err, TL_EINPUT,
+                       "study.acquisition: unknown acquisition '%s' (ei, logei, pi, ucb)",
+                       o.acquisition);
+    if (!(o.xi >= 0.0))
+        return tl_fail(err, TL_EINPUT, "study.xi: must be >= 0 (got %g)", o.xi);
+    if (!(o.beta >= 0.0))
+        return tl_fail(err, TL_EINPUT, "study.beta: must be >= 0 (got %g)", o.beta);
+    if (o.n_init < 0)
+        return tl_fail(err, TL_EINPUT, "study.n_init: must be >= 0 (got %d)", o.n_init);
+    if (o.n_candidates < 0)
+        return tl_fail(err, TL_EINPUT, "study.n_candidates: must be >= 0 (got %d)",
+                       o.n_candidates);
+    if (sp->n < 1)
+        return tl_fail(err, TL_EINPUT, "bayes: the space has no parameters");
     return 0;
 }
 
-static int bayes_init(void **self, const space *sp, const struct study_config *cfg, uint64_t seed,
-                      tl_err *err)
+/* The rung budgets when cfg's scheduler trains trials at several budgets
+ * (sha, hyperband, asha): max_budget * eta^-k >= min_budget, descending.
+ * Returns how many (0: single fidelity). */
+static int fidelity_levels(const struct study_config *cfg, double *lev)
+{
+    double eta = cfg ? halving_eta_for(cfg) : 0;
+    if (!(eta > 1) || !(cfg->min_budget > 0) || !(cfg->max_budget > cfg->min_budget) ||
+        !isfinite(cfg->max_budget))
+        return 0;
+    int n = 0;
+    for (double b = cfg->max_budget; n < MF_MAX_LEVELS && b >= cfg->min_budget * (1 - MF_EPS);
+         b /= eta)
+        lev[n++] = b;
+    return n;
+}
+
+static int bayes_init(void **self, const space *sp, const void *opts,
+                      const struct study_config *cfg, uint64_t seed, tl_err *err)
 {
     *self = NULL;
+    int rc = bayes_validate(sp, opts, cfg, err);
+    if (rc)
+        return rc;
+    bayes_options o = options_of(opts);
     bo_config c;
     bo_config_default(&c);
-    if (cfg) {
-        if (cfg->acquisition[0]) {
-            c.acq = acq_parse(cfg->acquisition);
-            if (c.acq < 0)
-                return tl_fail(err, TL_EINPUT,
-                               "study.acquisition: unknown acquisition '%s' (ei, logei, pi, ucb)",
-                               cfg->acquisition);
-        }
-        if (!(cfg->xi >= 0.0))
-            return tl_fail(err, TL_EINPUT, "study.xi: must be >= 0 (got %g)", cfg->xi);
-        if (!(cfg->beta >= 0.0))
-            return tl_fail(err, TL_EINPUT, "study.beta: must be >= 0 (got %g)", cfg->beta);
-        if (cfg->n_init < 0)
-            return tl_fail(err, TL_EINPUT, "study.n_init: must be >= 0 (got %d)", cfg->n_init);
-        if (cfg->n_candidates < 0)
-            return tl_fail(err, TL_EINPUT, "study.n_candidates: must be >= 0 (got %d)",
-                           cfg->n_candidates);
-        c.xi = cfg->xi;
-        c.beta = cfg->beta;
-        c.n_init = cfg->n_init;
-        if (cfg->n_candidates > 0)
-            c.raw_samples = cfg->n_candidates;
-    }
-    if (sp->n < 1)
-        return tl_fail(err, TL_EINPUT, "bayes: the space has no parameters");
+    if (o.acquisition[0])
+        c.acq = acq_parse(o.acquisition);
+    c.xi = o.xi;
+    c.beta = o.beta;
+    c.n_init = o.n_init;
+    if (o.n_candidates > 0)
+        c.raw_samples = o.n_candidates;
     bo_param p[SPACE_MAX_PARAMS];
     for (int i = 0; i < sp->n; i++) {
         const param *q = &sp->p[i];
@@ -141,17 +179,12 @@ static int bayes_init(void **self, const space *sp, const struct study_config *c
     bayes *s = calloc(1, sizeof *s);
     if (!s)
         return tl_fail(err, TL_ERUNTIME, "bayes: out of memory");
+    s->opt = o;
     s->last_level = -1;
-    if (cfg && multi_fidelity(cfg)) {
-        double b = cfg->max_budget;
-        while (s->nlev < MF_MAX_LEVELS && b >= cfg->min_budget * (1 - MF_EPS)) {
-            s->lev[s->nlev++] = b;
-            b /= cfg->eta;
-        }
-        if (cfg->n_init == 0)
-            c.n_init = sp->n + 2 > 3 ? sp->n + 2 : 3;
-    }
-    int rc = bo_init(&s->eng, sp->n, p, &c, seed, err);
+    s->nlev = fidelity_levels(cfg, s->lev);
+    if (s->nlev > 0 && o.n_init == 0)
+        c.n_init = sp->n + 2 > 3 ? sp->n + 2 : 3;
+    rc = bo_init(&s->eng, sp->n, p, &c, seed, err);
     if (rc) {
         bayes_free(s);
         return rc;
@@ -159,6 +192,24 @@ static int bayes_init(void **self, const space *sp, const struct study_config *c
     bo_set_snap(&s->eng, bayes_snap, s);
     *self = s;
     return 0;
+}
+
+/* The options as study attributes (BAYES_ATTR_*), for the report. */
+static int bayes_write_attrs(void *self, study *st, tl_err *err)
+{
+    const bayes_options *o = &((bayes *)self)->opt;
+    char num[64];
+    int rc = study_attr_set(st, BAYES_ATTR_ACQUISITION, o->acquisition, err);
+    snprintf(num, sizeof num, "%.17g", o->xi);
+    if (!rc)
+        rc = study_attr_set(st, BAYES_ATTR_XI, num, err);
+    snprintf(num, sizeof num, "%.17g", o->beta);
+    if (!rc)
+        rc = study_attr_set(st, BAYES_ATTR_BETA, num, err);
+    snprintf(num, sizeof num, "%d", o->n_init);
+    if (!rc)
+        rc = study_attr_set(st, BAYES_ATTR_N_INIT, num, err);
+    return rc;
 }
 
 static int reserve(bayes *s, int n, int d, tl_err *err)
@@ -314,8 +365,10 @@ static int bayes_suggest(void *self, const space *sp, const trial *const *hist, 
 
 const sampler_vt sampler_bayes_vt = {
     .name = "bayes",
+    .validate = bayes_validate,
     .init = bayes_init,
     .suggest = bayes_suggest,
     .free = bayes_free,
     .ignores_seed = 0,
+    .write_attrs = bayes_write_attrs,
 };

@@ -6,14 +6,14 @@
  *
  * Population: rebuilt from the study's history at every suggestion, so
  * storage is the only truth and a resumed study goes on where it stopped.
- * The members are the last P = nas_population EVALUATED trials by number
+ * The members are the last P = population EVALUATED trials by number
  * (evaluated: COMPLETE, PRUNED or PAUSED with a finite value; with a
  * multi-fidelity scheduler a member's fitness is its last reported value),
  * so each new member retires the oldest one (the lowest number).
  * Initial population: while fewer than P trials are evaluated or in flight
  * (RUNNING, WAITING), a suggestion is a uniform draw from the space, the
  * same draw the random sampler makes for that trial.  Then each suggestion
- * runs a tournament: S = nas_sample_size distinct members drawn uniformly
+ * runs a tournament: S = sample_size distinct members drawn uniformly
  * (all of them when fewer), the best by the study's direction wins (ties:
  * the lower number); with a second objective (study_config.cost) the
  * winner is drawn uniformly from the tournament's first Pareto front of
@@ -43,6 +43,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "hpo/sampler_evolution.h"
 
 #include "hpo/pareto.h"
 #include "hpo/sampler.h"
@@ -75,14 +77,41 @@ static void evo_free(void *self)
     free(e);
 }
 
-static int evo_init(void **self, const space *sp, const struct study_config *cfg, uint64_t seed, tl_err *err)
+void evolution_options_default(evolution_options *o)
 {
-    *self = NULL;
-    int P = cfg ? cfg->nas_population : 16, S = cfg ? cfg->nas_sample_size : 4;
+    o->population = 16;
+    o->sample_size = 4;
+}
+
+/* The options opts points to, or the defaults. */
+static evolution_options options_of(const void *opts)
+{
+    evolution_options o;
+    evolution_options_default(&o);
+    return opts ? *(const evolution_options *)opts : o;
+}
+
+static int evo_validate(const space *sp, const void *opts, const struct study_config *cfg,
+                        tl_err *err)
+{
+    evolution_options o = options_of(opts);
+    int P = o.population, S = o.sample_size;
     if (P < 1)
         return tl_fail(err, TL_EINPUT, "nas.population: must be >= 1 (got %d)", P);
     if (S < 1 || S > P)
         return tl_fail(err, TL_EINPUT, "nas.sample_size: must be in [1, nas.population = %d] (got %d)", P, S);
+    return 0;
+}
+
+static int evo_init(void **self, const space *sp, const void *opts, const struct study_config *cfg,
+                    uint64_t seed, tl_err *err)
+{
+    *self = NULL;
+    int rc = evo_validate(sp, opts, cfg, err);
+    if (rc)
+        return rc;
+    evolution_options o = options_of(opts);
+    int P = o.population, S = o.sample_size;
     evo *e = calloc(1, sizeof *e);
     if (!e)
         return tl_fail(err, TL_ERUNTIME, "evolution: out of memory");
@@ -323,6 +352,7 @@ static int evo_parent_of_last(void *self)
 
 const sampler_vt sampler_evolution_vt = {
     .name = "evolution",
+    .validate = evo_validate,
     .init = evo_init,
     .suggest = evo_suggest,
     .free = evo_free,

@@ -2,7 +2,7 @@
  *
  * The grid is every combination of each parameter's grid points
  * (space_grid_values: all choices; ranges discretized with grid=N or the
- * study's grid_points), in a fixed order: the first parameter varies
+ * options' points, hpo/sampler_grid.h), in a fixed order: the first parameter varies
  * slowest, the last fastest.  A combination where a conditional parameter
  * is inactive counts once (its grid index 0 stands for "inactive").  Each
  * suggestion is the first combination that no trial of the history holds
@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "hpo/sampler_grid.h"
 
 #include "hpo/sampler.h"
 #include "hpo/study.h"
@@ -85,14 +87,39 @@ static long encode(const grid *g, const double *values)
     return idx;
 }
 
-static int grid_init(void **self, const space *sp, const struct study_config *cfg, uint64_t seed,
-                     tl_err *err)
+void grid_options_default(grid_options *o)
+{
+    o->points = 5;
+}
+
+/* The options opts points to, or the defaults. */
+static grid_options options_of(const void *opts)
+{
+    grid_options o;
+    grid_options_default(&o);
+    return opts ? *(const grid_options *)opts : o;
+}
+
+static int grid_validate(const space *sp, const void *opts, const struct study_config *cfg,
+                         tl_err *err)
+{
+    grid_options o = options_of(opts);
+    if (o.points < 1)
+        return tl_fail(err, TL_EINPUT, "study.grid_points: must be >= 1, got %d", o.points);
+    return 0;
+}
+
+static int grid_init(void **self, const space *sp, const void *opts,
+                     const struct study_config *cfg, uint64_t seed, tl_err *err)
 {
     *self = NULL;
+    int rc = grid_validate(sp, opts, cfg, err);
+    if (rc)
+        return rc;
     grid *g = calloc(1, sizeof *g);
     if (!g)
         return tl_fail(err, TL_ERUNTIME, "grid: out of memory");
-    int dflt = cfg ? cfg->grid_points : 5;
+    int dflt = options_of(opts).points;
     g->n = sp->n;
     g->total = 1;
     for (int i = 0; i < sp->n; i++) {
@@ -150,6 +177,7 @@ static int grid_suggest(void *self, const space *sp, const trial *const *hist, i
 
 const sampler_vt sampler_grid_vt = {
     .name = "grid",
+    .validate = grid_validate,
     .init = grid_init,
     .suggest = grid_suggest,
     .free = grid_free,

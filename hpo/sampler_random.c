@@ -5,8 +5,8 @@
  * history. */
 #include "hpo/sampler.h"
 
-static int random_init(void **self, const space *sp, const struct study_config *cfg,
-                       uint64_t seed, tl_err *err)
+static int random_init(void **self, const space *sp, const void *opts,
+                       const struct study_config *cfg, uint64_t seed, tl_err *err)
 {
     *self = NULL;
     return 0;

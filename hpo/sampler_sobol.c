@@ -37,8 +37,8 @@ static int restart(sobol_sampler *s, tl_err *err)
     return sobol_init(&s->seq, s->dim, &r, err);
 }
 
-static int sobol_sampler_init(void **self, const space *sp, const struct study_config *cfg,
-                              uint64_t seed, tl_err *err)
+static int sobol_sampler_init(void **self, const space *sp, const void *opts,
+                              const struct study_config *cfg, uint64_t seed, tl_err *err)
 {
     *self = NULL;
     sobol_sampler *s = calloc(1, sizeof *s);

@@ -9,13 +9,20 @@
  */
 #include "hpo/sched_halving.h"
 
-static int asha_init(void **self, const study_config *cfg, const space *sp, tl_err *err)
+static int asha_validate(const void *opts, const study_config *cfg, const space *sp, tl_err *err)
 {
-    return halving_init(self, HALVING_ASHA, cfg, err);
+    return halving_validate(HALVING_ASHA, opts, cfg, err);
+}
+
+static int asha_init(void **self, const void *opts, const study_config *cfg, const space *sp,
+                     tl_err *err)
+{
+    return halving_init(self, HALVING_ASHA, opts, cfg, err);
 }
 
 const scheduler_vt sched_asha_vt = {
     .name = "asha",
+    .validate = asha_validate,
     .init = asha_init,
     .next = halving_next,
     .report = halving_report,

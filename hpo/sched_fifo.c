@@ -3,7 +3,8 @@
  * stops creating trials when the budget is used.) */
 #include "hpo/scheduler.h"
 
-static int fifo_init(void **self, const study_config *cfg, const space *sp, tl_err *err)
+static int fifo_init(void **self, const void *opts, const study_config *cfg, const space *sp,
+                     tl_err *err)
 {
     *self = NULL;
     return 0;

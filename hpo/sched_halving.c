@@ -221,31 +221,60 @@ static void plan_of(const halving *h, long number, plan *p)
     }
 }
 
-int halving_init(void **self, int mode, const study_config *cfg, tl_err *err)
+void halving_options_default(halving_options *o)
 {
-    *self = NULL;
+    o->eta = 3;
+}
+
+/* The options opts points to, or the defaults. */
+static halving_options options_of(const void *opts)
+{
+    halving_options o;
+    halving_options_default(&o);
+    return opts ? *(const halving_options *)opts : o;
+}
+
+double halving_eta_for(const study_config *cfg)
+{
+    for (int m = 0; m < HALVING_MODE_COUNT; m++)
+        if (!strcmp(cfg->scheduler, halving_mode_str(m)))
+            return options_of(cfg->scheduler_opts).eta;
+    return 0;
+}
+
+int halving_validate(int mode, const void *opts, const study_config *cfg, tl_err *err)
+{
     const char *name = halving_mode_str(mode);
-    if (!(cfg->eta > 1) || !isfinite(cfg->eta))
+    halving_options o = options_of(opts);
+    if (!(o.eta > 1) || !isfinite(o.eta))
         return tl_fail(err, TL_EINPUT, "study.eta: %s needs a reduction factor > 1, got %g", name,
-                       cfg->eta);
+                       o.eta);
     if (!(cfg->min_budget > 0) || !(cfg->max_budget >= cfg->min_budget))
         return tl_fail(err, TL_EINPUT,
                        "study.min_budget: %s needs 0 < min_budget <= max_budget, got %g and %g",
                        name, cfg->min_budget, cfg->max_budget);
-    int s_max = halving_s_max(cfg->min_budget, cfg->max_budget, cfg->eta);
-    if (s_max < 0)
+    if (halving_s_max(cfg->min_budget, cfg->max_budget, o.eta) < 0)
         return tl_fail(err, TL_EINPUT,
                        "study.max_budget: %g / min_budget %g spans more than %d rungs of eta = %g "
                        "(%s); raise min_budget or eta",
-                       cfg->max_budget, cfg->min_budget, HALVING_MAX_RUNGS, cfg->eta, name);
+                       cfg->max_budget, cfg->min_budget, HALVING_MAX_RUNGS, o.eta, name);
+    return 0;
+}
+
+int halving_init(void **self, int mode, const void *opts, const study_config *cfg, tl_err *err)
+{
+    *self = NULL;
+    int rc = halving_validate(mode, opts, cfg, err);
+    if (rc)
+        return rc;
     halving *h = calloc(1, sizeof *h);
     if (!h)
-        return tl_fail(err, TL_ERUNTIME, "%s: out of memory", name);
+        return tl_fail(err, TL_ERUNTIME, "%s: out of memory", halving_mode_str(mode));
     h->mode = mode;
     h->max_budget = cfg->max_budget;
-    h->eta = cfg->eta;
+    h->eta = options_of(opts).eta;
     h->trials = cfg->trials;
-    h->s_max = s_max;
+    h->s_max = halving_s_max(cfg->min_budget, cfg->max_budget, h->eta);
     *self = h;
     return 0;
 }

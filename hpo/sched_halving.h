@@ -38,6 +38,20 @@
 
 #define HALVING_MAX_RUNGS 24
 
+/* The options of sha, hyperband and asha (study_config.scheduler_opts). */
+typedef struct halving_options {
+    double eta;                /* halving rate; default 3; key study.eta, > 1 */
+} halving_options;
+
+/* Fills o with the defaults above.  Cannot fail. */
+void halving_options_default(halving_options *o);
+
+/* The halving rate of cfg's scheduler when cfg->scheduler names sha,
+ * hyperband or asha (its scheduler_opts, or the default when NULL), else
+ * 0.  For samplers that follow the rungs (bayes, multi-fidelity).  Cannot
+ * fail. */
+double halving_eta_for(const study_config *cfg);
+
 enum halving_mode { HALVING_SHA, HALVING_HYPERBAND, HALVING_ASHA, HALVING_MODE_COUNT };
 const char *halving_mode_str(int mode);
 
@@ -73,9 +87,11 @@ typedef struct halving_slot {
 void halving_slot_of(long number, int s_max, double eta, long trials, halving_slot *out);
 
 /* The engine as one scheduler state; sched_sha.c, sched_hyperband.c and
- * sched_asha.c are thin vtables over these.  init returns 0 or TL_EINPUT
- * naming the config field; the others follow scheduler_vt. */
-int halving_init(void **self, int mode, const study_config *cfg, tl_err *err);
+ * sched_asha.c are thin vtables over these.  validate and init (which
+ * validates) return 0 or TL_EINPUT naming the config key; opts is a
+ * halving_options (NULL: defaults); the others follow scheduler_vt. */
+int halving_validate(int mode, const void *opts, const study_config *cfg, tl_err *err);
+int halving_init(void **self, int mode, const void *opts, const study_config *cfg, tl_err *err);
 int halving_next(void *self, const sched_ctx *ctx, sched_next *out, tl_err *err);
 int halving_report(void *self, const sched_ctx *ctx, const trial *t, int step, double value,
                    int *decision, int *exploit_src, tl_err *err);

@@ -10,13 +10,20 @@
  */
 #include "hpo/sched_halving.h"
 
-static int hyperband_init(void **self, const study_config *cfg, const space *sp, tl_err *err)
+static int hyperband_validate(const void *opts, const study_config *cfg, const space *sp, tl_err *err)
 {
-    return halving_init(self, HALVING_HYPERBAND, cfg, err);
+    return halving_validate(HALVING_HYPERBAND, opts, cfg, err);
+}
+
+static int hyperband_init(void **self, const void *opts, const study_config *cfg, const space *sp,
+                          tl_err *err)
+{
+    return halving_init(self, HALVING_HYPERBAND, opts, cfg, err);
 }
 
 const scheduler_vt sched_hyperband_vt = {
     .name = "hyperband",
+    .validate = hyperband_validate,
     .init = hyperband_init,
     .next = halving_next,
     .report = halving_report,

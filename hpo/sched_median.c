@@ -2,21 +2,25 @@
  *
  * Every trial is new and runs to max_budget; at each report the trial is
  * pruned when the best of its intermediate values so far is worse than the
- * median of the COMPLETE trials' values at the same step.  As in Optuna:
- * no pruning while fewer than median_startup_trials trials have completed
- * (none at all: never), before step median_warmup_steps, at steps other
- * than the first report in each median_interval_steps window after the
- * warm-up, or when fewer than median_min_trials completed trials have a
- * value at that step; a trial whose values are all NaN is pruned.
+ * median of the COMPLETE trials' values at the same step.  As in Optuna
+ * (the options are median_options, hpo/sched_median.h): no pruning while
+ * fewer than startup_trials trials have completed (none at all: never),
+ * before step warmup_steps, at steps other than the first report in each
+ * interval_steps window after the warm-up, or when fewer than min_trials
+ * completed trials have a value at that step; a trial whose values are
+ * all NaN is pruned.
  * State: a scratch buffer only (the rule reads the trials), so nothing
  * needs to survive a crash.
  */
 #include <math.h>
 #include <stdlib.h>
 
+#include "hpo/sched_median.h"
+
 #include "hpo/scheduler.h"
 
 typedef struct median {
+    median_options opt;
     double *buf;
     int cap;
 } median;
@@ -40,18 +44,18 @@ static int first_in_interval(const trial *t, int step, int warmup, int interval)
     return second_last < nearest;
 }
 
-int sched_median_should_prune(const study_config *cfg, int direction, const trial *const *trials,
+int sched_median_should_prune(const median_options *o, int direction, const trial *const *trials,
                               int n, const trial *t, double *scratch)
 {
     int ncomplete = 0;
     for (int k = 0; k < n; k++)
         ncomplete += trials[k]->state == TRIAL_COMPLETE && trials[k]->number != t->number;
-    if (ncomplete == 0 || ncomplete < cfg->median_startup_trials)
+    if (ncomplete == 0 || ncomplete < o->startup_trials)
         return 0;
     int step = trial_last_step(t);
-    if (step < 0 || step < cfg->median_warmup_steps)
+    if (step < 0 || step < o->warmup_steps)
         return 0;
-    if (!first_in_interval(t, step, cfg->median_warmup_steps, cfg->median_interval_steps))
+    if (!first_in_interval(t, step, o->warmup_steps, o->interval_steps))
         return 0;
     double best = NAN;
     for (int k = 0; k < t->nsteps; k++) {
@@ -73,7 +77,7 @@ int sched_median_should_prune(const study_config *cfg, int direction, const tria
         if (!isnan(v))
             scratch[m++] = v;
     }
-    if (count < cfg->median_min_trials || m == 0)
+    if (count < o->min_trials || m == 0)
         return 0;
     qsort(scratch, (size_t)m, sizeof *scratch, cmp_double);
     double pos = 0.5 * (m - 1);
@@ -82,16 +86,43 @@ int sched_median_should_prune(const study_config *cfg, int direction, const tria
     return direction == STUDY_MAXIMIZE ? best < med : best > med;
 }
 
-static int median_init(void **self, const study_config *cfg, const space *sp, tl_err *err)
+void median_options_default(median_options *o)
 {
-    if (cfg->median_warmup_steps < 0 || cfg->median_startup_trials < 0 ||
-        cfg->median_min_trials < 1 || cfg->median_interval_steps < 1)
+    o->warmup_steps = 0;
+    o->startup_trials = 5;
+    o->min_trials = 1;
+    o->interval_steps = 1;
+}
+
+/* The options opts points to, or the defaults. */
+static median_options options_of(const void *opts)
+{
+    median_options o;
+    median_options_default(&o);
+    return opts ? *(const median_options *)opts : o;
+}
+
+static int median_validate(const void *opts, const study_config *cfg, const space *sp,
+                           tl_err *err)
+{
+    median_options o = options_of(opts);
+    if (o.warmup_steps < 0 || o.startup_trials < 0 || o.min_trials < 1 || o.interval_steps < 1)
         return tl_fail(err, TL_EINPUT,
                        "study.median_*: warmup_steps >= 0, startup_trials >= 0, min_trials >= 1 "
                        "and interval_steps >= 1 are required");
+    return 0;
+}
+
+static int median_init(void **self, const void *opts, const study_config *cfg, const space *sp,
+                       tl_err *err)
+{
+    int rc = median_validate(opts, cfg, sp, err);
+    if (rc)
+        return rc;
     median *m = calloc(1, sizeof *m);
     if (!m)
         return tl_fail(err, TL_ERUNTIME, "median: out of memory");
+    m->opt = options_of(opts);
     *self = m;
     return 0;
 }
@@ -118,7 +149,7 @@ static int median_report(void *self, const sched_ctx *ctx, const trial *t, int s
         m->buf = b;
         m->cap = nc;
     }
-    *decision = sched_median_should_prune(ctx->cfg, ctx->direction, ctx->trials, ctx->ntrials, t,
+    *decision = sched_median_should_prune(&m->opt, ctx->direction, ctx->trials, ctx->ntrials, t,
                                           m->buf)
                     ? DECIDE_STOP
                     : DECIDE_CONTINUE;
@@ -136,6 +167,7 @@ static void median_free(void *self)
 
 const scheduler_vt sched_median_vt = {
     .name = "median",
+    .validate = median_validate,
     .init = median_init,
     .next = median_next,
     .report = median_report,

@@ -1,8 +1,9 @@
 /* hpo/sched_pbt.c: population-based training as a scheduler (see pbt.h for
  * the algorithm, the modes and what is stored), and its explore step.
  *
- * Does: create the members, cut their training into segments of
- * pbt_interval (PROMOTE of paused members), rank them at ready points,
+ * Does: check its options and the space (validate), create the members,
+ * cut their training into segments of `interval` (PROMOTE of paused
+ * members), rank them at ready points,
  * answer DECIDE_EXPLOIT with a source and set the explored values and the
  * parent, keep the lineage in trial attributes.  Every hook re-reads the
  * lineages from storage, so `self` holds only settings and scratch space
@@ -78,22 +79,22 @@ static double neighbour(rng *r, double v, double lo, double hi)
     return w < lo ? lo : w > hi ? hi : w;
 }
 
-int pbt_explore(const space *sp, const int *live, const study_config *cfg, rng *r,
+int pbt_explore(const space *sp, const int *live, const pbt_options *o, rng *r,
                 double *values, tl_err *err)
 {
-    int nf = cfg->pbt_nfactors;
+    int nf = o->nfactors;
     for (int i = 0; i < sp->n; i++) {
         const param *p = &sp->p[i];
         if (!live[i] || isnan(values[i]))
             continue;
-        if (rng_uniform(r) < cfg->pbt_resample_probability) {
+        if (rng_uniform(r) < o->resample_probability) {
             values[i] = space_from_unit(sp, i, rng_uniform(r));
             continue;
         }
         if (p->kind == PARAM_FLOAT) {
             if (nf < 1)
                 continue;
-            double f = cfg->pbt_factors[rng_below(r, (uint64_t)nf)];
+            double f = o->factors[rng_below(r, (uint64_t)nf)];
             double v = values[i] * f;
             values[i] = v < p->low ? p->low : v > p->high ? p->high : v;
         } else if (p->kind == PARAM_INT) {
@@ -121,7 +122,8 @@ typedef struct ranked {
 } ranked;
 
 typedef struct pbt {
-    int population;      /* min(pbt_population, trials) */
+    pbt_options opt;     /* as given (explore reads factors and resample_probability) */
+    int population;      /* min(opt.population, trials) */
     int interval;
     int final;           /* ceil(max_budget) */
     int sync;
@@ -139,45 +141,90 @@ typedef struct pbt {
                             -1; the source is not resumed until m's next report or tell */
 } pbt;
 
-static int pbt_init(void **self, const study_config *cfg, const space *sp, tl_err *err)
+void pbt_options_default(pbt_options *o)
 {
-    if (cfg->pbt_population < 2)
-        return tl_fail(err, TL_EINPUT, "pbt.population: must be >= 2, got %d",
-                       cfg->pbt_population);
+    memset(o, 0, sizeof *o);
+    o->population = 8;
+    o->interval = 1;
+    o->quantile = 0.25;
+    o->factors[0] = 0.8;
+    o->factors[1] = 1.2;
+    o->nfactors = 2;
+    o->resample_probability = 0.25;
+    o->sync = 0;
+}
+
+/* The options opts points to, or the defaults. */
+static pbt_options options_of(const void *opts)
+{
+    pbt_options o;
+    pbt_options_default(&o);
+    return opts ? *(const pbt_options *)opts : o;
+}
+
+/* The settings: TL_EINPUT naming the first bad key. */
+static int check_settings(const pbt_options *o, const study_config *cfg, tl_err *err)
+{
+    if (o->population < 2)
+        return tl_fail(err, TL_EINPUT, "pbt.population: must be >= 2, got %d", o->population);
     if (cfg->trials < 2)
         return tl_fail(err, TL_EINPUT,
                        "study.trials: PBT runs one trial per member; needs >= 2, got %d",
                        cfg->trials);
-    if (!(cfg->pbt_interval >= 1) || cfg->pbt_interval != floor(cfg->pbt_interval) ||
-        cfg->pbt_interval > 1e9)
+    if (!(o->interval >= 1) || o->interval != floor(o->interval) || o->interval > 1e9)
         return tl_fail(err, TL_EINPUT, "pbt.interval: must be a whole number of epochs >= 1, got %g",
-                       cfg->pbt_interval);
-    if (!(cfg->max_budget > cfg->pbt_interval))
+                       o->interval);
+    if (!(cfg->max_budget > o->interval))
         return tl_fail(err, TL_EINPUT,
                        "study.max_budget: %g leaves no ready point with pbt.interval = %g (make "
                        "max_budget (default train.epochs) larger than the interval)",
-                       cfg->max_budget, cfg->pbt_interval);
-    if (!(cfg->pbt_quantile > 0 && cfg->pbt_quantile <= 0.5))
-        return tl_fail(err, TL_EINPUT, "pbt.quantile: must be in (0, 0.5], got %g",
-                       cfg->pbt_quantile);
-    if (cfg->pbt_nfactors < 1 || cfg->pbt_nfactors > 4)
-        return tl_fail(err, TL_EINPUT, "pbt.factors: need 1 to 4 factors, got %d",
-                       cfg->pbt_nfactors);
-    for (int k = 0; k < cfg->pbt_nfactors; k++)
-        if (!(cfg->pbt_factors[k] > 0) || !isfinite(cfg->pbt_factors[k]))
+                       cfg->max_budget, o->interval);
+    if (!(o->quantile > 0 && o->quantile <= 0.5))
+        return tl_fail(err, TL_EINPUT, "pbt.quantile: must be in (0, 0.5], got %g", o->quantile);
+    if (o->nfactors < 1 || o->nfactors > 4)
+        return tl_fail(err, TL_EINPUT, "pbt.factors: need 1 to 4 factors, got %d", o->nfactors);
+    for (int k = 0; k < o->nfactors; k++)
+        if (!(o->factors[k] > 0) || !isfinite(o->factors[k]))
             return tl_fail(err, TL_EINPUT, "pbt.factors: factor %d must be > 0, got %g", k + 1,
-                           cfg->pbt_factors[k]);
-    if (!(cfg->pbt_resample_probability >= 0 && cfg->pbt_resample_probability <= 1))
+                           o->factors[k]);
+    if (!(o->resample_probability >= 0 && o->resample_probability <= 1))
         return tl_fail(err, TL_EINPUT, "pbt.resample_probability: must be in [0, 1], got %g",
-                       cfg->pbt_resample_probability);
+                       o->resample_probability);
+    return 0;
+}
+
+/* The settings, then the space: no parameter the options' untunable hook
+ * names (a member's state could not be copied into another member). */
+static int pbt_validate(const void *opts, const study_config *cfg, const space *sp, tl_err *err)
+{
+    pbt_options o = options_of(opts);
+    int rc = check_settings(&o, cfg, err);
+    for (int i = 0; !rc && o.untunable && i < sp->n; i++) {
+        const char *why = o.untunable(o.untunable_ud, sp->p[i].name);
+        if (why)
+            rc = tl_fail(err, TL_EINPUT,
+                         "space: %s: with study.scheduler = pbt %s (tune them with another "
+                         "scheduler, or fix them)", sp->p[i].name, why);
+    }
+    return rc;
+}
+
+static int pbt_init(void **self, const void *opts, const study_config *cfg, const space *sp,
+                    tl_err *err)
+{
+    int rc = pbt_validate(opts, cfg, sp, err);
+    if (rc)
+        return rc;
+    pbt_options o = options_of(opts);
     pbt *p = calloc(1, sizeof *p);
     if (!p)
         return tl_fail(err, TL_ERUNTIME, "pbt: out of memory");
-    p->population = cfg->pbt_population < cfg->trials ? cfg->pbt_population : cfg->trials;
-    p->interval = (int)cfg->pbt_interval;
+    p->opt = o;
+    p->population = o.population < cfg->trials ? o.population : cfg->trials;
+    p->interval = (int)o.interval;
     p->final = (int)ceil(cfg->max_budget - 1e-9);
-    p->sync = cfg->pbt_sync != 0;
-    p->quantile = cfg->pbt_quantile;
+    p->sync = o.sync != 0;
+    p->quantile = o.quantile;
     p->buf = malloc(PBT_LINEAGE_MAX);
     p->lin = calloc((size_t)p->population, sizeof *p->lin);
     p->rank = calloc((size_t)p->population, sizeof *p->rank);
@@ -496,7 +543,7 @@ static int do_exploit(pbt *p, const sched_ctx *ctx, int m, int src, int step, do
     e.src = src;
     e.src_entry = p->lin[src].n - 1;
     int rc;
-    if (p->mode == PBT_MODE_FULL && (rc = pbt_explore(ctx->sp, p->live, ctx->cfg, g, e.values, err)))
+    if (p->mode == PBT_MODE_FULL && (rc = pbt_explore(ctx->sp, p->live, &p->opt, g, e.values, err)))
         return rc;
     if ((rc = pbt_lineage_append(&p->lin[m], &e, err)) || (rc = save_lineage(p, ctx, m, err)) ||
         (rc = study_set_values(ctx->s, m, e.values, err)) ||
@@ -517,7 +564,7 @@ static int explore_own(pbt *p, const sched_ctx *ctx, int k, tl_err *err)
     rng g;
     entry_rng(ctx->cfg, k, l->n + 1000000, &g);
     int rc;
-    if ((rc = pbt_explore(ctx->sp, p->live, ctx->cfg, &g, e->values, err)) ||
+    if ((rc = pbt_explore(ctx->sp, p->live, &p->opt, &g, e->values, err)) ||
         (rc = save_lineage(p, ctx, k, err)) || (rc = study_set_values(ctx->s, k, e->values, err)))
         return rc;
     return 0;
@@ -828,6 +875,7 @@ static int pbt_requeued(void *self, const sched_ctx *ctx, const trial *t, tl_err
 
 const scheduler_vt sched_pbt_vt = {
     .name = "pbt",
+    .validate = pbt_validate,
     .init = pbt_init,
     .next = pbt_next,
     .report = pbt_report,

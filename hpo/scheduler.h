@@ -1,5 +1,5 @@
-/* hpo/scheduler.h: the scheduler interface (fifo, median; later sha,
- * hyperband, asha, pbt).
+/* hpo/scheduler.h: the scheduler interface (fifo, median, sha, hyperband,
+ * asha, pbt).
  *
  * A scheduler answers two questions for the study:
  *   next    what runs next: a NEW trial with a budget, PROMOTE a paused
@@ -34,6 +34,11 @@
  * paused (study_state_copy into study_state_peek's state, then
  * study_set_values and study_set_parent, then PROMOTE).
  *
+ * Options: each scheduler declares its own options struct in its header
+ * (hpo/sched_median.h, hpo/sched_halving.h, hpo/pbt.h), handed to it
+ * through study_config.scheduler_opts; hooks read them from `self`, never
+ * from ctx->cfg, whose scheduler_opts is NULL once the study is open.
+ *
  * Schedulers depend on the core (study, trial); the core knows them only
  * through this interface and the registry in scheduler.c.
  */
@@ -67,9 +72,18 @@ typedef struct sched_ctx {
 
 typedef struct scheduler_vt {
     const char *name;
-    /* Builds the state (*self may stay NULL).  Returns 0 or a tl_code
-     * (TL_EINPUT for bad settings, naming the config field). */
-    int (*init)(void **self, const study_config *cfg, const space *sp, tl_err *err);
+    /* Optional: checks the scheduler's options `opts` (its own options
+     * struct, declared in its header: median_options, halving_options,
+     * pbt_options; NULL: its defaults) with the core settings cfg and the
+     * space before a study starts.  Returns 0 or TL_EINPUT with "key:
+     * what", the key being the config key. */
+    int (*validate)(const void *opts, const study_config *cfg, const space *sp, tl_err *err);
+    /* Builds the state (*self may stay NULL) from opts (as in validate,
+     * which init runs itself; the scheduler copies what it keeps) and cfg.
+     * Returns 0 or a tl_code (TL_EINPUT for bad settings, naming the
+     * config key). */
+    int (*init)(void **self, const void *opts, const study_config *cfg, const space *sp,
+                tl_err *err);
     /* Fills *out.  Returns 0 or a tl_code. */
     int (*next)(void *self, const sched_ctx *ctx, sched_next *out, tl_err *err);
     /* Trial t (already holding this report in its intermediate values)
@@ -114,13 +128,5 @@ int scheduler_lookup(const char *name, const scheduler_vt **out, tl_err *err);
 /* Implemented schedulers, for tests and --help: count and i-th. */
 int scheduler_count(void);
 const scheduler_vt *scheduler_at(int i);
-
-/* Optuna's MedianPruner rule (percentile 50), exposed for tests and for
- * other schedulers: returns 1 when trial t should be pruned at its last
- * step given the COMPLETE trials among trials[0..n), using
- * cfg->median_startup_trials, median_warmup_steps, median_interval_steps
- * and median_min_trials.  scratch: room for n doubles.  See sched_median.c. */
-int sched_median_should_prune(const study_config *cfg, int direction, const trial *const *trials,
-                              int n, const trial *t, double *scratch);
 
 #endif

@@ -69,44 +69,29 @@ typedef struct study_config {
     int direction;             /* STUDY_MINIMIZE (default) or STUDY_MAXIMIZE */
     char metric[64];           /* name of the optimized value, stored (opaque); default "value" */
     char sampler[32];          /* random | grid | sobol | bayes | evolution; default random */
-    int grid_points;           /* grid sampler: points per float/int range without grid=N; default 5 */
-    int workers;               /* executor threads; default 1 (the executor takes its own argument) */
     char scheduler[32];        /* fifo | median | sha | hyperband | asha | pbt; default fifo */
+    /* The chosen algorithms' options: each points to the options struct of
+     * the algorithm the name above selects, declared in that algorithm's
+     * header (sampler: grid_options in hpo/sampler_grid.h, bayes_options
+     * in hpo/sampler_bayes.h, evolution_options in hpo/sampler_evolution.h;
+     * scheduler: median_options in hpo/sched_median.h, halving_options in
+     * hpo/sched_halving.h for sha, hyperband and asha, pbt_options in
+     * hpo/pbt.h), or NULL for that algorithm's defaults (random, sobol and
+     * fifo have none).  Only study_validate and study_open read them (the
+     * algorithms copy what they keep): they need not outlive study_open,
+     * and the study's own copy (study_get_config) has them NULL. */
+    const void *sampler_opts;
+    const void *scheduler_opts;
+    int workers;               /* executor threads; default 1 (the executor takes its own argument) */
     double min_budget;         /* smallest resource a trial gets (epochs, steps); default 1 */
     double max_budget;         /* largest resource (fifo and median give every trial this); default 1 */
-    double eta;                /* halving rate (sha, hyperband, asha); default 3 */
-    int median_warmup_steps;   /* median: no pruning before this step; default 0 */
-    int median_startup_trials; /* median: no pruning until this many trials completed; default 5 */
-    int median_min_trials;     /* median: need this many completed values at the step; default 1 */
-    int median_interval_steps; /* median: judge every this many steps after warm-up; default 1 */
     int max_consecutive_failures; /* stop when the first N finished trials all failed; 0 = never; default 5 */
     char state_dir[512];       /* where paused trials' states are saved when the objective can save
                                   them; "" -> "<storage>.states" */
 
-    /* bayes (Gaussian-process sampler) */
-    char acquisition[16];      /* ei | logei | ucb | pi; default logei */
-    double xi;                 /* EI/PI exploration margin; standardized units; default 0 */
-    double beta;               /* UCB exploration weight; default 2 */
-    int n_init;                /* initial design points before the GP; 0 (default): max(5, 2d+2) */
-    int n_candidates;          /* random candidates scored per suggestion (0: sampler's default) */
-
-    /* pbt */
-    int pbt_population;        /* members; default 8 */
-    double pbt_interval;       /* budget between ready points; default 1 */
-    double pbt_quantile;       /* bottom/top fraction for exploit; default 0.25 */
-    double pbt_factors[4];     /* explore: perturbation factors; default {0.8, 1.2} */
-    int pbt_nfactors;          /* used entries of pbt_factors; default 2 */
-    double pbt_resample_probability; /* explore: resample instead of perturb; default 0.25 */
-    int pbt_sync;              /* 1: generations in lock step; 0: asynchronous (default) */
-
-    /* nas (evolution sampler) */
-    int nas_population;        /* default 16 */
-    int nas_sample_size;       /* tournament size; default 4 */
-    long nas_max_params;       /* reject architectures larger than this; 0 = no limit */
-
     /* Optional constraint on sampled candidates, for every sampler: returns
      * 1 when the internal values are acceptable (e.g. the model they
-     * describe has at most nas_max_params parameters), 0 to reject the
+     * describe has at most nas.max_params parameters), 0 to reject the
      * candidate, writing why (room for why_n bytes; may be NULL) as
      * "key: what" ("model.heads: d_model 48 is not divisible by 5 heads").
      * A rejected candidate is never run nor stored as a trial: study_ask
@@ -115,7 +100,7 @@ typedef struct study_config {
      * quoting the last reason), and adds the rejections to the study
      * attribute "rejected" (see STUDY_ATTR_REJECTED).  Called with the
      * study's lock held, one call at a time.  hpo/ never looks inside;
-     * cli/ provides it.  NULL: everything goes.  Not checked for enqueued
+     * tune/ provides it (tune/nas.h).  NULL: everything goes.  Not checked for enqueued
      * or re-queued trials. */
     int (*accept)(void *ud, const space *sp, const double *values, char *why, size_t why_n);
     void *accept_ud;
@@ -132,7 +117,7 @@ typedef struct study_config {
     int reuse_duplicates;
 
     /* Optional second objective, always minimized, that is a function of the
-     * values alone (cli/: the model's parameter count), for samplers that
+     * values alone (tune/nas.h: the model's parameter count), for samplers that
      * honour it (evolution: tournaments pick by Pareto rank of (value,
      * cost)).  Called with the study's lock held.  NULL: one objective. */
     double (*cost)(void *ud, const space *sp, const double *values);
@@ -166,7 +151,7 @@ void study_config_default(study_config *c);
 
 /* What study_ask hands out. */
 enum job_kind { JOB_NEW, JOB_RESUME, JOB_WAIT, JOB_DONE, JOB_KIND_COUNT };
-const char *job_kind_str(int kind);
+const char *study_job_kind_str(int kind);
 
 typedef struct trial_job {
     int kind;                  /* enum job_kind */
@@ -194,7 +179,7 @@ enum study_decision {
                                   new values (study_get_values), go on */
     DECIDE_COUNT
 };
-const char *decision_str(int d);
+const char *study_decision_str(int d);
 
 /* Progress events (for the CLI's live view), delivered without the lock. */
 enum study_event_kind { STUDY_EV_STARTED, STUDY_EV_REPORT, STUDY_EV_FINISHED, STUDY_EV_COUNT };
@@ -213,17 +198,28 @@ typedef struct study_event {
 
 typedef void (*study_progress_fn)(void *ud, const study_event *ev);
 
+/* Checks cfg and space sp before a study starts, touching no storage:
+ * the core settings, that the sampler and the scheduler exist, and each
+ * algorithm's options (cfg->sampler_opts, cfg->scheduler_opts) and space
+ * through its validate hook.  study_open runs the same checks.  Returns 0
+ * or TL_EINPUT with "key: what" naming the config key. */
+int study_validate(const study_config *cfg, const space *sp, tl_err *err);
+
 /* Opens (creating if needed) the study cfg->name in cfg->storage with
  * space sp (copied).  Resumes an existing study: see the header comment.
+ * Validates first (study_validate), then builds the sampler and the
+ * scheduler from their options, then lets the sampler write its study
+ * attributes (its write_attrs hook: bayes writes its settings).
  * Returns 0 with *out a new study owned by the caller (study_close), or
- * TL_EINPUT (bad config, unknown sampler or scheduler, space/direction/
- * metric mismatch), TL_ERUNTIME (database, memory). */
+ * TL_EINPUT (bad config or options, unknown sampler or scheduler,
+ * space/direction/metric mismatch), TL_ERUNTIME (database, memory). */
 int study_open(study **out, const study_config *cfg, const space *sp, tl_err *err);
 
 /* As study_open, with the sampler and the scheduler given as vtables
  * instead of by cfg->sampler / cfg->scheduler (either may be NULL: looked
- * up by name).  For C users with their own algorithm, and for tests.
- * The vtables must outlive the study. */
+ * up by name); cfg->sampler_opts and cfg->scheduler_opts go to them.  For
+ * C users with their own algorithm, and for tests.  The vtables must
+ * outlive the study. */
 struct sampler_vt;
 struct scheduler_vt;
 int study_open_custom(study **out, const study_config *cfg, const space *sp,

@@ -3,7 +3,7 @@
 functions, for scripts/bench_hpo.sh (run it with Debian's /usr/bin/python3).
 
 Same functions (definitions of ../shared/benchmarks/functions.md (beside the repository), the
-ones hpo/testfuncs.c implements), same domains, same seeds (0..N-1) and
+ones hpo/benchfn.c implements), same domains, same seeds (0..N-1) and
 trial counts as build/bench/bench_hpo; in-memory storage, ask/tell API.
 Samplers: TPESampler() (Optuna's default), TPESampler(multivariate=True),
 CmaEsSampler(), RandomSampler(), each with seed=SEED.

@@ -53,7 +53,7 @@ if [ "$table_only" = 0 ] && want toy; then
   MA=$(cc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
   BLAS=/usr/lib/$MA/openblas-openmp
   cc -std=c11 -O2 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -I. -fopenmp \
-    experiments/pbt-toy/pbt_toy.c build/libtunelab.a -L"$BLAS" -Wl,-rpath,"$BLAS" \
+    experiments/pbt-toy/pbt_toy.c tests/pbt_toy.c build/libtunelab.a -L"$BLAS" -Wl,-rpath,"$BLAS" \
     -lopenblas -lnlopt -lsqlite3 -linih -lcjson -lz -lm -lpthread -o build/pbt_toy
   rm -rf "$OUT/toy" "$OUT/toy-keep"
   build/pbt_toy --out "$OUT/toy" | tee "$OUT/toy.txt"

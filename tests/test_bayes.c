@@ -11,8 +11,9 @@
 
 #include "hpo/bo.h"
 #include "hpo/sampler.h"
+#include "hpo/sampler_bayes.h"
 #include "hpo/study.h"
-#include "hpo/testfuncs.h"
+#include "hpo/benchfn.h"
 
 extern const sampler_vt sampler_bayes_vt;
 
@@ -26,10 +27,10 @@ typedef struct run {
     int n;
 } run;
 
-static void run_open(run *R, const study_config *cfg, uint64_t seed)
+static void run_open(run *R, const bayes_options *opts, uint64_t seed)
 {
     tl_err err = {0};
-    cr_assert_eq(sampler_bayes_vt.init(&R->self, &R->sp, cfg, seed, &err), 0, "%s", err.msg);
+    cr_assert_eq(sampler_bayes_vt.init(&R->self, &R->sp, opts, NULL, seed, &err), 0, "%s", err.msg);
     R->n = 0;
 }
 
@@ -75,8 +76,8 @@ static double branin_run(const char *acq, uint64_t seed, int ntrials, double *ou
 {
     run R;
     branin_space(&R.sp);
-    study_config cfg;
-    study_config_default(&cfg);
+    bayes_options cfg;
+    bayes_options_default(&cfg);
     snprintf(cfg.acquisition, sizeof cfg.acquisition, "%s", acq);
     cfg.n_init = 0;
     cfg.xi = 0.0; /* a margin in standardized units stops EI short of 1e-3 precision */
@@ -84,13 +85,13 @@ static double branin_run(const char *acq, uint64_t seed, int ntrials, double *ou
     double best = INFINITY;
     for (int k = 0; k < ntrials; k++) {
         double *v = ask(&R, seed, TRIAL_COMPLETE);
-        R.t[k].value = testfunc_branin(v);
+        R.t[k].value = benchfn_branin(v);
         best = fmin(best, R.t[k].value);
         if (out)
             memcpy(out + 2 * k, v, 2 * sizeof *v);
     }
     run_close(&R);
-    return best - testfunc_find("branin")->fstar;
+    return best - benchfn_find("branin")->fstar;
 }
 
 Test(bayes, finds_branin_minimum_within_40_trials)
@@ -116,13 +117,13 @@ Test(bayes, pending_trials_get_distinct_points)
 {
     run R;
     branin_space(&R.sp);
-    study_config cfg;
-    study_config_default(&cfg);
+    bayes_options cfg;
+    bayes_options_default(&cfg);
     cfg.n_init = 0;
     run_open(&R, &cfg, 5);
     for (int k = 0; k < 10; k++) {
         double *v = ask(&R, 5, TRIAL_COMPLETE);
-        R.t[k].value = testfunc_branin(v);
+        R.t[k].value = benchfn_branin(v);
     }
     /* four workers ask while the others still run (kriging believer) */
     for (int k = 10; k < 14; k++)
@@ -175,8 +176,8 @@ Test(bayes, integer_and_categorical_cells_are_never_repeated)
     cr_assert_eq(space_add(&R.sp, "i", "int(1, 3)", &err), 0, "%s", err.msg);
     cr_assert_eq(space_add(&R.sp, "c", "choice(a, b)", &err), 0, "%s", err.msg);
     cr_assert_eq(space_add(&R.sp, "f", "loguniform(1, 100) if c == b", &err), 0, "%s", err.msg);
-    study_config cfg;
-    study_config_default(&cfg);
+    bayes_options cfg;
+    bayes_options_default(&cfg);
     cfg.n_init = 3;
     run_open(&R, &cfg, 9);
     /* 3 cells with c == a (f inactive) and 3 rows of cells with c == b */
@@ -205,13 +206,13 @@ Test(bayes, maximizes_when_told)
     tl_err err = {0};
     space_init(&R.sp);
     cr_assert_eq(space_add(&R.sp, "x", "uniform(0, 1)", &err), 0, "%s", err.msg);
-    study_config cfg;
-    study_config_default(&cfg);
+    bayes_options cfg;
+    bayes_options_default(&cfg);
     cfg.n_init = 0;
     cfg.xi = 0.0;
     run_open(&R, &cfg, 2);
     double best = -INFINITY;
-    const testfunc *fo = testfunc_find("forrester");
+    const benchfn *fo = benchfn_find("forrester");
     for (int k = 0; k < 15; k++) {
         cr_assert(R.n < MAXT);
         trial *t = &R.t[R.n];
@@ -234,24 +235,24 @@ Test(bayes, bad_options_are_input_errors)
 {
     space sp;
     branin_space(&sp);
-    study_config cfg;
-    study_config_default(&cfg);
+    bayes_options cfg;
+    bayes_options_default(&cfg);
     void *self = NULL;
     tl_err err = {0};
     snprintf(cfg.acquisition, sizeof cfg.acquisition, "eei");
-    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, 1, &err), TL_EINPUT);
+    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, NULL, 1, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "study.acquisition") && strstr(err.msg, "eei"), "%s", err.msg);
     cr_assert_null(self);
     snprintf(cfg.acquisition, sizeof cfg.acquisition, "ucb");
     cfg.beta = -1;
-    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, 1, &err), TL_EINPUT);
+    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, NULL, 1, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "study.beta"), "%s", err.msg);
     cfg.beta = 2;
     cfg.n_init = -3;
-    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, 1, &err), TL_EINPUT);
+    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, NULL, 1, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "study.n_init"), "%s", err.msg);
     cfg.n_init = 0;
-    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &cfg, NULL, 1, &err), 0, "%s", err.msg);
     sampler_bayes_vt.free(self);
     sampler_bayes_vt.free(NULL);
     /* the engine checks its own arguments */
@@ -260,4 +261,75 @@ Test(bayes, bad_options_are_input_errors)
     cr_assert_eq(bo_init(&b, 1, &bad, NULL, 1, &err), TL_EINPUT);
     bo_free(&b);
     space_free(&sp);
+}
+
+/* The sampler stores its settings as study attributes itself (for
+ * `tunelab report`), at every open, as the options were given; the
+ * defaults when the study names bayes without options; nothing for
+ * another sampler. */
+Test(bayes, writes_its_settings_as_study_attributes_at_open)
+{
+    char dir[] = "/tmp/tl_bayes_XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    space sp;
+    branin_space(&sp);
+    study_config c;
+    study_config_default(&c);
+    snprintf(c.sampler, sizeof c.sampler, "bayes");
+    bayes_options o;
+    bayes_options_default(&o);
+    snprintf(o.acquisition, sizeof o.acquisition, "ucb");
+    o.xi = 0.125;
+    o.beta = 3.25;
+    o.n_init = 7;
+    struct {
+        const char *name;
+        const char *sampler;
+        const void *opts;
+        const char *want[4]; /* acquisition, xi, beta, n_init; NULL: absent */
+    } cases[] = { { "given", "bayes", &o, { "ucb", "0.125", "3.25", "7" } },
+                  { "dflt", "bayes", NULL, { "logei", "0", "2", "0" } },
+                  { "other", "random", NULL, { NULL, NULL, NULL, NULL } } };
+    const char *keys[4] = { BAYES_ATTR_ACQUISITION, BAYES_ATTR_XI, BAYES_ATTR_BETA, BAYES_ATTR_N_INIT };
+    cr_assert_str_eq(keys[0], "acquisition"); /* the names report/ reads */
+    cr_assert_str_eq(keys[1], "xi");
+    cr_assert_str_eq(keys[2], "beta");
+    cr_assert_str_eq(keys[3], "n_init");
+    for (int k = 0; k < 3; k++) {
+        snprintf(c.name, sizeof c.name, "%s", cases[k].name);
+        snprintf(c.storage, sizeof c.storage, "%s/%s.db", dir, cases[k].name);
+        snprintf(c.sampler, sizeof c.sampler, "%s", cases[k].sampler);
+        c.sampler_opts = cases[k].opts;
+        study *s;
+        tl_err err = { 0 };
+        cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+        for (int i = 0; i < 4; i++) {
+            char buf[64];
+            int got = study_attr_get(s, keys[i], buf, sizeof buf);
+            if (!cases[k].want[i]) {
+                cr_assert_eq(got, 0, "%s: %s = %s", cases[k].name, keys[i], buf);
+                continue;
+            }
+            cr_assert_eq(got, 1, "%s: no attribute %s", cases[k].name, keys[i]);
+            cr_assert_str_eq(buf, cases[k].want[i], "%s: %s", cases[k].name, keys[i]);
+        }
+        study_close(s);
+    }
+    /* reopened with other options: the attributes follow the open */
+    snprintf(c.name, sizeof c.name, "given");
+    snprintf(c.storage, sizeof c.storage, "%s/given.db", dir);
+    snprintf(c.sampler, sizeof c.sampler, "bayes");
+    o.beta = 0.5;
+    c.sampler_opts = &o;
+    study *s;
+    tl_err err = { 0 };
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    char buf[64];
+    cr_assert_eq(study_attr_get(s, BAYES_ATTR_BETA, buf, sizeof buf), 1);
+    cr_assert_str_eq(buf, "0.5");
+    study_close(s);
+    space_free(&sp);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
 }

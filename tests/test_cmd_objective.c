@@ -15,7 +15,8 @@
 
 #include "hpo/cmd_objective.h"
 #include "hpo/executor.h"
-#include "hpo/testfuncs.h"
+#include "hpo/sched_median.h"
+#include "hpo/benchfn.h"
 #include "util/timer.h"
 
 static char dir[64];
@@ -52,7 +53,11 @@ static study *open_study(const char *name, const char *scheduler, space *sp)
     snprintf(c.scheduler, sizeof c.scheduler, "%s", scheduler);
     c.trials = 20;
     c.max_budget = 4;
-    c.median_startup_trials = 1;
+    median_options mo;
+    median_options_default(&mo);
+    mo.startup_trials = 1;
+    if (!strcmp(scheduler, "median"))
+        c.scheduler_opts = &mo;
     study *s;
     cr_assert_eq(study_open(&s, &c, sp, &err), 0, "%s", err.msg);
     return s;
@@ -278,7 +283,7 @@ Test(cmd_objective, function_objective_evaluates_test_functions)
     cr_assert_eq(n, 16);
     for (int k = 0; k < n; k++) {
         double x[2] = { t[k].values[1], t[k].values[0] }; /* mapped by name: x0 is param 1 */
-        cr_assert_eq(t[k].value, testfunc_branin(x), "trial %d", k);
+        cr_assert_eq(t[k].value, benchfn_branin(x), "trial %d", k);
     }
     study_trials_free(t, n);
     function_objective_free(&obj);

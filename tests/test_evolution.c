@@ -25,6 +25,8 @@
 #include "hpo/executor.h"
 #include "hpo/objective.h"
 #include "hpo/sampler.h"
+#include "hpo/sampler_evolution.h"
+#include "hpo/sched_halving.h"
 #include "hpo/scheduler.h"
 #include "hpo/study.h"
 
@@ -166,11 +168,10 @@ static void *evo_new(const space *sp, int P, int S, study_config *cfg)
         cfg = &c;
     if (cfg == &c)
         study_config_default(cfg);
-    cfg->nas_population = P;
-    cfg->nas_sample_size = S;
+    evolution_options o = { .population = P, .sample_size = S };
     void *self = NULL;
     tl_err err = { 0 };
-    cr_assert_eq(sampler_evolution_vt.init(&self, sp, cfg, 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(sampler_evolution_vt.init(&self, sp, &o, cfg, 1, &err), 0, "%s", err.msg);
     return self;
 }
 
@@ -191,16 +192,13 @@ Test(evolution, registered_and_bad_settings_are_input_errors)
     cr_assert_eq(sampler_find("evolution"), &sampler_evolution_vt);
     space sp;
     arch_space(&sp);
-    study_config c;
-    study_config_default(&c);
-    c.nas_population = 4;
-    c.nas_sample_size = 5;
+    evolution_options o = { .population = 4, .sample_size = 5 };
     void *self = NULL;
     tl_err err = { 0 };
-    cr_assert_eq(sampler_evolution_vt.init(&self, &sp, &c, 1, &err), TL_EINPUT);
+    cr_assert_eq(sampler_evolution_vt.init(&self, &sp, &o, NULL, 1, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "nas.sample_size"), "%s", err.msg);
-    c.nas_population = 0;
-    cr_assert_eq(sampler_evolution_vt.init(&self, &sp, &c, 1, &err), TL_EINPUT);
+    o.population = 0;
+    cr_assert_eq(sampler_evolution_vt.init(&self, &sp, &o, NULL, 1, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "nas.population"), "%s", err.msg);
     cr_assert_null(self);
     sampler_evolution_vt.free(NULL);
@@ -402,7 +400,9 @@ Test(evolution, with_a_cost_the_tournament_picks_from_the_pareto_front)
 
 /* ---- through a study ---- */
 
-static void make_cfg(study_config *c, const char *name, int trials, int P, int S)
+/* c's sampler options are *eo, which must outlive study_open. */
+static void make_cfg(study_config *c, evolution_options *eo, const char *name, int trials, int P,
+                     int S)
 {
     study_config_default(c);
     snprintf(c->name, sizeof c->name, "%s", name);
@@ -410,8 +410,9 @@ static void make_cfg(study_config *c, const char *name, int trials, int P, int S
     snprintf(c->sampler, sizeof c->sampler, "evolution");
     c->trials = trials;
     c->seed = 5;
-    c->nas_population = P;
-    c->nas_sample_size = S;
+    eo->population = P;
+    eo->sample_size = S;
+    c->sampler_opts = eo;
 }
 
 static study *open_ok(const study_config *c, const space *sp)
@@ -451,7 +452,8 @@ Test(evolution, constraints_hold_for_every_trial_and_rejections_are_counted)
     arch_space(&sp);
     limits lim = { .max_params = 12 * 64 * 64 * 2 + 64 * 64 };
     study_config c;
-    make_cfg(&c, "constrained", 80, 6, 3);
+    evolution_options eo;
+    make_cfg(&c, &eo, "constrained", 80, 6, 3);
     c.accept = accept_arch;
     c.accept_ud = &lim;
     study *s = open_ok(&c, &sp);
@@ -496,7 +498,7 @@ Test(evolution, constraints_hold_for_every_trial_and_rejections_are_counted)
 
     /* the same constraint holds for the random sampler */
     lim.rejects = 0;
-    make_cfg(&c, "constrained_random", 40, 6, 3);
+    make_cfg(&c, &eo, "constrained_random", 40, 6, 3);
     snprintf(c.sampler, sizeof c.sampler, "random");
     c.accept = accept_arch;
     c.accept_ud = &lim;
@@ -517,7 +519,8 @@ Test(evolution, impossible_constraints_fail_with_the_last_reason)
     arch_space(&sp);
     limits lim = { .max_params = 10 };
     study_config c;
-    make_cfg(&c, "impossible", 5, 4, 2);
+    evolution_options eo;
+    make_cfg(&c, &eo, "impossible", 5, 4, 2);
     c.accept = accept_arch;
     c.accept_ud = &lim;
     study *s = open_ok(&c, &sp);
@@ -553,7 +556,8 @@ Test(evolution, a_repeated_architecture_reuses_the_earlier_result)
     add(&sp, "model.heads", "choice(1, 2)");
     add(&sp, "model.layers", "choice(1)");
     study_config c;
-    make_cfg(&c, "reuse", 12, 2, 2);
+    evolution_options eo;
+    make_cfg(&c, &eo, "reuse", 12, 2, 2);
     c.reuse_duplicates = 1;
     study *s = open_ok(&c, &sp);
     events ev = { 0 };
@@ -588,7 +592,7 @@ Test(evolution, a_repeated_architecture_reuses_the_earlier_result)
     study_close(s);
 
     /* reuse off: every trial is trained */
-    make_cfg(&c, "noreuse", 12, 2, 2);
+    make_cfg(&c, &eo, "noreuse", 12, 2, 2);
     s = open_ok(&c, &sp);
     cr_assert_eq(drive(s, &sp, NULL, NULL), 12);
     study_close(s);
@@ -604,7 +608,8 @@ Test(evolution, the_same_seed_gives_the_same_study_and_resuming_continues_it)
     double va[N * 3], vb[N * 3], vc[N * 3];
     int pa[N], pb[N], pc[N];
     study_config c;
-    make_cfg(&c, "seed_a", N, 5, 2);
+    evolution_options eo;
+    make_cfg(&c, &eo, "seed_a", N, 5, 2);
     c.accept = accept_arch;
     c.accept_ud = &lim;
     study *s = open_ok(&c, &sp);
@@ -612,7 +617,7 @@ Test(evolution, the_same_seed_gives_the_same_study_and_resuming_continues_it)
     study_close(s);
 
     /* b: the same seed, run as 12 trials, closed, then resumed to N */
-    make_cfg(&c, "seed_b", 12, 5, 2);
+    make_cfg(&c, &eo, "seed_b", 12, 5, 2);
     c.accept = accept_arch;
     c.accept_ud = &lim;
     s = open_ok(&c, &sp);
@@ -627,7 +632,7 @@ Test(evolution, the_same_seed_gives_the_same_study_and_resuming_continues_it)
         cr_assert_eq(pa[k], pb[k], "trial %d's parent", k);
     }
 
-    make_cfg(&c, "seed_c", N, 5, 2);
+    make_cfg(&c, &eo, "seed_c", N, 5, 2);
     c.seed = 6;
     c.accept = accept_arch;
     c.accept_ud = &lim;
@@ -685,11 +690,13 @@ Test(evolution, runs_under_asha_with_pauses_and_promotions)
     arch_space(&sp);
     limits lim = { 0 };
     study_config c;
-    make_cfg(&c, "asha", 30, 6, 3);
+    evolution_options eo;
+    make_cfg(&c, &eo, "asha", 30, 6, 3);
     snprintf(c.scheduler, sizeof c.scheduler, "asha");
     c.min_budget = 1;
     c.max_budget = 9;
-    c.eta = 3;
+    halving_options ho = { .eta = 3 };
+    c.scheduler_opts = &ho;
     c.accept = accept_arch;
     c.accept_ud = &lim;
     c.reuse_duplicates = 1;

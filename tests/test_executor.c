@@ -299,7 +299,8 @@ Test(executor, paused_trials_keep_and_save_their_state)
 /* A two-rung test scheduler: trials 0 and 1 start with budget 2 and pause
  * at step 1; each paused trial is then promoted to budget 4.  The rung
  * lives in a trial attribute, set from the `started` hook. */
-static int ts_init(void **self, const study_config *cfg, const space *sp, tl_err *err)
+static int ts_init(void **self, const void *opts, const study_config *cfg, const space *sp,
+                   tl_err *err)
 {
     *self = NULL;
     return 0;

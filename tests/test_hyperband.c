@@ -252,7 +252,7 @@ static void make_cfg(study_config *c, const char *name, const char *scheduler, i
     c->seed = 11;
     c->min_budget = min_budget;
     c->max_budget = max_budget;
-    c->eta = 3;
+    c->scheduler_opts = NULL; /* halving_options' defaults: eta = 3 */
 }
 
 /* Opens a study on c and sp, asserting it opens; the caller owns it. */
@@ -350,7 +350,8 @@ static int by_f(const void *a, const void *b)
  * stopped trials. */
 static int check_sync_study(study *s, int mode, const study_config *c)
 {
-    int s_max = halving_s_max(c->min_budget, c->max_budget, c->eta);
+    double eta = halving_eta_for(c);
+    int s_max = halving_s_max(c->min_budget, c->max_budget, eta);
     trial *tr;
     int n;
     tl_err err = { 0 };
@@ -366,14 +367,14 @@ static int check_sync_study(study *s, int mode, const study_config *c)
         long iteration = 0;
         if (mode == HALVING_HYPERBAND) {
             halving_slot sl;
-            halving_slot_of(first, s_max, c->eta, c->trials, &sl);
-            long full = halving_bracket_n(sl.s, s_max, c->eta);
-            nr = halving_bracket(sl.s, s_max, c->eta, c->max_budget, sl.n < full ? sl.n : 0, pn, pr);
+            halving_slot_of(first, s_max, eta, c->trials, &sl);
+            long full = halving_bracket_n(sl.s, s_max, eta);
+            nr = halving_bracket(sl.s, s_max, eta, c->max_budget, sl.n < full ? sl.n : 0, pn, pr);
             size = sl.n;
             bracket = sl.s;
             iteration = sl.iteration;
         } else {
-            nr = halving_bracket(s_max, s_max, c->eta, c->max_budget, c->trials, pn, pr);
+            nr = halving_bracket(s_max, s_max, eta, c->max_budget, c->trials, pn, pr);
             size = c->trials;
             bracket = s_max;
         }
@@ -886,12 +887,14 @@ Test(hyperband, bad_settings_are_rejected_at_open)
     study *s = NULL;
     tl_err err = { 0 };
     make_cfg(&c, "bad", "hyperband", 5, 1, 9);
-    c.eta = 1;
+    halving_options ho = { .eta = 1 };
+    c.scheduler_opts = &ho;
     cr_assert_eq(study_open(&s, &c, &sp, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "study.eta"), "%s", err.msg);
     cr_assert_null(s);
     make_cfg(&c, "bad", "asha", 5, 1e-6, 1e6);
-    c.eta = 1.2;
+    ho.eta = 1.2;
+    c.scheduler_opts = &ho;
     cr_assert_eq(study_open(&s, &c, &sp, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "spans more than"), "%s", err.msg);
     space_free(&sp);
@@ -1071,8 +1074,8 @@ static int ask_expect(study *s, int kind, double budget)
     trial_job job;
     tl_err err = { 0 };
     cr_assert_eq(study_ask(s, &job, &err), 0, "%s", err.msg);
-    cr_assert_eq(job.kind, kind, "asked %s, got %s (trial %d)", job_kind_str(kind),
-                 job_kind_str(job.kind), job.number);
+    cr_assert_eq(job.kind, kind, "asked %s, got %s (trial %d)", study_job_kind_str(kind),
+                 study_job_kind_str(job.kind), job.number);
     if (kind == JOB_NEW || kind == JOB_RESUME)
         cr_assert_eq(job.budget, budget, "trial %d: budget %g, expected %g", job.number, job.budget,
                      budget);
@@ -1090,7 +1093,7 @@ static void train_to(study *s, int k, int from, int to, double value, int expect
         if (e < to)
             cr_assert_eq(dec, DECIDE_CONTINUE, "trial %d epoch %d", k, e);
     }
-    cr_assert_eq(dec, expect_last, "trial %d at %d: %s", k, to, decision_str(dec));
+    cr_assert_eq(dec, expect_last, "trial %d at %d: %s", k, to, study_decision_str(dec));
     cr_assert_eq(study_tell(s, k, expect_last == DECIDE_PAUSE ? TRIAL_PAUSED : TRIAL_COMPLETE, value,
                             NULL, &err),
                  0, "%s", err.msg);
@@ -1208,7 +1211,7 @@ Test(asha, two_workers_train_every_epoch_once)
 
 TestSuite(bohb, .init = setup, .fini = teardown, .timeout = 120);
 
-#include "hpo/testfuncs.h"
+#include "hpo/benchfn.h"
 #include "tests/epoch_objective.h"
 
 #define MF_C 20.0 /* value = branin(x) + MF_C / epochs */
@@ -1216,7 +1219,7 @@ TestSuite(bohb, .init = setup, .fini = teardown, .timeout = 120);
 /* value = branin(x) + MF_C / epochs (tests/epoch_objective.h). */
 static int mf_run(void *ud, study *s, const trial_job *job, trial_outcome *out)
 {
-    return eo_train(s, job, out, testfunc_eval_unit(testfunc_find("branin"), job->values), MF_C);
+    return eo_train(s, job, out, benchfn_eval_unit(benchfn_find("branin"), job->values), MF_C);
 }
 
 /* Best branin value among the trials trained to max_budget (the study's
@@ -1260,7 +1263,7 @@ Test(bohb, bayes_hyperband_beats_random_hyperband_on_a_multi_fidelity_branin)
      * studies.  Measured: random's best is 0.3992..4.30 (mean regret 1.23
      * over branin's 0.397887), bayes's 0.3979..0.4007 (mean regret < 0.001),
      * bayes better on all eight seeds. */
-    const double fstar = testfunc_find("branin")->fstar;
+    const double fstar = benchfn_find("branin")->fstar;
     double reg_r = 0, reg_b = 0, sec_r = 0, sec_b = 0;
     int wins = 0;
     for (uint64_t sd = 1; sd <= BOHB_SEEDS; sd++) {
@@ -1304,7 +1307,7 @@ Test(bohb, fits_the_largest_budget_with_d_plus_2_observations)
     snprintf(c.sampler, sizeof c.sampler, "bayes");
     void *self = NULL;
     tl_err err = { 0 };
-    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, &c, 3, &err), 0, "%s", err.msg);
+    cr_assert_eq(sampler_bayes_vt.init(&self, &sp, NULL, &c, 3, &err), 0, "%s", err.msg);
     trial t[16];
     const trial *h[16];
     int n = 0;

@@ -24,6 +24,7 @@
 
 #include "hpo/executor.h"
 #include "hpo/pbt.h"
+#include "tests/pbt_toy.h"
 #include "hpo/scheduler.h"
 #include "tests/cli_util.h"
 
@@ -54,11 +55,11 @@ TestSuite(pbt, .init = setup, .fini = teardown, .timeout = 60);
 
 /* ---- explore ---- */
 
-static study_config explore_cfg(double resample)
+static pbt_options explore_cfg(double resample)
 {
-    study_config c;
-    study_config_default(&c);
-    c.pbt_resample_probability = resample;
+    pbt_options c;
+    pbt_options_default(&c);
+    c.resample_probability = resample;
     return c;
 }
 
@@ -69,7 +70,7 @@ Test(pbt, explore_multiplies_floats_by_a_listed_factor_and_clips_to_bounds)
     space_init(&sp);
     cr_assert_eq(space_add(&sp, "a", "uniform(0, 1)", &err), 0);
     cr_assert_eq(space_add(&sp, "lr", "loguniform(1e-4, 1e-1)", &err), 0);
-    study_config c = explore_cfg(0);
+    pbt_options c = explore_cfg(0);
     int live[2] = { 1, 1 };
     rng r;
     rng_seed(&r, 7, 0);
@@ -90,10 +91,10 @@ Test(pbt, explore_multiplies_floats_by_a_listed_factor_and_clips_to_bounds)
         cr_assert(v[0] == 1.0 || v[0] == 0.95 * 0.8, "a = %.17g", v[0]);
         cr_assert(v[1] == 0.1 || v[1] == 0.09 * 0.8, "lr = %.17g", v[1]);
     }
-    c.pbt_factors[0] = 0.5;
-    c.pbt_factors[1] = 2.0;
-    c.pbt_factors[2] = 3.0;
-    c.pbt_nfactors = 3;
+    c.factors[0] = 0.5;
+    c.factors[1] = 2.0;
+    c.factors[2] = 3.0;
+    c.nfactors = 3;
     int seen3 = 0;
     for (int k = 0; k < 100; k++) {
         double v[2] = { 0.1, 1e-3 };
@@ -112,7 +113,7 @@ Test(pbt, explore_resamples_from_the_space_with_the_given_probability)
     tl_err err = { 0 };
     space_init(&sp);
     cr_assert_eq(space_add(&sp, "a", "uniform(-2, 3)", &err), 0);
-    study_config c = explore_cfg(0.25);
+    pbt_options c = explore_cfg(0.25);
     int live[1] = { 1 };
     rng r;
     rng_seed(&r, 11, 0);
@@ -131,7 +132,7 @@ Test(pbt, explore_resamples_from_the_space_with_the_given_probability)
     double frac = (double)resampled / n; /* sd ~ 0.007 */
     cr_assert(fabs(frac - 0.25) < 0.03, "resampled a fraction %.3f, expected 0.25", frac);
     cr_assert(lo < -1.8 && hi > 2.8, "resampled values span [%g, %g], not the space", lo, hi);
-    c.pbt_resample_probability = 1;
+    c.resample_probability = 1;
     for (int k = 0; k < 100; k++) {
         double v = 1.0;
         cr_assert_eq(pbt_explore(&sp, live, &c, &r, &v, &err), 0);
@@ -147,7 +148,7 @@ Test(pbt, explore_moves_ints_and_categoricals_to_a_neighbour)
     space_init(&sp);
     cr_assert_eq(space_add(&sp, "n", "int(2, 6)", &err), 0);
     cr_assert_eq(space_add(&sp, "act", "choice(relu, gelu, tanh, silu)", &err), 0);
-    study_config c = explore_cfg(0);
+    pbt_options c = explore_cfg(0);
     int live[2] = { 1, 1 };
     rng r;
     rng_seed(&r, 3, 0);
@@ -171,7 +172,7 @@ Test(pbt, explore_moves_ints_and_categoricals_to_a_neighbour)
         cr_assert_eq(w[0], 5);
         cr_assert_eq(w[1], 1);
     }
-    c.pbt_resample_probability = 1;
+    c.resample_probability = 1;
     int hits[4] = { 0 };
     for (int k = 0; k < 400; k++) {
         double v[2] = { 4, 1 };
@@ -192,7 +193,7 @@ Test(pbt, explore_leaves_fixed_parameters_and_handles_conditions)
     cr_assert_eq(space_add(&sp, "opt", "choice(sgd, adamw)", &err), 0);
     cr_assert_eq(space_add(&sp, "momentum", "uniform(0.5, 0.99) if opt == sgd", &err), 0);
     cr_assert_eq(space_add(&sp, "width", "int(8, 64)", &err), 0);
-    study_config c = explore_cfg(0);
+    pbt_options c = explore_cfg(0);
     int live[3];
     pbt_live_mask(&sp, "opt, momentum", live);
     cr_assert(live[0] && live[1] && !live[2]);
@@ -388,8 +389,10 @@ Test(pbt, schedule_rejects_inconsistent_records)
 
 /* ---- the scheduler through a study ---- */
 
-static study_config toy_cfg(const char *name, int pop, int steps, int interval, int sync,
-                            uint64_t seed)
+/* The study settings of a toy run; its scheduler options are *po, which
+ * must outlive study_open. */
+static study_config toy_cfg(pbt_options *po, const char *name, int pop, int steps, int interval,
+                            int sync, uint64_t seed)
 {
     study_config c;
     study_config_default(&c);
@@ -400,9 +403,11 @@ static study_config toy_cfg(const char *name, int pop, int steps, int interval, 
     c.direction = STUDY_MAXIMIZE;
     c.max_budget = steps;
     snprintf(c.scheduler, sizeof c.scheduler, "pbt");
-    c.pbt_population = pop;
-    c.pbt_interval = interval;
-    c.pbt_sync = sync;
+    pbt_options_default(po);
+    po->population = pop;
+    po->interval = interval;
+    po->sync = sync;
+    c.scheduler_opts = po;
     return c;
 }
 
@@ -423,15 +428,16 @@ Test(pbt, init_rejects_bad_settings_naming_the_key)
     const char *keys[] = { "pbt.population", "pbt.interval", "pbt.interval", "study.max_budget",
                            "pbt.quantile", "pbt.factors", "pbt.resample_probability" };
     for (int k = 0; k < 7; k++) {
-        study_config c = toy_cfg("bad", 4, 20, 4, 1, 1);
+        pbt_options po;
+        study_config c = toy_cfg(&po, "bad", 4, 20, 4, 1, 1);
         switch (k) {
-        case 0: c.pbt_population = 1; break;
-        case 1: c.pbt_interval = 0; break;
-        case 2: c.pbt_interval = 1.5; break;
+        case 0: po.population = 1; break;
+        case 1: po.interval = 0; break;
+        case 2: po.interval = 1.5; break;
         case 3: c.max_budget = 4; break;
-        case 4: c.pbt_quantile = 0.6; break;
-        case 5: c.pbt_factors[1] = -1; break;
-        case 6: c.pbt_resample_probability = 2; break;
+        case 4: po.quantile = 0.6; break;
+        case 5: po.factors[1] = -1; break;
+        case 6: po.resample_probability = 2; break;
         }
         study *s = NULL;
         tl_err err = { 0 };
@@ -555,7 +561,8 @@ static void check_run(toy_run *t, int pop, int steps, int interval, int sync)
 
 Test(pbt, sync_members_keep_their_numbers_and_copies_are_exact)
 {
-    study_config c = toy_cfg("sync", 4, 24, 4, 1, 3);
+    pbt_options po;
+    study_config c = toy_cfg(&po, "sync", 4, 24, 4, 1, 3);
     toy_run t;
     toy_open(&t, &c, 4);
     tl_err err = { 0 };
@@ -580,7 +587,8 @@ Test(pbt, sync_members_keep_their_numbers_and_copies_are_exact)
 
 Test(pbt, async_with_two_workers_completes_with_a_consistent_lineage)
 {
-    study_config c = toy_cfg("async", 6, 24, 4, 0, 9);
+    pbt_options po;
+    study_config c = toy_cfg(&po, "async", 6, 24, 4, 0, 9);
     toy_run t;
     toy_open(&t, &c, 4);
     tl_err err = { 0 };
@@ -592,7 +600,8 @@ Test(pbt, async_with_two_workers_completes_with_a_consistent_lineage)
 
 Test(pbt, sync_with_two_workers_completes_with_a_consistent_lineage)
 {
-    study_config c = toy_cfg("sync2", 6, 24, 4, 1, 13);
+    pbt_options po;
+    study_config c = toy_cfg(&po, "sync2", 6, 24, 4, 1, 13);
     toy_run t;
     toy_open(&t, &c, 4);
     tl_err err = { 0 };
@@ -604,7 +613,8 @@ Test(pbt, sync_with_two_workers_completes_with_a_consistent_lineage)
 
 Test(pbt, default_live_list_keeps_unknown_names_fixed_per_lineage)
 {
-    study_config c = toy_cfg("fixed", 4, 16, 4, 1, 5);
+    pbt_options po;
+    study_config c = toy_cfg(&po, "fixed", 4, 16, 4, 1, 5);
     toy_run t;
     toy_open(&t, &c, 4);
     tl_err err = { 0 };
@@ -650,8 +660,9 @@ static double toy_variant(int v, uint64_t seed)
     static const char *const modes[] = { "pbt", "explore_only", "exploit_only" };
     char name[64];
     snprintf(name, sizeof name, "toy-%d-%llu", v, (unsigned long long)seed);
-    study_config c = toy_cfg(name, 2, 50, 4, 1, seed);
-    c.pbt_quantile = 0.5;
+    pbt_options po;
+    study_config c = toy_cfg(&po, name, 2, 50, 4, 1, seed);
+    po.quantile = 0.5;
     if (v == V_GRID)
         snprintf(c.scheduler, sizeof c.scheduler, "fifo");
     toy_run t;
@@ -714,7 +725,8 @@ static void kill_after(void *ud, const study_event *ev)
  * not created yet). */
 static void killed_study(toy_run *t, const char *name, int kill_at, int *pos, int *state)
 {
-    study_config c = toy_cfg(name, 4, 24, 4, 1, 21);
+    pbt_options po;
+    study_config c = toy_cfg(&po, name, 4, 24, 4, 1, 21);
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
@@ -965,4 +977,54 @@ Test(pbt, cli_copied_member_continues_bit_identically_and_replay_reproduces_it)
     for (int m = 0; m < 4; m++)
         pbt_lineage_free(&L[m]);
     space_free(&sp);
+}
+
+/* ---- validation: the settings and the space, before anything is opened ---- */
+
+static const char *refuse_h1(void *ud, const char *name)
+{
+    return strcmp(name, "h1") == 0 ? "h1 shapes the state" : NULL;
+}
+
+Test(pbt, validate_refuses_what_the_untunable_hook_names)
+{
+    space sp;
+    toy_space(&sp, 1);
+    pbt_options po;
+    study_config c = toy_cfg(&po, "untunable", 4, 20, 4, 1, 1);
+    tl_err err = { 0 };
+    cr_assert_eq(sched_pbt_vt.validate(&po, &c, &sp, &err), 0, "%s", err.msg);
+    po.untunable = refuse_h1;
+    cr_assert_eq(sched_pbt_vt.validate(&po, &c, &sp, &err), TL_EINPUT);
+    cr_assert_str_eq(err.msg, "space: h1: with study.scheduler = pbt h1 shapes the state (tune them "
+                              "with another scheduler, or fix them)");
+    cr_assert_eq(study_validate(&c, &sp, &err), TL_EINPUT);
+    study *s = NULL;
+    cr_assert_eq(study_open(&s, &c, &sp, &err), TL_EINPUT);
+    cr_assert_null(s);
+    cr_assert(strstr(err.msg, "space: h1:"), "%s", err.msg);
+    char db[128];
+    snprintf(db, sizeof db, "%s/untunable.db", dir);
+    cr_assert_neq(access(db, F_OK), 0, "a refused study created its database");
+    space_free(&sp);
+}
+
+Test(pbt, cli_refuses_to_tune_what_a_copied_member_cannot_change)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/sp.ini", dir);
+    cli_write(path, SPIRALS_INI);
+    const char *keys[] = { "train.batch_size", "model.hidden", "train.optimizer" };
+    const char *exprs[] = { "choice(16, 32)", "choice(8, 16)", "choice(sgd, adamw)" };
+    for (int k = 0; k < 3; k++) {
+        char args[256], want[128];
+        snprintf(args, sizeof args, "run sp.ini --quiet --set 'space.%s=%s'", keys[k], exprs[k]);
+        cli_out r = cli_run(dir, args);
+        cr_assert_eq(r.status, 2, "%s: status %d: %s", keys[k], r.status, r.err);
+        snprintf(want, sizeof want, "sp.ini: space: %s: with study.scheduler = pbt a member copies", keys[k]);
+        cr_assert(strstr(r.err, want) && strstr(r.err, "cannot be tuned"), "%s", r.err);
+        cli_free(&r);
+    }
+    snprintf(path, sizeof path, "%s/sp.db", dir);
+    cr_assert_neq(access(path, F_OK), 0, "a refused run created its database");
 }

@@ -73,7 +73,7 @@ static study *run_study(const char *name, const char *scheduler, int trials, dou
     c.seed = 4;
     c.min_budget = 1;
     c.max_budget = max_budget;
-    c.eta = 3;
+    /* eta: the halving schedulers' default, 3 */
     study *s;
     cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
     const char *kv[][2] = { { "sampler", "random" }, { "scheduler", scheduler },

@@ -26,6 +26,7 @@
 
 #include "hpo/executor.h"
 #include "hpo/pbt.h"
+#include "tests/pbt_toy.h"
 #include "hpo/study.h"
 #include "tests/cli_util.h"
 
@@ -431,8 +432,11 @@ Test(report_pbt, toy_study_without_scheduler_attribute_draws_every_live_paramete
     c.direction = STUDY_MAXIMIZE;
     c.max_budget = 12;
     snprintf(c.scheduler, sizeof c.scheduler, "pbt");
-    c.pbt_population = 4;
-    c.pbt_interval = 4;
+    pbt_options po;
+    pbt_options_default(&po);
+    po.population = 4;
+    po.interval = 4;
+    c.scheduler_opts = &po;
     study *s;
     cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
     cr_assert_eq(study_attr_set(s, PBT_ATTR_LIVE, "*", &err), 0);

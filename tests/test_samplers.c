@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "hpo/sampler.h"
+#include "hpo/sampler_bayes.h"
+#include "hpo/sampler_evolution.h"
+#include "hpo/sampler_grid.h"
 #include "hpo/study.h"
 
 #define MAXT 64
@@ -35,10 +38,11 @@ static int run_sampler(const sampler_vt *vt, const space *sp, uint64_t seed, int
 {
     study_config cfg;
     study_config_default(&cfg);
-    cfg.grid_points = 5;
+    grid_options go = { .points = 5 };
+    const void *opts = vt == &sampler_grid_vt ? &go : NULL; /* the others: their defaults */
     void *self = NULL;
     tl_err err = { 0 };
-    cr_assert_eq(vt->init(&self, sp, &cfg, seed, &err), 0, "%s init: %s", vt->name, err.msg);
+    cr_assert_eq(vt->init(&self, sp, opts, &cfg, seed, &err), 0, "%s init: %s", vt->name, err.msg);
     hist h = { .n = 0 };
     int k;
     for (k = 0; k < count; k++) {
@@ -207,7 +211,7 @@ Test(samplers, grid_takes_the_first_free_combination_and_counts_conditionals_onc
     study_config_default(&cfg);
     void *self;
     tl_err err = { 0 };
-    cr_assert_eq(sampler_grid_vt.init(&self, &sp, &cfg, 0, &err), 0);
+    cr_assert_eq(sampler_grid_vt.init(&self, &sp, NULL, &cfg, 0, &err), 0);
     trial t[2];
     const trial *p[2] = { &t[0], &t[1] };
     for (int k = 0; k < 2; k++) {
@@ -239,7 +243,7 @@ Test(samplers, grid_refuses_a_huge_grid)
     study_config_default(&cfg);
     void *self = NULL;
     tl_err err = { 0 };
-    cr_assert_eq(sampler_grid_vt.init(&self, &sp, &cfg, 0, &err), TL_EINPUT);
+    cr_assert_eq(sampler_grid_vt.init(&self, &sp, NULL, &cfg, 0, &err), TL_EINPUT);
     cr_assert(strstr(err.msg, "combinations"), "%s", err.msg);
     cr_assert_null(self);
     space_free(&sp);
@@ -267,7 +271,7 @@ Test(samplers, sobol_first_8_points_stratify_and_resume_skips_used_points)
     study_config_default(&cfg);
     void *self;
     tl_err err = { 0 };
-    cr_assert_eq(sampler_sobol_vt.init(&self, &sp, &cfg, 5, &err), 0);
+    cr_assert_eq(sampler_sobol_vt.init(&self, &sp, NULL, &cfg, 5, &err), 0);
     double x[2];
     rng r;
     rng_seed(&r, 0, 0);
@@ -276,5 +280,58 @@ Test(samplers, sobol_first_8_points_stratify_and_resume_skips_used_points)
     cr_assert_eq(sampler_sobol_vt.suggest(self, &sp, NULL, 0, STUDY_MINIMIZE, 3, &r, x, &err), 0);
     cr_assert(x[0] == v[6] && x[1] == v[7]);
     sampler_sobol_vt.free(self);
+    space_free(&sp);
+}
+
+/* Every sampler with options checks them in its validate hook (which
+ * study_validate, study_open and its own init run), naming the config key;
+ * NULL options are its defaults and pass. */
+Test(samplers, validate_rejects_bad_options_naming_the_key)
+{
+    space sp;
+    space_init(&sp);
+    add(&sp, "x", "uniform(0, 1)");
+    study_config cfg;
+    study_config_default(&cfg);
+    snprintf(cfg.name, sizeof cfg.name, "v");
+    grid_options g0 = { .points = 0 };
+    bayes_options bacq, bxi, bbeta, binit, bcand;
+    bayes_options *bs[] = { &bacq, &bxi, &bbeta, &binit, &bcand };
+    for (int k = 0; k < 5; k++)
+        bayes_options_default(bs[k]);
+    snprintf(bacq.acquisition, sizeof bacq.acquisition, "eei");
+    bxi.xi = -1;
+    bbeta.beta = -0.5;
+    binit.n_init = -2;
+    bcand.n_candidates = -1;
+    evolution_options epop = { .population = 0, .sample_size = 1 };
+    evolution_options esize = { .population = 4, .sample_size = 5 };
+    struct {
+        const char *name;
+        const void *bad;
+        const char *key;
+    } cases[] = { { "grid", &g0, "study.grid_points" },   { "bayes", &bacq, "study.acquisition" },
+                  { "bayes", &bxi, "study.xi" },          { "bayes", &bbeta, "study.beta" },
+                  { "bayes", &binit, "study.n_init" },     { "bayes", &bcand, "study.n_candidates" },
+                  { "evolution", &epop, "nas.population" }, { "evolution", &esize, "nas.sample_size" } };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const sampler_vt *vt = sampler_find(cases[k].name);
+        cr_assert(vt && vt->validate, "%s has no validate hook", cases[k].name);
+        tl_err err = { 0 };
+        cr_assert_eq(vt->validate(&sp, NULL, &cfg, &err), 0, "%s defaults: %s", cases[k].name, err.msg);
+        cr_assert_eq(vt->validate(&sp, cases[k].bad, &cfg, &err), TL_EINPUT, "case %zu", k);
+        cr_assert(strstr(err.msg, cases[k].key), "case %zu: %s", k, err.msg);
+        void *self = NULL;
+        err.msg[0] = 0;
+        cr_assert_eq(vt->init(&self, &sp, cases[k].bad, &cfg, 1, &err), TL_EINPUT, "case %zu", k);
+        cr_assert(strstr(err.msg, cases[k].key), "case %zu: %s", k, err.msg);
+        cr_assert_null(self);
+        snprintf(cfg.sampler, sizeof cfg.sampler, "%s", cases[k].name);
+        cfg.sampler_opts = cases[k].bad;
+        err.msg[0] = 0;
+        cr_assert_eq(study_validate(&cfg, &sp, &err), TL_EINPUT, "case %zu", k);
+        cr_assert(strstr(err.msg, cases[k].key), "case %zu: %s", k, err.msg);
+        cfg.sampler_opts = NULL;
+    }
     space_free(&sp);
 }

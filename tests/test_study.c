@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include "hpo/objective.h"
+#include "hpo/pbt.h"
 #include "hpo/sampler.h"
+#include "hpo/sched_halving.h"
+#include "hpo/sched_median.h"
 #include "hpo/scheduler.h"
 #include "hpo/study.h"
 
@@ -167,8 +170,11 @@ Test(study, median_scheduler_prunes_through_report)
     make_space(&sp);
     make_cfg(&c, "median", 10);
     snprintf(c.scheduler, sizeof c.scheduler, "median");
-    c.median_startup_trials = 2;
-    c.median_warmup_steps = 1;
+    median_options mo;
+    median_options_default(&mo);
+    mo.startup_trials = 2;
+    mo.warmup_steps = 1;
+    c.scheduler_opts = &mo;
     study *s = open_ok(&c, &sp);
     trial_job job;
     for (int k = 0; k < 2; k++) { /* trial 0: 1,1,1; trial 1: 2,2,2 -> median 1.5 */
@@ -208,9 +214,9 @@ static void mk(trial *t, int number, int state, int n, const double *v)
 
 Test(study, median_rule_follows_optuna)
 {
-    study_config c;
-    study_config_default(&c);
-    c.median_startup_trials = 3;
+    median_options c;
+    median_options_default(&c);
+    c.startup_trials = 3;
     trial t[6];
     const trial *p[6];
     double scratch[6];
@@ -228,21 +234,21 @@ Test(study, median_rule_follows_optuna)
               "best 2.5 > median 2");
     cr_assert(!sched_median_should_prune(&c, STUDY_MAXIMIZE, p, 4, &t[3], scratch),
               "maximize: best 2.6 > median 2");
-    c.median_warmup_steps = 2;
+    c.warmup_steps = 2;
     cr_assert(!sched_median_should_prune(&c, STUDY_MINIMIZE, p, 4, &t[3], scratch), "warm-up");
-    c.median_warmup_steps = 0;
+    c.warmup_steps = 0;
     /* step 2: only trials 0 and 1 have it (median 1.5); n_min_trials 3 */
     trial_set_inter(&t[3], 2, 2.7);
-    c.median_min_trials = 3;
+    c.min_trials = 3;
     cr_assert(!sched_median_should_prune(&c, STUDY_MINIMIZE, p, 4, &t[3], scratch), "min trials");
-    c.median_min_trials = 2;
+    c.min_trials = 2;
     cr_assert(sched_median_should_prune(&c, STUDY_MINIMIZE, p, 4, &t[3], scratch));
     /* interval 2 (warm-up 0): step 2 is the first of [2, 4) -> judged; step 3 is not */
-    c.median_interval_steps = 2;
+    c.interval_steps = 2;
     cr_assert(sched_median_should_prune(&c, STUDY_MINIMIZE, p, 4, &t[3], scratch));
     trial_set_inter(&t[3], 3, 2.8);
     cr_assert(!sched_median_should_prune(&c, STUDY_MINIMIZE, p, 4, &t[3], scratch), "interval");
-    c.median_interval_steps = 1;
+    c.interval_steps = 1;
     /* the best value so far counts, not the last one */
     const double good[] = { 0.5, 9, 9 };
     mk(&t[4], 4, TRIAL_RUNNING, 3, good);
@@ -593,8 +599,8 @@ Test(study, default_storage_is_runs_name_db)
 
 /* A custom sampler handed to study_open_custom: the midpoint of the cube,
  * with the previous trial as its parent. */
-static int mid_init(void **self, const space *sp, const struct study_config *cfg, uint64_t seed,
-                    tl_err *err)
+static int mid_init(void **self, const space *sp, const void *opts, const struct study_config *cfg,
+                    uint64_t seed, tl_err *err)
 {
     *self = calloc(1, sizeof(int));
     return *self ? 0 : TL_ERUNTIME;
@@ -645,6 +651,72 @@ Test(study, custom_sampler_and_its_parents)
     cr_assert_eq(study_get_trial(s, 2, &t, &err), 0);
     cr_assert_eq(t.parent, 1, "stored");
     trial_free(&t);
+    study_close(s);
+    space_free(&sp);
+}
+
+/* Every scheduler with options checks them in its validate hook (which
+ * study_validate and study_open run first), naming the config key; NULL
+ * options are its defaults and pass.  A refused study creates no
+ * database. */
+Test(study, schedulers_validate_their_options_naming_the_key)
+{
+    space sp;
+    make_space(&sp);
+    study_config c;
+    make_cfg(&c, "refused", 20);
+    c.max_budget = 9;
+    median_options mo;
+    median_options_default(&mo);
+    mo.interval_steps = 0;
+    halving_options ho = { .eta = 1 };
+    pbt_options po;
+    pbt_options_default(&po);
+    po.quantile = 0.9;
+    struct {
+        const char *name;
+        const void *bad;
+        const char *key;
+    } cases[] = { { "median", &mo, "study.median_" }, { "sha", &ho, "study.eta" },
+                  { "hyperband", &ho, "study.eta" }, { "asha", &ho, "study.eta" },
+                  { "pbt", &po, "pbt.quantile" } };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const scheduler_vt *vt = scheduler_find(cases[k].name);
+        cr_assert(vt && vt->validate, "%s has no validate hook", cases[k].name);
+        snprintf(c.scheduler, sizeof c.scheduler, "%s", cases[k].name);
+        tl_err err = { 0 };
+        c.scheduler_opts = NULL;
+        cr_assert_eq(vt->validate(NULL, &c, &sp, &err), 0, "%s defaults: %s", cases[k].name, err.msg);
+        cr_assert_eq(study_validate(&c, &sp, &err), 0, "%s defaults: %s", cases[k].name, err.msg);
+        cr_assert_eq(vt->validate(cases[k].bad, &c, &sp, &err), TL_EINPUT, "%s", cases[k].name);
+        cr_assert(strstr(err.msg, cases[k].key), "%s: %s", cases[k].name, err.msg);
+        c.scheduler_opts = cases[k].bad;
+        err.msg[0] = 0;
+        cr_assert_eq(study_validate(&c, &sp, &err), TL_EINPUT, "%s", cases[k].name);
+        cr_assert(strstr(err.msg, cases[k].key), "%s: %s", cases[k].name, err.msg);
+        study *s = NULL;
+        cr_assert_eq(study_open(&s, &c, &sp, &err), TL_EINPUT, "%s", cases[k].name);
+        cr_assert_null(s);
+    }
+    cr_assert_neq(access(c.storage, F_OK), 0, "a refused study created its database");
+    space_free(&sp);
+}
+
+/* The study's copy of the config does not keep the caller's option
+ * pointers (the algorithms copied what they need). */
+Test(study, options_are_read_at_open_only)
+{
+    space sp;
+    make_space(&sp);
+    study_config c;
+    make_cfg(&c, "opts", 4);
+    snprintf(c.scheduler, sizeof c.scheduler, "median");
+    median_options mo;
+    median_options_default(&mo);
+    c.scheduler_opts = &mo;
+    study *s = open_ok(&c, &sp);
+    cr_assert_null(study_get_config(s)->scheduler_opts);
+    cr_assert_null(study_get_config(s)->sampler_opts);
     study_close(s);
     space_free(&sp);
 }

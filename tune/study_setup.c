@@ -1,10 +1,14 @@
+/* tune/study_setup.c: config -> space, study settings and algorithm
+ * options, objective (see study_setup.h). */
 #include "tune/study_setup.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-int study_space_from_config(const config *c, space *sp, tl_err *err)
+#include "hpo/cmd_objective.h"
+
+int tune_space_from_config(const config *c, space *sp, tl_err *err)
 {
     space_init(sp);
     for (int i = 0; i < c->nspace; i++) {
@@ -15,47 +19,118 @@ int study_space_from_config(const config *c, space *sp, tl_err *err)
     return 0;
 }
 
-void study_config_from(const config *c, study_config *sc)
+/* PBT over the training objective: a member copies another's weights and
+ * optimizer state, so what shapes them must be the same in every member. */
+static const char *pbt_untunable(void *ud, const char *key)
 {
+    if ((!strncmp(key, "model.", 6) && strcmp(key, "model.dropout")) ||
+        !strcmp(key, "train.optimizer") || !strcmp(key, "train.batch_size"))
+        return "a member copies another's weights, so the model's shape, optimizer and batch size "
+               "cannot be tuned";
+    return NULL;
+}
+
+/* Every algorithm's options from c's keys. */
+static void algo_options(const config *c, tune_algo_options *o)
+{
+    grid_options_default(&o->grid);
+    o->grid.points = c->grid_points;
+    bayes_options_default(&o->bayes);
+    snprintf(o->bayes.acquisition, sizeof o->bayes.acquisition, "%s", c->acquisition);
+    o->bayes.xi = c->xi;
+    o->bayes.beta = c->beta;
+    o->bayes.n_init = c->n_init > 0 ? c->n_init : 0; /* 0: the sampler's own, by dimension */
+    evolution_options_default(&o->evolution);
+    o->evolution.population = c->nas_population;
+    o->evolution.sample_size = c->nas_sample_size;
+    median_options_default(&o->median);
+    o->median.warmup_steps = c->median_warmup_steps;
+    o->median.startup_trials = c->median_min_trials;
+    halving_options_default(&o->halving);
+    o->halving.eta = c->eta;
+    pbt_options_default(&o->pbt);
+    o->pbt.population = c->pbt_population;
+    o->pbt.interval = c->pbt_interval;
+    o->pbt.quantile = c->pbt_quantile;
+    o->pbt.factors[0] = c->pbt_factor_low;
+    o->pbt.factors[1] = c->pbt_factor_high;
+    o->pbt.nfactors = 2;
+    o->pbt.resample_probability = c->pbt_resample;
+    o->pbt.sync = c->pbt_sync;
+    if (tune_objective_kind(c) == TUNE_OBJECTIVE_TRAIN)
+        o->pbt.untunable = pbt_untunable;
+}
+
+void tune_study_config(const config *c, study_config *sc, tune_algo_options *opts)
+{
+    int train = tune_objective_kind(c) == TUNE_OBJECTIVE_TRAIN;
     study_config_default(sc);
     snprintf(sc->name, sizeof sc->name, "%s", c->study_name);
     snprintf(sc->storage, sizeof sc->storage, "%s", c->storage);
     sc->trials = c->trials;
     sc->seed = c->study_seed;
     sc->direction = !strcmp(c->direction, "maximize") ? STUDY_MAXIMIZE : STUDY_MINIMIZE;
-    snprintf(sc->metric, sizeof sc->metric, "%s", c->metric);
+    /* the default metric names a training value */
+    snprintf(sc->metric, sizeof sc->metric, "%s",
+             !train && !strcmp(c->metric, "val_loss") ? "value" : c->metric);
     snprintf(sc->sampler, sizeof sc->sampler, "%s", c->sampler);
-    sc->grid_points = c->grid_points;
-    sc->workers = c->workers;
     snprintf(sc->scheduler, sizeof sc->scheduler, "%s", c->scheduler);
+    sc->workers = c->workers;
     sc->min_budget = c->min_budget;
-    sc->max_budget = c->max_budget > 0 ? c->max_budget : c->epochs;
-    sc->eta = c->eta;
-    sc->median_warmup_steps = c->median_warmup_steps;
-    sc->median_startup_trials = c->median_min_trials;
+    sc->max_budget = c->max_budget > 0 ? c->max_budget : train ? c->epochs : 1;
     sc->max_consecutive_failures = c->max_failures;
-    snprintf(sc->acquisition, sizeof sc->acquisition, "%s", c->acquisition);
-    sc->xi = c->xi;
-    sc->beta = c->beta;
-    if (c->n_init > 0)
-        sc->n_init = c->n_init;
-    else
-        sc->n_init = 0; /* the sampler's own default, depending on the dimension */
-    sc->pbt_population = c->pbt_population;
-    sc->pbt_interval = c->pbt_interval;
-    sc->pbt_quantile = c->pbt_quantile;
-    sc->pbt_factors[0] = c->pbt_factor_low;
-    sc->pbt_factors[1] = c->pbt_factor_high;
-    sc->pbt_nfactors = 2;
-    sc->pbt_resample_probability = c->pbt_resample;
-    sc->pbt_sync = c->pbt_sync;
-    sc->nas_population = c->nas_population;
-    sc->nas_sample_size = c->nas_sample_size;
-    sc->nas_max_params = (long)c->nas_max_params;
+    algo_options(c, opts);
+    const void *by_sampler[][2] = { { "grid", &opts->grid },
+                                    { "bayes", &opts->bayes },
+                                    { "evolution", &opts->evolution } };
+    const void *by_scheduler[][2] = { { "median", &opts->median }, { "sha", &opts->halving },
+                                      { "hyperband", &opts->halving },
+                                      { "asha", &opts->halving }, { "pbt", &opts->pbt } };
+    for (size_t i = 0; i < sizeof by_sampler / sizeof by_sampler[0]; i++)
+        if (!strcmp(sc->sampler, by_sampler[i][0]))
+            sc->sampler_opts = by_sampler[i][1];
+    for (size_t i = 0; i < sizeof by_scheduler / sizeof by_scheduler[0]; i++)
+        if (!strcmp(sc->scheduler, by_scheduler[i][0]))
+            sc->scheduler_opts = by_scheduler[i][1];
 }
 
-void retrain_command(const config *c, const space *sp, const double *values, const char *threads,
-                     char *buf, size_t n)
+int tune_objective_kind(const config *c)
+{
+    if (!strcmp(c->objective_type, "function"))
+        return TUNE_OBJECTIVE_FUNCTION;
+    if (!strcmp(c->objective_type, "command"))
+        return TUNE_OBJECTIVE_COMMAND;
+    return TUNE_OBJECTIVE_TRAIN;
+}
+
+int tune_objective_open(tune_objective *o, const config *c, const space *sp, tl_err *err)
+{
+    memset(o, 0, sizeof *o);
+    o->kind = tune_objective_kind(c);
+    switch (o->kind) {
+    case TUNE_OBJECTIVE_FUNCTION:
+        return function_objective_new(&o->obj, c->function, sp, err);
+    case TUNE_OBJECTIVE_COMMAND:
+        return cmd_objective_new(&o->obj, c->command, c->timeout, err);
+    default: {
+        int rc = task_data_load(c, &o->data, err);
+        return rc ? rc : train_objective_init(&o->obj, &o->train, c, &o->data, err);
+    }
+    }
+}
+
+void tune_objective_close(tune_objective *o)
+{
+    if (o->kind == TUNE_OBJECTIVE_FUNCTION)
+        function_objective_free(&o->obj);
+    else if (o->kind == TUNE_OBJECTIVE_COMMAND)
+        cmd_objective_free(&o->obj);
+    task_data_free(&o->data);
+    memset(o, 0, sizeof *o);
+}
+
+void tune_retrain_command(const config *c, const space *sp, const double *values,
+                          const char *threads, char *buf, size_t n)
 {
     size_t used = (size_t)snprintf(buf, n, "tunelab train %s", c->source[0] ? c->source : "CONFIG");
     for (int i = 0; i < sp->n && used < n; i++) {

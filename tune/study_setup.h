@@ -1,24 +1,91 @@
-/* tune/study_setup.h: config -> search space and study settings, shared by
- * `tunelab run` and the commands that read a study back. */
-#ifndef TL_CLI_STUDY_SETUP_H
-#define TL_CLI_STUDY_SETUP_H
+/* tune/study_setup.h: from a config to what `tunelab run` hands hpo/: the
+ * search space, the study settings with the chosen algorithms' options,
+ * and the objective (training, a benchmark function, or a command); and
+ * the command that retrains a trial.
+ *
+ * Does: read the [space], study.*, pbt.* and nas.* keys into hpo/'s types,
+ * build and release the objective.  Does not: check the algorithms'
+ * options (hpo's validate hooks do, through study_validate), open the
+ * study, or print.
+ */
+#ifndef TL_TUNE_STUDY_SETUP_H
+#define TL_TUNE_STUDY_SETUP_H
 
-#include "tune/config.h"
+#include <stddef.h>
+
+#include "hpo/objective.h"
+#include "hpo/pbt.h"
+#include "hpo/sampler_bayes.h"
+#include "hpo/sampler_evolution.h"
+#include "hpo/sampler_grid.h"
+#include "hpo/sched_halving.h"
+#include "hpo/sched_median.h"
 #include "hpo/space.h"
 #include "hpo/study.h"
+#include "tune/config.h"
+#include "tune/objective_train.h"
+#include "tune/session.h"
 
 /* Builds the space from c's [space] lines (errors prefixed "file:line").
  * Returns 0 or TL_EINPUT; sp is initialized either way (space_free it). */
-int study_space_from_config(const config *c, space *sp, tl_err *err);
+int tune_space_from_config(const config *c, space *sp, tl_err *err);
 
-/* Fills the study settings from c.  Cannot fail. */
-void study_config_from(const config *c, study_config *sc);
+/* The options of every algorithm a config can choose, read from its keys. */
+typedef struct tune_algo_options {
+    grid_options grid;
+    bayes_options bayes;
+    evolution_options evolution;
+    median_options median;
+    halving_options halving;   /* sha, hyperband, asha */
+    pbt_options pbt;
+} tune_algo_options;
+
+/* Fills sc with c's core study settings and opts with every algorithm's
+ * options, then points sc->sampler_opts and sc->scheduler_opts at the
+ * entries of opts that c's sampler and scheduler take (NULL for random,
+ * sobol and fifo); opts must outlive study_validate and study_open with
+ * sc.  For objective.type train, PBT's options refuse parameters a copied
+ * state cannot change (the model's shape, the optimizer, the batch
+ * size); for function and command objectives the metric "val_loss"
+ * becomes "value" and an unset study.max_budget becomes 1 (train.epochs
+ * for train).  Cannot fail. */
+void tune_study_config(const config *c, study_config *sc, tune_algo_options *opts);
+
+/* What a trial runs (objective.type). */
+enum tune_objective_kind {
+    TUNE_OBJECTIVE_TRAIN,      /* trains the config's model (tune/objective_train.h) */
+    TUNE_OBJECTIVE_FUNCTION,   /* a benchmark function (objective.function) */
+    TUNE_OBJECTIVE_COMMAND,    /* a program (objective.command, objective.timeout) */
+    TUNE_OBJECTIVE_COUNT
+};
+
+/* The kind c's objective.type names ("function", "command"; anything else
+ * is train).  Cannot fail. */
+int tune_objective_kind(const config *c);
+
+/* An objective built from a config, with what it owns. */
+typedef struct tune_objective {
+    int kind;                  /* enum tune_objective_kind */
+    objective obj;             /* what study_optimize runs */
+    train_objective train;     /* TRAIN: the training objective's settings */
+    task_data data;            /* TRAIN: the dataset, shared by every trial */
+} tune_objective;
+
+/* Builds the objective of c's kind over space sp (borrowed, as is c: both
+ * must outlive o): loads the dataset for train.  o must not move while
+ * open.  Returns 0 or a tl_code (TL_EINPUT: an unknown function or
+ * metric, an empty command; TL_ERUNTIME: data, memory); o can be closed
+ * either way. */
+int tune_objective_open(tune_objective *o, const config *c, const space *sp, tl_err *err);
+
+/* Releases what tune_objective_open built.  A zeroed o is a no-op. */
+void tune_objective_close(tune_objective *o);
 
 /* Writes "tunelab train CONFIG --set k=v ... --set train.threads=N" for a
  * trial's values; threads is the trial's "threads" attribute (the OpenMP
  * threads it trained on; "" or NULL leaves train.threads out).  With the
  * same threads the retrain gives the trial's value bit for bit on the same
  * machine and OpenBLAS kernels (README.md "What replays bit for bit"). */
-void retrain_command(const config *c, const space *sp, const double *values, const char *threads,
-                     char *buf, size_t n);
+void tune_retrain_command(const config *c, const space *sp, const double *values,
+                          const char *threads, char *buf, size_t n);
 #endif

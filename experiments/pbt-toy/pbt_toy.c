@@ -1,7 +1,7 @@
 /* experiments/pbt-toy/pbt_toy.c: Jaderberg et al. 2017, sec. 4.1, fig. 2,
  * through tunelab's PBT scheduler.
  *
- * Runs four studies of the toy problem (hpo/pbt.h: theta in R^2, Q = 1.2 -
+ * Runs four studies of the toy problem (tests/pbt_toy.h: theta in R^2, Q = 1.2 -
  * |theta|^2, gradient ascent on Qhat(theta|h), two members starting at
  * theta = (0.9, 0.9) with h = (1, 0) and (0, 1)): PBT, explore only, exploit
  * only, and grid search (the same two members, fixed h, no PBT).  Prints the
@@ -9,7 +9,8 @@
  * every member, and the jump of each exploit) to OUT/<variant>.dat for
  * gnuplot.  Does not plot (scripts/exp_pbt.sh does).
  *
- *   build: cc -O2 -I. experiments/pbt-toy/pbt_toy.c build/libtunelab.a ... (scripts/exp_pbt.sh)
+ *   build: cc -O2 -I. experiments/pbt-toy/pbt_toy.c tests/pbt_toy.c build/libtunelab.a ...
+ *          (scripts/exp_pbt.sh)
  *   run:   pbt_toy [--steps 50] [--interval 4] [--lr 0.01] [--hmax 4] [--resample 0.25]
  *                  [--keep-values] [--seeds 10] [--out DIR]
  * h0, h1 range over uniform(0, hmax); --keep-values makes an exploiting
@@ -26,6 +27,7 @@
 
 #include "hpo/executor.h"
 #include "hpo/pbt.h"
+#include "tests/pbt_toy.h"
 
 static const char *const VARIANTS[] = { "pbt", "explore_only", "exploit_only", "grid" };
 
@@ -57,11 +59,15 @@ static int run_variant(const opts *o, int v, unsigned seed, const char *dbdir, c
     c.direction = STUDY_MAXIMIZE;
     c.max_budget = o->steps;
     snprintf(c.scheduler, sizeof c.scheduler, "%s", v == 3 ? "fifo" : "pbt");
-    c.pbt_population = 2;
-    c.pbt_interval = o->interval;
-    c.pbt_quantile = 0.5;
-    c.pbt_sync = 1;
-    c.pbt_resample_probability = o->resample;
+    pbt_options po;
+    pbt_options_default(&po);
+    po.population = 2;
+    po.interval = o->interval;
+    po.quantile = 0.5;
+    po.sync = 1;
+    po.resample_probability = o->resample;
+    if (v != 3)
+        c.scheduler_opts = &po;
     study *s = NULL;
     pbt_toy toy;
     objective obj;

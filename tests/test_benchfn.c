@@ -1,10 +1,10 @@
-/* tests/test_testfuncs.c: the benchmark functions at the test points of
+/* tests/test_benchfn.c: the benchmark functions at the test points of
  * /work/shared/benchmarks/functions.md, their optima, and the lookup. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
 
-#include "hpo/testfuncs.h"
+#include "hpo/benchfn.h"
 
 static void near(double got, double want, const char *what)
 {
@@ -12,7 +12,7 @@ static void near(double got, double want, const char *what)
     cr_assert(fabs(got - want) <= tol, "%s: got %.17g want %.17g", what, got, want);
 }
 
-Test(testfuncs, reference_points_match_to_1e12_relative)
+Test(benchfn, reference_points_match_to_1e12_relative)
 {
     struct { const char *name; double x[6]; double f; } pts[] = {
         {"branin", {3.141592653589793, 2.275}, 0.39788735772973816},
@@ -27,58 +27,58 @@ Test(testfuncs, reference_points_match_to_1e12_relative)
         {"ackley5", {3.2768, -9.8304, 22.9376, -29.4912, 9.8304}, 21.003148995336943},
     };
     for (size_t i = 0; i < sizeof pts / sizeof pts[0]; i++) {
-        const testfunc *tf = testfunc_find(pts[i].name);
+        const benchfn *tf = benchfn_find(pts[i].name);
         cr_assert_not_null(tf, "%s missing", pts[i].name);
         near(tf->f(pts[i].x), pts[i].f, pts[i].name);
     }
 }
 
-Test(testfuncs, global_minimizers_reach_fstar)
+Test(benchfn, global_minimizers_reach_fstar)
 {
     const double pi = 3.141592653589793;
     double b1[2] = {-pi, 12.275}, b2[2] = {3 * pi, 2.475};
-    const testfunc *br = testfunc_find("branin");
+    const benchfn *br = benchfn_find("branin");
     near(br->f(b1), br->fstar, "branin (-pi, 12.275)");
     near(br->f(b2), br->fstar, "branin (3pi, 2.475)");
     double h[6] = {0.20168951265373147, 0.15001069271431414, 0.4768739727643531,
                    0.2753324326360307, 0.3116516166043694, 0.6573005340667692};
-    const testfunc *h6 = testfunc_find("hartmann6");
+    const benchfn *h6 = benchfn_find("hartmann6");
     near(h6->f(h), h6->fstar, "hartmann6 x*");
     double r[4] = {1, 1, 1, 1};
-    cr_assert_eq(testfunc_find("rosenbrock4")->f(r), 0.0);
+    cr_assert_eq(benchfn_find("rosenbrock4")->f(r), 0.0);
     double fx = 0.7572487578418557;
-    const testfunc *fo = testfunc_find("forrester");
+    const benchfn *fo = benchfn_find("forrester");
     near(fo->f(&fx), fo->fstar, "forrester x*");
 }
 
-Test(testfuncs, fstar_is_a_lower_bound_on_a_grid)
+Test(benchfn, fstar_is_a_lower_bound_on_a_grid)
 {
     int n;
-    const testfunc *all = testfunc_all(&n);
+    const benchfn *all = benchfn_all(&n);
     cr_assert_geq(n, 4);
     for (int k = 0; k < n; k++) {
-        const testfunc *tf = &all[k];
-        cr_assert(tf->dim >= 1 && tf->dim <= TESTFUNC_MAX_DIM);
+        const benchfn *tf = &all[k];
+        cr_assert(tf->dim >= 1 && tf->dim <= BENCHFN_MAX_DIM);
         /* 4096 points of a lattice in the unit cube: none may beat f* */
-        double u[TESTFUNC_MAX_DIM];
+        double u[BENCHFN_MAX_DIM];
         for (int i = 0; i < 4096; i++) {
             for (int d = 0; d < tf->dim; d++)
                 u[d] = fmod((i + 0.5) * (0.6180339887498949 + 0.1 * d * 1.4142135623730951), 1.0);
-            double f = testfunc_eval_unit(tf, u);
+            double f = benchfn_eval_unit(tf, u);
             cr_assert(f >= tf->fstar - 1e-12 * (1 + fabs(tf->fstar)), "%s: f=%g < f*=%g",
                       tf->name, f, tf->fstar);
         }
     }
 }
 
-Test(testfuncs, lookup_by_name)
+Test(benchfn, lookup_by_name)
 {
-    cr_assert_null(testfunc_find("nope"));
-    cr_assert_null(testfunc_find(NULL));
-    const testfunc *tf = testfunc_find("hartmann6");
+    cr_assert_null(benchfn_find("nope"));
+    cr_assert_null(benchfn_find(NULL));
+    const benchfn *tf = benchfn_find("hartmann6");
     cr_assert_not_null(tf);
     cr_assert_eq(tf->dim, 6);
     cr_assert_str_eq(tf->name, "hartmann6");
-    cr_assert_eq(testfunc_find("ackley5")->dim, 5);
-    cr_assert_eq(testfunc_find("ackley5")->low[4], -32.768);
+    cr_assert_eq(benchfn_find("ackley5")->dim, 5);
+    cr_assert_eq(benchfn_find("ackley5")->low[4], -32.768);
 }

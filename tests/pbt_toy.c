@@ -1,6 +1,6 @@
-/* hpo/pbt_toy.c: the toy problem of Jaderberg et al. 2017 (sec. 4.1,
- * fig. 2) as an objective with a copyable state, for the PBT test and the
- * experiments/pbt-toy program.
+/* tests/pbt_toy.c: the toy problem of Jaderberg et al. 2017 (sec. 4.1,
+ * fig. 2) as an objective with a copyable state (tests/pbt_toy.h), for the
+ * PBT tests and the experiments/pbt-toy program.
  *
  * Does: one gradient-ascent step on Qhat per budget unit, report Q after
  * each step, obey stop / pause / exploit (copy theta, read the new h), re-read
@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hpo/pbt.h"
+#include "tests/pbt_toy.h"
+
+#include "hpo/study.h"
 
 typedef struct toy_state {
     double theta[2];

@@ -1,11 +1,11 @@
-/* hpo/testfuncs.c: the benchmark functions of hpo/testfuncs.h.
+/* hpo/benchfn.c: the benchmark functions of hpo/benchfn.h.
  *
  * Formulas follow functions.md term by term, in the same order of
  * operations as the reference values were computed, so the test points
  * match to about 1e-12 relative (Ackley at its optimum gives 4.44e-16, not
  * 0, for that reason).  No sampling, no state.
  */
-#include "hpo/testfuncs.h"
+#include "hpo/benchfn.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 
 #define PI 3.141592653589793
 
-double testfunc_branin(const double *x)
+double benchfn_branin(const double *x)
 {
     const double a = 1.0, b = 5.1 / (4.0 * PI * PI), c = 5.0 / PI;
     const double r = 6.0, s = 10.0, t = 1.0 / (8.0 * PI);
@@ -22,7 +22,7 @@ double testfunc_branin(const double *x)
     return a * q * q + s * (1.0 - t) * cos(x1) + s;
 }
 
-double testfunc_hartmann6(const double *x)
+double benchfn_hartmann6(const double *x)
 {
     static const double alpha[4] = {1.0, 1.2, 3.0, 3.2};
     static const double A[4][6] = {
@@ -59,7 +59,7 @@ static double rosenbrock(const double *x, int d)
     return s;
 }
 
-double testfunc_rosenbrock4(const double *x) { return rosenbrock(x, 4); }
+double benchfn_rosenbrock4(const double *x) { return rosenbrock(x, 4); }
 
 static double ackley(const double *x, int d)
 {
@@ -72,17 +72,17 @@ static double ackley(const double *x, int d)
     return -a * exp(-b * sqrt(s1 / d)) - exp(s2 / d) + a + exp(1.0);
 }
 
-double testfunc_ackley5(const double *x) { return ackley(x, 5); }
+double benchfn_ackley5(const double *x) { return ackley(x, 5); }
 
 /* Forrester et al. (2008): (6x - 2)^2 sin(12x - 4) on [0, 1]; a 1-d
  * teaching function with a local and a global minimum. */
-double testfunc_forrester(const double *x)
+double benchfn_forrester(const double *x)
 {
     double u = 6.0 * x[0] - 2.0;
     return u * u * sin(12.0 * x[0] - 4.0);
 }
 
-double testfunc_sphere3(const double *x)
+double benchfn_sphere3(const double *x)
 {
     return x[0] * x[0] + x[1] * x[1] + x[2] * x[2];
 }
@@ -90,25 +90,25 @@ double testfunc_sphere3(const double *x)
 #define A5 {-32.768, -32.768, -32.768, -32.768, -32.768}
 #define B5 {32.768, 32.768, 32.768, 32.768, 32.768}
 
-static const testfunc table[] = {
-    {"branin", 2, {-5.0, 0.0}, {10.0, 15.0}, 0.39788735772973816, testfunc_branin},
+static const benchfn table[] = {
+    {"branin", 2, {-5.0, 0.0}, {10.0, 15.0}, 0.39788735772973816, benchfn_branin},
     {"hartmann6", 6, {0, 0, 0, 0, 0, 0}, {1, 1, 1, 1, 1, 1}, -3.3223680114155147,
-     testfunc_hartmann6},
-    {"rosenbrock4", 4, {-5, -5, -5, -5}, {10, 10, 10, 10}, 0.0, testfunc_rosenbrock4},
-    {"ackley5", 5, A5, B5, 0.0, testfunc_ackley5},
+     benchfn_hartmann6},
+    {"rosenbrock4", 4, {-5, -5, -5, -5}, {10, 10, 10, 10}, 0.0, benchfn_rosenbrock4},
+    {"ackley5", 5, A5, B5, 0.0, benchfn_ackley5},
     /* f* at x* = 0.7572487578418557 (bisection on f' in double precision) */
-    {"forrester", 1, {0.0}, {1.0}, -6.0207400557670825, testfunc_forrester},
-    {"sphere3", 3, {-5, -5, -5}, {5, 5, 5}, 0.0, testfunc_sphere3},
+    {"forrester", 1, {0.0}, {1.0}, -6.0207400557670825, benchfn_forrester},
+    {"sphere3", 3, {-5, -5, -5}, {5, 5, 5}, 0.0, benchfn_sphere3},
 };
 
-const testfunc *testfunc_all(int *n)
+const benchfn *benchfn_all(int *n)
 {
     if (n)
         *n = (int)(sizeof table / sizeof table[0]);
     return table;
 }
 
-const testfunc *testfunc_find(const char *name)
+const benchfn *benchfn_find(const char *name)
 {
     if (!name)
         return NULL;
@@ -118,9 +118,9 @@ const testfunc *testfunc_find(const char *name)
     return NULL;
 }
 
-double testfunc_eval_unit(const testfunc *tf, const double *u)
+double benchfn_eval_unit(const benchfn *tf, const double *u)
 {
-    double x[TESTFUNC_MAX_DIM];
+    double x[BENCHFN_MAX_DIM];
     for (int i = 0; i < tf->dim; i++)
         x[i] = tf->low[i] + u[i] * (tf->high[i] - tf->low[i]);
     return tf->f(x);
