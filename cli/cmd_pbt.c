@@ -145,22 +145,6 @@ static int load_config(const opts *o, const report_study *rs, int best, config *
                    rs->path, rs->path);
 }
 
-/* What the training objective changes in a running trial (apply_live in
- * objective_train.c): copies those fields of c into the trainer. */
-static void apply_live(session *s, const config *old, const config *c)
-{
-    train_config *tc = &s->tr.cfg;
-    tc->lr = c->lr;
-    tc->weight_decay = c->weight_decay;
-    tc->momentum = c->momentum;
-    tc->beta1 = c->beta1;
-    tc->beta2 = c->beta2;
-    tc->eps = c->eps;
-    tc->clip_norm = c->clip_norm;
-    if (c->dropout != old->dropout)
-        s->model->vt->set_dropout(s->model, (float)c->dropout);
-}
-
 static double metric_value(const char *metric, trainer *tr, session *s, double *test_acc,
                            double *test_loss, tl_err *err)
 {
@@ -209,7 +193,7 @@ static int replay(const report_study *rs, config *c, const pbt_segment *seg, int
             config next = *c;
             if ((rc = config_apply_values(&next, sp, seg[k].values, "pbt-replay", err)))
                 break;
-            apply_live(&s, c, &next);
+            session_apply_live(&s, c, &next);
             *c = next;
         }
         rc = trainer_run(&s.tr, session_train(&s), session_val(&s), seg[k].end, NULL, NULL, err);

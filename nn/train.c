@@ -76,14 +76,9 @@ void train_config_default(train_config *c)
 {
     memset(c, 0, sizeof *c);
     c->optimizer = OPTIM_ADAMW;
-    c->lr = 1e-3;
-    c->momentum = 0.9;
-    c->nesterov = 0;
-    c->beta1 = 0.9;
-    c->beta2 = 0.999;
-    c->eps = 1e-8;
-    c->weight_decay = 0.01;
-    c->clip_norm = 0;
+    c->live = (train_live){ .opt = { .lr = 1e-3, .weight_decay = 0.01, .momentum = 0.9,
+                                     .nesterov = 0, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8 },
+                            .clip_norm = 0 };
     sched_config_default(&c->sched);
     c->epochs = 10;
     c->batch_size = 64;
@@ -97,28 +92,15 @@ void train_config_default(train_config *c)
     c->seed = 0;
 }
 
-static void hparams_of(const train_config *c, double lr, optim_hparams *h)
-{
-    h->lr = lr;
-    h->weight_decay = c->weight_decay;
-    h->momentum = c->momentum;
-    h->nesterov = c->nesterov;
-    h->beta1 = c->beta1;
-    h->beta2 = c->beta2;
-    h->eps = c->eps;
-}
-
 /* The live hyperparameters (those the hook may change). */
 static int live_check(const train_config *c, tl_err *err)
 {
-    optim_hparams h;
-    hparams_of(c, c->lr, &h);
-    int rc = optim_hparams_check(c->optimizer, &h, err);
+    int rc = optim_hparams_check(c->optimizer, &c->live.opt, err);
     if (rc)
         return rc;
-    if (!(c->clip_norm >= 0) || !isfinite(c->clip_norm))
+    if (!(c->live.clip_norm >= 0) || !isfinite(c->live.clip_norm))
         return tl_fail(err, TL_EINPUT, "train.clip_norm: must be >= 0, 0 = off (got %g)",
-                       c->clip_norm);
+                       c->live.clip_norm);
     return 0;
 }
 
@@ -170,9 +152,9 @@ double train_scaled_lr(const train_config *c)
     double base = c->base_batch_size > 0 ? (double)c->base_batch_size : eff;
     double k = eff / base;
     switch (c->lr_scaling) {
-    case TRAIN_SCALE_LINEAR: return c->lr * k;
-    case TRAIN_SCALE_SQRT: return c->lr * sqrt(k);
-    default: return c->lr;
+    case TRAIN_SCALE_LINEAR: return c->live.opt.lr * k;
+    case TRAIN_SCALE_SQRT: return c->live.opt.lr * sqrt(k);
+    default: return c->live.opt.lr;
     }
 }
 
@@ -343,14 +325,14 @@ static int train_step(trainer *t, nn_batch_src *src, double lr, step_acc *acc, t
         for (size_t i = 0; i < n; i++)
             g[i] *= r;
     }
-    double norm = optim_clip_grad_norm(&t->opt, m->grads, t->cfg.clip_norm);
+    double norm = optim_clip_grad_norm(&t->opt, m->grads, t->cfg.live.clip_norm);
     if (!isfinite(norm)) {
         snprintf(t->reason, sizeof t->reason, "gradient norm is %g at step %ld (epoch %d)",
                  norm, t->step + 1, t->epoch + 1);
         return STEP_DIVERGED;
     }
-    optim_hparams h;
-    hparams_of(&t->cfg, lr, &h);
+    optim_hparams h = t->cfg.live.opt;
+    h.lr = lr;
     optim_step(&t->opt, m->params, m->grads, &h);
     t->step++;
     acc->loss_sum += sum;

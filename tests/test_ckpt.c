@@ -44,11 +44,11 @@ static train_config cfg(int optimizer)
     train_config c;
     train_config_default(&c);
     c.optimizer = optimizer;
-    c.lr = 0.02;
+    c.live.opt.lr = 0.02;
     c.epochs = 4;
     c.batch_size = 20; /* 150 = 7*20 + 10: a partial batch */
     c.accum_steps = 2;
-    c.clip_norm = 1.0;
+    c.live.clip_norm = 1.0;
     c.sched.kind = SCHED_WARMUP_COSINE;
     c.sched.warmup = 3;
     c.patience = 5;
@@ -397,14 +397,14 @@ static const char v1_blob[] = "[train]\noptimizer = sgd\n";
 static train_config v1_cfg(void)
 {
     train_config c = cfg(OPTIM_SGD);
-    c.lr = 0.03;
-    c.momentum = 0.8;
-    c.nesterov = 1;
-    c.weight_decay = 0.004;
-    c.clip_norm = 1.5;
-    c.beta1 = 0.85;
-    c.beta2 = 0.99;
-    c.eps = 1e-7;
+    c.live.opt.lr = 0.03;
+    c.live.opt.momentum = 0.8;
+    c.live.opt.nesterov = 1;
+    c.live.opt.weight_decay = 0.004;
+    c.live.clip_norm = 1.5;
+    c.live.opt.beta1 = 0.85;
+    c.live.opt.beta2 = 0.99;
+    c.live.opt.eps = 1e-7;
     return c;
 }
 
@@ -442,14 +442,14 @@ Test(ckpt, version1_file_reads_back_and_rewrites_byte_for_byte, .init = mkdir_tm
     cr_assert_eq(memcmp(blob, v1_blob, blen), 0);
     free(blob);
     const train_config w = v1_cfg();
-    cr_assert_eq(t.cfg.lr, w.lr);
-    cr_assert_eq(t.cfg.momentum, w.momentum);
-    cr_assert_eq(t.cfg.nesterov, 1);
-    cr_assert_eq(t.cfg.weight_decay, w.weight_decay);
-    cr_assert_eq(t.cfg.clip_norm, w.clip_norm);
-    cr_assert_eq(t.cfg.beta1, w.beta1);
-    cr_assert_eq(t.cfg.beta2, w.beta2);
-    cr_assert_eq(t.cfg.eps, w.eps);
+    cr_assert_eq(t.cfg.live.opt.lr, w.live.opt.lr);
+    cr_assert_eq(t.cfg.live.opt.momentum, w.live.opt.momentum);
+    cr_assert_eq(t.cfg.live.opt.nesterov, 1);
+    cr_assert_eq(t.cfg.live.opt.weight_decay, w.live.opt.weight_decay);
+    cr_assert_eq(t.cfg.live.clip_norm, w.live.clip_norm);
+    cr_assert_eq(t.cfg.live.opt.beta1, w.live.opt.beta1);
+    cr_assert_eq(t.cfg.live.opt.beta2, w.live.opt.beta2);
+    cr_assert_eq(t.cfg.live.opt.eps, w.live.opt.eps);
     cr_assert_eq(t.lr_mult, 0.5);
     cr_assert_eq(m->dropout, 0.1f);
     cr_assert_eq(t.epoch, 2);

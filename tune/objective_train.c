@@ -110,9 +110,7 @@ static int apply_live(tstate *ts, const space *sp, const double *values, tl_err 
     int rc = config_apply_values(&c, sp, values, "exploit", err);
     if (rc)
         return rc;
-    session_live_values(&c, &ts->s.tr.cfg);
-    if (c.dropout != ts->cfg.dropout)
-        ts->s.model->vt->set_dropout(ts->s.model, (float)c.dropout);
+    session_apply_live(&ts->s, &ts->cfg, &c);
     ts->cfg = c;
     return 0;
 }

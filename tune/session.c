@@ -216,15 +216,19 @@ void session_gpt_config(const config *c, const task_data *d, gpt_config *g)
     g->dropout = (float)c->dropout;
 }
 
-void session_live_values(const config *c, train_config *tc)
+/* The one place that reads the live hyperparameters out of a config. */
+static train_live live_of(const config *c)
 {
-    tc->lr = c->lr;
-    tc->momentum = c->momentum;
-    tc->beta1 = c->beta1;
-    tc->beta2 = c->beta2;
-    tc->eps = c->eps;
-    tc->weight_decay = c->weight_decay;
-    tc->clip_norm = c->clip_norm;
+    return (train_live){ .opt = { .lr = c->lr, .weight_decay = c->weight_decay, .momentum = c->momentum,
+                                  .nesterov = c->nesterov, .beta1 = c->beta1, .beta2 = c->beta2, .eps = c->eps },
+                         .clip_norm = c->clip_norm };
+}
+
+void session_apply_live(session *s, const config *was, const config *c)
+{
+    s->tr.cfg.live = live_of(c);
+    if (c->dropout != was->dropout)
+        s->model->vt->set_dropout(s->model, (float)c->dropout);
 }
 
 int session_train_config(const config *c, train_config *tc, tl_err *err)
@@ -238,8 +242,7 @@ int session_train_config(const config *c, train_config *tc, tl_err *err)
         (rc = sched_unit_parse(c->warmup_unit, &tc->sched.warmup_unit, err)) ||
         (rc = sched_unit_parse(c->step_unit, &tc->sched.unit, err)))
         return rc;
-    session_live_values(c, tc);
-    tc->nesterov = c->nesterov;
+    tc->live = live_of(c);
     tc->sched.step_size = c->step_size;
     tc->sched.decay_rate = c->decay_rate;
     tc->sched.gamma = c->gamma;

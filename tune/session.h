@@ -57,10 +57,13 @@ void session_gpt_config(const config *c, const task_data *d, gpt_config *g);
 /* Fills a train_config from c.  Returns 0 or TL_EINPUT naming the key. */
 int session_train_config(const config *c, train_config *tc, tl_err *err);
 
-/* Copies from c the optimizer values a running trial may change (PBT
- * explore): lr, weight_decay, momentum, beta1, beta2, eps, clip_norm.
- * Part of session_train_config; checks nothing. */
-void session_live_values(const config *c, train_config *tc);
+/* Gives the running session s the values of c that may change while a
+ * trial trains (PBT explore, pbt-replay): the trainer's live
+ * hyperparameters (train_live: lr, weight_decay, momentum, nesterov, beta1,
+ * beta2, eps, clip_norm) and, when it differs from was->dropout, the model's
+ * dropout.  Checks nothing (trainer_run checks the live values before it
+ * trains).  Cannot fail. */
+void session_apply_live(session *s, const config *was, const config *c);
 
 /* A short architecture description: "mlp 784-256-256-10 relu" or
  * "gpt L4 H4 d128 ctx64 V96". */
