@@ -139,6 +139,14 @@ size_t gpt_param_count(const gpt_config *c)
     return total;
 }
 
+double gpt_flops(const gpt_config *c)
+{
+    if (gpt_check(c, 1, NULL))
+        return 0;
+    double C = c->d_model, F = (c->mlp_ratio > 0 ? c->mlp_ratio : 4) * C, T = c->ctx, V = c->vocab;
+    return 2.0 * (c->layers * (4 * C * C + 2 * C * F + 2 * T * C) + C * V);
+}
+
 const gpt_config *gpt_config_of(const nn_model *m)
 {
     gpt *s = gpt_of(m);

@@ -107,6 +107,18 @@ size_t mlp_param_count(const mlp_config *c)
     return total;
 }
 
+double mlp_flops(const mlp_config *c)
+{
+    int din[MLP_MAX_LIN], dout[MLP_MAX_LIN];
+    if (mlp_check(c, 1, NULL))
+        return 0;
+    int n = mlp_dims(c, din, dout);
+    double macs = 0;
+    for (int l = 0; l < n; l++)
+        macs += (double)din[l] * dout[l];
+    return 2.0 * macs;
+}
+
 const mlp_config *mlp_config_of(const nn_model *m)
 {
     mlp *s = mlp_of(m);

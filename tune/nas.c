@@ -111,23 +111,10 @@ double nas_flops(const config *c, const task_data *d)
     if (d->is_text) {
         gpt_config g;
         session_gpt_config(c, d, &g);
-        if (gpt_check(&g, 1, NULL))
-            return 0;
-        double C = g.d_model, F = (g.mlp_ratio > 0 ? g.mlp_ratio : 4) * C, T = g.ctx, V = g.vocab;
-        /* per layer: qkv 3C^2, projection C^2, MLP 2CF multiply-adds; attention
-         * scores and mixing 2TC; the tied head CV */
-        return 2.0 * (g.layers * (4 * C * C + 2 * C * F + 2 * T * C) + C * V);
+        return gpt_flops(&g);
     }
     mlp_config m;
-    if (mlp_of(c, d, &m) || mlp_check(&m, 1, NULL))
-        return 0;
-    double f = 0;
-    int in = m.in_dim;
-    for (int i = 0; i < m.nhidden; i++) {
-        f += (double)in * m.hidden[i];
-        in = m.hidden[i];
-    }
-    return 2.0 * (f + (double)in * m.out_dim);
+    return mlp_of(c, d, &m) ? 0 : mlp_flops(&m);
 }
 
 /* Drops "SOURCE: " and "candidate: " prefixes so a reason starts with its key. */
