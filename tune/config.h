@@ -10,12 +10,13 @@
  *
  * This module only parses and validates; it builds nothing.
  */
-#ifndef TL_CLI_CONFIG_H
-#define TL_CLI_CONFIG_H
+#ifndef TL_TUNE_CONFIG_H
+#define TL_TUNE_CONFIG_H
 
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hpo/space.h"
 #include "util/err.h"
 
 #define CFG_MAX_LAYERS 16
@@ -126,6 +127,26 @@ int config_load_text(config *c, const char *text, size_t len, const char *name, 
 /* Sets one key from text ("train.lr", "3e-4"); `where` prefixes errors
  * ("exp.ini:12" or "--set").  Returns 0 or TL_EINPUT. */
 int config_set(config *c, const char *key, const char *value, const char *where, tl_err *err);
+
+/* Sets one key from a number, with the checks and messages of config_set:
+ * a float key takes any finite v in its range, an integer key an integral
+ * v (below 9e15 in magnitude) in its range, a boolean 0 or 1; a text key
+ * takes v's shortest round-trip text.  Messages show v as that text
+ * ("trial 3: model.hidden: expected an integer, got '27.5'").  Returns 0 or
+ * TL_EINPUT (unknown key, wrong type, out of range); c is unchanged on
+ * error. */
+int config_set_number(config *c, const char *key, double v, const char *where, tl_err *err);
+
+/* Applies a trial's values (sp->n, in hpo/space's internal form) to c: each
+ * parameter's name is a config key; a float or int parameter goes in as a
+ * number (config_set_number's checks), a categorical as its choice (a
+ * numeric choice of a numeric key as that number, any other as its text,
+ * config_set's checks); NAN (an inactive conditional parameter) leaves its
+ * key alone.  Then config_validate.  Messages are prefixed with `where`
+ * ("trial 3", "exploit") and show each value as space_format_value writes
+ * it.  Returns 0 or TL_EINPUT naming the key; on error c may hold the
+ * values before the failing one. */
+int config_apply_values(config *c, const space *sp, const double *values, const char *where, tl_err *err);
 
 /* Applies "section.key=value" (a --set argument). */
 int config_set_arg(config *c, const char *arg, tl_err *err);

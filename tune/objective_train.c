@@ -11,20 +11,6 @@
 
 enum metric_kind { M_VAL_LOSS, M_VAL_ACC, M_VAL_PPL, M_TEST_ACC, M_TRAIN_LOSS, M_COUNT };
 
-int config_apply_values(config *c, const space *sp, const double *values, const char *where, tl_err *err)
-{
-    for (int i = 0; i < sp->n; i++) {
-        if (isnan(values[i]))
-            continue;
-        char buf[256];
-        space_format_value(sp, i, values[i], buf, sizeof buf);
-        int rc = config_set(c, sp->p[i].name, buf, where, err);
-        if (rc)
-            return rc;
-    }
-    return config_validate(c, err);
-}
-
 /* The state of a trial between runs: its config and session. */
 typedef struct tstate {
     config cfg;

@@ -28,8 +28,4 @@ typedef struct train_objective {
  * TL_EINPUT for an unknown study.metric. */
 int train_objective_init(objective *obj, train_objective *to, const config *base, const task_data *data,
                          tl_err *err);
-
-/* Applies a trial's values to c (each parameter's name is a config key).
- * Returns 0 or TL_EINPUT naming the key and the trial. */
-int config_apply_values(config *c, const space *sp, const double *values, const char *where, tl_err *err);
 #endif
