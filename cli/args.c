@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/term.h"
+#include "tune/metric.h"
 
 static int need_value(int i, int argc, char **argv)
 {
@@ -108,7 +109,7 @@ int args_load_config(const args *a, config *c, tl_err *err)
     if (!c->storage[0])
         snprintf(c->storage, sizeof c->storage, "runs/%.120s.db", c->study_name);
     if (!c->direction[0]) {
-        int up = !strcmp(c->metric, "val_accuracy") || !strcmp(c->metric, "test_accuracy");
+        int m, up = metric_parse(c->metric, &m, NULL) == 0 && metric_maximized(m);
         snprintf(c->direction, sizeof c->direction, "%s", up ? "maximize" : "minimize");
     }
     if (!c->data_path[0]) {

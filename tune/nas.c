@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tune/objective_train.h"
 #include "hpo/pareto.h"
+#include "tune/metric.h"
 #include "nn/gpt.h"
 #include "nn/mlp.h"
 
@@ -30,16 +30,12 @@ static const char *const SECOND_NAMES[NAS_SECOND_COUNT] = { "", "params", "flops
 /* nas.objectives: "METRIC[, params|flops]". */
 static int parse_objectives(const config *c, int *second, tl_err *err)
 {
-    static const char *const metrics[] = { "val_loss", "val_accuracy", "val_perplexity", "test_accuracy",
-                                           "train_loss", "value" };
     *second = NAS_SECOND_NONE;
     char buf[sizeof c->nas_objectives];
     snprintf(buf, sizeof buf, "%s", c->nas_objectives);
     int ntok = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-        int known = 0;
-        for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++)
-            known |= !strcmp(tok, metrics[i]);
+        int m, known = metric_parse(tok, &m, NULL) == 0 || !strcmp(tok, "value");
         if (known && ntok == 0) {
             ntok++;
             continue;

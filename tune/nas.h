@@ -26,8 +26,8 @@
  * Does not: train (tune/objective_train.c), draw (cli/report_nas.c), or
  * print anything but nas_finish's summary.
  */
-#ifndef TL_CLI_NAS_H
-#define TL_CLI_NAS_H
+#ifndef TL_TUNE_NAS_H
+#define TL_TUNE_NAS_H
 
 #include <cjson/cJSON.h>
 #include <stddef.h>

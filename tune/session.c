@@ -7,71 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/ckpt.h"
 #include "nn/gpt.h"
 #include "nn/mlp.h"
 #include "nn/optim.h"
 #include "nn/schedule.h"
-
-/* ---- task data ---- */
-
-int task_data_load(const config *c, task_data *d, tl_err *err)
-{
-    memset(d, 0, sizeof *d);
-    int rc = 0;
-    const char *path = c->data_path[0] ? c->data_path : NULL;
-    if (!strcmp(c->dataset, "fmnist")) {
-        rc = data_load_fmnist(path, &d->train_set, &d->test_set, err);
-    } else if (!strcmp(c->dataset, "images")) {
-        if (!path)
-            return tl_fail(err, TL_EINPUT, "%s: data.path: required for data.dataset = images", c->source);
-        rc = data_load_images(path, c->channels, c->image_width, c->image_height, &d->train_set, err);
-    } else if (!strcmp(c->dataset, "text")) {
-        rc = data_load_text(path, &d->train_set, err);
-    } else {
-        rng r;
-        rng_seed(&r, c->data_seed, 0x5eed);
-        if (!strcmp(c->dataset, "spirals"))
-            rc = data_make_spirals(c->samples, c->classes, c->noise, &r, &d->train_set, err);
-        else
-            rc = data_make_blobs(c->samples, c->classes, c->features, c->noise, &r, &d->train_set, err);
-    }
-    if (rc)
-        return rc;
-    if ((rc = data_split(d->train_set, c->val_fraction, c->data_seed, &d->train, &d->val, err)))
-        goto fail;
-    data_view_limit(&d->train, c->train_limit);
-    data_view_limit(&d->val, c->val_limit);
-    if (d->test_set) {
-        if ((rc = data_view_all(d->test_set, &d->test, err)))
-            goto fail;
-        data_view_limit(&d->test, c->test_limit);
-    }
-    d->is_text = d->train_set->is_text;
-    if (d->is_text) {
-        d->vocab = d->train_set->vocab;
-        if ((rc = data_text_check(&d->train, c->ctx, err)) || (rc = data_text_check(&d->val, c->ctx, err)))
-            goto fail;
-    } else {
-        d->in_dim = d->train_set->dim;
-        d->nclass = d->train_set->nclass;
-    }
-    return 0;
-fail:
-    task_data_free(d);
-    return rc;
-}
-
-void task_data_free(task_data *d)
-{
-    if (!d)
-        return;
-    data_view_free(&d->train);
-    data_view_free(&d->val);
-    data_view_free(&d->test);
-    data_free(d->train_set);
-    data_free(d->test_set);
-    memset(d, 0, sizeof *d);
-}
 
 /* ---- batch sources ---- */
 
@@ -341,4 +281,33 @@ void session_describe(const config *c, const task_data *d, char *buf, size_t n)
                                  c->nwidths > 0 ? c->widths[i] : i < 8 && c->width_i[i] > 0 ? c->width_i[i] : c->hidden);
     if (used < n)
         snprintf(buf + used, n - used, "-%d %s", d->nclass, c->activation);
+}
+
+/* ---- checkpoints ---- */
+
+int session_save(const session *s, const char *ini, const char *path, tl_err *err)
+{
+    return ckpt_save(&s->tr, path, ini, strlen(ini) + 1, err);
+}
+
+int session_resume(session *s, const char *path, tl_err *err)
+{
+    return ckpt_load(&s->tr, path, NULL, NULL, err);
+}
+
+int session_config_of_ckpt(config *c, const char *path, int *bad_text, tl_err *err)
+{
+    void *blob = NULL;
+    size_t len = 0;
+    if (bad_text)
+        *bad_text = 0;
+    int rc = ckpt_peek(path, NULL, &blob, &len, err);
+    if (rc)
+        return rc;
+    config_defaults(c);
+    rc = config_load_text(c, blob, strnlen(blob, len), path, err);
+    free(blob);
+    if (rc && bad_text)
+        *bad_text = 1;
+    return rc;
 }

@@ -1,32 +1,19 @@
-/* tune/session.h: turns a config into a dataset, a model and a trainer.
+/* tune/session.h: turns a config and its data (tune/task_data.h) into a
+ * model and a trainer.
  *
- * task_data is loaded once per process and shared read-only by every trial
- * (the datasets and their train/validation/test views).  A session is one
- * training run: its own model, trainer and batch sources over the shared
- * views, so several sessions train side by side in one process.
+ * A session is one training run: its own model, trainer and batch sources
+ * over the shared, read-only views of a task_data, so several sessions
+ * train side by side in one process.
  */
-#ifndef TL_CLI_SESSION_H
-#define TL_CLI_SESSION_H
+#ifndef TL_TUNE_SESSION_H
+#define TL_TUNE_SESSION_H
 
 #include "tune/config.h"
-#include "data/dataset.h"
+#include "tune/task_data.h"
 #include "nn/gpt.h"
 #include "nn/mlp.h"
 #include "nn/model.h"
 #include "nn/train.h"
-
-typedef struct task_data {
-    dataset *train_set;     /* owned */
-    dataset *test_set;      /* owned; NULL when the dataset has no test set */
-    data_view train, val, test;
-    int is_text;
-    int in_dim, nclass, vocab;
-} task_data;
-
-/* Loads the data the config names and splits it.  Returns 0 or a tl_code
- * (TL_EINPUT names the file). */
-int task_data_load(const config *c, task_data *d, tl_err *err);
-void task_data_free(task_data *d);
 
 typedef struct batch_src batch_src;
 
@@ -64,6 +51,25 @@ int session_train_config(const config *c, train_config *tc, tl_err *err);
  * dropout.  Checks nothing (trainer_run checks the live values before it
  * trains).  Cannot fail. */
 void session_apply_live(session *s, const config *was, const config *c);
+
+/* ---- checkpoints (nn/ckpt.h) holding the run's config ---- */
+
+/* Writes s's trainer (model, optimizer, position, history) and ini, the
+ * run's resolved config as INI text (config_to_string), to path
+ * atomically.  Returns 0 or TL_ERUNTIME naming the file (path untouched). */
+int session_save(const session *s, const char *ini, const char *path, tl_err *err);
+
+/* Loads the trainer state saved at path into s, which must have been built
+ * from the config the checkpoint holds (session_config_of_ckpt).  Returns
+ * 0, or TL_EINPUT naming the file and the problem (missing, damaged,
+ * another architecture or optimizer); s is then untouched. */
+int session_resume(session *s, const char *path, tl_err *err);
+
+/* Reads the config saved in the checkpoint at path into c: the defaults,
+ * then the stored INI text (c->source = path).  Returns 0, the errors of
+ * session_resume for a missing or damaged file, or TL_EINPUT from the
+ * config text, with *bad_text (may be NULL) set to 1 then only. */
+int session_config_of_ckpt(config *c, const char *path, int *bad_text, tl_err *err);
 
 /* A short architecture description: "mlp 784-256-256-10 relu" or
  * "gpt L4 H4 d128 ctx64 V96". */
