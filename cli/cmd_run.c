@@ -183,7 +183,7 @@ static int run_study(const args *ap)
 
     /* The objective. */
     objective obj;
-    train_objective to;
+    objective_train to;
     task_data d;
     memset(&d, 0, sizeof d);
     if (kind == 1)
@@ -191,7 +191,7 @@ static int run_study(const args *ap)
     else if (kind == 2)
         rc = cmd_objective_new(&obj, c.command, c.timeout, &err);
     else if (!(rc = task_data_load(&c, &d, &err)))
-        rc = train_objective_init(&obj, &to, &c, &d, &err);
+        rc = objective_train_init(&obj, &to, &c, &d, &err);
     if (rc) {
         task_data_free(&d);
         space_free(&sp);
