@@ -420,24 +420,72 @@ static int steps_per_epoch(const trainer *t, nn_batch_src *train, long *spe, tl_
     return 0;
 }
 
-int trainer_run(trainer *t, nn_batch_src *train, nn_batch_src *val, int until_epoch,
-                train_hook hook, void *ud, tl_err *err)
+/* One pass of train: optimizer steps until the source runs dry.  Returns
+ * STEP_END (the pass is done: *nsteps steps, their norms summed in
+ * *norm_sum), STEP_DIVERGED or STEP_BADBATCH. */
+static int train_epoch(trainer *t, nn_batch_src *train, step_acc *acc, double *norm_sum, long *nsteps,
+                       tl_err *err)
+{
+    if (train->reset)
+        train->reset(train->self, &t->rng);
+    for (;;) {
+        double lr = trainer_lr(t);
+        int s = train_step(t, train, lr, acc, err);
+        if (s != STEP_OK)
+            return s;
+        t->last_lr = lr;
+        *norm_sum += acc->grad_norm;
+        (*nsteps)++;
+        if (t->progress) {
+            train_progress p = { t->epoch, t->step, *nsteps, t->steps_per_epoch,
+                                 acc->step_loss, lr, acc->grad_norm };
+            t->progress(&p, t->progress_ud);
+        }
+    }
+}
+
+/* Appends ev to the history (one record per epoch, up to cap_hist). */
+static void record_epoch(trainer *t, const train_event *ev)
+{
+    if (t->nhist >= t->cap_hist)
+        return;
+    train_record *r = &t->hist[t->nhist++];
+    r->epoch = ev->epoch;
+    r->step = ev->step;
+    r->train_loss = ev->train_loss;
+    r->val_loss = ev->val_loss;
+    r->val_acc = ev->val_acc;
+    r->lr = ev->lr;
+    r->grad_norm = ev->grad_norm;
+    r->elapsed = ev->elapsed;
+}
+
+/* Checks the arguments of trainer_run and resolves the run's schedule. */
+static int run_setup(trainer *t, nn_batch_src *train, nn_batch_src *val, int *until_epoch, tl_err *err)
 {
     if (!train || !train->next)
         return tl_fail(err, TL_EINPUT, "trainer: no training source");
     if (val && !val->next)
         return tl_fail(err, TL_EINPUT, "trainer: validation source has no next()");
-    if (until_epoch <= 0)
-        until_epoch = t->cfg.epochs;
-    if (until_epoch > t->cfg.epochs)
+    if (*until_epoch <= 0)
+        *until_epoch = t->cfg.epochs;
+    if (*until_epoch > t->cfg.epochs)
         return tl_fail(err, TL_EINPUT, "trainer: until_epoch %d exceeds train.epochs %d",
-                       until_epoch, t->cfg.epochs);
+                       *until_epoch, t->cfg.epochs);
     if (!val && t->cfg.monitor == TRAIN_MONITOR_VAL_ACC)
         return tl_fail(err, TL_EINPUT, "train.monitor: val_acc needs a validation set");
+    return 0;
+}
+
+int trainer_run(trainer *t, nn_batch_src *train, nn_batch_src *val, int until_epoch,
+                train_hook hook, void *ud, tl_err *err)
+{
+    int rc = run_setup(t, train, val, &until_epoch, err);
+    if (rc)
+        return rc;
     if (is_final(t->status))
         return 0;
-    int rc = live_check(&t->cfg, err);
-    if (rc)
+    if ((rc = live_check(&t->cfg, err)))
         return rc;
     if ((rc = steps_per_epoch(t, train, &t->steps_per_epoch, err)))
         return rc;
@@ -453,27 +501,12 @@ int trainer_run(trainer *t, nn_batch_src *train, nn_batch_src *val, int until_ep
         memset(&acc, 0, sizeof acc);
         double norm_sum = 0;
         long nsteps = 0;
-        if (train->reset)
-            train->reset(train->self, &t->rng);
-        for (;;) {
-            double lr = trainer_lr(t);
-            int s = train_step(t, train, lr, &acc, err);
-            if (s == STEP_END)
-                break;
-            if (s == STEP_BADBATCH)
-                return TL_ERUNTIME;
-            if (s == STEP_DIVERGED) {
-                t->status = TRAIN_DIVERGED;
-                goto done;
-            }
-            t->last_lr = lr;
-            norm_sum += acc.grad_norm;
-            nsteps++;
-            if (t->progress) {
-                train_progress p = { t->epoch, t->step, nsteps, t->steps_per_epoch,
-                                     acc.step_loss, lr, acc.grad_norm };
-                t->progress(&p, t->progress_ud);
-            }
+        int s = train_epoch(t, train, &acc, &norm_sum, &nsteps, err);
+        if (s == STEP_BADBATCH)
+            return TL_ERUNTIME;
+        if (s == STEP_DIVERGED) {
+            t->status = TRAIN_DIVERGED;
+            goto done;
         }
         double train_secs = tl_now() - t0;
         if (nsteps == 0)
@@ -504,26 +537,12 @@ int trainer_run(trainer *t, nn_batch_src *train, nn_batch_src *val, int until_ep
         ev.is_best = track_best(t, metric);
         ev.best_metric = t->best_metric;
         ev.best_epoch = t->best_epoch;
-        if (t->nhist < t->cap_hist) {
-            train_record *r = &t->hist[t->nhist++];
-            r->epoch = ev.epoch;
-            r->step = ev.step;
-            r->train_loss = ev.train_loss;
-            r->val_loss = ev.val_loss;
-            r->val_acc = ev.val_acc;
-            r->lr = ev.lr;
-            r->grad_norm = ev.grad_norm;
-            r->elapsed = ev.elapsed;
-        }
+        record_epoch(t, &ev);
         int decision = hook ? hook(t, &ev, ud) : TRAIN_CONTINUE;
         if ((rc = live_check(&t->cfg, err)))
             return tl_prefix(err, "after the hook of epoch %d", t->epoch);
-        if (decision == TRAIN_STOP) {
-            t->status = TRAIN_STOPPED_BY_HOOK;
-            goto done;
-        }
-        if (decision == TRAIN_PAUSE) {
-            t->status = TRAIN_PAUSED;
+        if (decision == TRAIN_STOP || decision == TRAIN_PAUSE) {
+            t->status = decision == TRAIN_STOP ? TRAIN_STOPPED_BY_HOOK : TRAIN_PAUSED;
             goto done;
         }
         if (t->cfg.patience > 0 && t->bad_epochs >= t->cfg.patience &&

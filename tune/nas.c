@@ -222,6 +222,39 @@ static void print_rejected(FILE *out, const cJSON *rej)
     }
 }
 
+/* The evaluated architectures as points (metric, cost) for the front:
+ * f (2 per point; the metric negated when maximized), num their trial
+ * numbers.  Returns the number of points; *reused counts the trials that
+ * repeated an architecture (left out: the same point as their source). */
+static int front_points(nas_ctx *n, study *st, const trial *t, int nt, int second, double *f, int *num,
+                        int *reused)
+{
+    const space *sp = study_space(st);
+    const study_config *sc = study_get_config(st);
+    char buf[64];
+    int m = 0;
+    for (int k = 0; k < nt; k++) {
+        if (!strncmp(t[k].reason, "reused result of trial ", 23)) {
+            (*reused)++;
+            continue;
+        }
+        if (t[k].state != TRIAL_COMPLETE || !isfinite(t[k].value))
+            continue;
+        double cost = NAN;
+        if (n->data && !candidate(n, sp, t[k].values, NULL, 0))
+            cost = second == NAS_SECOND_FLOPS ? nas_flops(&n->scratch, n->data)
+                                              : (double)nas_param_count(&n->scratch, n->data);
+        if (second == NAS_SECOND_PARAMS && study_trial_attr_get(st, k, "params", buf, sizeof buf) == 1)
+            cost = strtod(buf, NULL); /* what the objective built */
+        if (!(cost > 0))
+            continue;
+        f[2 * m] = sc->direction == STUDY_MAXIMIZE ? -t[k].value : t[k].value;
+        f[2 * m + 1] = cost;
+        num[m++] = k;
+    }
+    return m;
+}
+
 int nas_finish(nas_ctx *n, study *st, FILE *out, cJSON *json, tl_err *err)
 {
     if (!n->arch)
@@ -248,27 +281,8 @@ int nas_finish(nas_ctx *n, study *st, FILE *out, cJSON *json, tl_err *err)
         rc = tl_fail(err, TL_ERUNTIME, "out of memory");
         goto done;
     }
-    int m = 0, reused = 0;
     int second = n->second == NAS_SECOND_FLOPS ? NAS_SECOND_FLOPS : NAS_SECOND_PARAMS;
-    for (int k = 0; k < nt; k++) {
-        if (!strncmp(t[k].reason, "reused result of trial ", 23)) {
-            reused++;
-            continue; /* the same point as its source */
-        }
-        if (t[k].state != TRIAL_COMPLETE || !isfinite(t[k].value))
-            continue;
-        double cost = NAN;
-        if (n->data && !candidate(n, sp, t[k].values, NULL, 0))
-            cost = second == NAS_SECOND_FLOPS ? nas_flops(&n->scratch, n->data)
-                                              : (double)nas_param_count(&n->scratch, n->data);
-        if (second == NAS_SECOND_PARAMS && study_trial_attr_get(st, k, "params", buf, sizeof buf) == 1)
-            cost = strtod(buf, NULL); /* what the objective built */
-        if (!(cost > 0))
-            continue;
-        f[2 * m] = sc->direction == STUDY_MAXIMIZE ? -t[k].value : t[k].value;
-        f[2 * m + 1] = cost;
-        num[m++] = k;
-    }
+    int reused = 0, m = front_points(n, st, t, nt, second, f, num, &reused);
     if (out && reused)
         fprintf(out, "reused results: %d trials repeated an evaluated architecture (not trained again)\n", reused);
     if (json)
