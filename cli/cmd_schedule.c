@@ -151,7 +151,7 @@ static int parse_sweep(int *argc, char **argv, long *steps, double *lo, double *
     return 0;
 }
 
-static void print_sweep(const lr_find_result *res, int json)
+static void print_sweep(const train_lr_find_result *res, int json)
 {
     if (json) {
         cJSON *o = cJSON_CreateObject();
@@ -177,7 +177,7 @@ static void print_sweep(const lr_find_result *res, int json)
 
 /* Loss and smoothed loss against the learning rate, into png.  Returns the
  * exit status. */
-static int plot_sweep(const char *png, const config *c, const lr_find_result *res)
+static int plot_sweep(const char *png, const config *c, const train_lr_find_result *res)
 {
     char tmp[] = "/tmp/tunelab-lrfXXXXXX";
     FILE *df = plot_data_file(tmp);
@@ -219,14 +219,14 @@ int cmd_lr_find(int argc, char **argv)
     if ((rc = load(LRF_HELP, argc, argv, OPT_SET | OPT_PLOT | OPT_JSON, &a, &c, &f)))
         return rc < 0 ? 0 : rc;
     tl_err err = {0};
-    lr_find_result res;
+    train_lr_find_result res;
     if (fit_lr_find(&f, lo, hi, (int)steps, &res, &err)) {
         fit_close(&f);
         return term_error(&err, NULL);
     }
     print_sweep(&res, a.json);
     int status = a.plot ? plot_sweep(a.plot, &c, &res) : 0;
-    lr_find_result_free(&res);
+    train_lr_find_free(&res);
     fit_close(&f);
     return status;
 }

@@ -642,7 +642,7 @@ int trainer_copy(trainer *dst, const trainer *src, tl_err *err)
 
 /* ---- LR range test ---- */
 
-void lr_find_result_free(lr_find_result *r)
+void train_lr_find_free(train_lr_find_result *r)
 {
     if (!r)
         return;
@@ -653,7 +653,7 @@ void lr_find_result_free(lr_find_result *r)
 }
 
 int trainer_lr_find(trainer *t, nn_batch_src *train, double lo, double hi, int nsteps,
-                    double beta, lr_find_result *out, tl_err *err)
+                    double beta, train_lr_find_result *out, tl_err *err)
 {
     memset(out, 0, sizeof *out);
     if (!train || !train->next)
@@ -668,7 +668,7 @@ int trainer_lr_find(trainer *t, nn_batch_src *train, double lo, double hi, int n
     out->loss = malloc((size_t)nsteps * sizeof *out->loss);
     out->smooth = malloc((size_t)nsteps * sizeof *out->smooth);
     if (!out->lr || !out->loss || !out->smooth) {
-        lr_find_result_free(out);
+        train_lr_find_free(out);
         return tl_fail(err, TL_ERUNTIME, "lr_find: out of memory");
     }
     train_enable_ftz();
@@ -740,6 +740,6 @@ int trainer_lr_find(trainer *t, nn_batch_src *train, double lo, double hi, int n
     }
     return 0;
 fail:
-    lr_find_result_free(out);
+    train_lr_find_free(out);
     return rc;
 }

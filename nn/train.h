@@ -233,7 +233,7 @@ double trainer_lr(const trainer *t);
 int train_same_arch(const nn_model *a, const nn_model *b, const char *what, tl_err *err);
 
 /* ---- LR range test ---- */
-typedef struct lr_find_result {
+typedef struct train_lr_find_result {
     int n;                  /* steps run (<= nsteps) */
     double *lr;             /* (n) lr of each step */
     double *loss;           /* (n) raw loss of each step */
@@ -241,7 +241,7 @@ typedef struct lr_find_result {
     double suggestion;      /* lr at the steepest descent of smooth (see below) */
     double lr_min_div10;    /* lr at the smallest smooth loss, divided by 10 */
     int stopped_early;      /* smooth loss exceeded 4x its best */
-} lr_find_result;
+} train_lr_find_result;
 
 /* Sweeps the lr exponentially from lo to hi over nsteps optimizer steps of
  * t's optimizer (no schedule, no multiplier), cycling through `train`, and
@@ -255,12 +255,12 @@ typedef struct lr_find_result {
  * throw that away.  Returns 0, TL_EINPUT for bad arguments (0 < lo < hi,
  * nsteps >= 3, 0 <= beta < 1), TL_ERUNTIME when out of memory; *out is
  * then empty.  *out is overwritten (free an earlier result first) and owns
- * its arrays: lr_find_result_free. */
+ * its arrays: train_lr_find_free. */
 int trainer_lr_find(trainer *t, nn_batch_src *train, double lo, double hi, int nsteps,
-                    double beta, lr_find_result *out, tl_err *err);
+                    double beta, train_lr_find_result *out, tl_err *err);
 
 /* Frees r's arrays; NULL is a no-op. */
-void lr_find_result_free(lr_find_result *r);
+void train_lr_find_free(train_lr_find_result *r);
 
 /* ---- threads ---- */
 

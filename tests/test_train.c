@@ -494,7 +494,7 @@ Test(train, lr_find_suggests_a_sensible_lr)
     trainer t;
     tl_err e;
     cr_assert_eq(trainer_init(&t, m, &c, &e), 0, "%s", e.msg);
-    lr_find_result res;
+    train_lr_find_result res;
     cr_assert_eq(trainer_lr_find(&t, &w.train, 1e-4, 1e4, 120, 0.9, &res, &e), 0, "%s", e.msg);
     cr_assert_eq(res.stopped_early, 1, "loss never blew up up to lr 1e4");
     cr_assert_lt(res.n, 120);
@@ -523,11 +523,11 @@ Test(train, lr_find_suggests_a_sensible_lr)
     }
     cr_assert_lt(loss[0], 0.5 * loss[1], "loss at suggestion %g vs at 1e-4 %g", loss[0],
                  loss[1]);
-    lr_find_result_free(&res);
+    train_lr_find_free(&res);
     cr_assert_eq(trainer_lr_find(&t, &w.train, 1, 0.5, 10, 0.9, &res, &e), TL_EINPUT);
     cr_assert(strstr(e.msg, "0 < lo < hi"), "%s", e.msg);
     cr_assert_null(res.lr);
-    lr_find_result_free(NULL);
+    train_lr_find_free(NULL);
     nn_model_free(m);
     world_free(&w);
 }

@@ -51,7 +51,7 @@ static const keydef KEYS[] = {
     {"data.eval_windows", K_INT, O(eval_windows), 0, "256", NULL, 1, 1e7, "text: validation windows per evaluation"},
     /* [model] */
     {"model.type", K_STR, S(model_type), "mlp", "mlp|gpt", 0, 0, "model family"},
-    {"model.layers", K_INT, O(layers), 0, "2", NULL, 1, CFG_MAX_LAYERS, "MLP hidden layers, or GPT blocks"},
+    {"model.layers", K_INT, O(layers), 0, "2", NULL, 1, CONFIG_MAX_LAYERS, "MLP hidden layers, or GPT blocks"},
     {"model.hidden", K_INT, O(hidden), 0, "256", NULL, 1, 1 << 20, "MLP: width of every hidden layer"},
     {"model.widths", K_LIST, O(widths), 0, "", NULL, 1, 1 << 20,
      "MLP: comma-separated widths, one per hidden layer (overrides layers and hidden)"},
@@ -332,8 +332,8 @@ static int set_list(config *c, const keydef *k, char *v, const char *where, tl_e
     long l;
     char *save = NULL;
     for (char *tok = strtok_r(v, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        if (n == CFG_MAX_LAYERS)
-            return tl_fail(err, TL_EINPUT, "%s: %s: at most %d widths", where, k->key, CFG_MAX_LAYERS);
+        if (n == CONFIG_MAX_LAYERS)
+            return tl_fail(err, TL_EINPUT, "%s: %s: at most %d widths", where, k->key, CONFIG_MAX_LAYERS);
         if (parse_long(tok, &l) || l < k->min || l > k->max)
             return tl_fail(err, TL_EINPUT, "%s: %s: '%s' is not a valid width", where, k->key, tok);
         arr[n++] = (int)l;
@@ -504,9 +504,9 @@ static int add_space_line(config *c, const char *key, const char *expr, const ch
             snprintf(c->space[i].where, sizeof c->space[i].where, "%s", where);
             return 0;
         }
-    if (c->nspace == CFG_MAX_SPACE)
-        return tl_fail(err, TL_EINPUT, "%s: space: at most %d parameters", where, CFG_MAX_SPACE);
-    cfg_space_line *s = &c->space[c->nspace++];
+    if (c->nspace == CONFIG_MAX_SPACE)
+        return tl_fail(err, TL_EINPUT, "%s: space: at most %d parameters", where, CONFIG_MAX_SPACE);
+    config_space_line *s = &c->space[c->nspace++];
     snprintf(s->key, sizeof s->key, "%s", key);
     snprintf(s->expr, sizeof s->expr, "%s", expr);
     snprintf(s->where, sizeof s->where, "%s", where);

@@ -19,14 +19,14 @@
 #include "hpo/space.h"
 #include "util/err.h"
 
-#define CFG_MAX_LAYERS 16
-#define CFG_MAX_SPACE 64
+#define CONFIG_MAX_LAYERS 16
+#define CONFIG_MAX_SPACE 64
 
-typedef struct cfg_space_line {
+typedef struct config_space_line {
     char key[64];
     char expr[256];
     char where[320];    /* "file:line" or "--set" */
-} cfg_space_line;
+} config_space_line;
 
 typedef struct config {
     /* [data] */
@@ -45,7 +45,7 @@ typedef struct config {
     char model_type[16];        /* mlp | gpt */
     int layers;                 /* MLP hidden layers; GPT blocks */
     int hidden;                 /* MLP width of every hidden layer */
-    int widths[CFG_MAX_LAYERS]; /* MLP explicit widths (overrides hidden) */
+    int widths[CONFIG_MAX_LAYERS]; /* MLP explicit widths (overrides hidden) */
     int nwidths;
     int width_i[8];             /* MLP: model.width1..8, width of hidden layer i (0: hidden) */
     char activation[16];        /* relu | gelu */
@@ -108,7 +108,7 @@ typedef struct config {
 
     /* [space] */
     int nspace;
-    cfg_space_line space[CFG_MAX_SPACE];
+    config_space_line space[CONFIG_MAX_SPACE];
 
     char source[512];           /* the config file's path */
 } config;

@@ -163,7 +163,7 @@ int fit_schedule(fit *f, fit_lr_table *t, tl_err *err)
     return 0;
 }
 
-int fit_lr_find(fit *f, double lo, double hi, int steps, lr_find_result *out, tl_err *err)
+int fit_lr_find(fit *f, double lo, double hi, int steps, train_lr_find_result *out, tl_err *err)
 {
     return trainer_lr_find(&f->s.tr, session_train(&f->s), lo, hi, steps, 0.95, out, err);
 }

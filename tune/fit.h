@@ -122,8 +122,8 @@ void fit_lr_table_free(fit_lr_table *t);
 
 /* The learning-rate range test (trainer_lr_find with smoothing 0.95) on
  * f's fresh model: changes its weights, so run it on a fit of its own.
- * *out owns its arrays (lr_find_result_free).  Returns 0 or the errors of
+ * *out owns its arrays (train_lr_find_free).  Returns 0 or the errors of
  * trainer_lr_find. */
-int fit_lr_find(fit *f, double lo, double hi, int steps, lr_find_result *out, tl_err *err);
+int fit_lr_find(fit *f, double lo, double hi, int steps, train_lr_find_result *out, tl_err *err);
 
 #endif

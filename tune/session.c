@@ -15,7 +15,7 @@
 
 /* ---- batch sources ---- */
 
-struct batch_src {
+struct session_src {
     nn_batch_src base;
     const data_view *view;
     data_loader *loader;    /* classification */
@@ -32,7 +32,7 @@ struct batch_src {
 
 static void src_reset(void *self, rng *r)
 {
-    batch_src *s = self;
+    session_src *s = self;
     s->done = 0;
     if (s->loader)
         data_loader_reset(s->loader, s->shuffle ? r : NULL);
@@ -40,7 +40,7 @@ static void src_reset(void *self, rng *r)
 
 static int src_next(void *self, nn_batch *b, int max_b, rng *r)
 {
-    batch_src *s = self;
+    session_src *s = self;
     if (max_b > s->maxb)
         max_b = s->maxb;
     memset(b, 0, sizeof *b);
@@ -70,11 +70,11 @@ static int src_next(void *self, nn_batch *b, int max_b, rng *r)
 
 static long src_count(void *self)
 {
-    batch_src *s = self;
+    session_src *s = self;
     return s->loader ? data_loader_samples(s->loader) : s->per_epoch;
 }
 
-static void src_free(batch_src *s)
+static void src_free(session_src *s)
 {
     if (!s)
         return;
@@ -87,9 +87,9 @@ static void src_free(batch_src *s)
 }
 
 /* kind: 0 train, 1 eval. */
-static batch_src *src_new(const config *c, const data_view *v, int is_text, int eval, int maxb, tl_err *err)
+static session_src *src_new(const config *c, const data_view *v, int is_text, int eval, int maxb, tl_err *err)
 {
-    batch_src *s = calloc(1, sizeof *s);
+    session_src *s = calloc(1, sizeof *s);
     if (!s) {
         tl_fail(err, TL_ERUNTIME, "out of memory");
         return NULL;

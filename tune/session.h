@@ -15,13 +15,13 @@
 #include "nn/model.h"
 #include "nn/train.h"
 
-typedef struct batch_src batch_src;
+typedef struct session_src session_src;
 
 typedef struct session {
     nn_model *model;
     trainer tr;
     int has_trainer;
-    batch_src *train_src, *val_src, *test_src;
+    session_src *train_src, *val_src, *test_src;
     size_t nparams;
 } session;
 
