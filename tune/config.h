@@ -121,11 +121,15 @@ void config_defaults(config *c);
 int config_load(config *c, const char *path, tl_err *err);
 
 /* Parses INI text (len bytes, e.g. a checkpoint's stored config) as
- * config_load does; `name` stands for the file in messages. */
+ * config_load does; `name` stands for the file in messages and becomes
+ * c->source.  Returns 0 or TL_EINPUT (TL_ERUNTIME when the text cannot be
+ * read at all). */
 int config_load_text(config *c, const char *text, size_t len, const char *name, tl_err *err);
 
 /* Sets one key from text ("train.lr", "3e-4"); `where` prefixes errors
- * ("exp.ini:12" or "--set").  Returns 0 or TL_EINPUT. */
+ * ("exp.ini:12" or "--set").  Returns 0 or TL_EINPUT (unknown key, with
+ * the closest known key as a hint; wrong type; out of range; not one of
+ * the choices). */
 int config_set(config *c, const char *key, const char *value, const char *where, tl_err *err);
 
 /* Sets one key from a number, with the checks and messages of config_set:
@@ -148,26 +152,32 @@ int config_set_number(config *c, const char *key, double v, const char *where, t
  * values before the failing one. */
 int config_apply_values(config *c, const space *sp, const double *values, const char *where, tl_err *err);
 
-/* Applies "section.key=value" (a --set argument). */
+/* Applies "section.key=value" (a --set argument; "space.NAME=EXPR" adds or
+ * replaces a [space] line).  Returns 0 or TL_EINPUT naming the argument. */
 int config_set_arg(config *c, const char *arg, tl_err *err);
 
 /* Checks cross-key constraints (d_model % heads, ranges).  Returns 0 or
  * TL_EINPUT naming the key. */
 int config_validate(const config *c, tl_err *err);
 
-/* Writes the resolved configuration as INI text (every key). */
+/* Writes the resolved configuration as INI text (every key, in the KEYS
+ * table's order, then [space]) to f.  Cannot fail (f's errors are f's). */
 void config_write(const config *c, FILE *f);
 
-/* Returns a malloc'd INI text of the resolved configuration (caller frees). */
+/* Returns a malloc'd INI text of the resolved configuration (caller frees),
+ * as config_write writes it, or NULL when out of memory. */
 char *config_to_string(const config *c);
 
-/* Formats key's current value as text into buf.  Returns 0 or -1 if the key
- * is unknown. */
+/* Formats key's current value as text into buf (n bytes; numbers as the
+ * shortest text that reads back exactly).  Returns 0 or -1 if the key is
+ * unknown. */
 int config_get(const config *c, const char *key, char *buf, size_t n);
 
-/* 1 if key names a known, tunable key. */
+/* 1 if key names a known, tunable key, else 0.  Cannot fail. */
 int config_has_key(const char *key);
 
-/* Prints the key reference (section, key, default, help) for --help. */
+/* Writes the key reference (key, default, help, choices) of every key whose
+ * name starts with `section` (NULL: all) to f, for --help and the README.
+ * Cannot fail. */
 void config_print_reference(FILE *f, const char *section);
 #endif

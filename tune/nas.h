@@ -23,7 +23,7 @@
  *     params), and the run ends by printing the Pareto front, stored as
  *     the study attribute "pareto_front".
  *
- * Does not: train (tune/objective_train.c), draw (cli/report_nas.c), or
+ * Does not: train (tune/objective_train.c), draw (report/report_nas.c), or
  * print anything but nas_finish's summary.
  */
 #ifndef TL_TUNE_NAS_H

@@ -1,5 +1,6 @@
-/* tune/session.c: config -> data, model, trainer; the batch-source adapters
- * that put data/ loaders behind nn/'s iterator interface. */
+/* tune/session.c: config and data -> model, trainer; the batch-source
+ * adapters that put data/ loaders behind nn/'s iterator interface; the
+ * live values and the checkpoints of a session. */
 #include "tune/session.h"
 
 #include <math.h>

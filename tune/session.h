@@ -25,23 +25,37 @@ typedef struct session {
     size_t nparams;
 } session;
 
-/* Builds the model, trainer and sources for c over d (d must outlive the
- * session).  Returns 0, TL_EINPUT for a config the model rejects (message
- * names the key), TL_ERUNTIME for memory. */
+/* Builds the model (initialized from train.seed), trainer and batch
+ * sources for c over d (d must outlive the session; c is not kept).
+ * Returns 0, TL_EINPUT for a config the model or trainer rejects (message
+ * names the key), TL_ERUNTIME for memory; s is then empty.  s owns what it
+ * holds: session_free.  Sessions share nothing: two may train side by side
+ * on different threads. */
 int session_new(session *s, const config *c, const task_data *d, tl_err *err);
+
+/* Frees what s owns (model, trainer, sources) and empties it; NULL and an
+ * empty session are no-ops. */
 void session_free(session *s);
 
-/* The train, val and test sources (test may be NULL). */
+/* The train, validation and test batch sources of s, owned by s (test:
+ * NULL when the data has no test set).  Cannot fail. */
 nn_batch_src *session_train(session *s);
 nn_batch_src *session_val(session *s);
 nn_batch_src *session_test(session *s);
 
-/* The model configs c describes over d.  session_mlp_config returns 0 or
- * TL_EINPUT naming the key (too many layers, unknown activation). */
+/* The MLP config c describes over d (model.widths, else model.widthN or
+ * model.hidden per layer).  Returns 0, or TL_EINPUT naming the key (too
+ * many layers, unknown activation); err may be NULL.  Checks no sizes
+ * (mlp_check does). */
 int session_mlp_config(const config *c, const task_data *d, mlp_config *m, tl_err *err);
+
+/* The GPT config c describes over d (d->vocab).  Checks nothing (gpt_check
+ * does); cannot fail. */
 void session_gpt_config(const config *c, const task_data *d, gpt_config *g);
 
-/* Fills a train_config from c.  Returns 0 or TL_EINPUT naming the key. */
+/* Fills a train_config from c (names resolved to enums, the live
+ * hyperparameters as one train_live).  Returns 0 or TL_EINPUT naming the
+ * key, prefixed with c's source. */
 int session_train_config(const config *c, train_config *tc, tl_err *err);
 
 /* Gives the running session s the values of c that may change while a
@@ -71,7 +85,8 @@ int session_resume(session *s, const char *path, tl_err *err);
  * config text, with *bad_text (may be NULL) set to 1 then only. */
 int session_config_of_ckpt(config *c, const char *path, int *bad_text, tl_err *err);
 
-/* A short architecture description: "mlp 784-256-256-10 relu" or
- * "gpt L4 H4 d128 ctx64 V96". */
+/* A short architecture description into buf (n bytes, always
+ * terminated): "mlp 784-256-256-10 relu" or "gpt layers=4 heads=4
+ * d_model=128 ctx=64 vocab=96 mlp_ratio=4".  Cannot fail. */
 void session_describe(const config *c, const task_data *d, char *buf, size_t n);
 #endif
