@@ -219,14 +219,13 @@ int cmd_lr_find(int argc, char **argv)
     if ((rc = load(LRF_HELP, argc, argv, OPT_SET | OPT_PLOT | OPT_JSON, &a, &c, &f)))
         return rc < 0 ? 0 : rc;
     tl_err err = {0};
-    train_lr_find_result res;
+    const train_lr_find_result *res;
     if (fit_lr_find(&f, lo, hi, (int)steps, &res, &err)) {
         fit_close(&f);
         return term_error(&err, NULL);
     }
-    print_sweep(&res, a.json);
-    int status = a.plot ? plot_sweep(a.plot, &c, &res) : 0;
-    train_lr_find_free(&res);
+    print_sweep(res, a.json);
+    int status = a.plot ? plot_sweep(a.plot, &c, res) : 0;
     fit_close(&f);
     return status;
 }

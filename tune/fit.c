@@ -16,6 +16,7 @@ void fit_close(fit *f)
     session_free(&f->s);
     task_data_free(&f->data);
     free(f->ini);
+    train_lr_find_free(&f->sweep);
     memset(f, 0, sizeof *f);
 }
 
@@ -163,7 +164,10 @@ int fit_schedule(fit *f, fit_lr_table *t, tl_err *err)
     return 0;
 }
 
-int fit_lr_find(fit *f, double lo, double hi, int steps, train_lr_find_result *out, tl_err *err)
+int fit_lr_find(fit *f, double lo, double hi, int steps, const train_lr_find_result **out, tl_err *err)
 {
-    return trainer_lr_find(&f->s.tr, session_train(&f->s), lo, hi, steps, 0.95, out, err);
+    train_lr_find_free(&f->sweep);
+    int rc = trainer_lr_find(&f->s.tr, session_train(&f->s), lo, hi, steps, 0.95, &f->sweep, err);
+    *out = rc ? NULL : &f->sweep;
+    return rc;
 }

@@ -32,6 +32,7 @@ typedef struct fit {
                                resumed file); NULL: none.  Borrowed */
     int resumed;            /* opened from a checkpoint */
     int ckpt_failed;        /* fit_run stopped because a checkpoint could not be written */
+    train_lr_find_result sweep; /* fit_lr_find's result */
 } fit;
 
 /* Loads the data c names, builds the model and trainer, and with `resume`
@@ -122,8 +123,8 @@ void fit_lr_table_free(fit_lr_table *t);
 
 /* The learning-rate range test (trainer_lr_find with smoothing 0.95) on
  * f's fresh model: changes its weights, so run it on a fit of its own.
- * *out owns its arrays (train_lr_find_free).  Returns 0 or the errors of
- * trainer_lr_find. */
-int fit_lr_find(fit *f, double lo, double hi, int steps, train_lr_find_result *out, tl_err *err);
+ * Returns 0 with *out pointing at the sweep, owned by f (until the next
+ * fit_lr_find or fit_close), or the errors of trainer_lr_find. */
+int fit_lr_find(fit *f, double lo, double hi, int steps, const train_lr_find_result **out, tl_err *err);
 
 #endif
