@@ -173,3 +173,30 @@ Test(config, apply_values_equals_the_text_path_for_every_kind_of_parameter)
     space_free(&bad);
     space_free(&sp);
 }
+
+Test(config, resolve_fills_the_defaults_that_depend_on_other_keys)
+{
+    config c;
+    config_defaults(&c);
+    tl_err e = {0};
+    cr_assert_eq(config_set(&c, "study.metric", "test_accuracy", "t", &e), 0, "%s", e.msg);
+    cr_assert_eq(config_resolve(&c, "experiments/grid-vs-random.ini", &e), 0, "%s", e.msg);
+    cr_assert_str_eq(c.study_name, "grid-vs-random");
+    cr_assert_str_eq(c.storage, "runs/grid-vs-random.db");
+    cr_assert_str_eq(c.direction, "maximize");
+    cr_assert_str_eq(c.data_path, "/usr/share/datasets/fashion-mnist");
+    config_defaults(&c);
+    cr_assert_eq(config_set(&c, "data.dataset", "text", "t", &e), 0, "%s", e.msg);
+    cr_assert_eq(config_set(&c, "model.type", "gpt", "t", &e), 0, "%s", e.msg);
+    cr_assert_eq(config_set(&c, "study.name", "mine", "t", &e), 0, "%s", e.msg);
+    cr_assert_eq(config_resolve(&c, NULL, &e), 0, "%s", e.msg);
+    cr_assert_str_eq(c.study_name, "mine", "a name the config gives stays");
+    cr_assert_str_eq(c.storage, "runs/mine.db");
+    cr_assert_str_eq(c.direction, "minimize");
+    cr_assert_str_eq(c.data_path, "/usr/share/games/fortunes");
+    cr_assert_eq(c.steps_per_epoch, 200);
+    config_defaults(&c);
+    cr_assert_eq(config_set(&c, "model.type", "gpt", "t", &e), 0, "%s", e.msg);
+    cr_assert_eq(config_resolve(&c, NULL, &e), TL_EINPUT, "and it validates");
+    cr_assert_str_eq(c.study_name, "study");
+}

@@ -8,10 +8,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <libgen.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tune/metric.h"
 
 enum ktype { K_INT, K_LONG, K_U64, K_DBL, K_BOOL, K_STR, K_LIST };
 
@@ -658,6 +661,34 @@ int config_validate(const config *c, tl_err *err)
     if (!strcmp(c->objective_type, "command") && !c->command[0])
         return tl_fail(err, TL_EINPUT, "%s: objective.command: required when objective.type = command", src);
     return 0;
+}
+
+int config_resolve(config *c, const char *path, tl_err *err)
+{
+    if (!c->study_name[0]) {
+        char tmp[512];
+        snprintf(tmp, sizeof tmp, "%s", path ? path : "study");
+        char *b = basename(tmp);
+        char *dot = strrchr(b, '.');
+        if (dot && dot != b)
+            *dot = 0;
+        snprintf(c->study_name, sizeof c->study_name, "%s", b);
+    }
+    if (!c->storage[0])
+        snprintf(c->storage, sizeof c->storage, "runs/%.120s.db", c->study_name);
+    if (!c->direction[0]) {
+        int m, up = metric_parse(c->metric, &m, NULL) == 0 && metric_maximized(m);
+        snprintf(c->direction, sizeof c->direction, "%s", up ? "maximize" : "minimize");
+    }
+    if (!c->data_path[0]) {
+        if (!strcmp(c->dataset, "fmnist"))
+            snprintf(c->data_path, sizeof c->data_path, "/usr/share/datasets/fashion-mnist");
+        else if (!strcmp(c->dataset, "text"))
+            snprintf(c->data_path, sizeof c->data_path, "/usr/share/games/fortunes");
+    }
+    if (!strcmp(c->dataset, "text") && c->steps_per_epoch == 0)
+        c->steps_per_epoch = 200;
+    return config_validate(c, err);
 }
 
 int config_get(const config *c, const char *key, char *buf, size_t n)

@@ -160,6 +160,15 @@ int config_set_arg(config *c, const char *arg, tl_err *err);
  * TL_EINPUT naming the key. */
 int config_validate(const config *c, tl_err *err);
 
+/* Fills the keys whose defaults depend on other keys, where the config left
+ * them empty: study.name (the base name of `path` without its extension;
+ * "study" when path is NULL), study.storage (runs/NAME.db),
+ * study.direction (maximize for val_accuracy and test_accuracy, else
+ * minimize), data.path (the Debian Fashion-MNIST or fortunes package) and,
+ * for text, train.steps_per_epoch (200); then config_validate.  Returns 0
+ * or config_validate's TL_EINPUT. */
+int config_resolve(config *c, const char *path, tl_err *err);
+
 /* Writes the resolved configuration as INI text (every key, in the KEYS
  * table's order, then [space]) to f.  Cannot fail (f's errors are f's). */
 void config_write(const config *c, FILE *f);
