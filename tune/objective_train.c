@@ -1,4 +1,7 @@
-/* tune/objective_train.c: a trial = a training run of the built-in trainer. */
+/* tune/objective_train.c: a trial = a training run of the built-in trainer
+ * (see objective_train.h): the trial's state, the epoch hook that reports
+ * to the study, PBT's exploit, the final value and the attributes, and the
+ * state callbacks (free, copy, save, load). */
 #include "tune/objective_train.h"
 
 #include <math.h>
@@ -37,15 +40,15 @@ static tstate *tstate_new(const config *cfg, const task_data *d, tl_err *err)
     return t;
 }
 
+/* What the epoch hook shares with run_trial. */
 typedef struct hook_ctx {
     objective_train *to;
     study *st;
     int number;
-    double budget_done;
-    int decision;
-    int exploit_src;
+    int decision;           /* the scheduler's last answer (DECIDE_*) */
+    int exploit_src;        /* DECIDE_EXPLOIT: the trial to copy */
     tl_err err;
-    int failed;
+    int failed;             /* study_report failed: err says why */
 } hook_ctx;
 
 /* The value reported after an epoch: test_accuracy reports val_accuracy
