@@ -169,18 +169,21 @@ static int bench_sgemm(const opts *o)
 
 /* ---- workloads ---- */
 
-/* Matmul FLOPs of one step: 2 forward + 2 dW + 2 dX per weight and sample,
- * less the first layer's dX (the input needs no gradient). */
-static double mlp_flops(int batch)
+/* Matmul FLOPs of one training step (nn/mlp.h's mlp_flops counts the
+ * forward only): 2 forward + 2 dW + 2 dX per weight and sample, less the
+ * first layer's dX (the input needs no gradient). */
+static double mlp_step_flops(int batch)
 {
     double w0 = (double)MLP_IN * MLP_HIDDEN;
     double w = w0 + (double)MLP_HIDDEN * MLP_HIDDEN + (double)MLP_HIDDEN * MLP_OUT;
     return (6.0 * w - 2.0 * w0) * batch;
 }
 
-/* 6 N tokens for the matmul weights N (qkv, proj, fc, fcproj, lm head),
- * plus 12 L T C per token for the attention scores and values (PaLM). */
-static double gpt_flops(int V, int T, int C, int L, int B)
+/* FLOPs of one training step (nn/gpt.h's gpt_flops counts the forward
+ * only): 6 N tokens for the matmul weights N (qkv, proj, fc, fcproj, lm
+ * head), plus 12 L T C per token for the attention scores and values
+ * (PaLM). */
+static double gpt_step_flops(int V, int T, int C, int L, int B)
 {
     double n = (double)L * 12.0 * C * C + (double)C * V;
     double tokens = (double)B * T;
@@ -321,7 +324,7 @@ static int bench_synthetic(const opts *o)
             step(&s);
         rates[k] = (double)items * steps / (tl_now() - t0);
     }
-    double flops = is_gpt ? gpt_flops(V, T, GPT_C, GPT_L, batch) : mlp_flops(batch);
+    double flops = is_gpt ? gpt_step_flops(V, T, GPT_C, GPT_L, batch) : mlp_step_flops(batch);
     emit(o, o->workload, is_gpt ? "tokens/s" : "samples/s", &s, items, flops, steps, rates,
          p.repeats);
     free(x), free(tok), free(tgt);
@@ -402,7 +405,7 @@ static int bench_epoch(const opts *o)
     printf("{\"impl\": \"tunelab\", \"workload\": \"epoch\", \"threads\": %d, \"unit\": "
            "\"s/epoch\", \"data\": \"%s\", \"samples\": %ld, \"batch\": %d, \"params\": %zu, "
            "\"flops_per_step\": %.0f, \"epoch_s\": [",
-           o->threads, source, train->n, EPOCH_BATCH, s.m->nparams, mlp_flops(EPOCH_BATCH));
+           o->threads, source, train->n, EPOCH_BATCH, s.m->nparams, mlp_step_flops(EPOCH_BATCH));
     double lo = secs[0], hi = secs[0];
     for (int e = 0; e < ne; e++) {
         printf("%s%.4f", e ? ", " : "", secs[e]);
@@ -412,7 +415,7 @@ static int bench_epoch(const opts *o)
     double med = median(secs, ne);
     printf("], \"median\": %.4f, \"min\": %.4f, \"max\": %.4f, \"gflops\": %.3f, \"loss\": %.6g, "
            "\"v_subnormal\": %ld, \"ftz\": %d",
-           med, lo, hi, mlp_flops((int)train->n) / med * 1e-9, loss,
+           med, lo, hi, mlp_step_flops((int)train->n) / med * 1e-9, loss,
            count_subnormal(s.opt.v, s.opt.n), o->ftz);
     if (derr.code) {
         printf(", \"data_error\": ");

@@ -1,7 +1,6 @@
 #include "cli/args.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,28 +95,5 @@ int args_load_config(const args *a, config *c, tl_err *err)
             return rc;
     if (a->workers)
         c->workers = a->workers;
-    if (!c->study_name[0]) {
-        char tmp[512];
-        snprintf(tmp, sizeof tmp, "%s", a->positional ? a->positional : "study");
-        char *b = basename(tmp);
-        char *dot = strrchr(b, '.');
-        if (dot && dot != b)
-            *dot = 0;
-        snprintf(c->study_name, sizeof c->study_name, "%s", b);
-    }
-    if (!c->storage[0])
-        snprintf(c->storage, sizeof c->storage, "runs/%.120s.db", c->study_name);
-    if (!c->direction[0]) {
-        int up = !strcmp(c->metric, "val_accuracy") || !strcmp(c->metric, "test_accuracy");
-        snprintf(c->direction, sizeof c->direction, "%s", up ? "maximize" : "minimize");
-    }
-    if (!c->data_path[0]) {
-        if (!strcmp(c->dataset, "fmnist"))
-            snprintf(c->data_path, sizeof c->data_path, "/usr/share/datasets/fashion-mnist");
-        else if (!strcmp(c->dataset, "text"))
-            snprintf(c->data_path, sizeof c->data_path, "/usr/share/games/fortunes");
-    }
-    if (!strcmp(c->dataset, "text") && c->steps_per_epoch == 0)
-        c->steps_per_epoch = 200;
-    return config_validate(c, err);
+    return config_resolve(c, a->positional, err);
 }

@@ -37,8 +37,9 @@ int args_parse(args *a, int argc, char **argv, unsigned allowed, const char *hel
 /* Frees what args_parse allocated; cannot fail. */
 void args_free(args *a);
 
-/* Loads the positional config file, applies --set overrides and --workers,
- * fills defaults that depend on other keys, and validates.  Returns 0 or a
- * tl_code. */
+/* Loads the positional config file (defaults only without one), applies
+ * --set overrides and --workers, then config_resolve (the defaults that
+ * depend on other keys, and the validation).  Returns 0 or a tl_code with
+ * err naming the file, line and key. */
 int args_load_config(const args *a, config *c, tl_err *err);
 #endif

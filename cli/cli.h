@@ -4,6 +4,12 @@
 
 #include "util/version.h"
 
+/* Each command takes the arguments after `tunelab` (argv[0] is the
+ * command's name), parses them, calls a module (tune/, report/), prints
+ * its results on stdout and its errors on stderr ("tunelab: error: ...")
+ * and returns the exit status: 0; 2 for usage, config and input errors; 1
+ * for runtime failures (and a diverged `train`).  `--help` prints the
+ * command's options and returns 0. */
 int cmd_train(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_show(int argc, char **argv);

@@ -1,6 +1,6 @@
 /* cli/cmd_train.c: `tunelab train CONFIG [--set k=v ...] [--json]
- * [--resume CKPT] [--until N]`: trains one model, prints one line (or JSON
- * object) per epoch and the final metrics. */
+ * [--resume CKPT] [--until N]`: trains one model (tune/fit.h), prints one
+ * line (or JSON object) per epoch and the final metrics. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -11,9 +11,8 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "tune/session.h"
 #include "cli/term.h"
-#include "nn/ckpt.h"
+#include "tune/fit.h"
 
 static const char *HELP =
     "usage: tunelab train CONFIG [--set section.key=value ...] [--json]\n"
@@ -31,20 +30,16 @@ static const char *HELP =
     "  -h, --help       this help\n\n"
     "config keys (section.key, default, meaning):\n";
 
-typedef struct run_ctx {
-    const config *c;
+typedef struct print_ctx {
     term t;
     int json, quiet, is_text;
-    const char *ckpt_path;
-    char *blob;
-    int T;
-    int ckpt_failed;
-    tl_err ckpt_err;
-} run_ctx;
+    int T;                  /* text: tokens per sequence (samples/s -> tokens/s) */
+    int patience;           /* mark improving epochs when early stopping is on */
+} print_ctx;
 
 static void on_progress(const train_progress *p, void *ud)
 {
-    run_ctx *r = ud;
+    print_ctx *r = ud;
     if (!r->t.live || r->json || r->quiet)
         return;
     char label[32], suffix[96];
@@ -53,7 +48,7 @@ static void on_progress(const train_progress *p, void *ud)
     term_progress(&r->t, label, (double)p->step_in_epoch, (double)p->steps_per_epoch, suffix);
 }
 
-static void print_header_row(const run_ctx *r)
+static void print_header_row(const print_ctx *r)
 {
     if (r->json || r->quiet)
         return;
@@ -62,9 +57,9 @@ static void print_header_row(const run_ctx *r)
     fflush(stdout);
 }
 
-static int on_epoch(trainer *t, const train_event *ev, void *ud)
+static void on_epoch(const train_event *ev, void *ud)
 {
-    run_ctx *r = ud;
+    print_ctx *r = ud;
     term_clear(&r->t);
     double rate = ev->samples_per_sec * (r->is_text ? r->T : 1);
     if (r->json) {
@@ -91,16 +86,9 @@ static int on_epoch(trainer *t, const train_event *ev, void *ud)
         else
             snprintf(acc, sizeof acc, "%8.2f%%", 100 * ev->val_acc);
         printf("%5d %11.4f %10.4f %9s %10.3e %11.0f %7.1fs%s\n", ev->epoch, ev->train_loss, ev->val_loss, acc, ev->lr,
-               rate, ev->elapsed, ev->is_best && t->cfg.patience > 0 ? " *" : "");
+               rate, ev->elapsed, ev->is_best && r->patience > 0 ? " *" : "");
     }
     fflush(stdout);
-    if (r->ckpt_path && !r->ckpt_failed) {
-        if (ckpt_save(t, r->ckpt_path, r->blob, strlen(r->blob) + 1, &r->ckpt_err)) {
-            r->ckpt_failed = 1;
-            return TRAIN_STOP;
-        }
-    }
-    return TRAIN_CONTINUE;
 }
 
 static int parse_until(int *argc, char **argv, int *until)
@@ -151,168 +139,142 @@ int cmd_train(int argc, char **argv)
     return rc;
 }
 
-static int train_main(const args *ap, int until)
+/* The run's config: the checkpoint's with --set on top, or CONFIG's.
+ * Returns 0 or the exit status after printing the error. */
+static int load_config(const args *a, config *c)
 {
-    const args a = *ap;
-    int rc;
-    if (!a.positional && !a.resume)
-        return term_errorf(2, "train: needs a CONFIG file (or --resume CKPT); see `tunelab train --help`");
-    if (a.positional && a.resume)
-        return term_errorf(2, "train: give either CONFIG or --resume CKPT, not both");
-
     tl_err err = {0};
-    config c;
-    void *stored = NULL;
-    if (a.resume) {
-        size_t len = 0;
-        ckpt_info info;
-        if ((rc = ckpt_peek(a.resume, &info, &stored, &len, &err)))
+    if (!a->resume)
+        return args_load_config(a, c, &err) ? term_error(&err, NULL) : 0;
+    int bad_text = 0;
+    if (session_config_of_ckpt(c, a->resume, &bad_text, &err))
+        return term_error(&err, bad_text ? "the checkpoint holds no valid tunelab config" : NULL);
+    snprintf(c->source, sizeof c->source, "%s", a->resume);
+    for (int i = 0; i < a->nset; i++)
+        if (config_set_arg(c, a->set[i], &err))
             return term_error(&err, NULL);
-        config_defaults(&c);
-        if ((rc = config_load_text(&c, stored, strnlen(stored, len), a.resume, &err))) {
-            free(stored);
-            return term_error(&err, "the checkpoint holds no valid tunelab config");
+    if (config_validate(c, &err))
+        return term_error(&err, NULL);
+    return 0;
+}
+
+/* The "# ..." lines on stderr before training. */
+static void print_header(const args *a, const fit *f)
+{
+    const config *c = &f->cfg;
+    fit_info in;
+    fit_describe(f, &in);
+    fprintf(stderr, "# tunelab %s: %s\n", TUNELAB_VERSION, a->resume ? a->resume : a->positional);
+    fprintf(stderr, "# threads: %s\n", in.threads);
+    tl_blas_info bi;
+    term_blas_header(&bi);
+    fprintf(stderr, "# model: %s, %zu parameters\n", in.model, in.nparams);
+    fprintf(stderr, "# data: %s train %ld, val %ld, test %ld %s\n", c->dataset, in.ntrain, in.nval, in.ntest,
+            in.is_text ? "tokens" : "samples");
+    if (in.is_text)
+        fprintf(stderr, "# unigram entropy of the validation text: %.4f nats/char (a context-free model's "
+                        "loss)\n", in.unigram_entropy);
+    fprintf(stderr, "# batch %d x accum %d = effective %d; lr %g, scaling %s -> effective lr %g; schedule %s\n",
+            c->batch_size, c->accum_steps, in.effective_batch, c->lr, c->lr_scaling, in.effective_lr, c->schedule);
+    if (a->resume)
+        fprintf(stderr, "# resumed at epoch %d, step %ld\n", in.epoch, in.step);
+    if (a->quiet || a->json)
+        return;
+    fprintf(stderr, "# resolved configuration:\n");
+    for (const char *line = f->ini, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        int n = next ? (int)(next - line) : (int)strlen(line);
+        if (n)
+            fprintf(stderr, "#   %.*s\n", n, line);
+        next = next ? next + 1 : NULL;
+    }
+}
+
+/* The final summary on stdout; returns the exit status (1 after a
+ * divergence). */
+static int print_summary(const args *a, const fit *f, const fit_result *r)
+{
+    int is_text = f->data.is_text;
+    if (a->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "status", r->status);
+        if (r->diverged)
+            cJSON_AddStringToObject(o, "reason", r->reason);
+        cJSON_AddNumberToObject(o, "epochs", r->epochs);
+        cJSON_AddNumberToObject(o, "steps", (double)r->steps);
+        cJSON_AddNumberToObject(o, "best_epoch", r->best_epoch);
+        cJSON_AddNumberToObject(o, "stopped_epoch", r->epochs);
+        cJSON_AddNumberToObject(o, "val_loss", r->val_loss);
+        if (is_text)
+            cJSON_AddNumberToObject(o, "val_perplexity", exp(r->val_loss));
+        else
+            cJSON_AddNumberToObject(o, "val_accuracy", r->val_acc);
+        if (!isnan(r->test_loss)) {
+            cJSON_AddNumberToObject(o, "test_loss", r->test_loss);
+            cJSON_AddNumberToObject(o, "test_accuracy", r->test_acc);
         }
-        free(stored);
-        snprintf(c.source, sizeof c.source, "%s", a.resume);
-        for (int i = 0; i < a.nset; i++)
-            if ((rc = config_set_arg(&c, a.set[i], &err)))
-                return term_error(&err, NULL);
-        if ((rc = config_validate(&c, &err)))
-            return term_error(&err, NULL);
-    } else if ((rc = args_load_config(&a, &c, &err))) {
-        return term_error(&err, NULL);
-    }
-    if (c.threads > 0)
-        omp_set_num_threads(c.threads);
-
-    run_ctx r = {.c = &c, .json = a.json, .quiet = a.quiet};
-    term_init(&r.t);
-    r.ckpt_path = c.checkpoint[0] ? c.checkpoint : a.resume;
-    if (until && !r.ckpt_path)
-        return term_errorf(2, "train: --until needs train.checkpoint (where to save the run)");
-    r.blob = config_to_string(&c);
-    if (!r.blob)
-        return term_errorf(1, "out of memory");
-
-    task_data d;
-    if ((rc = task_data_load(&c, &d, &err))) {
-        free(r.blob);
-        return term_error(&err, NULL);
-    }
-    r.is_text = d.is_text;
-    r.T = c.ctx;
-    session s;
-    if ((rc = session_new(&s, &c, &d, &err))) {
-        task_data_free(&d);
-        free(r.blob);
-        return term_error(&err, NULL);
-    }
-    if (a.resume && (rc = ckpt_load(&s.tr, a.resume, NULL, NULL, &err))) {
-        session_free(&s);
-        task_data_free(&d);
-        free(r.blob);
-        return term_error(&err, NULL);
-    }
-
-    char desc[256], layout[256];
-    session_describe(&c, &d, desc, sizeof desc);
-    train_thread_layout(layout, sizeof layout);
-    {
-        fprintf(stderr, "# tunelab %s: %s\n", TUNELAB_VERSION, a.resume ? a.resume : a.positional);
-        fprintf(stderr, "# threads: %s\n", layout);
-        tl_blas_info bi;
-        term_blas_header(&bi);
-        fprintf(stderr, "# model: %s, %zu parameters\n", desc, s.nparams);
-        fprintf(stderr, "# data: %s train %ld, val %ld, test %ld %s\n", c.dataset, d.train.n, d.val.n, d.test.n,
-                d.is_text ? "tokens" : "samples");
-        if (d.is_text)
-            fprintf(stderr, "# unigram entropy of the validation text: %.4f nats/char (a context-free model's "
-                            "loss)\n", data_text_unigram_entropy(&d.val));
-        fprintf(stderr, "# batch %d x accum %d = effective %d; lr %g, scaling %s -> effective lr %g; schedule %s\n",
-                c.batch_size, c.accum_steps, train_effective_batch(&s.tr.cfg), c.lr, c.lr_scaling,
-                train_scaled_lr(&s.tr.cfg), c.schedule);
-        if (a.resume)
-            fprintf(stderr, "# resumed at epoch %d, step %ld\n", s.tr.epoch, s.tr.step);
-        if (!a.quiet && !a.json) {
-            fprintf(stderr, "# resolved configuration:\n");
-            char *line = r.blob, *next;
-            for (; line && *line; line = next) {
-                next = strchr(line, '\n');
-                int n = next ? (int)(next - line) : (int)strlen(line);
-                if (n)
-                    fprintf(stderr, "#   %.*s\n", n, line);
-                next = next ? next + 1 : NULL;
-            }
-        }
-    }
-    print_header_row(&r);
-    trainer_set_progress(&s.tr, on_progress, &r);
-    rc = trainer_run(&s.tr, session_train(&s), session_val(&s), until, on_epoch, &r, &err);
-    term_clear(&r.t);
-    int status = 0;
-    if (rc) {
-        status = term_error(&err, NULL);
-    } else if (r.ckpt_failed) {
-        status = term_error(&r.ckpt_err, "check that the checkpoint's folder exists and is writable");
+        cJSON_AddNumberToObject(o, "params", (double)r->nparams);
+        cJSON_AddNumberToObject(o, "seconds", r->seconds);
+        char *js = cJSON_PrintUnformatted(o);
+        printf("%s\n", js);
+        free(js);
+        cJSON_Delete(o);
     } else {
-        double vl = NAN, va = NAN, tl = NAN, ta = NAN;
-        tl_err e2;
-        int final = s.tr.status != TRAIN_BUDGET_REACHED;
-        if (s.tr.status != TRAIN_DIVERGED) {
-            trainer_evaluate(&s.tr, session_val(&s), &vl, &va, &e2);
-            if (final && session_test(&s))
-                trainer_evaluate(&s.tr, session_test(&s), &tl, &ta, &e2);
-        }
-        const char *st = train_status_str(s.tr.status);
-        if (a.json) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "status", st);
-            if (s.tr.status == TRAIN_DIVERGED)
-                cJSON_AddStringToObject(o, "reason", s.tr.reason);
-            cJSON_AddNumberToObject(o, "epochs", s.tr.epoch);
-            cJSON_AddNumberToObject(o, "steps", (double)s.tr.step);
-            cJSON_AddNumberToObject(o, "best_epoch", s.tr.best_epoch);
-            cJSON_AddNumberToObject(o, "stopped_epoch", s.tr.epoch);
-            cJSON_AddNumberToObject(o, "val_loss", vl);
-            if (d.is_text)
-                cJSON_AddNumberToObject(o, "val_perplexity", exp(vl));
-            else
-                cJSON_AddNumberToObject(o, "val_accuracy", va);
-            if (!isnan(tl)) {
-                cJSON_AddNumberToObject(o, "test_loss", tl);
-                cJSON_AddNumberToObject(o, "test_accuracy", ta);
-            }
-            cJSON_AddNumberToObject(o, "params", (double)s.nparams);
-            cJSON_AddNumberToObject(o, "seconds", s.tr.elapsed);
-            char *js = cJSON_PrintUnformatted(o);
-            printf("%s\n", js);
-            free(js);
-            cJSON_Delete(o);
-        } else {
-            printf("status: %s after %d epochs (%ld steps) in %.1fs", st, s.tr.epoch, s.tr.step, s.tr.elapsed);
-            if (s.tr.cfg.patience > 0)
-                printf("; best epoch %d", s.tr.best_epoch);
-            printf("\n");
-            if (s.tr.status == TRAIN_DIVERGED)
-                printf("reason: %s\n", s.tr.reason);
-            else if (d.is_text)
-                printf("val_loss %.4f  val_perplexity %.3f\n", vl, exp(vl));
-            else
-                printf("val_loss %.4f  val_accuracy %.2f%%\n", vl, 100 * va);
-            if (!isnan(ta))
-                printf("test_loss %.4f  test_accuracy %.2f%%\n", tl, 100 * ta);
-            if (s.tr.status == TRAIN_BUDGET_REACHED && r.ckpt_path)
-                printf("saved: %s (continue with `tunelab train --resume %s`)\n", r.ckpt_path, r.ckpt_path);
-        }
-        if (s.tr.status == TRAIN_DIVERGED) {
-            fprintf(stderr, "tunelab: training diverged: %s\n", s.tr.reason);
-            status = 1;
-        }
+        printf("status: %s after %d epochs (%ld steps) in %.1fs", r->status, r->epochs, r->steps, r->seconds);
+        if (f->cfg.patience > 0)
+            printf("; best epoch %d", r->best_epoch);
+        printf("\n");
+        if (r->diverged)
+            printf("reason: %s\n", r->reason);
+        else if (is_text)
+            printf("val_loss %.4f  val_perplexity %.3f\n", r->val_loss, exp(r->val_loss));
+        else
+            printf("val_loss %.4f  val_accuracy %.2f%%\n", r->val_loss, 100 * r->val_acc);
+        if (!isnan(r->test_acc))
+            printf("test_loss %.4f  test_accuracy %.2f%%\n", r->test_loss, 100 * r->test_acc);
+        if (r->can_continue && f->ckpt)
+            printf("saved: %s (continue with `tunelab train --resume %s`)\n", f->ckpt, f->ckpt);
     }
     fflush(stdout);
-    session_free(&s);
-    task_data_free(&d);
-    free(r.blob);
+    if (!r->diverged)
+        return 0;
+    fprintf(stderr, "tunelab: training diverged: %s\n", r->reason);
+    return 1;
+}
+
+static int train_main(const args *a, int until)
+{
+    if (!a->positional && !a->resume)
+        return term_errorf(2, "train: needs a CONFIG file (or --resume CKPT); see `tunelab train --help`");
+    if (a->positional && a->resume)
+        return term_errorf(2, "train: give either CONFIG or --resume CKPT, not both");
+    config c;
+    int rc = load_config(a, &c);
+    if (rc)
+        return rc;
+    if (c.threads > 0)
+        omp_set_num_threads(c.threads);
+    if (until && !c.checkpoint[0] && !a->resume)
+        return term_errorf(2, "train: --until needs train.checkpoint (where to save the run)");
+    tl_err err = {0};
+    fit f;
+    if (fit_open(&f, &c, a->resume, &err))
+        return term_error(&err, NULL);
+    print_ctx p = {.json = a->json, .quiet = a->quiet, .is_text = f.data.is_text, .T = c.ctx, .patience = c.patience};
+    term_init(&p.t);
+    print_header(a, &f);
+    print_header_row(&p);
+    rc = fit_run(&f, until, on_epoch, on_progress, &p, &err);
+    term_clear(&p.t);
+    int status;
+    if (rc) {
+        status = term_error(&err, f.ckpt_failed ? "check that the checkpoint's folder exists and is writable" : NULL);
+        fflush(stdout);
+    } else {
+        fit_result r;
+        fit_finish(&f, &r);
+        status = print_summary(a, &f, &r);
+    }
+    fit_close(&f);
     return status;
 }

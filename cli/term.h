@@ -19,10 +19,11 @@ typedef struct term {
 void term_init(term *t);
 
 /* Draws (or, in a pipe, does nothing for) a one-line progress bar on stderr:
- * "label [#####.....] done/total suffix". */
+ * "label [#####.....] done/total suffix", cut to the terminal's width.
+ * Cannot fail. */
 void term_progress(const term *t, const char *label, double done, double total, const char *suffix);
 
-/* Clears the progress line (terminal only). */
+/* Clears the progress line (terminal only).  Cannot fail. */
 void term_clear(const term *t);
 
 /* Prints "tunelab: error: msg" (and a hint line when hint is not NULL) to
@@ -30,7 +31,8 @@ void term_clear(const term *t);
  * for runtime). */
 int term_error(const tl_err *e, const char *hint);
 
-/* printf-style error with an explicit exit status. */
+/* printf-style error with an explicit exit status: prints as term_error
+ * and returns status. */
 int term_errorf(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "# cpu: <model> (<isa>); OpenBLAS <v> kernels: <family> (<why>)"
  * to stderr and fills *bi (util/blas_kernels.h) for callers that record it. */

@@ -60,6 +60,21 @@ static void w_i64(wr *w, int64_t x) { w_bytes(w, &x, 8); }
 static void w_f64(wr *w, double x) { w_bytes(w, &x, 8); }
 static void w_f32(wr *w, float x) { w_bytes(w, &x, 4); }
 
+/* The live hyperparameters in their version-1 order on disk: lr,
+ * momentum, nesterov (i32), beta1, beta2, eps, weight_decay, clip_norm.
+ * w_live and r_live are the one place that lists train_live's fields. */
+static void w_live(wr *w, const train_live *l)
+{
+    w_f64(w, l->opt.lr);
+    w_f64(w, l->opt.momentum);
+    w_i32(w, l->opt.nesterov);
+    w_f64(w, l->opt.beta1);
+    w_f64(w, l->opt.beta2);
+    w_f64(w, l->opt.eps);
+    w_f64(w, l->opt.weight_decay);
+    w_f64(w, l->clip_norm);
+}
+
 static void put32(unsigned char *p, uint32_t x) { memcpy(p, &x, 4); }
 static void put64(unsigned char *p, uint64_t x) { memcpy(p, &x, 8); }
 
@@ -94,14 +109,7 @@ static void write_payload(wr *w, const trainer *t, const void *blob, size_t blob
     w_f64(w, t->lr_mult);
     w_f64(w, t->last_lr);
     w_f64(w, t->elapsed);
-    w_f64(w, c->lr);
-    w_f64(w, c->momentum);
-    w_i32(w, c->nesterov);
-    w_f64(w, c->beta1);
-    w_f64(w, c->beta2);
-    w_f64(w, c->eps);
-    w_f64(w, c->weight_decay);
-    w_f64(w, c->clip_norm);
+    w_live(w, &c->live);
     w_f32(w, m->dropout);
     char reason[CKPT_REASON] = { 0 };
     memcpy(reason, t->reason, strnlen(t->reason, sizeof t->reason));
@@ -268,11 +276,11 @@ typedef struct staged {
     uint64_t nparams;
     uint32_t ntensors;
     const unsigned char *tensors;   /* ntensors records */
-    int opt_kind, mom_valid, epoch, status, nesterov;
+    int opt_kind, mom_valid, epoch, status;
     int64_t opt_t, step;
     uint64_t rng[4];
     double lr_mult, last_lr, elapsed;
-    double lr, momentum, beta1, beta2, eps, weight_decay, clip_norm;
+    train_live live;
     float dropout;
     const unsigned char *reason;
     int has_best, best_epoch, bad_epochs, has_best_params;
@@ -283,6 +291,20 @@ typedef struct staged {
     uint64_t blob_len;
     const unsigned char *blob;
 } staged;
+
+/* Reads what w_live wrote. */
+static void r_live(rd *r, train_live *l)
+{
+    memset(l, 0, sizeof *l);
+    l->opt.lr = r_f64(r);
+    l->opt.momentum = r_f64(r);
+    l->opt.nesterov = r_i32(r);
+    l->opt.beta1 = r_f64(r);
+    l->opt.beta2 = r_f64(r);
+    l->opt.eps = r_f64(r);
+    l->opt.weight_decay = r_f64(r);
+    l->clip_norm = r_f64(r);
+}
 
 #define TENSOR_REC (CKPT_NAME + 8 + 8 + 4 + 16 + 4)
 #define HIST_REC (4 + 8 + 6 * 8)
@@ -384,14 +406,7 @@ static int parse(const char *path, const unsigned char *p, size_t n, staged *s, 
     s->lr_mult = r_f64(&r);
     s->last_lr = r_f64(&r);
     s->elapsed = r_f64(&r);
-    s->lr = r_f64(&r);
-    s->momentum = r_f64(&r);
-    s->nesterov = r_i32(&r);
-    s->beta1 = r_f64(&r);
-    s->beta2 = r_f64(&r);
-    s->eps = r_f64(&r);
-    s->weight_decay = r_f64(&r);
-    s->clip_norm = r_f64(&r);
+    r_live(&r, &s->live);
     s->dropout = r_f32(&r);
     s->reason = r_bytes(&r, CKPT_REASON);
     s->has_best = r_i32(&r);
@@ -529,14 +544,7 @@ static int check_against(const char *path, const trainer *t, const staged *s, tl
                        path);
     /* the live hyperparameters must pass the same checks as a config */
     train_config c = t->cfg;
-    c.lr = s->lr;
-    c.momentum = s->momentum;
-    c.nesterov = s->nesterov;
-    c.beta1 = s->beta1;
-    c.beta2 = s->beta2;
-    c.eps = s->eps;
-    c.weight_decay = s->weight_decay;
-    c.clip_norm = s->clip_norm;
+    c.live = s->live;
     int rc = train_config_check(&c, err);
     if (rc)
         return tl_prefix(err, "%s: stored hyperparameters", path);
@@ -563,14 +571,7 @@ static void apply(trainer *t, const staged *s)
     t->lr_mult = s->lr_mult;
     t->last_lr = s->last_lr;
     t->elapsed = s->elapsed;
-    t->cfg.lr = s->lr;
-    t->cfg.momentum = s->momentum;
-    t->cfg.nesterov = s->nesterov;
-    t->cfg.beta1 = s->beta1;
-    t->cfg.beta2 = s->beta2;
-    t->cfg.eps = s->eps;
-    t->cfg.weight_decay = s->weight_decay;
-    t->cfg.clip_norm = s->clip_norm;
+    t->cfg.live = s->live;
     if (m->dropout != s->dropout && m->vt->set_dropout)
         m->vt->set_dropout(m, s->dropout);
     m->dropout = s->dropout;

@@ -12,8 +12,11 @@
  *   order), u64 payload size, u32 crc32 (zlib) of the payload, u32 header size
  *   payload: u64 nparams, u32 ntensors, the tensor table (name[48], u64
  *   offset, u64 size, i32 ndim, i32 shape[4], i32 decay each), the trainer
- *   scalars, the history, then float arrays params, optimizer m (and v for
- *   AdamW), best params (if kept), then u64 blob length and the blob.
+ *   scalars (among them the live hyperparameters, train_live, field by
+ *   field in one fixed order: ckpt.c's w_live and r_live), the history,
+ *   then float arrays params, optimizer m (and v for AdamW), best params
+ *   (if kept), then u64 blob length and the blob.  A change of this layout
+ *   bumps CKPT_VERSION; tests/data/ckpt_v1_sgd.bin pins version 1.
  * A save writes PATH.tmp, flushes and fsyncs it, renames it over PATH and
  * fsyncs the directory, so PATH is always either the old or the new file.
  *

@@ -139,6 +139,14 @@ size_t gpt_param_count(const gpt_config *c)
     return total;
 }
 
+double gpt_flops(const gpt_config *c)
+{
+    if (gpt_check(c, 1, NULL))
+        return 0;
+    double C = c->d_model, F = (c->mlp_ratio > 0 ? c->mlp_ratio : 4) * C, T = c->ctx, V = c->vocab;
+    return 2.0 * (c->layers * (4 * C * C + 2 * C * F + 2 * T * C) + C * V);
+}
+
 const gpt_config *gpt_config_of(const nn_model *m)
 {
     gpt *s = gpt_of(m);
@@ -386,46 +394,15 @@ static float *gpt_falloc(size_t n)
     return aligned_alloc(64, bytes ? bytes : 64);
 }
 
-int gpt_create(const gpt_config *c, int max_batch, rng *init, nn_model **out, tl_err *err)
+/* The tensor table (names, offsets, shapes, decay flags) and the parameter
+ * and gradient buffers with their per-tensor views.  0, or -1 when out of
+ * memory (m keeps what was allocated; nn_model_free frees it). */
+static int gpt_tensors(nn_model *m, gpt *s, const size_t *sz)
 {
-    int rc;
-    if (!out)
-        return tl_fail(err, TL_EINPUT, "gpt_create: out is NULL");
-    *out = NULL;
-    if ((rc = gpt_check(c, max_batch, err)))
-        return rc;
-    if (!init)
-        return tl_fail(err, TL_EINPUT, "gpt_create: no rng for the initialization");
-
-    nn_model *m = calloc(1, sizeof *m);
-    gpt *s = calloc(1, sizeof *s);
-    if (!m || !s) {
-        free(m);
-        free(s);
-        return tl_fail(err, TL_ERUNTIME, "gpt_create: out of memory");
-    }
-    m->vt = &gpt_vt;
-    m->self = s;
-    m->max_batch = max_batch;
-    m->is_text = 1;
-    s->cfg = *c;
-    if (!s->cfg.mlp_ratio)
-        s->cfg.mlp_ratio = 4;
-    s->V = c->vocab;
-    s->maxT = c->ctx;
-    s->C = c->d_model;
-    s->L = c->layers;
-    s->NH = c->heads;
-    s->F = s->cfg.mlp_ratio * c->d_model;
-    s->NB = max_batch;
-    s->p_drop = c->dropout;
-    m->dropout = c->dropout;
-
-    size_t sz[P_COUNT], off = 0;
-    gpt_sizes(&s->cfg, sz);
+    size_t off = 0;
     m->tensors = calloc(P_COUNT, sizeof *m->tensors);
     if (!m->tensors)
-        goto oom;
+        return -1;
     int C = s->C, L = s->L, F = s->F;
     const int shapes[P_COUNT][4] = {
         {s->V, C}, {s->maxT, C}, {L, C}, {L, C}, {L, 3 * C, C}, {L, 3 * C}, {L, C, C}, {L, C},
@@ -448,14 +425,19 @@ int gpt_create(const gpt_config *c, int max_batch, rng *init, nn_model **out, tl
     m->params = gpt_falloc(off);
     m->grads = gpt_falloc(off);
     if (!m->params || !m->grads)
-        goto oom;
+        return -1;
     memset(m->grads, 0, off * sizeof(float));
     for (int i = 0; i < P_COUNT; i++) {
         s->p[i] = m->params + m->tensors[i].offset;
         s->g[i] = m->grads + m->tensors[i].offset;
     }
-    /* GPT-2 init, tensors in table order. */
-    float proj_std = 0.02f / sqrtf(2.0f * (float)L);
+    return 0;
+}
+
+/* GPT-2 init, tensors in table order (the draws from init in that order). */
+static void gpt_init(gpt *s, const size_t *sz, rng *init)
+{
+    float proj_std = 0.02f / sqrtf(2.0f * (float)s->L);
     for (int i = 0; i < P_COUNT; i++) {
         float *x = s->p[i];
         size_t n = sz[i];
@@ -476,8 +458,14 @@ int gpt_create(const gpt_config *c, int max_batch, rng *init, nn_model **out, tl
             memset(x, 0, n * sizeof(float));
         }
     }
+}
 
-    /* Activations for NB sequences of maxT tokens. */
+/* Activations and their gradients for NB sequences of maxT tokens, one
+ * block each, carved into the named views; dropout masks.  0, or -1 when
+ * out of memory (nn_model_free frees what was allocated). */
+static int gpt_alloc_acts(gpt *s, int max_batch)
+{
+    int C = s->C, L = s->L, F = s->F;
     size_t rows = (size_t)max_batch * s->maxT, Cz = (size_t)C, Fz = (size_t)F;
     size_t attsz = (size_t)max_batch * s->NH * s->maxT * s->maxT;
     size_t Lz = (size_t)L;
@@ -491,7 +479,7 @@ int gpt_create(const gpt_config *c, int max_batch, rng *init, nn_model **out, tl
     s->masks = malloc(rows * Cz * (1 + 2 * Lz));
     s->window = malloc(sizeof(int) * (size_t)s->maxT);
     if (!s->acts || !s->dacts || !s->masks || !s->window)
-        goto oom;
+        return -1;
     float *a = s->acts;
 #define CARVE(ptr, n) do { (ptr) = a; a += (n); } while (0)
     CARVE(s->encoded, rows * Cz);
@@ -529,6 +517,51 @@ int gpt_create(const gpt_config *c, int max_batch, rng *init, nn_model **out, tl
     s->mask_emb = s->masks;
     s->mask_att = s->masks + rows * Cz;
     s->mask_fc = s->mask_att + Lz * rows * Cz;
+    return 0;
+}
+
+int gpt_create(const gpt_config *c, int max_batch, rng *init, nn_model **out, tl_err *err)
+{
+    int rc;
+    if (!out)
+        return tl_fail(err, TL_EINPUT, "gpt_create: out is NULL");
+    *out = NULL;
+    if ((rc = gpt_check(c, max_batch, err)))
+        return rc;
+    if (!init)
+        return tl_fail(err, TL_EINPUT, "gpt_create: no rng for the initialization");
+
+    nn_model *m = calloc(1, sizeof *m);
+    gpt *s = calloc(1, sizeof *s);
+    if (!m || !s) {
+        free(m);
+        free(s);
+        return tl_fail(err, TL_ERUNTIME, "gpt_create: out of memory");
+    }
+    m->vt = &gpt_vt;
+    m->self = s;
+    m->max_batch = max_batch;
+    m->is_text = 1;
+    s->cfg = *c;
+    if (!s->cfg.mlp_ratio)
+        s->cfg.mlp_ratio = 4;
+    s->V = c->vocab;
+    s->maxT = c->ctx;
+    s->C = c->d_model;
+    s->L = c->layers;
+    s->NH = c->heads;
+    s->F = s->cfg.mlp_ratio * c->d_model;
+    s->NB = max_batch;
+    s->p_drop = c->dropout;
+    m->dropout = c->dropout;
+
+    size_t sz[P_COUNT];
+    gpt_sizes(&s->cfg, sz);
+    if (gpt_tensors(m, s, sz))
+        goto oom;
+    gpt_init(s, sz, init);
+    if (gpt_alloc_acts(s, max_batch))
+        goto oom;
     *out = m;
     return 0;
 

@@ -51,6 +51,14 @@ int gpt_check(const gpt_config *c, int max_batch, tl_err *err);
  * is invalid.  GPT-2 small (50257, 1024, 768, 12, 12) gives 124,439,808. */
 size_t gpt_param_count(const gpt_config *c);
 
+/* Forward FLOPs per token of c at full context (T = ctx), 2 per
+ * multiply-add: per layer the qkv (3C^2) and output (C^2) projections, the
+ * MLP (2CF), the attention scores and mixing over the context (2TC); then
+ * the tied head (CV):  2 * (L * (4C^2 + 2CF + 2TC) + CV).  Embeddings,
+ * LayerNorms, softmax and GELU are not counted.  0 if c is invalid.
+ * Cannot fail otherwise. */
+double gpt_flops(const gpt_config *c);
+
 /* Builds a GPT for up to max_batch sequences of up to ctx tokens,
  * initialized from init.  On success returns 0 and *out owns the model
  * (free with nn_model_free).  TL_EINPUT for a bad config (gpt_check),

@@ -107,6 +107,18 @@ size_t mlp_param_count(const mlp_config *c)
     return total;
 }
 
+double mlp_flops(const mlp_config *c)
+{
+    int din[MLP_MAX_LIN], dout[MLP_MAX_LIN];
+    if (mlp_check(c, 1, NULL))
+        return 0;
+    int n = mlp_dims(c, din, dout);
+    double macs = 0;
+    for (int l = 0; l < n; l++)
+        macs += (double)din[l] * dout[l];
+    return 2.0 * macs;
+}
+
 const mlp_config *mlp_config_of(const nn_model *m)
 {
     mlp *s = mlp_of(m);
@@ -229,37 +241,16 @@ static float *mlp_falloc(size_t n)
     return aligned_alloc(64, bytes ? bytes : 64);
 }
 
-int mlp_create(const mlp_config *c, int max_batch, rng *init, nn_model **out, tl_err *err)
+/* The tensor table, fcL.weight (dout, din) and fcL.bias (dout), the
+ * parameter and gradient buffers with their views, and nn.Linear's init
+ * (weights, then biases, layer by layer, in the draws' order).  0, or -1
+ * when out of memory (nn_model_free frees what was allocated). */
+static int mlp_tensors(nn_model *m, mlp *s, rng *init)
 {
-    int rc;
-    if (!out)
-        return tl_fail(err, TL_EINPUT, "mlp_create: out is NULL");
-    *out = NULL;
-    if ((rc = mlp_check(c, max_batch, err)))
-        return rc;
-    if (!init)
-        return tl_fail(err, TL_EINPUT, "mlp_create: no rng for the initialization");
-
-    nn_model *m = calloc(1, sizeof *m);
-    mlp *s = calloc(1, sizeof *s);
-    if (!m || !s) {
-        free(m);
-        free(s);
-        return tl_fail(err, TL_ERUNTIME, "mlp_create: out of memory");
-    }
-    m->vt = &mlp_vt;
-    m->self = s;
-    m->max_batch = max_batch;
-    s->cfg = *c;
-    s->nlin = mlp_dims(c, s->din, s->dout);
-    s->p = c->dropout;
-    m->dropout = c->dropout;
-
-    /* Tensors: fcL.weight (dout, din), fcL.bias (dout). */
     int nt = 2 * s->nlin;
     m->tensors = calloc((size_t)nt, sizeof *m->tensors);
     if (!m->tensors)
-        goto oom;
+        return -1;
     size_t off = 0;
     for (int l = 0; l < s->nlin; l++) {
         nn_tensor *tw = &m->tensors[2 * l], *tb = &m->tensors[2 * l + 1];
@@ -284,7 +275,7 @@ int mlp_create(const mlp_config *c, int max_batch, rng *init, nn_model **out, tl
     m->params = mlp_falloc(off);
     m->grads = mlp_falloc(off);
     if (!m->params || !m->grads)
-        goto oom;
+        return -1;
     memset(m->grads, 0, off * sizeof(float));
     for (int l = 0; l < s->nlin; l++) {
         s->w[l] = m->params + m->tensors[2 * l].offset;
@@ -301,7 +292,13 @@ int mlp_create(const mlp_config *c, int max_batch, rng *init, nn_model **out, tl
             s->b[l][i] = (float)((2.0 * rng_uniform(init) - 1.0) * bound);
     }
 
-    /* Activations for max_batch samples. */
+    return 0;
+}
+
+/* Activations for max_batch samples, one block carved into the views,
+ * and the dropout masks.  0, or -1 when out of memory. */
+static int mlp_alloc_acts(mlp *s, const mlp_config *c, int max_batch)
+{
     size_t B = (size_t)max_batch, K = (size_t)c->out_dim, hsum = 0, wmax = 1;
     for (int l = 0; l < c->nhidden; l++) {
         hsum += (size_t)c->hidden[l];
@@ -313,7 +310,7 @@ int mlp_create(const mlp_config *c, int max_batch, rng *init, nn_model **out, tl
     s->acts = mlp_falloc(nacts);
     s->masks = malloc(B * hsum + 1);
     if (!s->acts || !s->masks)
-        goto oom;
+        return -1;
     float *a = s->acts;
     uint8_t *mk = s->masks;
     for (int l = 0; l < c->nhidden; l++) {
@@ -340,6 +337,37 @@ int mlp_create(const mlp_config *c, int max_batch, rng *init, nn_model **out, tl
     s->dbuf[0] = a;
     a += B * wmax;
     s->dbuf[1] = a;
+    return 0;
+}
+
+int mlp_create(const mlp_config *c, int max_batch, rng *init, nn_model **out, tl_err *err)
+{
+    int rc;
+    if (!out)
+        return tl_fail(err, TL_EINPUT, "mlp_create: out is NULL");
+    *out = NULL;
+    if ((rc = mlp_check(c, max_batch, err)))
+        return rc;
+    if (!init)
+        return tl_fail(err, TL_EINPUT, "mlp_create: no rng for the initialization");
+
+    nn_model *m = calloc(1, sizeof *m);
+    mlp *s = calloc(1, sizeof *s);
+    if (!m || !s) {
+        free(m);
+        free(s);
+        return tl_fail(err, TL_ERUNTIME, "mlp_create: out of memory");
+    }
+    m->vt = &mlp_vt;
+    m->self = s;
+    m->max_batch = max_batch;
+    s->cfg = *c;
+    s->nlin = mlp_dims(c, s->din, s->dout);
+    s->p = c->dropout;
+    m->dropout = c->dropout;
+
+    if (mlp_tensors(m, s, init) || mlp_alloc_acts(s, c, max_batch))
+        goto oom;
     *out = m;
     return 0;
 

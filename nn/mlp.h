@@ -41,6 +41,11 @@ int mlp_check(const mlp_config *c, int max_batch, tl_err *err);
  * Cannot fail otherwise. */
 size_t mlp_param_count(const mlp_config *c);
 
+/* Forward FLOPs per sample of c: 2 per multiply-add of the linear layers,
+ * 2 * (D*H0 + H0*H1 + ... + H(L-1)*K); biases, activations, dropout and the
+ * loss are not counted.  0 if c is invalid.  Cannot fail otherwise. */
+double mlp_flops(const mlp_config *c);
+
 /* Builds an MLP for batches of up to max_batch samples, initialized from
  * init (advanced by nparams draws).  On success returns 0 and *out owns the
  * model (free with nn_model_free).  Returns TL_EINPUT for a bad config (see

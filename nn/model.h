@@ -20,6 +20,7 @@
 #include "util/rng.h"
 
 enum nn_act { NN_RELU, NN_GELU, NN_ACT_COUNT };
+/* "relu" or "gelu"; "?" out of range. */
 const char *nn_act_str(int act);
 
 typedef struct nn_tensor {

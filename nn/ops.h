@@ -86,6 +86,7 @@ void dropout_backward(float *dinp, const float *dout, const uint8_t *mask, float
 
 /* ---- residual: out = a + b ---- */
 
+/* Writes out (n) = a + b; out may alias a or b. */
 void residual_forward(float *out, const float *a, const float *b, size_t n);
 /* Adds da += dout and db += dout; either may be NULL. */
 void residual_backward(float *da, float *db, const float *dout, size_t n);

@@ -76,14 +76,9 @@ void train_config_default(train_config *c)
 {
     memset(c, 0, sizeof *c);
     c->optimizer = OPTIM_ADAMW;
-    c->lr = 1e-3;
-    c->momentum = 0.9;
-    c->nesterov = 0;
-    c->beta1 = 0.9;
-    c->beta2 = 0.999;
-    c->eps = 1e-8;
-    c->weight_decay = 0.01;
-    c->clip_norm = 0;
+    c->live = (train_live){ .opt = { .lr = 1e-3, .weight_decay = 0.01, .momentum = 0.9,
+                                     .nesterov = 0, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8 },
+                            .clip_norm = 0 };
     sched_config_default(&c->sched);
     c->epochs = 10;
     c->batch_size = 64;
@@ -97,28 +92,15 @@ void train_config_default(train_config *c)
     c->seed = 0;
 }
 
-static void hparams_of(const train_config *c, double lr, optim_hparams *h)
-{
-    h->lr = lr;
-    h->weight_decay = c->weight_decay;
-    h->momentum = c->momentum;
-    h->nesterov = c->nesterov;
-    h->beta1 = c->beta1;
-    h->beta2 = c->beta2;
-    h->eps = c->eps;
-}
-
 /* The live hyperparameters (those the hook may change). */
 static int live_check(const train_config *c, tl_err *err)
 {
-    optim_hparams h;
-    hparams_of(c, c->lr, &h);
-    int rc = optim_hparams_check(c->optimizer, &h, err);
+    int rc = optim_hparams_check(c->optimizer, &c->live.opt, err);
     if (rc)
         return rc;
-    if (!(c->clip_norm >= 0) || !isfinite(c->clip_norm))
+    if (!(c->live.clip_norm >= 0) || !isfinite(c->live.clip_norm))
         return tl_fail(err, TL_EINPUT, "train.clip_norm: must be >= 0, 0 = off (got %g)",
-                       c->clip_norm);
+                       c->live.clip_norm);
     return 0;
 }
 
@@ -170,9 +152,9 @@ double train_scaled_lr(const train_config *c)
     double base = c->base_batch_size > 0 ? (double)c->base_batch_size : eff;
     double k = eff / base;
     switch (c->lr_scaling) {
-    case TRAIN_SCALE_LINEAR: return c->lr * k;
-    case TRAIN_SCALE_SQRT: return c->lr * sqrt(k);
-    default: return c->lr;
+    case TRAIN_SCALE_LINEAR: return c->live.opt.lr * k;
+    case TRAIN_SCALE_SQRT: return c->live.opt.lr * sqrt(k);
+    default: return c->live.opt.lr;
     }
 }
 
@@ -343,14 +325,14 @@ static int train_step(trainer *t, nn_batch_src *src, double lr, step_acc *acc, t
         for (size_t i = 0; i < n; i++)
             g[i] *= r;
     }
-    double norm = optim_clip_grad_norm(&t->opt, m->grads, t->cfg.clip_norm);
+    double norm = optim_clip_grad_norm(&t->opt, m->grads, t->cfg.live.clip_norm);
     if (!isfinite(norm)) {
         snprintf(t->reason, sizeof t->reason, "gradient norm is %g at step %ld (epoch %d)",
                  norm, t->step + 1, t->epoch + 1);
         return STEP_DIVERGED;
     }
-    optim_hparams h;
-    hparams_of(&t->cfg, lr, &h);
+    optim_hparams h = t->cfg.live.opt;
+    h.lr = lr;
     optim_step(&t->opt, m->params, m->grads, &h);
     t->step++;
     acc->loss_sum += sum;
@@ -438,24 +420,72 @@ static int steps_per_epoch(const trainer *t, nn_batch_src *train, long *spe, tl_
     return 0;
 }
 
-int trainer_run(trainer *t, nn_batch_src *train, nn_batch_src *val, int until_epoch,
-                train_hook hook, void *ud, tl_err *err)
+/* One pass of train: optimizer steps until the source runs dry.  Returns
+ * STEP_END (the pass is done: *nsteps steps, their norms summed in
+ * *norm_sum), STEP_DIVERGED or STEP_BADBATCH. */
+static int train_epoch(trainer *t, nn_batch_src *train, step_acc *acc, double *norm_sum, long *nsteps,
+                       tl_err *err)
+{
+    if (train->reset)
+        train->reset(train->self, &t->rng);
+    for (;;) {
+        double lr = trainer_lr(t);
+        int s = train_step(t, train, lr, acc, err);
+        if (s != STEP_OK)
+            return s;
+        t->last_lr = lr;
+        *norm_sum += acc->grad_norm;
+        (*nsteps)++;
+        if (t->progress) {
+            train_progress p = { t->epoch, t->step, *nsteps, t->steps_per_epoch,
+                                 acc->step_loss, lr, acc->grad_norm };
+            t->progress(&p, t->progress_ud);
+        }
+    }
+}
+
+/* Appends ev to the history (one record per epoch, up to cap_hist). */
+static void record_epoch(trainer *t, const train_event *ev)
+{
+    if (t->nhist >= t->cap_hist)
+        return;
+    train_record *r = &t->hist[t->nhist++];
+    r->epoch = ev->epoch;
+    r->step = ev->step;
+    r->train_loss = ev->train_loss;
+    r->val_loss = ev->val_loss;
+    r->val_acc = ev->val_acc;
+    r->lr = ev->lr;
+    r->grad_norm = ev->grad_norm;
+    r->elapsed = ev->elapsed;
+}
+
+/* Checks the arguments of trainer_run and resolves the run's schedule. */
+static int run_setup(trainer *t, nn_batch_src *train, nn_batch_src *val, int *until_epoch, tl_err *err)
 {
     if (!train || !train->next)
         return tl_fail(err, TL_EINPUT, "trainer: no training source");
     if (val && !val->next)
         return tl_fail(err, TL_EINPUT, "trainer: validation source has no next()");
-    if (until_epoch <= 0)
-        until_epoch = t->cfg.epochs;
-    if (until_epoch > t->cfg.epochs)
+    if (*until_epoch <= 0)
+        *until_epoch = t->cfg.epochs;
+    if (*until_epoch > t->cfg.epochs)
         return tl_fail(err, TL_EINPUT, "trainer: until_epoch %d exceeds train.epochs %d",
-                       until_epoch, t->cfg.epochs);
+                       *until_epoch, t->cfg.epochs);
     if (!val && t->cfg.monitor == TRAIN_MONITOR_VAL_ACC)
         return tl_fail(err, TL_EINPUT, "train.monitor: val_acc needs a validation set");
+    return 0;
+}
+
+int trainer_run(trainer *t, nn_batch_src *train, nn_batch_src *val, int until_epoch,
+                train_hook hook, void *ud, tl_err *err)
+{
+    int rc = run_setup(t, train, val, &until_epoch, err);
+    if (rc)
+        return rc;
     if (is_final(t->status))
         return 0;
-    int rc = live_check(&t->cfg, err);
-    if (rc)
+    if ((rc = live_check(&t->cfg, err)))
         return rc;
     if ((rc = steps_per_epoch(t, train, &t->steps_per_epoch, err)))
         return rc;
@@ -471,27 +501,12 @@ int trainer_run(trainer *t, nn_batch_src *train, nn_batch_src *val, int until_ep
         memset(&acc, 0, sizeof acc);
         double norm_sum = 0;
         long nsteps = 0;
-        if (train->reset)
-            train->reset(train->self, &t->rng);
-        for (;;) {
-            double lr = trainer_lr(t);
-            int s = train_step(t, train, lr, &acc, err);
-            if (s == STEP_END)
-                break;
-            if (s == STEP_BADBATCH)
-                return TL_ERUNTIME;
-            if (s == STEP_DIVERGED) {
-                t->status = TRAIN_DIVERGED;
-                goto done;
-            }
-            t->last_lr = lr;
-            norm_sum += acc.grad_norm;
-            nsteps++;
-            if (t->progress) {
-                train_progress p = { t->epoch, t->step, nsteps, t->steps_per_epoch,
-                                     acc.step_loss, lr, acc.grad_norm };
-                t->progress(&p, t->progress_ud);
-            }
+        int s = train_epoch(t, train, &acc, &norm_sum, &nsteps, err);
+        if (s == STEP_BADBATCH)
+            return TL_ERUNTIME;
+        if (s == STEP_DIVERGED) {
+            t->status = TRAIN_DIVERGED;
+            goto done;
         }
         double train_secs = tl_now() - t0;
         if (nsteps == 0)
@@ -522,26 +537,12 @@ int trainer_run(trainer *t, nn_batch_src *train, nn_batch_src *val, int until_ep
         ev.is_best = track_best(t, metric);
         ev.best_metric = t->best_metric;
         ev.best_epoch = t->best_epoch;
-        if (t->nhist < t->cap_hist) {
-            train_record *r = &t->hist[t->nhist++];
-            r->epoch = ev.epoch;
-            r->step = ev.step;
-            r->train_loss = ev.train_loss;
-            r->val_loss = ev.val_loss;
-            r->val_acc = ev.val_acc;
-            r->lr = ev.lr;
-            r->grad_norm = ev.grad_norm;
-            r->elapsed = ev.elapsed;
-        }
+        record_epoch(t, &ev);
         int decision = hook ? hook(t, &ev, ud) : TRAIN_CONTINUE;
         if ((rc = live_check(&t->cfg, err)))
             return tl_prefix(err, "after the hook of epoch %d", t->epoch);
-        if (decision == TRAIN_STOP) {
-            t->status = TRAIN_STOPPED_BY_HOOK;
-            goto done;
-        }
-        if (decision == TRAIN_PAUSE) {
-            t->status = TRAIN_PAUSED;
+        if (decision == TRAIN_STOP || decision == TRAIN_PAUSE) {
+            t->status = decision == TRAIN_STOP ? TRAIN_STOPPED_BY_HOOK : TRAIN_PAUSED;
             goto done;
         }
         if (t->cfg.patience > 0 && t->bad_epochs >= t->cfg.patience &&
@@ -641,7 +642,7 @@ int trainer_copy(trainer *dst, const trainer *src, tl_err *err)
 
 /* ---- LR range test ---- */
 
-void lr_find_result_free(lr_find_result *r)
+void train_lr_find_free(train_lr_find_result *r)
 {
     if (!r)
         return;
@@ -652,7 +653,7 @@ void lr_find_result_free(lr_find_result *r)
 }
 
 int trainer_lr_find(trainer *t, nn_batch_src *train, double lo, double hi, int nsteps,
-                    double beta, lr_find_result *out, tl_err *err)
+                    double beta, train_lr_find_result *out, tl_err *err)
 {
     memset(out, 0, sizeof *out);
     if (!train || !train->next)
@@ -667,7 +668,7 @@ int trainer_lr_find(trainer *t, nn_batch_src *train, double lo, double hi, int n
     out->loss = malloc((size_t)nsteps * sizeof *out->loss);
     out->smooth = malloc((size_t)nsteps * sizeof *out->smooth);
     if (!out->lr || !out->loss || !out->smooth) {
-        lr_find_result_free(out);
+        train_lr_find_free(out);
         return tl_fail(err, TL_ERUNTIME, "lr_find: out of memory");
     }
     train_enable_ftz();
@@ -739,6 +740,6 @@ int trainer_lr_find(trainer *t, nn_batch_src *train, double lo, double hi, int n
     }
     return 0;
 fail:
-    lr_find_result_free(out);
+    train_lr_find_free(out);
     return rc;
 }

@@ -13,7 +13,7 @@
  * end of the epoch is rescaled to its own mean).  After each epoch the whole
  * val source is evaluated in eval mode and the hook is called.
  *
- *   lr(step) = cfg.lr * scaling(batch_size*accum_steps / base_batch_size)
+ *   lr(step) = cfg.live.opt.lr * scaling(batch_size*accum_steps / base_batch_size)
  *              * schedule(step, epoch) * lr_mult
  *   scaling: none 1, linear k, sqrt sqrt(k)
  *
@@ -25,9 +25,9 @@
  *
  * What it does not do: no printing, no files (see nn/ckpt.h), no knowledge
  * of tuning: the hook returns continue / stop / pause and the caller
- * decides.  Nothing allocates inside an epoch.  Live hyperparameters (cfg
- * fields lr, momentum, nesterov, beta1, beta2, eps, weight_decay,
- * clip_norm, and lr_mult) are read at every step and may be changed
+ * decides.  Nothing allocates inside an epoch.  The live hyperparameters
+ * (cfg.live: lr, momentum, nesterov, beta1, beta2, eps, weight_decay,
+ * clip_norm; and t->lr_mult) are read at every step and may be changed
  * between runs or from the hook (they are re-checked after the hook);
  * other cfg fields are fixed after trainer_init.
  */
@@ -70,14 +70,20 @@ const char *train_status_str(int s);
 int train_scaling_parse(const char *name, int *s, tl_err *err);
 int train_monitor_parse(const char *name, int *m, tl_err *err);
 
+/* The live hyperparameters: the values a running trial may change between
+ * steps (PBT explore, pbt-replay), kept as one record so that the trainer,
+ * its copies and its checkpoints move them with one assignment.  opt.lr is
+ * the peak lr before batch scaling, schedule and multiplier; each step hands
+ * opt to the optimizer with lr replaced by that step's rate. */
+typedef struct train_live {
+    optim_hparams opt;      /* lr, weight_decay (decay tensors only), momentum and
+                               nesterov (SGD), beta1, beta2, eps (AdamW) */
+    double clip_norm;       /* global-norm clipping, 0 = off */
+} train_live;
+
 typedef struct train_config {
     int optimizer;          /* enum optim_kind */
-    double lr;              /* peak lr before scaling */
-    double momentum;        /* SGD */
-    int nesterov;           /* SGD */
-    double beta1, beta2, eps;  /* AdamW */
-    double weight_decay;    /* on tensors with decay = 1 */
-    double clip_norm;       /* global-norm clipping, 0 = off */
+    train_live live;        /* read at every step; may change while training */
     sched_config sched;
     int epochs;             /* the full budget; the schedule spans it */
     int batch_size;         /* micro-batch, <= model max_batch */
@@ -102,7 +108,7 @@ int train_config_check(const train_config *c, tl_err *err);
 
 /* batch_size * accum_steps. */
 int train_effective_batch(const train_config *c);
-/* cfg.lr times the batch-size scaling factor (the schedule's peak lr, before
+/* cfg.live.opt.lr times the batch-size scaling factor (the schedule's peak lr, before
  * the multiplier): what the CLI prints as "effective lr". */
 double train_scaled_lr(const train_config *c);
 
@@ -227,7 +233,7 @@ double trainer_lr(const trainer *t);
 int train_same_arch(const nn_model *a, const nn_model *b, const char *what, tl_err *err);
 
 /* ---- LR range test ---- */
-typedef struct lr_find_result {
+typedef struct train_lr_find_result {
     int n;                  /* steps run (<= nsteps) */
     double *lr;             /* (n) lr of each step */
     double *loss;           /* (n) raw loss of each step */
@@ -235,7 +241,7 @@ typedef struct lr_find_result {
     double suggestion;      /* lr at the steepest descent of smooth (see below) */
     double lr_min_div10;    /* lr at the smallest smooth loss, divided by 10 */
     int stopped_early;      /* smooth loss exceeded 4x its best */
-} lr_find_result;
+} train_lr_find_result;
 
 /* Sweeps the lr exponentially from lo to hi over nsteps optimizer steps of
  * t's optimizer (no schedule, no multiplier), cycling through `train`, and
@@ -249,12 +255,12 @@ typedef struct lr_find_result {
  * throw that away.  Returns 0, TL_EINPUT for bad arguments (0 < lo < hi,
  * nsteps >= 3, 0 <= beta < 1), TL_ERUNTIME when out of memory; *out is
  * then empty.  *out is overwritten (free an earlier result first) and owns
- * its arrays: lr_find_result_free. */
+ * its arrays: train_lr_find_free. */
 int trainer_lr_find(trainer *t, nn_batch_src *train, double lo, double hi, int nsteps,
-                    double beta, lr_find_result *out, tl_err *err);
+                    double beta, train_lr_find_result *out, tl_err *err);
 
 /* Frees r's arrays; NULL is a no-op. */
-void lr_find_result_free(lr_find_result *r);
+void train_lr_find_free(train_lr_find_result *r);
 
 /* ---- threads ---- */
 

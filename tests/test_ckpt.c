@@ -44,11 +44,11 @@ static train_config cfg(int optimizer)
     train_config c;
     train_config_default(&c);
     c.optimizer = optimizer;
-    c.lr = 0.02;
+    c.live.opt.lr = 0.02;
     c.epochs = 4;
     c.batch_size = 20; /* 150 = 7*20 + 10: a partial batch */
     c.accum_steps = 2;
-    c.clip_norm = 1.0;
+    c.live.clip_norm = 1.0;
     c.sched.kind = SCHED_WARMUP_COSINE;
     c.sched.warmup = 3;
     c.patience = 5;
@@ -378,4 +378,97 @@ Test(ckpt, finished_run_stays_finished_after_load, .init = mkdir_tmp, .fini = rm
     trainer_free(&t);
     nn_model_free(m);
     fixture_free(&f);
+}
+
+/* ---- the on-disk layout of version 1 ----
+ *
+ * tests/data/ckpt_v1_sgd.bin was written by the version-1 writer (commit
+ * 57f23ee, before the live hyperparameters became one struct) from the run
+ * below: SGD with Nesterov momentum and every live hyperparameter set away
+ * from its default, 2 epochs, an lr multiplier, dropout and early stopping,
+ * so each field of the layout holds a value of its own.  Reading it must
+ * give back those values, and saving what was read must give back the same
+ * bytes: the reader and the writer still agree with the version-1 layout.
+ * TUNELAB_CKPT_UPDATE=1 rewrites the file (only when the format changes on
+ * purpose, with a new version). */
+#define V1_FILE "tests/data/ckpt_v1_sgd.bin"
+static const char v1_blob[] = "[train]\noptimizer = sgd\n";
+
+static train_config v1_cfg(void)
+{
+    train_config c = cfg(OPTIM_SGD);
+    c.live.opt.lr = 0.03;
+    c.live.opt.momentum = 0.8;
+    c.live.opt.nesterov = 1;
+    c.live.opt.weight_decay = 0.004;
+    c.live.clip_norm = 1.5;
+    c.live.opt.beta1 = 0.85;
+    c.live.opt.beta2 = 0.99;
+    c.live.opt.eps = 1e-7;
+    return c;
+}
+
+Test(ckpt, version1_file_reads_back_and_rewrites_byte_for_byte, .init = mkdir_tmp, .fini = rm_tmp)
+{
+    train_config c = v1_cfg();
+    tl_err e;
+    if (getenv("TUNELAB_CKPT_UPDATE")) {
+        world w;
+        world_init(&w);
+        nn_model *m = fx_mlp(DIM, 12, NCLS, 0.1f, 32, 3);
+        trainer t;
+        cr_assert_eq(trainer_init(&t, m, &c, &e), 0, "%s", e.msg);
+        t.lr_mult = 0.5;
+        cr_assert_eq(trainer_run(&t, &w.train, &w.val, 2, NULL, NULL, &e), 0, "%s", e.msg);
+        cr_assert_eq(ckpt_save(&t, V1_FILE, v1_blob, sizeof v1_blob, &e), 0, "%s", e.msg);
+        trainer_free(&t);
+        nn_model_free(m);
+        world_free(&w);
+    }
+    nn_model *m = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 9);
+    trainer t;
+    train_config_default(&c); /* the file, not the config, holds the live values */
+    c.optimizer = OPTIM_SGD;
+    c.epochs = 4;
+    c.batch_size = 20;
+    cr_assert_eq(trainer_init(&t, m, &c, &e), 0, "%s", e.msg);
+    ckpt_info info;
+    cr_assert_eq(ckpt_peek(V1_FILE, &info, NULL, NULL, &e), 0, "%s", e.msg);
+    cr_assert_eq(info.version, 1);
+    void *blob = NULL;
+    size_t blen = 0;
+    cr_assert_eq(ckpt_load(&t, V1_FILE, &blob, &blen, &e), 0, "%s", e.msg);
+    cr_assert_eq(blen, sizeof v1_blob);
+    cr_assert_eq(memcmp(blob, v1_blob, blen), 0);
+    free(blob);
+    const train_config w = v1_cfg();
+    cr_assert_eq(t.cfg.live.opt.lr, w.live.opt.lr);
+    cr_assert_eq(t.cfg.live.opt.momentum, w.live.opt.momentum);
+    cr_assert_eq(t.cfg.live.opt.nesterov, 1);
+    cr_assert_eq(t.cfg.live.opt.weight_decay, w.live.opt.weight_decay);
+    cr_assert_eq(t.cfg.live.clip_norm, w.live.clip_norm);
+    cr_assert_eq(t.cfg.live.opt.beta1, w.live.opt.beta1);
+    cr_assert_eq(t.cfg.live.opt.beta2, w.live.opt.beta2);
+    cr_assert_eq(t.cfg.live.opt.eps, w.live.opt.eps);
+    cr_assert_eq(t.lr_mult, 0.5);
+    cr_assert_eq(m->dropout, 0.1f);
+    cr_assert_eq(t.epoch, 2);
+    cr_assert_eq(t.nhist, 2);
+    cr_assert_eq(t.opt.kind, OPTIM_SGD);
+    cr_assert_eq(t.opt.t, t.step);
+
+    char again[128];
+    path_in(again, sizeof again, "again.ckpt");
+    cr_assert_eq(ckpt_save(&t, again, v1_blob, sizeof v1_blob, &e), 0, "%s", e.msg);
+    size_t n1, n2;
+    unsigned char *b1 = slurp(V1_FILE, &n1), *b2 = slurp(again, &n2);
+    cr_assert_eq(n1, n2, "rewritten file has %zu bytes, the version-1 file %zu", n2, n1);
+    size_t at = 0;
+    while (at < n1 && b1[at] == b2[at])
+        at++;
+    cr_assert_eq(at, n1, "rewritten file differs from the version-1 file at byte %zu", at);
+    free(b1);
+    free(b2);
+    trainer_free(&t);
+    nn_model_free(m);
 }

@@ -201,6 +201,8 @@ static void expect_bad(const gpt_config *c, int max_batch, const char *msg)
     cr_assert(strstr(err.msg, msg) == err.msg, "message '%s' should start with '%s'", err.msg, msg);
     if (max_batch >= 1)
         cr_assert_eq(gpt_param_count(c), 0u);
+    if (max_batch >= 1)
+        cr_assert_eq(gpt_flops(c), 0.0);
 }
 
 Test(gpt, bad_configs_are_input_errors)
@@ -261,6 +263,25 @@ Test(gpt, param_count_gpt2_small_and_tensor_table)
     cr_assert_eq(off, m->nparams);
     cr_assert_eq(decayed, 6, "wte wpe qkvw attprojw fcw fcprojw decay");
     nn_model_free(m);
+}
+
+Test(gpt, flops_per_token_by_hand_for_a_tiny_model)
+{
+    /* V 5, ctx T 4, C 4, L 2, 2 heads, mlp_ratio 2 (F 8); multiply-adds per
+     * token at full context:
+     *   per layer: qkv 3*C*C = 48, output projection C*C = 16,
+     *              MLP up C*F = 32 and down F*C = 32,
+     *              scores q.k over T keys T*C = 16, mixing of T values T*C = 16
+     *              -> 160, times L = 320;
+     *   tied head: C*V = 20.
+     * 340 multiply-adds, 680 FLOPs (heads split C, they add nothing). */
+    gpt_config c = {.vocab = 5, .ctx = 4, .d_model = 4, .layers = 2, .heads = 2, .mlp_ratio = 2};
+    cr_assert_eq(gpt_flops(&c), 680.0);
+    c.heads = 1;
+    cr_assert_eq(gpt_flops(&c), 680.0);
+    /* mlp_ratio 0 is the default 4: F 16, MLP 2*C*F = 128 per layer */
+    c.mlp_ratio = 0;
+    cr_assert_eq(gpt_flops(&c), 2.0 * (2 * (48 + 16 + 128 + 32) + 20));
 }
 
 Test(gpt, init_follows_gpt2)

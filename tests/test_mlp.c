@@ -201,6 +201,8 @@ static void expect_bad(const mlp_config *c, int max_batch, const char *key)
     cr_assert(strstr(err.msg, key) == err.msg, "message '%s' should start with '%s'", err.msg, key);
     if (max_batch >= 1)
         cr_assert_eq(mlp_param_count(c), 0u, "an invalid config has no parameter count");
+    if (max_batch >= 1)
+        cr_assert_eq(mlp_flops(c), 0.0, "an invalid config has no FLOP count");
 }
 
 Test(mlp, bad_configs_are_input_errors)
@@ -262,6 +264,29 @@ Test(mlp, param_count_matches_tensors_and_formula)
     cr_assert_eq(m->tensors[0].shape[1], 784);
     cr_assert_eq(m->is_text, 0);
     cr_assert_eq(mlp_config_of(m)->hidden[1], 256);
+    nn_model_free(m);
+}
+
+Test(mlp, flops_count_two_per_multiply_add_of_the_linear_layers)
+{
+    /* 3 -> 4 -> 5 -> 2 by hand: 3*4 + 4*5 + 5*2 = 42 multiply-adds per
+     * sample, 84 FLOPs; biases, activations and the loss are not counted */
+    mlp_config c = {.in_dim = 3, .nhidden = 2, .hidden = {4, 5}, .out_dim = 2, .act = NN_GELU};
+    cr_assert_eq(mlp_flops(&c), 84.0);
+    /* softmax regression: one 3 x 2 layer */
+    mlp_config lin = {.in_dim = 3, .nhidden = 0, .out_dim = 2};
+    cr_assert_eq(mlp_flops(&lin), 12.0);
+    /* every weight is one multiply-add per sample: twice the decayed
+     * (weight) parameters of the built model */
+    mlp_config big = {.in_dim = 784, .nhidden = 3, .hidden = {300, 100, 50}, .out_dim = 10};
+    rng r;
+    rng_seed(&r, 1, 0);
+    nn_model *m;
+    cr_assert_eq(mlp_create(&big, 1, &r, &m, NULL), 0);
+    size_t weights = 0;
+    for (int t = 0; t < m->ntensors; t++)
+        weights += m->tensors[t].decay ? m->tensors[t].size : 0;
+    cr_assert_eq(mlp_flops(&big), 2.0 * (double)weights);
     nn_model_free(m);
 }
 

@@ -42,7 +42,7 @@ static train_config base_cfg(void)
 {
     train_config c;
     train_config_default(&c);
-    c.lr = 1e-2;
+    c.live.opt.lr = 1e-2;
     c.epochs = 4;
     c.batch_size = 32;
     c.seed = 17;
@@ -65,7 +65,7 @@ typedef struct rec {
     float *snapshot;             /* params copied at snapshot_at */
     int snapshot_at;
     double mult_after1;          /* lr_mult set after epoch 1 (0: leave) */
-    double bad_lr_at2;           /* set cfg.lr to this after epoch 2 (0: leave) */
+    double bad_lr_at2;           /* set cfg.live.opt.lr to this after epoch 2 (0: leave) */
 } rec;
 
 static int record_hook(trainer *t, const train_event *ev, void *ud)
@@ -79,7 +79,7 @@ static int record_hook(trainer *t, const train_event *ev, void *ud)
     if (r->mult_after1 > 0 && ev->epoch == 1)
         t->lr_mult = r->mult_after1;
     if (r->bad_lr_at2 != 0 && ev->epoch == 2)
-        t->cfg.lr = r->bad_lr_at2;
+        t->cfg.live.opt.lr = r->bad_lr_at2;
     if (ev->epoch == r->stop_at)
         return TRAIN_STOP;
     if (ev->epoch == r->pause_at)
@@ -142,7 +142,7 @@ static void one_epoch_params(int n, int batch, int accum, float *out, size_t np)
     cr_assert_eq(m->nparams, np);
     train_config c = base_cfg();
     c.optimizer = OPTIM_SGD;
-    c.lr = 0.5;
+    c.live.opt.lr = 0.5;
     c.epochs = 1;
     c.batch_size = batch;
     c.accum_steps = accum;
@@ -204,7 +204,7 @@ Test(train, copy_continues_bit_identically)
     train_config c = base_cfg();
     c.batch_size = 24;      /* a partial last batch */
     c.accum_steps = 2;
-    c.clip_norm = 0.5;
+    c.live.clip_norm = 0.5;
     c.sched.kind = SCHED_WARMUP_COSINE;
     c.sched.warmup = 5;
     c.patience = 10;
@@ -215,7 +215,7 @@ Test(train, copy_continues_bit_identically)
     cr_assert_eq(trainer_init(&a, ma, &c, &e), 0, "%s", e.msg);
     train_config cb = c;
     cb.seed = 1234; /* everything but the architecture differs */
-    cb.lr = 0.5;
+    cb.live.opt.lr = 0.5;
     cr_assert_eq(trainer_init(&b, mb, &cb, &e), 0, "%s", e.msg);
     cr_assert_eq(trainer_init(&ref, mc, &c, &e), 0, "%s", e.msg);
 
@@ -363,8 +363,8 @@ Test(train, huge_lr_diverges_without_crashing)
     nn_model *m = mlp(16, 0.0f, 32, 1);
     train_config c = base_cfg();
     c.optimizer = OPTIM_SGD;
-    c.momentum = 0.9;
-    c.lr = 1e30;
+    c.live.opt.momentum = 0.9;
+    c.live.opt.lr = 1e30;
     c.epochs = 50;
     trainer t;
     tl_err e;
@@ -383,7 +383,7 @@ Test(train, huge_lr_diverges_without_crashing)
 Test(train, effective_lr_scales_with_batch_schedule_and_multiplier)
 {
     train_config c = base_cfg();
-    c.lr = 0.1;
+    c.live.opt.lr = 0.1;
     c.batch_size = 32;
     c.accum_steps = 2;
     c.base_batch_size = 16; /* k = 64 / 16 = 4 */
@@ -489,12 +489,12 @@ Test(train, lr_find_suggests_a_sensible_lr)
     nn_model *m = mlp(16, 0.0f, 32, 1);
     train_config c = base_cfg();
     c.optimizer = OPTIM_SGD;
-    c.momentum = 0.0;
-    c.weight_decay = 0;
+    c.live.opt.momentum = 0.0;
+    c.live.opt.weight_decay = 0;
     trainer t;
     tl_err e;
     cr_assert_eq(trainer_init(&t, m, &c, &e), 0, "%s", e.msg);
-    lr_find_result res;
+    train_lr_find_result res;
     cr_assert_eq(trainer_lr_find(&t, &w.train, 1e-4, 1e4, 120, 0.9, &res, &e), 0, "%s", e.msg);
     cr_assert_eq(res.stopped_early, 1, "loss never blew up up to lr 1e4");
     cr_assert_lt(res.n, 120);
@@ -513,7 +513,7 @@ Test(train, lr_find_suggests_a_sensible_lr)
     double lrs[2] = { res.suggestion, 1e-4 };
     for (int k = 0; k < 2; k++) {
         nn_model *mk = mlp(16, 0.0f, 32, 1);
-        c.lr = lrs[k];
+        c.live.opt.lr = lrs[k];
         c.epochs = 3;
         cr_assert_eq(trainer_init(&t, mk, &c, NULL), 0);
         cr_assert_eq(trainer_run(&t, &w.train, NULL, 0, NULL, NULL, NULL), 0);
@@ -523,11 +523,11 @@ Test(train, lr_find_suggests_a_sensible_lr)
     }
     cr_assert_lt(loss[0], 0.5 * loss[1], "loss at suggestion %g vs at 1e-4 %g", loss[0],
                  loss[1]);
-    lr_find_result_free(&res);
+    train_lr_find_free(&res);
     cr_assert_eq(trainer_lr_find(&t, &w.train, 1, 0.5, 10, 0.9, &res, &e), TL_EINPUT);
     cr_assert(strstr(e.msg, "0 < lo < hi"), "%s", e.msg);
     cr_assert_null(res.lr);
-    lr_find_result_free(NULL);
+    train_lr_find_free(NULL);
     nn_model_free(m);
     world_free(&w);
 }
@@ -543,8 +543,8 @@ Test(train, rejects_bad_configs_naming_the_key)
     cases[n].key = "train.batch_size", cases[n++].c.batch_size = 0;
     cases[n].key = "train.epochs", cases[n++].c.epochs = 0;
     cases[n].key = "train.accum_steps", cases[n++].c.accum_steps = 0;
-    cases[n].key = "train.lr", cases[n++].c.lr = -1;
-    cases[n].key = "train.clip_norm", cases[n++].c.clip_norm = -1;
+    cases[n].key = "train.lr", cases[n++].c.live.opt.lr = -1;
+    cases[n].key = "train.clip_norm", cases[n++].c.live.clip_norm = -1;
     cases[n].key = "train.patience", cases[n++].c.patience = -2;
     cases[n].key = "train.min_delta", cases[n++].c.min_delta = -1;
     cases[n].key = "train.monitor", cases[n++].c.monitor = 5;

@@ -8,10 +8,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <libgen.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tune/metric.h"
 
 enum ktype { K_INT, K_LONG, K_U64, K_DBL, K_BOOL, K_STR, K_LIST };
 
@@ -51,7 +54,7 @@ static const keydef KEYS[] = {
     {"data.eval_windows", K_INT, O(eval_windows), 0, "256", NULL, 1, 1e7, "text: validation windows per evaluation"},
     /* [model] */
     {"model.type", K_STR, S(model_type), "mlp", "mlp|gpt", 0, 0, "model family"},
-    {"model.layers", K_INT, O(layers), 0, "2", NULL, 1, CFG_MAX_LAYERS, "MLP hidden layers, or GPT blocks"},
+    {"model.layers", K_INT, O(layers), 0, "2", NULL, 1, CONFIG_MAX_LAYERS, "MLP hidden layers, or GPT blocks"},
     {"model.hidden", K_INT, O(hidden), 0, "256", NULL, 1, 1 << 20, "MLP: width of every hidden layer"},
     {"model.widths", K_LIST, O(widths), 0, "", NULL, 1, 1 << 20,
      "MLP: comma-separated widths, one per hidden layer (overrides layers and hidden)"},
@@ -276,6 +279,72 @@ static int in_choices(const char *choices, const char *v)
     return 0;
 }
 
+/* ---- storing a value: the one set of checks and messages ----
+ *
+ * A value reaches a key as text (INI files, --set, defaults: set_key) or as
+ * a number (a trial's values: set_number).  Both end in store_int,
+ * store_dbl or store_bool, which hold the range checks and their messages;
+ * `shown` is how the value reads in a message (the text as given, or the
+ * number's shortest round-trip text). */
+
+static int store_dbl(config *c, const keydef *k, double d, const char *where, tl_err *err)
+{
+    if (d < k->min || d > k->max)
+        return tl_fail(err, TL_EINPUT, "%s: %s: %g is out of range [%g, %g]", where, k->key, d, k->min, k->max);
+    *(double *)((char *)c + k->off) = d;
+    return 0;
+}
+
+/* K_INT, K_LONG, K_U64. */
+static int store_int(config *c, const keydef *k, long l, const char *where, tl_err *err)
+{
+    if ((double)l < k->min || (double)l > k->max)
+        return tl_fail(err, TL_EINPUT, "%s: %s: %ld is out of range [%.0f, %.0f]", where, k->key, l, k->min, k->max);
+    char *at = (char *)c + k->off;
+    if (k->type == K_INT)
+        *(int *)at = (int)l;
+    else if (k->type == K_LONG)
+        *(long *)at = l;
+    else
+        *(uint64_t *)at = (uint64_t)l;
+    return 0;
+}
+
+/* b is 1 (true), 0 (false) or -1 (neither). */
+static int store_bool(config *c, const keydef *k, int b, const char *shown, const char *where, tl_err *err)
+{
+    if (b < 0)
+        return tl_fail(err, TL_EINPUT, "%s: %s: expected true or false, got '%s'", where, k->key, shown);
+    *(int *)((char *)c + k->off) = b;
+    return 0;
+}
+
+static int bool_word(const char *v)
+{
+    if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
+        return 1;
+    if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
+        return 0;
+    return -1;
+}
+
+static int set_list(config *c, const keydef *k, char *v, const char *where, tl_err *err)
+{
+    int *arr = (int *)((char *)c + k->off);
+    int n = 0;
+    long l;
+    char *save = NULL;
+    for (char *tok = strtok_r(v, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        if (n == CONFIG_MAX_LAYERS)
+            return tl_fail(err, TL_EINPUT, "%s: %s: at most %d widths", where, k->key, CONFIG_MAX_LAYERS);
+        if (parse_long(tok, &l) || l < k->min || l > k->max)
+            return tl_fail(err, TL_EINPUT, "%s: %s: '%s' is not a valid width", where, k->key, tok);
+        arr[n++] = (int)l;
+    }
+    c->nwidths = n;
+    return 0;
+}
+
 static int set_key(config *c, const keydef *k, const char *raw, const char *where, tl_err *err)
 {
     char v[1100];
@@ -283,40 +352,21 @@ static int set_key(config *c, const keydef *k, const char *raw, const char *wher
         return tl_fail(err, TL_EINPUT, "%s: %s: value too long", where, k->key);
     strcpy(v, raw);
     trim(v);
-    char *base = (char *)c;
     double d;
     long l;
     switch (k->type) {
     case K_DBL:
         if (parse_double(v, &d))
             return tl_fail(err, TL_EINPUT, "%s: %s: expected a number, got '%s'", where, k->key, v);
-        if (d < k->min || d > k->max)
-            return tl_fail(err, TL_EINPUT, "%s: %s: %g is out of range [%g, %g]", where, k->key, d, k->min, k->max);
-        *(double *)(base + k->off) = d;
-        return 0;
+        return store_dbl(c, k, d, where, err);
     case K_INT:
     case K_LONG:
     case K_U64:
         if (parse_long(v, &l))
             return tl_fail(err, TL_EINPUT, "%s: %s: expected an integer, got '%s'", where, k->key, v);
-        if ((double)l < k->min || (double)l > k->max)
-            return tl_fail(err, TL_EINPUT, "%s: %s: %ld is out of range [%.0f, %.0f]", where, k->key, l, k->min,
-                           k->max);
-        if (k->type == K_INT)
-            *(int *)(base + k->off) = (int)l;
-        else if (k->type == K_LONG)
-            *(long *)(base + k->off) = l;
-        else
-            *(uint64_t *)(base + k->off) = (uint64_t)l;
-        return 0;
+        return store_int(c, k, l, where, err);
     case K_BOOL:
-        if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
-            *(int *)(base + k->off) = 1;
-        else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
-            *(int *)(base + k->off) = 0;
-        else
-            return tl_fail(err, TL_EINPUT, "%s: %s: expected true or false, got '%s'", where, k->key, v);
-        return 0;
+        return store_bool(c, k, bool_word(v), v, where, err);
     case K_STR:
         if (k->choices && !in_choices(k->choices, v)) {
             const char *ch = k->choices[0] == '|' ? k->choices + 1 : k->choices;
@@ -324,24 +374,108 @@ static int set_key(config *c, const keydef *k, const char *raw, const char *wher
         }
         if (strlen(v) >= k->size)
             return tl_fail(err, TL_EINPUT, "%s: %s: value longer than %zu characters", where, k->key, k->size - 1);
-        strcpy(base + k->off, v);
+        strcpy((char *)c + k->off, v);
         return 0;
-    case K_LIST: {
-        int *arr = (int *)(base + k->off);
-        int n = 0;
-        char *save = NULL;
-        for (char *tok = strtok_r(v, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-            if (n == CFG_MAX_LAYERS)
-                return tl_fail(err, TL_EINPUT, "%s: %s: at most %d widths", where, k->key, CFG_MAX_LAYERS);
-            if (parse_long(tok, &l) || l < k->min || l > k->max)
-                return tl_fail(err, TL_EINPUT, "%s: %s: '%s' is not a valid width", where, k->key, tok);
-            arr[n++] = (int)l;
-        }
-        c->nwidths = n;
-        return 0;
-    }
+    case K_LIST:
+        return set_list(c, k, v, where, err);
     }
     return tl_fail(err, TL_ERUNTIME, "%s: %s: bad key type", where, k->key);
+}
+
+/* Shortest "%.*g" text that reads back to exactly v (how space_format_value
+ * and config_get write numbers). */
+static void fmt_number(double v, char *buf, size_t n)
+{
+    snprintf(buf, n, "%.17g", v);
+    for (int prec = 1; prec <= 17; prec++) {
+        char t[64];
+        snprintf(t, sizeof t, "%.*g", prec, v);
+        if (strtod(t, NULL) == v) {
+            snprintf(buf, n, "%s", t);
+            return;
+        }
+    }
+}
+
+static int is_numeric(const keydef *k)
+{
+    return k->type == K_DBL || k->type == K_INT || k->type == K_LONG || k->type == K_U64 || k->type == K_BOOL;
+}
+
+/* A number into key k: the checks of set_key without the text.  An integer
+ * key takes an integral v below 9e15 in magnitude (parse_long's rule for
+ * "1e4"), a boolean 0 or 1; a text key takes the number's text.  `shown`
+ * (NULL: the number's shortest text) is how v reads in messages. */
+static int set_number(config *c, const keydef *k, double v, const char *shown, const char *where, tl_err *err)
+{
+    char txt[64];
+    fmt_number(v, txt, sizeof txt);
+    if (!shown)
+        shown = txt;
+    switch (k->type) {
+    case K_DBL:
+        if (!isfinite(v))
+            return tl_fail(err, TL_EINPUT, "%s: %s: expected a number, got '%s'", where, k->key, shown);
+        return store_dbl(c, k, v, where, err);
+    case K_INT:
+    case K_LONG:
+    case K_U64:
+        if (!(v == floor(v) && fabs(v) < 9e15))
+            return tl_fail(err, TL_EINPUT, "%s: %s: expected an integer, got '%s'", where, k->key, shown);
+        return store_int(c, k, (long)v, where, err);
+    case K_BOOL:
+        return store_bool(c, k, v == 1 ? 1 : v == 0 ? 0 : -1, shown, where, err);
+    default:
+        return set_key(c, k, txt, where, err);
+    }
+}
+
+int config_set_number(config *c, const char *key, double v, const char *where, tl_err *err)
+{
+    const keydef *k = find_key(key);
+    if (!k)
+        return unknown_key(key, where, err);
+    return set_number(c, k, v, NULL, where, err);
+}
+
+/* Choice `idx` of categorical parameter p into key k: a numeric choice of
+ * a numeric key as its number, any other as its text (a numeric choice of
+ * a text key keeps the text it was written with). */
+static int set_choice(config *c, const keydef *k, const param *p, double idx, const char *where, tl_err *err)
+{
+    if (!(idx >= 0 && idx < p->ncat && idx == floor(idx)))
+        return tl_fail(err, TL_EINPUT, "%s: %s: %g is not the index of one of its %d choices", where, k->key, idx,
+                       p->ncat);
+    int i = (int)idx;
+    if (is_numeric(k) && isfinite(p->catnum[i])) {
+        char shown[256];
+        snprintf(shown, sizeof shown, "%s", p->cats[i]);
+        trim(shown);
+        return set_number(c, k, p->catnum[i], shown, where, err);
+    }
+    return set_key(c, k, p->cats[i], where, err);
+}
+
+int config_apply_values(config *c, const space *sp, const double *values, const char *where, tl_err *err)
+{
+    for (int i = 0; i < sp->n; i++) {
+        if (isnan(values[i]))
+            continue; /* an inactive conditional parameter */
+        const param *p = &sp->p[i];
+        const keydef *k = find_key(p->name);
+        if (!k)
+            return unknown_key(p->name, where, err);
+        /* the value as the user writes it: what messages show, and the
+         * value itself only for a key whose type is text */
+        char shown[256];
+        space_format_value(sp, i, values[i], shown, sizeof shown);
+        int rc = p->kind == PARAM_CAT ? set_choice(c, k, p, values[i], where, err)
+                 : is_numeric(k)      ? set_number(c, k, values[i], shown, where, err)
+                                      : set_key(c, k, shown, where, err);
+        if (rc)
+            return rc;
+    }
+    return config_validate(c, err);
 }
 
 void config_defaults(config *c)
@@ -373,9 +507,9 @@ static int add_space_line(config *c, const char *key, const char *expr, const ch
             snprintf(c->space[i].where, sizeof c->space[i].where, "%s", where);
             return 0;
         }
-    if (c->nspace == CFG_MAX_SPACE)
-        return tl_fail(err, TL_EINPUT, "%s: space: at most %d parameters", where, CFG_MAX_SPACE);
-    cfg_space_line *s = &c->space[c->nspace++];
+    if (c->nspace == CONFIG_MAX_SPACE)
+        return tl_fail(err, TL_EINPUT, "%s: space: at most %d parameters", where, CONFIG_MAX_SPACE);
+    config_space_line *s = &c->space[c->nspace++];
     snprintf(s->key, sizeof s->key, "%s", key);
     snprintf(s->expr, sizeof s->expr, "%s", expr);
     snprintf(s->where, sizeof s->where, "%s", where);
@@ -529,6 +663,34 @@ int config_validate(const config *c, tl_err *err)
     return 0;
 }
 
+int config_resolve(config *c, const char *path, tl_err *err)
+{
+    if (!c->study_name[0]) {
+        char tmp[512];
+        snprintf(tmp, sizeof tmp, "%s", path ? path : "study");
+        char *b = basename(tmp);
+        char *dot = strrchr(b, '.');
+        if (dot && dot != b)
+            *dot = 0;
+        snprintf(c->study_name, sizeof c->study_name, "%s", b);
+    }
+    if (!c->storage[0])
+        snprintf(c->storage, sizeof c->storage, "runs/%.120s.db", c->study_name);
+    if (!c->direction[0]) {
+        int m, up = metric_parse(c->metric, &m, NULL) == 0 && metric_maximized(m);
+        snprintf(c->direction, sizeof c->direction, "%s", up ? "maximize" : "minimize");
+    }
+    if (!c->data_path[0]) {
+        if (!strcmp(c->dataset, "fmnist"))
+            snprintf(c->data_path, sizeof c->data_path, "/usr/share/datasets/fashion-mnist");
+        else if (!strcmp(c->dataset, "text"))
+            snprintf(c->data_path, sizeof c->data_path, "/usr/share/games/fortunes");
+    }
+    if (!strcmp(c->dataset, "text") && c->steps_per_epoch == 0)
+        c->steps_per_epoch = 200;
+    return config_validate(c, err);
+}
+
 int config_get(const config *c, const char *key, char *buf, size_t n)
 {
     const keydef *k = find_key(key);
@@ -537,16 +699,7 @@ int config_get(const config *c, const char *key, char *buf, size_t n)
     const char *base = (const char *)c;
     switch (k->type) {
     case K_DBL:
-        snprintf(buf, n, "%.17g", *(const double *)(base + k->off));
-        /* shortest text that round-trips */
-        for (int prec = 1; prec <= 17; prec++) {
-            char t[64];
-            snprintf(t, sizeof t, "%.*g", prec, *(const double *)(base + k->off));
-            if (strtod(t, NULL) == *(const double *)(base + k->off)) {
-                snprintf(buf, n, "%s", t);
-                break;
-            }
-        }
+        fmt_number(*(const double *)(base + k->off), buf, n);
         break;
     case K_INT:
         snprintf(buf, n, "%d", *(const int *)(base + k->off));

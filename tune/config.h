@@ -10,22 +10,23 @@
  *
  * This module only parses and validates; it builds nothing.
  */
-#ifndef TL_CLI_CONFIG_H
-#define TL_CLI_CONFIG_H
+#ifndef TL_TUNE_CONFIG_H
+#define TL_TUNE_CONFIG_H
 
 #include <stdint.h>
 #include <stdio.h>
 
+#include "hpo/space.h"
 #include "util/err.h"
 
-#define CFG_MAX_LAYERS 16
-#define CFG_MAX_SPACE 64
+#define CONFIG_MAX_LAYERS 16
+#define CONFIG_MAX_SPACE 64
 
-typedef struct cfg_space_line {
+typedef struct config_space_line {
     char key[64];
     char expr[256];
     char where[320];    /* "file:line" or "--set" */
-} cfg_space_line;
+} config_space_line;
 
 typedef struct config {
     /* [data] */
@@ -44,7 +45,7 @@ typedef struct config {
     char model_type[16];        /* mlp | gpt */
     int layers;                 /* MLP hidden layers; GPT blocks */
     int hidden;                 /* MLP width of every hidden layer */
-    int widths[CFG_MAX_LAYERS]; /* MLP explicit widths (overrides hidden) */
+    int widths[CONFIG_MAX_LAYERS]; /* MLP explicit widths (overrides hidden) */
     int nwidths;
     int width_i[8];             /* MLP: model.width1..8, width of hidden layer i (0: hidden) */
     char activation[16];        /* relu | gelu */
@@ -107,7 +108,7 @@ typedef struct config {
 
     /* [space] */
     int nspace;
-    cfg_space_line space[CFG_MAX_SPACE];
+    config_space_line space[CONFIG_MAX_SPACE];
 
     char source[512];           /* the config file's path */
 } config;
@@ -120,33 +121,72 @@ void config_defaults(config *c);
 int config_load(config *c, const char *path, tl_err *err);
 
 /* Parses INI text (len bytes, e.g. a checkpoint's stored config) as
- * config_load does; `name` stands for the file in messages. */
+ * config_load does; `name` stands for the file in messages and becomes
+ * c->source.  Returns 0 or TL_EINPUT (TL_ERUNTIME when the text cannot be
+ * read at all). */
 int config_load_text(config *c, const char *text, size_t len, const char *name, tl_err *err);
 
 /* Sets one key from text ("train.lr", "3e-4"); `where` prefixes errors
- * ("exp.ini:12" or "--set").  Returns 0 or TL_EINPUT. */
+ * ("exp.ini:12" or "--set").  Returns 0 or TL_EINPUT (unknown key, with
+ * the closest known key as a hint; wrong type; out of range; not one of
+ * the choices). */
 int config_set(config *c, const char *key, const char *value, const char *where, tl_err *err);
 
-/* Applies "section.key=value" (a --set argument). */
+/* Sets one key from a number, with the checks and messages of config_set:
+ * a float key takes any finite v in its range, an integer key an integral
+ * v (below 9e15 in magnitude) in its range, a boolean 0 or 1; a text key
+ * takes v's shortest round-trip text.  Messages show v as that text
+ * ("trial 3: model.hidden: expected an integer, got '27.5'").  Returns 0 or
+ * TL_EINPUT (unknown key, wrong type, out of range); c is unchanged on
+ * error. */
+int config_set_number(config *c, const char *key, double v, const char *where, tl_err *err);
+
+/* Applies a trial's values (sp->n, in hpo/space's internal form) to c: each
+ * parameter's name is a config key; a float or int parameter goes in as a
+ * number (config_set_number's checks), a categorical as its choice (a
+ * numeric choice of a numeric key as that number, any other as its text,
+ * config_set's checks); NAN (an inactive conditional parameter) leaves its
+ * key alone.  Then config_validate.  Messages are prefixed with `where`
+ * ("trial 3", "exploit") and show each value as space_format_value writes
+ * it.  Returns 0 or TL_EINPUT naming the key; on error c may hold the
+ * values before the failing one. */
+int config_apply_values(config *c, const space *sp, const double *values, const char *where, tl_err *err);
+
+/* Applies "section.key=value" (a --set argument; "space.NAME=EXPR" adds or
+ * replaces a [space] line).  Returns 0 or TL_EINPUT naming the argument. */
 int config_set_arg(config *c, const char *arg, tl_err *err);
 
 /* Checks cross-key constraints (d_model % heads, ranges).  Returns 0 or
  * TL_EINPUT naming the key. */
 int config_validate(const config *c, tl_err *err);
 
-/* Writes the resolved configuration as INI text (every key). */
+/* Fills the keys whose defaults depend on other keys, where the config left
+ * them empty: study.name (the base name of `path` without its extension;
+ * "study" when path is NULL), study.storage (runs/NAME.db),
+ * study.direction (maximize for val_accuracy and test_accuracy, else
+ * minimize), data.path (the Debian Fashion-MNIST or fortunes package) and,
+ * for text, train.steps_per_epoch (200); then config_validate.  Returns 0
+ * or config_validate's TL_EINPUT. */
+int config_resolve(config *c, const char *path, tl_err *err);
+
+/* Writes the resolved configuration as INI text (every key, in the KEYS
+ * table's order, then [space]) to f.  Cannot fail (f's errors are f's). */
 void config_write(const config *c, FILE *f);
 
-/* Returns a malloc'd INI text of the resolved configuration (caller frees). */
+/* Returns a malloc'd INI text of the resolved configuration (caller frees),
+ * as config_write writes it, or NULL when out of memory. */
 char *config_to_string(const config *c);
 
-/* Formats key's current value as text into buf.  Returns 0 or -1 if the key
- * is unknown. */
+/* Formats key's current value as text into buf (n bytes; numbers as the
+ * shortest text that reads back exactly).  Returns 0 or -1 if the key is
+ * unknown. */
 int config_get(const config *c, const char *key, char *buf, size_t n);
 
-/* 1 if key names a known, tunable key. */
+/* 1 if key names a known, tunable key, else 0.  Cannot fail. */
 int config_has_key(const char *key);
 
-/* Prints the key reference (section, key, default, help) for --help. */
+/* Writes the key reference (key, default, help, choices) of every key whose
+ * name starts with `section` (NULL: all) to f, for --help and the README.
+ * Cannot fail. */
 void config_print_reference(FILE *f, const char *section);
 #endif

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tune/objective_train.h"
 #include "hpo/pareto.h"
+#include "tune/metric.h"
 #include "nn/gpt.h"
 #include "nn/mlp.h"
 
@@ -30,16 +30,12 @@ static const char *const SECOND_NAMES[NAS_SECOND_COUNT] = { "", "params", "flops
 /* nas.objectives: "METRIC[, params|flops]". */
 static int parse_objectives(const config *c, int *second, tl_err *err)
 {
-    static const char *const metrics[] = { "val_loss", "val_accuracy", "val_perplexity", "test_accuracy",
-                                           "train_loss", "value" };
     *second = NAS_SECOND_NONE;
     char buf[sizeof c->nas_objectives];
     snprintf(buf, sizeof buf, "%s", c->nas_objectives);
     int ntok = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-        int known = 0;
-        for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++)
-            known |= !strcmp(tok, metrics[i]);
+        int m, known = metric_parse(tok, &m, NULL) == 0 || !strcmp(tok, "value");
         if (known && ntok == 0) {
             ntok++;
             continue;
@@ -111,23 +107,10 @@ double nas_flops(const config *c, const task_data *d)
     if (d->is_text) {
         gpt_config g;
         session_gpt_config(c, d, &g);
-        if (gpt_check(&g, 1, NULL))
-            return 0;
-        double C = g.d_model, F = (g.mlp_ratio > 0 ? g.mlp_ratio : 4) * C, T = g.ctx, V = g.vocab;
-        /* per layer: qkv 3C^2, projection C^2, MLP 2CF multiply-adds; attention
-         * scores and mixing 2TC; the tied head CV */
-        return 2.0 * (g.layers * (4 * C * C + 2 * C * F + 2 * T * C) + C * V);
+        return gpt_flops(&g);
     }
     mlp_config m;
-    if (mlp_of(c, d, &m) || mlp_check(&m, 1, NULL))
-        return 0;
-    double f = 0;
-    int in = m.in_dim;
-    for (int i = 0; i < m.nhidden; i++) {
-        f += (double)in * m.hidden[i];
-        in = m.hidden[i];
-    }
-    return 2.0 * (f + (double)in * m.out_dim);
+    return mlp_of(c, d, &m) ? 0 : mlp_flops(&m);
 }
 
 /* Drops "SOURCE: " and "candidate: " prefixes so a reason starts with its key. */
@@ -239,6 +222,39 @@ static void print_rejected(FILE *out, const cJSON *rej)
     }
 }
 
+/* The evaluated architectures as points (metric, cost) for the front:
+ * f (2 per point; the metric negated when maximized), num their trial
+ * numbers.  Returns the number of points; *reused counts the trials that
+ * repeated an architecture (left out: the same point as their source). */
+static int front_points(nas_ctx *n, study *st, const trial *t, int nt, int second, double *f, int *num,
+                        int *reused)
+{
+    const space *sp = study_space(st);
+    const study_config *sc = study_get_config(st);
+    char buf[64];
+    int m = 0;
+    for (int k = 0; k < nt; k++) {
+        if (!strncmp(t[k].reason, "reused result of trial ", 23)) {
+            (*reused)++;
+            continue;
+        }
+        if (t[k].state != TRIAL_COMPLETE || !isfinite(t[k].value))
+            continue;
+        double cost = NAN;
+        if (n->data && !candidate(n, sp, t[k].values, NULL, 0))
+            cost = second == NAS_SECOND_FLOPS ? nas_flops(&n->scratch, n->data)
+                                              : (double)nas_param_count(&n->scratch, n->data);
+        if (second == NAS_SECOND_PARAMS && study_trial_attr_get(st, k, "params", buf, sizeof buf) == 1)
+            cost = strtod(buf, NULL); /* what the objective built */
+        if (!(cost > 0))
+            continue;
+        f[2 * m] = sc->direction == STUDY_MAXIMIZE ? -t[k].value : t[k].value;
+        f[2 * m + 1] = cost;
+        num[m++] = k;
+    }
+    return m;
+}
+
 int nas_finish(nas_ctx *n, study *st, FILE *out, cJSON *json, tl_err *err)
 {
     if (!n->arch)
@@ -265,27 +281,8 @@ int nas_finish(nas_ctx *n, study *st, FILE *out, cJSON *json, tl_err *err)
         rc = tl_fail(err, TL_ERUNTIME, "out of memory");
         goto done;
     }
-    int m = 0, reused = 0;
     int second = n->second == NAS_SECOND_FLOPS ? NAS_SECOND_FLOPS : NAS_SECOND_PARAMS;
-    for (int k = 0; k < nt; k++) {
-        if (!strncmp(t[k].reason, "reused result of trial ", 23)) {
-            reused++;
-            continue; /* the same point as its source */
-        }
-        if (t[k].state != TRIAL_COMPLETE || !isfinite(t[k].value))
-            continue;
-        double cost = NAN;
-        if (n->data && !candidate(n, sp, t[k].values, NULL, 0))
-            cost = second == NAS_SECOND_FLOPS ? nas_flops(&n->scratch, n->data)
-                                              : (double)nas_param_count(&n->scratch, n->data);
-        if (second == NAS_SECOND_PARAMS && study_trial_attr_get(st, k, "params", buf, sizeof buf) == 1)
-            cost = strtod(buf, NULL); /* what the objective built */
-        if (!(cost > 0))
-            continue;
-        f[2 * m] = sc->direction == STUDY_MAXIMIZE ? -t[k].value : t[k].value;
-        f[2 * m + 1] = cost;
-        num[m++] = k;
-    }
+    int reused = 0, m = front_points(n, st, t, nt, second, f, num, &reused);
     if (out && reused)
         fprintf(out, "reused results: %d trials repeated an evaluated architecture (not trained again)\n", reused);
     if (json)

@@ -11,8 +11,8 @@
  *     values are applied to a copy of the config (config_apply_values, so
  *     config_validate's d_model % heads rule holds), the model config is
  *     checked (gpt_check / mlp_check), and its parameter count
- *     (gpt_param_count / mlp_param_count) and forward FLOPs are compared
- *     with nas.max_params and nas_ctx.max_flops; a candidate that breaks
+ *     (gpt_param_count / mlp_param_count) and forward FLOPs (gpt_flops /
+ *     mlp_flops) are compared with nas.max_params and nas.max_flops; a candidate that breaks
  *     one is never trained and its reason ("model.heads: d_model 48 is not
  *     divisible by 5 heads", "nas.max_params: 61234 parameters > 50000")
  *     is counted in the study attribute "rejected";
@@ -23,11 +23,11 @@
  *     params), and the run ends by printing the Pareto front, stored as
  *     the study attribute "pareto_front".
  *
- * Does not: train (tune/objective_train.c), draw (cli/report_nas.c), or
+ * Does not: train (tune/objective_train.c), draw (report/report_nas.c), or
  * print anything but nas_finish's summary.
  */
-#ifndef TL_CLI_NAS_H
-#define TL_CLI_NAS_H
+#ifndef TL_TUNE_NAS_H
+#define TL_TUNE_NAS_H
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
@@ -62,9 +62,9 @@ int nas_setup(nas_ctx *n, const config *c, const task_data *d, const space *sp, 
  * MLP: d->in_dim, d->nclass), or 0 when the model config is invalid. */
 size_t nas_param_count(const config *c, const task_data *d);
 
-/* Forward FLOPs (2 per multiply-add) per token of a GPT (matrix products,
- * attention over the full context, the tied head) or per sample of an MLP,
- * or 0 when the model config is invalid. */
+/* Forward FLOPs of the model c describes over d: per token of a GPT
+ * (gpt_flops) or per sample of an MLP (mlp_flops); 0 when the model config
+ * is invalid. */
 double nas_flops(const config *c, const task_data *d);
 
 /* The accept callback (study_config.accept; ud is a nas_ctx). */

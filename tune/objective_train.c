@@ -1,4 +1,7 @@
-/* tune/objective_train.c: a trial = a training run of the built-in trainer. */
+/* tune/objective_train.c: a trial = a training run of the built-in trainer
+ * (see objective_train.h): the trial's state, the epoch hook that reports
+ * to the study, PBT's exploit, the final value and the attributes, and the
+ * state callbacks (free, copy, save, load). */
 #include "tune/objective_train.h"
 
 #include <math.h>
@@ -6,24 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/ckpt.h"
 #include "util/blas_kernels.h"
-
-enum metric_kind { M_VAL_LOSS, M_VAL_ACC, M_VAL_PPL, M_TEST_ACC, M_TRAIN_LOSS, M_COUNT };
-
-int config_apply_values(config *c, const space *sp, const double *values, const char *where, tl_err *err)
-{
-    for (int i = 0; i < sp->n; i++) {
-        if (isnan(values[i]))
-            continue;
-        char buf[256];
-        space_format_value(sp, i, values[i], buf, sizeof buf);
-        int rc = config_set(c, sp->p[i].name, buf, where, err);
-        if (rc)
-            return rc;
-    }
-    return config_validate(c, err);
-}
 
 /* The state of a trial between runs: its config and session. */
 typedef struct tstate {
@@ -54,28 +40,31 @@ static tstate *tstate_new(const config *cfg, const task_data *d, tl_err *err)
     return t;
 }
 
+/* What the epoch hook shares with run_trial. */
 typedef struct hook_ctx {
-    train_objective *to;
+    objective_train *to;
     study *st;
     int number;
-    double budget_done;
-    int decision;
-    int exploit_src;
+    int decision;           /* the scheduler's last answer (DECIDE_*) */
+    int exploit_src;        /* DECIDE_EXPLOIT: the trial to copy */
     tl_err err;
-    int failed;
+    int failed;             /* study_report failed: err says why */
 } hook_ctx;
 
-static double metric_of(const train_objective *to, const train_event *ev)
+/* The value reported after an epoch: test_accuracy reports val_accuracy
+ * until the end. */
+static double metric_of(const objective_train *to, const train_event *ev)
 {
     switch (to->metric) {
-    case M_VAL_ACC:
+    case METRIC_VAL_ACCURACY:
+    case METRIC_TEST_ACCURACY:
         return ev->val_acc;
-    case M_VAL_PPL:
+    case METRIC_VAL_PERPLEXITY:
         return exp(ev->val_loss);
-    case M_TRAIN_LOSS:
+    case METRIC_TRAIN_LOSS:
         return ev->train_loss;
     default:
-        return ev->val_loss; /* test metrics are intermediate-reported as val_loss */
+        return ev->val_loss;
     }
 }
 
@@ -83,8 +72,6 @@ static int on_epoch(trainer *t, const train_event *ev, void *ud)
 {
     hook_ctx *h = ud;
     double v = metric_of(h->to, ev);
-    if (h->to->metric == M_TEST_ACC)
-        v = ev->val_acc;
     int dec = DECIDE_CONTINUE, src = -1;
     if (study_report(h->st, h->number, ev->epoch, v, (double)ev->epoch, &dec, &src, &h->err)) {
         h->failed = 1;
@@ -110,68 +97,139 @@ static int apply_live(tstate *ts, const space *sp, const double *values, tl_err 
     int rc = config_apply_values(&c, sp, values, "exploit", err);
     if (rc)
         return rc;
-    session_live_values(&c, &ts->s.tr.cfg);
-    if (c.dropout != ts->cfg.dropout)
-        ts->s.model->vt->set_dropout(ts->s.model, (float)c.dropout);
+    session_apply_live(&ts->s, &ts->cfg, &c);
     ts->cfg = c;
     return 0;
 }
 
-static int run_trial(void *ud, study *st, const trial_job *job, trial_outcome *out)
+/* The trial's state: its own, or a new one from the base config and the
+ * trial's values (the budget's epochs, study.max_budget when set).  A
+ * paused trial resumes with its current values (PBT may have changed them
+ * while it waited).  NULL with out->reason on failure. */
+static tstate *trial_state(objective_train *to, const trial_job *job, trial_outcome *out)
 {
-    train_objective *to = ud;
     tl_err err = {0};
     tstate *ts = job->obj_state;
-    out->obj_state = NULL;
-    out->value = NAN;
-    if (!ts) {
-        config c = *to->base;
-        char where[64];
-        snprintf(where, sizeof where, "trial %d", job->number);
-        int rc = config_apply_values(&c, job->sp, job->values, where, &err);
-        if (!rc && to->base->max_budget > 0)
-            c.epochs = (int)ceil(to->base->max_budget);
-        ts = rc ? NULL : tstate_new(&c, to->data, &err);
-        if (!ts) {
-            snprintf(out->reason, sizeof out->reason, "%.250s", err.msg);
-            return 1;
-        }
-    }
-    else if (apply_live(ts, job->sp, job->values, &err)) {
-        /* a paused trial resumes with its current values (PBT may have
-         * changed them while it waited) */
+    if (ts) {
+        if (!apply_live(ts, job->sp, job->values, &err))
+            return ts;
         snprintf(out->reason, sizeof out->reason, "%.250s", err.msg);
         tstate_free(ts);
-        return 1;
+        return NULL;
     }
+    config c = *to->base;
+    char where[64];
+    snprintf(where, sizeof where, "trial %d", job->number);
+    int rc = config_apply_values(&c, job->sp, job->values, where, &err);
+    if (!rc && to->base->max_budget > 0)
+        c.epochs = (int)ceil(to->base->max_budget);
+    ts = rc ? NULL : tstate_new(&c, to->data, &err);
+    if (!ts)
+        snprintf(out->reason, sizeof out->reason, "%.250s", err.msg);
+    return ts;
+}
+
+/* Trains ts up to epoch `until`, reporting every epoch; a PBT exploit
+ * copies the source member's weights, optimizer and schedule position,
+ * takes this trial's new values and goes on.  Returns 0, or 1 with
+ * out->reason (ts is then still the caller's). */
+static int train_until(hook_ctx *h, tstate *ts, const trial_job *job, int until, trial_outcome *out)
+{
+    tl_err err = {0};
+    for (;;) {
+        int rc = trainer_run(&ts->s.tr, session_train(&ts->s), session_val(&ts->s), until, on_epoch, h, &err);
+        if (rc || h->failed) {
+            snprintf(out->reason, sizeof out->reason, "%.250s", rc ? err.msg : h->err.msg);
+            return 1;
+        }
+        if (ts->s.tr.status != TRAIN_PAUSED || h->decision != DECIDE_EXPLOIT)
+            return 0;
+        double vals[SPACE_MAX_PARAMS];
+        if (study_state_copy(h->st, h->exploit_src, ts, &err) || study_get_values(h->st, job->number, vals, &err) ||
+            apply_live(ts, job->sp, vals, &err)) {
+            snprintf(out->reason, sizeof out->reason, "exploit of trial %d: %.200s", h->exploit_src, err.msg);
+            return 1;
+        }
+        ts->s.tr.status = TRAIN_PAUSED; /* may continue */
+        h->decision = DECIDE_CONTINUE;
+        if (ts->s.tr.epoch >= until)
+            return 0;
+    }
+}
+
+/* The study metric after training (test_accuracy: the test set's, when the
+ * run is final and has one; then also the test_accuracy and test_loss
+ * attributes). */
+static double final_value(const objective_train *to, study *st, int number, tstate *ts)
+{
+    trainer *tr = &ts->s.tr;
+    tl_err err = {0};
+    double vl = NAN, va = NAN, value;
+    trainer_evaluate(tr, session_val(&ts->s), &vl, &va, &err);
+    switch (to->metric) {
+    case METRIC_VAL_ACCURACY:
+        value = va;
+        break;
+    case METRIC_VAL_PERPLEXITY:
+        value = exp(vl);
+        break;
+    case METRIC_TRAIN_LOSS:
+        value = tr->nhist ? tr->hist[tr->nhist - 1].train_loss : NAN;
+        break;
+    default:
+        value = vl;
+    }
+    int final = tr->status == TRAIN_COMPLETED || tr->status == TRAIN_EARLY_STOPPED;
+    double tl = NAN, ta = NAN;
+    if (final && session_test(&ts->s) && !trainer_evaluate(tr, session_test(&ts->s), &tl, &ta, &err)) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%.6g", ta);
+        study_trial_attr_set(st, number, "test_accuracy", buf, NULL);
+        snprintf(buf, sizeof buf, "%.6g", tl);
+        study_trial_attr_set(st, number, "test_loss", buf, NULL);
+        if (to->metric == METRIC_TEST_ACCURACY)
+            value = ta;
+    }
+    return value;
+}
+
+/* The attributes of a trained trial: size, work, status, and what a bit-for-
+ * bit retrain needs besides the values (README.md). */
+static void record_attrs(study *st, int number, const tstate *ts)
+{
+    const trainer *tr = &ts->s.tr;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%zu", ts->s.nparams);
+    study_trial_attr_set(st, number, "params", buf, NULL);
+    snprintf(buf, sizeof buf, "%d", tr->epoch);
+    study_trial_attr_set(st, number, "epochs", buf, NULL);
+    snprintf(buf, sizeof buf, "%.3f", tr->elapsed);
+    study_trial_attr_set(st, number, "seconds", buf, NULL);
+    study_trial_attr_set(st, number, "train_status", train_status_str(tr->status), NULL);
+    snprintf(buf, sizeof buf, "%d", train_threads_here());
+    study_trial_attr_set(st, number, "threads", buf, NULL);
+    study_trial_attr_set(st, number, "blas_kernel", tl_blas_core(), NULL);
+    if (tr->cfg.patience > 0) {
+        snprintf(buf, sizeof buf, "%d", tr->best_epoch);
+        study_trial_attr_set(st, number, "best_epoch", buf, NULL);
+    }
+}
+
+static int run_trial(void *ud, study *st, const trial_job *job, trial_outcome *out)
+{
+    objective_train *to = ud;
+    out->obj_state = NULL;
+    out->value = NAN;
+    tstate *ts = trial_state(to, job, out);
+    if (!ts)
+        return 1;
     hook_ctx h = {.to = to, .st = st, .number = job->number, .exploit_src = -1};
     int until = (int)ceil(job->budget - 1e-9);
     if (until > ts->s.tr.cfg.epochs)
         until = ts->s.tr.cfg.epochs;
-    for (;;) {
-        int rc = trainer_run(&ts->s.tr, session_train(&ts->s), session_val(&ts->s), until, on_epoch, &h, &err);
-        if (rc || h.failed) {
-            snprintf(out->reason, sizeof out->reason, "%.250s", rc ? err.msg : h.err.msg);
-            tstate_free(ts);
-            return 1;
-        }
-        if (ts->s.tr.status == TRAIN_PAUSED && h.decision == DECIDE_EXPLOIT) {
-            /* PBT: take the source member's weights, optimizer and schedule
-             * position, then this trial's new hyperparameters. */
-            double vals[SPACE_MAX_PARAMS];
-            if (study_state_copy(st, h.exploit_src, ts, &err) || study_get_values(st, job->number, vals, &err) ||
-                apply_live(ts, job->sp, vals, &err)) {
-                snprintf(out->reason, sizeof out->reason, "exploit of trial %d: %.200s", h.exploit_src, err.msg);
-                tstate_free(ts);
-                return 1;
-            }
-            ts->s.tr.status = TRAIN_PAUSED; /* may continue */
-            h.decision = DECIDE_CONTINUE;
-            if (ts->s.tr.epoch >= until)
-                break;
-            continue;
-        }
-        break;
+    if (train_until(&h, ts, job, until, out)) {
+        tstate_free(ts);
+        return 1;
     }
     trainer *tr = &ts->s.tr;
     if (tr->status == TRAIN_DIVERGED) {
@@ -180,51 +238,8 @@ static int run_trial(void *ud, study *st, const trial_job *job, trial_outcome *o
         tstate_free(ts);
         return 1;
     }
-    double vl = NAN, va = NAN;
-    trainer_evaluate(tr, session_val(&ts->s), &vl, &va, &err);
-    double value;
-    switch (to->metric) {
-    case M_VAL_ACC:
-        value = va;
-        break;
-    case M_VAL_PPL:
-        value = exp(vl);
-        break;
-    case M_TRAIN_LOSS:
-        value = tr->nhist ? tr->hist[tr->nhist - 1].train_loss : NAN;
-        break;
-    default:
-        value = vl;
-    }
-    int final = tr->status == TRAIN_COMPLETED || tr->status == TRAIN_EARLY_STOPPED;
-    char buf[64];
-    if (final && session_test(&ts->s)) {
-        double tl = NAN, ta = NAN;
-        if (!trainer_evaluate(tr, session_test(&ts->s), &tl, &ta, &err)) {
-            snprintf(buf, sizeof buf, "%.6g", ta);
-            study_trial_attr_set(st, job->number, "test_accuracy", buf, NULL);
-            snprintf(buf, sizeof buf, "%.6g", tl);
-            study_trial_attr_set(st, job->number, "test_loss", buf, NULL);
-            if (to->metric == M_TEST_ACC)
-                value = ta;
-        }
-    }
-    snprintf(buf, sizeof buf, "%zu", ts->s.nparams);
-    study_trial_attr_set(st, job->number, "params", buf, NULL);
-    snprintf(buf, sizeof buf, "%d", tr->epoch);
-    study_trial_attr_set(st, job->number, "epochs", buf, NULL);
-    snprintf(buf, sizeof buf, "%.3f", tr->elapsed);
-    study_trial_attr_set(st, job->number, "seconds", buf, NULL);
-    study_trial_attr_set(st, job->number, "train_status", train_status_str(tr->status), NULL);
-    /* what a bit-for-bit retrain needs besides the values (README.md) */
-    snprintf(buf, sizeof buf, "%d", train_threads_here());
-    study_trial_attr_set(st, job->number, "threads", buf, NULL);
-    study_trial_attr_set(st, job->number, "blas_kernel", tl_blas_core(), NULL);
-    if (tr->cfg.patience > 0) {
-        snprintf(buf, sizeof buf, "%d", tr->best_epoch);
-        study_trial_attr_set(st, job->number, "best_epoch", buf, NULL);
-    }
-    out->value = value;
+    out->value = final_value(to, st, job->number, ts);
+    record_attrs(st, job->number, ts);
     if (h.decision == DECIDE_STOP) {
         out->state = TRIAL_PRUNED;
     } else if (tr->status == TRAIN_PAUSED || tr->status == TRAIN_BUDGET_REACHED) {
@@ -253,33 +268,25 @@ static int state_copy(void *ud, void *dst, const void *src)
 static int state_save(void *ud, const void *state, const char *path, tl_err *err)
 {
     const tstate *ts = state;
-    char *blob = config_to_string(&ts->cfg);
-    if (!blob)
+    char *ini = config_to_string(&ts->cfg);
+    if (!ini)
         return tl_fail(err, TL_ERUNTIME, "out of memory");
-    int rc = ckpt_save(&ts->s.tr, path, blob, strlen(blob) + 1, err);
-    free(blob);
+    int rc = session_save(&ts->s, ini, path, err);
+    free(ini);
     return rc;
 }
 
 static int state_load(void *ud, void **state, const char *path, tl_err *err)
 {
-    train_objective *to = ud;
-    void *blob = NULL;
-    size_t len = 0;
-    ckpt_info info;
-    int rc = ckpt_peek(path, &info, &blob, &len, err);
-    if (rc)
-        return rc;
+    objective_train *to = ud;
     config c;
-    config_defaults(&c);
-    rc = config_load_text(&c, blob, strnlen(blob, len), path, err);
-    free(blob);
+    int rc = session_config_of_ckpt(&c, path, NULL, err);
     if (rc)
         return rc;
     tstate *ts = tstate_new(&c, to->data, err);
     if (!ts)
         return err && err->code ? err->code : TL_ERUNTIME;
-    if ((rc = ckpt_load(&ts->s.tr, path, NULL, NULL, err))) {
+    if ((rc = session_resume(&ts->s, path, err))) {
         tstate_free(ts);
         return rc;
     }
@@ -287,26 +294,18 @@ static int state_load(void *ud, void **state, const char *path, tl_err *err)
     return 0;
 }
 
-int train_objective_init(objective *obj, train_objective *to, const config *base, const task_data *data,
+int objective_train_init(objective *obj, objective_train *to, const config *base, const task_data *data,
                          tl_err *err)
 {
-    static const char *names[M_COUNT] = {"val_loss", "val_accuracy", "val_perplexity", "test_accuracy",
-                                         "train_loss"};
     memset(to, 0, sizeof *to);
     to->base = base;
     to->data = data;
-    to->metric = -1;
-    for (int i = 0; i < M_COUNT; i++)
-        if (!strcmp(base->metric, names[i]))
-            to->metric = i;
-    if (to->metric < 0)
-        return tl_fail(err, TL_EINPUT, "%s: study.metric: '%s' is not a training metric "
-                       "(val_loss, val_accuracy, val_perplexity, test_accuracy, train_loss)",
-                       base->source, base->metric);
-    if (to->metric == M_VAL_ACC && data->is_text)
+    if (metric_parse(base->metric, &to->metric, err))
+        return tl_prefix(err, "%s", base->source);
+    if (to->metric == METRIC_VAL_ACCURACY && data->is_text)
         return tl_fail(err, TL_EINPUT, "%s: study.metric: use val_loss or val_perplexity for text models",
                        base->source);
-    if (to->metric == M_TEST_ACC && data->test.n == 0)
+    if (to->metric == METRIC_TEST_ACCURACY && data->test.n == 0)
         return tl_fail(err, TL_EINPUT, "%s: study.metric: test_accuracy needs a dataset with a test set",
                        base->source);
     to->maximize = !strcmp(base->direction, "maximize");

@@ -10,26 +10,25 @@
  * Completed trials get attributes test_accuracy/test_loss (where a test set
  * exists), params, epochs, seconds, status.
  */
-#ifndef TL_CLI_OBJECTIVE_TRAIN_H
-#define TL_CLI_OBJECTIVE_TRAIN_H
+#ifndef TL_TUNE_OBJECTIVE_TRAIN_H
+#define TL_TUNE_OBJECTIVE_TRAIN_H
 
-#include "tune/config.h"
-#include "tune/session.h"
 #include "hpo/objective.h"
+#include "tune/config.h"
+#include "tune/metric.h"
+#include "tune/session.h"
 
-typedef struct train_objective {
+typedef struct objective_train {
     const config *base;       /* borrowed */
     const task_data *data;    /* borrowed, shared by every trial */
-    int metric;               /* enum metric_kind (objective_train.c) */
+    int metric;               /* enum metric_kind (tune/metric.h) */
     int maximize;
-} train_objective;
+} objective_train;
 
-/* Fills *obj to run trials of `to` (which must outlive obj).  Returns 0 or
- * TL_EINPUT for an unknown study.metric. */
-int train_objective_init(objective *obj, train_objective *to, const config *base, const task_data *data,
+/* Fills *obj to run trials of `to` (which must outlive obj) over base and
+ * data (both borrowed; they must outlive obj too).  Returns 0, or TL_EINPUT
+ * "SOURCE: study.metric: ..." for a name that is not a training metric, a
+ * val_accuracy of a text model, or a test_accuracy without a test set. */
+int objective_train_init(objective *obj, objective_train *to, const config *base, const task_data *data,
                          tl_err *err);
-
-/* Applies a trial's values to c (each parameter's name is a config key).
- * Returns 0 or TL_EINPUT naming the key and the trial. */
-int config_apply_values(config *c, const space *sp, const double *values, const char *where, tl_err *err);
 #endif

@@ -1,5 +1,6 @@
-/* tune/session.c: config -> data, model, trainer; the batch-source adapters
- * that put data/ loaders behind nn/'s iterator interface. */
+/* tune/session.c: config and data -> model, trainer; the batch-source
+ * adapters that put data/ loaders behind nn/'s iterator interface; the
+ * live values and the checkpoints of a session. */
 #include "tune/session.h"
 
 #include <math.h>
@@ -7,75 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/ckpt.h"
 #include "nn/gpt.h"
 #include "nn/mlp.h"
 #include "nn/optim.h"
 #include "nn/schedule.h"
 
-/* ---- task data ---- */
-
-int task_data_load(const config *c, task_data *d, tl_err *err)
-{
-    memset(d, 0, sizeof *d);
-    int rc = 0;
-    const char *path = c->data_path[0] ? c->data_path : NULL;
-    if (!strcmp(c->dataset, "fmnist")) {
-        rc = data_load_fmnist(path, &d->train_set, &d->test_set, err);
-    } else if (!strcmp(c->dataset, "images")) {
-        if (!path)
-            return tl_fail(err, TL_EINPUT, "%s: data.path: required for data.dataset = images", c->source);
-        rc = data_load_images(path, c->channels, c->image_width, c->image_height, &d->train_set, err);
-    } else if (!strcmp(c->dataset, "text")) {
-        rc = data_load_text(path, &d->train_set, err);
-    } else {
-        rng r;
-        rng_seed(&r, c->data_seed, 0x5eed);
-        if (!strcmp(c->dataset, "spirals"))
-            rc = data_make_spirals(c->samples, c->classes, c->noise, &r, &d->train_set, err);
-        else
-            rc = data_make_blobs(c->samples, c->classes, c->features, c->noise, &r, &d->train_set, err);
-    }
-    if (rc)
-        return rc;
-    if ((rc = data_split(d->train_set, c->val_fraction, c->data_seed, &d->train, &d->val, err)))
-        goto fail;
-    data_view_limit(&d->train, c->train_limit);
-    data_view_limit(&d->val, c->val_limit);
-    if (d->test_set) {
-        if ((rc = data_view_all(d->test_set, &d->test, err)))
-            goto fail;
-        data_view_limit(&d->test, c->test_limit);
-    }
-    d->is_text = d->train_set->is_text;
-    if (d->is_text) {
-        d->vocab = d->train_set->vocab;
-        if ((rc = data_text_check(&d->train, c->ctx, err)) || (rc = data_text_check(&d->val, c->ctx, err)))
-            goto fail;
-    } else {
-        d->in_dim = d->train_set->dim;
-        d->nclass = d->train_set->nclass;
-    }
-    return 0;
-fail:
-    task_data_free(d);
-    return rc;
-}
-
-void task_data_free(task_data *d)
-{
-    if (!d)
-        return;
-    data_view_free(&d->train);
-    data_view_free(&d->val);
-    data_view_free(&d->test);
-    data_free(d->train_set);
-    data_free(d->test_set);
-    memset(d, 0, sizeof *d);
-}
-
 /* ---- batch sources ---- */
 
-struct batch_src {
+struct session_src {
     nn_batch_src base;
     const data_view *view;
     data_loader *loader;    /* classification */
@@ -92,7 +33,7 @@ struct batch_src {
 
 static void src_reset(void *self, rng *r)
 {
-    batch_src *s = self;
+    session_src *s = self;
     s->done = 0;
     if (s->loader)
         data_loader_reset(s->loader, s->shuffle ? r : NULL);
@@ -100,7 +41,7 @@ static void src_reset(void *self, rng *r)
 
 static int src_next(void *self, nn_batch *b, int max_b, rng *r)
 {
-    batch_src *s = self;
+    session_src *s = self;
     if (max_b > s->maxb)
         max_b = s->maxb;
     memset(b, 0, sizeof *b);
@@ -130,11 +71,11 @@ static int src_next(void *self, nn_batch *b, int max_b, rng *r)
 
 static long src_count(void *self)
 {
-    batch_src *s = self;
+    session_src *s = self;
     return s->loader ? data_loader_samples(s->loader) : s->per_epoch;
 }
 
-static void src_free(batch_src *s)
+static void src_free(session_src *s)
 {
     if (!s)
         return;
@@ -147,9 +88,9 @@ static void src_free(batch_src *s)
 }
 
 /* kind: 0 train, 1 eval. */
-static batch_src *src_new(const config *c, const data_view *v, int is_text, int eval, int maxb, tl_err *err)
+static session_src *src_new(const config *c, const data_view *v, int is_text, int eval, int maxb, tl_err *err)
 {
-    batch_src *s = calloc(1, sizeof *s);
+    session_src *s = calloc(1, sizeof *s);
     if (!s) {
         tl_fail(err, TL_ERUNTIME, "out of memory");
         return NULL;
@@ -216,15 +157,19 @@ void session_gpt_config(const config *c, const task_data *d, gpt_config *g)
     g->dropout = (float)c->dropout;
 }
 
-void session_live_values(const config *c, train_config *tc)
+/* The one place that reads the live hyperparameters out of a config. */
+static train_live live_of(const config *c)
 {
-    tc->lr = c->lr;
-    tc->momentum = c->momentum;
-    tc->beta1 = c->beta1;
-    tc->beta2 = c->beta2;
-    tc->eps = c->eps;
-    tc->weight_decay = c->weight_decay;
-    tc->clip_norm = c->clip_norm;
+    return (train_live){ .opt = { .lr = c->lr, .weight_decay = c->weight_decay, .momentum = c->momentum,
+                                  .nesterov = c->nesterov, .beta1 = c->beta1, .beta2 = c->beta2, .eps = c->eps },
+                         .clip_norm = c->clip_norm };
+}
+
+void session_apply_live(session *s, const config *was, const config *c)
+{
+    s->tr.cfg.live = live_of(c);
+    if (c->dropout != was->dropout)
+        s->model->vt->set_dropout(s->model, (float)c->dropout);
 }
 
 int session_train_config(const config *c, train_config *tc, tl_err *err)
@@ -238,8 +183,7 @@ int session_train_config(const config *c, train_config *tc, tl_err *err)
         (rc = sched_unit_parse(c->warmup_unit, &tc->sched.warmup_unit, err)) ||
         (rc = sched_unit_parse(c->step_unit, &tc->sched.unit, err)))
         return rc;
-    session_live_values(c, tc);
-    tc->nesterov = c->nesterov;
+    tc->live = live_of(c);
     tc->sched.step_size = c->step_size;
     tc->sched.decay_rate = c->decay_rate;
     tc->sched.gamma = c->gamma;
@@ -338,4 +282,33 @@ void session_describe(const config *c, const task_data *d, char *buf, size_t n)
                                  c->nwidths > 0 ? c->widths[i] : i < 8 && c->width_i[i] > 0 ? c->width_i[i] : c->hidden);
     if (used < n)
         snprintf(buf + used, n - used, "-%d %s", d->nclass, c->activation);
+}
+
+/* ---- checkpoints ---- */
+
+int session_save(const session *s, const char *ini, const char *path, tl_err *err)
+{
+    return ckpt_save(&s->tr, path, ini, strlen(ini) + 1, err);
+}
+
+int session_resume(session *s, const char *path, tl_err *err)
+{
+    return ckpt_load(&s->tr, path, NULL, NULL, err);
+}
+
+int session_config_of_ckpt(config *c, const char *path, int *bad_text, tl_err *err)
+{
+    void *blob = NULL;
+    size_t len = 0;
+    if (bad_text)
+        *bad_text = 0;
+    int rc = ckpt_peek(path, NULL, &blob, &len, err);
+    if (rc)
+        return rc;
+    config_defaults(c);
+    rc = config_load_text(c, blob, strnlen(blob, len), path, err);
+    free(blob);
+    if (rc && bad_text)
+        *bad_text = 1;
+    return rc;
 }
