@@ -12,7 +12,6 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/term.h"
-#include "hpo/executor.h"
 #include "tune/nas.h"
 #include "tune/study_setup.h"
 #include "util/timer.h"
@@ -324,7 +323,7 @@ static int run_optimize(run *r, const args *a)
     pthread_mutex_init(&v.mu, NULL);
     v.finished = counts[TRIAL_COMPLETE] + counts[TRIAL_PRUNED] + counts[TRIAL_FAILED];
     int status = 0;
-    if (study_optimize(r->st, &r->obj.obj, r->c.workers, on_event, &v, &err))
+    if (tune_objective_optimize(&r->obj, r->st, r->c.workers, on_event, &v, &err))
         status = term_error(&err, NULL);
     term_clear(&v.t);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hpo/cmd_objective.h"
+#include "hpo/executor.h"
 
 int tune_space_from_config(const config *c, space *sp, tl_err *err)
 {
@@ -114,7 +115,7 @@ int tune_objective_open(tune_objective *o, const config *c, const space *sp, tl_
         return cmd_objective_new(&o->obj, c->command, c->timeout, err);
     default: {
         int rc = task_data_load(c, &o->data, err);
-        return rc ? rc : train_objective_init(&o->obj, &o->train, c, &o->data, err);
+        return rc ? rc : objective_train_init(&o->obj, &o->train, c, &o->data, err);
     }
     }
 }
@@ -142,4 +143,10 @@ void tune_retrain_command(const config *c, const space *sp, const double *values
     }
     if (threads && threads[0] && used < n)
         snprintf(buf + used, n - used, " --set train.threads=%s", threads);
+}
+
+int tune_objective_optimize(tune_objective *o, study *st, int workers, study_progress_fn fn, void *ud,
+                            tl_err *err)
+{
+    return study_optimize(st, &o->obj, workers, fn, ud, err);
 }

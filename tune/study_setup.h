@@ -67,7 +67,7 @@ int tune_objective_kind(const config *c);
 typedef struct tune_objective {
     int kind;                  /* enum tune_objective_kind */
     objective obj;             /* what study_optimize runs */
-    train_objective train;     /* TRAIN: the training objective's settings */
+    objective_train train;     /* TRAIN: the training objective's settings */
     task_data data;            /* TRAIN: the dataset, shared by every trial */
 } tune_objective;
 
@@ -80,6 +80,12 @@ int tune_objective_open(tune_objective *o, const config *c, const space *sp, tl_
 
 /* Releases what tune_objective_open built.  A zeroed o is a no-op. */
 void tune_objective_close(tune_objective *o);
+
+/* Runs study st with o's objective on `workers` threads until its budget
+ * is spent (hpo/executor.h, study_optimize), reporting progress to fn
+ * (may be NULL).  Returns 0 or study_optimize's tl_code. */
+int tune_objective_optimize(tune_objective *o, study *st, int workers, study_progress_fn fn, void *ud,
+                            tl_err *err);
 
 /* Writes "tunelab train CONFIG --set k=v ... --set train.threads=N" for a
  * trial's values; threads is the trial's "threads" attribute (the OpenMP
