@@ -9,7 +9,7 @@
  * PBT weight copies work on the flat buffers.
  *
  * This header does not know any dataset: batches arrive through the small
- * nn_batch_src iterator that cli/ implements on top of data/.
+ * nn_batch_src iterator that tune/ implements on top of data/.
  */
 #ifndef TL_NN_MODEL_H
 #define TL_NN_MODEL_H
