@@ -2,7 +2,8 @@
  * engine (see sched_halving.h for the arithmetic and the "hb" attribute).
  *
  * Does (the arithmetic, the "hb" parser and the rung table are in
- * sched_halving_rungs.c; what both share in sched_halving_internal.h):
+ * sched_halving_rungs.c, the per-trial cache of the "hb" records in
+ * sched_halving_record.c; what they share in sched_halving_internal.h):
  *   - trials get their bracket from their number (halving_slot_of):
  *     numbers are handed out in order, bracket s = s_max..0 of each cycle
  *     takes the next n(s) numbers;
@@ -24,9 +25,10 @@
  *     (never at the top rung, which runs to max_budget).
  * A promotion is a PROMOTE of the paused trial to the next rung's budget:
  * the objective continues from the trial's kept or saved state, so no work
- * is repeated.  The per-trial cache here is rebuilt from the trials and
- * their "hb" attributes whenever a trial's row changes (another process,
- * a crash, a rollback), so storage is the only truth.
+ * is repeated.  The per-trial cache (sched_halving_record.c) is rebuilt
+ * from the trials and their "hb" attributes whenever a trial's row
+ * changes (another process, a crash, a rollback), so storage is the only
+ * truth.
  *
  * Stopped trials (losers of a rung, and paused trials left when the
  * study ends) are ended through study_stop_paused: state PRUNED with the
@@ -42,77 +44,12 @@
  */
 #include "hpo/sched_halving.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hpo/sched_halving_internal.h"
-
-/* ---- the scheduler state ---- */
-
-/* What this process knows of one trial; fp_* is the trial row it was
- * read against (a different row means: read the attribute again). */
-typedef struct entry {
-    int known;
-    int fp_state, fp_nsteps;
-    double fp_budget, fp_value;
-    long iteration;
-    int bracket;
-    int rung;
-    int status;                          /* enum hb_status */
-    int nvals;
-    double v[HALVING_MAX_RUNGS];         /* value at the end of each rung */
-} entry;
-
-typedef struct rank {
-    double key;                          /* value, negated when maximizing */
-    int number;
-} rank;
-
-typedef struct halving {
-    int mode;
-    double max_budget, eta;
-    long trials;
-    int s_max;
-    entry *e;
-    int cap;
-    rank *rk;
-    int cap_rk;
-} halving;
-
-/* The rungs of the bracket trial `number` belongs to. */
-typedef struct plan {
-    long iteration;
-    int s;
-    long first, n_eff;
-    int nrungs;
-    long n[HALVING_MAX_RUNGS];
-    double r[HALVING_MAX_RUNGS];
-} plan;
-
-static void plan_of(const halving *h, long number, plan *p)
-{
-    if (h->mode == HALVING_HYPERBAND) {
-        halving_slot sl;
-        halving_slot_of(number, h->s_max, h->eta, h->trials, &sl);
-        p->iteration = sl.iteration;
-        p->s = sl.s;
-        p->first = sl.first;
-        p->n_eff = sl.n;
-        long full = halving_bracket_n(sl.s, h->s_max, h->eta);
-        p->nrungs = halving_bracket(sl.s, h->s_max, h->eta, h->max_budget,
-                                    sl.n < full ? sl.n : 0, p->n, p->r);
-    } else {
-        p->iteration = 0;
-        p->s = h->s_max;
-        p->first = 0;
-        p->n_eff = h->trials;
-        p->nrungs = halving_bracket(h->s_max, h->s_max, h->eta, h->max_budget, h->trials, p->n,
-                                    p->r);
-    }
-}
 
 void halving_options_default(halving_options *o)
 {
@@ -182,178 +119,7 @@ void halving_free(void *self)
     free(h);
 }
 
-static int grow(halving *h, int n, tl_err *err)
-{
-    if (n > h->cap) {
-        int nc = h->cap ? h->cap : 64;
-        while (nc < n)
-            nc *= 2;
-        entry *e = realloc(h->e, (size_t)nc * sizeof *e);
-        if (!e)
-            return tl_fail(err, TL_ERUNTIME, "%s: out of memory", halving_mode_str(h->mode));
-        memset(e + h->cap, 0, (size_t)(nc - h->cap) * sizeof *e);
-        h->e = e;
-        h->cap = nc;
-    }
-    if (n > h->cap_rk) {
-        rank *r = realloc(h->rk, (size_t)h->cap * sizeof *r);
-        if (!r)
-            return tl_fail(err, TL_ERUNTIME, "%s: out of memory", halving_mode_str(h->mode));
-        h->rk = r;
-        h->cap_rk = h->cap;
-    }
-    return 0;
-}
-
-static int same(double a, double b)
-{
-    return a == b || (isnan(a) && isnan(b));
-}
-
-static int fp_same(const entry *e, const trial *t)
-{
-    return e->known && e->fp_state == t->state && e->fp_nsteps == t->nsteps &&
-           same(e->fp_budget, t->budget) && same(e->fp_value, t->value);
-}
-
-static void fp_set(entry *e, const trial *t)
-{
-    e->fp_state = t->state;
-    e->fp_nsteps = t->nsteps;
-    e->fp_budget = t->budget;
-    e->fp_value = t->value;
-}
-
-static int status_of_state(int state)
-{
-    switch (state) {
-    case TRIAL_PAUSED:
-        return HB_PAUSED;
-    case TRIAL_COMPLETE:
-        return HB_COMPLETE;
-    case TRIAL_PRUNED:
-        return HB_PRUNED;
-    case TRIAL_FAILED:
-        return HB_FAILED;
-    default:
-        return HB_RUNNING;
-    }
-}
-
-/* Reads trial k's attribute into its entry (defaults from the plan when
- * it has none yet).  Lock held (inside a hook). */
-static int entry_load(halving *h, const sched_ctx *ctx, int k, tl_err *err)
-{
-    const char *name = halving_mode_str(h->mode);
-    entry *e = &h->e[k];
-    const trial *t = ctx->trials[k];
-    plan p;
-    plan_of(h, k, &p);
-    e->iteration = p.iteration;
-    e->bracket = p.s;
-    e->rung = 0;
-    e->nvals = 0;
-    e->status = status_of_state(t->state);
-    char buf[2048];
-    int r = study_trial_attr_get(ctx->s, k, "hb", buf, sizeof buf);
-    if (r < 0)
-        return tl_fail(err, TL_ERUNTIME, "%s: reading trial %d's attribute hb failed", name, k);
-    if (r == 1) {
-        halving_info inf;
-        if (halving_info_parse(buf, &inf, err))
-            return tl_prefix(err, "%s: trial %d", name, k);
-        if (strcmp(inf.scheduler, name) != 0)
-            return tl_fail(err, TL_EINPUT,
-                           "study.scheduler: trial %d was scheduled by %s, not %s: resume with "
-                           "scheduler = %s",
-                           k, inf.scheduler, name, inf.scheduler);
-        if (inf.bracket != p.s || inf.iteration != p.iteration || inf.nrungs != p.nrungs ||
-            fabs(inf.budget[0] - p.r[0]) > HALVING_REL_EPS * p.r[0] || inf.rung >= p.nrungs ||
-            inf.rung < 0)
-            return tl_fail(err, TL_EINPUT,
-                           "study.max_budget: trial %d ran in bracket %d (iteration %ld, %d rungs "
-                           "from budget %g); the current min_budget, max_budget and eta put it in "
-                           "bracket %d (%d rungs from %g): resume with the settings the study "
-                           "started with",
-                           k, inf.bracket, inf.iteration, inf.nrungs, inf.budget[0], p.s, p.nrungs,
-                           p.r[0]);
-        e->rung = inf.rung;
-        e->nvals = inf.nvalues;
-        memcpy(e->v, inf.value, sizeof e->v);
-        int st = halving_status_parse(inf.status);
-        if (st == HB_STOPPED)
-            e->status = HB_STOPPED;
-    }
-    e->known = 1;
-    fp_set(e, t);
-    return 0;
-}
-
-/* Writes trial k's attribute from its entry. */
-static int entry_store(halving *h, const sched_ctx *ctx, int k, tl_err *err)
-{
-    const entry *e = &h->e[k];
-    plan p;
-    plan_of(h, k, &p);
-    cJSON *o = cJSON_CreateObject();
-    int ok = o != NULL;
-    ok = ok && cJSON_AddStringToObject(o, "scheduler", halving_mode_str(h->mode));
-    ok = ok && cJSON_AddNumberToObject(o, "iteration", (double)e->iteration);
-    ok = ok && cJSON_AddNumberToObject(o, "bracket", e->bracket);
-    ok = ok && cJSON_AddNumberToObject(o, "rung", e->rung);
-    ok = ok && cJSON_AddStringToObject(o, "status", halving_status_names[e->status]);
-    cJSON *an = NULL, *ab = NULL, *av = NULL;
-    if (ok && h->mode != HALVING_ASHA)
-        ok = (an = cJSON_AddArrayToObject(o, "rung_n")) != NULL;
-    ok = ok && (ab = cJSON_AddArrayToObject(o, "rung_budget")) != NULL;
-    ok = ok && (av = cJSON_AddArrayToObject(o, "rung_value")) != NULL;
-    for (int i = 0; ok && i < p.nrungs; i++) {
-        if (an)
-            ok = cJSON_AddItemToArray(an, cJSON_CreateNumber((double)p.n[i]));
-        ok = ok && cJSON_AddItemToArray(ab, cJSON_CreateNumber(p.r[i]));
-    }
-    for (int i = 0; ok && i < e->nvals; i++)
-        ok = cJSON_AddItemToArray(av, isfinite(e->v[i]) ? cJSON_CreateNumber(e->v[i])
-                                                        : cJSON_CreateNull());
-    char *txt = ok ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (!txt)
-        return tl_fail(err, TL_ERUNTIME, "%s: out of memory", halving_mode_str(h->mode));
-    int rc = study_trial_attr_set(ctx->s, k, "hb", txt, err);
-    free(txt);
-    return rc;
-}
-
-/* Brings every entry up to date with the trials.  Lock held. */
-static int refresh(halving *h, const sched_ctx *ctx, tl_err *err)
-{
-    if (grow(h, ctx->ntrials, err))
-        return TL_ERUNTIME;
-    for (int k = 0; k < ctx->ntrials; k++)
-        if (!fp_same(&h->e[k], ctx->trials[k])) {
-            int rc = entry_load(h, ctx, k, err);
-            if (rc)
-                return rc;
-        }
-    return 0;
-}
-
-/* The entry of trial t, read from storage when this process does not know
- * it as running (the process that starts a trial runs it). */
-static int entry_of(halving *h, const sched_ctx *ctx, const trial *t, entry **out, tl_err *err)
-{
-    int k = t->number;
-    if (grow(h, k + 1, err))
-        return TL_ERUNTIME;
-    entry *e = &h->e[k];
-    if (!(e->known && e->fp_state == TRIAL_RUNNING && t->state == TRIAL_RUNNING)) {
-        int rc = entry_load(h, ctx, k, err);
-        if (rc)
-            return rc;
-    }
-    *out = e;
-    return 0;
-}
+/* ---- the rules ---- */
 
 static int ended_at(const halving *h, const trial *t, int i);
 
@@ -390,11 +156,11 @@ static int stop_trial(halving *h, const sched_ctx *ctx, int k, tl_err *err)
     if (t->state != TRIAL_PAUSED)
         return 0;
     e->status = HB_STOPPED;
-    int rc = entry_store(h, ctx, k, err);
+    int rc = hb_entry_store(h, ctx, k, err);
     if (rc)
         return rc;
     plan p;
-    plan_of(h, k, &p);
+    hb_plan_of(h, k, &p);
     char why[160];
     int n = snprintf(why, sizeof why, "stopped at rung %d (budget %g) of bracket %d", e->rung,
                      p.r[e->rung], e->bracket);
@@ -402,7 +168,7 @@ static int stop_trial(halving *h, const sched_ctx *ctx, int k, tl_err *err)
         snprintf(why + n, sizeof why - (size_t)n, ", iteration %ld", e->iteration);
     if ((rc = study_stop_paused(ctx->s, k, TRIAL_PRUNED, why, err)))
         return rc;
-    fp_set(e, t);
+    hb_fp_set(e, t);
     return 0;
 }
 
@@ -473,7 +239,7 @@ static int next_sync(halving *h, const sched_ctx *ctx, sched_next *out, tl_err *
     long first = 0;
     while (first < n) {
         plan p;
-        plan_of(h, first, &p);
+        hb_plan_of(h, first, &p);
         long end = p.first + p.n_eff;
         int top = p.nrungs - 1;
         long members[HALVING_MAX_RUNGS] = { 0 }, fin[HALVING_MAX_RUNGS] = { 0 },
@@ -516,7 +282,7 @@ static int next_sync(halving *h, const sched_ctx *ctx, sched_next *out, tl_err *
     }
     if (n < h->trials) {
         plan p;
-        plan_of(h, n, &p);
+        hb_plan_of(h, n, &p);
         set_next(out, SCHED_NEW, -1, p.r[0]);
         return 0;
     }
@@ -531,7 +297,7 @@ static int next_async(halving *h, const sched_ctx *ctx, sched_next *out, tl_err 
 {
     int n = ctx->ntrials, any_busy = 0, top_done = 0;
     plan p;
-    plan_of(h, 0, &p);
+    hb_plan_of(h, 0, &p);
     int top = p.nrungs - 1;
     for (int k = 0; k < n; k++) {
         any_busy |= busy(ctx->trials[k]);
@@ -583,20 +349,10 @@ static int next_async(halving *h, const sched_ctx *ctx, sched_next *out, tl_err 
     return finish(h, ctx, out, err);
 }
 
-/* entry_store for trial t, then its fingerprint remembered.  Returns 0 or
- * an error code. */
-static int entry_save(halving *h, const sched_ctx *ctx, const trial *t, tl_err *err)
-{
-    int rc = entry_store(h, ctx, t->number, err);
-    if (!rc)
-        fp_set(&h->e[t->number], t);
-    return rc;
-}
-
 int halving_next(void *self, const sched_ctx *ctx, sched_next *out, tl_err *err)
 {
     halving *h = self;
-    int rc = refresh(h, ctx, err);
+    int rc = hb_refresh(h, ctx, err);
     if (rc)
         return rc;
     return h->mode == HALVING_ASHA ? next_async(h, ctx, out, err) : next_sync(h, ctx, out, err);
@@ -607,16 +363,16 @@ int halving_report(void *self, const sched_ctx *ctx, const trial *t, int step, d
 {
     halving *h = self;
     entry *e;
-    int rc = entry_of(h, ctx, t, &e, err);
+    int rc = hb_entry_of(h, ctx, t, &e, err);
     if (rc)
         return rc;
     plan p;
-    plan_of(h, t->number, &p);
+    hb_plan_of(h, t->number, &p);
     int top = p.nrungs - 1;
     double used = t->budget > 0 ? t->budget : (double)step;
     *decision = e->rung < top && used >= p.r[e->rung] * (1 - HALVING_REL_EPS) ? DECIDE_PAUSE
                                                                        : DECIDE_CONTINUE;
-    fp_set(e, t);
+    hb_fp_set(e, t);
     return 0;
 }
 
@@ -625,36 +381,36 @@ int halving_started(void *self, const sched_ctx *ctx, const trial *t, const sche
 {
     halving *h = self;
     int k = t->number, rc;
-    if (grow(h, k + 1, err))
+    if (hb_grow(h, k + 1, err))
         return TL_ERUNTIME;
     entry *e = &h->e[k];
     if (!e->known || how->kind != SCHED_PROMOTE)
-        if ((rc = entry_load(h, ctx, k, err)))
+        if ((rc = hb_entry_load(h, ctx, k, err)))
             return rc;
     if (how->kind == SCHED_PROMOTE) {
         plan p;
-        plan_of(h, k, &p);
+        hb_plan_of(h, k, &p);
         if (e->rung + 1 >= p.nrungs)
             return tl_fail(err, TL_ERUNTIME, "%s: trial %d is already at the top rung",
                            halving_mode_str(h->mode), k);
         e->rung++;
     }
     e->status = HB_RUNNING;
-    return entry_save(h, ctx, t, err);
+    return hb_entry_save(h, ctx, t, err);
 }
 
 int halving_tell(void *self, const sched_ctx *ctx, const trial *t, tl_err *err)
 {
     halving *h = self;
     int k = t->number, rc;
-    if (grow(h, k + 1, err))
+    if (hb_grow(h, k + 1, err))
         return TL_ERUNTIME;
     entry *e = &h->e[k];
     /* t is no longer running: the entry is ours if we knew it running */
     if (!(e->known && e->fp_state == TRIAL_RUNNING))
-        if ((rc = entry_load(h, ctx, k, err)))
+        if ((rc = hb_entry_load(h, ctx, k, err)))
             return rc;
-    e->status = status_of_state(t->state);
+    e->status = hb_status_of_state(t->state);
     if (t->state != TRIAL_FAILED) {
         for (int i = e->nvals; i < e->rung; i++)
             e->v[i] = NAN;
@@ -662,20 +418,20 @@ int halving_tell(void *self, const sched_ctx *ctx, const trial *t, tl_err *err)
         if (e->nvals < e->rung + 1)
             e->nvals = e->rung + 1;
     }
-    return entry_save(h, ctx, t, err);
+    return hb_entry_save(h, ctx, t, err);
 }
 
 int halving_requeued(void *self, const sched_ctx *ctx, const trial *t, tl_err *err)
 {
     halving *h = self;
     int k = t->number, rc;
-    if (grow(h, k + 1, err))
+    if (hb_grow(h, k + 1, err))
         return TL_ERUNTIME;
-    if ((rc = entry_load(h, ctx, k, err)))
+    if ((rc = hb_entry_load(h, ctx, k, err)))
         return rc;
     entry *e = &h->e[k];
     plan p;
-    plan_of(h, k, &p);
+    hb_plan_of(h, k, &p);
     /* the rung whose budget the trial is back at (it paused at its end) */
     int rung = -1;
     for (int i = 0; i < p.nrungs; i++)
@@ -693,5 +449,5 @@ int halving_requeued(void *self, const sched_ctx *ctx, const trial *t, tl_err *e
         e->nvals = rung + 1;
     }
     e->status = HB_PAUSED;
-    return entry_save(h, ctx, t, err);
+    return hb_entry_save(h, ctx, t, err);
 }
