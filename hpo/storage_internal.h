@@ -8,6 +8,7 @@
  *   storage_read.c  every read: the space, attributes, the incremental
  *                   trial reload, the snapshot of a whole study, and the
  *                   read-only open
+ *   storage_sql.c   the helpers below (errors, exec, binds, columns)
  *
  * The helpers below fill err with the path and SQLite's message; none
  * prints.  Does not: cache statements, or know samplers and schedulers.
