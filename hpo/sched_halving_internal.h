@@ -23,7 +23,9 @@
 #define HALVING_REL_EPS 1e-9
 
 /* A trial's "status" in its "hb" attribute. */
-enum hb_status { HB_RUNNING, HB_PAUSED, HB_STOPPED, HB_COMPLETE, HB_PRUNED, HB_FAILED, HB_STATUS_COUNT };
+enum hb_status {
+    HB_RUNNING, HB_PAUSED, HB_STOPPED, HB_COMPLETE, HB_PRUNED, HB_FAILED, HB_STATUS_COUNT
+};
 
 /* The words of enum hb_status, as stored. */
 extern const char *const halving_status_names[HB_STATUS_COUNT];

@@ -171,7 +171,7 @@ static int pbt_report(void *self, const sched_ctx *ctx, const trial *t, int step
         int at = pbts_rank_of(p, n, m);
         if (n >= 2 && at >= n - nq) {
             if ((rc = pbts_exploit_bottom(p, ctx, n, nq, m, r, step, value, 0, &g, decision,
-                                     exploit_src, err)) ||
+                                          exploit_src, err)) ||
                 *decision == DECIDE_EXPLOIT)
                 return rc;
         }
@@ -194,7 +194,7 @@ static int pbt_report(void *self, const sched_ctx *ctx, const trial *t, int step
         int at = pbts_rank_of(p, n, m);
         if (n >= 2 && at >= n - nq && p->mode != PBT_MODE_EXPLORE_ONLY) {
             if ((rc = pbts_exploit_bottom(p, ctx, n, nq, m, -1, step, value, 1, &g, decision,
-                                     exploit_src, err)) ||
+                                          exploit_src, err)) ||
                 *decision == DECIDE_EXPLOIT)
                 return rc;
         }
@@ -225,7 +225,7 @@ static int pbt_report(void *self, const sched_ctx *ctx, const trial *t, int step
     }
     if (n >= 2 && at >= n - nq) {
         if ((rc = pbts_exploit_bottom(p, ctx, n, nq, m, step, step, value, 1, &g, decision,
-                                 exploit_src, err)) ||
+                                      exploit_src, err)) ||
             *decision == DECIDE_EXPLOIT)
             return rc;
     }

@@ -397,7 +397,8 @@ static int do_exploit(pbt *p, const sched_ctx *ctx, int m, int src, int step, do
     int rc;
     if (p->mode == PBT_MODE_FULL && (rc = pbt_explore(ctx->sp, p->live, &p->opt, g, e.values, err)))
         return rc;
-    if ((rc = pbt_lineage_append(&p->lin[m], &e, err)) || (rc = pbts_save_lineage(p, ctx, m, err)) ||
+    if ((rc = pbt_lineage_append(&p->lin[m], &e, err)) ||
+        (rc = pbts_save_lineage(p, ctx, m, err)) ||
         (rc = study_set_values(ctx->s, m, e.values, err)) ||
         (rc = study_set_parent(ctx->s, m, src, err)))
         return rc;
@@ -417,7 +418,8 @@ int pbts_explore_own(pbt *p, const sched_ctx *ctx, int k, tl_err *err)
     pbts_entry_rng(ctx->cfg, k, l->n + 1000000, &g);
     int rc;
     if ((rc = pbt_explore(ctx->sp, p->live, &p->opt, &g, e->values, err)) ||
-        (rc = pbts_save_lineage(p, ctx, k, err)) || (rc = study_set_values(ctx->s, k, e->values, err)))
+        (rc = pbts_save_lineage(p, ctx, k, err)) ||
+        (rc = study_set_values(ctx->s, k, e->values, err)))
         return rc;
     return 0;
 }

@@ -119,8 +119,8 @@ static int st_study_open(void *self, const char *name, int direction, const char
     if (st->readonly)
         return tl_fail(err, TL_EINPUT, "%s: no study '%s' (opened read-only: not created)",
                        st->path, name);
-    q = sql_prep(st, "INSERT INTO studies(name, direction, metric, seed, created) VALUES (?,?,?,?,?)",
-             err);
+    q = sql_prep(st, "INSERT INTO studies(name, direction, metric, seed, created)"
+                     " VALUES (?,?,?,?,?)", err);
     if (!q)
         return TL_ERUNTIME;
     struct timespec ts;
@@ -147,8 +147,8 @@ static int st_space_save(void *self, int study_id, const space *sp, tl_err *err)
         return TL_EINPUT;
     char expr[2048];
     for (int i = 0; i < sp->n; i++) {
-        sqlite3_stmt *q = sql_prep(st, "INSERT OR REPLACE INTO study_params(study_id, idx, name, kind,"
-                                   " expr) VALUES (?,?,?,?,?)", err);
+        sqlite3_stmt *q = sql_prep(st, "INSERT OR REPLACE INTO study_params(study_id, idx,"
+                                       " name, kind, expr) VALUES (?,?,?,?,?)", err);
         if (!q)
             return TL_ERUNTIME;
         space_describe(sp, i, 1, expr, sizeof expr);
@@ -168,7 +168,8 @@ static int st_space_save(void *self, int study_id, const space *sp, tl_err *err)
 /* Bumps the study's change counter; returns the new value, or -1. */
 static sqlite3_int64 bump(sql_store *st, int study_id, tl_err *err)
 {
-    sqlite3_stmt *q = sql_prep(st, "UPDATE studies SET seq = seq + 1 WHERE id = ? RETURNING seq", err);
+    sqlite3_stmt *q = sql_prep(st, "UPDATE studies SET seq = seq + 1 WHERE id = ?"
+                                   " RETURNING seq", err);
     if (!q)
         return -1;
     sqlite3_bind_int(q, 1, study_id);
@@ -204,7 +205,8 @@ static int touch(sql_store *st, int study_id, int number, tl_err *err)
     sqlite3_int64 seq = bump(st, study_id, err);
     if (seq < 0)
         return TL_ERUNTIME;
-    sqlite3_stmt *q = sql_prep(st, "UPDATE trials SET seq = ? WHERE study_id = ? AND number = ?", err);
+    sqlite3_stmt *q = sql_prep(st, "UPDATE trials SET seq = ? WHERE study_id = ?"
+                                   " AND number = ?", err);
     if (!q)
         return TL_ERUNTIME;
     sqlite3_bind_int64(q, 1, seq);
@@ -226,7 +228,8 @@ static int write_values(sql_store *st, sqlite3_int64 tid, const space *sp, const
     for (int i = 0; i < sp->n; i++) {
         if (isnan(values[i]))
             continue;
-        q = sql_prep(st, "INSERT INTO trial_values(trial_id, param, value, text) VALUES (?,?,?,?)", err);
+        q = sql_prep(st, "INSERT INTO trial_values(trial_id, param, value, text)"
+                         " VALUES (?,?,?,?)", err);
         if (!q)
             return TL_ERUNTIME;
         space_format_value(sp, i, values[i], text, sizeof text);
@@ -267,9 +270,10 @@ static int st_trial_create(void *self, int study_id, const space *sp, const tria
     sqlite3_int64 seq = bump(st, study_id, err);
     if (seq < 0)
         return TL_ERUNTIME;
-    sqlite3_stmt *q = sql_prep(st, "INSERT INTO trials(study_id, number, state, value, budget, target,"
-                               " parent, started, finished, host, pid, worker, reason, seq)"
-                               " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
+    sqlite3_stmt *q = sql_prep(st, "INSERT INTO trials(study_id, number, state, value, budget,"
+                                   " target, parent, started, finished, host, pid, worker,"
+                                   " reason, seq)"
+                                   " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
     if (!q)
         return TL_ERUNTIME;
     sqlite3_bind_int(q, 1, study_id);
@@ -290,9 +294,10 @@ static int st_trial_update(void *self, int study_id, const trial *t, const trial
     sqlite3_int64 seq = bump(st, study_id, err);
     if (seq < 0)
         return TL_ERUNTIME;
-    sqlite3_stmt *q = sql_prep(st, "UPDATE trials SET state=?, value=?, budget=?, target=?, parent=?,"
-                               " started=?, finished=?, host=?, pid=?, worker=?, reason=?, seq=?"
-                               " WHERE study_id = ? AND number = ?", err);
+    sqlite3_stmt *q = sql_prep(st, "UPDATE trials SET state=?, value=?, budget=?, target=?,"
+                                   " parent=?, started=?, finished=?, host=?, pid=?, worker=?,"
+                                   " reason=?, seq=?"
+                                   " WHERE study_id = ? AND number = ?", err);
     if (!q)
         return TL_ERUNTIME;
     bind_trial_fields(q, t, m, 1);
@@ -328,8 +333,8 @@ static int st_inter_add(void *self, int study_id, int number, int step, double v
     sqlite3_int64 tid = trial_id(st, study_id, number, err);
     if (tid < 0)
         return TL_EINPUT;
-    sqlite3_stmt *q = sql_prep(st, "INSERT OR REPLACE INTO trial_intermediate(trial_id, step, value)"
-                               " VALUES (?,?,?)", err);
+    sqlite3_stmt *q = sql_prep(st, "INSERT OR REPLACE INTO trial_intermediate(trial_id, step,"
+                                   " value) VALUES (?,?,?)", err);
     if (!q)
         return TL_ERUNTIME;
     sqlite3_bind_int64(q, 1, tid);
@@ -367,7 +372,8 @@ static int st_attr_set(void *self, int study_id, int number, const char *key, co
         return TL_EINPUT;
     sqlite3_stmt *q;
     if (number < 0) {
-        q = sql_prep(st, "INSERT OR REPLACE INTO study_attrs(study_id, key, value) VALUES (?,?,?)", err);
+        q = sql_prep(st, "INSERT OR REPLACE INTO study_attrs(study_id, key, value)"
+                         " VALUES (?,?,?)", err);
         if (!q)
             return TL_ERUNTIME;
         sqlite3_bind_int(q, 1, study_id);
@@ -375,7 +381,8 @@ static int st_attr_set(void *self, int study_id, int number, const char *key, co
         sqlite3_int64 tid = trial_id(st, study_id, number, err);
         if (tid < 0)
             return TL_EINPUT;
-        q = sql_prep(st, "INSERT OR REPLACE INTO trial_attrs(trial_id, key, value) VALUES (?,?,?)", err);
+        q = sql_prep(st, "INSERT OR REPLACE INTO trial_attrs(trial_id, key, value)"
+                         " VALUES (?,?,?)", err);
         if (!q)
             return TL_ERUNTIME;
         sqlite3_bind_int64(q, 1, tid);

@@ -28,8 +28,8 @@
 int sql_space_load(void *self, int study_id, space *sp, tl_err *err)
 {
     sql_store *st = self;
-    sqlite3_stmt *q = sql_prep(st, "SELECT name, expr FROM study_params WHERE study_id = ? ORDER BY idx",
-                           err);
+    sqlite3_stmt *q = sql_prep(st, "SELECT name, expr FROM study_params WHERE study_id = ?"
+                                   " ORDER BY idx", err);
     if (!q)
         return TL_ERUNTIME;
     sqlite3_bind_int(q, 1, study_id);
@@ -60,7 +60,7 @@ int sql_attr_get(void *self, int study_id, int number, const char *key, char *bu
         sqlite3_bind_int(q, 1, study_id);
     } else {
         q = sql_prep(st, "SELECT a.value FROM trial_attrs a JOIN trials t ON a.trial_id = t.id"
-                     " WHERE t.study_id = ? AND t.number = ? AND a.key = ?", err);
+                         " WHERE t.study_id = ? AND t.number = ? AND a.key = ?", err);
         if (!q)
             return -1;
         sqlite3_bind_int(q, 1, study_id);
@@ -99,7 +99,8 @@ static int load_trial_details(sql_store *st, sqlite3_int64 tid, const space *sp,
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE)
         return sql_fail(st, err, "reading values");
-    q = sql_prep(st, "SELECT step, value FROM trial_intermediate WHERE trial_id = ? ORDER BY step", err);
+    q = sql_prep(st, "SELECT step, value FROM trial_intermediate WHERE trial_id = ?"
+                     " ORDER BY step", err);
     if (!q)
         return TL_ERUNTIME;
     sqlite3_bind_int64(q, 1, tid);
@@ -134,8 +135,8 @@ int sql_trials_since(void *self, int study_id, const space *sp, int64_t *seq,
         cur = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     q = sql_prep(st, "SELECT id, number, state, value, budget, target, parent, started, finished,"
-                 " host, pid, worker, reason FROM trials WHERE study_id = ? AND seq > ?"
-                 " ORDER BY number", err);
+                     " host, pid, worker, reason FROM trials WHERE study_id = ? AND seq > ?"
+                     " ORDER BY number", err);
     if (!q)
         goto out;
     sqlite3_bind_int(q, 1, study_id);
@@ -304,9 +305,9 @@ static int trial_index(const storage_study *ss, int number)
 /* Every trial attribute and study attribute of the study, by key. */
 static int load_attrs(sql_store *st, int study_id, storage_study *ss, tl_err *err)
 {
-    sqlite3_stmt *q = sql_prep(st, "SELECT t.number, a.key, a.value FROM trial_attrs a JOIN trials t"
-                               " ON t.id = a.trial_id WHERE t.study_id = ?"
-                               " ORDER BY t.number, a.key", err);
+    sqlite3_stmt *q = sql_prep(st, "SELECT t.number, a.key, a.value FROM trial_attrs a"
+                                   " JOIN trials t ON t.id = a.trial_id WHERE t.study_id = ?"
+                                   " ORDER BY t.number, a.key", err);
     if (!q)
         return TL_ERUNTIME;
     sqlite3_bind_int(q, 1, study_id);
