@@ -1,10 +1,12 @@
 /* hpo/sched_halving.c: successive halving, Hyperband and ASHA as one
  * engine (see sched_halving.h for the arithmetic and the "hb" attribute).
  *
- * Does:
- *   - bracket arithmetic (Li et al. 2018) and the deterministic map from a
- *     trial number to its bracket: numbers are handed out in order, bracket
- *     s = s_max..0 of each cycle takes the next n(s) numbers;
+ * Does (the arithmetic, the "hb" parser and the rung table are in
+ * sched_halving_rungs.c, the per-trial cache of the "hb" records in
+ * sched_halving_record.c; what they share in sched_halving_internal.h):
+ *   - trials get their bracket from their number (halving_slot_of):
+ *     numbers are handed out in order, bracket s = s_max..0 of each cycle
+ *     takes the next n(s) numbers;
  *   - synchronous rungs (sha, hyperband): rung i+1 of a bracket is filled
  *     only once every trial of rung i has finished it, with the best
  *     n_{i+1} of them (ties: lower number); the rest are marked stopped and
@@ -23,9 +25,10 @@
  *     (never at the top rung, which runs to max_budget).
  * A promotion is a PROMOTE of the paused trial to the next rung's budget:
  * the objective continues from the trial's kept or saved state, so no work
- * is repeated.  The per-trial cache here is rebuilt from the trials and
- * their "hb" attributes whenever a trial's row changes (another process,
- * a crash, a rollback), so storage is the only truth.
+ * is repeated.  The per-trial cache (sched_halving_record.c) is rebuilt
+ * from the trials and their "hb" attributes whenever a trial's row
+ * changes (another process, a crash, a rollback), so storage is the only
+ * truth.
  *
  * Stopped trials (losers of a rung, and paused trials left when the
  * study ends) are ended through study_stop_paused: state PRUNED with the
@@ -41,185 +44,12 @@
  */
 #include "hpo/sched_halving.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define REL_EPS 1e-9
-
-enum hb_status { HB_RUNNING, HB_PAUSED, HB_STOPPED, HB_COMPLETE, HB_PRUNED, HB_FAILED, HB_STATUS_COUNT };
-
-static const char *const STATUS_NAMES[HB_STATUS_COUNT] = { "running",  "paused", "stopped",
-                                                           "complete", "pruned", "failed" };
-
-static int status_parse(const char *s)
-{
-    for (int i = 0; i < HB_STATUS_COUNT; i++)
-        if (!strcmp(s, STATUS_NAMES[i]))
-            return i;
-    return -1;
-}
-
-const char *halving_mode_str(int mode)
-{
-    static const char *const names[HALVING_MODE_COUNT] = { "sha", "hyperband", "asha" };
-    return mode >= 0 && mode < HALVING_MODE_COUNT ? names[mode] : "?";
-}
-
-/* ---- arithmetic ---- */
-
-static int eta_integral(double eta)
-{
-    return eta == floor(eta) && eta <= 1e6;
-}
-
-int halving_s_max(double min_budget, double max_budget, double eta)
-{
-    if (!isfinite(eta) || !isfinite(min_budget) || !isfinite(max_budget) || !(eta > 1) ||
-        !(min_budget > 0) || !(max_budget >= min_budget))
-        return -1;
-    int s = 0;
-    double b = min_budget;
-    while (b * eta <= max_budget * (1 + REL_EPS)) {
-        b *= eta;
-        if (++s > HALVING_MAX_RUNGS - 1)
-            return -1;
-    }
-    return s;
-}
-
-/* eta^i as an integer, saturating at cap. */
-static long ipow_cap(long e, int i, long cap)
-{
-    long p = 1;
-    for (int k = 0; k < i; k++) {
-        if (p > cap / e)
-            return cap;
-        p *= e;
-    }
-    return p;
-}
-
-#define LONG_CAP (1L << 53)
-
-long halving_bracket_n(int s, int s_max, double eta)
-{
-    if (eta_integral(eta)) {
-        long p = ipow_cap((long)eta, s, LONG_CAP / 64);
-        long num = (long)(s_max + 1) * p;
-        return (num + s) / (s + 1);
-    }
-    double x = (double)(s_max + 1) / (double)(s + 1) * pow(eta, s);
-    return (long)ceil(x * (1 - REL_EPS));
-}
-
-int halving_bracket(int s, int s_max, double eta, double max_budget, long n_first, long *n,
-                    double *r)
-{
-    long n0 = n_first > 0 ? n_first : halving_bracket_n(s, s_max, eta);
-    for (int i = 0; i <= s; i++) {
-        r[i] = max_budget / pow(eta, s - i);
-        if (!n)
-            continue;
-        long ni;
-        if (eta_integral(eta))
-            ni = n0 / ipow_cap((long)eta, i, LONG_CAP);
-        else
-            ni = (long)floor((double)n0 / pow(eta, i) * (1 + REL_EPS));
-        n[i] = ni < 1 ? 1 : ni;
-    }
-    if (n)
-        n[0] = n0;
-    return s + 1;
-}
-
-void halving_slot_of(long number, int s_max, double eta, long trials, halving_slot *out)
-{
-    long cycle = 0;
-    for (int s = s_max; s >= 0; s--)
-        cycle += halving_bracket_n(s, s_max, eta);
-    out->iteration = number / cycle;
-    long off = number % cycle;
-    long first = out->iteration * cycle;
-    int s = s_max;
-    for (; s > 0; s--) {
-        long ns = halving_bracket_n(s, s_max, eta);
-        if (off < ns)
-            break;
-        off -= ns;
-        first += ns;
-    }
-    long ns = halving_bracket_n(s, s_max, eta);
-    out->s = s;
-    out->first = first;
-    out->n = trials - first < ns ? trials - first : ns;
-}
-
-/* ---- the scheduler state ---- */
-
-/* What this process knows of one trial; fp_* is the trial row it was
- * read against (a different row means: read the attribute again). */
-typedef struct entry {
-    int known;
-    int fp_state, fp_nsteps;
-    double fp_budget, fp_value;
-    long iteration;
-    int bracket;
-    int rung;
-    int status;                          /* enum hb_status */
-    int nvals;
-    double v[HALVING_MAX_RUNGS];         /* value at the end of each rung */
-} entry;
-
-typedef struct rank {
-    double key;                          /* value, negated when maximizing */
-    int number;
-} rank;
-
-typedef struct halving {
-    int mode;
-    double max_budget, eta;
-    long trials;
-    int s_max;
-    entry *e;
-    int cap;
-    rank *rk;
-    int cap_rk;
-} halving;
-
-/* The rungs of the bracket trial `number` belongs to. */
-typedef struct plan {
-    long iteration;
-    int s;
-    long first, n_eff;
-    int nrungs;
-    long n[HALVING_MAX_RUNGS];
-    double r[HALVING_MAX_RUNGS];
-} plan;
-
-static void plan_of(const halving *h, long number, plan *p)
-{
-    if (h->mode == HALVING_HYPERBAND) {
-        halving_slot sl;
-        halving_slot_of(number, h->s_max, h->eta, h->trials, &sl);
-        p->iteration = sl.iteration;
-        p->s = sl.s;
-        p->first = sl.first;
-        p->n_eff = sl.n;
-        long full = halving_bracket_n(sl.s, h->s_max, h->eta);
-        p->nrungs = halving_bracket(sl.s, h->s_max, h->eta, h->max_budget,
-                                    sl.n < full ? sl.n : 0, p->n, p->r);
-    } else {
-        p->iteration = 0;
-        p->s = h->s_max;
-        p->first = 0;
-        p->n_eff = h->trials;
-        p->nrungs = halving_bracket(h->s_max, h->s_max, h->eta, h->max_budget, h->trials, p->n,
-                                    p->r);
-    }
-}
+#include "hpo/sched_halving_internal.h"
 
 void halving_options_default(halving_options *o)
 {
@@ -289,178 +119,7 @@ void halving_free(void *self)
     free(h);
 }
 
-static int grow(halving *h, int n, tl_err *err)
-{
-    if (n > h->cap) {
-        int nc = h->cap ? h->cap : 64;
-        while (nc < n)
-            nc *= 2;
-        entry *e = realloc(h->e, (size_t)nc * sizeof *e);
-        if (!e)
-            return tl_fail(err, TL_ERUNTIME, "%s: out of memory", halving_mode_str(h->mode));
-        memset(e + h->cap, 0, (size_t)(nc - h->cap) * sizeof *e);
-        h->e = e;
-        h->cap = nc;
-    }
-    if (n > h->cap_rk) {
-        rank *r = realloc(h->rk, (size_t)h->cap * sizeof *r);
-        if (!r)
-            return tl_fail(err, TL_ERUNTIME, "%s: out of memory", halving_mode_str(h->mode));
-        h->rk = r;
-        h->cap_rk = h->cap;
-    }
-    return 0;
-}
-
-static int same(double a, double b)
-{
-    return a == b || (isnan(a) && isnan(b));
-}
-
-static int fp_same(const entry *e, const trial *t)
-{
-    return e->known && e->fp_state == t->state && e->fp_nsteps == t->nsteps &&
-           same(e->fp_budget, t->budget) && same(e->fp_value, t->value);
-}
-
-static void fp_set(entry *e, const trial *t)
-{
-    e->fp_state = t->state;
-    e->fp_nsteps = t->nsteps;
-    e->fp_budget = t->budget;
-    e->fp_value = t->value;
-}
-
-static int status_of_state(int state)
-{
-    switch (state) {
-    case TRIAL_PAUSED:
-        return HB_PAUSED;
-    case TRIAL_COMPLETE:
-        return HB_COMPLETE;
-    case TRIAL_PRUNED:
-        return HB_PRUNED;
-    case TRIAL_FAILED:
-        return HB_FAILED;
-    default:
-        return HB_RUNNING;
-    }
-}
-
-/* Reads trial k's attribute into its entry (defaults from the plan when
- * it has none yet).  Lock held (inside a hook). */
-static int entry_load(halving *h, const sched_ctx *ctx, int k, tl_err *err)
-{
-    const char *name = halving_mode_str(h->mode);
-    entry *e = &h->e[k];
-    const trial *t = ctx->trials[k];
-    plan p;
-    plan_of(h, k, &p);
-    e->iteration = p.iteration;
-    e->bracket = p.s;
-    e->rung = 0;
-    e->nvals = 0;
-    e->status = status_of_state(t->state);
-    char buf[2048];
-    int r = study_trial_attr_get(ctx->s, k, "hb", buf, sizeof buf);
-    if (r < 0)
-        return tl_fail(err, TL_ERUNTIME, "%s: reading trial %d's attribute hb failed", name, k);
-    if (r == 1) {
-        halving_info inf;
-        if (halving_info_parse(buf, &inf, err))
-            return tl_prefix(err, "%s: trial %d", name, k);
-        if (strcmp(inf.scheduler, name) != 0)
-            return tl_fail(err, TL_EINPUT,
-                           "study.scheduler: trial %d was scheduled by %s, not %s: resume with "
-                           "scheduler = %s",
-                           k, inf.scheduler, name, inf.scheduler);
-        if (inf.bracket != p.s || inf.iteration != p.iteration || inf.nrungs != p.nrungs ||
-            fabs(inf.budget[0] - p.r[0]) > REL_EPS * p.r[0] || inf.rung >= p.nrungs ||
-            inf.rung < 0)
-            return tl_fail(err, TL_EINPUT,
-                           "study.max_budget: trial %d ran in bracket %d (iteration %ld, %d rungs "
-                           "from budget %g); the current min_budget, max_budget and eta put it in "
-                           "bracket %d (%d rungs from %g): resume with the settings the study "
-                           "started with",
-                           k, inf.bracket, inf.iteration, inf.nrungs, inf.budget[0], p.s, p.nrungs,
-                           p.r[0]);
-        e->rung = inf.rung;
-        e->nvals = inf.nvalues;
-        memcpy(e->v, inf.value, sizeof e->v);
-        int st = status_parse(inf.status);
-        if (st == HB_STOPPED)
-            e->status = HB_STOPPED;
-    }
-    e->known = 1;
-    fp_set(e, t);
-    return 0;
-}
-
-/* Writes trial k's attribute from its entry. */
-static int entry_store(halving *h, const sched_ctx *ctx, int k, tl_err *err)
-{
-    const entry *e = &h->e[k];
-    plan p;
-    plan_of(h, k, &p);
-    cJSON *o = cJSON_CreateObject();
-    int ok = o != NULL;
-    ok = ok && cJSON_AddStringToObject(o, "scheduler", halving_mode_str(h->mode));
-    ok = ok && cJSON_AddNumberToObject(o, "iteration", (double)e->iteration);
-    ok = ok && cJSON_AddNumberToObject(o, "bracket", e->bracket);
-    ok = ok && cJSON_AddNumberToObject(o, "rung", e->rung);
-    ok = ok && cJSON_AddStringToObject(o, "status", STATUS_NAMES[e->status]);
-    cJSON *an = NULL, *ab = NULL, *av = NULL;
-    if (ok && h->mode != HALVING_ASHA)
-        ok = (an = cJSON_AddArrayToObject(o, "rung_n")) != NULL;
-    ok = ok && (ab = cJSON_AddArrayToObject(o, "rung_budget")) != NULL;
-    ok = ok && (av = cJSON_AddArrayToObject(o, "rung_value")) != NULL;
-    for (int i = 0; ok && i < p.nrungs; i++) {
-        if (an)
-            ok = cJSON_AddItemToArray(an, cJSON_CreateNumber((double)p.n[i]));
-        ok = ok && cJSON_AddItemToArray(ab, cJSON_CreateNumber(p.r[i]));
-    }
-    for (int i = 0; ok && i < e->nvals; i++)
-        ok = cJSON_AddItemToArray(av, isfinite(e->v[i]) ? cJSON_CreateNumber(e->v[i])
-                                                        : cJSON_CreateNull());
-    char *txt = ok ? cJSON_PrintUnformatted(o) : NULL;
-    cJSON_Delete(o);
-    if (!txt)
-        return tl_fail(err, TL_ERUNTIME, "%s: out of memory", halving_mode_str(h->mode));
-    int rc = study_trial_attr_set(ctx->s, k, "hb", txt, err);
-    free(txt);
-    return rc;
-}
-
-/* Brings every entry up to date with the trials.  Lock held. */
-static int refresh(halving *h, const sched_ctx *ctx, tl_err *err)
-{
-    if (grow(h, ctx->ntrials, err))
-        return TL_ERUNTIME;
-    for (int k = 0; k < ctx->ntrials; k++)
-        if (!fp_same(&h->e[k], ctx->trials[k])) {
-            int rc = entry_load(h, ctx, k, err);
-            if (rc)
-                return rc;
-        }
-    return 0;
-}
-
-/* The entry of trial t, read from storage when this process does not know
- * it as running (the process that starts a trial runs it). */
-static int entry_of(halving *h, const sched_ctx *ctx, const trial *t, entry **out, tl_err *err)
-{
-    int k = t->number;
-    if (grow(h, k + 1, err))
-        return TL_ERUNTIME;
-    entry *e = &h->e[k];
-    if (!(e->known && e->fp_state == TRIAL_RUNNING && t->state == TRIAL_RUNNING)) {
-        int rc = entry_load(h, ctx, k, err);
-        if (rc)
-            return rc;
-    }
-    *out = e;
-    return 0;
-}
+/* ---- the rules ---- */
 
 static int ended_at(const halving *h, const trial *t, int i);
 
@@ -497,11 +156,11 @@ static int stop_trial(halving *h, const sched_ctx *ctx, int k, tl_err *err)
     if (t->state != TRIAL_PAUSED)
         return 0;
     e->status = HB_STOPPED;
-    int rc = entry_store(h, ctx, k, err);
+    int rc = hb_entry_store(h, ctx, k, err);
     if (rc)
         return rc;
     plan p;
-    plan_of(h, k, &p);
+    hb_plan_of(h, k, &p);
     char why[160];
     int n = snprintf(why, sizeof why, "stopped at rung %d (budget %g) of bracket %d", e->rung,
                      p.r[e->rung], e->bracket);
@@ -509,7 +168,7 @@ static int stop_trial(halving *h, const sched_ctx *ctx, int k, tl_err *err)
         snprintf(why + n, sizeof why - (size_t)n, ", iteration %ld", e->iteration);
     if ((rc = study_stop_paused(ctx->s, k, TRIAL_PRUNED, why, err)))
         return rc;
-    fp_set(e, t);
+    hb_fp_set(e, t);
     return 0;
 }
 
@@ -580,7 +239,7 @@ static int next_sync(halving *h, const sched_ctx *ctx, sched_next *out, tl_err *
     long first = 0;
     while (first < n) {
         plan p;
-        plan_of(h, first, &p);
+        hb_plan_of(h, first, &p);
         long end = p.first + p.n_eff;
         int top = p.nrungs - 1;
         long members[HALVING_MAX_RUNGS] = { 0 }, fin[HALVING_MAX_RUNGS] = { 0 },
@@ -623,7 +282,7 @@ static int next_sync(halving *h, const sched_ctx *ctx, sched_next *out, tl_err *
     }
     if (n < h->trials) {
         plan p;
-        plan_of(h, n, &p);
+        hb_plan_of(h, n, &p);
         set_next(out, SCHED_NEW, -1, p.r[0]);
         return 0;
     }
@@ -638,7 +297,7 @@ static int next_async(halving *h, const sched_ctx *ctx, sched_next *out, tl_err 
 {
     int n = ctx->ntrials, any_busy = 0, top_done = 0;
     plan p;
-    plan_of(h, 0, &p);
+    hb_plan_of(h, 0, &p);
     int top = p.nrungs - 1;
     for (int k = 0; k < n; k++) {
         any_busy |= busy(ctx->trials[k]);
@@ -661,8 +320,8 @@ static int next_async(halving *h, const sched_ctx *ctx, sched_next *out, tl_err 
         if (m == 0)
             continue;
         qsort(h->rk, (size_t)m, sizeof *h->rk, rank_cmp);
-        long ntop = eta_integral(h->eta) ? m / (long)h->eta
-                                         : (long)floor(m / h->eta * (1 + REL_EPS));
+        long ntop = halving_eta_integral(h->eta) ? m / (long)h->eta
+                                         : (long)floor(m / h->eta * (1 + HALVING_REL_EPS));
         for (long j = 0; j < ntop; j++) {
             int k = h->rk[j].number;
             if (h->e[k].rung == i && paused_live(h, ctx->trials[k])) {
@@ -690,20 +349,10 @@ static int next_async(halving *h, const sched_ctx *ctx, sched_next *out, tl_err 
     return finish(h, ctx, out, err);
 }
 
-/* entry_store for trial t, then its fingerprint remembered.  Returns 0 or
- * an error code. */
-static int entry_save(halving *h, const sched_ctx *ctx, const trial *t, tl_err *err)
-{
-    int rc = entry_store(h, ctx, t->number, err);
-    if (!rc)
-        fp_set(&h->e[t->number], t);
-    return rc;
-}
-
 int halving_next(void *self, const sched_ctx *ctx, sched_next *out, tl_err *err)
 {
     halving *h = self;
-    int rc = refresh(h, ctx, err);
+    int rc = hb_refresh(h, ctx, err);
     if (rc)
         return rc;
     return h->mode == HALVING_ASHA ? next_async(h, ctx, out, err) : next_sync(h, ctx, out, err);
@@ -714,16 +363,16 @@ int halving_report(void *self, const sched_ctx *ctx, const trial *t, int step, d
 {
     halving *h = self;
     entry *e;
-    int rc = entry_of(h, ctx, t, &e, err);
+    int rc = hb_entry_of(h, ctx, t, &e, err);
     if (rc)
         return rc;
     plan p;
-    plan_of(h, t->number, &p);
+    hb_plan_of(h, t->number, &p);
     int top = p.nrungs - 1;
     double used = t->budget > 0 ? t->budget : (double)step;
-    *decision = e->rung < top && used >= p.r[e->rung] * (1 - REL_EPS) ? DECIDE_PAUSE
+    *decision = e->rung < top && used >= p.r[e->rung] * (1 - HALVING_REL_EPS) ? DECIDE_PAUSE
                                                                        : DECIDE_CONTINUE;
-    fp_set(e, t);
+    hb_fp_set(e, t);
     return 0;
 }
 
@@ -732,36 +381,36 @@ int halving_started(void *self, const sched_ctx *ctx, const trial *t, const sche
 {
     halving *h = self;
     int k = t->number, rc;
-    if (grow(h, k + 1, err))
+    if (hb_grow(h, k + 1, err))
         return TL_ERUNTIME;
     entry *e = &h->e[k];
     if (!e->known || how->kind != SCHED_PROMOTE)
-        if ((rc = entry_load(h, ctx, k, err)))
+        if ((rc = hb_entry_load(h, ctx, k, err)))
             return rc;
     if (how->kind == SCHED_PROMOTE) {
         plan p;
-        plan_of(h, k, &p);
+        hb_plan_of(h, k, &p);
         if (e->rung + 1 >= p.nrungs)
             return tl_fail(err, TL_ERUNTIME, "%s: trial %d is already at the top rung",
                            halving_mode_str(h->mode), k);
         e->rung++;
     }
     e->status = HB_RUNNING;
-    return entry_save(h, ctx, t, err);
+    return hb_entry_save(h, ctx, t, err);
 }
 
 int halving_tell(void *self, const sched_ctx *ctx, const trial *t, tl_err *err)
 {
     halving *h = self;
     int k = t->number, rc;
-    if (grow(h, k + 1, err))
+    if (hb_grow(h, k + 1, err))
         return TL_ERUNTIME;
     entry *e = &h->e[k];
     /* t is no longer running: the entry is ours if we knew it running */
     if (!(e->known && e->fp_state == TRIAL_RUNNING))
-        if ((rc = entry_load(h, ctx, k, err)))
+        if ((rc = hb_entry_load(h, ctx, k, err)))
             return rc;
-    e->status = status_of_state(t->state);
+    e->status = hb_status_of_state(t->state);
     if (t->state != TRIAL_FAILED) {
         for (int i = e->nvals; i < e->rung; i++)
             e->v[i] = NAN;
@@ -769,24 +418,24 @@ int halving_tell(void *self, const sched_ctx *ctx, const trial *t, tl_err *err)
         if (e->nvals < e->rung + 1)
             e->nvals = e->rung + 1;
     }
-    return entry_save(h, ctx, t, err);
+    return hb_entry_save(h, ctx, t, err);
 }
 
 int halving_requeued(void *self, const sched_ctx *ctx, const trial *t, tl_err *err)
 {
     halving *h = self;
     int k = t->number, rc;
-    if (grow(h, k + 1, err))
+    if (hb_grow(h, k + 1, err))
         return TL_ERUNTIME;
-    if ((rc = entry_load(h, ctx, k, err)))
+    if ((rc = hb_entry_load(h, ctx, k, err)))
         return rc;
     entry *e = &h->e[k];
     plan p;
-    plan_of(h, k, &p);
+    hb_plan_of(h, k, &p);
     /* the rung whose budget the trial is back at (it paused at its end) */
     int rung = -1;
     for (int i = 0; i < p.nrungs; i++)
-        if (fabs(p.r[i] - t->budget) <= REL_EPS * p.r[i])
+        if (fabs(p.r[i] - t->budget) <= HALVING_REL_EPS * p.r[i])
             rung = i;
     if (rung < 0)
         rung = e->rung > 0 ? e->rung - 1 : 0;
@@ -800,169 +449,5 @@ int halving_requeued(void *self, const sched_ctx *ctx, const trial *t, tl_err *e
         e->nvals = rung + 1;
     }
     e->status = HB_PAUSED;
-    return entry_save(h, ctx, t, err);
-}
-
-/* ---- reading the attribute back ---- */
-
-static int get_array(const cJSON *o, const char *key, double *out, int *n, int required)
-{
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key);
-    *n = 0;
-    if (!a)
-        return required ? -1 : 0;
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > HALVING_MAX_RUNGS)
-        return -1;
-    const cJSON *x;
-    cJSON_ArrayForEach(x, a)
-    {
-        if (cJSON_IsNumber(x))
-            out[(*n)++] = x->valuedouble;
-        else if (cJSON_IsNull(x))
-            out[(*n)++] = NAN;
-        else
-            return -1;
-    }
-    return 0;
-}
-
-int halving_info_parse(const char *text, halving_info *out, tl_err *err)
-{
-    memset(out, 0, sizeof *out);
-    if (!text)
-        return tl_fail(err, TL_EINPUT, "hb: no attribute");
-    cJSON *o = cJSON_Parse(text);
-    if (!o || !cJSON_IsObject(o)) {
-        cJSON_Delete(o);
-        return tl_fail(err, TL_EINPUT, "hb: not a JSON object: %.60s", text);
-    }
-    const cJSON *sch = cJSON_GetObjectItemCaseSensitive(o, "scheduler");
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, "iteration");
-    const cJSON *br = cJSON_GetObjectItemCaseSensitive(o, "bracket");
-    const cJSON *ru = cJSON_GetObjectItemCaseSensitive(o, "rung");
-    const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
-    double nd[HALVING_MAX_RUNGS];
-    int nn = 0, nb = 0, bad = 0;
-    bad |= !cJSON_IsString(sch) || !cJSON_IsString(st) || !cJSON_IsNumber(it) ||
-           !cJSON_IsNumber(br) || !cJSON_IsNumber(ru);
-    if (!bad) {
-        snprintf(out->scheduler, sizeof out->scheduler, "%s", sch->valuestring);
-        snprintf(out->status, sizeof out->status, "%s", st->valuestring);
-        out->iteration = (long)it->valuedouble;
-        out->bracket = (int)br->valuedouble;
-        out->rung = (int)ru->valuedouble;
-        bad |= status_parse(out->status) < 0;
-        bad |= get_array(o, "rung_n", nd, &nn, 0) || get_array(o, "rung_budget", out->budget, &nb, 1) ||
-               get_array(o, "rung_value", out->value, &out->nvalues, 1);
-        bad |= nb < 1 || (nn && nn != nb) || out->rung < 0 || out->rung >= nb ||
-               out->nvalues > nb;
-    }
-    cJSON_Delete(o);
-    if (bad)
-        return tl_fail(err, TL_EINPUT, "hb: not a rung record: %.80s", text);
-    out->nrungs = nb;
-    out->has_n = nn > 0;
-    for (int i = 0; i < nn; i++)
-        out->n[i] = (long)nd[i];
-    for (int i = out->nvalues; i < HALVING_MAX_RUNGS; i++)
-        out->value[i] = NAN;
-    return 0;
-}
-
-/* ---- the rung table ---- */
-
-typedef struct group {
-    long iteration;
-    int bracket;
-    int nrungs, has_n;
-    long n[HALVING_MAX_RUNGS];
-    double budget[HALVING_MAX_RUNGS];
-    long entered[HALVING_MAX_RUNGS], promoted[HALVING_MAX_RUNGS], stopped[HALVING_MAX_RUNGS],
-        complete[HALVING_MAX_RUNGS], ended[HALVING_MAX_RUNGS], open[HALVING_MAX_RUNGS];
-    double best[HALVING_MAX_RUNGS];
-} group;
-
-static int group_cmp(const void *a, const void *b)
-{
-    const group *x = a, *y = b;
-    if (x->iteration != y->iteration)
-        return x->iteration < y->iteration ? -1 : 1;
-    return (x->bracket < y->bracket) - (x->bracket > y->bracket); /* s_max first */
-}
-
-int halving_rung_table(const char *const *hb, int n, int direction, char **out, tl_err *err)
-{
-    *out = NULL;
-    group *g = calloc((size_t)(n > 0 ? n : 1), sizeof *g);
-    if (!g)
-        return tl_fail(err, TL_ERUNTIME, "rung table: out of memory");
-    int ng = 0;
-    for (int k = 0; k < n; k++) {
-        if (!hb[k])
-            continue;
-        halving_info inf;
-        if (halving_info_parse(hb[k], &inf, err)) {
-            free(g);
-            return tl_prefix(err, "trial %d", k);
-        }
-        int j = 0;
-        while (j < ng && !(g[j].iteration == inf.iteration && g[j].bracket == inf.bracket))
-            j++;
-        if (j == ng) {
-            memset(&g[j], 0, sizeof g[j]);
-            g[j].iteration = inf.iteration;
-            g[j].bracket = inf.bracket;
-            g[j].nrungs = inf.nrungs;
-            g[j].has_n = inf.has_n;
-            memcpy(g[j].n, inf.n, sizeof g[j].n);
-            memcpy(g[j].budget, inf.budget, sizeof g[j].budget);
-            for (int i = 0; i < HALVING_MAX_RUNGS; i++)
-                g[j].best[i] = NAN;
-            ng++;
-        }
-        group *G = &g[j];
-        int st = status_parse(inf.status);
-        for (int i = 0; i <= inf.rung && i < G->nrungs; i++) {
-            G->entered[i]++;
-            if (i < inf.rung)
-                G->promoted[i]++;
-            double v = i < inf.nvalues ? inf.value[i] : NAN;
-            if (isfinite(v) && (isnan(G->best[i]) ||
-                                (direction == STUDY_MAXIMIZE ? v > G->best[i] : v < G->best[i])))
-                G->best[i] = v;
-        }
-        if (inf.rung < G->nrungs) {
-            int r = inf.rung;
-            G->stopped[r] += st == HB_STOPPED;
-            G->complete[r] += st == HB_COMPLETE;
-            G->ended[r] += st == HB_FAILED || st == HB_PRUNED;
-            G->open[r] += st == HB_RUNNING || st == HB_PAUSED;
-        }
-    }
-    qsort(g, (size_t)ng, sizeof *g, group_cmp);
-    size_t cap = 256 + (size_t)ng * HALVING_MAX_RUNGS * 120, used = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        free(g);
-        return tl_fail(err, TL_ERUNTIME, "rung table: out of memory");
-    }
-    used += (size_t)snprintf(buf + used, cap - used,
-                             "iteration bracket rung     budget planned entered promoted stopped "
-                             "complete failed open         best\n");
-    for (int j = 0; j < ng; j++)
-        for (int i = 0; i < g[j].nrungs; i++) {
-            char planned[24];
-            if (g[j].has_n)
-                snprintf(planned, sizeof planned, "%ld", g[j].n[i]);
-            else
-                snprintf(planned, sizeof planned, "-");
-            used += (size_t)snprintf(buf + used, cap - used,
-                                     "%9ld %7d %4d %10.4g %7s %7ld %8ld %7ld %8ld %6ld %4ld %12.6g\n",
-                                     g[j].iteration, g[j].bracket, i, g[j].budget[i], planned,
-                                     g[j].entered[i], g[j].promoted[i], g[j].stopped[i],
-                                     g[j].complete[i], g[j].ended[i], g[j].open[i], g[j].best[i]);
-        }
-    free(g);
-    *out = buf;
-    return 0;
+    return hb_entry_save(h, ctx, t, err);
 }

@@ -140,8 +140,13 @@ typedef struct storage {
 } storage;
 
 /* Opens (creating the file, its folder and the schema when needed) the
- * SQLite database at path.  Returns 0 with *out filled (close with
- * out->vt->close(out->self)), or TL_ERUNTIME naming the path. */
+ * SQLite database at path: a new path, an empty file or an SQLite file
+ * without tables is initialized; a tunelab study database is opened.
+ * Returns 0 with *out filled (close with out->vt->close(out->self)),
+ * TL_EINPUT naming the path for a URL ("scheme://...": not a file path)
+ * and, before anything is written to it, for a file that is not a
+ * tunelab study database (another program's SQLite file, or not SQLite
+ * at all), or TL_ERUNTIME naming the path. */
 int storage_sqlite_open(storage *out, const char *path, tl_err *err);
 
 /* Opens the tunelab study database at path for reading only: never creates

@@ -383,6 +383,9 @@ static int check_config(const study_config *c, tl_err *err)
                        c->max_budget, c->min_budget);
     if (c->max_consecutive_failures < 0)
         return tl_fail(err, TL_EINPUT, "study.max_consecutive_failures: must be >= 0");
+    if (strstr(c->storage, "://")) /* not a folder called "postgresql:" */
+        return tl_fail(err, TL_EINPUT, "study.storage: %s: tunelab stores studies in SQLite "
+                       "files; give a file path", c->storage);
     return 0;
 }
 

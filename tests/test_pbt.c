@@ -1,4 +1,4 @@
-/* tests/test_pbt.c: population-based training (hpo/pbt.h, hpo/sched_pbt.c):
+/* tests/test_pbt.c: population-based training (hpo/pbt.h, hpo/sched_pbt*.c):
  * the explore step (factors, bounds, resampling, integers, categoricals,
  * fixed parameters, conditions), the lineage records and the schedule
  * followed back through exploits, the scheduler's settings, the toy problem

@@ -9,7 +9,9 @@
  * writer holds uncommitted changes), and a database in a read-only folder
  * (run in a child process as user nobody when the tests run as root),
  * clean, with a running writer's -wal and -shm, and with a pending -wal
- * but no -shm (a clear error). */
+ * but no -shm (a clear error).  And what the read-write open refuses before
+ * writing anything: another program's SQLite file (bytes and mtime
+ * compared, also through `tunelab run`, which exits 2) and a URL. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_util.h"
 #include "hpo/executor.h"
 #include "hpo/storage.h"
 #include "hpo/study.h"
@@ -916,4 +919,127 @@ Test(storage, readonly_open_reads_a_running_writers_wal_in_a_read_only_folder)
     assert_reader(msg);
     w.vt->close(w.self);
     space_free(&sp);
+}
+
+/* ---- what the read-write open refuses ---- */
+
+/* A branin study through `tunelab run` (fast), its storage set by --set. */
+static cli_out run_with_storage(const char *storage)
+{
+    char ini[128], args[512];
+    snprintf(ini, sizeof ini, "%s/f.ini", dir);
+    cli_write(ini, "[objective]\ntype = function\nfunction = branin\n[study]\ntrials = 2\n"
+                   "seed = 5\n[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n");
+    snprintf(args, sizeof args, "run f.ini --set 'study.storage=%s'", storage);
+    return cli_run(dir, args);
+}
+
+Test(storage, open_refuses_another_programs_sqlite_file_before_writing_to_it)
+{
+    char path[128], side[160];
+    tl_err err = { 0 };
+    storage w;
+    snprintf(path, sizeof path, "%s/other.sqlite", dir); /* as another program leaves it */
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "CREATE TABLE trials(id INTEGER PRIMARY KEY, name TEXT);"
+                                  " INSERT INTO trials(name) VALUES ('mine');", NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    fstate before = fstate_of(path);
+    cr_assert_eq(storage_sqlite_open(&w, path, &err), TL_EINPUT, "%s", err.msg);
+    cr_assert(strstr(err.msg, path) && strstr(err.msg, "not a tunelab study database"), "%s",
+              err.msg);
+    cr_assert_null(w.vt);
+    snprintf(side, sizeof side, "%s-wal", path);
+    cr_assert_neq(access(side, F_OK), 0, "%s was created", side);
+
+    space sp;
+    study_config c;
+    study *s = NULL;
+    make_space(&sp, "loguniform(1e-4, 1e-1)");
+    make_cfg(&c, "foreign", 2);
+    snprintf(c.storage, sizeof c.storage, "%s", path);
+    cr_assert_eq(study_open(&s, &c, &sp, &err), TL_EINPUT, "%s", err.msg);
+    cr_assert(strstr(err.msg, "not a tunelab study database"), "%s", err.msg);
+    space_free(&sp);
+
+    cli_out r = run_with_storage("other.sqlite");
+    cr_assert_eq(r.status, 2, "exit %d, stderr: %s", r.status, r.err);
+    cr_assert(strstr(r.err, "other.sqlite") && strstr(r.err, "not a tunelab study database"),
+              "stderr: %s", r.err);
+    cli_free(&r);
+    assert_unchanged(path, &before);
+    cr_assert_neq(access(side, F_OK), 0, "%s was created", side);
+
+    snprintf(path, sizeof path, "%s/notes.txt", dir); /* not SQLite at all */
+    FILE *f = fopen(path, "w");
+    fputs("some text, long enough to look like a header to somebody: not SQLite at all\n", f);
+    fclose(f);
+    before = fstate_of(path);
+    cr_assert_eq(storage_sqlite_open(&w, path, &err), TL_EINPUT, "%s", err.msg);
+    cr_assert(strstr(err.msg, path) && strstr(err.msg, "not a tunelab study database"), "%s",
+              err.msg);
+    assert_unchanged(path, &before);
+}
+
+Test(storage, open_initializes_an_empty_file_and_an_sqlite_file_without_tables)
+{
+    char path[128];
+    tl_err err = { 0 };
+    storage w;
+    snprintf(path, sizeof path, "%s/empty.db", dir); /* touched, 0 bytes */
+    fclose(fopen(path, "w"));
+    cr_assert_eq(storage_sqlite_open(&w, path, &err), 0, "%s", err.msg);
+    w.vt->close(w.self);
+
+    snprintf(path, sizeof path, "%s/bare.db", dir); /* an SQLite header, no table */
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "PRAGMA user_version = 7; VACUUM;", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    cr_assert_eq(storage_sqlite_open(&w, path, &err), 0, "%s", err.msg);
+    w.vt->close(w.self);
+    storage_study ss;
+    cr_assert_eq(storage_sqlite_open_readonly(&w, path, &err), 0, "%s", err.msg); /* all tables */
+    cr_assert_eq(w.vt->snapshot(w.self, NULL, &ss, &err), TL_EINPUT); /* but no study yet */
+    w.vt->close(w.self);
+}
+
+Test(storage, a_url_as_storage_is_refused_and_creates_no_folder)
+{
+    cr_assert_eq(chdir(dir), 0); /* where a folder "postgresql:" would appear */
+    const char *urls[] = { "postgresql://tune@db.example/studies", "mysql://localhost/x",
+                           "sqlite:///tmp/x.db" };
+    space sp;
+    make_space(&sp, "loguniform(1e-4, 1e-1)");
+    for (size_t k = 0; k < sizeof urls / sizeof urls[0]; k++) {
+        tl_err err = { 0 };
+        study_config c;
+        study *s = NULL;
+        char want[256];
+        make_cfg(&c, "url", 2);
+        snprintf(c.storage, sizeof c.storage, "%s", urls[k]);
+        snprintf(want, sizeof want, "study.storage: %s: tunelab stores studies in SQLite files; "
+                 "give a file path", urls[k]);
+        cr_assert_eq(study_open(&s, &c, &sp, &err), TL_EINPUT, "%s", err.msg);
+        cr_assert_str_eq(err.msg, want);
+        cr_assert_eq(study_validate(&c, &sp, &err), TL_EINPUT);
+        storage w;
+        cr_assert_eq(storage_sqlite_open(&w, urls[k], &err), TL_EINPUT);
+        cr_assert(strstr(err.msg, "give a file path"), "%s", err.msg);
+    }
+    space_free(&sp);
+    cli_out r = run_with_storage("postgresql://tune@db.example/studies");
+    cr_assert_eq(r.status, 2, "exit %d, stderr: %s", r.status, r.err);
+    cr_assert(strstr(r.err, "study.storage: postgresql://tune@db.example/studies: tunelab stores "
+                            "studies in SQLite files; give a file path"), "stderr: %s", r.err);
+    cli_free(&r);
+    DIR *d = opendir(".");
+    cr_assert(d);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        cr_assert(!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+                  !strcmp(e->d_name, "f.ini"), "created %s", e->d_name);
+    closedir(d);
 }
