@@ -9,25 +9,4 @@
  */
 #include "hpo/sched_halving.h"
 
-static int asha_validate(const void *opts, const study_config *cfg, const space *sp, tl_err *err)
-{
-    return halving_validate(HALVING_ASHA, opts, cfg, err);
-}
-
-static int asha_init(void **self, const void *opts, const study_config *cfg, const space *sp,
-                     tl_err *err)
-{
-    return halving_init(self, HALVING_ASHA, opts, cfg, err);
-}
-
-const scheduler_vt sched_asha_vt = {
-    .name = "asha",
-    .validate = asha_validate,
-    .init = asha_init,
-    .next = halving_next,
-    .report = halving_report,
-    .started = halving_started,
-    .tell = halving_tell,
-    .free = halving_free,
-    .requeued = halving_requeued,
-};
+HALVING_SCHEDULER(asha, HALVING_ASHA);

@@ -101,6 +101,34 @@ int halving_tell(void *self, const sched_ctx *ctx, const trial *t, tl_err *err);
 int halving_requeued(void *self, const sched_ctx *ctx, const trial *t, tl_err *err);
 void halving_free(void *self);
 
+/* Defines `const scheduler_vt sched_<id>_vt` over the engine in mode
+ * MODE: the whole of sched_sha.c, sched_hyperband.c and sched_asha.c
+ * besides their header comments. */
+#define HALVING_SCHEDULER(id, MODE)                                                          \
+    static int id##_validate(const void *opts, const study_config *cfg, const space *sp,     \
+                               tl_err *err)                                                    \
+    {                                                                                          \
+        (void)sp;                                                                              \
+        return halving_validate(MODE, opts, cfg, err);                                         \
+    }                                                                                          \
+    static int id##_init(void **self, const void *opts, const study_config *cfg,             \
+                           const space *sp, tl_err *err)                                       \
+    {                                                                                          \
+        (void)sp;                                                                              \
+        return halving_init(self, MODE, opts, cfg, err);                                       \
+    }                                                                                          \
+    const scheduler_vt sched_##id##_vt = {                                                   \
+        .name = #id,                                                                         \
+        .validate = id##_validate,                                                           \
+        .init = id##_init,                                                                   \
+        .next = halving_next,                                                                  \
+        .report = halving_report,                                                              \
+        .started = halving_started,                                                            \
+        .tell = halving_tell,                                                                  \
+        .free = halving_free,                                                                  \
+        .requeued = halving_requeued,                                                          \
+    }
+
 /* One trial's "hb" attribute, parsed. */
 typedef struct halving_info {
     char scheduler[16];

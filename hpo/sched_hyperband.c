@@ -10,25 +10,4 @@
  */
 #include "hpo/sched_halving.h"
 
-static int hyperband_validate(const void *opts, const study_config *cfg, const space *sp, tl_err *err)
-{
-    return halving_validate(HALVING_HYPERBAND, opts, cfg, err);
-}
-
-static int hyperband_init(void **self, const void *opts, const study_config *cfg, const space *sp,
-                          tl_err *err)
-{
-    return halving_init(self, HALVING_HYPERBAND, opts, cfg, err);
-}
-
-const scheduler_vt sched_hyperband_vt = {
-    .name = "hyperband",
-    .validate = hyperband_validate,
-    .init = hyperband_init,
-    .next = halving_next,
-    .report = halving_report,
-    .started = halving_started,
-    .tell = halving_tell,
-    .free = halving_free,
-    .requeued = halving_requeued,
-};
+HALVING_SCHEDULER(hyperband, HALVING_HYPERBAND);

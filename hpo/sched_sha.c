@@ -10,25 +10,4 @@
  */
 #include "hpo/sched_halving.h"
 
-static int sha_validate(const void *opts, const study_config *cfg, const space *sp, tl_err *err)
-{
-    return halving_validate(HALVING_SHA, opts, cfg, err);
-}
-
-static int sha_init(void **self, const void *opts, const study_config *cfg, const space *sp,
-                    tl_err *err)
-{
-    return halving_init(self, HALVING_SHA, opts, cfg, err);
-}
-
-const scheduler_vt sched_sha_vt = {
-    .name = "sha",
-    .validate = sha_validate,
-    .init = sha_init,
-    .next = halving_next,
-    .report = halving_report,
-    .started = halving_started,
-    .tell = halving_tell,
-    .free = halving_free,
-    .requeued = halving_requeued,
-};
+HALVING_SCHEDULER(sha, HALVING_SHA);
