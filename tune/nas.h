@@ -67,6 +67,12 @@ size_t nas_param_count(const config *c, const task_data *d);
  * is invalid. */
 double nas_flops(const config *c, const task_data *d);
 
+/* Training FLOPs of `steps` optimizer steps of the model c describes over
+ * d: 3 x forward FLOPs (forward + backward ~ 2 x forward) x samples
+ * (MLP: train.batch_size per step; GPT: batch_size x ctx tokens).  0 when
+ * the model config is invalid. */
+double nas_train_flops(const config *c, const task_data *d, long steps);
+
 /* The accept callback (study_config.accept; ud is a nas_ctx). */
 int nas_accept(void *ud, const space *sp, const double *values, char *why, size_t why_n);
 
