@@ -64,7 +64,7 @@ static int parent_state(study *st, const trial_job *job, char *buf, size_t len, 
     if (access(buf, R_OK) == 0)
         return 1;
     char from[32];
-    if (study_trial_attr_get(st, p, "reused_from", from, sizeof from) == 0) {
+    if (study_trial_attr_get(st, p, "reused_from", from, sizeof from) == 1) {
         char *end;
         long q = strtol(from, &end, 10);
         if (end != from && q >= 0) {
