@@ -23,6 +23,10 @@
  *     params), and the run ends by printing the Pareto front, stored as
  *     the study attribute "pareto_front".
  *
+ *   - with nas.inherit = true (checked here: evolution sampler and an
+ *     architecture key needed), children start from their parent's weights:
+ *     tune/nas_inherit.h.
+ *
  * Does not: train (tune/objective_train.c), draw (report/report_nas.c), or
  * print anything but nas_finish's summary.
  */
