@@ -11,6 +11,7 @@ import glob, json, os, sqlite3, statistics, sys
 
 OUT = sys.argv[1]
 BEST_GPT = "d_model=96 heads=2 layers=3 mlp_ratio=4"  # experiments/nas.md landscape, rank 1
+BEST_GPT_VALUE = 2.6185                                # its val_loss from scratch
 
 
 def trials(db):
@@ -38,9 +39,9 @@ def mlp_best(out):
     return b["arch"], b["value"]
 
 
-def stats(rows, best_arch, budget):
+def stats(rows, best_arch, budget, target):
     ep = fl = 0.0
-    found = None
+    found = reached = None
     best_at_budget = best_end = float("inf")
     for r in rows:
         if r["state"] != "complete":
@@ -53,8 +54,10 @@ def stats(rows, best_arch, budget):
         best_end = min(best_end, r["value"])
         if found is None and r["arch"] == best_arch:
             found = (r["num"], ep, fl)
+        if reached is None and target is not None and r["value"] <= target + 5e-5:
+            reached = (r["num"], ep, fl)
     inh = [r["inherit"] for r in rows if r["inherit"]]
-    return dict(found=found, epochs=ep, flops=fl, at_budget=best_at_budget, end=best_end,
+    return dict(found=found, reached=reached, epochs=ep, flops=fl, at_budget=best_at_budget, end=best_end,
                 children=len(inh), exact=sum(1 for i in inh if i.get("exact") == 1),
                 scratch=sum(1 for i in inh if i.get("from") == "scratch"))
 
@@ -69,7 +72,7 @@ def ms(xs):
 def main():
     mlp_arch, mlp_val = mlp_best(OUT)
     print("MLP landscape best (grid, from scratch): %s val_loss %s\n" % (mlp_arch, mlp_val))
-    for space, best in (("gpt", BEST_GPT), ("mlp", mlp_arch)):
+    for space, best, target in (("gpt", BEST_GPT, BEST_GPT_VALUE), ("mlp", mlp_arch, mlp_val)):
         runs = {}
         for db in sorted(glob.glob(os.path.join(OUT, "%s-*-*.db" % space))):
             _, variant, seed = os.path.basename(db)[:-3].split("-")
@@ -77,29 +80,37 @@ def main():
         if not runs:
             continue
         budget = min(sum(r["flops"] for r in rows if not r["reused"]) for rows in runs.values())
-        print("## %s space (best architecture: %s); equal compute = %.3g training FLOPs\n" % (space, best, budget))
-        print("| variant | seed | best found at trial | epochs to find | FLOPs to find | total epochs | total FLOPs "
+        print("## %s space (best architecture: %s, val_loss %s from scratch); equal compute = %.3g training FLOPs\n"
+              % (space, best, target, budget))
+        print("| variant | seed | best arch trained at trial | epochs to it | FLOPs to it | target reached at trial "
+              "| epochs to target | FLOPs to target | total epochs | total FLOPs "
               "| best val_loss at equal compute | best val_loss at end | children inherited (exact) | from scratch |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         agg = {}
         for (variant, seed), rows in sorted(runs.items()):
-            s = stats(rows, best, budget)
-            f = s["found"]
-            print("| %s | %d | %s | %s | %s | %d | %.3g | %.4f | %.4f | %d (%d) | %d |" % (
+            s = stats(rows, best, budget, target)
+            f, t = s["found"], s["reached"]
+            print("| %s | %d | %s | %s | %s | %s | %s | %s | %d | %.3g | %.4f | %.4f | %d (%d) | %d |" % (
                 variant, seed, f[0] if f else "not found", "%d" % f[1] if f else "-", "%.3g" % f[2] if f else "-",
+                t[0] if t else "not reached", "%d" % t[1] if t else "-", "%.3g" % t[2] if t else "-",
                 s["epochs"], s["flops"], s["at_budget"], s["end"], s["children"] - s["scratch"], s["exact"],
                 s["scratch"]))
-            a = agg.setdefault(variant, dict(ep=[], fl=[], bud=[], end=[], nf=0))
+            a = agg.setdefault(variant, dict(ep=[], fl=[], bud=[], end=[], nf=0, tep=[], tfl=[], nt=0))
+            a["tep"].append(t[1] if t else None)
+            a["tfl"].append(t[2] if t else None)
+            a["nt"] += t is not None
             a["ep"].append(f[1] if f else None)
             a["fl"].append(f[2] if f else None)
             a["nf"] += f is not None
             a["bud"].append(s["at_budget"])
             a["end"].append(s["end"])
-        print("\n| variant | seeds that found it | epochs to find | FLOPs to find | best val_loss at equal compute | at end |")
-        print("|---|---:|---:|---:|---:|---:|")
+        print("\n| variant | seeds that trained the best arch | epochs to it | FLOPs to it | seeds that reached "
+              "the target | epochs to target | FLOPs to target | best val_loss at equal compute | at end |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for v, a in sorted(agg.items()):
-            print("| %s | %d of %d | %s | %s | %s | %s |" % (v, a["nf"], len(a["bud"]), ms(a["ep"]), ms(a["fl"]),
-                                                          ms(a["bud"]), ms(a["end"])))
+            print("| %s | %d of %d | %s | %s | %d of %d | %s | %s | %s | %s |" % (
+                v, a["nf"], len(a["bud"]), ms(a["ep"]), ms(a["fl"]), a["nt"], len(a["bud"]), ms(a["tep"]),
+                ms(a["tfl"]), ms(a["bud"]), ms(a["end"])))
         print()
 
 
