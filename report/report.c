@@ -33,6 +33,7 @@ static const report_section *const SECTIONS[] = {
     &report_section_hyperband, /* sha/hyperband/asha: report/report_hyperband.c */
     &report_section_pbt, /* pbt: report/report_pbt.c */
     &report_section_pareto, /* nas: report/report_nas.c */
+    &report_section_family, /* nas.inherit: report/report_family.c */
 };
 #define NSECTIONS ((int)(sizeof SECTIONS / sizeof SECTIONS[0]))
 

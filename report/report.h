@@ -161,6 +161,9 @@ extern const report_section report_section_curves;
 /* The architecture-search section (report/report_nas.c). */
 extern const report_section report_section_pareto;
 
+/* The NAS family tree, for nas.inherit (report/report_family.c). */
+extern const report_section report_section_family;
+
 /* The Bayesian-optimization section (report/report_gp.c, report/report_gp.h). */
 extern const report_section report_section_gp;
 

@@ -149,6 +149,10 @@ static const keydef KEYS[] = {
     {"nas.max_flops", K_DBL, O(nas_max_flops), 0, "0", NULL, 0, 1e18,
      "forward FLOPs per token (GPT) or per sample (MLP) budget (0: none)"},
     {"nas.objectives", K_STR, S(nas_objectives), "val_loss", NULL, 0, 0, "val_loss or 'val_loss, params'"},
+    {"nas.inherit", K_BOOL, O(nas_inherit), 0, "false", NULL, 0, 1,
+     "evolution: a mutated child starts from its parent's weights (Net2Net morphism)"},
+    {"nas.child_epochs", K_INT, O(nas_child_epochs), 0, "0", NULL, 0, 1e6,
+     "nas.inherit: epochs a child trains (0: the trial's budget)"},
     /* [objective] */
     {"objective.type", K_STR, S(objective_type), "train", "train|function|command", 0, 0, "what a trial runs"},
     {"objective.function", K_STR, S(function), "branin", NULL, 0, 0, "function objective: test function"},

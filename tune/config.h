@@ -99,6 +99,8 @@ typedef struct config {
     double nas_max_params;
     double nas_max_flops;
     char nas_objectives[64];
+    int nas_inherit;            /* children start from their parent's morphed weights (tune/nas_inherit.h) */
+    int nas_child_epochs;       /* epochs an inheriting child trains (0: the trial's budget) */
 
     /* [objective] */
     char objective_type[16];    /* train | function | command */

@@ -11,6 +11,7 @@
 
 #include "hpo/pareto.h"
 #include "tune/metric.h"
+#include "tune/nas_inherit.h"
 #include "nn/gpt.h"
 #include "nn/mlp.h"
 
@@ -69,6 +70,8 @@ int nas_setup(nas_ctx *n, const config *c, const task_data *d, const space *sp, 
     if (!d && (n->max_params > 0 || n->max_flops > 0 || n->second != NAS_SECOND_NONE))
         return tl_fail(err, TL_EINPUT, "%s: %s: needs objective.type = train (the model defines it)", c->source,
                        n->max_params > 0 ? "nas.max_params" : n->max_flops > 0 ? "nas.max_flops" : "nas.objectives");
+    if ((rc = nas_inherit_check(c, sp, d != NULL, err)))
+        return rc;
     if (n->arch)
         sc->reuse_duplicates = 1; /* for any objective: a repeat is answered from storage */
     if (!d)
@@ -111,6 +114,12 @@ double nas_flops(const config *c, const task_data *d)
     }
     mlp_config m;
     return mlp_of(c, d, &m) ? 0 : mlp_flops(&m);
+}
+
+double nas_train_flops(const config *c, const task_data *d, long steps)
+{
+    double per = (double)c->batch_size * (d->is_text ? c->ctx : 1);
+    return 3.0 * nas_flops(c, d) * per * (double)steps;
 }
 
 /* Drops "SOURCE: " and "candidate: " prefixes so a reason starts with its key. */

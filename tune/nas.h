@@ -23,6 +23,10 @@
  *     params), and the run ends by printing the Pareto front, stored as
  *     the study attribute "pareto_front".
  *
+ *   - with nas.inherit = true (checked here: evolution sampler and an
+ *     architecture key needed), children start from their parent's weights:
+ *     tune/nas_inherit.h.
+ *
  * Does not: train (tune/objective_train.c), draw (report/report_nas.c), or
  * print anything but nas_finish's summary.
  */
@@ -66,6 +70,12 @@ size_t nas_param_count(const config *c, const task_data *d);
  * (gpt_flops) or per sample of an MLP (mlp_flops); 0 when the model config
  * is invalid. */
 double nas_flops(const config *c, const task_data *d);
+
+/* Training FLOPs of `steps` optimizer steps of the model c describes over
+ * d: 3 x forward FLOPs (forward + backward ~ 2 x forward) x samples
+ * (MLP: train.batch_size per step; GPT: batch_size x ctx tokens).  0 when
+ * the model config is invalid. */
+double nas_train_flops(const config *c, const task_data *d, long steps);
 
 /* The accept callback (study_config.accept; ud is a nas_ctx). */
 int nas_accept(void *ud, const space *sp, const double *values, char *why, size_t why_n);

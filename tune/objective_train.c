@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tune/nas.h"
+#include "tune/nas_inherit.h"
 #include "util/blas_kernels.h"
 
 /* The state of a trial between runs: its config and session. */
@@ -106,7 +108,7 @@ static int apply_live(tstate *ts, const space *sp, const double *values, tl_err 
  * trial's values (the budget's epochs, study.max_budget when set).  A
  * paused trial resumes with its current values (PBT may have changed them
  * while it waited).  NULL with out->reason on failure. */
-static tstate *trial_state(objective_train *to, const trial_job *job, trial_outcome *out)
+static tstate *trial_state(objective_train *to, study *st, const trial_job *job, trial_outcome *out)
 {
     tl_err err = {0};
     tstate *ts = job->obj_state;
@@ -123,7 +125,13 @@ static tstate *trial_state(objective_train *to, const trial_job *job, trial_outc
     int rc = config_apply_values(&c, job->sp, job->values, where, &err);
     if (!rc && to->base->max_budget > 0)
         c.epochs = (int)ceil(to->base->max_budget);
+    if (!rc)
+        c.epochs = nas_inherit_epochs(&c, st, job); /* nas.child_epochs for an inheriting child */
     ts = rc ? NULL : tstate_new(&c, to->data, &err);
+    if (ts && c.nas_inherit && nas_inherit_apply(st, job, &ts->s, to->data, &err)) {
+        tstate_free(ts);
+        ts = NULL;
+    }
     if (!ts)
         snprintf(out->reason, sizeof out->reason, "%.250s", err.msg);
     return ts;
@@ -195,7 +203,7 @@ static double final_value(const objective_train *to, study *st, int number, tsta
 
 /* The attributes of a trained trial: size, work, status, and what a bit-for-
  * bit retrain needs besides the values (README.md). */
-static void record_attrs(study *st, int number, const tstate *ts)
+static void record_attrs(study *st, int number, const tstate *ts, const task_data *data)
 {
     const trainer *tr = &ts->s.tr;
     char buf[64];
@@ -203,6 +211,8 @@ static void record_attrs(study *st, int number, const tstate *ts)
     study_trial_attr_set(st, number, "params", buf, NULL);
     snprintf(buf, sizeof buf, "%d", tr->epoch);
     study_trial_attr_set(st, number, "epochs", buf, NULL);
+    snprintf(buf, sizeof buf, "%.6g", nas_train_flops(&ts->cfg, data, tr->step));
+    study_trial_attr_set(st, number, "train_flops", buf, NULL);
     snprintf(buf, sizeof buf, "%.3f", tr->elapsed);
     study_trial_attr_set(st, number, "seconds", buf, NULL);
     study_trial_attr_set(st, number, "train_status", train_status_str(tr->status), NULL);
@@ -220,7 +230,7 @@ static int run_trial(void *ud, study *st, const trial_job *job, trial_outcome *o
     objective_train *to = ud;
     out->obj_state = NULL;
     out->value = NAN;
-    tstate *ts = trial_state(to, job, out);
+    tstate *ts = trial_state(to, st, job, out);
     if (!ts)
         return 1;
     hook_ctx h = {.to = to, .st = st, .number = job->number, .exploit_src = -1};
@@ -239,7 +249,7 @@ static int run_trial(void *ud, study *st, const trial_job *job, trial_outcome *o
         return 1;
     }
     out->value = final_value(to, st, job->number, ts);
-    record_attrs(st, job->number, ts);
+    record_attrs(st, job->number, ts, to->data);
     if (h.decision == DECIDE_STOP) {
         out->state = TRIAL_PRUNED;
     } else if (tr->status == TRAIN_PAUSED || tr->status == TRAIN_BUDGET_REACHED) {
@@ -249,6 +259,9 @@ static int run_trial(void *ud, study *st, const trial_job *job, trial_outcome *o
     } else {
         out->state = TRIAL_COMPLETE;
     }
+    tl_err serr = {0};
+    if (ts->cfg.nas_inherit && nas_inherit_save(job, &ts->s, &ts->cfg, &serr))
+        study_trial_attr_set(st, job->number, "inherit_save_error", serr.msg, NULL);
     tstate_free(ts);
     return 0;
 }

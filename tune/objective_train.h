@@ -8,7 +8,10 @@
  * saved as a checkpoint), exploit (PBT: copy another trial's trainer, take
  * the new hyperparameters, go on).  A diverged trial fails with its reason.
  * Completed trials get attributes test_accuracy/test_loss (where a test set
- * exists), params, epochs, seconds, status.
+ * exists), params, epochs, train_flops (tune/nas.h: nas_train_flops),
+ * seconds, status.  With nas.inherit a new child starts from its parent's
+ * morphed weights and a finished trial leaves its state for its children
+ * (tune/nas_inherit.h).
  */
 #ifndef TL_TUNE_OBJECTIVE_TRAIN_H
 #define TL_TUNE_OBJECTIVE_TRAIN_H

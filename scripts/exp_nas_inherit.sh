@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# scripts/exp_nas_inherit.sh: weight inheritance in evolutionary NAS
+# (issue 19, experiments/nas.md "Weight inheritance").
+#
+# For each seed in SEEDS, on the GPT space (experiments/nas.ini) and on the
+# MLP space (experiments/nas-mlp.ini): regularized evolution without
+# inheritance (every architecture trained from scratch, train.epochs) and
+# with it (nas.inherit = true, a mutated child trains nas.child_epochs =
+# CHILD epochs from its parent's morphed weights), TRIALS trials each, two
+# runs at a time with one thread each.  The MLP space's landscape (all 84
+# architectures from scratch) comes from a grid run; the GPT space's best
+# architecture is taken from experiments/nas.md's landscape (BEST_GPT).
+# Then scripts/exp_nas_inherit.py prints the table.
+#
+#   scripts/exp_nas_inherit.sh          # SEEDS="1 2 3" TRIALS=30 CHILD=1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEEDS=${SEEDS:-"1 2 3"}
+TRIALS=${TRIALS:-30}
+CHILD=${CHILD:-1}
+OUT=${OUT:-out/experiments/nas-inherit}
+mkdir -p "$OUT"
+
+run() { # db ini seed [--set ...]
+    local db=$1 ini=$2 seed=$3
+    shift 3
+    rm -rf "$db" "$db.states"
+    ./tunelab run "$ini" --set study.storage="$db" --set study.seed="$seed" --set study.trials="$TRIALS" "$@" \
+        > "$db.log" 2>&1
+}
+
+start=$(date +%s)
+for s in $SEEDS; do
+    run "$OUT/gpt-evo-$s.db" experiments/nas.ini "$s" &
+    run "$OUT/gpt-inh-$s.db" experiments/nas.ini "$s" --set nas.inherit=true --set nas.child_epochs="$CHILD" &
+    wait
+    run "$OUT/mlp-evo-$s.db" experiments/nas-mlp.ini "$s" &
+    run "$OUT/mlp-inh-$s.db" experiments/nas-mlp.ini "$s" --set nas.inherit=true --set nas.child_epochs="$CHILD" &
+    wait
+done
+# the MLP landscape: every architecture once, from scratch
+rm -rf "$OUT/mlp-grid.db"
+./tunelab run experiments/nas-mlp.ini --set study.storage="$OUT/mlp-grid.db" --set study.sampler=grid \
+    --set study.trials=84 > "$OUT/mlp-grid.log" 2>&1 || echo "grid run failed (see $OUT/mlp-grid.log)"
+echo "wall: $(( $(date +%s) - start )) s" | tee "$OUT/wall.txt"
+/usr/bin/python3 scripts/exp_nas_inherit.py "$OUT" | tee "$OUT/summary.md"

@@ -1,0 +1,162 @@
+/* tests/test_nas_inherit_cli.c: nas.inherit end to end through the tunelab
+ * binary (TUNELAB_BIN) in a mkdtemp() folder, on a spirals MLP whose depth
+ * and per-layer widths evolve: every mutated child that was trained starts
+ * from its parent (trial attribute "inherit" with the morphism) and trains
+ * nas.child_epochs epochs while random draws train train.epochs; each
+ * trained trial leaves its state for its children (nas-N.state); when the
+ * parents' states are gone (deleted here, as after a lost disk) a resumed
+ * study's children train from scratch for the full budget and say so; the
+ * report shows the family tree; nas.inherit with another sampler or a
+ * space without architecture keys is a config error (status 2) naming the
+ * key. */
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/cli_util.h"
+
+static char dir[64];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void mk(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/tl_inh_XXXXXX");
+    cr_assert(mkdtemp(dir));
+}
+
+static void rm(void)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(nas_inherit_cli, .init = mk, .fini = rm, .timeout = 120);
+
+static const char *SPIRALS =
+    "[data]\ndataset = spirals\nsamples = 600\nclasses = 3\n"
+    "[model]\ntype = mlp\nlayers = 2\nhidden = 16\n"
+    "[train]\noptimizer = adamw\nlr = 3e-2\nbatch_size = 64\nepochs = 4\nseed = 1\nthreads = 1\n"
+    "[study]\nname = inh\ntrials = 16\nsampler = evolution\nseed = 3\n"
+    "[nas]\npopulation = 5\nsample_size = 2\ninherit = true\nchild_epochs = 1\n"
+    "[space]\nmodel.layers = choice(1, 2, 3)\n"
+    "model.width1 = choice(8, 16, 32)\n"
+    "model.width2 = choice(8, 16, 32) if model.layers in (2, 3)\n"
+    "model.width3 = choice(8, 16, 32) if model.layers == 3\n";
+
+typedef struct row {
+    int number, parent, epochs, reused;
+    char inherit[300];
+} row;
+
+static int load(const char *db, row *rows, int cap)
+{
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK, "%s", db);
+    sqlite3_stmt *q;
+    const char *sql = "SELECT t.number, ifnull(t.parent, -1), ifnull(t.reason, ''), "
+                      "(SELECT value FROM trial_attrs a WHERE a.trial_id = t.id AND a.key = 'epochs'), "
+                      "(SELECT value FROM trial_attrs a WHERE a.trial_id = t.id AND a.key = 'inherit') "
+                      "FROM trials t ORDER BY t.number";
+    cr_assert_eq(sqlite3_prepare_v2(h, sql, -1, &q, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+    int n = 0;
+    while (sqlite3_step(q) == SQLITE_ROW && n < cap) {
+        row *r = &rows[n++];
+        r->number = sqlite3_column_int(q, 0);
+        r->parent = sqlite3_column_int(q, 1);
+        r->reused = strstr((const char *)sqlite3_column_text(q, 2), "reused") != NULL;
+        r->epochs = sqlite3_column_type(q, 3) == SQLITE_NULL ? -1 : atoi((const char *)sqlite3_column_text(q, 3));
+        const unsigned char *a = sqlite3_column_text(q, 4);
+        snprintf(r->inherit, sizeof r->inherit, "%s", a ? (const char *)a : "");
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+    return n;
+}
+
+Test(nas_inherit_cli, children_inherit_train_child_epochs_and_fall_back_when_the_state_is_gone)
+{
+    char path[160], db[160];
+    snprintf(path, sizeof path, "%s/inh.ini", dir);
+    cli_write(path, SPIRALS);
+    cli_out r = cli_run(dir, "run inh.ini --set study.storage=inh.db");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cli_free(&r);
+    snprintf(db, sizeof db, "%s/inh.db", dir);
+    row rows[64];
+    int n = load(db, rows, 64), children = 0;
+    cr_assert_eq(n, 16);
+    for (int k = 0; k < n; k++) {
+        if (rows[k].reused)
+            continue;
+        char st[200];
+        snprintf(st, sizeof st, "%s/inh.db.states/nas-%d.state", dir, k);
+        cr_assert_eq(access(st, R_OK), 0, "trial %d left no state for its children", k);
+        if (rows[k].parent < 0) {
+            cr_assert_eq(rows[k].epochs, 4, "random draw %d", k);
+            cr_assert_str_empty(rows[k].inherit);
+            continue;
+        }
+        children++;
+        cr_assert(strstr(rows[k].inherit, "\"from\": \"parent\"") && strstr(rows[k].inherit, "\"morph\""),
+                  "trial %d: %s", k, rows[k].inherit);
+        cr_assert_eq(rows[k].epochs, 1, "child %d trains nas.child_epochs", k);
+    }
+    cr_assert_geq(children, 5, "evolution made children");
+
+    /* the parents' states are gone: a resumed study's children start over */
+    for (int k = 0; k < n; k++) {
+        snprintf(path, sizeof path, "%s/inh.db.states/nas-%d.state", dir, k);
+        unlink(path);
+    }
+    r = cli_run(dir, "run inh.ini --set study.storage=inh.db --set study.trials=22");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cli_free(&r);
+    int m = load(db, rows, 64), scratch = 0;
+    cr_assert_eq(m, 22);
+    for (int k = n; k < m; k++) {
+        if (rows[k].reused || rows[k].parent < 0 || rows[k].parent >= n)
+            continue;
+        scratch++;
+        cr_assert(strstr(rows[k].inherit, "\"from\": \"scratch\"") && strstr(rows[k].inherit, "is gone"),
+                  "trial %d: %s", k, rows[k].inherit);
+        cr_assert_eq(rows[k].epochs, 4, "a child without its parent's state gets the full budget");
+    }
+    cr_assert_gt(scratch, 0);
+
+    /* the report shows the family tree */
+    r = cli_run(dir, "report inh.db -o rep");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    snprintf(path, sizeof path, "%s/rep/index.html", dir);
+    char *html = cli_slurp(path);
+    cr_assert(strstr(html, "Family tree") && strstr(html, "inherited: ") && strstr(html, "from scratch: "),
+              "no family tree");
+    free(html);
+    cli_free(&r);
+}
+
+Test(nas_inherit_cli, inherit_needs_evolution_and_an_architecture_space)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/inh.ini", dir);
+    cli_write(path, SPIRALS);
+    cli_out r = cli_run(dir, "run inh.ini --set study.storage=a.db --set study.sampler=random");
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert(strstr(r.err, "nas.inherit") && strstr(r.err, "evolution"), "%s", r.err);
+    cli_free(&r);
+    snprintf(path, sizeof path, "%s/lr.ini", dir);
+    cli_write(path, "[data]\ndataset = spirals\nsamples = 200\n[train]\nepochs = 1\n"
+                    "[study]\nsampler = evolution\ntrials = 2\n[nas]\ninherit = true\n"
+                    "[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n");
+    r = cli_run(dir, "run lr.ini --set study.storage=b.db");
+    cr_assert_eq(r.status, 2, "%s", r.err);
+    cr_assert(strstr(r.err, "nas.inherit") && strstr(r.err, "architecture"), "%s", r.err);
+    cli_free(&r);
+}

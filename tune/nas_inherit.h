@@ -1,0 +1,61 @@
+/* tune/nas_inherit.h: weight inheritance for evolutionary architecture
+ * search (`nas.inherit = true`, issue 19): a child that the evolution
+ * sampler made by mutating a parent starts from the parent's trained
+ * weights, carried across the shape change by a morphism (nn/morph.h),
+ * and trains nas.child_epochs epochs (0: the trial's budget, as any
+ * trial; with asha the scheduler's budget).
+ *
+ * Where the parent's state lives: when a trial of an inheriting study
+ * completes (or is pruned), its trainer and config are saved with the
+ * objective's own checkpoint format (session_save, nn/ckpt.c) as
+ * <state_dir>/nas-N.state, next to the study's paused states; a child
+ * loads nas-P.state (a paused parent under asha: its trial-P.state; or, when P reused an earlier trial's result, that
+ * trial's file).  The states are on disk, so a killed and resumed study
+ * still inherits.
+ *
+ * Optimizer state is RESET, not transformed: the child gets a new trainer
+ * (AdamW moments zero, step 0, a fresh schedule over its own epochs), as
+ * Net2Net does; only the weights are morphed.
+ *
+ * What is stored: the trial's parent (study_set_parent, by the sampler)
+ * and the trial attribute "inherit":
+ *   {"parent": P, "from": "parent", "morph": "layers 2->3 (identity blocks)", "exact": 1}
+ *   {"parent": P, "from": "scratch", "why": "state of trial P is gone"}
+ * report/report_family.c draws the family tree from them.
+ *
+ * Does not: sample, pick parents, or transform optimizer moments.
+ */
+#ifndef TL_TUNE_NAS_INHERIT_H
+#define TL_TUNE_NAS_INHERIT_H
+
+#include "hpo/study.h"
+#include "tune/config.h"
+#include "tune/session.h"
+
+/* Trial attribute with what a child inherited (see above). */
+#define NAS_ATTR_INHERIT "inherit"
+
+/* Checks nas.inherit against the run: needs study.sampler = evolution, a
+ * [space] that tunes an architecture key, and the train objective
+ * (train != 0).  Returns 0, or TL_EINPUT "SOURCE: nas.inherit: ...". */
+int nas_inherit_check(const config *c, const space *sp, int train, tl_err *err);
+
+/* The epochs a new trial of c trains: nas.child_epochs for a child
+ * (parent >= 0) whose parent's state is on disk, else c->epochs.
+ * Cannot fail. */
+int nas_inherit_epochs(const config *c, study *st, const trial_job *job);
+
+/* Fills the new session s of trial job (built from cfg over d) from its
+ * parent's saved state through the morphism, and records the
+ * "inherit" attribute.  A job without a parent is left alone (returns 0);
+ * a parent whose state is gone or unreadable leaves s at its fresh init
+ * and is recorded as "scratch" (returns 0).  Returns nonzero only for
+ * memory errors, with err filled. */
+int nas_inherit_apply(study *st, const trial_job *job, session *s, const task_data *d, tl_err *err);
+
+/* Saves the finished trial's session (with cfg as its INI) as
+ * nas-N.state for its children.  Returns 0 or TL_ERUNTIME naming the
+ * file. */
+int nas_inherit_save(const trial_job *job, const session *s, const config *cfg, tl_err *err);
+
+#endif
