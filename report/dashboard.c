@@ -172,6 +172,16 @@ static enum MHD_Result route(dashboard *d, struct MHD_Connection *c, const char 
     return send_error(c, 404, "not found");
 }
 
+/* Per-connection markers (addresses only, never written): the URI log
+ * callback sees the whole request target, query included, and its answer
+ * becomes the handler's *con_cls; the handler marks the first call seen. */
+static const char URI_OK, URI_LONG, SEEN_OK, SEEN_LONG;
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    return (void *)(strlen(uri) > DASHBOARD_MAX_URL ? &URI_LONG : &URI_OK);
+}
+
 /* libmicrohttpd's handler: called once when the headers are in (we answer
  * then, unless a body follows), then with each piece of a body (refused). */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -179,11 +189,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   size_t *upload_size, void **con_cls)
 {
     dashboard *d = cls;
-    static int seen; /* address used as a marker only: never written */
     if (strcmp(method, "GET") && strcmp(method, "HEAD"))
         return send_error(c, 405, "only GET: the dashboard never changes a study");
-    if (!*con_cls) {
-        *con_cls = &seen;
+    if (*con_cls != &SEEN_OK && *con_cls != &SEEN_LONG) {
+        *con_cls = (void *)(*con_cls == &URI_LONG ? &SEEN_LONG : &SEEN_OK);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strcmp(cl, "0"))
             return send_error(c, 413, "a request body is not accepted");
@@ -193,7 +202,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return send_error(c, 413, "a request body is not accepted");
     }
-    if (strlen(url) > DASHBOARD_MAX_URL)
+    if (*con_cls == &SEEN_LONG || strlen(url) > DASHBOARD_MAX_URL)
         return send_error(c, 414, "URL too long");
     return route(d, c, url);
 }
@@ -243,7 +252,8 @@ int dashboard_start(dashboard **out, const char *const *paths, int n, const dash
             MHD_OPTION_CONNECTION_LIMIT, (unsigned)DASHBOARD_MAX_CONN,
             MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)DASHBOARD_MAX_PER_IP,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024), MHD_OPTION_END);
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+            MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_END);
         if (!d->mhd)
             rc = tl_fail(err, TL_ERUNTIME, "%s:%d: the HTTP server did not start", host, d->port);
     }
