@@ -60,7 +60,7 @@ function fmt(v) {
   if (typeof v !== 'number') return String(v);
   if (Number.isInteger(v) && Math.abs(v) < 1e7) return String(v);
   var a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return v.toExponential(3);
+  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return Number(v.toPrecision(4)).toExponential();
   return String(Number(v.toPrecision(4)));
 }
 function api(path) {
@@ -89,7 +89,7 @@ function drawStudies() {
   S.studies.forEach(function (s) {
     var c = s.counts || {};
     var tr = s.error ? row([String(s.id), s.path, s.error, '', '', '', '', '', ''])
-                     : row([s.name, s.path, s.sampler || '?', s.scheduler || '?', s.ntrials, c.complete, c.pruned, c.failed,
+                     : row([s.name, s.path, s.sampler || '–', s.scheduler || '–', s.ntrials, c.complete, c.pruned, c.failed,
                             s.best === null ? '–' : '#' + s.best + ' = ' + fmt(s.best_value)]);
     if (s.id === S.id) tr.className = 'selected';
     tr.addEventListener('click', function () { location.hash = '#' + s.id; });
