@@ -91,16 +91,16 @@ static int summary_write(const report_study *rs, report_out *o, tl_err *err)
     report_html(o, "<table>\n");
     snprintf(buf, sizeof buf, "%d", b->t.number);
     row(o, "trial", buf);
-    snprintf(buf, sizeof buf, "%.10g", b->t.value);
+    snprintf(buf, sizeof buf, "%.6g", b->t.value);
     row(o, rs->metric, buf);
     snprintf(buf, sizeof buf, "%g", b->t.budget);
     row(o, "budget", buf);
     for (int p = 0; p < rs->sp.n; p++) {
-        space_format_value(&rs->sp, p, b->t.values[p], buf, sizeof buf);
+        report_value_text(&rs->sp, p, b->t.values[p], buf, sizeof buf);
         row(o, rs->sp.p[p].name, buf);
     }
     for (int k = 0; k < b->nattrs; k++)
-        row(o, b->attrs[k].key, b->attrs[k].value);
+        row(o, b->attrs[k].key, report_attr_text(b->attrs[k].key, b->attrs[k].value, buf, sizeof buf));
     report_html(o, "</table>\n");
     if (strcmp(rs->objective, "function") && strcmp(rs->objective, "command")) {
         int need = report_retrain_command(rs, rs->best, NULL, 0) + 1;
@@ -134,7 +134,7 @@ static int summary_write(const report_study *rs, report_out *o, tl_err *err)
         num_cell(o, t->budget);
         num_cell(o, report_duration(rs, idx[r]));
         for (int p = 0; p < rs->sp.n; p++) {
-            space_format_value(&rs->sp, p, t->values[p], buf, sizeof buf);
+            report_value_text(&rs->sp, p, t->values[p], buf, sizeof buf);
             text_cell(o, buf);
         }
         report_html(o, "</tr>\n");
