@@ -132,7 +132,8 @@ static int summary_write(const report_study *rs, report_out *o, tl_err *err)
         report_html(o, "<tr><td class=\"num\">%d</td><td class=\"num\">%d</td>", r + 1, t->number);
         num_cell(o, t->value);
         num_cell(o, t->budget);
-        num_cell(o, report_duration(rs, idx[r]));
+        double sec = report_duration(rs, idx[r]);
+        num_cell(o, isfinite(sec) ? round(sec * 100) / 100 : sec); /* seconds: to the hundredth */
         for (int p = 0; p < rs->sp.n; p++) {
             report_value_text(&rs->sp, p, t->values[p], buf, sizeof buf);
             text_cell(o, buf);
