@@ -23,7 +23,8 @@
 #include <unistd.h>
 
 #include "report/report.h"
-#include "dashboard_www.h" /* generated: DASHBOARD_WWW[] (build/gen, see Makefile) */
+/* generated from report/www by scripts/embed_www.sh into build/gen (see the Makefile) */
+#include "dashboard_www.h"
 
 struct dashboard {
     struct MHD_Daemon *mhd;

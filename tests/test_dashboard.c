@@ -6,16 +6,22 @@
  * strings (a parameter named like an <img> tag) come back exactly, as JSON
  * strings, with nosniff; the database is never written; a wait sees a new
  * trial; and the bad inputs of `tunelab dashboard` (missing or foreign
- * database, port in use, a host that cannot be bound) exit 2 with a message.
+ * database, port in use, a host that cannot be bound) exit 2 with a message;
+ * a database in a read-only folder is served (as user nobody when root).
  * The browser tests are in tests/test_dashboard_browser.c. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "report/dashboard.h"
@@ -261,4 +267,82 @@ Test(dashboard, bad_databases_ports_and_hosts_are_clear_errors)
     cr_assert_eq(ru_tl(dir, bin, "NO_COLOR=1", &out, &errout, "%s", a), 2, "a port in use");
     cr_assert(strstr(errout, "in use") && strstr(errout, "--port"), "%s", errout);
     free(out), free(errout);
+}
+
+/* In a child that cannot write folder ro (user nobody when the tests run as
+ * root): starts a dashboard on db_ro and GETs /api/study.  Writes "STATUS
+ * NTRIALS" or "skip: why" / "error: why" into msg. */
+static void serve_as_reader(const char *ro, const char *db_ro, char *msg, size_t n)
+{
+    int fd[2];
+    cr_assert_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        close(fd[0]);
+        char out[1100] = "", probe[256];
+        struct passwd *pw = geteuid() == 0 ? getpwnam("nobody") : NULL;
+        if (geteuid() == 0 && (!pw || setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)))
+            snprintf(out, sizeof out, "skip: running as root and cannot become nobody");
+        snprintf(probe, sizeof probe, "%s/probe", ro);
+        int pf = out[0] ? -1 : open(probe, O_CREAT | O_WRONLY, 0644);
+        if (pf >= 0) {
+            close(pf);
+            unlink(probe);
+            snprintf(out, sizeof out, "skip: %s stays writable", ro);
+        }
+        dashboard *x = NULL;
+        tl_err err = {0};
+        const char *paths[] = {db_ro};
+        dashboard_opts o = {NULL, 0};
+        if (!out[0] && dashboard_start(&x, paths, 1, &o, &err))
+            snprintf(out, sizeof out, "error: %s", err.msg);
+        if (!out[0]) {
+            char *body;
+            int st = du_get(dashboard_port(x), "/api/study?id=0", NULL, &body);
+            cJSON *j = cJSON_Parse(body);
+            snprintf(out, sizeof out, "%d %d", st, cJSON_GetArraySize(cJSON_GetObjectItem(j, "trials")));
+            cJSON_Delete(j);
+            free(body);
+        }
+        dashboard_stop(x);
+        if (write(fd[1], out, strlen(out)) < 0)
+            _exit(3);
+        _exit(0);
+    }
+    close(fd[1]);
+    ssize_t got = read(fd[0], msg, n - 1);
+    msg[got > 0 ? got : 0] = 0;
+    close(fd[0]);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the reader crashed");
+}
+
+Test(dashboard, serves_a_database_in_a_read_only_folder_and_creates_nothing_there)
+{
+    char ro[128], db_ro[160], msg[1100];
+    snprintf(ro, sizeof ro, "%s/ro", dir);
+    snprintf(db_ro, sizeof db_ro, "%s/dash.db", ro);
+    cr_assert_eq(chmod(dir, 0755), 0); /* mkdtemp's 0700: let the reader in */
+    cr_assert_eq(mkdir(ro, 0755), 0);
+    long n = 0;
+    char *bytes = ru_slurp(db, &n);
+    FILE *f = fopen(db_ro, "wb");
+    cr_assert(bytes && f && fwrite(bytes, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    free(bytes);
+    cr_assert_eq(chmod(db_ro, 0444), 0);
+    cr_assert_eq(chmod(ro, 0555), 0);
+    serve_as_reader(ro, db_ro, msg, sizeof msg);
+    chmod(ro, 0755);
+    if (!strncmp(msg, "skip: ", 6))
+        cr_skip_test("%s", msg + 6);
+    cr_assert_str_eq(msg, "200 10", "%s", msg);
+    DIR *dd = opendir(ro);
+    int files = 0;
+    for (struct dirent *e; (e = readdir(dd));)
+        files += e->d_name[0] != '.';
+    closedir(dd);
+    cr_assert_eq(files, 1, "the dashboard created files next to the database");
 }

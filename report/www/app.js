@@ -123,7 +123,8 @@ function drawHistory() {
   });
   sets.push({ label: 'best so far', type: 'line', data: line, stepped: true, pointRadius: 0, borderColor: '#263238', borderWidth: 1.5 });
   var c = chart('c-history', { data: { datasets: sets }, options: {
-    scales: { x: { type: 'linear', title: { display: true, text: 'trial' } }, y: { title: { display: true, text: st.metric } } },
+    scales: { x: { type: 'linear', ticks: { precision: 0 }, title: { display: true, text: 'trial' } },
+              y: { title: { display: true, text: st.metric } } },
     onClick: pickTrial, plugins: { tooltip: { callbacks: { label: pointLabel } } } } });
   var st2 = $('status'), n = 0, pr = 0, fa = 0;
   c.data.datasets.forEach(function (d, i) {
@@ -392,8 +393,11 @@ function drawGp() {
       { label: 'GP mean', data: xy(g.mean), showLine: true, pointRadius: 0, borderColor: '#1565c0', borderWidth: 2 },
       { label: 'trials (projected)', data: g.obs.map(function (o) { return { x: o[0], y: o[1] }; }), pointRadius: 4, borderColor: '#263238', backgroundColor: '#263238' }] },
       options: { scales: { x: xs, y: { title: { display: true, text: st.metric } } } } });
+    /* a log acquisition spans thousands of nats where it is ~0: show the top 20 */
+    var amax = Math.max.apply(null, g.acq.filter(function (a) { return a !== null; }));
+    var ay = /log/.test(g.acq_label) && isFinite(amax) ? { min: amax - 20 } : {};
     chart('c-acq', { type: 'scatter', data: { datasets: [{ label: g.acq_label, data: xy(g.acq), showLine: true, pointRadius: 0, borderColor: '#6a1b9a' }] },
-      options: { scales: { x: xs } } });
+      options: { scales: { x: xs, y: ay } } });
     $('gp-note').textContent = 'GP fitted to ' + g.k + ' complete trials; the other parameters at the best trial.';
   }, function (e) { $('gp-note').textContent = e.message; });
 }
