@@ -7,8 +7,9 @@
  *   - a hand-made study (tests/dashboard_util.h): the history has one point
  *     per trial, the pruned trials drawn with the pruned marker, the failed
  *     one with the failed marker; no error; a parameter named like an <img>
- *     tag is shown as text, not made an element; a screenshot is written to
- *     build/dashboard.png;
+ *     tag is shown as text, not made an element; the trial the address
+ *     names (#0/5) is opened with its state, reason and retrain command; a
+ *     screenshot is written to build/dashboard.png;
  *   - a study that `tunelab run` is still writing: the page redraws by
  *     itself (long polling /api/wait) and ends with more trials than it
  *     started with.
@@ -102,7 +103,8 @@ Test(dashboard_browser, draws_every_trial_marks_pruned_and_failed_and_shows_html
     dashboard *d;
     tl_err err = {0};
     cr_assert_eq(dashboard_start(&d, paths, 1, &o, &err), 0, "%s", err.msg);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/?poll=250", dashboard_port(d));
+    /* #0/5: study 0 with trial 5 (the failed one) opened, as a click on it does */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/?poll=250#0/5", dashboard_port(d));
     char *dom = chromium(url, "--dump-dom", "dom.html", 5000);
     cr_assert_eq(status_attr(dom, "ready"), 1, "the charts were not drawn: %s", dom);
     cr_assert_eq(status_attr(dom, "trials"), DU_NTRIALS);
@@ -115,11 +117,18 @@ Test(dashboard_browser, draws_every_trial_marks_pruned_and_failed_and_shows_html
     cr_assert_null(strstr(dom, "<img src=x"), "a parameter's name became an element");
     cr_assert_null(strstr(dom, "<title>pwned"), "a database string ran as script");
     cr_assert_null(strstr(dom, "<script>document.title"), "a choice became an element");
+    cr_assert(strstr(dom, "<aside id=\"detail\">"), "the trial's panel is open");
+    cr_assert(strstr(dom, "<h2 id=\"detail-title\">Trial 5</h2>"), "trial 5 is shown");
+    cr_assert(strstr(dom, "<td class=\"state-failed\">failed</td>"), "with its state");
+    cr_assert(strstr(dom, "diverged: &lt;b&gt;loss&lt;/b&gt; nan"), "with its reason, as text");
+    cr_assert(strstr(dom, "<pre id=\"detail-command\">tunelab train CONFIG --set train.lr="),
+              "with the command that retrains it");
     free(dom);
 
     const char *shot = access("build", W_OK) == 0 ? "build/dashboard.png" : NULL;
     char what[256], src[160];
     snprintf(what, sizeof what, "--screenshot=%s/dashboard.png", dir);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/?poll=250", dashboard_port(d));
     free(chromium(url, what, "shot.log", 5000));
     snprintf(src, sizeof src, "%s/dashboard.png", dir);
     long len = 0;

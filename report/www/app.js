@@ -178,7 +178,8 @@ function drawSlices() {
     if (p.kind === 'categorical') {
       xs.type = 'linear';
       xs.min = -0.5; xs.max = p.choices.length - 0.5;
-      xs.ticks = { stepSize: 1, callback: function (v) { return Number.isInteger(v) ? p.choices[v] : ''; } };
+      xs.afterBuildTicks = function (ax) { ax.ticks = p.choices.map(function (c, k) { return { value: k }; }); };
+      xs.ticks = { autoSkip: false, callback: function (v) { return p.choices[v]; } };
     } else {
       xs.type = p.log ? 'logarithmic' : 'linear';
     }
@@ -507,11 +508,13 @@ function poll(id) {
           function (e) { $('live').textContent = 'disconnected: ' + e.message + ' (retrying)'; setTimeout(function () { poll(id); }, 3000); });
 }
 
+/* The address names the study and, optionally, a trial: #ID or #ID/TRIAL. */
 function select() {
-  var id = parseInt(location.hash.slice(1), 10);
+  var m = /^#(\d+)(?:\/(\d+))?$/.exec(location.hash), id = m ? parseInt(m[1], 10) : 0;
+  var tr = m && m[2] !== undefined ? parseInt(m[2], 10) : undefined;
   if (!(id >= 0 && id < S.studies.length)) id = 0;
-  if (id === S.id) return;
-  S.id = id; S.brush = {}; S.detail = undefined; $('detail').hidden = true;
+  if (id === S.id) { if (tr !== undefined) showTrial(tr); return; }
+  S.id = id; S.brush = {}; S.detail = tr; $('detail').hidden = true;
   loadStudy().then(function () { poll(id); }, function (e) { $('errors').textContent += 'study ' + id + ': ' + e.message + '\n'; });
 }
 
