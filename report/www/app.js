@@ -53,6 +53,8 @@ function row(cells, header) {
   cells.forEach(function (c) { tr.appendChild(c instanceof Node ? c : el(header ? 'th' : 'td', c)); });
   return tr;
 }
+/* A key: value row of the trial's panel (the key a header cell). */
+function krow(k, v) { var tr = row([v instanceof Node ? v : el('td', v)]); tr.insertBefore(el('th', k), tr.firstChild); return tr; }
 function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); }
 /* Numbers to meaningful digits: 4 significant, exponent for the very large or small. */
 function fmt(v) {
@@ -441,6 +443,20 @@ function hbWords(hb) {
   return hb.scheduler + ': bracket ' + hb.bracket + ', reached rung ' + hb.rung + ' (budget ' + fmt(hb.rung_budget[hb.rung]) + '), ' + hb.status;
 }
 
+/* An attribute for people: numbers to 4 digits, the schedulers' records in words. */
+function attrWords(k, v) {
+  var x = Number(v);
+  if (v !== '' && isFinite(x)) return fmt(x);
+  try {
+    var j = JSON.parse(v);
+    if (k === 'paused_at' && j) return 'paused at budget ' + fmt(j.budget) + ' (step ' + fmt(j.step) + '), value ' + fmt(j.value);
+    if (Array.isArray(j)) return j.length + ' records';
+    if (j && typeof j === 'object')
+      return Object.keys(j).filter(function (f) { return typeof j[f] !== 'object'; }).map(function (f) { return f + ' ' + fmt(j[f]); }).join(', ');
+  } catch (e) { /* plain text */ }
+  return v;
+}
+
 function showTrial(n) {
   var st = S.study, t = trialByNumber(n);
   if (!t) return;
@@ -449,22 +465,24 @@ function showTrial(n) {
   $('detail-title').textContent = 'Trial ' + t.number;
   var tab = $('detail-table');
   clear(tab);
-  tab.appendChild(row(['state', el('td', t.state, 'state-' + t.state)]));
-  tab.appendChild(row([st.metric, fmt(t.value)]));
-  tab.appendChild(row(['budget', fmt(t.budget)]));
-  if (t.parent !== null) tab.appendChild(row(['parent', '#' + t.parent]));
-  if (t.reason) tab.appendChild(row(['reason', t.reason]));
+  tab.appendChild(krow('state', el('td', t.state, 'state-' + t.state)));
+  tab.appendChild(krow(st.metric, fmt(t.value)));
+  tab.appendChild(krow('budget', fmt(t.budget)));
+  if (t.parent !== null) tab.appendChild(krow('parent', '#' + t.parent));
+  if (t.reason) tab.appendChild(krow('reason', t.reason));
   var hb = hbOf(t);
-  if (hb) tab.appendChild(row(['scheduler', hbWords(hb)]));
-  st.params.forEach(function (p) { tab.appendChild(row([p.name, fmt(t.params[p.name])])); });
+  if (hb) tab.appendChild(krow('scheduler', hbWords(hb)));
+  st.params.forEach(function (p) { tab.appendChild(krow(p.name, fmt(t.params[p.name]))); });
   $('detail-command').textContent = t.command || '(the ' + (st.objective || '?') + ' objective: run the study again to re-evaluate)';
   var at = $('detail-attrs');
   clear(at);
-  Object.keys(t.attrs).forEach(function (k) { at.appendChild(row([k, t.attrs[k]])); });
+  Object.keys(t.attrs).forEach(function (k) { if (k !== 'hb') at.appendChild(krow(k, attrWords(k, t.attrs[k]))); });
   var ev = curveEvents(t), look = { promoted: 'triangle', paused: 'rect', pruned: 'crossRot' };
   chart('c-detail', { type: 'scatter', data: { datasets: [
     { label: 'trial ' + t.number, data: t.curve.map(function (p) { return { x: p[0], y: p[1] }; }), showLine: true, borderColor: '#1565c0' }]
-    .concat(ev.map(function (e) { return { label: e.kind, data: [{ x: e.x, y: e.y }], pointStyle: look[e.kind], pointRadius: 7, borderColor: '#ef6c00' }; })) },
+    .concat(Object.keys(look).filter(function (k) { return ev.some(function (e) { return e.kind === k; }); }).map(function (k) {
+      return { label: k, data: ev.filter(function (e) { return e.kind === k; }).map(function (e) { return { x: e.x, y: e.y }; }),
+               pointStyle: look[k], pointRadius: 7, borderColor: '#ef6c00' }; })) },
     options: { scales: { x: { title: { display: true, text: 'step' } } } } });
 }
 
