@@ -16,6 +16,7 @@
 #include <ftw.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,4 +346,37 @@ Test(dashboard, serves_a_database_in_a_read_only_folder_and_creates_nothing_ther
         files += e->d_name[0] != '.';
     closedir(dd);
     cr_assert_eq(files, 1, "the dashboard created files next to the database");
+}
+
+Test(dashboard, the_command_prints_its_address_serves_and_exits_0_on_sigterm)
+{
+    const char *bin = getenv("TUNELAB_BIN");
+    bin = bin && bin[0] ? bin : "./tunelab";
+    int fd[2];
+    cr_assert_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        execl(bin, bin, "dashboard", db, "--port", "0", (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    char line[512] = "";
+    FILE *f = fdopen(fd[0], "r");
+    cr_assert(fgets(line, sizeof line, f), "no address printed");
+    int p = 0;
+    const char *at = strstr(line, "http://127.0.0.1:");
+    cr_assert(at && sscanf(at, "http://127.0.0.1:%d/", &p) == 1 && p > 0, "%s", line);
+    char *body;
+    cr_assert_eq(du_get(p, "/api/studies", NULL, &body), 200);
+    cr_assert(strstr(body, "\"name\":\"dash\""), "%s", body);
+    free(body);
+    kill(pid, SIGTERM);
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    fclose(f);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
 }
