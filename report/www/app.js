@@ -325,21 +325,22 @@ function drawHyperband() {
   st.trials.forEach(function (t) {
     var hb = hbOf(t);
     if (!hb) return;
-    var b = br[hb.bracket] = br[hb.bracket] || { budget: hb.rung_budget, planned: hb.rung_n || [], reached: [], states: {} };
+    var key = (hb.iteration || 0) + '/' + hb.bracket;
+    var b = br[key] = br[key] || { it: hb.iteration || 0, bracket: hb.bracket, budget: hb.rung_budget, planned: hb.rung_n || [], reached: [] };
     for (var r = 0; r <= hb.rung; r++) b.reached[r] = (b.reached[r] || 0) + 1;
-    b.states[hb.status] = (b.states[hb.status] || 0) + 1;
   });
-  var keys = Object.keys(br);
+  var keys = Object.keys(br).sort(function (a, b) { return br[a].it - br[b].it || br[a].bracket - br[b].bracket; });
   $('s-hyperband').hidden = !keys.length;
   var box = $('hyperband');
   clear(box);
   if (!keys.length) return;
   var tab = el('table');
-  tab.appendChild(row(['bracket', 'rung', 'budget', 'planned trials', 'trials that reached it', 'promoted from it'], true));
+  tab.appendChild(row(['iteration', 'bracket', 'rung', 'budget', 'planned trials', 'trials that reached it', 'promoted from it'], true));
   keys.forEach(function (k) {
     var b = br[k];
     b.budget.forEach(function (bu, r) {
-      tab.appendChild(row([r ? '' : k, r, fmt(bu), b.planned[r] === undefined ? '–' : b.planned[r], b.reached[r] || 0, b.reached[r + 1] || 0]));
+      tab.appendChild(row([r ? '' : b.it, r ? '' : b.bracket, r, fmt(bu), b.planned[r] === undefined ? '–' : b.planned[r],
+                           b.reached[r] || 0, b.reached[r + 1] || 0]));
     });
   });
   box.appendChild(tab);
