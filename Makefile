@@ -21,7 +21,7 @@ CPPFLAGS += -I. $(BLAS_INC) -I/usr/include/stb -D_GNU_SOURCE
 # inf checks still work, which is how a diverged trial is caught).
 CFLAGS   += -std=c11 $(OPT) $(ARCH) -g -fopenmp -Wall -Wextra -Wno-unused-parameter \
             -Wno-missing-field-initializers -fno-fast-math -fno-math-errno $(SAN)
-LDLIBS   += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lnlopt -lsqlite3 -linih -lcjson -lz -lm -lpthread
+LDLIBS   += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lnlopt -lsqlite3 -linih -lcjson -lmicrohttpd -lz -lm -lpthread
 LDFLAGS  += -fopenmp $(SAN)
 
 LIB_SRC  := $(sort $(wildcard util/*.c nn/*.c data/*.c hpo/*.c tune/*.c report/*.c))
@@ -52,6 +52,16 @@ deps:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The dashboard's page (report/www/) is embedded in the binary: a generated
+# header, build/gen/dashboard_www.h, that only report/dashboard.c includes.
+WWW_SRC := $(sort $(wildcard report/www/*))
+WWW_H   := $(BUILD)/gen/dashboard_www.h
+$(WWW_H): $(WWW_SRC) scripts/embed_www.sh
+	@mkdir -p $(dir $@)
+	./scripts/embed_www.sh $@ $(WWW_SRC)
+$(BUILD)/report/dashboard.o: $(WWW_H)
+$(BUILD)/report/dashboard.o: CPPFLAGS += -I$(BUILD)/gen
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

@@ -22,6 +22,7 @@ static const command COMMANDS[] = {
     {"best", cmd_best, "print the best trial of a study database"},
     {"export", cmd_export, "export a study's trials as CSV or JSON"},
     {"report", cmd_report, "write gnuplot figures and an HTML page for a study"},
+    {"dashboard", cmd_dashboard, "serve a live dashboard of study databases (read-only)"},
     {"schedule", cmd_schedule, "print (and plot) the learning-rate schedule of a config"},
     {"lr-find", cmd_lr_find, "learning-rate range test"},
     {"pbt-replay", cmd_pbt_replay, "retrain from scratch with the schedule of a PBT study's best member"},

@@ -206,6 +206,20 @@ char *report_esc(const char *text, char *buf, size_t n);
  * ' doubled, control characters replaced by spaces) into buf; returns buf. */
 char *report_gp_quote(const char *text, char *buf, size_t n);
 
+/* An attribute's value for people, into buf (truncated to n-1): a number
+ * to 6 significant digits, a scheduler's record as words ("hb":
+ * "hyperband: bracket 2, reached rung 2 of 3 (budget 9), complete";
+ * "paused_at": "paused at budget 3 (step 3), value 0.2605"), another JSON
+ * object as its fields, a JSON array as its length, other text as it is.
+ * Returns buf.  Cannot fail (memory: the text as it is). */
+const char *report_attr_text(const char *key, const char *value, char *buf, size_t n);
+
+/* Parameter i's internal value v for people, into buf: a float to 4
+ * significant digits, otherwise space_format_value's text (ints, choices,
+ * "-" inactive).  Not for commands (they need space_format_value's exact
+ * text).  Returns buf.  Cannot fail. */
+const char *report_value_text(const space *sp, int i, double v, char *buf, size_t n);
+
 /* 1 when a logarithmic value axis suits these values (all positive,
  * spanning more than three decades), else 0. */
 int report_log_axis(const double *v, int n);

@@ -91,16 +91,16 @@ static int summary_write(const report_study *rs, report_out *o, tl_err *err)
     report_html(o, "<table>\n");
     snprintf(buf, sizeof buf, "%d", b->t.number);
     row(o, "trial", buf);
-    snprintf(buf, sizeof buf, "%.10g", b->t.value);
+    snprintf(buf, sizeof buf, "%.6g", b->t.value);
     row(o, rs->metric, buf);
     snprintf(buf, sizeof buf, "%g", b->t.budget);
     row(o, "budget", buf);
     for (int p = 0; p < rs->sp.n; p++) {
-        space_format_value(&rs->sp, p, b->t.values[p], buf, sizeof buf);
+        report_value_text(&rs->sp, p, b->t.values[p], buf, sizeof buf);
         row(o, rs->sp.p[p].name, buf);
     }
     for (int k = 0; k < b->nattrs; k++)
-        row(o, b->attrs[k].key, b->attrs[k].value);
+        row(o, b->attrs[k].key, report_attr_text(b->attrs[k].key, b->attrs[k].value, buf, sizeof buf));
     report_html(o, "</table>\n");
     if (strcmp(rs->objective, "function") && strcmp(rs->objective, "command")) {
         int need = report_retrain_command(rs, rs->best, NULL, 0) + 1;
@@ -132,9 +132,10 @@ static int summary_write(const report_study *rs, report_out *o, tl_err *err)
         report_html(o, "<tr><td class=\"num\">%d</td><td class=\"num\">%d</td>", r + 1, t->number);
         num_cell(o, t->value);
         num_cell(o, t->budget);
-        num_cell(o, report_duration(rs, idx[r]));
+        double sec = report_duration(rs, idx[r]);
+        num_cell(o, isfinite(sec) ? round(sec * 100) / 100 : sec); /* seconds: to the hundredth */
         for (int p = 0; p < rs->sp.n; p++) {
-            space_format_value(&rs->sp, p, t->values[p], buf, sizeof buf);
+            report_value_text(&rs->sp, p, t->values[p], buf, sizeof buf);
             text_cell(o, buf);
         }
         report_html(o, "</tr>\n");
@@ -205,13 +206,14 @@ static FILE *script_begin(const report_study *rs, const char *title, const char 
 
 static int history_write(const report_study *rs, report_out *o, tl_err *err)
 {
-    int ncomplete = 0, npruned = 0;
+    int ncomplete = 0, npruned = 0, npaused = 0;
     for (int i = 0; i < rs->ntrials; i++) {
         const trial *t = &rs->trials[i].t;
         ncomplete += t->state == TRIAL_COMPLETE && isfinite(t->value);
         npruned += t->state == TRIAL_PRUNED && isfinite(t->value);
+        npaused += t->state == TRIAL_PAUSED && isfinite(t->value);
     }
-    if (ncomplete + npruned == 0) {
+    if (ncomplete + npruned + npaused == 0) {
         report_html(o, "<p>No finished trial has a value yet.</p>\n");
         return 0;
     }
@@ -240,6 +242,12 @@ static int history_write(const report_study *rs, report_out *o, tl_err *err)
         if (t->state == TRIAL_PRUNED && isfinite(t->value))
             fprintf(f, "%d %.17g\n", t->number, t->value);
     }
+    fprintf(f, "EOD\n$paused << EOD\n");
+    for (int i = 0; i < rs->ntrials; i++) {
+        const trial *t = &rs->trials[i].t;
+        if (t->state == TRIAL_PAUSED && isfinite(t->value))
+            fprintf(f, "%d %.17g\n", t->number, t->value);
+    }
     /* best so far, drawn as steps up to the last trial */
     fprintf(f, "EOD\n$best << EOD\n");
     double best = NAN;
@@ -262,6 +270,11 @@ static int history_write(const report_study *rs, report_out *o, tl_err *err)
     if (npruned) {
         fprintf(f, "%s$pruned using 1:2 with points pt 2 ps 1.1 lc rgb '#d62728' "
                    "title 'pruned (last value)'", sep);
+        sep = ", ";
+    }
+    if (npaused) {
+        fprintf(f, "%s$paused using 1:2 with points pt 4 ps 1.1 lc rgb '#9467bd' "
+                   "title 'paused (last value)'", sep);
         sep = ", ";
     }
     if (ncomplete)
@@ -335,31 +348,42 @@ static int param_plot(const report_study *rs, report_out *o, int p, int ylog, in
             fprintf(f, "set xrange [%.17g:%.17g]\n", pp->low - m, pp->high + m);
         }
     }
-    int npts = 0;
-    fprintf(f, "$pts << EOD\n");
-    for (int i = 0; i < rs->ntrials; i++) {
-        const trial *t = &rs->trials[i].t;
-        double x = t->values[p];
-        if (t->state != TRIAL_COMPLETE || !isfinite(t->value) || isnan(x))
-            continue;
-        if (pp->kind == PARAM_CAT)
-            x += spread(t->number);
-        fprintf(f, "%.17g %.17g %d\n", x, t->value, t->number);
-        npts++;
+    /* complete trials, then pruned and paused ones at their last value */
+    static const int STATES[3] = {TRIAL_COMPLETE, TRIAL_PRUNED, TRIAL_PAUSED};
+    int npts = 0, nst[3] = {0, 0, 0};
+    for (int k = 0; k < 3; k++) {
+        fprintf(f, "$s%d << EOD\n", k);
+        for (int i = 0; i < rs->ntrials; i++) {
+            const trial *t = &rs->trials[i].t;
+            double x = t->values[p];
+            if (t->state != STATES[k] || !isfinite(t->value) || isnan(x))
+                continue;
+            if (pp->kind == PARAM_CAT)
+                x += spread(t->number);
+            fprintf(f, "%.17g %.17g %d\n", x, t->value, t->number);
+            nst[k]++;
+        }
+        fprintf(f, "EOD\n");
+        npts += nst[k];
     }
-    fprintf(f, "EOD\n");
     const trial *b = &rs->trials[rs->best].t;
     int best_here = !isnan(b->values[p]);
     if (best_here)
         fprintf(f, "$best << EOD\n%.17g %.17g\nEOD\n",
                 b->values[p] + (pp->kind == PARAM_CAT ? spread(b->number) : 0), b->value);
     if (npts == 0) {
-        /* the parameter was never active in a complete trial */
+        /* the parameter was never active in a trial with a value */
         fclose(f);
         free(buf);
         return 0;
     }
-    fprintf(f, "plot $pts using 1:2:3 with points pt 7 ps 0.9 lc palette title 'complete trial'");
+    const char *sep = "plot ";
+    if (nst[0])
+        fprintf(f, "%s$s0 using 1:2:3 with points pt 7 ps 0.9 lc palette title 'complete'", sep), sep = ", ";
+    if (nst[1])
+        fprintf(f, "%s$s1 using 1:2 with points pt 2 ps 1.0 lc rgb '#ff7f0e' title 'pruned (last value)'", sep), sep = ", ";
+    if (nst[2])
+        fprintf(f, "%s$s2 using 1:2 with points pt 4 ps 1.0 lc rgb '#1f77b4' title 'paused (last value)'", sep), sep = ", ";
     if (best_here)
         fprintf(f, ", $best using 1:2 with points pt 3 ps 2.5 lw 2 lc rgb '#d62728' title 'best'");
     fprintf(f, "\n");
@@ -380,8 +404,9 @@ static int params_write(const report_study *rs, report_out *o, tl_err *err)
         return tl_fail(err, TL_ERUNTIME, "report: out of memory");
     int ylog = report_log_axis(v, complete_values(rs, v));
     free(v);
-    report_html(o, "<p>%s of each complete trial against each parameter; colour: trial number; "
-                   "red star: the best trial.</p>\n",
+    report_html(o, "<p>%s of each trial against each parameter: complete trials coloured by trial "
+                   "number, pruned ones (orange crosses) and paused ones (blue squares) at the last "
+                   "value they reported; red star: the best trial.</p>\n",
                 ylog ? "The objective (log scale)" : "The objective");
     for (int p = 0; p < rs->sp.n; p++) {
         const param *pp = &rs->sp.p[p];
@@ -391,7 +416,7 @@ static int params_write(const report_study *rs, report_out *o, tl_err *err)
         char cap[300], expr[200], png[64];
         space_describe(&rs->sp, p, 0, expr, sizeof expr);
         if (!drawn) {
-            snprintf(cap, sizeof cap, "%s = %s: never active in a complete trial.", pp->name, expr);
+            snprintf(cap, sizeof cap, "%s = %s: never active in a trial with a value.", pp->name, expr);
             report_html(o, "<p>");
             report_text(o, cap);
             report_html(o, "</p>\n");

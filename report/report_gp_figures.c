@@ -201,10 +201,19 @@ int report_gp_slice_2d(const report_study *rs, report_out *o, report_gp_model *m
             u[r] = (double)b / (REPORT_GP_NGRID - 1);
         }
     report_gp_predict(m, w->u, np, w->mean, w->sd, w->acq);
-    double amin = HUGE_VAL;
-    for (int g = 0; g < np; g++)
+    /* colour scales fitted to each panel's own values (autoscale would also
+     * take in the z = 0 of the trial markers and paint the panel one colour) */
+    double amin = HUGE_VAL, amax = -HUGE_VAL, mmin = HUGE_VAL, mmax = -HUGE_VAL;
+    for (int g = 0; g < np; g++) {
         if (isfinite(w->acq[g]) && w->acq[g] < amin)
             amin = w->acq[g];
+        if (isfinite(w->acq[g]) && w->acq[g] > amax)
+            amax = w->acq[g];
+        if (isfinite(w->mean[g]) && w->mean[g] < mmin)
+            mmin = w->mean[g];
+        if (isfinite(w->mean[g]) && w->mean[g] > mmax)
+            mmax = w->mean[g];
+    }
     const trial *tn = m->next >= 0 ? &rs->trials[m->next].t : NULL;
 
     char *buf = NULL, q[400], title[400], png[64];
@@ -252,13 +261,22 @@ int report_gp_slice_2d(const report_study *rs, report_out *o, report_gp_model *m
         } else {
             fprintf(f, "set title %s\n", report_gp_quote(report_gp_acq_label(m->o.acq), q, sizeof q));
         }
+        double lo = panel ? amin : mmin, hi = panel ? amax : mmax;
+        /* a log acquisition spans thousands of nats where it is ~0: show the top 20 */
+        if (panel && (m->o.acq == ACQ_LOGEI || m->o.acq == ACQ_PI) && lo < hi - 20)
+            lo = hi - 20;
+        if (isfinite(lo) && isfinite(hi) && hi > lo)
+            fprintf(f, "set cbrange [%.17g:%.17g]\nset zrange [%.17g:%.17g]\n", lo, hi, lo, hi);
+        else
+            fprintf(f, "set cbrange [*:*]\nset zrange [*:*]\n");
         fprintf(f, "splot $g using 1:2:%d with pm3d notitle, $g using 1:2:%d nosurface with lines "
-                   "lc rgb '#333333' notitle, $pts using 1:2:(0) nocontours with points pt 7 ps 0.8 "
-                   "lc rgb 'black' notitle, $best using 1:2:(0) nocontours with points pt 6 ps 2.4 lw 2 "
+                   "lc rgb '#333333' notitle, $pts using 1:2:(%.17g) nocontours with points pt 7 ps 0.8 "
+                   "lc rgb 'black' notitle, $best using 1:2:(%.17g) nocontours with points pt 6 ps 2.4 lw 2 "
                    "lc rgb '#2ca02c' notitle",
-                panel ? 4 : 3, panel ? 4 : 3);
+                panel ? 4 : 3, panel ? 4 : 3, isfinite(lo) ? lo : 0.0, isfinite(lo) ? lo : 0.0);
         if (next_pt)
-            fprintf(f, ", $next using 1:2:(0) nocontours with points pt 3 ps 2.6 lw 2 lc rgb '#ffffff' notitle");
+            fprintf(f, ", $next using 1:2:(%.17g) nocontours with points pt 3 ps 2.6 lw 2 lc rgb '#ffffff' notitle",
+                    isfinite(lo) ? lo : 0.0);
         fprintf(f, "\n");
     }
     fprintf(f, "unset multiplot\n");

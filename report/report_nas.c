@@ -53,14 +53,13 @@ static int evaluated(const report_study *rs, int i)
     return t->state == TRIAL_COMPLETE && isfinite(t->value);
 }
 
+/* Only an architecture search (the evolution sampler, or tune/nas.c's
+ * "pareto_front"): a trial reused from a duplicate (hpo's reuse of equal
+ * configurations, any sampler) or a "params" count (every train trial) does
+ * not make a study one. */
 static int nas_applies(const report_study *rs)
 {
-    if (report_uses(rs, "evolution") || report_study_attr(rs, "pareto_front") || report_study_attr(rs, "rejected"))
-        return 1;
-    for (int i = 0; i < rs->ntrials; i++)
-        if (reused_from(rs, i) >= 0)
-            return 1;
-    return 0;
+    return report_uses(rs, "evolution") || report_study_attr(rs, "pareto_front") != NULL;
 }
 
 static int better(const report_study *rs, double a, double b)

@@ -142,15 +142,10 @@ static int view_load(const report_study *rs, report_pbt_view *v, tl_err *err)
     return 0;
 }
 
-/* A value for people: floats with 4 significant digits, ints and choices
- * as space_format_value writes them, "-" when inactive. */
-static char *fmt_value(const space *sp, int i, double x, char *buf, size_t n)
+/* A value for people (report_value_text). */
+static const char *fmt_value(const space *sp, int i, double x, char *buf, size_t n)
 {
-    if (sp->p[i].kind == PARAM_FLOAT && isfinite(x))
-        snprintf(buf, n, "%.4g", x);
-    else
-        space_format_value(sp, i, x, buf, n);
-    return buf;
+    return report_value_text(sp, i, x, buf, n);
 }
 
 /* 1 when two internal values are equal (NAN, inactive, equals NAN). */

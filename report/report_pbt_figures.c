@@ -190,7 +190,7 @@ int report_pbt_lineage_figure(const report_study *rs, const report_pbt_view *v, 
     /* lane 0 on top; room on the right for the last values */
     fprintf(f, "set title %s\nset xlabel 'epoch (position of the member''s weights)'\n"
                "set ylabel 'member'\nset grid x\nset yrange [%g:-0.7]\nset xrange [0:%g]\n"
-               "set key below\n",
+               "set key outside top center horizontal\n", /* below, it hid the x label */
             report_gp_quote(title, q, sizeof q), n - 0.3, xmax * 1.14 + 0.5);
     fprintf(f, "set xtics 0,%d,%d\n", xmax <= 20 ? 1 : (xmax + 9) / 10, xmax);
     if (n <= 40) {
