@@ -196,3 +196,38 @@ int mpi_msg_recv(int src, int tag, mpi_msg *m, unsigned char **payload, tl_err *
     }
     return 0;
 }
+
+int mpi_world_sum(float *buf, size_t n, double *d, int nd)
+{
+    if (world.size <= 1)
+        return 0;
+    if (n > (size_t)2147483647 || nd > 64)
+        return TL_ERUNTIME;
+    enum { TAG_SUM = 0x5355 };
+    double dd[64];
+    int rc = MPI_SUCCESS;
+    if (world.rank == 0) {
+        float *tmp = malloc(n ? n * sizeof *tmp : 1);
+        if (!tmp)
+            return TL_ERUNTIME;
+        for (int r = 1; r < world.size && rc == MPI_SUCCESS; r++) {
+            rc = MPI_Recv(tmp, (int)n, MPI_FLOAT, r, TAG_SUM, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            if (rc == MPI_SUCCESS)
+                rc = MPI_Recv(dd, nd, MPI_DOUBLE, r, TAG_SUM, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            for (size_t i = 0; rc == MPI_SUCCESS && i < n; i++)
+                buf[i] += tmp[i];
+            for (int i = 0; rc == MPI_SUCCESS && i < nd; i++)
+                d[i] += dd[i];
+        }
+        free(tmp);
+    } else {
+        rc = MPI_Send(buf, (int)n, MPI_FLOAT, 0, TAG_SUM, MPI_COMM_WORLD);
+        if (rc == MPI_SUCCESS)
+            rc = MPI_Send(d, nd, MPI_DOUBLE, 0, TAG_SUM, MPI_COMM_WORLD);
+    }
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Bcast(buf, (int)n, MPI_FLOAT, 0, MPI_COMM_WORLD);
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Bcast(d, nd, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    return rc == MPI_SUCCESS ? 0 : TL_ERUNTIME;
+}

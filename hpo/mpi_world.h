@@ -56,6 +56,12 @@ int mpi_world_agree(int status, const char *msg, uint64_t cfg_hash, int threads,
 #define MPI_HASH_SEED 0xcbf29ce484222325ULL
 uint64_t mpi_hash(uint64_t h, const void *p, size_t n);
 
+/* Replaces buf (n floats) and d (nd doubles) on every rank by their sums
+ * over all ranks, added in rank order on rank 0 (0 + 1 + 2 ...) and then
+ * broadcast: the same bits on every rank and in every run.  Collective.
+ * Returns 0 or TL_ERUNTIME (MPI, memory). */
+int mpi_world_sum(float *buf, size_t n, double *d, int nd);
+
 /* ---- messages between rank 0 and a worker thread ---- */
 
 enum mpi_msg_type {

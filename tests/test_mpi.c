@@ -422,3 +422,41 @@ Test(mpi, storage_rank_0_cannot_reach_exits_2_naming_rank_0)
     cr_assert(strstr(r.err, "rank 0") && strstr(r.err, "/proc/none"), "%s", r.err);
     cli_free(&r);
 }
+
+/* The final summary of a `tunelab train --json` run. */
+static double train_val_loss(const cli_out *r)
+{
+    cJSON *j = cJSON_Parse(cli_last_line(r->out));
+    cr_assert(j, "no JSON summary: %s\n%s", r->out, r->err);
+    double v = jnum(j, "val_loss");
+    cJSON_Delete(j);
+    return v;
+}
+
+#define DP_TOL 1e-4 /* relative: sums of slices differ from one sum in float rounding only */
+
+/* Data-parallel `tunelab train` (3 ranks, accumulation and a schedule)
+ * ends where the single-process run ends; a checkpoint written by 3 ranks
+ * resumes on 2. */
+Test(mpi, data_parallel_train_equals_the_single_process_run)
+{
+    need_mpirun();
+    write_spirals("dp.ini", "[train]\nepochs = 6\naccum_steps = 2\nschedule = cosine\nbatch_size = 30\n");
+    cli_out one = mpi_run(0, "train dp.ini --json");
+    cr_assert_eq(one.status, 0, "%s", one.err);
+    cli_out three = mpi_run(3, "train dp.ini --json");
+    cr_assert_eq(three.status, 0, "%s", three.err);
+    cr_assert(strstr(three.err, "data parallel over 3 ranks"), "%s", three.err);
+    double a = train_val_loss(&one), b = train_val_loss(&three);
+    cr_assert(fabs(a - b) <= DP_TOL * fabs(a), "1 process %.9g, 3 ranks %.9g", a, b);
+    cli_out part = mpi_run(3, "train dp.ini --until 3 --set train.checkpoint=part.ckpt --quiet");
+    cr_assert_eq(part.status, 0, "%s", part.err);
+    cli_out rest = mpi_run(2, "train --resume part.ckpt --json");
+    cr_assert_eq(rest.status, 0, "%s", rest.err);
+    double c = train_val_loss(&rest);
+    cr_assert(fabs(a - c) <= DP_TOL * fabs(a), "1 process %.9g, 3 then 2 ranks %.9g", a, c);
+    cli_free(&one);
+    cli_free(&three);
+    cli_free(&part);
+    cli_free(&rest);
+}

@@ -7,6 +7,7 @@
 
 #include "hpo/executor_mpi.h"
 #include "hpo/mpi_world.h"
+#include "tune/fit.h"
 
 int tune_mpi_start(int *argc, char ***argv, tl_err *err)
 {
@@ -58,4 +59,19 @@ int tune_objective_optimize_mpi(tune_objective *o, study *st, int workers, study
     int rc = study_optimize_mpi(st, &o->obj, threads, fn, ud, err);
     free(threads);
     return rc;
+}
+
+static int dp_reduce(void *ud, float *grads, size_t n, double *sums, int nsums)
+{
+    return mpi_world_sum(grads, n, sums, nsums);
+}
+
+void tune_fit_data_parallel(fit *f)
+{
+    if (mpi_world_size() <= 1)
+        return;
+    f->s.tr.dp = (train_dp){ .rank = mpi_world_rank(), .size = mpi_world_size(), .x_row = f->data.in_dim,
+                             .reduce = dp_reduce };
+    if (mpi_world_rank() > 0)
+        f->ckpt = NULL;
 }

@@ -48,4 +48,13 @@ int tune_objective_serve(tune_objective *o, const config *c, const study_config 
 int tune_objective_optimize_mpi(tune_objective *o, study *st, int workers, study_progress_fn fn, void *ud,
                                 tl_err *err);
 
+/* `tunelab train` across ranks (data parallelism, nn/train.h train_dp):
+ * with more than one rank, every rank takes its slice of each micro-batch
+ * of f's trainer and the gradients are summed in rank order
+ * (hpo/mpi_world.h, mpi_world_sum), so every rank steps identically;
+ * ranks > 0 write no checkpoint (f->ckpt = NULL).  With one rank it does
+ * nothing.  Cannot fail. */
+struct fit;
+void tune_fit_data_parallel(struct fit *f);
+
 #endif
