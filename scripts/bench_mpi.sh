@@ -17,7 +17,6 @@ type = function
 function = branin
 [study]
 trials = $TRIALS
-max_failures = 0
 [space]
 x0 = uniform(-5, 10)
 x1 = uniform(0, 15)

@@ -441,7 +441,7 @@ static double train_val_loss(const cli_out *r)
 Test(mpi, data_parallel_train_equals_the_single_process_run)
 {
     need_mpirun();
-    write_spirals("dp.ini", "[train]\nepochs = 6\naccum_steps = 2\nschedule = cosine\nbatch_size = 30\npatience = 3\n");
+    write_spirals("dp.ini", "[train]\nepochs = 6\naccum_steps = 2\nschedule = cosine\nbatch_size = 30\nearly_stopping_patience = 3\n");
     cli_out one = mpi_run(0, "train dp.ini --json");
     cr_assert_eq(one.status, 0, "%s", one.err);
     cli_out three = mpi_run(3, "train dp.ini --json");
