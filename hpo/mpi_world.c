@@ -163,7 +163,7 @@ int mpi_msg_recv(int src, int tag, mpi_msg *m, unsigned char **payload, tl_err *
     MPI_Message h;
     MPI_Status st;
     int flag = 0;
-    long nap_ns = 20000; /* grows to 2 ms while nothing comes */
+    long nap_ns = 20000; /* grows to 1 ms while nothing comes */
     for (;;) {
         if (MPI_Improbe(src, tag, MPI_COMM_WORLD, &flag, &h, &st) != MPI_SUCCESS)
             return tl_fail(err, TL_ERUNTIME, "MPI_Improbe failed");
@@ -171,7 +171,7 @@ int mpi_msg_recv(int src, int tag, mpi_msg *m, unsigned char **payload, tl_err *
             break;
         struct timespec ts = { 0, nap_ns };
         nanosleep(&ts, NULL);
-        if (nap_ns < 2000000)
+        if (nap_ns < 1000000)
             nap_ns *= 2;
     }
     int count = 0;

@@ -8,7 +8,7 @@ set -eu
 TRIALS=${1:-400}
 shift 2>/dev/null || true
 RANKS=${*:-"2 4 8 16 32 64"}
-BIN=${TUNELAB_BIN:-$(pwd)/tunelab}
+BIN=${TUNELAB_BIN:-$(cd "$(dirname "$0")/.." && pwd)/tunelab}
 DIR=$(mktemp -d /tmp/tl-bench-mpi.XXXXXX)
 trap 'rm -rf "$DIR"' EXIT
 cat > "$DIR/fn.ini" <<INI
