@@ -1,9 +1,11 @@
-/* tests/test_mpi.c: `tunelab run` under `mpirun -np 3` on this machine
- * (oversubscribed): trials on both worker ranks, Hyperband promotions on
- * another rank with the single-process values, PBT exploits across ranks,
- * a killed rank and the resumed study, one rank as a plain run, and the
- * start-up errors (exit 2, naming the rank).  Skipped when mpirun is
- * missing.  Tests read the study back with --json and the sqlite3 shell. */
+/* tests/test_mpi.c: tunelab under `mpirun -np 3` on this machine
+ * (oversubscribed): a study's trials on both worker ranks, Hyperband
+ * promotions on another rank with the single-process values, PBT exploits
+ * across ranks, a killed rank and the resumed study, one rank as a plain
+ * run, the start-up errors (exit 2, naming the rank), and data-parallel
+ * `tunelab train` equal to the one-process run, resumed on another rank
+ * count.  Skipped when mpirun is missing.  Tests read the study back with
+ * --json and the sqlite3 shell. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
