@@ -162,14 +162,14 @@ Test(mpi, function_study_runs_trials_on_both_worker_ranks)
 Test(mpi, hyperband_promotes_on_another_rank_with_the_same_values)
 {
     need_mpirun();
-    write_spirals("hb.ini", "[train]\nepochs = 9\n[study]\nscheduler = hyperband\ntrials = 9\nstorage = hb.db\n"
+    write_spirals("hb.ini", "[train]\nepochs = 9\n[study]\nscheduler = hyperband\ntrials = 27\nstorage = hb.db\n"
                             "min_budget = 1\nmax_budget = 9\nmetric = val_loss\n");
     cli_out r = mpi_run(3, "run hb.ini --json");
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
     cli_out p = mpi_run(0, "run hb.ini --json --set study.storage=plain.db");
     cr_assert_eq(p.status, 0, "stderr: %s", p.err);
-    cJSON *lines[128], *plain[128];
-    int n = trial_lines(r.out, lines, 128), np = trial_lines(p.out, plain, 128), moved = 0;
+    cJSON *lines[256], *plain[256];
+    int n = trial_lines(r.out, lines, 256), np = trial_lines(p.out, plain, 256), moved = 0;
     cr_assert_gt(n, 9);
     for (int i = 0; i < n; i++) {
         const char *ranks = jstr(lines[i], "ranks");
@@ -304,11 +304,11 @@ static pid_t find_rank(int rank)
     return found;
 }
 
-static int count_complete(const char *db)
+/* The first number a sqlite3 query on dir/db prints (0 when none). */
+static int query_int(const char *db, const char *sql)
 {
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "sqlite3 '%s/%s' \"select count(*) from trials where state = 'complete'\" 2>/dev/null",
-             dir, db);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s/%s' \"%s\" 2>/dev/null", dir, db, sql);
     FILE *p = popen(cmd, "r");
     int n = 0;
     if (p && fscanf(p, "%d", &n) != 1)
@@ -318,16 +318,19 @@ static int count_complete(const char *db)
     return n;
 }
 
-/* A dead rank ends the job (Open MPI's default); mpirun again resumes the
- * study: every completed trial kept as it was, the lost ones re-run. */
-Test(mpi, killed_rank_loses_no_completed_trial_and_resumes)
+static int count_complete(const char *db)
 {
-    need_mpirun();
-    write_file("slow.ini", "[objective]\ntype = command\ncommand = sh -c 'sleep 0.4; echo {x}'\n"
-                           "[study]\ntrials = 10\nstorage = slow.db\n[space]\nx = uniform(0, 1)\n");
+    return query_int(db, "select count(*) from trials where state = 'complete'");
+}
+
+/* Starts `mpirun -np 3 tunelab run cfg`, waits until query `when` on db
+ * gives at least 1, kills rank 2 (SIGKILL), and returns once the job and
+ * its rank 0 (the owner of the trials left running) are gone. */
+static void run_and_kill_rank_2(const char *cfg, const char *db, const char *when)
+{
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "cd '%s' && exec env NO_COLOR=1 " MPIRUN " -np 3 '%s' run slow.ini --json >k1.out 2>k1.err",
-             dir, cli_bin());
+    snprintf(cmd, sizeof cmd, "cd '%s' && exec env NO_COLOR=1 OMP_NUM_THREADS=1 " MPIRUN
+             " -np 3 '%s' run %s --json >k1.out 2>k1.err", dir, cli_bin(), cfg);
     pid_t mp = fork();
     cr_assert(mp >= 0);
     if (mp == 0) {
@@ -335,10 +338,10 @@ Test(mpi, killed_rank_loses_no_completed_trial_and_resumes)
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
-    int before = 0;
-    for (int i = 0; i < 300 && (before = count_complete("slow.db")) < 3; i++)
+    int ready = 0;
+    for (int i = 0; i < 600 && !(ready = query_int(db, when) > 0); i++)
         usleep(50000);
-    cr_assert_geq(before, 3, "the study did not start");
+    cr_assert(ready, "the study did not get to: %s", when);
     pid_t victim = find_rank(2);
     cr_assert_gt(victim, 0, "rank 2 not found");
     kill(victim, SIGKILL);
@@ -347,7 +350,7 @@ Test(mpi, killed_rank_loses_no_completed_trial_and_resumes)
     cr_assert(!WIFEXITED(st) || WEXITSTATUS(st) != 0, "mpirun should fail when a rank dies");
     /* rank 0 may outlive mpirun a moment: its trials are requeued once its pid is gone */
     char q[512];
-    snprintf(q, sizeof q, "sqlite3 '%s/slow.db' \"select distinct pid from trials where state = 'running'\"", dir);
+    snprintf(q, sizeof q, "sqlite3 '%s/%s' \"select distinct pid from trials where state = 'running'\"", dir, db);
     FILE *pp = popen(q, "r");
     long owner;
     while (pp && fscanf(pp, "%ld", &owner) == 1)
@@ -355,6 +358,16 @@ Test(mpi, killed_rank_loses_no_completed_trial_and_resumes)
             usleep(50000);
     if (pp)
         pclose(pp);
+}
+
+/* A dead rank ends the job (Open MPI's default); mpirun again resumes the
+ * study: every completed trial kept as it was, the lost ones re-run. */
+Test(mpi, killed_rank_loses_no_completed_trial_and_resumes)
+{
+    need_mpirun();
+    write_file("slow.ini", "[objective]\ntype = command\ncommand = sh -c 'sleep 0.4; echo {x}'\n"
+                           "[study]\ntrials = 10\nstorage = slow.db\n[space]\nx = uniform(0, 1)\n");
+    run_and_kill_rank_2("slow.ini", "slow.db", "select count(*) >= 3 from trials where state = 'complete'");
     /* what was complete stays complete, with its value */
     char snap[] = "/tmp/tl-mpi-snapXXXXXX", cmp[512];
     close(mkstemp(snap));
@@ -386,6 +399,38 @@ Test(mpi, killed_rank_loses_no_completed_trial_and_resumes)
     free(now);
     unlink(snap);
     unlink(check);
+    cli_free(&r);
+}
+
+/* Hyperband killed after a promotion: the paused trials' states, saved by
+ * rank 0 in the study's state folder, carry them on after mpirun again,
+ * and the study ends where the uninterrupted one-process run ends. */
+Test(mpi, killed_hyperband_resumes_paused_trials_from_saved_states)
+{
+    need_mpirun();
+    write_file("hk.ini", "[data]\ndataset = spirals\nsamples = 20000\nclasses = 3\nval_fraction = 0.2\n"
+                         "[model]\ntype = mlp\nlayers = 2\nhidden = 128\n"
+                         "[train]\nlr = 3e-2\nbatch_size = 16\nepochs = 9\nseed = 7\n"
+                         "[study]\nscheduler = hyperband\ntrials = 9\nstorage = hk.db\nmin_budget = 1\n"
+                         "max_budget = 9\nmetric = val_loss\n[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n");
+    run_and_kill_rank_2("hk.ini", "hk.db", "select count(*) from trials where state = 'paused' and budget >= 3");
+    cr_assert_gt(query_int("hk.db", "select count(*) from trials where state = 'paused'"), 0);
+    char ls[256];
+    snprintf(ls, sizeof ls, "ls '%s/hk.db.states' | grep -q 'trial-.*\\.state'", dir);
+    cr_assert_eq(system(ls), 0, "no saved state in hk.db.states");
+    cli_out r = mpi_run(3, "run hk.ini --json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cli_out p = mpi_run(0, "run hk.ini --json --set study.storage=plain.db");
+    cr_assert_eq(p.status, 0, "stderr: %s", p.err);
+    cJSON *a = cJSON_Parse(cli_last_line(r.out)), *b = cJSON_Parse(cli_last_line(p.out));
+    cr_assert(a && b, "%s\n%s", r.out, p.out);
+    cr_assert_eq(jint(a, "n_complete"), jint(b, "n_complete"));
+    cr_assert_eq(jnum(a, "best_value"), jnum(b, "best_value"), "resumed %.17g, uninterrupted %.17g",
+                 jnum(a, "best_value"), jnum(b, "best_value"));
+    cr_assert_eq(jnum(a, "budget_used"), jnum(b, "budget_used"));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cli_free(&p);
     cli_free(&r);
 }
 
