@@ -3,11 +3,94 @@
  * studies, objectives or what the messages mean. */
 #include "hpo/mpi_world.h"
 
+#include <dlfcn.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* Open MPI's library is loaded at run time, only under mpirun, so that a
+ * plain run does not pay for loading it (a few milliseconds per start):
+ * the functions and the predefined handles this file uses come from
+ * dlopen / dlsym, and the names below stand for them.  mpi.h still gives
+ * the types and constants. */
+static struct {
+    void *lib;
+    MPI_Comm world;
+    MPI_Datatype byte, flt, dbl;
+    int (*init_thread)(int *, char ***, int, int *);
+    int (*comm_rank)(MPI_Comm, int *);
+    int (*comm_size)(MPI_Comm, int *);
+    int (*barrier)(MPI_Comm);
+    int (*finalize)(void);
+    int (*get_processor_name)(char *, int *);
+    int (*gather)(const void *, int, MPI_Datatype, void *, int, MPI_Datatype, int, MPI_Comm);
+    int (*bcast)(void *, int, MPI_Datatype, int, MPI_Comm);
+    int (*send)(const void *, int, MPI_Datatype, int, int, MPI_Comm);
+    int (*recv)(void *, int, MPI_Datatype, int, int, MPI_Comm, MPI_Status *);
+    int (*improbe)(int, int, MPI_Comm, int *, MPI_Message *, MPI_Status *);
+    int (*mrecv)(void *, int, MPI_Datatype, MPI_Message *, MPI_Status *);
+    int (*get_count)(const MPI_Status *, MPI_Datatype, int *);
+} M;
+
+#undef MPI_COMM_WORLD
+#define MPI_COMM_WORLD M.world
+#undef MPI_BYTE
+#define MPI_BYTE M.byte
+#undef MPI_FLOAT
+#define MPI_FLOAT M.flt
+#undef MPI_DOUBLE
+#define MPI_DOUBLE M.dbl
+#define MPI_Init_thread (*M.init_thread)
+#define MPI_Comm_rank (*M.comm_rank)
+#define MPI_Comm_size (*M.comm_size)
+#define MPI_Barrier (*M.barrier)
+#define MPI_Finalize (*M.finalize)
+#define MPI_Get_processor_name (*M.get_processor_name)
+#define MPI_Gather (*M.gather)
+#define MPI_Bcast (*M.bcast)
+#define MPI_Send (*M.send)
+#define MPI_Recv (*M.recv)
+#define MPI_Improbe (*M.improbe)
+#define MPI_Mrecv (*M.mrecv)
+#define MPI_Get_count (*M.get_count)
+
+/* Loads libmpi and every symbol above.  Returns 0 or TL_ERUNTIME. */
+static int load_mpi(tl_err *err)
+{
+    const char *names[] = { "libmpi.so.40", "libmpi.so" };
+    for (size_t i = 0; i < 2 && !M.lib; i++)
+        M.lib = dlopen(names[i], RTLD_NOW | RTLD_GLOBAL); /* global: Open MPI's plugins need its symbols */
+    if (!M.lib)
+        return tl_fail(err, TL_ERUNTIME, "started by mpirun, but Open MPI's libmpi.so.40 cannot be loaded (%s): "
+                       "install libopenmpi3 / openmpi-bin (scripts/deps.sh)", dlerror());
+    struct {
+        void **at;
+        const char *name;
+    } syms[] = {
+        { (void **)&M.world, "ompi_mpi_comm_world" }, { (void **)&M.byte, "ompi_mpi_byte" },
+        { (void **)&M.flt, "ompi_mpi_float" }, { (void **)&M.dbl, "ompi_mpi_double" },
+        { (void **)&M.init_thread, "MPI_Init_thread" }, { (void **)&M.comm_rank, "MPI_Comm_rank" },
+        { (void **)&M.comm_size, "MPI_Comm_size" }, { (void **)&M.barrier, "MPI_Barrier" },
+        { (void **)&M.finalize, "MPI_Finalize" }, { (void **)&M.get_processor_name, "MPI_Get_processor_name" },
+        { (void **)&M.gather, "MPI_Gather" }, { (void **)&M.bcast, "MPI_Bcast" },
+        { (void **)&M.send, "MPI_Send" }, { (void **)&M.recv, "MPI_Recv" },
+        { (void **)&M.improbe, "MPI_Improbe" }, { (void **)&M.mrecv, "MPI_Mrecv" },
+        { (void **)&M.get_count, "MPI_Get_count" },
+    };
+    for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
+        if (!(*syms[i].at = dlsym(M.lib, syms[i].name)))
+            return tl_fail(err, TL_ERUNTIME, "libmpi lacks %s: an Open MPI 4 library is needed", syms[i].name);
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 /* The process's MPI world: set once by mpi_world_start (MPI is process-wide). */
 static struct {
@@ -24,6 +107,9 @@ int mpi_world_start(int *argc, char ***argv, tl_err *err)
 {
     if (world.started || !mpi_world_launched())
         return 0;
+    int rc = load_mpi(err);
+    if (rc)
+        return rc;
     int provided = 0;
     if (MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS)
         return tl_fail(err, TL_ERUNTIME, "MPI_Init_thread failed");
@@ -167,13 +253,13 @@ int mpi_msg_recv(int src, int tag, mpi_msg *m, unsigned char **payload, tl_err *
      * sleeping CPU, in a VM above all, takes a millisecond to wake), then
      * nap, 20 us growing to 1 ms. */
     long nap_ns = 20000;
-    double spin_until = MPI_Wtime() + 50e-6;
+    double spin_until = now_s() + 50e-6;
     for (;;) {
         if (MPI_Improbe(src, tag, MPI_COMM_WORLD, &flag, &h, &st) != MPI_SUCCESS)
             return tl_fail(err, TL_ERUNTIME, "MPI_Improbe failed");
         if (flag)
             break;
-        if (MPI_Wtime() < spin_until)
+        if (now_s() < spin_until)
             continue;
         struct timespec ts = { 0, nap_ns };
         nanosleep(&ts, NULL);

@@ -507,3 +507,12 @@ Test(mpi, data_parallel_train_equals_the_single_process_run)
     cli_free(&part);
     cli_free(&rest);
 }
+
+/* A plain run neither links nor loads Open MPI (hpo/mpi_world.c dlopens it
+ * under mpirun only), so it starts as fast as without MPI. */
+Test(mpi, plain_binary_does_not_link_libmpi)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "ldd '%s' | grep -q libmpi", cli_bin());
+    cr_assert_neq(system(cmd), 0, "tunelab links libmpi: a plain start would load it");
+}
