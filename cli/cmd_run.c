@@ -124,9 +124,12 @@ static void on_event(void *ud, const study_event *ev)
     if (v->t.live && !v->json && !v->quiet) {
         char label[96], suffix[160];
         snprintf(label, sizeof label, "trials %d/%d", v->finished, v->total);
+        char rank[16] = "", on[32] = "";
+        if (ev->kind == STUDY_EV_REPORT && study_trial_attr_get(v->st, ev->trial, "rank", rank, sizeof rank) == 1)
+            snprintf(on, sizeof on, " on rank %s", rank); /* MPI */
         if (ev->kind == STUDY_EV_REPORT)
-            snprintf(suffix, sizeof suffix, "trial %d step %d value %.4g %.0fs", ev->trial, ev->step, ev->value,
-                     tl_now() - v->t0);
+            snprintf(suffix, sizeof suffix, "trial %d%s step %d value %.4g %.0fs", ev->trial, on, ev->step,
+                     ev->value, tl_now() - v->t0);
         else
             snprintf(suffix, sizeof suffix, "%.0fs", tl_now() - v->t0);
         term_progress(&v->t, label, v->finished, v->total, suffix);
