@@ -21,7 +21,11 @@ CPPFLAGS += -I. $(BLAS_INC) -I/usr/include/stb -D_GNU_SOURCE
 # inf checks still work, which is how a diverged trial is caught).
 CFLAGS   += -std=c11 $(OPT) $(ARCH) -g -fopenmp -Wall -Wextra -Wno-unused-parameter \
             -Wno-missing-field-initializers -fno-fast-math -fno-math-errno $(SAN)
-LDLIBS   += -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lnlopt -lsqlite3 -linih -lcjson -lmicrohttpd -lz -lm -lpthread
+# Open MPI (one binary: hpo/mpi_world.c loads libmpi with dlopen, only
+# under mpirun, so a plain run starts as fast as without MPI).
+MPI_CPPFLAGS := $(shell mpicc --showme:compile 2>/dev/null)
+CPPFLAGS += $(MPI_CPPFLAGS)
+LDLIBS   += -ldl -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas -lnlopt -lsqlite3 -linih -lcjson -lmicrohttpd -lz -lm -lpthread
 LDFLAGS  += -fopenmp $(SAN)
 
 LIB_SRC  := $(sort $(wildcard util/*.c nn/*.c data/*.c hpo/*.c tune/*.c report/*.c))

@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/term.h"
 #include "tune/nas.h"
+#include "tune/study_mpi.h"
 #include "tune/study_setup.h"
 #include "util/timer.h"
 
@@ -66,6 +67,9 @@ static void print_trial_line(view *v, const study_event *ev)
     tl_err err;
     if (study_get_trial(v->st, ev->trial, &tr, &err))
         return;
+    char rank[16] = "", ranks[512] = "";
+    study_trial_attr_get(v->st, ev->trial, "rank", rank, sizeof rank);
+    study_trial_attr_get(v->st, ev->trial, "ranks", ranks, sizeof ranks);
     if (v->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "trial", tr.number);
@@ -77,6 +81,10 @@ static void print_trial_line(view *v, const study_event *ev)
             add_param_json(p, v->sp, i, tr.values[i]);
         if (tr.reason[0])
             cJSON_AddStringToObject(o, "reason", tr.reason);
+        if (rank[0]) /* MPI: where it ran, then every rank it ran on */
+            cJSON_AddNumberToObject(o, "rank", strtol(rank, NULL, 10));
+        if (ranks[0])
+            cJSON_AddStringToObject(o, "ranks", ranks);
         char *s = cJSON_PrintUnformatted(o);
         printf("%s\n", s);
         free(s);
@@ -90,6 +98,8 @@ static void print_trial_line(view *v, const study_event *ev)
             space_format_value(v->sp, i, tr.values[i], buf, sizeof buf);
             u += (size_t)snprintf(line + u, sizeof line - u, " %s=%s", v->sp->p[i].name, buf);
         }
+        if (rank[0] && u < sizeof line)
+            u += (size_t)snprintf(line + u, sizeof line - u, "  [rank %s]", rank);
         if (tr.reason[0] && u < sizeof line)
             snprintf(line + u, sizeof line - u, "  (%s)", tr.reason);
         printf("%s\n", line);
@@ -114,9 +124,12 @@ static void on_event(void *ud, const study_event *ev)
     if (v->t.live && !v->json && !v->quiet) {
         char label[96], suffix[160];
         snprintf(label, sizeof label, "trials %d/%d", v->finished, v->total);
+        char rank[16] = "", on[32] = "";
+        if (ev->kind == STUDY_EV_REPORT && study_trial_attr_get(v->st, ev->trial, "rank", rank, sizeof rank) == 1)
+            snprintf(on, sizeof on, " on rank %s", rank); /* MPI */
         if (ev->kind == STUDY_EV_REPORT)
-            snprintf(suffix, sizeof suffix, "trial %d step %d value %.4g %.0fs", ev->trial, ev->step, ev->value,
-                     tl_now() - v->t0);
+            snprintf(suffix, sizeof suffix, "trial %d%s step %d value %.4g %.0fs", ev->trial, on, ev->step,
+                     ev->value, tl_now() - v->t0);
         else
             snprintf(suffix, sizeof suffix, "%.0fs", tl_now() - v->t0);
         term_progress(&v->t, label, v->finished, v->total, suffix);
@@ -146,31 +159,35 @@ typedef struct best_info {
 
 /* Loads the config and its space, checks the study settings (the
  * algorithms' validate hooks), builds the objective and the architecture
- * search's callbacks, and opens the study.  Returns 0, or the exit status
- * after printing the error. */
-static int run_open(run *r, const args *a)
+ * search's callbacks, and opens the study (not when open_study is 0: an
+ * MPI worker rank).  Returns 0, or a tl_code with *err and *hint (NULL
+ * when none) filled, printing nothing. */
+static int run_open(run *r, const args *a, int open_study, tl_err *err, const char **hint)
 {
-    tl_err err = {0};
     int rc;
-    if (args_load_config(a, &r->c, &err) || tune_space_from_config(&r->c, &r->sp, &err))
-        return term_error(&err, NULL);
+    *hint = NULL;
+    if ((rc = args_load_config(a, &r->c, err)) || (rc = tune_space_from_config(&r->c, &r->sp, err)))
+        return rc;
     if (r->sp.n == 0)
-        return term_errorf(2, "%s: [space]: no parameters to tune (add e.g. `train.lr = loguniform(1e-4, 1e-2)`)",
-                           r->c.source);
+        return tl_fail(err, TL_EINPUT,
+                       "%s: [space]: no parameters to tune (add e.g. `train.lr = loguniform(1e-4, 1e-2)`)",
+                       r->c.source);
     tune_study_config(&r->c, &r->sc, &r->opts);
-    if (study_validate(&r->sc, &r->sp, &err)) {
-        tl_prefix(&err, "%s", r->c.source);
-        return term_error(&err, NULL);
-    }
+    if ((rc = study_validate(&r->sc, &r->sp, err)))
+        return tl_prefix(err, "%s", r->c.source);
     /* Architecture search (tune/nas.h): constraints, duplicate reuse, second objective. */
-    if (tune_objective_open(&r->obj, &r->c, &r->sp, &err) ||
-        nas_setup(&r->nas, &r->c, r->obj.kind == TUNE_OBJECTIVE_TRAIN ? &r->obj.data : NULL, &r->sp, &r->sc,
-                  &err))
-        return term_error(&err, NULL);
-    if ((rc = study_open(&r->st, &r->sc, &r->sp, &err)))
-        return term_error(&err, rc == TL_EINPUT ? "a different study already lives in that database: change "
-                                                  "study.name or study.storage, or delete the file"
-                                                : NULL);
+    if ((rc = tune_objective_open(&r->obj, &r->c, &r->sp, err)) ||
+        (rc = nas_setup(&r->nas, &r->c, r->obj.kind == TUNE_OBJECTIVE_TRAIN ? &r->obj.data : NULL, &r->sp,
+                        &r->sc, err)))
+        return rc;
+    if (!open_study)
+        return 0;
+    if ((rc = study_open(&r->st, &r->sc, &r->sp, err))) {
+        if (rc == TL_EINPUT)
+            *hint = "a different study already lives in that database: change study.name or study.storage, or "
+                    "delete the file";
+        return rc;
+    }
     /* What `tunelab report` and `best` need to read the study back (the
      * sampler stores its own settings). */
     study_attr_set(r->st, "sampler", r->sc.sampler, NULL);
@@ -202,7 +219,10 @@ static void run_header(run *r, int existing)
             study_storage_path(r->st), existing, r->sc.trials);
     fprintf(stderr, "# sampler %s, scheduler %s, metric %s (%s), objective %s\n", r->sc.sampler, r->sc.scheduler,
             r->sc.metric, r->c.direction, r->c.objective_type);
-    if (r->c.workers > 1)
+    if (tune_mpi_size() > 1)
+        fprintf(stderr, "# MPI: %d ranks: rank 0 runs the study, %d worker ranks x %d threads run trials\n",
+                tune_mpi_size(), tune_mpi_size() - 1, r->c.workers > 0 ? r->c.workers : 1);
+    else if (r->c.workers > 1)
         fprintf(stderr, "# threads: %d workers, each trial on its own thread (BLAS single-threaded inside a "
                         "worker)\n", r->c.workers);
     else
@@ -343,9 +363,22 @@ static int run_study(const args *a)
     run *r = calloc(1, sizeof *r);
     if (!r)
         return term_errorf(1, "run: out of memory");
-    int status = run_open(r, a);
-    if (!status)
-        status = run_optimize(r, a);
+    tl_err err = {0};
+    const char *hint = NULL;
+    int rank = tune_mpi_rank(), status;
+    int rc = run_open(r, a, rank == 0, &err, &hint);
+    if (tune_mpi_size() > 1) {
+        /* every rank set up, with the same binary and config, or all stop */
+        tl_err verdict = {0};
+        if (tune_mpi_agree(rc, err.msg, rc ? NULL : &r->c, &verdict))
+            status = rank == 0 ? term_error(&verdict, hint) : 2;
+        else if (rank > 0)
+            status = tune_objective_serve(&r->obj, &r->c, &r->sc, &r->sp, &err) ? term_error(&err, NULL) : 0;
+        else
+            status = run_optimize(r, a);
+    } else {
+        status = rc ? term_error(&err, hint) : run_optimize(r, a);
+    }
     run_close(r);
     free(r);
     return status;

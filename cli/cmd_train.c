@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/term.h"
 #include "tune/fit.h"
+#include "tune/study_mpi.h"
 
 static const char *HELP =
     "usage: tunelab train CONFIG [--set section.key=value ...] [--json]\n"
@@ -258,13 +259,30 @@ static int train_main(const args *a, int until)
         return term_errorf(2, "train: --until needs train.checkpoint (where to save the run)");
     tl_err err = {0};
     fit f;
-    if (fit_open(&f, &c, a->resume, &err))
+    rc = fit_open(&f, &c, a->resume, &err);
+    int lead = tune_mpi_rank() == 0; /* under mpirun: rank 0 prints and checkpoints */
+    if (tune_mpi_size() > 1) {
+        tl_err verdict = {0};
+        if (tune_mpi_agree(rc, err.msg, rc ? NULL : &c, &verdict)) {
+            if (!rc)
+                fit_close(&f);
+            return lead ? term_error(&verdict, NULL) : 2;
+        }
+        tune_fit_data_parallel(&f);
+    } else if (rc) {
         return term_error(&err, NULL);
-    print_ctx p = {.json = a->json, .quiet = a->quiet, .is_text = f.data.is_text, .T = c.ctx, .patience = c.patience};
+    }
+    print_ctx p = {.json = a->json, .quiet = a->quiet || !lead, .is_text = f.data.is_text, .T = c.ctx,
+                   .patience = c.patience};
     term_init(&p.t);
-    print_header(a, &f);
-    print_header_row(&p);
-    rc = fit_run(&f, until, on_epoch, on_progress, &p, &err);
+    if (lead) {
+        print_header(a, &f);
+        if (tune_mpi_size() > 1)
+            fprintf(stderr, "# MPI: data parallel over %d ranks: each takes a slice of every batch of %d\n",
+                    tune_mpi_size(), c.batch_size);
+        print_header_row(&p);
+    }
+    rc = fit_run(&f, until, lead ? on_epoch : NULL, lead ? on_progress : NULL, &p, &err);
     term_clear(&p.t);
     int status;
     if (rc) {
@@ -273,7 +291,7 @@ static int train_main(const args *a, int until)
     } else {
         fit_result r;
         fit_finish(&f, &r);
-        status = print_summary(a, &f, &r);
+        status = lead ? print_summary(a, &f, &r) : 0;
     }
     fit_close(&f);
     return status;

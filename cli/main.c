@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/term.h"
+#include "tune/study_mpi.h"
 #include "util/blas_kernels.h"
 
 typedef struct command {
@@ -74,9 +75,17 @@ int main(int argc, char **argv)
         printf("tunelab %s\n", TUNELAB_VERSION);
         return 0;
     }
-    for (int i = 0; i < NCOMMANDS; i++)
-        if (!strcmp(argv[1], COMMANDS[i].name))
-            return COMMANDS[i].fn(argc - 1, argv + 1);
+    for (int i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(argv[1], COMMANDS[i].name))
+            continue;
+        /* under mpirun only: a plain run never starts MPI */
+        tl_err err = {0};
+        if (tune_mpi_start(&argc, &argv, &err))
+            return term_error(&err, NULL);
+        int status = COMMANDS[i].fn(argc - 1, argv + 1);
+        tune_mpi_end();
+        return status;
+    }
     term_errorf(2, "unknown command '%s'", argv[1]);
     usage(stderr);
     return 2;

@@ -263,6 +263,8 @@ int study_report(study *s, int number, int step, double value, double budget_use
 {
     int dec = DECIDE_CONTINUE, src = -1, rc;
     sched_ctx ctx;
+    if (s->remote)
+        return s->remote->report(s->remote_ud, number, step, value, budget_used, decision, exploit_src, err);
     if ((rc = study_write_begin(s, err)))
         return rc;
     trial *t;
@@ -393,6 +395,10 @@ void study_close(study *s)
 {
     if (!s)
         return;
+    if (s->remote) {
+        study_remote_free(s);
+        return;
+    }
     if (s->smp.vt && s->smp.vt->free)
         s->smp.vt->free(s->smp.self);
     if (s->sch.vt && s->sch.vt->free)

@@ -28,6 +28,7 @@
 #include "hpo/scheduler.h"
 #include "hpo/storage.h"
 #include "hpo/study.h"
+#include "hpo/study_remote.h"
 
 /* Stream salts: the sampler's and the objective's generators of one trial
  * are independent streams of the study seed. */
@@ -69,6 +70,8 @@ struct study {
     int nstops, cap_stops;
     stop_note *done;          /* (ndone) committed, not yet released and announced */
     int ndone, cap_done;
+    const struct study_remote_vt *remote; /* non-NULL: a remote study (hpo/study_remote.h) */
+    void *remote_ud;
 };
 
 /* ---- study_view.c ---- */

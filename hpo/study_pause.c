@@ -300,6 +300,8 @@ void *study_state_peek(study *s, int trial)
 int study_state_copy(study *s, int src, void *dst, tl_err *err)
 {
     int rc = 0;
+    if (s->remote)
+        return s->remote->state_copy(s->remote_ud, src, dst, err);
     study_lock(s);
     void *from = src >= 0 && src < s->cap_states ? s->states[src] : NULL;
     if (!from)

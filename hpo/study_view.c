@@ -215,6 +215,8 @@ void study_emit(study *s, const study_event *ev)
 static int attr_set(study *s, int number, const char *key, const char *value, tl_err *err)
 {
     int rc;
+    if (s->remote) /* trial -1: a study attribute */
+        return s->remote->attr_set(s->remote_ud, number, key, value, err);
     study_lock(s);
     if (!(rc = study_tx_begin(s, err))) {
         rc = s->st.vt->attr_set(s->st.self, s->study_id, number, key, value, err);
@@ -241,6 +243,8 @@ int study_attr_set(study *s, const char *key, const char *value, tl_err *err)
 
 static int attr_get(study *s, int number, const char *key, char *buf, size_t n)
 {
+    if (s->remote)
+        return s->remote->attr_get(s->remote_ud, number, key, buf, n);
     study_lock(s);
     int r = s->st.vt->attr_get(s->st.self, s->study_id, number, key, buf, n, NULL);
     study_unlock(s);
@@ -308,6 +312,8 @@ int study_set_values(study *s, int trial, const double *values, tl_err *err)
 
 int study_get_values(study *s, int trial, double *values, tl_err *err)
 {
+    if (s->remote)
+        return s->remote->get_values(s->remote_ud, trial, values, err);
     study_lock(s);
     study_view_sync(s, NULL);
     if (trial < 0 || trial >= s->ntrials) {

@@ -283,6 +283,36 @@ static int check_batch(const trainer *t, const nn_batch *b, int B, tl_err *err)
     return 0;
 }
 
+/* This process's rows of micro-batch b under data parallelism (all of b
+ * with one process). */
+static nn_batch dp_slice(const trainer *t, const nn_batch *b)
+{
+    if (t->dp.size <= 1)
+        return *b;
+    nn_batch s = *b;
+    int lo = (int)((long)b->B * t->dp.rank / t->dp.size), hi = (int)((long)b->B * (t->dp.rank + 1) / t->dp.size);
+    s.B = hi - lo;
+    if (b->x)
+        s.x = b->x + (size_t)lo * (size_t)t->dp.x_row;
+    if (b->tokens)
+        s.tokens = b->tokens + (size_t)lo * (size_t)b->T;
+    s.targets = b->targets + (size_t)lo * (size_t)(t->model->is_text ? b->T : 1);
+    return s;
+}
+
+/* Sums the gradients and the loss sum of this step over every process
+ * (data parallelism).  Returns 0 or STEP_BADBATCH with err set. */
+static int dp_reduce(trainer *t, double *sum, tl_err *err)
+{
+    if (t->dp.size <= 1)
+        return 0;
+    if (t->dp.reduce(t->dp.ud, t->model->grads, t->model->nparams, sum, 1)) {
+        tl_fail(err, TL_ERUNTIME, "trainer: reducing the gradients across processes failed");
+        return STEP_BADBATCH;
+    }
+    return 0;
+}
+
 /* One optimizer step at learning rate lr over up to accum micro-batches of
  * src.  Returns STEP_OK, STEP_END (src was exhausted before any micro-batch),
  * STEP_DIVERGED (t->reason set), or STEP_BADBATCH (err set). */
@@ -302,6 +332,19 @@ static int train_step(trainer *t, nn_batch_src *src, double lr, step_acc *acc, t
             break;
         if (check_batch(t, &b, B, err))
             return STEP_BADBATCH;
+        if (t->dp.size > 1) { /* this process's rows; divergence is checked on the total */
+            nn_batch mine = dp_slice(t, &b);
+            rng drop;
+            rng_seed(&drop, t->cfg.seed ^ 0x6470647064706470ULL,
+                     ((uint64_t)t->step * (uint64_t)accum + (uint64_t)k) * (uint64_t)t->dp.size + (uint64_t)t->dp.rank);
+            float part = mine.B > 0 ? m->vt->forward(m, &mine, 1, &drop, NULL) : 0.0f;
+            if (mine.B > 0)
+                m->vt->backward(m, &mine, scale * (float)mine.B / (float)b.B);
+            sum += (double)part * mine.B * b.T;
+            w += (double)b.B * b.T;
+            acc->samples += b.B;
+            continue;
+        }
         float loss = m->vt->forward(m, &b, 1, &t->rng, NULL);
         if (!isfinite(loss)) {
             snprintf(t->reason, sizeof t->reason, "training loss is %g at step %ld (epoch %d)",
@@ -316,6 +359,14 @@ static int train_step(trainer *t, nn_batch_src *src, double lr, step_acc *acc, t
     }
     if (k == 0)
         return STEP_END;
+    int rc = dp_reduce(t, &sum, err);
+    if (rc)
+        return rc;
+    if (!isfinite(sum)) {
+        snprintf(t->reason, sizeof t->reason, "training loss is %g at step %ld (epoch %d)", sum / w, t->step + 1,
+                 t->epoch + 1);
+        return STEP_DIVERGED;
+    }
     if (k < accum) {
         /* short last group: make the gradient the mean of its k micro-batches */
         const float r = (float)accum / (float)k;

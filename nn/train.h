@@ -153,6 +153,24 @@ typedef struct train_record {
     double train_loss, val_loss, val_acc, lr, grad_norm, elapsed;
 } train_record;
 
+/* Data parallelism across processes (optional; set after trainer_init and
+ * not copied by trainer_copy): every process draws the same micro-batches
+ * (same rng) and takes rows [B*rank/size, B*(rank+1)/size) of each; its
+ * backward is scaled by its share of the rows, and at the end of the
+ * step's micro-batches `reduce` must replace grads (n floats) and sums
+ * (nsums doubles: the loss sums) by their totals over all processes, the
+ * same bits on every process (then every optimizer step is identical).
+ * x_row: floats per sample in nn_batch.x (classification).  Dropout draws
+ * from a per-process stream, not t->rng, so the shuffles stay in step (a
+ * run with dropout then differs from the one-process run).  reduce
+ * returns 0, or nonzero to stop training with an error. */
+typedef struct train_dp {
+    int rank, size;         /* size <= 1: one process */
+    int x_row;
+    int (*reduce)(void *ud, float *grads, size_t n, double *sums, int nsums);
+    void *ud;
+} train_dp;
+
 struct trainer {
     nn_model *model;        /* not owned */
     train_config cfg;
@@ -179,6 +197,7 @@ struct trainer {
     long steps_per_epoch;
     train_progress_fn progress;
     void *progress_ud;
+    train_dp dp;            /* data parallelism; zeroed (one process) by trainer_init */
 };
 
 /* Initializes t to train m with c: checks c (and batch_size <= max_batch),

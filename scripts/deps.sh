@@ -6,7 +6,7 @@ set -eu
 
 pkgs="build-essential pkg-config libopenblas0-openmp libopenblas-openmp-dev liblapacke-dev
 libstb-dev zlib1g-dev libsqlite3-dev sqlite3 libinih-dev libcjson-dev libcriterion-dev libnlopt-dev
-gnuplot-nox fonts-dejavu-core dataset-fashion-mnist fortunes fortunes-min
+openmpi-bin libopenmpi-dev gnuplot-nox fonts-dejavu-core dataset-fashion-mnist fortunes fortunes-min
 libmicrohttpd-dev libjs-chart.js chromium"
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs python3-torch python3-optuna python3-numpy"

@@ -1,6 +1,7 @@
 /* tune/study_setup.c: config -> space, study settings and algorithm
  * options, objective (see study_setup.h). */
 #include "tune/study_setup.h"
+#include "tune/study_mpi.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -148,5 +149,7 @@ void tune_retrain_command(const config *c, const space *sp, const double *values
 int tune_objective_optimize(tune_objective *o, study *st, int workers, study_progress_fn fn, void *ud,
                             tl_err *err)
 {
+    if (tune_mpi_size() > 1) /* rank 0 of an MPI job: the trials run on the other ranks */
+        return tune_objective_optimize_mpi(o, st, workers, fn, ud, err);
     return study_optimize(st, &o->obj, workers, fn, ud, err);
 }

@@ -1,0 +1,522 @@
+/* tests/test_mpi.c: tunelab under `mpirun -np 3` on this machine
+ * (oversubscribed): a study's trials on both worker ranks, Hyperband
+ * promotions on another rank with the single-process values, PBT exploits
+ * across ranks, a killed rank and the resumed study, one rank as a plain
+ * run, the start-up errors (exit 2, naming the rank), and data-parallel
+ * `tunelab train` equal to the one-process run, resumed on another rank
+ * count.  Skipped when mpirun is missing.  Tests read the study back with
+ * --json and the sqlite3 shell. */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/cli_util.h"
+
+static char dir[64];
+
+static void mkdir_tmp(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/tl-mpiXXXXXX");
+    cr_assert(mkdtemp(dir));
+}
+
+static void rm_tmp(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    (void)!system(cmd);
+}
+
+TestSuite(mpi, .init = mkdir_tmp, .fini = rm_tmp, .timeout = 90);
+
+/* Under `make asan`, LeakSanitizer would report Open MPI's own allocations
+ * at exit, made by plugins it has unloaded by then (so no suppression can
+ * name them): leak checking is off for MPI runs; address and undefined-
+ * behaviour checks stay on. */
+#define MPIRUN "ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 mpirun --allow-run-as-root --oversubscribe"
+
+static void need_mpirun(void)
+{
+    if (system("command -v mpirun >/dev/null 2>&1"))
+        cr_skip_test("mpirun is not installed (scripts/deps.sh installs openmpi-bin)");
+}
+
+/* Runs "mpirun -np N tunelab ARGS" in dir (np 0: plain tunelab). */
+static cli_out mpi_run(int np, const char *args)
+{
+    char buf[2048];
+    if (np == 0)
+        return cli_run(dir, args);
+    char o[] = "/tmp/tl-mpi-outXXXXXX", e[] = "/tmp/tl-mpi-errXXXXXX";
+    close(mkstemp(o));
+    close(mkstemp(e));
+    snprintf(buf, sizeof buf, "cd '%s' && OMP_NUM_THREADS=1 NO_COLOR=1 " MPIRUN " -np %d '%s' %s >%s 2>%s </dev/null",
+             dir, np, cli_bin(), args, o, e);
+    int st = system(buf);
+    cli_out r;
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    r.out = cli_slurp(o);
+    r.err = cli_slurp(e);
+    unlink(o);
+    unlink(e);
+    return r;
+}
+
+static void write_file(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    cli_write(path, text);
+}
+
+static const char *FN = "[objective]\ntype = function\nfunction = branin\n"
+                        "[study]\ntrials = 12\nstorage = fn.db\n"
+                        "[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n";
+
+static const char *SPIRALS = "[data]\ndataset = spirals\nsamples = 300\nclasses = 3\nval_fraction = 0.2\n"
+                             "[model]\ntype = mlp\nlayers = 1\nhidden = 16\n"
+                             "[train]\nlr = 3e-2\nbatch_size = 32\nseed = 7\n"
+                             "[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n";
+
+static void write_spirals(const char *name, const char *extra)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "%s%s", SPIRALS, extra);
+    write_file(name, text);
+}
+
+/* The per-trial JSON lines of out (every line but the summary), parsed. */
+static int trial_lines(const char *out, cJSON **lines, int max)
+{
+    int n = 0;
+    const char *p = out;
+    while (*p && n < max) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char *s = strndup(p, len);
+        cJSON *j = cJSON_Parse(s);
+        free(s);
+        if (j && cJSON_GetObjectItem(j, "trial"))
+            lines[n++] = j;
+        else
+            cJSON_Delete(j);
+        p += len + (e ? 1 : 0);
+    }
+    return n;
+}
+
+static int jint(cJSON *o, const char *k)
+{
+    cJSON *v = cJSON_GetObjectItem(o, k);
+    cr_assert(cJSON_IsNumber(v), "missing number %s", k);
+    return v->valueint;
+}
+
+static double jnum(cJSON *o, const char *k)
+{
+    cJSON *v = cJSON_GetObjectItem(o, k);
+    cr_assert(cJSON_IsNumber(v), "missing number %s", k);
+    return v->valuedouble;
+}
+
+static const char *jstr(cJSON *o, const char *k)
+{
+    cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+Test(mpi, function_study_runs_trials_on_both_worker_ranks)
+{
+    need_mpirun();
+    write_file("fn.ini", FN);
+    cli_out r = mpi_run(3, "run fn.ini --json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_assert(strstr(r.err, "MPI: 3 ranks"), "the header names the ranks: %s", r.err);
+    cJSON *lines[64];
+    int n = trial_lines(r.out, lines, 64), on[3] = { 0 };
+    cr_assert_eq(n, 12, "%s", r.out);
+    for (int i = 0; i < n; i++) {
+        int rank = jint(lines[i], "rank");
+        cr_assert(rank == 1 || rank == 2, "rank 0 runs no trial, got %d", rank);
+        on[rank]++;
+        cJSON_Delete(lines[i]);
+    }
+    cr_assert(on[1] > 0 && on[2] > 0, "trials on rank 1: %d, rank 2: %d", on[1], on[2]);
+    /* the same study as a plain run: the sampler does not care where trials ran */
+    cli_out p = mpi_run(0, "run fn.ini --json --set study.storage=plain.db");
+    cr_assert_eq(p.status, 0, "%s", p.err);
+    cJSON *a = cJSON_Parse(cli_last_line(r.out)), *b = cJSON_Parse(cli_last_line(p.out));
+    cr_assert_eq(jnum(a, "best_value"), jnum(b, "best_value"));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cli_free(&p);
+    cli_free(&r);
+}
+
+/* Hyperband: a paused trial's state travels to whichever rank promotes
+ * it, and the study's values equal the single-process run's bit for bit. */
+Test(mpi, hyperband_promotes_on_another_rank_with_the_same_values)
+{
+    need_mpirun();
+    write_spirals("hb.ini", "[train]\nepochs = 9\n[study]\nscheduler = hyperband\ntrials = 27\nstorage = hb.db\n"
+                            "min_budget = 1\nmax_budget = 9\nmetric = val_loss\n");
+    cli_out r = mpi_run(3, "run hb.ini --json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cli_out p = mpi_run(0, "run hb.ini --json --set study.storage=plain.db");
+    cr_assert_eq(p.status, 0, "stderr: %s", p.err);
+    cJSON *lines[256], *plain[256];
+    int n = trial_lines(r.out, lines, 256), np = trial_lines(p.out, plain, 256), moved = 0;
+    cr_assert_gt(n, 9);
+    for (int i = 0; i < n; i++) {
+        const char *ranks = jstr(lines[i], "ranks");
+        int first = (int)strtol(ranks, NULL, 10);
+        for (const char *s = strchr(ranks, ' '); s; s = strchr(s + 1, ' '))
+            moved += (int)strtol(s + 1, NULL, 10) != first;
+        /* the same trial at the same budget in the plain run: the same value */
+        for (int k = 0; k < np; k++)
+            if (jint(plain[k], "trial") == jint(lines[i], "trial") &&
+                jnum(plain[k], "budget") == jnum(lines[i], "budget") &&
+                !strcmp(jstr(plain[k], "state"), jstr(lines[i], "state")))
+                cr_assert_eq(jnum(plain[k], "value"), jnum(lines[i], "value"), "trial %d budget %g",
+                             jint(lines[i], "trial"), jnum(lines[i], "budget"));
+    }
+    cr_assert_gt(moved, 0, "no promotion ran on another rank than the first rung's:\n%s", r.out);
+    cJSON *a = cJSON_Parse(cli_last_line(r.out)), *b = cJSON_Parse(cli_last_line(p.out));
+    cr_assert_eq(jnum(a, "best_value"), jnum(b, "best_value"));
+    cr_assert_eq(jint(a, "n_complete"), jint(b, "n_complete"));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    for (int i = 0; i < n; i++)
+        cJSON_Delete(lines[i]);
+    for (int i = 0; i < np; i++)
+        cJSON_Delete(plain[i]);
+    cli_free(&p);
+    cli_free(&r);
+}
+
+/* The k-th rank (0-based) of a "ranks" list, or -1. */
+static int rank_at(const char *ranks, int k)
+{
+    const char *s = ranks;
+    for (int i = 0; i < k && s; i++)
+        s = strchr(s, ' '), s = s ? s + 1 : NULL;
+    return s && *s ? (int)strtol(s, NULL, 10) : -1;
+}
+
+/* Reads "number|value" rows of a sqlite3 query on db into texts[number]. */
+static void query_attr(const char *db, const char *key, char texts[][4096], int max)
+{
+    char cmd[512], path[] = "/tmp/tl-mpi-qXXXXXX";
+    close(mkstemp(path));
+    snprintf(cmd, sizeof cmd,
+             "sqlite3 '%s/%s' \"select t.number, a.value from trial_attrs a join trials t on t.id = a.trial_id "
+             "where a.key = '%s'\" > %s",
+             dir, db, key, path);
+    cr_assert_eq(system(cmd), 0, "sqlite3 failed: %s", cmd);
+    char *s = cli_slurp(path);
+    unlink(path);
+    for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
+        int k = (int)strtol(line, NULL, 10);
+        char *bar = strchr(line, '|');
+        if (bar && k >= 0 && k < max)
+            snprintf(texts[k], 4096, "%s", bar + 1);
+    }
+    free(s);
+}
+
+/* PBT: an exploit copies the source member's state, made on one rank, to
+ * a target member running on the other (interval 1: run j ends at step j+1). */
+Test(mpi, pbt_exploits_copy_states_across_ranks)
+{
+    need_mpirun();
+    write_spirals("pbt.ini", "[train]\nepochs = 8\n[study]\nscheduler = pbt\ntrials = 4\nstorage = pbt.db\nseed = 3\n"
+                             "metric = val_loss\n[pbt]\npopulation = 4\ninterval = 1\nsync = true\nquantile = 0.25\n");
+    cli_out r = mpi_run(3, "run pbt.ini --json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cJSON *sum = cJSON_Parse(cli_last_line(r.out));
+    cr_assert_eq(jint(sum, "n_complete"), 4, "%s", r.out);
+    cJSON_Delete(sum);
+    static char lineage[4][4096], ranks[4][4096];
+    memset(lineage, 0, sizeof lineage);
+    memset(ranks, 0, sizeof ranks);
+    query_attr("pbt.db", "pbt.lineage", lineage, 4);
+    query_attr("pbt.db", "ranks", ranks, 4);
+    int exploits = 0, across = 0;
+    for (int t = 0; t < 4; t++) {
+        cJSON *l = cJSON_Parse(lineage[t]);
+        cr_assert(cJSON_IsArray(l), "trial %d lineage: %s", t, lineage[t]);
+        cJSON *e;
+        cJSON_ArrayForEach(e, l)
+        {
+            if (strcmp(jstr(e, "kind"), "exploit"))
+                continue;
+            int step = jint(e, "step"), src = jint(e, "src");
+            cr_assert(src >= 0 && src < 4);
+            exploits++;
+            int a = rank_at(ranks[t], step - 1), b = rank_at(ranks[src], step - 1);
+            across += a > 0 && b > 0 && a != b;
+        }
+        cJSON_Delete(l);
+    }
+    cr_assert_gt(exploits, 0, "no exploit happened");
+    cr_assert_gt(across, 0, "no exploit copied a state made on another rank (%d exploits)", exploits);
+    cli_free(&r);
+}
+
+/* pid of the process that is rank `rank` of the tunelab job, or -1. */
+static pid_t find_rank(int rank)
+{
+    char want[64];
+    snprintf(want, sizeof want, "OMPI_COMM_WORLD_RANK=%d", rank);
+    char study[80];
+    snprintf(study, sizeof study, "%s", dir);
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    pid_t found = -1;
+    while (d && (e = readdir(d)) && found < 0) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/environ", pid);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        static char env[1 << 16];
+        size_t n = fread(env, 1, sizeof env - 1, f);
+        fclose(f);
+        env[n] = 0;
+        int is_rank = 0, ours = 0;
+        for (size_t i = 0; i < n; i += strlen(env + i) + 1) {
+            is_rank |= !strcmp(env + i, want);
+            ours |= !strncmp(env + i, "PWD=", 4) && !strcmp(env + i + 4, study);
+        }
+        if (is_rank && ours)
+            found = (pid_t)pid;
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* The first number a sqlite3 query on dir/db prints (0 when none). */
+static int query_int(const char *db, const char *sql)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s/%s' \"%s\" 2>/dev/null", dir, db, sql);
+    FILE *p = popen(cmd, "r");
+    int n = 0;
+    if (p && fscanf(p, "%d", &n) != 1)
+        n = 0;
+    if (p)
+        pclose(p);
+    return n;
+}
+
+static int count_complete(const char *db)
+{
+    return query_int(db, "select count(*) from trials where state = 'complete'");
+}
+
+/* Starts `mpirun -np 3 tunelab run cfg`, waits until query `when` on db
+ * gives at least 1, kills rank 2 (SIGKILL), and returns once the job and
+ * its rank 0 (the owner of the trials left running) are gone. */
+static void run_and_kill_rank_2(const char *cfg, const char *db, const char *when)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd '%s' && exec env NO_COLOR=1 OMP_NUM_THREADS=1 " MPIRUN
+             " -np 3 '%s' run %s --json >k1.out 2>k1.err", dir, cli_bin(), cfg);
+    pid_t mp = fork();
+    cr_assert(mp >= 0);
+    if (mp == 0) {
+        setpgid(0, 0);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    int ready = 0;
+    for (int i = 0; i < 600 && !(ready = query_int(db, when) > 0); i++)
+        usleep(50000);
+    cr_assert(ready, "the study did not get to: %s", when);
+    pid_t victim = find_rank(2);
+    cr_assert_gt(victim, 0, "rank 2 not found");
+    kill(victim, SIGKILL);
+    int st;
+    waitpid(mp, &st, 0);
+    cr_assert(!WIFEXITED(st) || WEXITSTATUS(st) != 0, "mpirun should fail when a rank dies");
+    /* rank 0 may outlive mpirun a moment: its trials are requeued once its pid is gone */
+    char q[512];
+    snprintf(q, sizeof q, "sqlite3 '%s/%s' \"select distinct pid from trials where state = 'running'\"", dir, db);
+    FILE *pp = popen(q, "r");
+    long owner;
+    while (pp && fscanf(pp, "%ld", &owner) == 1)
+        for (int i = 0; i < 200 && kill((pid_t)owner, 0) == 0; i++)
+            usleep(50000);
+    if (pp)
+        pclose(pp);
+}
+
+/* A dead rank ends the job (Open MPI's default); mpirun again resumes the
+ * study: every completed trial kept as it was, the lost ones re-run. */
+Test(mpi, killed_rank_loses_no_completed_trial_and_resumes)
+{
+    need_mpirun();
+    write_file("slow.ini", "[objective]\ntype = command\ncommand = sh -c 'sleep 0.4; echo {x}'\n"
+                           "[study]\ntrials = 10\nstorage = slow.db\n[space]\nx = uniform(0, 1)\n");
+    run_and_kill_rank_2("slow.ini", "slow.db", "select count(*) >= 3 from trials where state = 'complete'");
+    /* what was complete stays complete, with its value */
+    char snap[] = "/tmp/tl-mpi-snapXXXXXX", cmp[512];
+    close(mkstemp(snap));
+    snprintf(cmp, sizeof cmp, "sqlite3 '%s/slow.db' \"select number, value from trials where state = 'complete' "
+                              "order by number\" > %s", dir, snap);
+    cr_assert_eq(system(cmp), 0);
+    int done = count_complete("slow.db");
+    cr_assert_lt(done, 10, "the kill came too late to test anything");
+    cli_out r = mpi_run(3, "run slow.ini --json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cJSON *sum = cJSON_Parse(cli_last_line(r.out));
+    if (jint(sum, "n_complete") != 10) {
+        snprintf(cmp, sizeof cmp, "sqlite3 '%s/slow.db' 'select number, state, host, pid from trials' >&2; cat '%s/k1.err' >&2", dir, dir);
+        (void)!system(cmp);
+    }
+    cr_assert_eq(jint(sum, "n_complete"), 10, "%s", r.out);
+    cr_assert_eq(jint(sum, "n_trials"), 10);
+    cJSON_Delete(sum);
+    char *old = cli_slurp(snap);
+    char check[] = "/tmp/tl-mpi-checkXXXXXX";
+    close(mkstemp(check));
+    snprintf(cmp, sizeof cmp, "sqlite3 '%s/slow.db' \"select number, value from trials where state = 'complete' "
+                              "order by number\" > %s", dir, check);
+    cr_assert_eq(system(cmp), 0);
+    char *now = cli_slurp(check);
+    for (char *line = strtok(old, "\n"); line; line = strtok(NULL, "\n"))
+        cr_assert(strstr(now, line), "completed trial changed or lost: %s", line);
+    free(old);
+    free(now);
+    unlink(snap);
+    unlink(check);
+    cli_free(&r);
+}
+
+/* Hyperband killed after a promotion: the paused trials' states, saved by
+ * rank 0 in the study's state folder, carry them on after mpirun again,
+ * and the study ends where the uninterrupted one-process run ends. */
+Test(mpi, killed_hyperband_resumes_paused_trials_from_saved_states)
+{
+    need_mpirun();
+    write_file("hk.ini", "[data]\ndataset = spirals\nsamples = 20000\nclasses = 3\nval_fraction = 0.2\n"
+                         "[model]\ntype = mlp\nlayers = 2\nhidden = 128\n"
+                         "[train]\nlr = 3e-2\nbatch_size = 16\nepochs = 9\nseed = 7\n"
+                         "[study]\nscheduler = hyperband\ntrials = 9\nstorage = hk.db\nmin_budget = 1\n"
+                         "max_budget = 9\nmetric = val_loss\n[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n");
+    run_and_kill_rank_2("hk.ini", "hk.db", "select count(*) from trials where state = 'paused' and budget >= 3");
+    cr_assert_gt(query_int("hk.db", "select count(*) from trials where state = 'paused'"), 0);
+    char ls[256];
+    snprintf(ls, sizeof ls, "ls '%s/hk.db.states' | grep -q 'trial-.*\\.state'", dir);
+    cr_assert_eq(system(ls), 0, "no saved state in hk.db.states");
+    cli_out r = mpi_run(3, "run hk.ini --json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cli_out p = mpi_run(0, "run hk.ini --json --set study.storage=plain.db");
+    cr_assert_eq(p.status, 0, "stderr: %s", p.err);
+    cJSON *a = cJSON_Parse(cli_last_line(r.out)), *b = cJSON_Parse(cli_last_line(p.out));
+    cr_assert(a && b, "%s\n%s", r.out, p.out);
+    cr_assert_eq(jint(a, "n_complete"), jint(b, "n_complete"));
+    cr_assert_eq(jnum(a, "best_value"), jnum(b, "best_value"), "resumed %.17g, uninterrupted %.17g",
+                 jnum(a, "best_value"), jnum(b, "best_value"));
+    cr_assert_eq(jnum(a, "budget_used"), jnum(b, "budget_used"));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    cli_free(&p);
+    cli_free(&r);
+}
+
+Test(mpi, one_rank_is_a_plain_run)
+{
+    need_mpirun();
+    write_file("fn.ini", FN);
+    cli_out r = mpi_run(1, "run fn.ini --json");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_assert_null(strstr(r.err, "MPI:"), "%s", r.err);
+    cJSON *sum = cJSON_Parse(cli_last_line(r.out));
+    cr_assert_eq(jint(sum, "n_complete"), 12);
+    cJSON_Delete(sum);
+    cli_free(&r);
+}
+
+Test(mpi, different_configs_on_two_ranks_exit_2_naming_the_rank)
+{
+    need_mpirun();
+    write_file("fn.ini", FN);
+    char args[1024];
+    snprintf(args, sizeof args, "run fn.ini : -np 1 '%s' run fn.ini --set study.trials=13", cli_bin());
+    cli_out r = mpi_run(2, args);
+    cr_assert_eq(r.status, 2, "stderr: %s", r.err);
+    cr_assert(strstr(r.err, "rank 2") && strstr(r.err, "config differs"), "%s", r.err);
+    cr_assert_eq(count_complete("fn.db"), 0);
+    cli_free(&r);
+}
+
+Test(mpi, storage_rank_0_cannot_reach_exits_2_naming_rank_0)
+{
+    need_mpirun();
+    write_file("fn.ini", FN);
+    cli_out r = mpi_run(3, "run fn.ini --set study.storage=/proc/none/x.db");
+    cr_assert_eq(r.status, 2, "stderr: %s", r.err);
+    cr_assert(strstr(r.err, "rank 0") && strstr(r.err, "/proc/none"), "%s", r.err);
+    cli_free(&r);
+}
+
+/* The final summary of a `tunelab train --json` run. */
+static double train_val_loss(const cli_out *r)
+{
+    cJSON *j = cJSON_Parse(cli_last_line(r->out));
+    cr_assert(j, "no JSON summary: %s\n%s", r->out, r->err);
+    double v = jnum(j, "val_loss");
+    cJSON_Delete(j);
+    return v;
+}
+
+#define DP_TOL 1e-6 /* relative; measured 3e-8: sums of slices differ from one sum in float rounding only */
+
+/* Data-parallel `tunelab train` (3 ranks, accumulation and a schedule)
+ * ends where the single-process run ends; a checkpoint written by 3 ranks
+ * resumes on 2. */
+Test(mpi, data_parallel_train_equals_the_single_process_run)
+{
+    need_mpirun();
+    write_spirals("dp.ini", "[train]\nepochs = 6\naccum_steps = 2\nschedule = cosine\nbatch_size = 30\nearly_stopping_patience = 3\n");
+    cli_out one = mpi_run(0, "train dp.ini --json");
+    cr_assert_eq(one.status, 0, "%s", one.err);
+    cli_out three = mpi_run(3, "train dp.ini --json");
+    cr_assert_eq(three.status, 0, "%s", three.err);
+    cr_assert(strstr(three.err, "data parallel over 3 ranks"), "%s", three.err);
+    double a = train_val_loss(&one), b = train_val_loss(&three);
+    cr_assert(fabs(a - b) <= DP_TOL * fabs(a), "1 process %.9g, 3 ranks %.9g", a, b);
+    cli_out part = mpi_run(3, "train dp.ini --until 3 --set train.checkpoint=part.ckpt --quiet");
+    cr_assert_eq(part.status, 0, "%s", part.err);
+    cli_out rest = mpi_run(2, "train --resume part.ckpt --json");
+    cr_assert_eq(rest.status, 0, "%s", rest.err);
+    double c = train_val_loss(&rest);
+    cr_assert(fabs(a - c) <= DP_TOL * fabs(a), "1 process %.9g, 3 then 2 ranks %.9g", a, c);
+    cli_free(&one);
+    cli_free(&three);
+    cli_free(&part);
+    cli_free(&rest);
+}
+
+/* A plain run neither links nor loads Open MPI (hpo/mpi_world.c dlopens it
+ * under mpirun only), so it starts as fast as without MPI. */
+Test(mpi, plain_binary_does_not_link_libmpi)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "ldd '%s' | grep -q libmpi", cli_bin());
+    cr_assert_neq(system(cmd), 0, "tunelab links libmpi: a plain start would load it");
+}

@@ -1,0 +1,77 @@
+/* tune/study_mpi.c: the MPI glue of `tunelab run` (see study_mpi.h).
+ * Does not: print, or know what the messages carry (hpo/ does). */
+#include "tune/study_mpi.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hpo/executor_mpi.h"
+#include "hpo/mpi_world.h"
+#include "tune/fit.h"
+
+int tune_mpi_start(int *argc, char ***argv, tl_err *err)
+{
+    return mpi_world_start(argc, argv, err);
+}
+
+int tune_mpi_rank(void)
+{
+    return mpi_world_rank();
+}
+
+int tune_mpi_size(void)
+{
+    return mpi_world_size();
+}
+
+void tune_mpi_end(void)
+{
+    mpi_world_end();
+}
+
+uint64_t tune_config_hash(const config *c)
+{
+    char *s = config_to_string(c);
+    uint64_t h = s ? mpi_hash(MPI_HASH_SEED, s, strlen(s)) : 0;
+    free(s);
+    return h;
+}
+
+int tune_mpi_agree(int status, const char *msg, const config *c, tl_err *err)
+{
+    return mpi_world_agree(status, msg, c ? tune_config_hash(c) : 0, c ? c->workers : 0, NULL, err);
+}
+
+int tune_objective_serve(tune_objective *o, const config *c, const study_config *sc, const space *sp, tl_err *err)
+{
+    return study_serve_mpi(sc, sp, &o->obj, c->workers, err);
+}
+
+int tune_objective_optimize_mpi(tune_objective *o, study *st, int workers, study_progress_fn fn, void *ud,
+                                tl_err *err)
+{
+    int n = tune_mpi_size();
+    int *threads = malloc(sizeof *threads * (size_t)n);
+    if (!threads)
+        return tl_fail(err, TL_ERUNTIME, "out of memory");
+    for (int r = 0; r < n; r++)
+        threads[r] = workers > 0 ? workers : 1;
+    int rc = study_optimize_mpi(st, &o->obj, threads, fn, ud, err);
+    free(threads);
+    return rc;
+}
+
+static int dp_reduce(void *ud, float *grads, size_t n, double *sums, int nsums)
+{
+    return mpi_world_sum(grads, n, sums, nsums);
+}
+
+void tune_fit_data_parallel(fit *f)
+{
+    if (mpi_world_size() <= 1)
+        return;
+    f->s.tr.dp = (train_dp){ .rank = mpi_world_rank(), .size = mpi_world_size(), .x_row = f->data.in_dim,
+                             .reduce = dp_reduce };
+    if (mpi_world_rank() > 0)
+        f->ckpt = NULL;
+}

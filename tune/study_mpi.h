@@ -1,0 +1,60 @@
+/* tune/study_mpi.h: `tunelab run` across Open MPI ranks: what cli/ needs
+ * from hpo/mpi_world.h and hpo/executor_mpi.h, in tune/'s words.
+ *
+ * Under mpirun with N > 1 ranks, rank 0 opens the study and runs it on
+ * the other ranks (tune_objective_optimize does, when the world has more
+ * than one rank); each other rank builds the same objective and serves
+ * rank 0 with study.workers threads (tune_objective_serve).  All ranks
+ * first agree (tune_mpi_agree): same binary, same resolved config, every
+ * rank set up.  Without mpirun (or with one rank) nothing here starts MPI
+ * and a run is a plain run.
+ */
+#ifndef TL_TUNE_STUDY_MPI_H
+#define TL_TUNE_STUDY_MPI_H
+
+#include <stdint.h>
+
+#include "tune/config.h"
+#include "tune/study_setup.h"
+
+/* Starts MPI when launched by mpirun (nothing otherwise).  Returns 0 or
+ * TL_ERUNTIME. */
+int tune_mpi_start(int *argc, char ***argv, tl_err *err);
+
+/* This rank (0 without MPI) and the number of ranks (1 without MPI). */
+int tune_mpi_rank(void);
+int tune_mpi_size(void);
+
+/* Waits for every rank and finalizes MPI if it was started. */
+void tune_mpi_end(void);
+
+/* Hash of c as config_to_string writes it (every resolved key).  Cannot fail. */
+uint64_t tune_config_hash(const config *c);
+
+/* The start-up agreement (hpo/mpi_world.h, mpi_world_agree), collective:
+ * status and msg are this rank's set-up result, c its config (NULL when
+ * it has none).  Returns 0 on every rank, or TL_EINPUT on every rank with
+ * err naming the first rank at fault. */
+int tune_mpi_agree(int status, const char *msg, const config *c, tl_err *err);
+
+/* Ranks > 0: serves rank 0's study with o's objective on c->workers
+ * threads until the study is done.  sc and sp as rank 0's.  Returns 0 or
+ * TL_ERUNTIME. */
+int tune_objective_serve(tune_objective *o, const config *c, const study_config *sc, const space *sp, tl_err *err);
+
+/* Rank 0 of a world of more than one rank: runs st with o's objective on
+ * the other ranks, `workers` threads each (hpo/executor_mpi.h).
+ * tune_objective_optimize calls it.  Returns 0 or a tl_code. */
+int tune_objective_optimize_mpi(tune_objective *o, study *st, int workers, study_progress_fn fn, void *ud,
+                                tl_err *err);
+
+/* `tunelab train` across ranks (data parallelism, nn/train.h train_dp):
+ * with more than one rank, every rank takes its slice of each micro-batch
+ * of f's trainer and the gradients are summed in rank order
+ * (hpo/mpi_world.h, mpi_world_sum), so every rank steps identically;
+ * ranks > 0 write no checkpoint (f->ckpt = NULL).  With one rank it does
+ * nothing.  Cannot fail. */
+struct fit;
+void tune_fit_data_parallel(struct fit *f);
+
+#endif
