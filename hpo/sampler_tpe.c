@@ -16,6 +16,10 @@
  * (mean at the centre, width the whole range, weight prior_weight).  The
  * suggestion is the best of ei_candidates draws from l by log l - log g.
  *
+ * The kernels' log-density is Optuna 3.1's: without the -log(sigma) term
+ * (see kernel_log), which weighs wide kernels more than a true density
+ * would; linear ints use the kernel's mass over the cell, as 3.1 does.
+ *
  * Coordinates: floats and log-scaled ints in the unit cube of
  * hpo/space.h (log scales in log space), where Optuna's transforms are
  * affine images of the same thing; linear ints as cells of width 1/count,
@@ -298,8 +302,11 @@ static double kernel_log(const pe *e, int c, int j, double x, double u)
         double nb = p->high - p->low + 1, a = (x - p->low) / nb;
         return normal_log_mass((a - mu) / s, (a + 1 / nb - mu) / s) - e->logz[at];
     }
+    /* Optuna 3.1's kernel log-density (its _truncnorm.logpdf) leaves out
+     * the -log(sigma) of the change of variable, so a kernel's height does
+     * not grow as it narrows; kept, since 3.1's TPE is the definition */
     double z = (u - mu) / s;
-    return -0.5 * z * z - log(s) - 0.5 * log(2 * M_PI) - e->logz[at];
+    return -0.5 * z * z - 0.5 * log(2 * M_PI) - e->logz[at];
 }
 
 /* log density of the mixture at x (m internal values; u their unit
