@@ -300,7 +300,7 @@ int main(int argc, char **argv)
             p = strchr(p, ',');
             p = p ? p + 1 : NULL;
         }
-        if (maxn > 300) {
+            if (maxn > 300) {
             f = realloc(f, sizeof *f * maxn);
             dt = realloc(dt, sizeof *dt * maxn);
         }

@@ -44,6 +44,7 @@
  * separable CMA, warm starts, or pruned trials' intermediate values.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,7 +201,13 @@ static int cma_eigen(cma *es, tl_err *err)
         for (int j = 0; j < i; j++)
             es->C[i * n + j] = es->C[j * n + i] = 0.5 * (es->C[i * n + j] + es->C[j * n + i]);
     memcpy(es->B, es->C, sizeof es->B[0] * (size_t)n * n);
+    /* a tiny matrix: on one thread (OpenBLAS's OpenMP build would wake
+     * every core for it, which cost 100x the work on a loaded machine);
+     * omp_set_num_threads changes only this thread's setting */
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
     dsyev_("V", "U", &n, es->B, &n, ev, work, &lwork, &info);
+    omp_set_num_threads(threads);
     if (info != 0)
         return tl_fail(err, TL_ERUNTIME, "cmaes: eigendecomposition failed (dsyev info %d)", info);
     for (int i = 0; i < n; i++)
