@@ -270,3 +270,47 @@ Test(tpe_cmaes, the_command_line_runs_both_and_refuses_bad_input_with_status_2)
         cli_free(&r);
     }
 }
+
+/* Optuna's ranking: a complete trial beats every pruned one, whatever
+ * the pruned one's intermediate value, so TPE's good set is the best
+ * complete trials (here around x = 0.65) and not the pruned trials with
+ * lower values (around x = 0.05). */
+Test(tpe_cmaes, tpe_ranks_complete_trials_before_pruned_ones)
+{
+    space sp;
+    space_init(&sp);
+    add(&sp, "x", "uniform(0, 1)");
+    trial t[30];
+    const trial *p[30];
+    for (int k = 0; k < 30; k++) {
+        trial_init(&t[k], 1);
+        t[k].number = k;
+        p[k] = &t[k];
+        if (k % 2 == 0) {
+            t[k].values[0] = 0.6 + 0.1 * k / 30;
+            t[k].state = TRIAL_COMPLETE;
+            t[k].value = 1.0 + 0.01 * k;
+        } else {
+            t[k].values[0] = 0.1 * k / 30;
+            t[k].state = TRIAL_PRUNED;
+            cr_assert_eq(trial_set_inter(&t[k], 3, 0.1), 0);
+            t[k].value = 0.1;
+        }
+    }
+    void *self;
+    tl_err err = { 0 };
+    cr_assert_eq(sampler_tpe_vt.init(&self, &sp, NULL, NULL, 1, &err), 0, "%s", err.msg);
+    int near_complete = 0;
+    for (int k = 0; k < 20; k++) {
+        rng r;
+        rng_seed(&r, 1, (uint64_t)k);
+        double v;
+        cr_assert_eq(sampler_tpe_vt.suggest(self, &sp, p, 30, STUDY_MINIMIZE, 30, &r, &v, &err), 0);
+        near_complete += v > 0.3;
+    }
+    cr_assert(near_complete >= 15, "%d of 20 suggestions near the complete trials", near_complete);
+    sampler_tpe_vt.free(self);
+    for (int k = 0; k < 30; k++)
+        trial_free(&t[k]);
+    space_free(&sp);
+}
