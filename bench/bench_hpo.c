@@ -6,7 +6,9 @@
  * SQLite file under --tmp, study_ask, study_tell), minimizing the function
  * over uniform parameters on its domain.  Samplers: random, sobol and
  * bayes with each acquisition (bayes-ei, bayes-logei, bayes-pi, bayes-ucb;
- * n_init automatic, xi = 0 for ei/logei and 0.01 for pi, beta = 2).  When
+ * n_init automatic, xi = 0 for ei/logei and 0.01 for pi, beta = 2), tpe
+ * (Optuna 3.1's defaults), tpe-mv (tpe.multivariate) and cmaes (its
+ * defaults: IPOP restarts, sigma0 1/6 of the range).  When
  * the registry does not list a sampler (hpo/sampler.c), it is driven
  * directly through its vtable with the same seeds, and the row says so.
  *
@@ -25,6 +27,7 @@
 
 #include "hpo/sampler.h"
 #include "hpo/sampler_bayes.h"
+#include "hpo/sampler_tpe.h"
 #include "hpo/space.h"
 #include "hpo/study.h"
 #include "hpo/benchfn.h"
@@ -35,6 +38,7 @@ extern const sampler_vt sampler_bayes_vt;
 typedef struct samp {
     const char *label, *sampler, *acq;
     double xi;
+    int multivariate; /* tpe */
 } samp;
 
 static const samp SAMPLERS[] = {
@@ -44,6 +48,9 @@ static const samp SAMPLERS[] = {
     {"bayes-logei", "bayes", "logei", 0.0},
     {"bayes-pi", "bayes", "pi", 0.01},
     {"bayes-ucb", "bayes", "ucb", 0.0},
+    {"tpe", "tpe", "", 0.0},
+    {"tpe-mv", "tpe", "", 0.0, 1},
+    {"cmaes", "cmaes", "", 0.0},
 };
 #define NSAMP ((int)(sizeof SAMPLERS / sizeof SAMPLERS[0]))
 
@@ -55,7 +62,7 @@ static void usage(FILE *f)
                "  --trials N        trials per run (default 50; regret at N/2 and N)\n"
                "  --functions LIST  comma-separated (default branin,hartmann6,rosenbrock4,ackley5)\n"
                "  --samplers LIST   comma-separated labels (default all: random,sobol,bayes-ei,\n"
-               "                    bayes-logei,bayes-pi,bayes-ucb)\n"
+               "                    bayes-logei,bayes-pi,bayes-ucb,tpe,tpe-mv,cmaes)\n"
                "  --overhead LIST   observation counts for the overhead rows (default 100,300;\n"
                "                    'none' to skip)\n"
                "  --tmp DIR         folder for the study files (default /tmp)\n");
@@ -89,10 +96,10 @@ static void make_space(space *sp, const benchfn *tf)
     }
 }
 
-/* Fills cfg and, for the bayes sampler, its options *bo (which cfg points
- * to: bo must outlive study_open). */
-static void fill_config(study_config *cfg, bayes_options *bo, const samp *s, uint64_t seed,
-                        int trials, const char *path)
+/* Fills cfg and, for the bayes and tpe samplers, their options *bo and
+ * *to (which cfg points to: they must outlive study_open). */
+static void fill_config(study_config *cfg, bayes_options *bo, tpe_options *to, const samp *s,
+                        uint64_t seed, int trials, const char *path)
 {
     study_config_default(cfg);
     snprintf(cfg->name, sizeof cfg->name, "bench");
@@ -106,6 +113,10 @@ static void fill_config(study_config *cfg, bayes_options *bo, const samp *s, uin
     bo->n_init = 0;
     if (!strcmp(s->sampler, "bayes"))
         cfg->sampler_opts = bo;
+    tpe_options_default(to);
+    to->multivariate = s->multivariate;
+    if (!strcmp(s->sampler, "tpe"))
+        cfg->sampler_opts = to;
     cfg->trials = trials;
     cfg->seed = seed;
     cfg->max_consecutive_failures = 0;
@@ -133,7 +144,8 @@ static int run_one(const benchfn *tf, const samp *s, uint64_t seed, int trials,
     remove_db(path);
     study_config cfg;
     bayes_options bo;
-    fill_config(&cfg, &bo, s, seed, trials, path);
+    tpe_options to;
+    fill_config(&cfg, &bo, &to, s, seed, trials, path);
     tl_err err = {0};
     *direct = sampler_find(s->sampler) == NULL;
     if (!*direct) {
@@ -288,7 +300,7 @@ int main(int argc, char **argv)
             p = strchr(p, ',');
             p = p ? p + 1 : NULL;
         }
-        if (maxn > 300) {
+            if (maxn > 300) {
             f = realloc(f, sizeof *f * maxn);
             dt = realloc(dt, sizeof *dt * maxn);
         }

@@ -15,6 +15,8 @@ static const registry_entry registry[] = {
     { "sobol", &sampler_sobol_vt },
     { "bayes", &sampler_bayes_vt },
     { "evolution", &sampler_evolution_vt },
+    { "tpe", &sampler_tpe_vt },
+    { "cmaes", &sampler_cmaes_vt },
 };
 
 #define NREG ((int)(sizeof registry / sizeof registry[0]))

@@ -1,4 +1,5 @@
-/* hpo/sampler.h: the sampler interface (grid, random, sobol, bayes, evolution).
+/* hpo/sampler.h: the sampler interface (grid, random, sobol, bayes, evolution,
+ * tpe, cmaes).
  *
  * A sampler is { vtable, state }.  It suggests the internal values of a new
  * trial given a read-only snapshot of the study's trials (finished and still
@@ -9,7 +10,8 @@
  * study's generator for this trial, so a study replays from its seed.
  *
  * Options: a sampler with settings declares its own options struct in its
- * header (hpo/sampler_grid.h, hpo/sampler_bayes.h, hpo/sampler_evolution.h),
+ * header (hpo/sampler_grid.h, hpo/sampler_bayes.h, hpo/sampler_evolution.h,
+ * hpo/sampler_tpe.h, hpo/sampler_cmaes.h),
  * handed to it through study_config.sampler_opts; it validates them and
  * copies what it keeps at init.
  *
@@ -73,6 +75,8 @@ extern const sampler_vt sampler_grid_vt;
 extern const sampler_vt sampler_sobol_vt;
 extern const sampler_vt sampler_bayes_vt;
 extern const sampler_vt sampler_evolution_vt; /* hpo/sampler_evolution.c */
+extern const sampler_vt sampler_tpe_vt;       /* hpo/sampler_tpe.c */
+extern const sampler_vt sampler_cmaes_vt;     /* hpo/sampler_cmaes.c */
 
 /* The implemented sampler called name, or NULL (unknown, or registered
  * but not implemented yet).  The result is static. */

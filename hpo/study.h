@@ -68,12 +68,14 @@ typedef struct study_config {
     uint64_t seed;             /* study seed; default 0 */
     int direction;             /* STUDY_MINIMIZE (default) or STUDY_MAXIMIZE */
     char metric[64];           /* name of the optimized value, stored (opaque); default "value" */
-    char sampler[32];          /* random | grid | sobol | bayes | evolution; default random */
+    char sampler[32];          /* random | grid | sobol | bayes | evolution | tpe | cmaes;
+                                  default random */
     char scheduler[32];        /* fifo | median | sha | hyperband | asha | pbt; default fifo */
     /* The chosen algorithms' options: each points to the options struct of
      * the algorithm the name above selects, declared in that algorithm's
      * header (sampler: grid_options in hpo/sampler_grid.h, bayes_options
-     * in hpo/sampler_bayes.h, evolution_options in hpo/sampler_evolution.h;
+     * in hpo/sampler_bayes.h, evolution_options in hpo/sampler_evolution.h,
+     * tpe_options in hpo/sampler_tpe.h, cmaes_options in hpo/sampler_cmaes.h;
      * scheduler: median_options in hpo/sched_median.h, halving_options in
      * hpo/sched_halving.h for sha, hyperband and asha, pbt_options in
      * hpo/pbt.h), or NULL for that algorithm's defaults (random, sobol and

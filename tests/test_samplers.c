@@ -152,14 +152,24 @@ Test(samplers, every_sampler_spreads_log_scales_and_reaches_every_value)
     double v[MAXT];
     for (int s = 0; s < sampler_count(); s++) {
         const sampler_vt *vt = sampler_at(s);
-        /* log scale: the median of log10 values lies near the middle (-2) */
+        /* log scale: the median of log10 values lies near the middle (-2);
+         * CMA-ES searches locally, and on the flat values fed back here
+         * its mean drifts: its first population (4 points in 1-D) is
+         * centred on the middle instead */
         int n = run_sampler(vt, &lg, 3, 40, v);
         cr_assert(n >= 5, "%s: %d", vt->name, n);
         int below = 0;
         for (int k = 0; k < n; k++)
             below += v[k] < 1e-2;
-        cr_assert(below >= n / 5 && below <= n - n / 5,
-                  "%s: %d of %d below 1e-2 on loguniform(1e-4, 1)", vt->name, below, n);
+        if (vt == &sampler_cmaes_vt) {
+            double mean = 0;
+            for (int k = 0; k < 4; k++)
+                mean += log10(v[k]) / 4;
+            cr_assert(fabs(mean + 2) < 1, "cmaes: first population centred at 1e%g", mean);
+        } else {
+            cr_assert(below >= n / 5 && below <= n - n / 5,
+                      "%s: %d of %d below 1e-2 on loguniform(1e-4, 1)", vt->name, below, n);
+        }
         /* ints: every integer reached */
         n = run_sampler(vt, &it, 3, 40, v);
         int seen[5] = { 0 };
@@ -167,7 +177,10 @@ Test(samplers, every_sampler_spreads_log_scales_and_reaches_every_value)
             seen[(int)v[k]]++;
         for (int x = 1; x <= 4; x++)
             cr_assert(seen[x] > 0, "%s never gave %d", vt->name, x);
-        /* categoricals: every choice reached */
+        /* categoricals: every choice reached (CMA-ES refuses a space of
+         * categoricals only: tests/test_tpe_cmaes.c) */
+        if (vt->validate && vt->validate(&ct, NULL, NULL, &(tl_err){ 0 }) == TL_EINPUT)
+            continue;
         n = run_sampler(vt, &ct, 3, 40, v);
         int cs[3] = { 0 };
         for (int k = 0; k < n; k++)

@@ -117,7 +117,7 @@ static const keydef KEYS[] = {
      "minimize or maximize (default: from the metric)"},
     {"study.metric", K_STR, S(metric), "val_loss",
      "val_loss|val_accuracy|val_perplexity|test_accuracy|train_loss|value", 0, 0, "the value a trial reports"},
-    {"study.sampler", K_STR, S(sampler), "random", "grid|random|sobol|bayes|evolution", 0, 0, "sampler"},
+    {"study.sampler", K_STR, S(sampler), "random", "grid|random|sobol|bayes|evolution|tpe|cmaes", 0, 0, "sampler"},
     {"study.grid_points", K_INT, O(grid_points), 0, "3", NULL, 1, 1e6, "grid: points per numeric range"},
     {"study.workers", K_INT, O(workers), 0, "1", NULL, 1, 1024, "trials run in parallel"},
     {"study.scheduler", K_STR, S(scheduler), "fifo", "fifo|median|sha|hyperband|asha|pbt", 0, 0, "scheduler"},
@@ -134,6 +134,35 @@ static const keydef KEYS[] = {
     {"study.xi", K_DBL, O(xi), 0, "0", NULL, 0, 1e9, "bayes: ei/pi margin in standardized units (0.01 suits pi)"},
     {"study.beta", K_DBL, O(beta), 0, "2", NULL, 0, 1e9, "bayes: ucb exploration weight"},
     {"study.n_init", K_INT, O(n_init), 0, "0", NULL, 0, 1e6, "bayes: initial Sobol points (0: automatic)"},
+    /* [tpe] (hpo/sampler_tpe.h: Optuna 3.1's TPESampler defaults) */
+    {"tpe.startup_trials", K_INT, O(tpe_startup_trials), 0, "10", NULL, 0, 1e6,
+     "tpe: random trials (complete + pruned) before the model"},
+    {"tpe.ei_candidates", K_INT, O(tpe_ei_candidates), 0, "24", NULL, 1, 1e6,
+     "tpe: candidates drawn from l(x) per suggestion"},
+    {"tpe.gamma", K_DBL, O(tpe_gamma), 0, "0.1", NULL, 1e-9, 1,
+     "tpe: fraction of trials in the good set, min(ceil(gamma n), gamma_max)"},
+    {"tpe.gamma_max", K_INT, O(tpe_gamma_max), 0, "25", NULL, 1, 1e6, "tpe: cap of the good set"},
+    {"tpe.multivariate", K_BOOL, O(tpe_multivariate), 0, "false", NULL, 0, 1,
+     "tpe: one joint model of the unconditional parameters"},
+    {"tpe.prior_weight", K_DBL, O(tpe_prior_weight), 0, "1", NULL, 1e-12, 1e6,
+     "tpe: weight of the prior kernel"},
+    {"tpe.consider_magic_clip", K_BOOL, O(tpe_magic_clip), 0, "true", NULL, 0, 1,
+     "tpe: floor kernel widths at range / min(100, n + 1)"},
+    {"tpe.consider_endpoints", K_BOOL, O(tpe_endpoints), 0, "false", NULL, 0, 1,
+     "tpe: outermost kernels may reach the bounds"},
+    {"tpe.constant_liar", K_BOOL, O(tpe_constant_liar), 0, "true", NULL, 0, 1,
+     "tpe: running trials count as the worst, so parallel workers spread"},
+    /* [cmaes] (hpo/sampler_cmaes.h) */
+    {"cmaes.sigma0", K_DBL, O(cmaes_sigma0), 0, "0", NULL, 0, 1,
+     "cmaes: initial step size in unit-cube coordinates (0: 1/6)"},
+    {"cmaes.popsize", K_INT, O(cmaes_popsize), 0, "0", NULL, 0, 1e5,
+     "cmaes: population (0: 4 + floor(3 ln n); else >= 2)"},
+    {"cmaes.restart", K_STR, S(cmaes_restart), "ipop", "none|ipop", 0, 0,
+     "cmaes: restart with a larger population when a run stagnates"},
+    {"cmaes.inc_popsize", K_INT, O(cmaes_inc_popsize), 0, "2", NULL, 1, 100,
+     "cmaes: population factor per IPOP restart"},
+    {"cmaes.margin", K_BOOL, O(cmaes_margin), 0, "true", NULL, 0, 1,
+     "cmaes: keep integer parameters from freezing (margin)"},
     /* [pbt] */
     {"pbt.population", K_INT, O(pbt_population), 0, "8", NULL, 2, 1e5, "members"},
     {"pbt.interval", K_INT, O(pbt_interval), 0, "1", NULL, 1, 1e9, "epochs between ready points"},
@@ -160,7 +189,7 @@ static const keydef KEYS[] = {
     {"objective.timeout", K_DBL, O(timeout), 0, "0", NULL, 0, 1e9, "command objective: seconds (0: none)"},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
-static const char *SECTIONS[] = {"data", "model", "train", "study", "pbt", "nas", "objective", "space"};
+static const char *SECTIONS[] = {"data", "model", "train", "study", "tpe", "cmaes", "pbt", "nas", "objective", "space"};
 #define NSECTIONS ((int)(sizeof SECTIONS / sizeof SECTIONS[0]))
 
 static const keydef *find_key(const char *key)
@@ -561,7 +590,7 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     for (int i = 0; i < NSECTIONS; i++)
         known |= !strcmp(section, SECTIONS[i]);
     if (!known) {
-        tl_fail(p->err, TL_EINPUT, "%s: [%s]: unknown section (valid: data, model, train, study, pbt, nas, objective, space)",
+        tl_fail(p->err, TL_EINPUT, "%s: [%s]: unknown section (valid: data, model, train, study, tpe, cmaes, pbt, nas, objective, space)",
                 where, section);
         p->failed = 1;
         return 0;

@@ -90,6 +90,16 @@ typedef struct config {
     double xi, beta;
     int n_init;
 
+    /* [tpe] */
+    int tpe_startup_trials, tpe_ei_candidates, tpe_gamma_max;
+    double tpe_gamma, tpe_prior_weight;
+    int tpe_multivariate, tpe_magic_clip, tpe_endpoints, tpe_constant_liar;
+
+    /* [cmaes] */
+    double cmaes_sigma0;
+    int cmaes_popsize, cmaes_inc_popsize, cmaes_margin;
+    char cmaes_restart[8];
+
     /* [pbt] */
     int pbt_population, pbt_interval, pbt_sync;
     double pbt_quantile, pbt_factor_low, pbt_factor_high, pbt_resample;

@@ -42,6 +42,22 @@ static void algo_options(const config *c, tune_algo_options *o)
     o->bayes.xi = c->xi;
     o->bayes.beta = c->beta;
     o->bayes.n_init = c->n_init > 0 ? c->n_init : 0; /* 0: the sampler's own, by dimension */
+    tpe_options_default(&o->tpe);
+    o->tpe.startup_trials = c->tpe_startup_trials;
+    o->tpe.ei_candidates = c->tpe_ei_candidates;
+    o->tpe.gamma = c->tpe_gamma;
+    o->tpe.gamma_max = c->tpe_gamma_max;
+    o->tpe.multivariate = c->tpe_multivariate;
+    o->tpe.prior_weight = c->tpe_prior_weight;
+    o->tpe.consider_magic_clip = c->tpe_magic_clip;
+    o->tpe.consider_endpoints = c->tpe_endpoints;
+    o->tpe.constant_liar = c->tpe_constant_liar;
+    cmaes_options_default(&o->cmaes);
+    o->cmaes.sigma0 = c->cmaes_sigma0;
+    o->cmaes.popsize = c->cmaes_popsize;
+    snprintf(o->cmaes.restart, sizeof o->cmaes.restart, "%s", c->cmaes_restart);
+    o->cmaes.inc_popsize = c->cmaes_inc_popsize;
+    o->cmaes.margin = c->cmaes_margin;
     evolution_options_default(&o->evolution);
     o->evolution.population = c->nas_population;
     o->evolution.sample_size = c->nas_sample_size;
@@ -84,7 +100,9 @@ void tune_study_config(const config *c, study_config *sc, tune_algo_options *opt
     algo_options(c, opts);
     const void *by_sampler[][2] = { { "grid", &opts->grid },
                                     { "bayes", &opts->bayes },
-                                    { "evolution", &opts->evolution } };
+                                    { "evolution", &opts->evolution },
+                                    { "tpe", &opts->tpe },
+                                    { "cmaes", &opts->cmaes } };
     const void *by_scheduler[][2] = { { "median", &opts->median }, { "sha", &opts->halving },
                                       { "hyperband", &opts->halving },
                                       { "asha", &opts->halving }, { "pbt", &opts->pbt } };

@@ -3,7 +3,7 @@
  * and the objective (training, a benchmark function, or a command); and
  * the command that retrains a trial.
  *
- * Does: read the [space], study.*, pbt.* and nas.* keys into hpo/'s types,
+ * Does: read the [space], study.*, tpe.*, cmaes.*, pbt.* and nas.* keys into hpo/'s types,
  * build and release the objective.  Does not: check the algorithms'
  * options (hpo's validate hooks do, through study_validate), open the
  * study, or print.
@@ -16,8 +16,10 @@
 #include "hpo/objective.h"
 #include "hpo/pbt.h"
 #include "hpo/sampler_bayes.h"
+#include "hpo/sampler_cmaes.h"
 #include "hpo/sampler_evolution.h"
 #include "hpo/sampler_grid.h"
+#include "hpo/sampler_tpe.h"
 #include "hpo/sched_halving.h"
 #include "hpo/sched_median.h"
 #include "hpo/space.h"
@@ -35,6 +37,8 @@ typedef struct tune_algo_options {
     grid_options grid;
     bayes_options bayes;
     evolution_options evolution;
+    tpe_options tpe;
+    cmaes_options cmaes;
     median_options median;
     halving_options halving;   /* sha, hyperband, asha */
     pbt_options pbt;

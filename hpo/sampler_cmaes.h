@@ -1,0 +1,27 @@
+/* hpo/sampler_cmaes.h: the "cmaes" sampler's options (CMA-ES with IPOP
+ * restarts and a margin for integers; hpo/sampler_cmaes.c,
+ * sampler_cmaes_vt in hpo/sampler.h) and the study attribute it writes.
+ */
+#ifndef TL_HPO_SAMPLER_CMAES_H
+#define TL_HPO_SAMPLER_CMAES_H
+
+typedef struct cmaes_options {
+    double sigma0;             /* initial step size in unit-cube coordinates; 0 (default): 1/6,
+                                  Optuna's min(range)/6; key cmaes.sigma0, in [0, 1] */
+    int popsize;               /* population; 0 (default): 4 + floor(3 ln n);
+                                  key cmaes.popsize, 0 or >= 2 */
+    char restart[8];           /* none | ipop; default ipop; key cmaes.restart */
+    int inc_popsize;           /* IPOP: population factor per restart; default 2;
+                                  key cmaes.inc_popsize, >= 1 */
+    int margin;                /* integers keep a chance >= 1/(n popsize) of leaving the mean's
+                                  cell (Hamano et al. 2022); default 1; key cmaes.margin */
+} cmaes_options;
+
+/* Study attribute written at every study_open (write_attrs): the options
+ * as JSON, e.g. {"sigma0": 0, "popsize": 0, "restart": "ipop", ...}. */
+#define CMAES_ATTR_OPTIONS "cmaes_options"
+
+/* Fills o with the defaults above.  Cannot fail. */
+void cmaes_options_default(cmaes_options *o);
+
+#endif
