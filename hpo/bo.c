@@ -299,36 +299,34 @@ static int by_acq_desc(const void *pa, const void *pb, void *ctx)
     return a > c ? -1 : a < c ? 1 : (*(const int *)pa - *(const int *)pb);
 }
 
-/* Fits the GP and maximizes the acquisition; writes the point to u_out.
- * Returns 0, 1 when the model could not be built (caller falls back), or a
- * tl_code. */
-static int model_suggest(bo *b, const double *U, const int *obs, const int *cidx, int n, int nc,
-                         rng *r, double *u_out, tl_err *err)
+/* Fits (or, between refits, incrementally updates) the GP on the nc
+ * complete observations and adds the pending points as kriging believers.
+ * Writes the best standardized value to *best.  Returns 0, or 1 when the
+ * model could not be built. */
+static int model_fit(bo *b, const double *U, const int *obs, int n, int nc, rng *r, double *best)
 {
-    int d = b->d, D = b->D, R0 = b->cfg.raw_samples, R = nraw_total(b);
-    double t0 = tl_now();
-    if (gp_set_data(&b->g, b->Xe, b->ye, nc, err))
-        return 1;
+    int d = b->d, D = b->D;
     gp_fit_opts o;
     if (fit_plan(b, nc, b->have_warm ? b->warm : NULL, &o)) {
+        if (gp_set_data(&b->g, b->Xe, b->ye, nc, NULL))
+            return 1;
         if (gp_fit(&b->g, &o, r, NULL)) {
             b->have_warm = 0;
             return 1;
         }
         b->fit_n = nc;
         b->last_fit_evals = b->g.nevals;
-    } else if (gp_set_theta(&b->g, b->warm, NULL)) {
+    } else if (gp_update(&b->g, b->Xe, b->ye, nc, b->warm, NULL)) {
         b->have_warm = 0;
         return 1;
     }
     memcpy(b->warm, b->g.theta, sizeof *b->warm * GP_NTHETA(D));
     b->have_warm = 1;
-    double best = HUGE_VAL;
+    *best = HUGE_VAL;
     for (int i = 0; i < nc; i++)
-        best = b->g.y[i] < best ? b->g.y[i] : best;
-    /* kriging believer for pending points */
-    double z[D], dm[D], dv[D];
-    for (int i = 0; i < n; i++) {
+        *best = b->g.y[i] < *best ? b->g.y[i] : *best;
+    double z[D];
+    for (int i = 0; i < n; i++) { /* kriging believer for pending points */
         if (obs[i] != BO_OBS_PENDING)
             continue;
         double mu, var;
@@ -337,10 +335,16 @@ static int model_suggest(bo *b, const double *U, const int *obs, const int *cidx
         if (gp_append(&b->g, z, mu, NULL))
             return 1;
     }
-    double t1 = tl_now();
-    b->last_fit_s = t1 - t0;
+    return 0;
+}
 
-    /* raw candidates: scrambled Sobol, then perturbations of the best 5 */
+/* Raw candidates: R0 scrambled Sobol points, then perturbations of the
+ * best 5 observations, snapped, encoded, scored and ordered by
+ * acquisition (b->order).  Returns 0 or a tl_code. */
+static int raw_candidates(bo *b, const double *U, const int *cidx, int nc, double best, rng *r,
+                          tl_err *err)
+{
+    int d = b->d, D = b->D, R0 = b->cfg.raw_samples, R = nraw_total(b);
     sobol s;
     int rc = sobol_init(&s, d, r, err);
     if (rc)
@@ -385,48 +389,107 @@ static int model_suggest(bo *b, const double *U, const int *obs, const int *cidx
         b->order[j] = j;
     }
     qsort_r(b->order, (size_t)R, sizeof *b->order, by_acq_desc, b->racq);
+    return 0;
+}
 
-    /* local optimization from the best distinct raw points */
-    int ns = b->cfg.n_starts < R ? b->cfg.n_starts : R, nf = b->nfree, ncand = 0;
-    if (nf > 0 && ns > 0) {
-        double lb[nf], ub[nf], x[nf], bx[nf], u[d];
+/* One L-BFGS run of opt from the unit point start (d) over the free
+ * coordinates; writes the snapped best point seen to cu (d) and its
+ * acquisition to *acq.  Returns 0 when no finite value was seen, else 1. */
+static int local_run(bo *b, nlopt_opt opt, acq_ctx *c, const double *start, double *cu, double *acq)
+{
+    int d = b->d, nf = b->nfree;
+    double x[nf], f;
+    memcpy(c->u, start, sizeof *c->u * d);
+    for (int j = 0; j < nf; j++) {
+        double v = start[b->free_idx[j]];
+        x[j] = isnan(v) ? 0.5 : v;
+    }
+    c->bestv = -HUGE_VAL;
+    nlopt_optimize(opt, x, &f);
+    if (!(c->bestv > -HUGE_VAL))
+        return 0;
+    memcpy(cu, start, sizeof *cu * d);
+    for (int j = 0; j < nf; j++)
+        cu[b->free_idx[j]] = c->bestx[j];
+    snap(b, cu);
+    encode(b, cu, c->z);
+    *acq = acq_at(b, c->z, c->best, NULL, c->dm, c->dv);
+    return 1;
+}
+
+/* L-BFGS from the best n_starts raw points over the free coordinates, the
+ * starts spread over the GP's threads (each start is independent, so the
+ * result does not depend on the thread count); the snapped optima and
+ * their acquisitions go to b->cand, b->cacq in start order.  Returns how
+ * many, or -1 (err filled). */
+static int local_opt(bo *b, double best, tl_err *err)
+{
+    int d = b->d, D = b->D, R = nraw_total(b);
+    int ns = b->cfg.n_starts < R ? b->cfg.n_starts : R, nf = b->nfree, ncand = 0, failed = 0;
+    if (nf == 0 || ns == 0)
+        return 0;
+    gp_inverse(&b->g); /* before the threads share it */
+    int nt = b->g.nthreads < b->g.maxthreads ? b->g.nthreads : b->g.maxthreads;
+    nt = nt < ns ? nt : ns;
+    double acqv[ns];
+    int ok[ns];
+    #pragma omp parallel num_threads(nt) if (nt > 1 && b->g.n >= 64)
+    {
+        double lb[nf], ub[nf], bx[nf], u[d], z[D], dm[D], dv[D];
         for (int j = 0; j < nf; j++) {
             lb[j] = 0.0;
             ub[j] = 1.0;
         }
-        nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, (unsigned)nf);
-        if (!opt)
-            return tl_fail(err, TL_ERUNTIME, "bayes: nlopt_create failed");
         acq_ctx c = {b, best, u, z, dm, dv, -HUGE_VAL, bx};
-        nlopt_set_lower_bounds(opt, lb);
-        nlopt_set_upper_bounds(opt, ub);
-        nlopt_set_min_objective(opt, nl_acq, &c);
-        nlopt_set_maxeval(opt, b->cfg.local_maxeval);
-        nlopt_set_ftol_rel(opt, 1e-12);
-        nlopt_set_xtol_abs1(opt, 1e-10);
-        for (int k = 0; k < ns; k++) {
-            const double *start = b->raw + (size_t)b->order[k] * d;
-            memcpy(u, start, sizeof u);
-            for (int j = 0; j < nf; j++) {
-                double v = start[b->free_idx[j]];
-                x[j] = isnan(v) ? 0.5 : v;
-            }
-            c.bestv = -HUGE_VAL;
-            double f;
-            nlopt_optimize(opt, x, &f);
-            if (!(c.bestv > -HUGE_VAL))
-                continue;
-            double *cu = b->cand + (size_t)ncand * d;
-            memcpy(cu, start, sizeof *cu * d);
-            for (int j = 0; j < nf; j++)
-                cu[b->free_idx[j]] = bx[j];
-            snap(b, cu);
-            encode(b, cu, z);
-            b->cacq[ncand] = acq_at(b, z, best, NULL, dm, dv);
-            ncand++;
+        nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, (unsigned)nf);
+        if (opt) {
+            nlopt_set_lower_bounds(opt, lb);
+            nlopt_set_upper_bounds(opt, ub);
+            nlopt_set_min_objective(opt, nl_acq, &c);
+            nlopt_set_maxeval(opt, b->cfg.local_maxeval);
+            nlopt_set_ftol_rel(opt, 1e-12);
+            nlopt_set_xtol_abs1(opt, 1e-10);
+        } else {
+            #pragma omp atomic write
+            failed = 1;
         }
-        nlopt_destroy(opt);
+        #pragma omp for schedule(dynamic, 1)
+        for (int k = 0; k < ns; k++)
+            ok[k] = opt && local_run(b, opt, &c, b->raw + (size_t)b->order[k] * d,
+                                     b->cand + (size_t)k * d, &acqv[k]);
+        if (opt)
+            nlopt_destroy(opt);
     }
+    if (failed)
+        return tl_fail(err, TL_ERUNTIME, "bayes: nlopt_create failed"), -1;
+    for (int k = 0; k < ns; k++) { /* keep the starts that saw a finite value, in order */
+        if (!ok[k])
+            continue;
+        if (ncand != k)
+            memcpy(b->cand + (size_t)ncand * d, b->cand + (size_t)k * d, sizeof *b->cand * d);
+        b->cacq[ncand++] = acqv[k];
+    }
+    return ncand;
+}
+
+/* Fits the GP and maximizes the acquisition; writes the point to u_out.
+ * Returns 0, 1 when the model could not be built or every candidate is in
+ * the history (caller falls back), or a tl_code. */
+static int model_suggest(bo *b, const double *U, const int *obs, const int *cidx, int n, int nc,
+                         rng *r, double *u_out, tl_err *err)
+{
+    int d = b->d, R = nraw_total(b);
+    double t0 = tl_now(), best;
+    if (model_fit(b, U, obs, n, nc, r, &best))
+        return 1;
+    double t1 = tl_now();
+    b->last_fit_s = t1 - t0;
+    int rc = raw_candidates(b, U, cidx, nc, best, r, err);
+    if (rc)
+        return rc;
+    int ncand = local_opt(b, best, err);
+    if (ncand < 0)
+        return TL_ERUNTIME;
     /* pick the best new point among local optima and raw candidates */
     int ci[ncand > 0 ? ncand : 1];
     for (int k = 0; k < ncand; k++)

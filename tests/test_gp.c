@@ -219,6 +219,54 @@ Test(gp, append_equals_refactorizing_with_the_extra_row)
     gp_free(&b);
 }
 
+/* Between refits the engine drops its fantasies and adds new rows to the
+ * factor (gp_update): the posterior, its gradients (through the inverse
+ * kept in step) and alpha must equal a fresh factorization's, and a
+ * changed first row or theta must fall back to one. */
+Test(gp, update_equals_a_fresh_factorization_after_fantasies_and_new_rows)
+{
+    enum { N = 40, M = 46 };
+    double X[M * 3], y[M];
+    smooth_data(M, X, y, 1);
+    double th[6] = {log(0.4), log(0.25), log(0.9), log(1.3), log(1e-4), 0.1};
+    gp a, b;
+    cr_assert_eq(gp_init(&a, 3, M + 8, NULL), 0);
+    cr_assert_eq(gp_init(&b, 3, M + 8, NULL), 0);
+    cr_assert_eq(gp_set_data(&a, X, y, N, NULL), 0);
+    cr_assert_eq(gp_set_theta(&a, th, NULL), 0);
+    double xt[3][3] = {{0.5, 0.5, 0.5}, {0.05, 0.9, 0.3}, {0.7, 0.2, 0.95}};
+    double mu, var, dm[3], dv[3];
+    gp_predict1(&a, xt[0], &mu, &var, dm, dv); /* the inverse exists: it must be kept in step */
+    for (int f = 0; f < 3; f++) /* fantasies, as for pending trials */
+        cr_assert_eq(gp_append(&a, xt[f], 0.1 * f, NULL), 0);
+    for (int step = 0; step < 2; step++) {
+        int n = step ? M - 2 : M; /* more rows, then fewer */
+        const double *th2 = th;
+        cr_assert_eq(gp_update(&a, X, y, n, th2, NULL), 0);
+        cr_assert_eq(gp_set_data(&b, X, y, n, NULL), 0);
+        cr_assert_eq(gp_set_theta(&b, th2, NULL), 0);
+        double ma[3], va[3], mb[3], vb[3];
+        gp_predict(&a, &xt[0][0], 3, ma, va);
+        gp_predict(&b, &xt[0][0], 3, mb, vb);
+        for (int j = 0; j < 3; j++) {
+            cr_assert(fabs(ma[j] - mb[j]) < 1e-9, "step %d mean %d: %g vs %g", step, j, ma[j], mb[j]);
+            cr_assert(fabs(va[j] - vb[j]) < 1e-9, "step %d var %d: %g vs %g", step, j, va[j], vb[j]);
+            double m1, v1, dm1[3], dv1[3], m2, v2, dm2[3], dv2[3];
+            gp_predict1(&a, xt[j], &m1, &v1, dm1, dv1);
+            gp_predict1(&b, xt[j], &m2, &v2, dm2, dv2);
+            cr_assert(fabs(v1 - v2) < 1e-9, "step %d predict1 var %d: %g vs %g", step, j, v1, v2);
+            for (int k = 0; k < 3; k++)
+                cr_assert(fabs(dv1[k] - dv2[k]) < 1e-7 * (1 + fabs(dv2[k])) &&
+                              fabs(dm1[k] - dm2[k]) < 1e-7 * (1 + fabs(dm2[k])),
+                          "step %d gradient %d,%d", step, j, k);
+        }
+        for (int i = 0; i < n; i++)
+            cr_assert(fabs(a.alpha[i] - b.alpha[i]) < 1e-7 * (1 + fabs(b.alpha[i])), "alpha %d", i);
+    }
+    gp_free(&a);
+    gp_free(&b);
+}
+
 Test(gp, bad_input_is_an_error_and_free_is_safe)
 {
     gp g;
