@@ -153,7 +153,7 @@ static int write_section(const report_study *rs, report_out *o, tl_err *err)
             *c = *c == '"' || *c == '\\' ? '_' : *c;
         fprintf(f, "\"%s\" %.6f %.6f %.6f\n", name, res.mean[i], res.min[i], res.max[i]);
     }
-    fprintf(f, "EOD\nset title %s\nset ylabel 'importance (share of variance)'\n"
+    fprintf(f, "EOD\nset termoption noenhanced\nset title %s\nset ylabel 'importance (share of variance)'\n"
                "set yrange [0:1.05]\nset style fill solid 0.6 border -1\nset boxwidth 0.6\n"
                "set xtics rotate by -30\nset grid ytics\nunset key\n"
                "plot $imp using 0:2:xtic(1) with boxes lc rgb '#2171b5', "
