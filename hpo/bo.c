@@ -7,15 +7,16 @@
  *   n <= 150:  prior-mode start + warm start, 100 evals each
  *   n >  150:  warm start only (prior mode if none), 30 evals, and only
  *              when n has grown by 5% since the last fit; in between the
- *              last hyperparameters are kept and only the factorization
- *              is redone
+ *              last hyperparameters are kept and the factorization and
+ *              its inverse grow by the new rows in O(n^2) each (gp_update)
  * bo_fit makes the same fit, cold, for a reader that wants the model
  * (tunelab report), and bo_predict evaluates its posterior and the
  * acquisition exactly as the suggestion does: one model, one encoding, one
- * variance floor.
+ * variance floor (hpo/bo_model.c, through hpo/bo_internal.h).
  * Does not do batch (q > 1) acquisitions, trust regions or input warping.
  */
 #include "hpo/bo.h"
+#include "hpo/bo_internal.h"
 
 #include <math.h>
 #include <nlopt.h>
@@ -27,7 +28,6 @@
 #include "util/timer.h"
 
 #define DESIGN_STREAM 0xB0DE51ULL
-#define VAR_FLOOR 1e-18
 
 static const double pert_scale[3] = {0.05, 5e-3, 5e-4};
 
@@ -42,8 +42,6 @@ void bo_config_default(bo_config *c)
     c->local_maxeval = 80;
     c->prior = GP_PRIOR_GAMMA;
 }
-
-static int nraw_total(const bo *b) { return b->cfg.raw_samples + b->cfg.raw_samples / 8; }
 
 static int design_reset(bo *b, tl_err *err)
 {
@@ -87,7 +85,7 @@ int bo_init(bo *b, int d, const bo_param *p, const bo_config *cfg, uint64_t seed
     b->cfg = c;
     b->seed = seed;
     b->n_init = c.n_init > 0 ? c.n_init : (2 * d + 2 > 5 ? 2 * d + 2 : 5);
-    int R = nraw_total(b);
+    int R = bo_nraw_total(b);
     b->p = malloc(sizeof *b->p * d);
     b->pos = malloc(sizeof *b->pos * d);
     b->free_idx = malloc(sizeof *b->free_idx * d);
@@ -157,7 +155,7 @@ static void snap(const bo *b, double *u)
 
 /* u (d) -> z (D): floats and ints as they are (NAN, inactive: 0.5),
  * categoricals one-hot (inactive: all zero). */
-static void encode(const bo *b, const double *u, double *z)
+void bo_encode(const bo *b, const double *u, double *z)
 {
     for (int i = 0; i < b->d; i++) {
         double *zi = z + b->pos[i];
@@ -202,7 +200,7 @@ static void random_point(bo *b, const double *U, int n, rng *r, double *u)
     }
 }
 
-static int grow(bo *b, int n, tl_err *err)
+int bo_grow(bo *b, int n, tl_err *err)
 {
     if (n <= b->cap)
         return 0;
@@ -239,11 +237,11 @@ static double acq_at(bo *b, const double *z, double best, double *dz, double *dm
 {
     double mu, var;
     gp_predict1(&b->g, z, &mu, &var, dz ? dm : NULL, dz ? dv : NULL);
-    double s = var > VAR_FLOOR ? sqrt(var) : sqrt(VAR_FLOOR), gmu, gs;
+    double s = var > BO_VAR_FLOOR ? sqrt(var) : sqrt(BO_VAR_FLOOR), gmu, gs;
     double a = acq_eval(b->cfg.acq, mu, s, best, b->cfg.xi, b->cfg.beta, &gmu, &gs);
     if (dz)
         for (int k = 0; k < b->D; k++)
-            dz[k] = gmu * dm[k] + (var > VAR_FLOOR ? gs * dv[k] / (2.0 * s) : 0.0);
+            dz[k] = gmu * dm[k] + (var > BO_VAR_FLOOR ? gs * dv[k] / (2.0 * s) : 0.0);
     return a;
 }
 
@@ -253,7 +251,7 @@ static double nl_acq(unsigned nf, const double *x, double *grad, void *data)
     bo *b = c->b;
     for (unsigned j = 0; j < nf; j++)
         c->u[b->free_idx[j]] = x[j];
-    encode(b, c->u, c->z);
+    bo_encode(b, c->u, c->z);
     double dz[b->D];
     double a = acq_at(b, c->z, c->best, grad ? dz : NULL, c->dm, c->dv);
     if (!isfinite(a))
@@ -270,8 +268,8 @@ static double nl_acq(unsigned nf, const double *x, double *grad, void *data)
 
 /* The hyperparameter fit for nc observations from warm (NULL: cold), by
  * the schedule in the file comment.  Fills o; returns 1 to refit, 0 to
- * keep warm as it is (only refactorize). */
-static int fit_plan(const bo *b, int nc, const double *warm, gp_fit_opts *o)
+ * keep warm as it is (only update the factorization). */
+int bo_fit_plan(const bo *b, int nc, const double *warm, gp_fit_opts *o)
 {
     gp_fit_opts_default(o);
     o->prior = b->cfg.prior;
@@ -307,7 +305,7 @@ static int model_fit(bo *b, const double *U, const int *obs, int n, int nc, rng 
 {
     int d = b->d, D = b->D;
     gp_fit_opts o;
-    if (fit_plan(b, nc, b->have_warm ? b->warm : NULL, &o)) {
+    if (bo_fit_plan(b, nc, b->have_warm ? b->warm : NULL, &o)) {
         if (gp_set_data(&b->g, b->Xe, b->ye, nc, NULL))
             return 1;
         if (gp_fit(&b->g, &o, r, NULL)) {
@@ -330,7 +328,7 @@ static int model_fit(bo *b, const double *U, const int *obs, int n, int nc, rng 
         if (obs[i] != BO_OBS_PENDING)
             continue;
         double mu, var;
-        encode(b, U + (size_t)i * d, z);
+        bo_encode(b, U + (size_t)i * d, z);
         gp_predict1(&b->g, z, &mu, &var, NULL, NULL);
         if (gp_append(&b->g, z, mu, NULL))
             return 1;
@@ -344,7 +342,7 @@ static int model_fit(bo *b, const double *U, const int *obs, int n, int nc, rng 
 static int raw_candidates(bo *b, const double *U, const int *cidx, int nc, double best, rng *r,
                           tl_err *err)
 {
-    int d = b->d, D = b->D, R0 = b->cfg.raw_samples, R = nraw_total(b);
+    int d = b->d, D = b->D, R0 = b->cfg.raw_samples, R = bo_nraw_total(b);
     sobol s;
     int rc = sobol_init(&s, d, r, err);
     if (rc)
@@ -378,11 +376,11 @@ static int raw_candidates(bo *b, const double *U, const int *cidx, int nc, doubl
     }
     for (int j = 0; j < R; j++) {
         snap(b, b->raw + (size_t)j * d);
-        encode(b, b->raw + (size_t)j * d, b->rawe + (size_t)j * D);
+        bo_encode(b, b->raw + (size_t)j * d, b->rawe + (size_t)j * D);
     }
     gp_predict(&b->g, b->rawe, R, b->rmu, b->rvar);
     for (int j = 0; j < R; j++) {
-        double sd = b->rvar[j] > VAR_FLOOR ? sqrt(b->rvar[j]) : sqrt(VAR_FLOOR);
+        double sd = b->rvar[j] > BO_VAR_FLOOR ? sqrt(b->rvar[j]) : sqrt(BO_VAR_FLOOR);
         b->racq[j] = acq_eval(b->cfg.acq, b->rmu[j], sd, best, b->cfg.xi, b->cfg.beta, NULL, NULL);
         if (!isfinite(b->racq[j]))
             b->racq[j] = -1e300;
@@ -412,7 +410,7 @@ static int local_run(bo *b, nlopt_opt opt, acq_ctx *c, const double *start, doub
     for (int j = 0; j < nf; j++)
         cu[b->free_idx[j]] = c->bestx[j];
     snap(b, cu);
-    encode(b, cu, c->z);
+    bo_encode(b, cu, c->z);
     *acq = acq_at(b, c->z, c->best, NULL, c->dm, c->dv);
     return 1;
 }
@@ -424,7 +422,7 @@ static int local_run(bo *b, nlopt_opt opt, acq_ctx *c, const double *start, doub
  * many, or -1 (err filled). */
 static int local_opt(bo *b, double best, tl_err *err)
 {
-    int d = b->d, D = b->D, R = nraw_total(b);
+    int d = b->d, D = b->D, R = bo_nraw_total(b);
     int ns = b->cfg.n_starts < R ? b->cfg.n_starts : R, nf = b->nfree, ncand = 0, failed = 0;
     if (nf == 0 || ns == 0)
         return 0;
@@ -478,7 +476,7 @@ static int local_opt(bo *b, double best, tl_err *err)
 static int model_suggest(bo *b, const double *U, const int *obs, const int *cidx, int n, int nc,
                          rng *r, double *u_out, tl_err *err)
 {
-    int d = b->d, R = nraw_total(b);
+    int d = b->d, R = bo_nraw_total(b);
     double t0 = tl_now(), best;
     if (model_fit(b, U, obs, n, nc, r, &best))
         return 1;
@@ -517,7 +515,7 @@ int bo_suggest(bo *b, const double *U, const double *y, const int *obs, int n, i
 {
     if (n < 0 || (n > 0 && (!U || !y || !obs)) || !u_out || !r || number < 0)
         return tl_fail(err, TL_EINPUT, "bayes: bad arguments to bo_suggest");
-    int rc = grow(b, n, err);
+    int rc = bo_grow(b, n, err);
     if (rc)
         return rc;
     int d = b->d, nc = 0;
@@ -526,7 +524,7 @@ int bo_suggest(bo *b, const double *U, const double *y, const int *obs, int n, i
         if (obs[i] < 0 || obs[i] >= BO_OBS_COUNT)
             return tl_fail(err, TL_EINPUT, "bayes: trial row %d: bad state %d", i, obs[i]);
         if (obs[i] == BO_OBS_COMPLETE && isfinite(y[i])) {
-            encode(b, U + (size_t)i * d, b->Xe + (size_t)nc * b->D);
+            bo_encode(b, U + (size_t)i * d, b->Xe + (size_t)nc * b->D);
             b->ye[nc] = y[i];
             cidx[nc++] = i;
         }
@@ -561,62 +559,4 @@ int bo_suggest(bo *b, const double *U, const double *y, const int *obs, int n, i
         return 0;
     }
     return rc;
-}
-
-int bo_fit(bo *b, const double *U, const double *y, int n, rng *r, tl_err *err)
-{
-    if (n < 1 || !U || !y || !r)
-        return tl_fail(err, TL_EINPUT, "bayes: bo_fit needs at least one observation");
-    for (int i = 0; i < n; i++)
-        if (!isfinite(y[i]))
-            return tl_fail(err, TL_EINPUT, "bayes: observation %d is not finite", i);
-    int rc = grow(b, n, err);
-    if (rc)
-        return rc;
-    for (int i = 0; i < n; i++) {
-        encode(b, U + (size_t)i * b->d, b->Xe + (size_t)i * b->D);
-        b->ye[i] = y[i];
-    }
-    gp_fit_opts o;
-    fit_plan(b, n, NULL, &o);
-    int nt = omp_get_max_threads(); /* as bo_suggest: BLAS on this thread */
-    omp_set_num_threads(1);
-    b->g.nthreads = nt;
-    rc = gp_set_data(&b->g, b->Xe, b->ye, n, err);
-    if (!rc)
-        rc = gp_fit(&b->g, &o, r, err);
-    omp_set_num_threads(nt);
-    return rc ? tl_prefix(err, "bayes: fitting the GP to %d observations", n) : 0;
-}
-
-void bo_predict(bo *b, const double *U, int m, double *mean, double *sd, double *acq)
-{
-    int d = b->d, D = b->D, R = nraw_total(b);
-    double best = HUGE_VAL;
-    for (int i = 0; i < b->g.n; i++)
-        best = b->g.y[i] < best ? b->g.y[i] : best;
-    int nt = omp_get_max_threads();
-    omp_set_num_threads(1);
-    for (int at = 0; at < m; at += R) { /* R points at a time through the candidate buffers */
-        int c = m - at < R ? m - at : R;
-        for (int q = 0; q < c; q++)
-            encode(b, U + (size_t)(at + q) * d, b->rawe + (size_t)q * D);
-        gp_predict(&b->g, b->rawe, c, b->rmu, b->rvar);
-        for (int q = 0; q < c; q++) {
-            double v = b->rvar[q];
-            mean[at + q] = b->g.ymean + b->g.ystd * b->rmu[q];
-            sd[at + q] = b->g.ystd * (v > 0 ? sqrt(v) : 0.0);
-            if (acq)
-                acq[at + q] = acq_eval(b->cfg.acq, b->rmu[q], v > VAR_FLOOR ? sqrt(v) : sqrt(VAR_FLOOR),
-                                       best, b->cfg.xi, b->cfg.beta, NULL, NULL);
-        }
-    }
-    omp_set_num_threads(nt);
-}
-
-double bo_lengthscale(const bo *b, int i)
-{
-    if (i < 0 || i >= b->d || b->p[i].kind == BO_CAT || !b->g.theta)
-        return NAN;
-    return exp(b->g.theta[b->pos[i]]);
 }
