@@ -12,14 +12,16 @@
  * bo_fit makes the same fit, cold, for a reader that wants the model
  * (tunelab report), and bo_predict evaluates its posterior and the
  * acquisition exactly as the suggestion does: one model, one encoding, one
- * variance floor (hpo/bo_model.c, through hpo/bo_internal.h).
+ * variance floor (hpo/bo_model.c, through hpo/bo_internal.h).  The local
+ * optimization of the acquisition is hpo/bo_local.c.
+ * From PRUNE_MIN_N observations the raw candidates that cannot reach the
+ * top n_starts skip most of their variance computation (score_raw).
  * Does not do batch (q > 1) acquisitions, trust regions or input warping.
  */
 #include "hpo/bo.h"
 #include "hpo/bo_internal.h"
 
 #include <math.h>
-#include <nlopt.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,8 @@
 #include "util/timer.h"
 
 #define DESIGN_STREAM 0xB0DE51ULL
+
+#define PRUNE_MIN_N 256 /* observations from which raw candidates are pruned (score_raw) */
 
 static const double pert_scale[3] = {0.05, 5e-3, 5e-4};
 
@@ -139,7 +143,7 @@ static int bin_of(double u, int n)
     return k < 0 ? 0 : k >= n ? n - 1 : k;
 }
 
-static void snap(const bo *b, double *u)
+void bo_snap(const bo *b, double *u)
 {
     for (int i = 0; i < b->d; i++)
         if (!isnan(u[i]))
@@ -194,7 +198,7 @@ static void random_point(bo *b, const double *U, int n, rng *r, double *u)
     for (int t = 0; t < 256; t++) {
         for (int i = 0; i < b->d; i++)
             u[i] = rng_uniform(r);
-        snap(b, u);
+        bo_snap(b, u);
         if (!in_history(u, U, n, b->d))
             return;
     }
@@ -220,50 +224,6 @@ int bo_grow(bo *b, int n, tl_err *err)
         return tl_fail(err, TL_ERUNTIME, "bayes: out of memory for %d trials", n);
     b->cap = cap;
     return gp_reserve(&b->g, cap + 16, err);
-}
-
-typedef struct acq_ctx {
-    bo *b;
-    double best;
-    double *u;      /* (d) full point; free coordinates overwritten */
-    double *z;      /* (D) encoded */
-    double *dm, *dv;/* (D) */
-    double bestv;
-    double *bestx;  /* (nfree) */
-} acq_ctx;
-
-/* Acquisition at encoded z with its gradient w.r.t. z (dz may be NULL). */
-static double acq_at(bo *b, const double *z, double best, double *dz, double *dm, double *dv)
-{
-    double mu, var;
-    gp_predict1(&b->g, z, &mu, &var, dz ? dm : NULL, dz ? dv : NULL);
-    double s = var > BO_VAR_FLOOR ? sqrt(var) : sqrt(BO_VAR_FLOOR), gmu, gs;
-    double a = acq_eval(b->cfg.acq, mu, s, best, b->cfg.xi, b->cfg.beta, &gmu, &gs);
-    if (dz)
-        for (int k = 0; k < b->D; k++)
-            dz[k] = gmu * dm[k] + (var > BO_VAR_FLOOR ? gs * dv[k] / (2.0 * s) : 0.0);
-    return a;
-}
-
-static double nl_acq(unsigned nf, const double *x, double *grad, void *data)
-{
-    acq_ctx *c = data;
-    bo *b = c->b;
-    for (unsigned j = 0; j < nf; j++)
-        c->u[b->free_idx[j]] = x[j];
-    bo_encode(b, c->u, c->z);
-    double dz[b->D];
-    double a = acq_at(b, c->z, c->best, grad ? dz : NULL, c->dm, c->dv);
-    if (!isfinite(a))
-        a = -1e300;
-    if (a > c->bestv) {
-        c->bestv = a;
-        memcpy(c->bestx, x, sizeof *x * nf);
-    }
-    if (grad)
-        for (unsigned j = 0; j < nf; j++)
-            grad[j] = -dz[b->pos[b->free_idx[j]]];
-    return -a;
 }
 
 /* The hyperparameter fit for nc observations from warm (NULL: cold), by
@@ -336,6 +296,63 @@ static int model_fit(bo *b, const double *U, const int *obs, int n, int nc, rng 
     return 0;
 }
 
+/* The acquisition at mean mu and variance var (floored), -1e300 when not
+ * finite. */
+static double acq_of(const bo *b, double mu, double var, double best)
+{
+    double sd = var > BO_VAR_FLOOR ? sqrt(var) : sqrt(BO_VAR_FLOOR);
+    double a = acq_eval(b->cfg.acq, mu, sd, best, b->cfg.xi, b->cfg.beta, NULL, NULL);
+    return isfinite(a) ? a : -1e300;
+}
+
+typedef struct prune_ctx {
+    const bo *b;
+    double best, threshold;
+} prune_ctx;
+
+/* gp_keep_fn: a candidate stays while its acquisition at its variance
+ * bound reaches the threshold (or is not finite). */
+static int keep_candidate(void *ctx, int j, double mu, double var_upper)
+{
+    const prune_ctx *c = ctx;
+    double a = acq_of(c->b, mu, var_upper, c->best);
+    return !(a < c->threshold);
+}
+
+/* Scores the R encoded candidates (b->rawe) into rmu, rvar, racq.  With
+ * PRUNE_MIN_N observations or more and an acquisition that grows with the
+ * variance (EI, log-EI, UCB: not PI), the first GP_PRED_CHUNK candidates
+ * are scored exactly, the n_starts-th best of them becomes a threshold,
+ * and the others pay for their variance only while their acquisition
+ * bound reaches it (gp_predict_keep): whatever can reach the top n_starts
+ * is scored exactly, the rest get -1e300 (pick's fallback then sees them
+ * in index order).  Below that, or for PI, every candidate exactly. */
+static void score_raw(bo *b, int R, double best)
+{
+    int D = b->D, R1 = GP_PRED_CHUNK < R ? GP_PRED_CHUNK : R;
+    b->last_pruned = 0;
+    if (b->g.n < PRUNE_MIN_N || b->cfg.acq == ACQ_PI || R1 == R || b->cfg.n_starts < 1) {
+        gp_predict(&b->g, b->rawe, R, b->rmu, b->rvar);
+        for (int j = 0; j < R; j++)
+            b->racq[j] = acq_of(b, b->rmu[j], b->rvar[j], best);
+        return;
+    }
+    gp_predict(&b->g, b->rawe, R1, b->rmu, b->rvar);
+    for (int j = 0; j < R1; j++) {
+        b->racq[j] = acq_of(b, b->rmu[j], b->rvar[j], best);
+        b->order[j] = j;
+    }
+    int k = b->cfg.n_starts < R1 ? b->cfg.n_starts : R1;
+    qsort_r(b->order, (size_t)R1, sizeof *b->order, by_acq_desc, b->racq);
+    prune_ctx c = {b, best, b->racq[b->order[k - 1]]};
+    gp_predict_keep(&b->g, b->rawe + (size_t)R1 * D, R - R1, b->rmu + R1, b->rvar + R1,
+                    keep_candidate, &c);
+    for (int j = R1; j < R; j++) {
+        b->last_pruned += isnan(b->rvar[j]);
+        b->racq[j] = isnan(b->rvar[j]) ? -1e300 : acq_of(b, b->rmu[j], b->rvar[j], best);
+    }
+}
+
 /* Raw candidates: R0 scrambled Sobol points, then perturbations of the
  * best 5 observations, snapped, encoded, scored and ordered by
  * acquisition (b->order).  Returns 0 or a tl_code. */
@@ -375,99 +392,14 @@ static int raw_candidates(bo *b, const double *U, const int *cidx, int nc, doubl
         }
     }
     for (int j = 0; j < R; j++) {
-        snap(b, b->raw + (size_t)j * d);
+        bo_snap(b, b->raw + (size_t)j * d);
         bo_encode(b, b->raw + (size_t)j * d, b->rawe + (size_t)j * D);
     }
-    gp_predict(&b->g, b->rawe, R, b->rmu, b->rvar);
-    for (int j = 0; j < R; j++) {
-        double sd = b->rvar[j] > BO_VAR_FLOOR ? sqrt(b->rvar[j]) : sqrt(BO_VAR_FLOOR);
-        b->racq[j] = acq_eval(b->cfg.acq, b->rmu[j], sd, best, b->cfg.xi, b->cfg.beta, NULL, NULL);
-        if (!isfinite(b->racq[j]))
-            b->racq[j] = -1e300;
+    score_raw(b, R, best);
+    for (int j = 0; j < R; j++)
         b->order[j] = j;
-    }
     qsort_r(b->order, (size_t)R, sizeof *b->order, by_acq_desc, b->racq);
     return 0;
-}
-
-/* One L-BFGS run of opt from the unit point start (d) over the free
- * coordinates; writes the snapped best point seen to cu (d) and its
- * acquisition to *acq.  Returns 0 when no finite value was seen, else 1. */
-static int local_run(bo *b, nlopt_opt opt, acq_ctx *c, const double *start, double *cu, double *acq)
-{
-    int d = b->d, nf = b->nfree;
-    double x[nf], f;
-    memcpy(c->u, start, sizeof *c->u * d);
-    for (int j = 0; j < nf; j++) {
-        double v = start[b->free_idx[j]];
-        x[j] = isnan(v) ? 0.5 : v;
-    }
-    c->bestv = -HUGE_VAL;
-    nlopt_optimize(opt, x, &f);
-    if (!(c->bestv > -HUGE_VAL))
-        return 0;
-    memcpy(cu, start, sizeof *cu * d);
-    for (int j = 0; j < nf; j++)
-        cu[b->free_idx[j]] = c->bestx[j];
-    snap(b, cu);
-    bo_encode(b, cu, c->z);
-    *acq = acq_at(b, c->z, c->best, NULL, c->dm, c->dv);
-    return 1;
-}
-
-/* L-BFGS from the best n_starts raw points over the free coordinates, the
- * starts spread over the GP's threads (each start is independent, so the
- * result does not depend on the thread count); the snapped optima and
- * their acquisitions go to b->cand, b->cacq in start order.  Returns how
- * many, or -1 (err filled). */
-static int local_opt(bo *b, double best, tl_err *err)
-{
-    int d = b->d, D = b->D, R = bo_nraw_total(b);
-    int ns = b->cfg.n_starts < R ? b->cfg.n_starts : R, nf = b->nfree, ncand = 0, failed = 0;
-    if (nf == 0 || ns == 0)
-        return 0;
-    gp_inverse(&b->g); /* before the threads share it */
-    int nt = b->g.nthreads < b->g.maxthreads ? b->g.nthreads : b->g.maxthreads;
-    nt = nt < ns ? nt : ns;
-    double acqv[ns];
-    int ok[ns];
-    #pragma omp parallel num_threads(nt) if (nt > 1 && b->g.n >= 64)
-    {
-        double lb[nf], ub[nf], bx[nf], u[d], z[D], dm[D], dv[D];
-        for (int j = 0; j < nf; j++) {
-            lb[j] = 0.0;
-            ub[j] = 1.0;
-        }
-        acq_ctx c = {b, best, u, z, dm, dv, -HUGE_VAL, bx};
-        nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, (unsigned)nf);
-        if (opt) {
-            nlopt_set_lower_bounds(opt, lb);
-            nlopt_set_upper_bounds(opt, ub);
-            nlopt_set_min_objective(opt, nl_acq, &c);
-            nlopt_set_maxeval(opt, b->cfg.local_maxeval);
-            nlopt_set_ftol_rel(opt, 1e-12);
-            nlopt_set_xtol_abs1(opt, 1e-10);
-        } else {
-            #pragma omp atomic write
-            failed = 1;
-        }
-        #pragma omp for schedule(dynamic, 1)
-        for (int k = 0; k < ns; k++)
-            ok[k] = opt && local_run(b, opt, &c, b->raw + (size_t)b->order[k] * d,
-                                     b->cand + (size_t)k * d, &acqv[k]);
-        if (opt)
-            nlopt_destroy(opt);
-    }
-    if (failed)
-        return tl_fail(err, TL_ERUNTIME, "bayes: nlopt_create failed"), -1;
-    for (int k = 0; k < ns; k++) { /* keep the starts that saw a finite value, in order */
-        if (!ok[k])
-            continue;
-        if (ncand != k)
-            memcpy(b->cand + (size_t)ncand * d, b->cand + (size_t)k * d, sizeof *b->cand * d);
-        b->cacq[ncand++] = acqv[k];
-    }
-    return ncand;
 }
 
 /* Fits the GP and maximizes the acquisition; writes the point to u_out.
@@ -485,7 +417,7 @@ static int model_suggest(bo *b, const double *U, const int *obs, const int *cidx
     int rc = raw_candidates(b, U, cidx, nc, best, r, err);
     if (rc)
         return rc;
-    int ncand = local_opt(b, best, err);
+    int ncand = bo_local_opt(b, best, err);
     if (ncand < 0)
         return TL_ERUNTIME;
     /* pick the best new point among local optima and raw candidates */
@@ -537,7 +469,7 @@ int bo_suggest(bo *b, const double *U, const double *y, const int *obs, int n, i
             return rc;
         sobol_skip(&b->design, (long)((uint64_t)number - b->design.index));
         sobol_next(&b->design, u_out);
-        snap(b, u_out);
+        bo_snap(b, u_out);
         if (in_history(u_out, U, n, d)) {
             b->last_phase = 2;
             random_point(b, U, n, r, u_out);

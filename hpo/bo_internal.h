@@ -1,7 +1,7 @@
 /* hpo/bo_internal.h: what hpo/bo.c (suggestions) and hpo/bo_model.c (the
- * model read back) share, so both see one encoding, one fit schedule and
- * one variance floor.  Not a public interface: only these two files
- * include it. */
+ * model read back) and hpo/bo_local.c (the acquisition's local
+ * optimization) share, so all see one encoding, one fit schedule and one
+ * variance floor.  Not a public interface: only these files include it. */
 #ifndef TL_HPO_BO_INTERNAL_H
 #define TL_HPO_BO_INTERNAL_H
 
@@ -24,5 +24,15 @@ int bo_grow(bo *b, int n, tl_err *err);
  * the schedule in hpo/bo.c's file comment.  Fills o; returns 1 to refit,
  * 0 to keep warm as it is (only update the factorization). */
 int bo_fit_plan(const bo *b, int nc, const double *warm, gp_fit_opts *o);
+
+/* Clamps u (d) to the unit cube and snaps it (the callback, or the
+ * default bins).  Cannot fail. */
+void bo_snap(const bo *b, double *u);
+
+/* L-BFGS from the best n_starts raw candidates (b->raw in b->order) over
+ * the free coordinates, best = the incumbent (standardized); the snapped
+ * optima and their acquisitions go to b->cand, b->cacq in start order
+ * (hpo/bo_local.c).  Returns how many, or -1 (err filled). */
+int bo_local_opt(bo *b, double best, tl_err *err);
 
 #endif

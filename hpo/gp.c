@@ -390,7 +390,59 @@ int gp_fit(gp *g, const gp_fit_opts *o, rng *r, tl_err *err)
     return gp_set_theta(g, best_theta, err);
 }
 
-void gp_predict(gp *g, const double *Xs, int m, double *mean, double *var)
+#define PRUNE_ROWS 128 /* rows of the factor per step of the pruned forward substitution */
+
+/* Variance of the mb columns of Ks (n, mb; kernel values against the data)
+ * of points b.. b + mb - 1, whose means are in mean, by forward substitution in blocks
+ * of PRUNE_ROWS rows: after each block, sf2 minus the squares summed so far
+ * bounds a column's variance from above, and a column that keep() refuses
+ * at that bound is dropped (var NAN).  Columns move within Ks; pos (mb)
+ * and ss (mb) are scratch.  Cannot fail. */
+static void chunk_var_pruned(gp *g, double *Ks, int b, int mb, const double *mean, double *var,
+                             double sf2, int *pos, double *ss, gp_keep_fn keep, void *ctx)
+{
+    int n = g->n, ld = g->cap, na = mb;
+    for (int j = 0; j < mb; j++) {
+        pos[j] = j;
+        ss[j] = 0.0;
+    }
+    for (int r0 = 0; r0 < n && na > 0; r0 += PRUNE_ROWS) {
+        int nb = n - r0 < PRUNE_ROWS ? n - r0 : PRUNE_ROWS, rest = n - r0 - nb;
+        const double *Lb = g->L + (size_t)r0 * ld + r0;
+        cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, nb, na, 1.0,
+                    Lb, ld, Ks + r0, n);
+        if (rest > 0)
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, rest, na, nb, -1.0, Lb + nb, ld,
+                        Ks + r0, n, 1.0, Ks + r0 + nb, n);
+        for (int q = 0; q < na; q++) {
+            const double *v = Ks + (size_t)q * n + r0;
+            for (int i = 0; i < nb; i++)
+                ss[q] += v[i] * v[i];
+        }
+        if (rest == 0)
+            break;
+        for (int q = 0; q < na;) {
+            double ub = sf2 - ss[q];
+            if (keep(ctx, b + pos[q], mean[b + pos[q]], ub > 0.0 ? ub : 0.0)) {
+                q++;
+                continue;
+            }
+            var[b + pos[q]] = NAN; /* move the last active column here */
+            na--;
+            if (q != na) {
+                memcpy(Ks + (size_t)q * n + r0 + nb, Ks + (size_t)na * n + r0 + nb,
+                       sizeof *Ks * (size_t)rest);
+                pos[q] = pos[na];
+                ss[q] = ss[na];
+            }
+        }
+    }
+    for (int q = 0; q < na; q++)
+        var[b + pos[q]] = sf2 - ss[q] > 0.0 ? sf2 - ss[q] : 0.0;
+}
+
+void gp_predict_keep(gp *g, const double *Xs, int m, double *mean, double *var, gp_keep_fn keep,
+                     void *ctx)
 {
     int D = g->D, n = g->n, ld = g->cap;
     double il2[D];
@@ -403,8 +455,8 @@ void gp_predict(gp *g, const double *Xs, int m, double *mean, double *var)
      * the calling thread */
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nchunks > 1 && n >= 32)
     for (int cb = 0; cb < nchunks; cb++) {
-        int b = cb * GP_PRED_CHUNK;
-        double e;
+        int b = cb * GP_PRED_CHUNK, pos[GP_PRED_CHUNK];
+        double e, ss[GP_PRED_CHUNK];
         double *Ks = g->work + (size_t)omp_get_thread_num() * GP_PRED_CHUNK * g->cap;
         int mb = m - b < GP_PRED_CHUNK ? m - b : GP_PRED_CHUNK;
         for (int j = 0; j < mb; j++)
@@ -412,6 +464,12 @@ void gp_predict(gp *g, const double *Xs, int m, double *mean, double *var)
                 Ks[(size_t)j * n + i] =
                     gp_matern52(Xs + (size_t)(b + j) * D, g->X + (size_t)i * D, il2, D, sf2, &e);
         cblas_dgemv(CblasRowMajor, CblasNoTrans, mb, n, 1.0, Ks, n, g->alpha, 1, 0.0, mean + b, 1);
+        for (int j = 0; j < mb; j++)
+            mean[b + j] += c;
+        if (keep) {
+            chunk_var_pruned(g, Ks, b, mb, mean, var, sf2, pos, ss, keep, ctx);
+            continue;
+        }
         cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, n, mb, 1.0,
                     g->L, ld, Ks, n);
         for (int j = 0; j < mb; j++) {
@@ -420,10 +478,14 @@ void gp_predict(gp *g, const double *Xs, int m, double *mean, double *var)
             for (int i = 0; i < n; i++)
                 s += v[i] * v[i];
             double vv = sf2 - s;
-            mean[b + j] += c;
             var[b + j] = vv > 0.0 ? vv : 0.0;
         }
     }
+}
+
+void gp_predict(gp *g, const double *Xs, int m, double *mean, double *var)
+{
+    gp_predict_keep(g, Xs, m, mean, var, NULL, NULL);
 }
 
 void gp_inverse(gp *g)

@@ -115,6 +115,20 @@ int gp_fit(gp *g, const gp_fit_opts *o, rng *r, tl_err *err);
  * standardized units.  Uses g->work.  Cannot fail. */
 void gp_predict(gp *g, const double *Xs, int m, double *mean, double *var);
 
+/* Whether point j with posterior mean `mean` and a variance of at most
+ * var_upper can still matter to the caller (1) or not (0).  Called from
+ * gp_predict_keep's threads: must only read shared state. */
+typedef int (*gp_keep_fn)(void *ctx, int j, double mean, double var_upper);
+
+/* As gp_predict, but the forward substitution runs in blocks of rows and,
+ * after each block, a point whose variance bound keep refuses gets var
+ * NAN and costs nothing more; the other points get the exact variance (up
+ * to rounding: blocked, not one solve).  For acquisitions that grow with
+ * the variance: only the points that can rank high pay for the O(n^2)
+ * solve.  keep NULL: exactly gp_predict.  Cannot fail. */
+void gp_predict_keep(gp *g, const double *Xs, int m, double *mean, double *var, gp_keep_fn keep,
+                     void *ctx);
+
 /* Computes the explicit inverse gp_predict1 uses, unless it is valid
  * already.  Cannot fail. */
 void gp_inverse(gp *g);

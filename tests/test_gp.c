@@ -7,6 +7,7 @@
  * fit bit for bit is pinned by tests/test_report_gp.c on a real study.) */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hpo/bo.h"
@@ -69,6 +70,12 @@ Test(gp, objective_matches_numpy)
 }
 
 /* n points of a smooth function of D=3 inputs from an unscrambled Sobol set */
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 static void smooth_data(int n, double *X, double *y, int irrelevant)
 {
     sobol s;
@@ -265,6 +272,49 @@ Test(gp, update_equals_a_fresh_factorization_after_fantasies_and_new_rows)
     }
     gp_free(&a);
     gp_free(&b);
+}
+
+static int keep_var_above(void *ctx, int j, double mean, double var_upper)
+{
+    return var_upper >= *(const double *)ctx;
+}
+
+/* gp_predict_keep: a point it drops has an exact variance below what keep
+ * asked for (the bound held), a point it keeps has gp_predict's variance,
+ * and the means are gp_predict's exactly.  300 rows: three blocks. */
+Test(gp, pruned_prediction_keeps_exact_variances_and_drops_only_what_the_bound_allows)
+{
+    enum { N = 300, M = 600 };
+    static double X[N * 3], y[N], Xs[M * 3];
+    smooth_data(N, X, y, 0);
+    rng r;
+    rng_seed(&r, 9, 0);
+    for (int i = 0; i < M * 3; i++)
+        Xs[i] = rng_uniform(&r);
+    double th[6] = {log(0.2), log(0.3), log(0.5), log(1.0), log(1e-4), 0.0};
+    gp g;
+    cr_assert_eq(gp_init(&g, 3, N, NULL), 0);
+    cr_assert_eq(gp_set_data(&g, X, y, N, NULL), 0);
+    cr_assert_eq(gp_set_theta(&g, th, NULL), 0);
+    static double m1[M], v1[M], m2[M], v2[M];
+    gp_predict(&g, Xs, M, m1, v1);
+    double sorted[M];
+    memcpy(sorted, v1, sizeof sorted);
+    qsort(sorted, M, sizeof *sorted, cmp_dbl);
+    double tau = sorted[M / 2]; /* half the points cannot reach it */
+    gp_predict_keep(&g, Xs, M, m2, v2, keep_var_above, &tau);
+    int dropped = 0;
+    for (int j = 0; j < M; j++) {
+        cr_assert_eq(m1[j], m2[j], "mean %d", j);
+        if (isnan(v2[j])) {
+            dropped++;
+            cr_assert_lt(v1[j], tau, "point %d dropped with variance %g >= %g", j, v1[j], tau);
+        } else {
+            cr_assert(fabs(v1[j] - v2[j]) < 1e-9, "var %d: %g vs %g", j, v1[j], v2[j]);
+        }
+    }
+    cr_assert_gt(dropped, 0);
+    gp_free(&g);
 }
 
 Test(gp, bad_input_is_an_error_and_free_is_safe)
