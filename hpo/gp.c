@@ -262,6 +262,7 @@ double gp_objective(gp *g, const double *theta, const gp_fit_opts *o, double *gr
         int info = 0;
         dpotri_("L", &n, g->Kinv, &ld, &info);
         g->kinv_ok = 1;
+        g->kinv_updates = 0;
         double il2[D], gl[D], gsf = 0.0, tr = 0.0, ga = 0.0;
         for (int k = 0; k < D; k++) {
             il2[k] = exp(-2.0 * theta[k]);
@@ -499,6 +500,7 @@ void gp_inverse(gp *g)
                sizeof(double) * (size_t)(n - i));
     dpotri_("L", &n, g->Kinv, &ld, &info);
     g->kinv_ok = 1;
+    g->kinv_updates = 0;
 }
 
 void gp_predict1(gp *g, const double *x, double *mean, double *var, double *dmean, double *dvar)

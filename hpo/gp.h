@@ -65,6 +65,7 @@ typedef struct gp {
     double *L;        /* (cap*cap) lower Cholesky factor of K + (sn2+jitter) I */
     double *Kinv;     /* (cap*cap) inverse (lower triangle): gradients, gp_predict1 */
     int kinv_ok;      /* Kinv matches the current factor */
+    int kinv_updates; /* rows added to or removed from Kinv since it was last computed whole */
     int fact_ok;      /* L is the factor of the n rows at theta (gp_set_theta, gp_append, gp_update) */
     double *alpha;    /* (cap) (K + sn2 I)^-1 (y - c) */
     double *work;     /* (maxthreads * GP_PRED_CHUNK * cap + 4 * cap) prediction workspace */

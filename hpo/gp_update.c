@@ -12,7 +12,8 @@
  * formulas (s = d^2 is the Schur complement, b = K^-1 k):
  *   grow:   K'^-1 = [K^-1 + b b^T / s, -b / s; -b^T / s, 1 / s]
  *   shrink: K^-1  = P - q q^T / S  for K'^-1 = [P, q; q^T, S]
- * also O(n^2) per row.  Does not change theta; a row that would make the
+ * also O(n^2) per row, and computed whole again after KINV_MAX_UPDATES
+ * rows.  Does not change theta; a row that would make the
  * matrix numerically singular falls back to a full factorization.
  */
 #include <cblas.h>
@@ -21,6 +22,11 @@
 
 #include "hpo/gp.h"
 #include "hpo/gp_internal.h"
+
+/* Row updates of the inverse before it is computed whole again (lazily, by
+ * gp_inverse): rounding grows with each update, a new inverse costs one
+ * O(n^3) dpotri, so every 64 updates costs little and bounds the drift. */
+#define KINV_MAX_UPDATES 64
 
 /* Appends row x (D) with target ys to a factorized g (room for it is
  * there): K, E, L and, when valid, Kinv.  Returns 0, or -1 when the new
@@ -56,6 +62,8 @@ static int extend_one(gp *g, const double *x, double ys)
     for (int i = 0; i < n; i++)
         g->L[(size_t)i * ld + n] = row[i];
     g->L[(size_t)n * ld + n] = sqrt(d2);
+    if (g->kinv_ok && ++g->kinv_updates > KINV_MAX_UPDATES)
+        g->kinv_ok = 0;
     if (g->kinv_ok) {
         cblas_dsymv(CblasColMajor, CblasLower, n, 1.0, g->Kinv, ld, kc, 1, 0.0, b, 1);
         cblas_dsyr(CblasColMajor, CblasLower, n, 1.0 / d2, b, 1, g->Kinv, ld);
@@ -72,6 +80,8 @@ static void shrink_to(gp *g, int m)
     int ld = g->cap;
     double *q = g->work + (size_t)g->maxthreads * GP_PRED_CHUNK * g->cap;
     for (int r = g->n - 1; r >= m; r--) {
+        if (g->kinv_ok && ++g->kinv_updates > KINV_MAX_UPDATES)
+            g->kinv_ok = 0;
         if (g->kinv_ok) {
             for (int i = 0; i < r; i++)
                 q[i] = g->Kinv[(size_t)i * ld + r];
