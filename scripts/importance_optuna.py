@@ -7,6 +7,8 @@ the synthetic study of the test: n points of an additive R-sequence in
 three FloatDistribution(0, 1) parameters.  Prints the importance of each
 parameter, mean and standard deviation over forest seeds 0..S-1.
 usage: scripts/importance_optuna.py [N [S]]   (defaults 60, 20)
+Needs python3-optuna and python3-sklearn (Debian 12: Optuna's fANOVA fits
+scikit-learn forests); the test itself needs neither.
 """
 import math
 import sys
