@@ -17,6 +17,7 @@ int cmd_best(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_dashboard(int argc, char **argv);
+int cmd_importance(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_lr_find(int argc, char **argv);
 int cmd_pbt_replay(int argc, char **argv);

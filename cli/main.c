@@ -22,6 +22,7 @@ static const command COMMANDS[] = {
     {"show", cmd_show, "list the trials of a study database"},
     {"best", cmd_best, "print the best trial of a study database"},
     {"export", cmd_export, "export a study's trials as CSV or JSON"},
+    {"importance", cmd_importance, "rank a study's parameters by importance (fANOVA)"},
     {"report", cmd_report, "write gnuplot figures and an HTML page for a study"},
     {"dashboard", cmd_dashboard, "serve a live dashboard of study databases (read-only)"},
     {"schedule", cmd_schedule, "print (and plot) the learning-rate schedule of a config"},

@@ -7,18 +7,21 @@
  *   n <= 150:  prior-mode start + warm start, 100 evals each
  *   n >  150:  warm start only (prior mode if none), 30 evals, and only
  *              when n has grown by 5% since the last fit; in between the
- *              last hyperparameters are kept and only the factorization
- *              is redone
+ *              last hyperparameters are kept and the factorization and
+ *              its inverse grow by the new rows in O(n^2) each (gp_update)
  * bo_fit makes the same fit, cold, for a reader that wants the model
  * (tunelab report), and bo_predict evaluates its posterior and the
  * acquisition exactly as the suggestion does: one model, one encoding, one
- * variance floor.
+ * variance floor (hpo/bo_model.c, through hpo/bo_internal.h).  The local
+ * optimization of the acquisition is hpo/bo_local.c.
+ * From PRUNE_MIN_N observations the raw candidates that cannot reach the
+ * top n_starts skip most of their variance computation (score_raw).
  * Does not do batch (q > 1) acquisitions, trust regions or input warping.
  */
 #include "hpo/bo.h"
+#include "hpo/bo_internal.h"
 
 #include <math.h>
-#include <nlopt.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +30,8 @@
 #include "util/timer.h"
 
 #define DESIGN_STREAM 0xB0DE51ULL
-#define VAR_FLOOR 1e-18
+
+#define PRUNE_MIN_N 256 /* observations from which raw candidates are pruned (score_raw) */
 
 static const double pert_scale[3] = {0.05, 5e-3, 5e-4};
 
@@ -42,8 +46,6 @@ void bo_config_default(bo_config *c)
     c->local_maxeval = 80;
     c->prior = GP_PRIOR_GAMMA;
 }
-
-static int nraw_total(const bo *b) { return b->cfg.raw_samples + b->cfg.raw_samples / 8; }
 
 static int design_reset(bo *b, tl_err *err)
 {
@@ -87,7 +89,7 @@ int bo_init(bo *b, int d, const bo_param *p, const bo_config *cfg, uint64_t seed
     b->cfg = c;
     b->seed = seed;
     b->n_init = c.n_init > 0 ? c.n_init : (2 * d + 2 > 5 ? 2 * d + 2 : 5);
-    int R = nraw_total(b);
+    int R = bo_nraw_total(b);
     b->p = malloc(sizeof *b->p * d);
     b->pos = malloc(sizeof *b->pos * d);
     b->free_idx = malloc(sizeof *b->free_idx * d);
@@ -141,7 +143,7 @@ static int bin_of(double u, int n)
     return k < 0 ? 0 : k >= n ? n - 1 : k;
 }
 
-static void snap(const bo *b, double *u)
+void bo_snap(const bo *b, double *u)
 {
     for (int i = 0; i < b->d; i++)
         if (!isnan(u[i]))
@@ -157,7 +159,7 @@ static void snap(const bo *b, double *u)
 
 /* u (d) -> z (D): floats and ints as they are (NAN, inactive: 0.5),
  * categoricals one-hot (inactive: all zero). */
-static void encode(const bo *b, const double *u, double *z)
+void bo_encode(const bo *b, const double *u, double *z)
 {
     for (int i = 0; i < b->d; i++) {
         double *zi = z + b->pos[i];
@@ -196,13 +198,13 @@ static void random_point(bo *b, const double *U, int n, rng *r, double *u)
     for (int t = 0; t < 256; t++) {
         for (int i = 0; i < b->d; i++)
             u[i] = rng_uniform(r);
-        snap(b, u);
+        bo_snap(b, u);
         if (!in_history(u, U, n, b->d))
             return;
     }
 }
 
-static int grow(bo *b, int n, tl_err *err)
+int bo_grow(bo *b, int n, tl_err *err)
 {
     if (n <= b->cap)
         return 0;
@@ -224,54 +226,10 @@ static int grow(bo *b, int n, tl_err *err)
     return gp_reserve(&b->g, cap + 16, err);
 }
 
-typedef struct acq_ctx {
-    bo *b;
-    double best;
-    double *u;      /* (d) full point; free coordinates overwritten */
-    double *z;      /* (D) encoded */
-    double *dm, *dv;/* (D) */
-    double bestv;
-    double *bestx;  /* (nfree) */
-} acq_ctx;
-
-/* Acquisition at encoded z with its gradient w.r.t. z (dz may be NULL). */
-static double acq_at(bo *b, const double *z, double best, double *dz, double *dm, double *dv)
-{
-    double mu, var;
-    gp_predict1(&b->g, z, &mu, &var, dz ? dm : NULL, dz ? dv : NULL);
-    double s = var > VAR_FLOOR ? sqrt(var) : sqrt(VAR_FLOOR), gmu, gs;
-    double a = acq_eval(b->cfg.acq, mu, s, best, b->cfg.xi, b->cfg.beta, &gmu, &gs);
-    if (dz)
-        for (int k = 0; k < b->D; k++)
-            dz[k] = gmu * dm[k] + (var > VAR_FLOOR ? gs * dv[k] / (2.0 * s) : 0.0);
-    return a;
-}
-
-static double nl_acq(unsigned nf, const double *x, double *grad, void *data)
-{
-    acq_ctx *c = data;
-    bo *b = c->b;
-    for (unsigned j = 0; j < nf; j++)
-        c->u[b->free_idx[j]] = x[j];
-    encode(b, c->u, c->z);
-    double dz[b->D];
-    double a = acq_at(b, c->z, c->best, grad ? dz : NULL, c->dm, c->dv);
-    if (!isfinite(a))
-        a = -1e300;
-    if (a > c->bestv) {
-        c->bestv = a;
-        memcpy(c->bestx, x, sizeof *x * nf);
-    }
-    if (grad)
-        for (unsigned j = 0; j < nf; j++)
-            grad[j] = -dz[b->pos[b->free_idx[j]]];
-    return -a;
-}
-
 /* The hyperparameter fit for nc observations from warm (NULL: cold), by
  * the schedule in the file comment.  Fills o; returns 1 to refit, 0 to
- * keep warm as it is (only refactorize). */
-static int fit_plan(const bo *b, int nc, const double *warm, gp_fit_opts *o)
+ * keep warm as it is (only update the factorization). */
+int bo_fit_plan(const bo *b, int nc, const double *warm, gp_fit_opts *o)
 {
     gp_fit_opts_default(o);
     o->prior = b->cfg.prior;
@@ -299,48 +257,109 @@ static int by_acq_desc(const void *pa, const void *pb, void *ctx)
     return a > c ? -1 : a < c ? 1 : (*(const int *)pa - *(const int *)pb);
 }
 
-/* Fits the GP and maximizes the acquisition; writes the point to u_out.
- * Returns 0, 1 when the model could not be built (caller falls back), or a
- * tl_code. */
-static int model_suggest(bo *b, const double *U, const int *obs, const int *cidx, int n, int nc,
-                         rng *r, double *u_out, tl_err *err)
+/* Fits (or, between refits, incrementally updates) the GP on the nc
+ * complete observations and adds the pending points as kriging believers.
+ * Writes the best standardized value to *best.  Returns 0, or 1 when the
+ * model could not be built. */
+static int model_fit(bo *b, const double *U, const int *obs, int n, int nc, rng *r, double *best)
 {
-    int d = b->d, D = b->D, R0 = b->cfg.raw_samples, R = nraw_total(b);
-    double t0 = tl_now();
-    if (gp_set_data(&b->g, b->Xe, b->ye, nc, err))
-        return 1;
+    int d = b->d, D = b->D;
     gp_fit_opts o;
-    if (fit_plan(b, nc, b->have_warm ? b->warm : NULL, &o)) {
+    if (bo_fit_plan(b, nc, b->have_warm ? b->warm : NULL, &o)) {
+        if (gp_set_data(&b->g, b->Xe, b->ye, nc, NULL))
+            return 1;
         if (gp_fit(&b->g, &o, r, NULL)) {
             b->have_warm = 0;
             return 1;
         }
         b->fit_n = nc;
         b->last_fit_evals = b->g.nevals;
-    } else if (gp_set_theta(&b->g, b->warm, NULL)) {
+    } else if (gp_update(&b->g, b->Xe, b->ye, nc, b->warm, NULL)) {
         b->have_warm = 0;
         return 1;
     }
     memcpy(b->warm, b->g.theta, sizeof *b->warm * GP_NTHETA(D));
     b->have_warm = 1;
-    double best = HUGE_VAL;
+    *best = HUGE_VAL;
     for (int i = 0; i < nc; i++)
-        best = b->g.y[i] < best ? b->g.y[i] : best;
-    /* kriging believer for pending points */
-    double z[D], dm[D], dv[D];
-    for (int i = 0; i < n; i++) {
+        *best = b->g.y[i] < *best ? b->g.y[i] : *best;
+    double z[D];
+    for (int i = 0; i < n; i++) { /* kriging believer for pending points */
         if (obs[i] != BO_OBS_PENDING)
             continue;
         double mu, var;
-        encode(b, U + (size_t)i * d, z);
+        bo_encode(b, U + (size_t)i * d, z);
         gp_predict1(&b->g, z, &mu, &var, NULL, NULL);
         if (gp_append(&b->g, z, mu, NULL))
             return 1;
     }
-    double t1 = tl_now();
-    b->last_fit_s = t1 - t0;
+    return 0;
+}
 
-    /* raw candidates: scrambled Sobol, then perturbations of the best 5 */
+/* The acquisition at mean mu and variance var (floored), -1e300 when not
+ * finite. */
+static double acq_of(const bo *b, double mu, double var, double best)
+{
+    double sd = var > BO_VAR_FLOOR ? sqrt(var) : sqrt(BO_VAR_FLOOR);
+    double a = acq_eval(b->cfg.acq, mu, sd, best, b->cfg.xi, b->cfg.beta, NULL, NULL);
+    return isfinite(a) ? a : -1e300;
+}
+
+typedef struct prune_ctx {
+    const bo *b;
+    double best, threshold;
+} prune_ctx;
+
+/* gp_keep_fn: a candidate stays while its acquisition at its variance
+ * bound reaches the threshold (or is not finite). */
+static int keep_candidate(void *ctx, int j, double mu, double var_upper)
+{
+    const prune_ctx *c = ctx;
+    double a = acq_of(c->b, mu, var_upper, c->best);
+    return !(a < c->threshold);
+}
+
+/* Scores the R encoded candidates (b->rawe) into rmu, rvar, racq.  With
+ * PRUNE_MIN_N observations or more and an acquisition that grows with the
+ * variance (EI, log-EI, UCB: not PI), the first GP_PRED_CHUNK candidates
+ * are scored exactly, the n_starts-th best of them becomes a threshold,
+ * and the others pay for their variance only while their acquisition
+ * bound reaches it (gp_predict_keep): whatever can reach the top n_starts
+ * is scored exactly, the rest get -1e300 (pick's fallback then sees them
+ * in index order).  Below that, or for PI, every candidate exactly. */
+static void score_raw(bo *b, int R, double best)
+{
+    int D = b->D, R1 = GP_PRED_CHUNK < R ? GP_PRED_CHUNK : R;
+    b->last_pruned = 0;
+    if (b->g.n < PRUNE_MIN_N || b->cfg.acq == ACQ_PI || R1 == R || b->cfg.n_starts < 1) {
+        gp_predict(&b->g, b->rawe, R, b->rmu, b->rvar);
+        for (int j = 0; j < R; j++)
+            b->racq[j] = acq_of(b, b->rmu[j], b->rvar[j], best);
+        return;
+    }
+    gp_predict(&b->g, b->rawe, R1, b->rmu, b->rvar);
+    for (int j = 0; j < R1; j++) {
+        b->racq[j] = acq_of(b, b->rmu[j], b->rvar[j], best);
+        b->order[j] = j;
+    }
+    int k = b->cfg.n_starts < R1 ? b->cfg.n_starts : R1;
+    qsort_r(b->order, (size_t)R1, sizeof *b->order, by_acq_desc, b->racq);
+    prune_ctx c = {b, best, b->racq[b->order[k - 1]]};
+    gp_predict_keep(&b->g, b->rawe + (size_t)R1 * D, R - R1, b->rmu + R1, b->rvar + R1,
+                    keep_candidate, &c);
+    for (int j = R1; j < R; j++) {
+        b->last_pruned += isnan(b->rvar[j]);
+        b->racq[j] = isnan(b->rvar[j]) ? -1e300 : acq_of(b, b->rmu[j], b->rvar[j], best);
+    }
+}
+
+/* Raw candidates: R0 scrambled Sobol points, then perturbations of the
+ * best 5 observations, snapped, encoded, scored and ordered by
+ * acquisition (b->order).  Returns 0 or a tl_code. */
+static int raw_candidates(bo *b, const double *U, const int *cidx, int nc, double best, rng *r,
+                          tl_err *err)
+{
+    int d = b->d, D = b->D, R0 = b->cfg.raw_samples, R = bo_nraw_total(b);
     sobol s;
     int rc = sobol_init(&s, d, r, err);
     if (rc)
@@ -373,60 +392,34 @@ static int model_suggest(bo *b, const double *U, const int *obs, const int *cidx
         }
     }
     for (int j = 0; j < R; j++) {
-        snap(b, b->raw + (size_t)j * d);
-        encode(b, b->raw + (size_t)j * d, b->rawe + (size_t)j * D);
+        bo_snap(b, b->raw + (size_t)j * d);
+        bo_encode(b, b->raw + (size_t)j * d, b->rawe + (size_t)j * D);
     }
-    gp_predict(&b->g, b->rawe, R, b->rmu, b->rvar);
-    for (int j = 0; j < R; j++) {
-        double sd = b->rvar[j] > VAR_FLOOR ? sqrt(b->rvar[j]) : sqrt(VAR_FLOOR);
-        b->racq[j] = acq_eval(b->cfg.acq, b->rmu[j], sd, best, b->cfg.xi, b->cfg.beta, NULL, NULL);
-        if (!isfinite(b->racq[j]))
-            b->racq[j] = -1e300;
+    score_raw(b, R, best);
+    for (int j = 0; j < R; j++)
         b->order[j] = j;
-    }
     qsort_r(b->order, (size_t)R, sizeof *b->order, by_acq_desc, b->racq);
+    return 0;
+}
 
-    /* local optimization from the best distinct raw points */
-    int ns = b->cfg.n_starts < R ? b->cfg.n_starts : R, nf = b->nfree, ncand = 0;
-    if (nf > 0 && ns > 0) {
-        double lb[nf], ub[nf], x[nf], bx[nf], u[d];
-        for (int j = 0; j < nf; j++) {
-            lb[j] = 0.0;
-            ub[j] = 1.0;
-        }
-        nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, (unsigned)nf);
-        if (!opt)
-            return tl_fail(err, TL_ERUNTIME, "bayes: nlopt_create failed");
-        acq_ctx c = {b, best, u, z, dm, dv, -HUGE_VAL, bx};
-        nlopt_set_lower_bounds(opt, lb);
-        nlopt_set_upper_bounds(opt, ub);
-        nlopt_set_min_objective(opt, nl_acq, &c);
-        nlopt_set_maxeval(opt, b->cfg.local_maxeval);
-        nlopt_set_ftol_rel(opt, 1e-12);
-        nlopt_set_xtol_abs1(opt, 1e-10);
-        for (int k = 0; k < ns; k++) {
-            const double *start = b->raw + (size_t)b->order[k] * d;
-            memcpy(u, start, sizeof u);
-            for (int j = 0; j < nf; j++) {
-                double v = start[b->free_idx[j]];
-                x[j] = isnan(v) ? 0.5 : v;
-            }
-            c.bestv = -HUGE_VAL;
-            double f;
-            nlopt_optimize(opt, x, &f);
-            if (!(c.bestv > -HUGE_VAL))
-                continue;
-            double *cu = b->cand + (size_t)ncand * d;
-            memcpy(cu, start, sizeof *cu * d);
-            for (int j = 0; j < nf; j++)
-                cu[b->free_idx[j]] = bx[j];
-            snap(b, cu);
-            encode(b, cu, z);
-            b->cacq[ncand] = acq_at(b, z, best, NULL, dm, dv);
-            ncand++;
-        }
-        nlopt_destroy(opt);
-    }
+/* Fits the GP and maximizes the acquisition; writes the point to u_out.
+ * Returns 0, 1 when the model could not be built or every candidate is in
+ * the history (caller falls back), or a tl_code. */
+static int model_suggest(bo *b, const double *U, const int *obs, const int *cidx, int n, int nc,
+                         rng *r, double *u_out, tl_err *err)
+{
+    int d = b->d, R = bo_nraw_total(b);
+    double t0 = tl_now(), best;
+    if (model_fit(b, U, obs, n, nc, r, &best))
+        return 1;
+    double t1 = tl_now();
+    b->last_fit_s = t1 - t0;
+    int rc = raw_candidates(b, U, cidx, nc, best, r, err);
+    if (rc)
+        return rc;
+    int ncand = bo_local_opt(b, best, err);
+    if (ncand < 0)
+        return TL_ERUNTIME;
     /* pick the best new point among local optima and raw candidates */
     int ci[ncand > 0 ? ncand : 1];
     for (int k = 0; k < ncand; k++)
@@ -454,7 +447,7 @@ int bo_suggest(bo *b, const double *U, const double *y, const int *obs, int n, i
 {
     if (n < 0 || (n > 0 && (!U || !y || !obs)) || !u_out || !r || number < 0)
         return tl_fail(err, TL_EINPUT, "bayes: bad arguments to bo_suggest");
-    int rc = grow(b, n, err);
+    int rc = bo_grow(b, n, err);
     if (rc)
         return rc;
     int d = b->d, nc = 0;
@@ -463,7 +456,7 @@ int bo_suggest(bo *b, const double *U, const double *y, const int *obs, int n, i
         if (obs[i] < 0 || obs[i] >= BO_OBS_COUNT)
             return tl_fail(err, TL_EINPUT, "bayes: trial row %d: bad state %d", i, obs[i]);
         if (obs[i] == BO_OBS_COMPLETE && isfinite(y[i])) {
-            encode(b, U + (size_t)i * d, b->Xe + (size_t)nc * b->D);
+            bo_encode(b, U + (size_t)i * d, b->Xe + (size_t)nc * b->D);
             b->ye[nc] = y[i];
             cidx[nc++] = i;
         }
@@ -476,7 +469,7 @@ int bo_suggest(bo *b, const double *U, const double *y, const int *obs, int n, i
             return rc;
         sobol_skip(&b->design, (long)((uint64_t)number - b->design.index));
         sobol_next(&b->design, u_out);
-        snap(b, u_out);
+        bo_snap(b, u_out);
         if (in_history(u_out, U, n, d)) {
             b->last_phase = 2;
             random_point(b, U, n, r, u_out);
@@ -498,62 +491,4 @@ int bo_suggest(bo *b, const double *U, const double *y, const int *obs, int n, i
         return 0;
     }
     return rc;
-}
-
-int bo_fit(bo *b, const double *U, const double *y, int n, rng *r, tl_err *err)
-{
-    if (n < 1 || !U || !y || !r)
-        return tl_fail(err, TL_EINPUT, "bayes: bo_fit needs at least one observation");
-    for (int i = 0; i < n; i++)
-        if (!isfinite(y[i]))
-            return tl_fail(err, TL_EINPUT, "bayes: observation %d is not finite", i);
-    int rc = grow(b, n, err);
-    if (rc)
-        return rc;
-    for (int i = 0; i < n; i++) {
-        encode(b, U + (size_t)i * b->d, b->Xe + (size_t)i * b->D);
-        b->ye[i] = y[i];
-    }
-    gp_fit_opts o;
-    fit_plan(b, n, NULL, &o);
-    int nt = omp_get_max_threads(); /* as bo_suggest: BLAS on this thread */
-    omp_set_num_threads(1);
-    b->g.nthreads = nt;
-    rc = gp_set_data(&b->g, b->Xe, b->ye, n, err);
-    if (!rc)
-        rc = gp_fit(&b->g, &o, r, err);
-    omp_set_num_threads(nt);
-    return rc ? tl_prefix(err, "bayes: fitting the GP to %d observations", n) : 0;
-}
-
-void bo_predict(bo *b, const double *U, int m, double *mean, double *sd, double *acq)
-{
-    int d = b->d, D = b->D, R = nraw_total(b);
-    double best = HUGE_VAL;
-    for (int i = 0; i < b->g.n; i++)
-        best = b->g.y[i] < best ? b->g.y[i] : best;
-    int nt = omp_get_max_threads();
-    omp_set_num_threads(1);
-    for (int at = 0; at < m; at += R) { /* R points at a time through the candidate buffers */
-        int c = m - at < R ? m - at : R;
-        for (int q = 0; q < c; q++)
-            encode(b, U + (size_t)(at + q) * d, b->rawe + (size_t)q * D);
-        gp_predict(&b->g, b->rawe, c, b->rmu, b->rvar);
-        for (int q = 0; q < c; q++) {
-            double v = b->rvar[q];
-            mean[at + q] = b->g.ymean + b->g.ystd * b->rmu[q];
-            sd[at + q] = b->g.ystd * (v > 0 ? sqrt(v) : 0.0);
-            if (acq)
-                acq[at + q] = acq_eval(b->cfg.acq, b->rmu[q], v > VAR_FLOOR ? sqrt(v) : sqrt(VAR_FLOOR),
-                                       best, b->cfg.xi, b->cfg.beta, NULL, NULL);
-        }
-    }
-    omp_set_num_threads(nt);
-}
-
-double bo_lengthscale(const bo *b, int i)
-{
-    if (i < 0 || i >= b->d || b->p[i].kind == BO_CAT || !b->g.theta)
-        return NAN;
-    return exp(b->g.theta[b->pos[i]]);
 }

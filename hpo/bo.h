@@ -101,6 +101,7 @@ typedef struct bo {
     /* statistics of the last suggestion */
     int last_phase;    /* 0 design, 1 model, 2 fallback */
     int last_fit_evals;
+    int last_pruned;   /* raw candidates whose variance was not needed (score_raw in bo.c) */
     double last_fit_s, last_acq_s;
 } bo;
 

@@ -11,6 +11,7 @@
  * noise.
  */
 #include "hpo/gp.h"
+#include "hpo/gp_internal.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -25,7 +26,6 @@ void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, c
              double *b, const int *ldb, int *info);
 void dpotri_(const char *uplo, const int *n, double *a, const int *lda, int *info);
 
-#define SQRT5 2.23606797749979
 #define LOG2PI 1.8378770664093453
 #define LS_MIN 0.005
 #define LS_MAX 50.0
@@ -98,6 +98,7 @@ int gp_reserve(gp *g, int cap, tl_err *err)
     g->X = X; g->y = y; g->K = K; g->E = E; g->L = L; g->Kinv = Ki;
     g->alpha = alpha; g->work = work;
     g->cap = cap;
+    g->fact_ok = g->kinv_ok = 0;
     return 0;
 }
 
@@ -132,31 +133,17 @@ int gp_set_data(gp *g, const double *X, const double *y, int n, tl_err *err)
     g->ymean = mean;
     g->ystd = sd;
     g->n = n;
+    g->fact_ok = 0;
     memcpy(g->X, X, sizeof *X * (size_t)n * g->D);
     for (int i = 0; i < n; i++)
         g->y[i] = (y[i] - mean) / sd;
     return 0;
 }
 
-/* Kernel between a and b with inverse squared lengthscales il2; writes the
- * gradient factor E to *e.  Cannot fail. */
-static inline double matern52(const double *a, const double *b, const double *il2, int D,
-                              double sf2, double *e)
-{
-    double r2 = 0.0;
-    for (int k = 0; k < D; k++) {
-        double d = a[k] - b[k];
-        r2 += d * d * il2[k];
-    }
-    double s = SQRT5 * sqrt(r2), ex = exp(-s);
-    *e = sf2 * (5.0 / 3.0) * (1.0 + s) * ex;
-    return sf2 * (1.0 + s + s * s / 3.0) * ex;
-}
-
 /* Builds K and E for rows [from, n) (columns 0..i) at theta, copies the
  * lower triangle plus noise into L and factorizes, escalating jitter when
  * needed.  Returns 0 or -1. */
-static int factorize(gp *g, const double *theta, int from)
+int gp_factorize(gp *g, const double *theta, int from)
 {
     int D = g->D, n = g->n, ld = g->cap;
     double il2[D];
@@ -166,7 +153,7 @@ static int factorize(gp *g, const double *theta, int from)
     #pragma omp parallel for num_threads(g->nthreads) schedule(dynamic, 16) if (n >= 64)
     for (int j = from; j < n; j++)
         for (int i = 0; i <= j; i++) {
-            double e, kv = matern52(g->X + (size_t)i * D, g->X + (size_t)j * D, il2, D, sf2, &e);
+            double e, kv = gp_matern52(g->X + (size_t)i * D, g->X + (size_t)j * D, il2, D, sf2, &e);
             /* store in column-major lower: element (j, i) with j >= i */
             g->K[(size_t)i * ld + j] = kv;
             g->E[(size_t)i * ld + j] = e;
@@ -191,7 +178,7 @@ static int factorize(gp *g, const double *theta, int from)
 }
 
 /* alpha = (K + sn2 I)^-1 (y - c) from the current factor. */
-static void solve_alpha(gp *g, double c)
+void gp_solve_alpha(gp *g, double c)
 {
     int n = g->n, ld = g->cap, one = 1, info = 0;
     for (int i = 0; i < n; i++)
@@ -203,9 +190,11 @@ int gp_set_theta(gp *g, const double *theta, tl_err *err)
 {
     if (theta != g->theta)
         memcpy(g->theta, theta, sizeof *theta * GP_NTHETA(g->D));
-    if (factorize(g, g->theta, 0))
+    g->fact_ok = 0;
+    if (gp_factorize(g, g->theta, 0))
         return tl_fail(err, TL_ERUNTIME, "gp: kernel matrix not positive definite even with jitter");
-    solve_alpha(g, g->theta[g->D + 2]);
+    gp_solve_alpha(g, g->theta[g->D + 2]);
+    g->fact_ok = 1;
     return 0;
 }
 
@@ -253,10 +242,11 @@ static double log_prior(int prior, int D, const double *theta, double *grad)
 double gp_objective(gp *g, const double *theta, const gp_fit_opts *o, double *grad)
 {
     int D = g->D, n = g->n, ld = g->cap;
-    if (factorize(g, theta, 0))
+    g->fact_ok = 0; /* factorized at this theta, not g->theta */
+    if (gp_factorize(g, theta, 0))
         return -HUGE_VAL;
     double c = theta[D + 2];
-    solve_alpha(g, c);
+    gp_solve_alpha(g, c);
     double quad = 0.0, logdet = 0.0;
     for (int i = 0; i < n; i++) {
         quad += (g->y[i] - c) * g->alpha[i];
@@ -272,6 +262,7 @@ double gp_objective(gp *g, const double *theta, const gp_fit_opts *o, double *gr
         int info = 0;
         dpotri_("L", &n, g->Kinv, &ld, &info);
         g->kinv_ok = 1;
+        g->kinv_updates = 0;
         double il2[D], gl[D], gsf = 0.0, tr = 0.0, ga = 0.0;
         for (int k = 0; k < D; k++) {
             il2[k] = exp(-2.0 * theta[k]);
@@ -400,7 +391,59 @@ int gp_fit(gp *g, const gp_fit_opts *o, rng *r, tl_err *err)
     return gp_set_theta(g, best_theta, err);
 }
 
-void gp_predict(gp *g, const double *Xs, int m, double *mean, double *var)
+#define PRUNE_ROWS 128 /* rows of the factor per step of the pruned forward substitution */
+
+/* Variance of the mb columns of Ks (n, mb; kernel values against the data)
+ * of points b.. b + mb - 1, whose means are in mean, by forward substitution in blocks
+ * of PRUNE_ROWS rows: after each block, sf2 minus the squares summed so far
+ * bounds a column's variance from above, and a column that keep() refuses
+ * at that bound is dropped (var NAN).  Columns move within Ks; pos (mb)
+ * and ss (mb) are scratch.  Cannot fail. */
+static void chunk_var_pruned(gp *g, double *Ks, int b, int mb, const double *mean, double *var,
+                             double sf2, int *pos, double *ss, gp_keep_fn keep, void *ctx)
+{
+    int n = g->n, ld = g->cap, na = mb;
+    for (int j = 0; j < mb; j++) {
+        pos[j] = j;
+        ss[j] = 0.0;
+    }
+    for (int r0 = 0; r0 < n && na > 0; r0 += PRUNE_ROWS) {
+        int nb = n - r0 < PRUNE_ROWS ? n - r0 : PRUNE_ROWS, rest = n - r0 - nb;
+        const double *Lb = g->L + (size_t)r0 * ld + r0;
+        cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, nb, na, 1.0,
+                    Lb, ld, Ks + r0, n);
+        if (rest > 0)
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, rest, na, nb, -1.0, Lb + nb, ld,
+                        Ks + r0, n, 1.0, Ks + r0 + nb, n);
+        for (int q = 0; q < na; q++) {
+            const double *v = Ks + (size_t)q * n + r0;
+            for (int i = 0; i < nb; i++)
+                ss[q] += v[i] * v[i];
+        }
+        if (rest == 0)
+            break;
+        for (int q = 0; q < na;) {
+            double ub = sf2 - ss[q];
+            if (keep(ctx, b + pos[q], mean[b + pos[q]], ub > 0.0 ? ub : 0.0)) {
+                q++;
+                continue;
+            }
+            var[b + pos[q]] = NAN; /* move the last active column here */
+            na--;
+            if (q != na) {
+                memcpy(Ks + (size_t)q * n + r0 + nb, Ks + (size_t)na * n + r0 + nb,
+                       sizeof *Ks * (size_t)rest);
+                pos[q] = pos[na];
+                ss[q] = ss[na];
+            }
+        }
+    }
+    for (int q = 0; q < na; q++)
+        var[b + pos[q]] = sf2 - ss[q] > 0.0 ? sf2 - ss[q] : 0.0;
+}
+
+void gp_predict_keep(gp *g, const double *Xs, int m, double *mean, double *var, gp_keep_fn keep,
+                     void *ctx)
 {
     int D = g->D, n = g->n, ld = g->cap;
     double il2[D];
@@ -413,15 +456,21 @@ void gp_predict(gp *g, const double *Xs, int m, double *mean, double *var)
      * the calling thread */
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nchunks > 1 && n >= 32)
     for (int cb = 0; cb < nchunks; cb++) {
-        int b = cb * GP_PRED_CHUNK;
-        double e;
+        int b = cb * GP_PRED_CHUNK, pos[GP_PRED_CHUNK];
+        double e, ss[GP_PRED_CHUNK];
         double *Ks = g->work + (size_t)omp_get_thread_num() * GP_PRED_CHUNK * g->cap;
         int mb = m - b < GP_PRED_CHUNK ? m - b : GP_PRED_CHUNK;
         for (int j = 0; j < mb; j++)
             for (int i = 0; i < n; i++)
                 Ks[(size_t)j * n + i] =
-                    matern52(Xs + (size_t)(b + j) * D, g->X + (size_t)i * D, il2, D, sf2, &e);
+                    gp_matern52(Xs + (size_t)(b + j) * D, g->X + (size_t)i * D, il2, D, sf2, &e);
         cblas_dgemv(CblasRowMajor, CblasNoTrans, mb, n, 1.0, Ks, n, g->alpha, 1, 0.0, mean + b, 1);
+        for (int j = 0; j < mb; j++)
+            mean[b + j] += c;
+        if (keep) {
+            chunk_var_pruned(g, Ks, b, mb, mean, var, sf2, pos, ss, keep, ctx);
+            continue;
+        }
         cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, n, mb, 1.0,
                     g->L, ld, Ks, n);
         for (int j = 0; j < mb; j++) {
@@ -430,33 +479,46 @@ void gp_predict(gp *g, const double *Xs, int m, double *mean, double *var)
             for (int i = 0; i < n; i++)
                 s += v[i] * v[i];
             double vv = sf2 - s;
-            mean[b + j] += c;
             var[b + j] = vv > 0.0 ? vv : 0.0;
         }
     }
 }
 
+void gp_predict(gp *g, const double *Xs, int m, double *mean, double *var)
+{
+    gp_predict_keep(g, Xs, m, mean, var, NULL, NULL);
+}
+
+void gp_inverse(gp *g)
+{
+    if (g->kinv_ok) /* explicit inverse once per factorization (kept by gp_update): then
+                     * each prediction is one symmetric matrix-vector product */
+        return;
+    int n = g->n, ld = g->cap, info = 0;
+    for (int i = 0; i < n; i++)
+        memcpy(g->Kinv + (size_t)i * ld + i, g->L + (size_t)i * ld + i,
+               sizeof(double) * (size_t)(n - i));
+    dpotri_("L", &n, g->Kinv, &ld, &info);
+    g->kinv_ok = 1;
+    g->kinv_updates = 0;
+}
+
 void gp_predict1(gp *g, const double *x, double *mean, double *var, double *dmean, double *dvar)
 {
-    int D = g->D, n = g->n, ld = g->cap, info = 0;
+    int D = g->D, n = g->n, ld = g->cap;
     double il2[D];
     for (int k = 0; k < D; k++)
         il2[k] = exp(-2.0 * g->theta[k]);
     double sf2 = exp(g->theta[D]);
-    double *kx = g->work + (size_t)g->maxthreads * GP_PRED_CHUNK * g->cap, *ex = kx + n, *v = ex + n;
+    int tid = omp_get_thread_num(); /* each thread of a team its own slice of work */
+    double *kx = g->work + (size_t)(tid < g->maxthreads ? tid : 0) * GP_PRED_CHUNK * g->cap;
+    double *ex = kx + n, *v = ex + n;
     double mu = g->theta[D + 2];
     for (int i = 0; i < n; i++) {
-        kx[i] = matern52(x, g->X + (size_t)i * D, il2, D, sf2, &ex[i]);
+        kx[i] = gp_matern52(x, g->X + (size_t)i * D, il2, D, sf2, &ex[i]);
         mu += kx[i] * g->alpha[i];
     }
-    if (!g->kinv_ok) { /* explicit inverse once per factorization: then each
-                        * prediction is one symmetric matrix-vector product */
-        for (int i = 0; i < n; i++)
-            memcpy(g->Kinv + (size_t)i * ld + i, g->L + (size_t)i * ld + i,
-                   sizeof(double) * (size_t)(n - i));
-        dpotri_("L", &n, g->Kinv, &ld, &info);
-        g->kinv_ok = 1;
-    }
+    gp_inverse(g);
     cblas_dsymv(CblasColMajor, CblasLower, n, 1.0, g->Kinv, ld, kx, 1, 0.0, v, 1);
     double q = 0.0;
     for (int i = 0; i < n; i++)
@@ -478,47 +540,4 @@ void gp_predict1(gp *g, const double *x, double *mean, double *var, double *dmea
             }
         }
     }
-}
-
-int gp_append(gp *g, const double *x, double ys, tl_err *err)
-{
-    int n = g->n, D = g->D;
-    if (n + 1 > g->cap) {
-        int rc = gp_reserve(g, 2 * g->cap, err);
-        if (rc)
-            return rc;
-        memcpy(g->X + (size_t)n * D, x, sizeof *x * D);
-        g->y[n] = ys;
-        g->n = n + 1;
-        return gp_set_theta(g, g->theta, err);
-    }
-    memcpy(g->X + (size_t)n * D, x, sizeof *x * D);
-    g->y[n] = ys;
-    g->n = n + 1;
-    /* extend K and the factor: l = L^-1 k, d = sqrt(kxx + sn2 + jitter - l.l) */
-    int ld = g->cap;
-    double il2[D];
-    for (int k = 0; k < D; k++)
-        il2[k] = exp(-2.0 * g->theta[k]);
-    double sf2 = exp(g->theta[D]), sn2 = exp(g->theta[D + 1]), e;
-    double *row = g->work + (size_t)g->maxthreads * GP_PRED_CHUNK * g->cap;
-    for (int i = 0; i <= n; i++) {
-        double kv = matern52(g->X + (size_t)i * D, x, il2, D, sf2, &e);
-        g->K[(size_t)i * ld + n] = kv;
-        g->E[(size_t)i * ld + n] = e;
-        row[i] = kv;
-    }
-    cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, n, g->L, ld, row, 1);
-    double s = 0.0;
-    for (int i = 0; i < n; i++)
-        s += row[i] * row[i];
-    double d2 = row[n] + sn2 + g->jitter - s;
-    if (!(d2 > 1e-12 * sf2))
-        return gp_set_theta(g, g->theta, err); /* numerically singular: full refactor */
-    for (int i = 0; i < n; i++)
-        g->L[(size_t)i * ld + n] = row[i];
-    g->L[(size_t)n * ld + n] = sqrt(d2);
-    g->kinv_ok = 0;
-    solve_alpha(g, g->theta[D + 2]);
-    return 0;
 }

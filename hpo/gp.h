@@ -65,6 +65,8 @@ typedef struct gp {
     double *L;        /* (cap*cap) lower Cholesky factor of K + (sn2+jitter) I */
     double *Kinv;     /* (cap*cap) inverse (lower triangle): gradients, gp_predict1 */
     int kinv_ok;      /* Kinv matches the current factor */
+    int kinv_updates; /* rows added to or removed from Kinv since it was last computed whole */
+    int fact_ok;      /* L is the factor of the n rows at theta (gp_set_theta, gp_append, gp_update) */
     double *alpha;    /* (cap) (K + sn2 I)^-1 (y - c) */
     double *work;     /* (maxthreads * GP_PRED_CHUNK * cap + 4 * cap) prediction workspace */
     int nthreads;     /* threads for the kernel loops and predictions (default 1) */
@@ -114,15 +116,44 @@ int gp_fit(gp *g, const gp_fit_opts *o, rng *r, tl_err *err);
  * standardized units.  Uses g->work.  Cannot fail. */
 void gp_predict(gp *g, const double *Xs, int m, double *mean, double *var);
 
+/* Whether point j with posterior mean `mean` and a variance of at most
+ * var_upper can still matter to the caller (1) or not (0).  Called from
+ * gp_predict_keep's threads: must only read shared state. */
+typedef int (*gp_keep_fn)(void *ctx, int j, double mean, double var_upper);
+
+/* As gp_predict, but the forward substitution runs in blocks of rows and,
+ * after each block, a point whose variance bound keep refuses gets var
+ * NAN and costs nothing more; the other points get the exact variance (up
+ * to rounding: blocked, not one solve).  For acquisitions that grow with
+ * the variance: only the points that can rank high pay for the O(n^2)
+ * solve.  keep NULL: exactly gp_predict.  Cannot fail. */
+void gp_predict_keep(gp *g, const double *Xs, int m, double *mean, double *var, gp_keep_fn keep,
+                     void *ctx);
+
+/* Computes the explicit inverse gp_predict1 uses, unless it is valid
+ * already.  Cannot fail. */
+void gp_inverse(gp *g);
+
 /* Posterior at one point x (D) with gradients: *mean, *var, and when dmean
- * and dvar are not NULL their gradients w.r.t. x (D each).  Uses g->work.
- * Cannot fail. */
+ * and dvar are not NULL their gradients w.r.t. x (D each).  Uses the slice
+ * of g->work of the calling thread's number in its OpenMP team, so after
+ * gp_inverse the threads of one team (at most g->maxthreads) may call it
+ * at the same time.  Cannot fail. */
 void gp_predict1(gp *g, const double *x, double *mean, double *var, double *dmean,
                  double *dvar);
 
 /* Appends the row x (D) with standardized target ys (a fantasy, e.g. the
- * posterior mean for a pending point) and refactorizes at the same theta.
+ * posterior mean for a pending point) at the same theta: the factor (and
+ * the inverse, when computed) grow by one row in O(n^2) (hpo/gp_update.c).
  * Returns 0 or TL_ERUNTIME (memory or factorization). */
 int gp_append(gp *g, const double *x, double ys, tl_err *err);
+
+/* gp_set_data(X, y, n) then gp_set_theta(theta), computed incrementally
+ * when g is factorized at theta and its first rows equal X's first rows:
+ * rows after the common ones (fantasies) are dropped and X's new rows are
+ * added one at a time in O(n^2) each; otherwise factorized from scratch.
+ * The result equals the full computation up to rounding.  Returns 0,
+ * TL_EINPUT as gp_set_data, TL_ERUNTIME for memory or factorization. */
+int gp_update(gp *g, const double *X, const double *y, int n, const double *theta, tl_err *err);
 
 #endif

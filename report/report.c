@@ -21,6 +21,7 @@
 
 #include "util/version.h"
 #include "report/plot.h"
+#include "report/report_importance.h"
 
 /* The registry, in page order.  Other tuners: replace your NULL with the
  * address of your section (and declare it in report/report.h). */
@@ -34,6 +35,7 @@ static const report_section *const SECTIONS[] = {
     &report_section_pbt, /* pbt: report/report_pbt.c */
     &report_section_pareto, /* nas: report/report_nas.c */
     &report_section_family, /* nas.inherit: report/report_family.c */
+    &report_section_importance, /* any sampler: report/report_importance.c */
 };
 #define NSECTIONS ((int)(sizeof SECTIONS / sizeof SECTIONS[0]))
 

@@ -11,11 +11,12 @@
 # runs one after the other so their timings do not disturb each other.  It
 # prints one table: median [25%, 75%] of the simple regret after N/2 and N
 # trials per sampler and function, each sampler's ask + tell time per trial
-# at 100, 300 and 1,000 observations (Hartmann6, seed 0; bayes at 100 and
-# 300 only: its GP at 1,000 would take hours), how bayes ei/logei compare
+# at 100, 300 and 1,000 observations (Hartmann6, seed 0; wall time, and
+# tunelab's CPU time where the machine is shared), how bayes ei/logei compare
 # with Optuna's default TPE and with the vanilla GP-BO figures of
 # functions.md, and how tunelab's tpe, tpe-mv and cmaes compare with
-# Optuna's own (median regret at most 1.25x Optuna's, overhead below it).  Raw rows are kept in $OUT (default build/bench/hpo).
+# Optuna's own (median regret at most 1.25x Optuna's, overhead below it).
+# Raw rows are kept in $OUT (default build/bench/hpo).
 #
 # It does not build anything (make bench-hpo does) or fail when a sampler
 # loses: it reports.  Without python3-optuna it prints tunelab's rows only.
@@ -38,7 +39,7 @@ SEEDS=15
 TRIALS=50
 FUNCS="branin,hartmann6,rosenbrock4,ackley5"
 OVERHEAD="100,300,1000"
-OVERHEAD_GP="100,300"
+OVERHEAD_GP="100,300,1000"
 while [ $# -gt 0 ]; do
     case "$1" in
     --seeds) SEEDS="${2:?}"; shift 2 ;;
@@ -119,10 +120,12 @@ for r in rows:
         reg[key][0].append(float(r[4]))
         reg[key][1].append(float(r[5]))
         drivers[r[2]] = r[6]
-ov = {}
+ov, cpu = {}, {}
 for r in rows:
     if r[0] == "overhead":
         ov.setdefault(r[1], {})[int(r[2])] = float(r[3])
+        if len(r) > 5:  # tunelab's rows: CPU ms of the process
+            cpu.setdefault(r[1], {})[int(r[2])] = float(r[5])
         drivers.setdefault(r[1], r[4])
 
 half = trials // 2
@@ -144,6 +147,11 @@ if ov:
     for s in ov:
         print("%-14s " % s + " ".join("%10s" % fmt(ov[s][n]) if n in ov[s] else "%10s" % "-" for n in ns)
               + "  " + drivers.get(s, ""))
+    print()
+if cpu:
+    print("CPU time per trial (ms, tunelab, all threads of the process; same trials)")
+    for s in cpu:
+        print("%-14s " % s + " ".join("%10s" % fmt(cpu[s][n]) if n in cpu[s] else "%10s" % "-" for n in ns))
     print()
 ref = {"branin": 1.4e-06, "hartmann6": 0.13, "rosenbrock4": 310, "ackley5": 5.26}
 if trials == 50 and any(s.startswith("optuna") for s in order):

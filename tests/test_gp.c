@@ -7,6 +7,7 @@
  * fit bit for bit is pinned by tests/test_report_gp.c on a real study.) */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hpo/bo.h"
@@ -69,6 +70,12 @@ Test(gp, objective_matches_numpy)
 }
 
 /* n points of a smooth function of D=3 inputs from an unscrambled Sobol set */
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 static void smooth_data(int n, double *X, double *y, int irrelevant)
 {
     sobol s;
@@ -217,6 +224,97 @@ Test(gp, append_equals_refactorizing_with_the_extra_row)
     }
     gp_free(&a);
     gp_free(&b);
+}
+
+/* Between refits the engine drops its fantasies and adds new rows to the
+ * factor (gp_update): the posterior, its gradients (through the inverse
+ * kept in step) and alpha must equal a fresh factorization's, and a
+ * changed first row or theta must fall back to one. */
+Test(gp, update_equals_a_fresh_factorization_after_fantasies_and_new_rows)
+{
+    enum { N = 40, M = 46 };
+    double X[M * 3], y[M];
+    smooth_data(M, X, y, 1);
+    double th[6] = {log(0.4), log(0.25), log(0.9), log(1.3), log(1e-4), 0.1};
+    gp a, b;
+    cr_assert_eq(gp_init(&a, 3, M + 8, NULL), 0);
+    cr_assert_eq(gp_init(&b, 3, M + 8, NULL), 0);
+    cr_assert_eq(gp_set_data(&a, X, y, N, NULL), 0);
+    cr_assert_eq(gp_set_theta(&a, th, NULL), 0);
+    double xt[3][3] = {{0.5, 0.5, 0.5}, {0.05, 0.9, 0.3}, {0.7, 0.2, 0.95}};
+    double mu, var, dm[3], dv[3];
+    gp_predict1(&a, xt[0], &mu, &var, dm, dv); /* the inverse exists: it must be kept in step */
+    for (int f = 0; f < 3; f++) /* fantasies, as for pending trials */
+        cr_assert_eq(gp_append(&a, xt[f], 0.1 * f, NULL), 0);
+    for (int step = 0; step < 2; step++) {
+        int n = step ? M - 2 : M; /* more rows, then fewer */
+        const double *th2 = th;
+        cr_assert_eq(gp_update(&a, X, y, n, th2, NULL), 0);
+        cr_assert_eq(gp_set_data(&b, X, y, n, NULL), 0);
+        cr_assert_eq(gp_set_theta(&b, th2, NULL), 0);
+        double ma[3], va[3], mb[3], vb[3];
+        gp_predict(&a, &xt[0][0], 3, ma, va);
+        gp_predict(&b, &xt[0][0], 3, mb, vb);
+        for (int j = 0; j < 3; j++) {
+            cr_assert(fabs(ma[j] - mb[j]) < 1e-9, "step %d mean %d: %g vs %g", step, j, ma[j], mb[j]);
+            cr_assert(fabs(va[j] - vb[j]) < 1e-9, "step %d var %d: %g vs %g", step, j, va[j], vb[j]);
+            double m1, v1, dm1[3], dv1[3], m2, v2, dm2[3], dv2[3];
+            gp_predict1(&a, xt[j], &m1, &v1, dm1, dv1);
+            gp_predict1(&b, xt[j], &m2, &v2, dm2, dv2);
+            cr_assert(fabs(v1 - v2) < 1e-9, "step %d predict1 var %d: %g vs %g", step, j, v1, v2);
+            for (int k = 0; k < 3; k++)
+                cr_assert(fabs(dv1[k] - dv2[k]) < 1e-7 * (1 + fabs(dv2[k])) &&
+                              fabs(dm1[k] - dm2[k]) < 1e-7 * (1 + fabs(dm2[k])),
+                          "step %d gradient %d,%d", step, j, k);
+        }
+        for (int i = 0; i < n; i++)
+            cr_assert(fabs(a.alpha[i] - b.alpha[i]) < 1e-7 * (1 + fabs(b.alpha[i])), "alpha %d", i);
+    }
+    gp_free(&a);
+    gp_free(&b);
+}
+
+static int keep_var_above(void *ctx, int j, double mean, double var_upper)
+{
+    return var_upper >= *(const double *)ctx;
+}
+
+/* gp_predict_keep: a point it drops has an exact variance below what keep
+ * asked for (the bound held), a point it keeps has gp_predict's variance,
+ * and the means are gp_predict's exactly.  300 rows: three blocks. */
+Test(gp, pruned_prediction_keeps_exact_variances_and_drops_only_what_the_bound_allows)
+{
+    enum { N = 300, M = 600 };
+    static double X[N * 3], y[N], Xs[M * 3];
+    smooth_data(N, X, y, 0);
+    rng r;
+    rng_seed(&r, 9, 0);
+    for (int i = 0; i < M * 3; i++)
+        Xs[i] = rng_uniform(&r);
+    double th[6] = {log(0.2), log(0.3), log(0.5), log(1.0), log(1e-4), 0.0};
+    gp g;
+    cr_assert_eq(gp_init(&g, 3, N, NULL), 0);
+    cr_assert_eq(gp_set_data(&g, X, y, N, NULL), 0);
+    cr_assert_eq(gp_set_theta(&g, th, NULL), 0);
+    static double m1[M], v1[M], m2[M], v2[M];
+    gp_predict(&g, Xs, M, m1, v1);
+    double sorted[M];
+    memcpy(sorted, v1, sizeof sorted);
+    qsort(sorted, M, sizeof *sorted, cmp_dbl);
+    double tau = sorted[M / 2]; /* half the points cannot reach it */
+    gp_predict_keep(&g, Xs, M, m2, v2, keep_var_above, &tau);
+    int dropped = 0;
+    for (int j = 0; j < M; j++) {
+        cr_assert_eq(m1[j], m2[j], "mean %d", j);
+        if (isnan(v2[j])) {
+            dropped++;
+            cr_assert_lt(v1[j], tau, "point %d dropped with variance %g >= %g", j, v1[j], tau);
+        } else {
+            cr_assert(fabs(v1[j] - v2[j]) < 1e-9, "var %d: %g vs %g", j, v1[j], v2[j]);
+        }
+    }
+    cr_assert_gt(dropped, 0);
+    gp_free(&g);
 }
 
 Test(gp, bad_input_is_an_error_and_free_is_safe)

@@ -322,8 +322,9 @@ Test(report, report_writes_index_html_whose_figures_exist_and_escapes_user_strin
         free(png);
         p = q;
     }
-    /* history, curves, and one per parameter */
-    cr_assert_eq(nimg, 2 + 3, "%d figures", nimg);
+    /* history, curves, one per parameter, and the importances */
+    cr_assert_eq(nimg, 2 + 3 + 1, "%d figures", nimg);
+    cr_assert(strstr(html, "importance.png"), "the importance section (7 complete trials)");
     cr_assert(strstr(html, "curves.png") && strstr(html, "history.png"));
     cr_assert(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;"), "the choice appears, escaped");
     cr_assert_null(strstr(html, "<script"), "no raw <script> in the page");
@@ -495,7 +496,7 @@ Test(report, reads_a_study_written_by_tunelab_run_with_a_function_objective)
     char rep[128];
     snprintf(rep, sizeof rep, "%s/fnrep", dir);
     cr_assert_eq(tl(&out, &err, "report %s -o %s", fdb, rep), 0, "%s", err);
-    cr_assert(strstr(out, "(3 figures)"), "history and two parameters, no curves: %s", out);
+    cr_assert(strstr(out, "(4 figures)"), "history, two parameters, importance, no curves: %s", out);
     free(out);
     free(err);
 }
