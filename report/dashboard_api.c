@@ -21,6 +21,7 @@
 #include "report/dashboard.h"
 #include "report/dashboard_json.h"
 #include "report/report.h"
+#include "report/report_importance.h"
 
 #define WAIT_MAX_MS 10000
 #define WAIT_STEP_MS 250
@@ -247,19 +248,30 @@ static int api_wait(const char *const *paths, int n, const char *(*get)(void *, 
     }
 }
 
-/* HOOK (parameter importance): another engineer adds `tunelab importance`.
- * When its module exists (report/ or hpo/, a function from a loaded study
- * to one score per parameter), answer here with
- *   {"params": [{"name": ..., "importance": ...}, ...]}
- * and the page's Importance panel (app.js: drawImportance) draws it.  Until
- * then the panel says it is not available. */
-static int api_importance(int n, const char *(*get)(void *, const char *), void *cls, dashboard_reply *r)
+/* /api/importance?id=N: `tunelab importance --json` of the study (fANOVA,
+ * report/report_importance.h): {"params": [{"name", "importance", "sd",
+ * "min", "max"}, ...], ...}; 422 with the message for a study with fewer
+ * than two complete trials. */
+static int api_importance(const char *const *paths, int n, const char *(*get)(void *, const char *),
+                          void *cls, dashboard_reply *r)
 {
     int id;
     if (dj_study_id(get, cls, n, &id, r))
         return 0;
-    return dashboard_error(r, 501, "parameter importance is not available in this build "
-                                   "(it arrives with `tunelab importance`)");
+    report_study *rs;
+    if (dj_load(&rs, paths[id], r))
+        return 0;
+    tl_err err = {0};
+    char *txt = NULL;
+    int rc = report_importance(rs, REPORT_JSON, &txt, &err);
+    report_study_free(rs);
+    if (rc) {
+        free(txt);
+        return dashboard_error(r, rc == TL_EINPUT ? 422 : 500, err.msg);
+    }
+    cJSON *o = cJSON_Parse(txt);
+    free(txt);
+    return dj_reply(r, o);
 }
 
 int dashboard_api(const char *what, const char *const *paths, int n,
@@ -276,6 +288,6 @@ int dashboard_api(const char *what, const char *const *paths, int n,
     if (!strcmp(what, "gp"))
         return dashboard_api_gp(paths, n, get, cls, r);
     if (!strcmp(what, "importance"))
-        return api_importance(n, get, cls, r);
+        return api_importance(paths, n, get, cls, r);
     return dashboard_error(r, 404, "no such API call (studies, study, wait, gp, importance)");
 }

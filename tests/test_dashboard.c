@@ -11,6 +11,7 @@
  * The browser tests are in tests/test_dashboard_browser.c. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <math.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -155,8 +156,27 @@ Test(dashboard, malformed_api_requests_get_a_4xx_with_a_message)
         cJSON_Delete(j);
         free(body);
     }
-    cJSON *j = get_json("/api/importance?id=0", 501);
-    cr_assert(strstr(cJSON_GetObjectItem(j, "error")->valuestring, "importance"));
+}
+
+/* /api/importance answers what `tunelab importance --json` prints: one
+ * entry per parameter of the study, importances summing to 1. */
+Test(dashboard, importance_gives_every_parameter_a_share)
+{
+    cJSON *s = get_json("/api/study?id=0", 200);
+    int np = cJSON_GetArraySize(cJSON_GetObjectItem(s, "params"));
+    cJSON_Delete(s);
+    cJSON *j = get_json("/api/importance?id=0", 200);
+    cJSON *p = cJSON_GetObjectItem(j, "params");
+    cr_assert(cJSON_IsArray(p) && cJSON_GetArraySize(p) == np, "%d parameters", np);
+    double sum = 0;
+    for (int i = 0; i < np; i++) {
+        cJSON *e = cJSON_GetArrayItem(p, i);
+        cr_assert(cJSON_IsString(cJSON_GetObjectItem(e, "name")));
+        double v = cJSON_GetObjectItem(e, "importance")->valuedouble;
+        cr_assert(v >= 0 && v <= 1, "importance %g", v);
+        sum += v;
+    }
+    cr_assert(fabs(sum - 1) < 1e-6, "importances sum to %g", sum);
     cJSON_Delete(j);
 }
 
