@@ -28,20 +28,15 @@
 #include "report/dashboard.h"
 #include "tests/dashboard_util.h"
 #include "tests/report_util.h"
+#include "tests/tmpdir_util.h"
 
 static char dir[64], db[128];
 static dashboard *d;
 static int port;
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tl_dash_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tmpdir_make(dir, sizeof dir, "tl_dash");
     snprintf(db, sizeof db, "%s/dash.db", dir);
     du_make_study(db, DU_NTRIALS);
     const char *paths[] = {db};
@@ -56,7 +51,7 @@ static void teardown(void)
 {
     dashboard_stop(d);
     d = NULL;
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(dir);
 }
 
 TestSuite(dashboard, .init = setup, .fini = teardown, .timeout = 60);

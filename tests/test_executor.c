@@ -15,26 +15,11 @@
 
 #include "hpo/executor.h"
 #include "hpo/scheduler.h"
+#include "tests/tmpdir_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_exec")
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_exec_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(executor, .init = setup, .fini = teardown);
+TestSuite(executor, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 static study *open_study(const char *name, int trials, int max_fail)
 {

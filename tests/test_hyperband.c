@@ -31,28 +31,13 @@
 #include "hpo/sched_halving.h"
 #include "hpo/study.h"
 #include "tests/cli_util.h"
+#include "tests/tmpdir_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_hb")
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_hb_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(hyperband, .init = setup, .fini = teardown, .timeout = 60);
-TestSuite(sha, .init = setup, .fini = teardown, .timeout = 60);
-TestSuite(asha, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(hyperband, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 60);
+TestSuite(sha, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 60);
+TestSuite(asha, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 60);
 
 /* ---- the synthetic objective ---- */
 
@@ -1209,7 +1194,7 @@ Test(asha, two_workers_train_every_epoch_once)
 
 /* ---- bayes + hyperband (BOHB-like) ---- */
 
-TestSuite(bohb, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(bohb, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 120);
 
 #include "hpo/benchfn.h"
 #include "tests/epoch_objective.h"

@@ -27,28 +27,21 @@
 #include "tests/pbt_toy.h"
 #include "hpo/scheduler.h"
 #include "tests/cli_util.h"
+#include "tests/tmpdir_util.h"
 
 static char dir[64];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 /* Databases on tmpfs when there is one: the toy studies commit often. */
 static void setup(void)
 {
     struct stat st;
-    snprintf(dir, sizeof dir, "%s/tl_pbt_XXXXXX",
-             stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0
-                 ? "/dev/shm"
-                 : "/tmp");
-    cr_assert_not_null(mkdtemp(dir));
+    int shm = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0;
+    tmpdir_make_in(dir, sizeof dir, shm ? "/dev/shm" : "/tmp", "tl_pbt");
 }
 
 static void teardown(void)
 {
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(dir);
 }
 
 TestSuite(pbt, .init = setup, .fini = teardown, .timeout = 60);

@@ -29,6 +29,7 @@
 #include "hpo/space.h"
 #include "hpo/study.h"
 #include "tests/report_util.h"
+#include "tests/tmpdir_util.h"
 
 #define NTRIALS 10
 #define NSTEPS 5
@@ -36,11 +37,6 @@
 static char dir[64];
 static char db[128];
 static const char *bin;
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 /* The hand-made study: trial 3 and 7 pruned after 2 steps, trial 5 failed,
  * the others complete; every trial reports NSTEPS values (fewer when
@@ -84,8 +80,7 @@ static void make_study(void)
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tl_report_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tmpdir_make(dir, sizeof dir, "tl_report");
     snprintf(db, sizeof db, "%s/rep.db", dir);
     bin = getenv("TUNELAB_BIN");
     if (!bin || !bin[0])
@@ -94,16 +89,9 @@ static void setup(void)
     make_study();
 }
 
-static int chmod_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    chmod(path, S_ISDIR(st->st_mode) ? 0755 : 0644); /* read-only folders made by a test */
-    return 0;
-}
-
 static void teardown(void)
 {
-    nftw(dir, chmod_entry, 16, FTW_PHYS);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(dir);
 }
 
 TestSuite(report, .init = setup, .fini = teardown, .timeout = 60);

@@ -19,19 +19,14 @@
 #include "hpo/study.h"
 #include "report/report.h"
 #include "tests/report_util.h"
+#include "tests/tmpdir_util.h"
 
 static char dir[64];
 static const char *bin;
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tl_repedge_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tmpdir_make(dir, sizeof dir, "tl_repedge");
     bin = getenv("TUNELAB_BIN");
     if (!bin || !bin[0])
         bin = "./tunelab";
@@ -39,7 +34,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(dir);
 }
 
 TestSuite(report_edges, .init = setup, .fini = teardown, .timeout = 120);

@@ -29,6 +29,7 @@
 #include "report/report.h"
 #include "report/report_gp.h"
 #include "tests/report_util.h"
+#include "tests/tmpdir_util.h"
 
 #define NTRIALS 12
 #define NINIT 5
@@ -41,11 +42,6 @@ static const space *sp;   /* its space: x0, x1 */
 static trial *tr[NTRIALS];/* its trials, number order (rs's) */
 static int ntr;
 static const trial *hist[NTRIALS];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 /* Runs `tunelab ARGS`; returns the exit status, stdout and stderr. */
 #define tl(out, errout, ...) \
@@ -71,8 +67,7 @@ static void run_study(const char *name, const char *sampler, int trials)
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tl_report_gp_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tmpdir_make(dir, sizeof dir, "tl_report_gp");
     snprintf(db, sizeof db, "%s/branin.db", dir);
     bin = getenv("TUNELAB_BIN");
     if (!bin || !bin[0])
@@ -93,7 +88,7 @@ static void setup(void)
 static void teardown(void)
 {
     report_study_free(rs);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(dir);
 }
 
 TestSuite(report_gp, .init = setup, .fini = teardown, .timeout = 60);

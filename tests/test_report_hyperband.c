@@ -25,26 +25,11 @@
 #include "hpo/study.h"
 #include "tests/cli_util.h"
 #include "tests/epoch_objective.h"
+#include "tests/tmpdir_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_rephb")
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_rephb_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(report_hyperband, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(report_hyperband, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 60);
 
 /* ---- a study to report on ---- */
 

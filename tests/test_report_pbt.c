@@ -29,26 +29,11 @@
 #include "tests/pbt_toy.h"
 #include "hpo/study.h"
 #include "tests/cli_util.h"
+#include "tests/tmpdir_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_reppbt")
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_reppbt_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(report_pbt, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(report_pbt, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 60);
 
 #define POP 4
 #define EPOCHS 5

@@ -35,33 +35,11 @@
 #include "hpo/executor.h"
 #include "hpo/storage.h"
 #include "hpo/study.h"
+#include "tests/tmpdir_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_storage")
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_storage_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static int chmod_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    chmod(path, S_ISDIR(st->st_mode) ? 0755 : 0644); /* read-only folders made by a test */
-    return 0;
-}
-
-static void teardown(void)
-{
-    nftw(dir, chmod_entry, 16, FTW_PHYS);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(storage, .init = setup, .fini = teardown);
+TestSuite(storage, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 static void make_space(space *sp, const char *lr_expr)
 {

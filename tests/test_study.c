@@ -17,26 +17,11 @@
 #include "hpo/sched_median.h"
 #include "hpo/scheduler.h"
 #include "hpo/study.h"
+#include "tests/tmpdir_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_study")
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_study_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(study, .init = setup, .fini = teardown);
+TestSuite(study, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 static void make_space(space *sp)
 {
