@@ -29,6 +29,7 @@
 #include "hpo/space.h"
 #include "hpo/study.h"
 #include "tests/report_util.h"
+#include "tests/reader_util.h"
 #include "tests/tmpdir_util.h"
 
 #define NTRIALS 10
@@ -516,22 +517,10 @@ static void listing(const char *d, char *buf, size_t n)
 static void run_as_reader(const char *ro, const char *db_ro, const char *out, char *msg, size_t n)
 {
     int fd[2];
-    cr_assert_eq(pipe(fd), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
+    char why[256];
+    pid_t pid = reader_fork(ro, fd, why, sizeof why);
     if (pid == 0) {
-        close(fd[0]);
-        char why[256] = "", probe[256], cmd[1024], args[512];
-        struct passwd *pw = geteuid() == 0 ? getpwnam("nobody") : NULL;
-        if (geteuid() == 0 && (!pw || setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)))
-            snprintf(why, sizeof why, "skip: running as root and cannot become nobody");
-        snprintf(probe, sizeof probe, "%s/probe", ro);
-        int pf = why[0] ? -1 : open(probe, O_CREAT | O_WRONLY, 0644);
-        if (pf >= 0) {
-            close(pf);
-            unlink(probe);
-            snprintf(why, sizeof why, "skip: %s stays writable", ro);
-        }
+        char cmd[1024], args[512];
         snprintf(cmd, sizeof cmd, "%s/status", out);
         FILE *st = why[0] ? NULL : fopen(cmd, "w");
         for (int k = 0; st && k < NCMDS; k++) {
@@ -545,17 +534,9 @@ static void run_as_reader(const char *ro, const char *db_ro, const char *out, ch
             fclose(st);
         else if (!why[0])
             snprintf(why, sizeof why, "cannot write %s", out);
-        if (write(fd[1], why, strlen(why)) < 0)
-            _exit(3);
-        _exit(0);
+        reader_reply(fd, why);
     }
-    close(fd[1]);
-    ssize_t got = read(fd[0], msg, n - 1);
-    msg[got > 0 ? got : 0] = 0;
-    close(fd[0]);
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    reader_wait(pid, fd, msg, n);
 }
 
 Test(report, show_best_export_and_report_read_a_database_in_a_read_only_folder)

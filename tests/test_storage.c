@@ -35,6 +35,7 @@
 #include "hpo/executor.h"
 #include "hpo/storage.h"
 #include "hpo/study.h"
+#include "tests/reader_util.h"
 #include "tests/tmpdir_util.h"
 
 TMPDIR_FIXTURE(dir, "tl_storage")
@@ -741,22 +742,10 @@ typedef int (*reader_fn)(const char *path, int want, char *msg, size_t n);
 static void as_reader(const char *path, reader_fn fn, int want, char *msg, size_t n)
 {
     int fd[2];
-    cr_assert_eq(pipe(fd), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
+    char folder[512], out[1024];
+    snprintf(folder, sizeof folder, "%.*s", (int)(strrchr(path, '/') - path), path);
+    pid_t pid = reader_fork(folder, fd, out, sizeof out);
     if (pid == 0) {
-        close(fd[0]);
-        char out[1024] = "", probe[1024];
-        struct passwd *pw = geteuid() == 0 ? getpwnam("nobody") : NULL;
-        if (geteuid() == 0 && (!pw || setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)))
-            snprintf(out, sizeof out, "skip: running as root and cannot become nobody");
-        snprintf(probe, sizeof probe, "%.*s/probe", (int)(strrchr(path, '/') - path), path);
-        int pf = out[0] ? -1 : open(probe, O_CREAT | O_WRONLY, 0644);
-        if (pf >= 0) {
-            close(pf);
-            unlink(probe);
-            snprintf(out, sizeof out, "skip: the folder of %s stays writable", path);
-        }
         sqlite3 *db = NULL;
         if (!out[0] && (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
                         sqlite3_db_readonly(db, "main") != 1))
@@ -764,17 +753,9 @@ static void as_reader(const char *path, reader_fn fn, int want, char *msg, size_
         sqlite3_close(db);
         if (!out[0])
             fn(path, want, out, sizeof out);
-        if (write(fd[1], out, strlen(out)) < 0)
-            _exit(3);
-        _exit(0);
+        reader_reply(fd, out);
     }
-    close(fd[1]);
-    ssize_t got = read(fd[0], msg, n - 1);
-    msg[got > 0 ? got : 0] = 0;
-    close(fd[0]);
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "reader child died");
+    reader_wait(pid, fd, msg, n);
 }
 
 /* Reader: the snapshot must hold `want` trials as written. */
