@@ -29,6 +29,7 @@
 #include "tests/pbt_toy.h"
 #include "hpo/study.h"
 #include "tests/cli_util.h"
+#include "tests/report_util.h"
 #include "tests/tmpdir_util.h"
 
 TMPDIR_FIXTURE(dir, "tl_reppbt")
@@ -83,26 +84,6 @@ static int report(const char *name, char **html)
     snprintf(path, sizeof path, "%s/%s-report/index.html", dir, name);
     *html = cli_slurp(path);
     return st;
-}
-
-/* The PBT section (from its <section> to the next </section>), a malloc'd
- * copy, or NULL when the page has none. */
-static char *section(const char *html)
-{
-    const char *a = strstr(html, "<section id=\"pbt\">");
-    if (!a)
-        return NULL;
-    const char *b = strstr(a, "</section>");
-    cr_assert_not_null(b);
-    return strndup(a, (size_t)(b - a));
-}
-
-static int count(const char *s, const char *what)
-{
-    int n = 0;
-    for (const char *p = strstr(s, what); p; p = strstr(p + 1, what))
-        n++;
-    return n;
 }
 
 /* Every <img src> of sec exists under DIR/name-report and is a non-empty
@@ -225,7 +206,7 @@ static void check_pbt_report(const char *name, int sync)
 {
     char *html;
     cr_assert_eq(report(name, &html), 0);
-    char *sec = section(html);
+    char *sec = ru_section(html, "pbt");
     cr_assert_not_null(sec, "no PBT section in a PBT study's report");
     cr_assert(strstr(html, "<a href=\"#pbt\">"), "the section is in the navigation");
 
@@ -243,9 +224,9 @@ static void check_pbt_report(const char *name, int sync)
     int exploits, late;
     cr_assert_eq(load_lineages(name, &sp, L, &exploits, &late), POP);
     cr_assert(exploits > 0, "the tiny study copied nothing: the table would not be tested");
-    cr_assert_eq(count(sec, "<tr class=\"exploit\">"), exploits, "one row per exploit record: %s",
+    cr_assert_eq(ru_count(sec, "<tr class=\"exploit\">"), exploits, "one row per exploit record: %s",
                  sec);
-    cr_assert_eq(count(sec, "(state of epoch "), late,
+    cr_assert_eq(ru_count(sec, "(state of epoch "), late,
                  "a copy made after the copied state names the state's epoch");
     if (sync)
         cr_assert(late > 0, "some synchronous member copied after pausing: not tested");
@@ -263,7 +244,7 @@ static void check_pbt_report(const char *name, int sync)
     int nseg;
     tl_err err = { 0 };
     cr_assert_eq(pbt_schedule(L, POP, best, 0, &seg, &nseg, &err), 0, "%s", err.msg);
-    cr_assert_eq(count(sec, "<tr class=\"segment\">"), nseg, "%s", sec);
+    cr_assert_eq(ru_count(sec, "<tr class=\"segment\">"), nseg, "%s", sec);
     char first[160];
     snprintf(first, sizeof first, "<td class=\"num\">0&ndash;%d</td><td class=\"num\">trial %d</td>",
              seg[0].end, seg[0].member);
@@ -342,10 +323,10 @@ Test(report_pbt, unfinished_study_has_lineage_but_no_schedule_yet)
     db_copy_edit("pu", "pu2", "UPDATE trials SET state = 'paused', value = NULL;");
     char *html;
     cr_assert_eq(report("pu2", &html), 0);
-    char *sec = section(html);
+    char *sec = ru_section(html, "pbt");
     cr_assert_not_null(sec);
     cr_assert(strstr(sec, "No member has completed yet"), "%s", sec);
-    cr_assert_eq(count(sec, "<tr class=\"segment\">"), 0);
+    cr_assert_eq(ru_count(sec, "<tr class=\"segment\">"), 0);
     cr_assert_null(strstr(sec, "pbt-replay"), "nothing to replay yet");
     cr_assert_eq(check_figures("pu2", sec, NULL), 5, "%s", sec);
     free(sec);
@@ -357,7 +338,7 @@ Test(report_pbt, unfinished_study_has_lineage_but_no_schedule_yet)
                  "key = 'pbt.lineage'; UPDATE trials SET state = 'running', value = NULL; "
                  "DELETE FROM trial_intermediate;");
     cr_assert_eq(report("pu3", &html), 0, "nothing to draw is not a failure");
-    sec = section(html);
+    sec = ru_section(html, "pbt");
     cr_assert_not_null(sec);
     cr_assert(strstr(sec, "No member has trained an epoch yet") &&
                   strstr(sec, "<p>4 members, 0 exploits, 0 member-epochs"),
@@ -375,7 +356,7 @@ Test(report_pbt, damaged_lineage_fails_the_section_naming_the_trial)
                  "'pbt.lineage' AND trial_id = (SELECT id FROM trials WHERE number = 2);");
     char *html;
     cr_assert_eq(report("pd2", &html), 2, "damaged data in the database: exit status 2");
-    char *sec = section(html);
+    char *sec = ru_section(html, "pbt");
     cr_assert_not_null(sec);
     cr_assert(strstr(sec, "<p class=\"error\">") && strstr(sec, "trial 2") &&
                   strstr(sec, "unknown kind"),
@@ -389,7 +370,7 @@ Test(report_pbt, damaged_lineage_fails_the_section_naming_the_trial)
                  "UPDATE trial_attrs SET value = json_set(value, '$[0].pos', 1) WHERE key = "
                  "'pbt.lineage';");
     cr_assert_eq(report("pd3", &html), 2);
-    sec = section(html);
+    sec = ru_section(html, "pbt");
     cr_assert_not_null(sec);
     cr_assert(strstr(sec, "<p class=\"error\">") && strstr(sec, "pbt schedule: member"), "%s",
               sec);
@@ -435,7 +416,7 @@ Test(report_pbt, toy_study_without_scheduler_attribute_draws_every_live_paramete
 
     char *html;
     cr_assert_eq(report("toy", &html), 0);
-    char *sec = section(html);
+    char *sec = ru_section(html, "pbt");
     cr_assert_not_null(sec, "the lineage records alone make the section apply");
     static const char *const want[] = { "pbt_param_h0.png", "pbt_param_h1.png",
                                         "pbt_param_tag.png", "pbt_lineage.png", "pbt_metric.png",
