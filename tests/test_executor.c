@@ -16,6 +16,7 @@
 #include "hpo/executor.h"
 #include "hpo/scheduler.h"
 #include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
 
 TMPDIR_FIXTURE(dir, "tl_exec")
 
@@ -25,8 +26,7 @@ static study *open_study(const char *name, int trials, int max_fail)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "x", "uniform(-1, 1)", &err), 0);
+    su_space(&sp, "x", "uniform(-1, 1)", NULL);
     study_config c;
     study_config_default(&c);
     snprintf(c.name, sizeof c.name, "%s", name);
@@ -386,8 +386,7 @@ Test(executor, paused_trials_are_promoted_and_resume_from_their_state)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "x", "uniform(-1, 1)", &err), 0);
+    su_space(&sp, "x", "uniform(-1, 1)", NULL);
     study_config c;
     study_config_default(&c);
     snprintf(c.name, sizeof c.name, "rungs");

@@ -32,6 +32,7 @@
 #include "hpo/study.h"
 #include "tests/cli_util.h"
 #include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
 
 TMPDIR_FIXTURE(dir, "tl_hb")
 
@@ -1214,9 +1215,7 @@ static double mf_study(const char *sampler, uint64_t seed, int trials, double ma
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "x0", "uniform(0, 1)", &err), 0);
-    cr_assert_eq(space_add(&sp, "x1", "uniform(0, 1)", &err), 0);
+    su_space(&sp, "x0", "uniform(0, 1)", "x1", "uniform(0, 1)", NULL);
     study_config c;
     char name[64];
     snprintf(name, sizeof name, "mf-%s-%llu", sampler, (unsigned long long)seed);

@@ -28,6 +28,7 @@
 #include "hpo/scheduler.h"
 #include "tests/cli_util.h"
 #include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
 
 static char dir[64];
 
@@ -60,9 +61,7 @@ Test(pbt, explore_multiplies_floats_by_a_listed_factor_and_clips_to_bounds)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "a", "uniform(0, 1)", &err), 0);
-    cr_assert_eq(space_add(&sp, "lr", "loguniform(1e-4, 1e-1)", &err), 0);
+    su_space(&sp, "a", "uniform(0, 1)", "lr", "loguniform(1e-4, 1e-1)", NULL);
     pbt_options c = explore_cfg(0);
     int live[2] = { 1, 1 };
     rng r;
@@ -104,8 +103,7 @@ Test(pbt, explore_resamples_from_the_space_with_the_given_probability)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "a", "uniform(-2, 3)", &err), 0);
+    su_space(&sp, "a", "uniform(-2, 3)", NULL);
     pbt_options c = explore_cfg(0.25);
     int live[1] = { 1 };
     rng r;
@@ -138,9 +136,7 @@ Test(pbt, explore_moves_ints_and_categoricals_to_a_neighbour)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "n", "int(2, 6)", &err), 0);
-    cr_assert_eq(space_add(&sp, "act", "choice(relu, gelu, tanh, silu)", &err), 0);
+    su_space(&sp, "n", "int(2, 6)", "act", "choice(relu, gelu, tanh, silu)", NULL);
     pbt_options c = explore_cfg(0);
     int live[2] = { 1, 1 };
     rng r;
@@ -182,10 +178,10 @@ Test(pbt, explore_leaves_fixed_parameters_and_handles_conditions)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "opt", "choice(sgd, adamw)", &err), 0);
-    cr_assert_eq(space_add(&sp, "momentum", "uniform(0.5, 0.99) if opt == sgd", &err), 0);
-    cr_assert_eq(space_add(&sp, "width", "int(8, 64)", &err), 0);
+    su_space(&sp, "opt", "choice(sgd, adamw)",
+                  "momentum", "uniform(0.5, 0.99) if opt == sgd",
+                  "width", "int(8, 64)",
+                  NULL);
     pbt_options c = explore_cfg(0);
     int live[3];
     pbt_live_mask(&sp, "opt, momentum", live);
@@ -243,10 +239,10 @@ Test(pbt, lineage_json_round_trips_exactly)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "lr", "loguniform(1e-5, 1)", &err), 0);
-    cr_assert_eq(space_add(&sp, "act", "choice(relu, gelu)", &err), 0);
-    cr_assert_eq(space_add(&sp, "extra", "uniform(0, 1) if act == relu", &err), 0);
+    su_space(&sp, "lr", "loguniform(1e-5, 1)",
+                  "act", "choice(relu, gelu)",
+                  "extra", "uniform(0, 1) if act == relu",
+                  NULL);
     pbt_lineage l = { 0 };
     add(&l, entry(PBT_START, 0, 0, NAN, 0, -1, -1, 0.1 / 3));
     add(&l, entry(PBT_EXPLOIT, 9, 8, 0.123456789012345678, 0, 3, 4, 1e-5 * 1.2 * 1.2));
@@ -282,8 +278,7 @@ Test(pbt, lineage_parse_rejects_bad_records)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "act", "choice(relu, gelu)", &err), 0);
+    su_space(&sp, "act", "choice(relu, gelu)", NULL);
     const char *bad[] = {
         "{}",
         "[{\"kind\":\"jump\",\"step\":0,\"pos\":0,\"src\":-1,\"src_entry\":-1,\"values\":{}}]",
@@ -899,8 +894,7 @@ Test(pbt, cli_copied_member_continues_bit_identically_and_replay_reproduces_it)
      * same numbers, to the bit, until either reaches its next entry */
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "train.lr", "loguniform(1e-4, 3e-2)", &err), 0);
+    su_space(&sp, "train.lr", "loguniform(1e-4, 3e-2)", NULL);
     sqlite3 *db;
     snprintf(path, sizeof path, "%s/sp.db", dir);
     cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);

@@ -31,6 +31,7 @@
 #include "tests/report_util.h"
 #include "tests/reader_util.h"
 #include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
 
 #define NTRIALS 10
 #define NSTEPS 5
@@ -46,10 +47,10 @@ static void make_study(void)
 {
     tl_err err = {0};
     space sp;
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "train.lr", "loguniform(1e-4, 1e-1)", &err), 0, "%s", err.msg);
-    cr_assert_eq(space_add(&sp, "model.layers", "int(1, 4)", &err), 0, "%s", err.msg);
-    cr_assert_eq(space_add(&sp, "act", "choice(\"<script>alert(1)</script>\", relu)", &err), 0, "%s", err.msg);
+    su_space(&sp, "train.lr", "loguniform(1e-4, 1e-1)",
+                  "model.layers", "int(1, 4)",
+                  "act", "choice(\"<script>alert(1)</script>\", relu)",
+                  NULL);
     study_config c;
     study_config_default(&c);
     snprintf(c.name, sizeof c.name, "rep");
@@ -407,8 +408,7 @@ Test(report, a_database_with_two_studies_needs_study_name_and_maximize_picks_the
 {
     tl_err e = {0};
     space sp;
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "x", "uniform(0, 1)", &e), 0);
+    su_space(&sp, "x", "uniform(0, 1)", NULL);
     study_config c;
     study_config_default(&c);
     snprintf(c.name, sizeof c.name, "second");

@@ -20,6 +20,7 @@
 #include "report/report.h"
 #include "tests/report_util.h"
 #include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
 
 static char dir[64];
 static const char *bin;
@@ -103,8 +104,7 @@ Test(report_edges, reused_trials_and_parameter_counts_alone_are_not_an_architect
     snprintf(db, sizeof db, "%s/w.db", dir);
     tl_err e = {0};
     space sp;
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "model.hidden", "int(8, 64)", &e), 0, "%s", e.msg);
+    su_space(&sp, "model.hidden", "int(8, 64)", NULL);
     study_config c;
     study_config_default(&c);
     snprintf(c.name, sizeof c.name, "width");
@@ -146,10 +146,7 @@ Test(report_edges, attributes_and_values_in_words)
     cr_assert_str_eq(buf, "paused at budget 3 (step 3), value 0.260499");
     cr_assert_str_eq(report_attr_text("note", "plain <text>", buf, sizeof buf), "plain <text>");
     space sp;
-    tl_err e = {0};
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "lr", "loguniform(1e-5, 1)", &e), 0);
-    cr_assert_eq(space_add(&sp, "act", "choice(relu, gelu)", &e), 0);
+    su_space(&sp, "lr", "loguniform(1e-5, 1)", "act", "choice(relu, gelu)", NULL);
     cr_assert_str_eq(report_value_text(&sp, 0, 0.00029657067334145415, buf, sizeof buf), "0.0002966");
     cr_assert_str_eq(report_value_text(&sp, 1, 1, buf, sizeof buf), "gelu");
     space_free(&sp);

@@ -27,6 +27,7 @@
 #include "tests/epoch_objective.h"
 #include "tests/report_util.h"
 #include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
 
 TMPDIR_FIXTURE(dir, "tl_rephb")
 
@@ -48,8 +49,7 @@ static study *run_study(const char *name, const char *scheduler, int trials, dou
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "x", "uniform(0, 1)", &err), 0, "%s", err.msg);
+    su_space(&sp, "x", "uniform(0, 1)", NULL);
     study_config c;
     study_config_default(&c);
     snprintf(c.name, sizeof c.name, "%s", name);

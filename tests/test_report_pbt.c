@@ -31,6 +31,7 @@
 #include "tests/cli_util.h"
 #include "tests/report_util.h"
 #include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
 
 TMPDIR_FIXTURE(dir, "tl_reppbt")
 
@@ -384,11 +385,8 @@ Test(report_pbt, toy_study_without_scheduler_attribute_draws_every_live_paramete
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "h0", "uniform(0, 4)", &err), 0);
-    cr_assert_eq(space_add(&sp, "h1", "uniform(0, 4)", &err), 0);
-    /* unused by the objective: a categorical live parameter to draw */
-    cr_assert_eq(space_add(&sp, "tag", "choice(red, green, blue)", &err), 0, "%s", err.msg);
+    /* tag, unused by the objective: a categorical live parameter to draw */
+    su_space(&sp, "h0", "uniform(0, 4)", "h1", "uniform(0, 4)", "tag", "choice(red, green, blue)", NULL);
     study_config c;
     study_config_default(&c);
     snprintf(c.name, sizeof c.name, "toy");

@@ -37,6 +37,7 @@
 #include "hpo/study.h"
 #include "tests/reader_util.h"
 #include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
 
 TMPDIR_FIXTURE(dir, "tl_storage")
 
@@ -400,9 +401,7 @@ Test(storage, grid_study_resumes_at_the_first_free_combination)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "a", "choice(x, y, z)", &err), 0);
-    cr_assert_eq(space_add(&sp, "b", "uniform(0, 1) grid=3", &err), 0);
+    su_space(&sp, "a", "choice(x, y, z)", "b", "uniform(0, 1) grid=3", NULL);
     study_config c;
     make_cfg(&c, "grid", 100);
     snprintf(c.sampler, sizeof c.sampler, "grid");
