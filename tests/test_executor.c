@@ -17,6 +17,7 @@
 #include "hpo/scheduler.h"
 #include "tests/tmpdir_util.h"
 #include "tests/space_util.h"
+#include "tests/study_util.h"
 
 TMPDIR_FIXTURE(dir, "tl_exec")
 
@@ -27,10 +28,7 @@ static study *open_study(const char *name, int trials, int max_fail)
     space sp;
     tl_err err = { 0 };
     su_space(&sp, "x", "uniform(-1, 1)", NULL);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "%s", name);
-    snprintf(c.storage, sizeof c.storage, "%s/%s.db", dir, name);
+    study_config c = su_config_in(dir, name);
     c.trials = trials;
     c.max_consecutive_failures = max_fail;
     study *s;
@@ -387,10 +385,7 @@ Test(executor, paused_trials_are_promoted_and_resume_from_their_state)
     space sp;
     tl_err err = { 0 };
     su_space(&sp, "x", "uniform(-1, 1)", NULL);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "rungs");
-    snprintf(c.storage, sizeof c.storage, "%s/rungs.db", dir);
+    study_config c = su_config_in(dir, "rungs");
     c.trials = 2;
     c.max_budget = 4;
     study *s;

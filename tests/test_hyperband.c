@@ -33,6 +33,7 @@
 #include "tests/cli_util.h"
 #include "tests/tmpdir_util.h"
 #include "tests/space_util.h"
+#include "tests/study_util.h"
 
 TMPDIR_FIXTURE(dir, "tl_hb")
 
@@ -230,9 +231,7 @@ static void make_space(space *sp)
 static void make_cfg(study_config *c, const char *name, const char *scheduler, int trials,
                      double min_budget, double max_budget)
 {
-    study_config_default(c);
-    snprintf(c->name, sizeof c->name, "%s", name);
-    snprintf(c->storage, sizeof c->storage, "%s/%s.db", dir, name);
+    *c = su_config_in(dir, name);
     snprintf(c->scheduler, sizeof c->scheduler, "%s", scheduler);
     c->trials = trials;
     c->seed = 11;

@@ -29,6 +29,7 @@
 #include "tests/cli_util.h"
 #include "tests/tmpdir_util.h"
 #include "tests/space_util.h"
+#include "tests/study_util.h"
 
 static char dir[64];
 
@@ -382,10 +383,7 @@ Test(pbt, schedule_rejects_inconsistent_records)
 static study_config toy_cfg(pbt_options *po, const char *name, int pop, int steps, int interval,
                             int sync, uint64_t seed)
 {
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "%s", name);
-    snprintf(c.storage, sizeof c.storage, "%s/%s.db", dir, name);
+    study_config c = su_config_in(dir, name);
     c.trials = pop;
     c.seed = seed;
     c.direction = STUDY_MAXIMIZE;

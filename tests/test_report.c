@@ -32,6 +32,7 @@
 #include "tests/reader_util.h"
 #include "tests/tmpdir_util.h"
 #include "tests/space_util.h"
+#include "tests/study_util.h"
 
 #define NTRIALS 10
 #define NSTEPS 5
@@ -51,10 +52,7 @@ static void make_study(void)
                   "model.layers", "int(1, 4)",
                   "act", "choice(\"<script>alert(1)</script>\", relu)",
                   NULL);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "rep");
-    snprintf(c.storage, sizeof c.storage, "%s", db);
+    study_config c = su_config("rep", db);
     c.trials = NTRIALS;
     c.seed = 7;
     c.max_budget = NSTEPS;
@@ -119,10 +117,7 @@ static void read_truth(truth *tr)
     space_add(&sp, "train.lr", "loguniform(1e-4, 1e-1)", &err);
     space_add(&sp, "model.layers", "int(1, 4)", &err);
     space_add(&sp, "act", "choice(\"<script>alert(1)</script>\", relu)", &err);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "rep");
-    snprintf(c.storage, sizeof c.storage, "%s", db);
+    study_config c = su_config("rep", db);
     c.trials = NTRIALS;
     c.max_budget = NSTEPS;
     study *s;
@@ -409,10 +404,7 @@ Test(report, a_database_with_two_studies_needs_study_name_and_maximize_picks_the
     tl_err e = {0};
     space sp;
     su_space(&sp, "x", "uniform(0, 1)", NULL);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "second");
-    snprintf(c.storage, sizeof c.storage, "%s", db);
+    study_config c = su_config("second", db);
     c.trials = 4;
     c.direction = STUDY_MAXIMIZE;
     study *s;

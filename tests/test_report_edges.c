@@ -21,6 +21,7 @@
 #include "tests/report_util.h"
 #include "tests/tmpdir_util.h"
 #include "tests/space_util.h"
+#include "tests/study_util.h"
 
 static char dir[64];
 static const char *bin;
@@ -105,10 +106,7 @@ Test(report_edges, reused_trials_and_parameter_counts_alone_are_not_an_architect
     tl_err e = {0};
     space sp;
     su_space(&sp, "model.hidden", "int(8, 64)", NULL);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "width");
-    snprintf(c.storage, sizeof c.storage, "%s", db);
+    study_config c = su_config("width", db);
     c.trials = 5;
     study *s;
     cr_assert_eq(study_open(&s, &c, &sp, &e), 0, "%s", e.msg);

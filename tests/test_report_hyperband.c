@@ -28,6 +28,7 @@
 #include "tests/report_util.h"
 #include "tests/tmpdir_util.h"
 #include "tests/space_util.h"
+#include "tests/study_util.h"
 
 TMPDIR_FIXTURE(dir, "tl_rephb")
 
@@ -50,10 +51,7 @@ static study *run_study(const char *name, const char *scheduler, int trials, dou
     space sp;
     tl_err err = { 0 };
     su_space(&sp, "x", "uniform(0, 1)", NULL);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "%s", name);
-    snprintf(c.storage, sizeof c.storage, "%s/%s.db", dir, name);
+    study_config c = su_config_in(dir, name);
     snprintf(c.scheduler, sizeof c.scheduler, "%s", scheduler);
     c.trials = trials;
     c.seed = 4;

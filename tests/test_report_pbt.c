@@ -32,6 +32,7 @@
 #include "tests/report_util.h"
 #include "tests/tmpdir_util.h"
 #include "tests/space_util.h"
+#include "tests/study_util.h"
 
 TMPDIR_FIXTURE(dir, "tl_reppbt")
 
@@ -387,10 +388,7 @@ Test(report_pbt, toy_study_without_scheduler_attribute_draws_every_live_paramete
     tl_err err = { 0 };
     /* tag, unused by the objective: a categorical live parameter to draw */
     su_space(&sp, "h0", "uniform(0, 4)", "h1", "uniform(0, 4)", "tag", "choice(red, green, blue)", NULL);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "toy");
-    snprintf(c.storage, sizeof c.storage, "%s/toy.db", dir);
+    study_config c = su_config_in(dir, "toy");
     c.trials = 4;
     c.seed = 2;
     c.direction = STUDY_MAXIMIZE;

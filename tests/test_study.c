@@ -18,6 +18,7 @@
 #include "hpo/scheduler.h"
 #include "hpo/study.h"
 #include "tests/tmpdir_util.h"
+#include "tests/study_util.h"
 
 TMPDIR_FIXTURE(dir, "tl_study")
 
@@ -34,9 +35,7 @@ static void make_space(space *sp)
 
 static void make_cfg(study_config *c, const char *name, int trials)
 {
-    study_config_default(c);
-    snprintf(c->name, sizeof c->name, "%s", name);
-    snprintf(c->storage, sizeof c->storage, "%s/%s.db", dir, name);
+    *c = su_config_in(dir, name);
     c->trials = trials;
     c->seed = 17;
 }
