@@ -8,10 +8,13 @@
 #define TL_TESTS_READER_UTIL_H
 
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,6 +66,23 @@ static inline void reader_wait(pid_t pid, int fd[2], char *msg, size_t n)
     int st;
     cr_assert_eq(waitpid(pid, &st, 0), pid);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the reader child crashed or failed to reply");
+}
+
+/* Names the files in folder d, sorted, into buf (size n): what a reader
+ * must leave unchanged, compared before and after. */
+static inline void reader_listing(const char *d, char *buf, size_t n)
+{
+    struct dirent **e;
+    int k = scandir(d, &e, NULL, alphasort);
+    cr_assert_geq(k, 0, "%s: %s", d, strerror(errno));
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < k; i++) {
+        if (at < n)
+            at += (size_t)snprintf(buf + at, n - at, "%s ", e[i]->d_name);
+        free(e[i]);
+    }
+    free(e);
 }
 
 #endif

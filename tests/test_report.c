@@ -487,22 +487,6 @@ Test(report, reads_a_study_written_by_tunelab_run_with_a_function_objective)
 static const char *const RO_CMDS[NCMDS] = { "show %s", "best %s", "export %s --csv",
                                             "export %s --json", "report %s -o %s/rep" };
 
-/* Names the files in folder d, sorted, into buf. */
-static void listing(const char *d, char *buf, size_t n)
-{
-    struct dirent **e;
-    int k = scandir(d, &e, NULL, alphasort);
-    cr_assert_geq(k, 0);
-    size_t at = 0;
-    buf[0] = 0;
-    for (int i = 0; i < k; i++) {
-        if (at < n)
-            at += (size_t)snprintf(buf + at, n - at, "%s ", e[i]->d_name);
-        free(e[i]);
-    }
-    free(e);
-}
-
 /* In a child process that cannot write folder ro (user nobody when root):
  * runs every RO_CMDS on db with outputs in out/<k>.out and .err and the
  * exit statuses in out/status.  Returns "" or "skip: why". */
@@ -550,14 +534,14 @@ Test(report, show_best_export_and_report_read_a_database_in_a_read_only_folder)
     cr_assert_eq(chmod(ro, 0555), 0);
     struct stat before, after;
     cr_assert_eq(stat(db_ro, &before), 0);
-    listing(ro, ls0, sizeof ls0);
+    reader_listing(ro, ls0, sizeof ls0);
 
     run_as_reader(ro, db_ro, out, msg, sizeof msg);
     if (!strncmp(msg, "skip: ", 6))
         cr_skip_test("%s", msg + 6);
     cr_assert_str_empty(msg, "%s", msg);
 
-    listing(ro, ls1, sizeof ls1);
+    reader_listing(ro, ls1, sizeof ls1);
     cr_assert_str_eq(ls1, ls0, "the commands created files in the read-only folder");
     cr_assert_eq(stat(db_ro, &after), 0);
     cr_assert(after.st_mtim.tv_sec == before.st_mtim.tv_sec &&

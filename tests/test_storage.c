@@ -713,22 +713,6 @@ Test(storage, readonly_snapshot_is_one_transaction_while_a_writer_works)
 
 /* ---- a database in a read-only folder ---- */
 
-/* Names the files in folder d, sorted, into buf (for before/after). */
-static void listing(const char *d, char *buf, size_t n)
-{
-    struct dirent **e;
-    int k = scandir(d, &e, NULL, alphasort);
-    cr_assert_geq(k, 0, "%s: %s", d, strerror(errno));
-    size_t at = 0;
-    buf[0] = 0;
-    for (int i = 0; i < k; i++) {
-        if (at < n)
-            at += (size_t)snprintf(buf + at, n - at, "%s ", e[i]->d_name);
-        free(e[i]);
-    }
-    free(e);
-}
-
 typedef int (*reader_fn)(const char *path, int want, char *msg, size_t n);
 
 /* Runs fn(path, want) in a child process for which path's folder is
@@ -834,10 +818,10 @@ Test(storage, readonly_open_reads_a_database_in_a_read_only_folder)
     fstate before = fstate_of(path);
     char ro[160];
     snprintf(ro, sizeof ro, "%s/ro", dir);
-    listing(ro, ls0, sizeof ls0);
+    reader_listing(ro, ls0, sizeof ls0);
     cr_assert_str_eq(ls0, ". .. rw.db ");
     as_reader(path, reader_snapshot, 4, msg, sizeof msg);
-    listing(ro, ls1, sizeof ls1);
+    reader_listing(ro, ls1, sizeof ls1);
     cr_assert_str_eq(ls1, ls0, "the reader created files in the read-only folder");
     assert_unchanged(path, &before);
     assert_reader(msg);
