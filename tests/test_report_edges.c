@@ -59,6 +59,19 @@ static int longest_fraction(const char *from, const char *to)
     return best;
 }
 
+/* Runs `tunelab report db -o DIR/rep`, which must succeed, and returns the
+ * page it wrote (caller frees). */
+static char *report_page(const char *db)
+{
+    char *out, *err, path[160];
+    cr_assert_eq(ru_tl(dir, bin, "NO_COLOR=1", &out, &err, "report %s -o %s/rep", db, dir), 0, "%s", err);
+    free(out), free(err);
+    snprintf(path, sizeof path, "%s/rep/index.html", dir);
+    char *html = ru_slurp(path, NULL);
+    cr_assert_not_null(html);
+    return html;
+}
+
 Test(report_edges, a_bayes_hyperband_study_reads_as_words_with_pruned_trials_drawn)
 {
     char ini[128], sh[128], db[128];
@@ -79,12 +92,7 @@ Test(report_edges, a_bayes_hyperband_study_reads_as_words_with_pruned_trials_dra
     char *out, *err;
     cr_assert_eq(ru_tl(dir, bin, "NO_COLOR=1", &out, &err, "run %s --quiet", ini), 0, "%s", err);
     free(out), free(err);
-    cr_assert_eq(ru_tl(dir, bin, "NO_COLOR=1", &out, &err, "report %s -o %s/rep", db, dir), 0, "%s", err);
-    free(out), free(err);
-    char path[160];
-    snprintf(path, sizeof path, "%s/rep/index.html", dir);
-    char *html = ru_slurp(path, NULL);
-    cr_assert_not_null(html);
+    char *html = report_page(db);
     const char *best = strstr(html, "Best trial"), *end = best ? strstr(best, "</table>") : NULL;
     cr_assert(best && end);
     cr_assert_null(strstr(html, "&quot;scheduler&quot;"), "Hyperband's JSON in the page");
@@ -122,13 +130,7 @@ Test(report_edges, reused_trials_and_parameter_counts_alone_are_not_an_architect
     }
     study_close(s);
     space_free(&sp);
-    char *out, *err;
-    cr_assert_eq(ru_tl(dir, bin, "NO_COLOR=1", &out, &err, "report %s -o %s/rep", db, dir), 0, "%s", err);
-    free(out), free(err);
-    char path[160];
-    snprintf(path, sizeof path, "%s/rep/index.html", dir);
-    char *html = ru_slurp(path, NULL);
-    cr_assert_not_null(html);
+    char *html = report_page(db);
     cr_assert_null(strstr(html, "Architecture search"), "a width-only study got a NAS section");
     free(html);
 }
