@@ -27,6 +27,7 @@
 #include "tests/pbt_toy.h"
 #include "hpo/scheduler.h"
 #include "tests/cli_util.h"
+#include "tests/lineage_util.h"
 #include "tests/tmpdir_util.h"
 #include "tests/space_util.h"
 #include "tests/study_util.h"
@@ -891,29 +892,12 @@ Test(pbt, cli_copied_member_continues_bit_identically_and_replay_reproduces_it)
      * learning rate unchanged, so from the copy on both must report the
      * same numbers, to the bit, until either reaches its next entry */
     space sp;
-    tl_err err = { 0 };
     su_space(&sp, "train.lr", "loguniform(1e-4, 3e-2)", NULL);
     sqlite3 *db;
     snprintf(path, sizeof path, "%s/sp.db", dir);
     cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     pbt_lineage L[4];
-    memset(L, 0, sizeof L);
-    sqlite3_stmt *st;
-    cr_assert_eq(sqlite3_prepare_v2(db,
-                                    "SELECT t.number, a.value FROM trial_attrs a JOIN trials t ON "
-                                    "t.id = a.trial_id WHERE a.key = 'pbt.lineage'",
-                                    -1, &st, NULL),
-                 SQLITE_OK);
-    int nl = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int m = sqlite3_column_int(st, 0);
-        cr_assert(m >= 0 && m < 4);
-        cr_assert_eq(pbt_lineage_parse(&sp, (const char *)sqlite3_column_text(st, 1), &L[m], &err),
-                     0, "%s", err.msg);
-        nl++;
-    }
-    sqlite3_finalize(st);
-    cr_assert_eq(nl, 4);
+    cr_assert_eq(lu_load_lineages(db, &sp, L, 4), 4);
     int compared = 0;
     for (int m = 0; m < 4; m++)
         for (int j = 0; j < L[m].n; j++) {

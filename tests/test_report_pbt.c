@@ -29,6 +29,7 @@
 #include "tests/pbt_toy.h"
 #include "hpo/study.h"
 #include "tests/cli_util.h"
+#include "tests/lineage_util.h"
 #include "tests/report_util.h"
 #include "tests/tmpdir_util.h"
 #include "tests/space_util.h"
@@ -130,29 +131,15 @@ static int load_lineages(const char *name, const space *sp, pbt_lineage *L, int 
     snprintf(path, sizeof path, "%s/%s.db", dir, name);
     sqlite3 *db;
     cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st;
-    cr_assert_eq(sqlite3_prepare_v2(db,
-                                    "SELECT t.number, a.value FROM trial_attrs a JOIN trials t ON "
-                                    "t.id = a.trial_id WHERE a.key = 'pbt.lineage'",
-                                    -1, &st, NULL),
-                 SQLITE_OK);
-    int n = 0;
+    int n = lu_load_lineages(db, sp, L, POP);
+    sqlite3_close(db);
     *exploits = *late = 0;
-    tl_err err = { 0 };
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int m = sqlite3_column_int(st, 0);
-        cr_assert(m >= 0 && m < POP);
-        cr_assert_eq(pbt_lineage_parse(sp, (const char *)sqlite3_column_text(st, 1), &L[m], &err),
-                     0, "%s", err.msg);
+    for (int m = 0; m < POP; m++)
         for (int j = 0; j < L[m].n; j++)
             if (L[m].e[j].kind == PBT_EXPLOIT) {
                 (*exploits)++;
                 *late += L[m].e[j].pos != L[m].e[j].step;
             }
-        n++;
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
     return n;
 }
 
