@@ -319,15 +319,25 @@ static long file_size(const char *d, const char *name)
     return stat(p, &st) == 0 ? (long)st.st_size : -1;
 }
 
-Test(report_gp, report_of_a_bayes_study_has_the_gp_section_and_its_figures)
+/* Runs `tunelab report study_db -o rep OPTS`, which must succeed, and
+ * returns the page it wrote (caller frees). */
+static char *report_page(const char *study_db, const char *rep, const char *opts)
 {
-    char rep[128], *out, *err;
-    snprintf(rep, sizeof rep, "%s/rep", dir);
-    cr_assert_eq(tl(&out, &err, "report %s -o %s", db, rep), 0, "%s%s", out, err);
-    char idx[160];
+    char *out, *err, idx[160];
+    cr_assert_eq(tl(&out, &err, "report %s -o %s %s", study_db, rep, opts), 0, "%s%s", out, err);
+    free(out);
+    free(err);
     snprintf(idx, sizeof idx, "%s/index.html", rep);
     char *html = ru_slurp(idx, NULL);
     cr_assert_not_null(html);
+    return html;
+}
+
+Test(report_gp, report_of_a_bayes_study_has_the_gp_section_and_its_figures)
+{
+    char rep[128];
+    snprintf(rep, sizeof rep, "%s/rep", dir);
+    char *html = report_page(db, rep, "");
     cr_assert(strstr(html, "<section id=\"gp\">"), "no GP section");
     cr_assert(strstr(html, "Acquisition: ei, xi = 0, beta = 2."), "settings from the study attributes");
     cr_assert(strstr(html, "<th>lengthscale</th>"));
@@ -341,20 +351,13 @@ Test(report_gp, report_of_a_bayes_study_has_the_gp_section_and_its_figures)
     }
     cr_assert(strstr(html, "trial 5, the next suggestion"), "iteration 5 marks trial 5");
     free(html);
-    free(out);
-    free(err);
 }
 
 Test(report_gp, gp_param_chooses_the_slice_and_rejects_unknown_or_repeated_names)
 {
     char rep[128], *out, *err;
     snprintf(rep, sizeof rep, "%s/rep1", dir);
-    cr_assert_eq(tl(&out, &err, "report %s -o %s --gp-param x1", db, rep), 0, "%s%s", out, err);
-    free(out);
-    free(err);
-    char idx[160];
-    snprintf(idx, sizeof idx, "%s/index.html", rep);
-    char *html = ru_slurp(idx, NULL);
+    char *html = report_page(db, rep, "--gp-param x1");
     cr_assert(strstr(html, "<code>x1</code> (chosen with --gp-param)"), "slice through x1");
     cr_assert(strstr(html, "x1 (x) and x0 (y)"), "2-D slice: x1 first, then the other");
     free(html);
@@ -371,16 +374,12 @@ Test(report_gp, gp_param_chooses_the_slice_and_rejects_unknown_or_repeated_names
 Test(report_gp, a_study_of_another_sampler_has_no_gp_section)
 {
     run_study("rnd", "random", 4);
-    char rep[128], *out, *err;
+    char rep[128], rnd[128];
     snprintf(rep, sizeof rep, "%s/rep2", dir);
-    cr_assert_eq(tl(&out, &err, "report %s/rnd.db -o %s", dir, rep), 0, "%s%s", out, err);
-    char idx[160];
-    snprintf(idx, sizeof idx, "%s/index.html", rep);
-    char *html = ru_slurp(idx, NULL);
+    snprintf(rnd, sizeof rnd, "%s/rnd.db", dir);
+    char *html = report_page(rnd, rep, "");
     cr_assert(!strstr(html, "id=\"gp\""), "random search has no GP section");
     free(html);
-    free(out);
-    free(err);
 }
 
 /* ---- the report's GP is the sampler's ---- */
