@@ -223,9 +223,7 @@ static void on_end(void *ud, const study_event *ev)
 
 static void make_space(space *sp)
 {
-    tl_err err = { 0 };
-    space_init(sp);
-    cr_assert_eq(space_add(sp, "x", "uniform(0, 1)", &err), 0, "%s", err.msg);
+    su_space(sp, "x", "uniform(0, 1)", NULL);
 }
 
 static void make_cfg(study_config *c, const char *name, const char *scheduler, int trials,

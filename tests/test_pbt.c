@@ -400,12 +400,9 @@ static study_config toy_cfg(pbt_options *po, const char *name, int pop, int step
 
 static void toy_space(space *sp, double hmax)
 {
-    tl_err err = { 0 };
     char e[64];
     snprintf(e, sizeof e, "uniform(0, %g)", hmax);
-    space_init(sp);
-    cr_assert_eq(space_add(sp, "h0", e, &err), 0);
-    cr_assert_eq(space_add(sp, "h1", e, &err), 0);
+    su_space(sp, "h0", e, "h1", e, NULL);
 }
 
 Test(pbt, init_rejects_bad_settings_naming_the_key)

@@ -30,6 +30,7 @@
 #include "report/report_gp.h"
 #include "tests/report_util.h"
 #include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
 
 #define NTRIALS 12
 #define NINIT 5
@@ -293,11 +294,8 @@ Test(report_gp, bad_iterations_and_options_are_input_errors)
 
 Test(report_gp, axis_maps_the_unit_interval_onto_the_parameter_range)
 {
-    tl_err err = {0};
     space s;
-    space_init(&s);
-    cr_assert_eq(space_add(&s, "lr", "loguniform(1e-4, 1e-1)", &err), 0);
-    cr_assert_eq(space_add(&s, "n", "int(2, 5)", &err), 0);
+    su_space(&s, "lr", "loguniform(1e-4, 1e-1)", "n", "int(2, 5)", NULL);
     cr_assert_float_eq(report_gp_axis(&s, 0, 0), 1e-4, 1e-15);
     cr_assert_float_eq(report_gp_axis(&s, 0, 1), 1e-1, 1e-12);
     cr_assert_float_eq(report_gp_axis(&s, 0, 0.5), sqrt(1e-5), 1e-12);

@@ -54,11 +54,10 @@ static const char *INI =
 /* The space of INI, for parsing the lineages. */
 static void ini_space(space *sp)
 {
-    tl_err err = { 0 };
-    space_init(sp);
-    cr_assert_eq(space_add(sp, "train.lr", "loguniform(1e-4, 3e-2)", &err), 0);
-    cr_assert_eq(space_add(sp, "train.weight_decay", "loguniform(1e-5, 1e-1)", &err), 0);
-    cr_assert_eq(space_add(sp, "model.dropout", "uniform(0, 0.3)", &err), 0);
+    su_space(sp, "train.lr", "loguniform(1e-4, 3e-2)",
+                 "train.weight_decay", "loguniform(1e-5, 1e-1)",
+                 "model.dropout", "uniform(0, 0.3)",
+                 NULL);
 }
 
 /* `tunelab run` of INI as study `name` with the scheduler and mode given. */

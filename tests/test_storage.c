@@ -46,11 +46,10 @@ TestSuite(storage, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 static void make_space(space *sp, const char *lr_expr)
 {
-    tl_err err = { 0 };
-    space_init(sp);
-    cr_assert_eq(space_add(sp, "train.lr", lr_expr, &err), 0);
-    cr_assert_eq(space_add(sp, "model.type", "choice(mlp, gpt)", &err), 0);
-    cr_assert_eq(space_add(sp, "model.heads", "int(1, 8) if model.type == gpt", &err), 0);
+    su_space(sp, "train.lr", lr_expr,
+                 "model.type", "choice(mlp, gpt)",
+                 "model.heads", "int(1, 8) if model.type == gpt",
+                 NULL);
 }
 
 static void make_cfg(study_config *c, const char *name, int trials)

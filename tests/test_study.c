@@ -19,6 +19,7 @@
 #include "hpo/study.h"
 #include "tests/tmpdir_util.h"
 #include "tests/study_util.h"
+#include "tests/space_util.h"
 
 TMPDIR_FIXTURE(dir, "tl_study")
 
@@ -26,11 +27,7 @@ TestSuite(study, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 static void make_space(space *sp)
 {
-    tl_err err = { 0 };
-    space_init(sp);
-    cr_assert_eq(space_add(sp, "lr", "loguniform(1e-4, 1e-1)", &err), 0);
-    cr_assert_eq(space_add(sp, "n", "int(1, 8)", &err), 0);
-    cr_assert_eq(space_add(sp, "opt", "choice(sgd, adamw)", &err), 0);
+    su_space(sp, "lr", "loguniform(1e-4, 1e-1)", "n", "int(1, 8)", "opt", "choice(sgd, adamw)", NULL);
 }
 
 static void make_cfg(study_config *c, const char *name, int trials)
