@@ -39,25 +39,37 @@ static inline const char *cli_bin(void)
     return b;
 }
 
-/* Runs `tunelab ARGS` (a shell fragment) in dir (NULL: current). */
-static inline cli_out cli_run(const char *dir, const char *args)
+/* Runs the shell command cmd with stdin from /dev/null and its stdout and
+ * stderr captured. */
+static inline cli_out cli_sh(const char *cmd)
 {
     char o[] = "/tmp/tl-cli-outXXXXXX", e[] = "/tmp/tl-cli-errXXXXXX";
     int fo = mkstemp(o), fe = mkstemp(e);
     close(fo);
     close(fe);
-    size_t n = strlen(args) + strlen(o) + strlen(e) + 1024 + (dir ? strlen(dir) : 0);
-    char *cmd = malloc(n);
-    snprintf(cmd, n, "%s%s%s OMP_NUM_THREADS=1 NO_COLOR=1 '%s' %s >%s 2>%s </dev/null", dir ? "cd '" : "",
-             dir ? dir : "", dir ? "' &&" : "", cli_bin(), args, o, e);
-    int st = system(cmd);
-    free(cmd);
+    size_t n = strlen(cmd) + strlen(o) + strlen(e) + 32;
+    char *full = malloc(n);
+    snprintf(full, n, "%s >%s 2>%s </dev/null", cmd, o, e);
+    int st = system(full);
+    free(full);
     cli_out r;
     r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
     r.out = cli_slurp(o);
     r.err = cli_slurp(e);
     unlink(o);
     unlink(e);
+    return r;
+}
+
+/* Runs `tunelab ARGS` (a shell fragment) in dir (NULL: current). */
+static inline cli_out cli_run(const char *dir, const char *args)
+{
+    size_t n = strlen(args) + 1024 + (dir ? strlen(dir) : 0);
+    char *cmd = malloc(n);
+    snprintf(cmd, n, "%s%s%s OMP_NUM_THREADS=1 NO_COLOR=1 '%s' %s", dir ? "cd '" : "", dir ? dir : "",
+             dir ? "' &&" : "", cli_bin(), args);
+    cli_out r = cli_sh(cmd);
+    free(cmd);
     return r;
 }
 

@@ -17,6 +17,8 @@
 
 #include "hpo/space.h"
 #include "hpo/study.h"
+#include "tests/space_util.h"
+#include "tests/study_util.h"
 
 #define DU_NTRIALS 10
 #define DU_NSTEPS 4
@@ -31,14 +33,11 @@ static inline void du_make_study(const char *db, int ntrials)
 {
     tl_err err = {0};
     space sp;
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "train.lr", "loguniform(1e-4, 1e-1)", &err), 0, "%s", err.msg);
-    cr_assert_eq(space_add(&sp, DU_EVIL_NAME, "int(1, 4)", &err), 0, "%s", err.msg);
-    cr_assert_eq(space_add(&sp, "act", "choice(" DU_EVIL_CHOICE ", relu)", &err), 0, "%s", err.msg);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "dash");
-    snprintf(c.storage, sizeof c.storage, "%s", db);
+    su_space(&sp, "train.lr", "loguniform(1e-4, 1e-1)",
+                  DU_EVIL_NAME, "int(1, 4)",
+                  "act", "choice(" DU_EVIL_CHOICE ", relu)",
+                  NULL);
+    study_config c = su_config("dash", db);
     c.trials = ntrials;
     c.seed = 7;
     c.max_budget = DU_NSTEPS;

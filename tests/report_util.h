@@ -1,6 +1,6 @@
-/* tests/report_util.h: reading files and running the tunelab binary with
- * its output captured into a folder, shared by the report tests
- * (test_report.c, test_report_gp.c).  Unlike cli_util.h's cli_slurp, a
+/* tests/report_util.h: reading files, running the tunelab binary with
+ * its output captured into a folder, and cutting a section out of a
+ * report page, shared by the report and dashboard tests.  Unlike cli_util.h's cli_slurp, a
  * missing file reads as NULL, and output goes to DIR/stdout.txt and
  * DIR/stderr.txt.  Header-only (static inline), test code only. */
 #ifndef TL_TESTS_REPORT_UTIL_H
@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,6 +58,29 @@ static inline int ru_tl(const char *dir, const char *bin, const char *env, char 
     *errout = ru_slurp(e, NULL);
     cr_assert(*out && *errout);
     return WEXITSTATUS(st);
+}
+
+/* The page's <section id="ID"> up to its </section>: a malloc'd copy, or
+ * NULL when the page has no such section. */
+static inline char *ru_section(const char *html, const char *id)
+{
+    char open[128];
+    snprintf(open, sizeof open, "<section id=\"%s\">", id);
+    const char *a = strstr(html, open);
+    if (!a)
+        return NULL;
+    const char *b = strstr(a, "</section>");
+    cr_assert_not_null(b);
+    return strndup(a, (size_t)(b - a));
+}
+
+/* How many times what occurs in s (overlapping occurrences count). */
+static inline int ru_count(const char *s, const char *what)
+{
+    int n = 0;
+    for (const char *p = strstr(s, what); p; p = strstr(p + 1, what))
+        n++;
+    return n;
 }
 
 #endif

@@ -29,20 +29,16 @@
 #include "report/dashboard.h"
 #include "tests/dashboard_util.h"
 #include "tests/report_util.h"
+#include "tests/reader_util.h"
+#include "tests/tmpdir_util.h"
 
 static char dir[64], db[128];
 static dashboard *d;
 static int port;
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tl_dash_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tmpdir_make(dir, sizeof dir, "tl_dash");
     snprintf(db, sizeof db, "%s/dash.db", dir);
     du_make_study(db, DU_NTRIALS);
     const char *paths[] = {db};
@@ -57,7 +53,7 @@ static void teardown(void)
 {
     dashboard_stop(d);
     d = NULL;
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(dir);
 }
 
 TestSuite(dashboard, .init = setup, .fini = teardown, .timeout = 60);
@@ -296,22 +292,9 @@ Test(dashboard, bad_databases_ports_and_hosts_are_clear_errors)
 static void serve_as_reader(const char *ro, const char *db_ro, char *msg, size_t n)
 {
     int fd[2];
-    cr_assert_eq(pipe(fd), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
+    char out[1100];
+    pid_t pid = reader_fork(ro, fd, out, sizeof out);
     if (pid == 0) {
-        close(fd[0]);
-        char out[1100] = "", probe[256];
-        struct passwd *pw = geteuid() == 0 ? getpwnam("nobody") : NULL;
-        if (geteuid() == 0 && (!pw || setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)))
-            snprintf(out, sizeof out, "skip: running as root and cannot become nobody");
-        snprintf(probe, sizeof probe, "%s/probe", ro);
-        int pf = out[0] ? -1 : open(probe, O_CREAT | O_WRONLY, 0644);
-        if (pf >= 0) {
-            close(pf);
-            unlink(probe);
-            snprintf(out, sizeof out, "skip: %s stays writable", ro);
-        }
         dashboard *x = NULL;
         tl_err err = {0};
         const char *paths[] = {db_ro};
@@ -327,17 +310,9 @@ static void serve_as_reader(const char *ro, const char *db_ro, char *msg, size_t
             free(body);
         }
         dashboard_stop(x);
-        if (write(fd[1], out, strlen(out)) < 0)
-            _exit(3);
-        _exit(0);
+        reader_reply(fd, out);
     }
-    close(fd[1]);
-    ssize_t got = read(fd[0], msg, n - 1);
-    msg[got > 0 ? got : 0] = 0;
-    close(fd[0]);
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the reader crashed");
+    reader_wait(pid, fd, msg, n);
 }
 
 Test(dashboard, serves_a_database_in_a_read_only_folder_and_creates_nothing_there)

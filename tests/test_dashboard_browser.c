@@ -31,24 +31,19 @@
 #include "report/report.h"
 #include "tests/dashboard_util.h"
 #include "tests/report_util.h"
+#include "tests/tmpdir_util.h"
 
 static char dir[64];
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tl_dashb_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tmpdir_make(dir, sizeof dir, "tl_dashb");
     cr_assert_eq(system("command -v chromium >/dev/null"), 0, "no chromium on PATH: run scripts/deps.sh");
 }
 
 static void teardown(void)
 {
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(dir);
 }
 
 TestSuite(dashboard_browser, .init = setup, .fini = teardown, .timeout = 90);

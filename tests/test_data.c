@@ -17,6 +17,7 @@
 
 #include "data/dataset.h"
 #include "util/timer.h"
+#include "tests/tmpdir_util.h"
 
 #pragma GCC diagnostic ignored "-Wunused-function"
 #define STB_IMAGE_WRITE_STATIC
@@ -29,20 +30,13 @@ static char tmp[256];
 
 static void tmp_make(void)
 {
-    strcpy(tmp, "/tmp/tl_test_data_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp), "mkdtemp failed");
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st, (void)flag, (void)f;
-    return remove(p);
+    tmpdir_make(tmp, sizeof tmp, "tl_test_data");
 }
 
 static void tmp_remove(void)
 {
     if (tmp[0])
-        nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        tmpdir_remove(tmp);
     tmp[0] = 0;
 }
 

@@ -15,37 +15,20 @@
 
 #include "hpo/executor.h"
 #include "hpo/scheduler.h"
+#include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
+#include "tests/study_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_exec")
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_exec_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(executor, .init = setup, .fini = teardown);
+TestSuite(executor, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 static study *open_study(const char *name, int trials, int max_fail)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "x", "uniform(-1, 1)", &err), 0);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "%s", name);
-    snprintf(c.storage, sizeof c.storage, "%s/%s.db", dir, name);
+    su_space(&sp, "x", "uniform(-1, 1)", NULL);
+    study_config c = su_config_in(dir, name);
     c.trials = trials;
     c.max_consecutive_failures = max_fail;
     study *s;
@@ -401,12 +384,8 @@ Test(executor, paused_trials_are_promoted_and_resume_from_their_state)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "x", "uniform(-1, 1)", &err), 0);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "rungs");
-    snprintf(c.storage, sizeof c.storage, "%s/rungs.db", dir);
+    su_space(&sp, "x", "uniform(-1, 1)", NULL);
+    study_config c = su_config_in(dir, "rungs");
     c.trials = 2;
     c.max_budget = 4;
     study *s;

@@ -31,28 +31,15 @@
 #include "hpo/sched_halving.h"
 #include "hpo/study.h"
 #include "tests/cli_util.h"
+#include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
+#include "tests/study_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_hb")
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_hb_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(hyperband, .init = setup, .fini = teardown, .timeout = 60);
-TestSuite(sha, .init = setup, .fini = teardown, .timeout = 60);
-TestSuite(asha, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(hyperband, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 60);
+TestSuite(sha, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 60);
+TestSuite(asha, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 60);
 
 /* ---- the synthetic objective ---- */
 
@@ -236,17 +223,13 @@ static void on_end(void *ud, const study_event *ev)
 
 static void make_space(space *sp)
 {
-    tl_err err = { 0 };
-    space_init(sp);
-    cr_assert_eq(space_add(sp, "x", "uniform(0, 1)", &err), 0, "%s", err.msg);
+    su_space(sp, "x", "uniform(0, 1)", NULL);
 }
 
 static void make_cfg(study_config *c, const char *name, const char *scheduler, int trials,
                      double min_budget, double max_budget)
 {
-    study_config_default(c);
-    snprintf(c->name, sizeof c->name, "%s", name);
-    snprintf(c->storage, sizeof c->storage, "%s/%s.db", dir, name);
+    *c = su_config_in(dir, name);
     snprintf(c->scheduler, sizeof c->scheduler, "%s", scheduler);
     c->trials = trials;
     c->seed = 11;
@@ -1209,7 +1192,7 @@ Test(asha, two_workers_train_every_epoch_once)
 
 /* ---- bayes + hyperband (BOHB-like) ---- */
 
-TestSuite(bohb, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(bohb, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 120);
 
 #include "hpo/benchfn.h"
 #include "tests/epoch_objective.h"
@@ -1229,9 +1212,7 @@ static double mf_study(const char *sampler, uint64_t seed, int trials, double ma
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "x0", "uniform(0, 1)", &err), 0);
-    cr_assert_eq(space_add(&sp, "x1", "uniform(0, 1)", &err), 0);
+    su_space(&sp, "x0", "uniform(0, 1)", "x1", "uniform(0, 1)", NULL);
     study_config c;
     char name[64];
     snprintf(name, sizeof name, "mf-%s-%llu", sampler, (unsigned long long)seed);

@@ -55,19 +55,9 @@ static cli_out mpi_run(int np, const char *args)
     char buf[2048];
     if (np == 0)
         return cli_run(dir, args);
-    char o[] = "/tmp/tl-mpi-outXXXXXX", e[] = "/tmp/tl-mpi-errXXXXXX";
-    close(mkstemp(o));
-    close(mkstemp(e));
-    snprintf(buf, sizeof buf, "cd '%s' && OMP_NUM_THREADS=1 NO_COLOR=1 " MPIRUN " -np %d '%s' %s >%s 2>%s </dev/null",
-             dir, np, cli_bin(), args, o, e);
-    int st = system(buf);
-    cli_out r;
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    r.out = cli_slurp(o);
-    r.err = cli_slurp(e);
-    unlink(o);
-    unlink(e);
-    return r;
+    snprintf(buf, sizeof buf, "cd '%s' && OMP_NUM_THREADS=1 NO_COLOR=1 " MPIRUN " -np %d '%s' %s", dir, np,
+             cli_bin(), args);
+    return cli_sh(buf);
 }
 
 static void write_file(const char *name, const char *text)

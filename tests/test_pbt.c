@@ -27,28 +27,24 @@
 #include "tests/pbt_toy.h"
 #include "hpo/scheduler.h"
 #include "tests/cli_util.h"
+#include "tests/lineage_util.h"
+#include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
+#include "tests/study_util.h"
 
 static char dir[64];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 /* Databases on tmpfs when there is one: the toy studies commit often. */
 static void setup(void)
 {
     struct stat st;
-    snprintf(dir, sizeof dir, "%s/tl_pbt_XXXXXX",
-             stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0
-                 ? "/dev/shm"
-                 : "/tmp");
-    cr_assert_not_null(mkdtemp(dir));
+    int shm = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0;
+    tmpdir_make_in(dir, sizeof dir, shm ? "/dev/shm" : "/tmp", "tl_pbt");
 }
 
 static void teardown(void)
 {
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(dir);
 }
 
 TestSuite(pbt, .init = setup, .fini = teardown, .timeout = 60);
@@ -67,9 +63,7 @@ Test(pbt, explore_multiplies_floats_by_a_listed_factor_and_clips_to_bounds)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "a", "uniform(0, 1)", &err), 0);
-    cr_assert_eq(space_add(&sp, "lr", "loguniform(1e-4, 1e-1)", &err), 0);
+    su_space(&sp, "a", "uniform(0, 1)", "lr", "loguniform(1e-4, 1e-1)", NULL);
     pbt_options c = explore_cfg(0);
     int live[2] = { 1, 1 };
     rng r;
@@ -111,8 +105,7 @@ Test(pbt, explore_resamples_from_the_space_with_the_given_probability)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "a", "uniform(-2, 3)", &err), 0);
+    su_space(&sp, "a", "uniform(-2, 3)", NULL);
     pbt_options c = explore_cfg(0.25);
     int live[1] = { 1 };
     rng r;
@@ -145,9 +138,7 @@ Test(pbt, explore_moves_ints_and_categoricals_to_a_neighbour)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "n", "int(2, 6)", &err), 0);
-    cr_assert_eq(space_add(&sp, "act", "choice(relu, gelu, tanh, silu)", &err), 0);
+    su_space(&sp, "n", "int(2, 6)", "act", "choice(relu, gelu, tanh, silu)", NULL);
     pbt_options c = explore_cfg(0);
     int live[2] = { 1, 1 };
     rng r;
@@ -189,10 +180,10 @@ Test(pbt, explore_leaves_fixed_parameters_and_handles_conditions)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "opt", "choice(sgd, adamw)", &err), 0);
-    cr_assert_eq(space_add(&sp, "momentum", "uniform(0.5, 0.99) if opt == sgd", &err), 0);
-    cr_assert_eq(space_add(&sp, "width", "int(8, 64)", &err), 0);
+    su_space(&sp, "opt", "choice(sgd, adamw)",
+                  "momentum", "uniform(0.5, 0.99) if opt == sgd",
+                  "width", "int(8, 64)",
+                  NULL);
     pbt_options c = explore_cfg(0);
     int live[3];
     pbt_live_mask(&sp, "opt, momentum", live);
@@ -250,10 +241,10 @@ Test(pbt, lineage_json_round_trips_exactly)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "lr", "loguniform(1e-5, 1)", &err), 0);
-    cr_assert_eq(space_add(&sp, "act", "choice(relu, gelu)", &err), 0);
-    cr_assert_eq(space_add(&sp, "extra", "uniform(0, 1) if act == relu", &err), 0);
+    su_space(&sp, "lr", "loguniform(1e-5, 1)",
+                  "act", "choice(relu, gelu)",
+                  "extra", "uniform(0, 1) if act == relu",
+                  NULL);
     pbt_lineage l = { 0 };
     add(&l, entry(PBT_START, 0, 0, NAN, 0, -1, -1, 0.1 / 3));
     add(&l, entry(PBT_EXPLOIT, 9, 8, 0.123456789012345678, 0, 3, 4, 1e-5 * 1.2 * 1.2));
@@ -289,8 +280,7 @@ Test(pbt, lineage_parse_rejects_bad_records)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "act", "choice(relu, gelu)", &err), 0);
+    su_space(&sp, "act", "choice(relu, gelu)", NULL);
     const char *bad[] = {
         "{}",
         "[{\"kind\":\"jump\",\"step\":0,\"pos\":0,\"src\":-1,\"src_entry\":-1,\"values\":{}}]",
@@ -394,10 +384,7 @@ Test(pbt, schedule_rejects_inconsistent_records)
 static study_config toy_cfg(pbt_options *po, const char *name, int pop, int steps, int interval,
                             int sync, uint64_t seed)
 {
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "%s", name);
-    snprintf(c.storage, sizeof c.storage, "%s/%s.db", dir, name);
+    study_config c = su_config_in(dir, name);
     c.trials = pop;
     c.seed = seed;
     c.direction = STUDY_MAXIMIZE;
@@ -413,12 +400,9 @@ static study_config toy_cfg(pbt_options *po, const char *name, int pop, int step
 
 static void toy_space(space *sp, double hmax)
 {
-    tl_err err = { 0 };
     char e[64];
     snprintf(e, sizeof e, "uniform(0, %g)", hmax);
-    space_init(sp);
-    cr_assert_eq(space_add(sp, "h0", e, &err), 0);
-    cr_assert_eq(space_add(sp, "h1", e, &err), 0);
+    su_space(sp, "h0", e, "h1", e, NULL);
 }
 
 Test(pbt, init_rejects_bad_settings_naming_the_key)
@@ -905,30 +889,12 @@ Test(pbt, cli_copied_member_continues_bit_identically_and_replay_reproduces_it)
      * learning rate unchanged, so from the copy on both must report the
      * same numbers, to the bit, until either reaches its next entry */
     space sp;
-    tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "train.lr", "loguniform(1e-4, 3e-2)", &err), 0);
+    su_space(&sp, "train.lr", "loguniform(1e-4, 3e-2)", NULL);
     sqlite3 *db;
     snprintf(path, sizeof path, "%s/sp.db", dir);
     cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     pbt_lineage L[4];
-    memset(L, 0, sizeof L);
-    sqlite3_stmt *st;
-    cr_assert_eq(sqlite3_prepare_v2(db,
-                                    "SELECT t.number, a.value FROM trial_attrs a JOIN trials t ON "
-                                    "t.id = a.trial_id WHERE a.key = 'pbt.lineage'",
-                                    -1, &st, NULL),
-                 SQLITE_OK);
-    int nl = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int m = sqlite3_column_int(st, 0);
-        cr_assert(m >= 0 && m < 4);
-        cr_assert_eq(pbt_lineage_parse(&sp, (const char *)sqlite3_column_text(st, 1), &L[m], &err),
-                     0, "%s", err.msg);
-        nl++;
-    }
-    sqlite3_finalize(st);
-    cr_assert_eq(nl, 4);
+    cr_assert_eq(lu_load_lineages(db, &sp, L, 4), 4);
     int compared = 0;
     for (int m = 0; m < 4; m++)
         for (int j = 0; j < L[m].n; j++) {

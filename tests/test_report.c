@@ -29,6 +29,10 @@
 #include "hpo/space.h"
 #include "hpo/study.h"
 #include "tests/report_util.h"
+#include "tests/reader_util.h"
+#include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
+#include "tests/study_util.h"
 
 #define NTRIALS 10
 #define NSTEPS 5
@@ -37,11 +41,6 @@ static char dir[64];
 static char db[128];
 static const char *bin;
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 /* The hand-made study: trial 3 and 7 pruned after 2 steps, trial 5 failed,
  * the others complete; every trial reports NSTEPS values (fewer when
  * stopped) and gets a test_accuracy attribute. */
@@ -49,14 +48,11 @@ static void make_study(void)
 {
     tl_err err = {0};
     space sp;
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "train.lr", "loguniform(1e-4, 1e-1)", &err), 0, "%s", err.msg);
-    cr_assert_eq(space_add(&sp, "model.layers", "int(1, 4)", &err), 0, "%s", err.msg);
-    cr_assert_eq(space_add(&sp, "act", "choice(\"<script>alert(1)</script>\", relu)", &err), 0, "%s", err.msg);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "rep");
-    snprintf(c.storage, sizeof c.storage, "%s", db);
+    su_space(&sp, "train.lr", "loguniform(1e-4, 1e-1)",
+                  "model.layers", "int(1, 4)",
+                  "act", "choice(\"<script>alert(1)</script>\", relu)",
+                  NULL);
+    study_config c = su_config("rep", db);
     c.trials = NTRIALS;
     c.seed = 7;
     c.max_budget = NSTEPS;
@@ -84,8 +80,7 @@ static void make_study(void)
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tl_report_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tmpdir_make(dir, sizeof dir, "tl_report");
     snprintf(db, sizeof db, "%s/rep.db", dir);
     bin = getenv("TUNELAB_BIN");
     if (!bin || !bin[0])
@@ -94,16 +89,9 @@ static void setup(void)
     make_study();
 }
 
-static int chmod_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    chmod(path, S_ISDIR(st->st_mode) ? 0755 : 0644); /* read-only folders made by a test */
-    return 0;
-}
-
 static void teardown(void)
 {
-    nftw(dir, chmod_entry, 16, FTW_PHYS);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(dir);
 }
 
 TestSuite(report, .init = setup, .fini = teardown, .timeout = 60);
@@ -129,10 +117,7 @@ static void read_truth(truth *tr)
     space_add(&sp, "train.lr", "loguniform(1e-4, 1e-1)", &err);
     space_add(&sp, "model.layers", "int(1, 4)", &err);
     space_add(&sp, "act", "choice(\"<script>alert(1)</script>\", relu)", &err);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "rep");
-    snprintf(c.storage, sizeof c.storage, "%s", db);
+    study_config c = su_config("rep", db);
     c.trials = NTRIALS;
     c.max_budget = NSTEPS;
     study *s;
@@ -419,12 +404,8 @@ Test(report, a_database_with_two_studies_needs_study_name_and_maximize_picks_the
 {
     tl_err e = {0};
     space sp;
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "x", "uniform(0, 1)", &e), 0);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "second");
-    snprintf(c.storage, sizeof c.storage, "%s", db);
+    su_space(&sp, "x", "uniform(0, 1)", NULL);
+    study_config c = su_config("second", db);
     c.trials = 4;
     c.direction = STUDY_MAXIMIZE;
     study *s;
@@ -507,44 +488,16 @@ Test(report, reads_a_study_written_by_tunelab_run_with_a_function_objective)
 static const char *const RO_CMDS[NCMDS] = { "show %s", "best %s", "export %s --csv",
                                             "export %s --json", "report %s -o %s/rep" };
 
-/* Names the files in folder d, sorted, into buf. */
-static void listing(const char *d, char *buf, size_t n)
-{
-    struct dirent **e;
-    int k = scandir(d, &e, NULL, alphasort);
-    cr_assert_geq(k, 0);
-    size_t at = 0;
-    buf[0] = 0;
-    for (int i = 0; i < k; i++) {
-        if (at < n)
-            at += (size_t)snprintf(buf + at, n - at, "%s ", e[i]->d_name);
-        free(e[i]);
-    }
-    free(e);
-}
-
 /* In a child process that cannot write folder ro (user nobody when root):
  * runs every RO_CMDS on db with outputs in out/<k>.out and .err and the
  * exit statuses in out/status.  Returns "" or "skip: why". */
 static void run_as_reader(const char *ro, const char *db_ro, const char *out, char *msg, size_t n)
 {
     int fd[2];
-    cr_assert_eq(pipe(fd), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
+    char why[256];
+    pid_t pid = reader_fork(ro, fd, why, sizeof why);
     if (pid == 0) {
-        close(fd[0]);
-        char why[256] = "", probe[256], cmd[1024], args[512];
-        struct passwd *pw = geteuid() == 0 ? getpwnam("nobody") : NULL;
-        if (geteuid() == 0 && (!pw || setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)))
-            snprintf(why, sizeof why, "skip: running as root and cannot become nobody");
-        snprintf(probe, sizeof probe, "%s/probe", ro);
-        int pf = why[0] ? -1 : open(probe, O_CREAT | O_WRONLY, 0644);
-        if (pf >= 0) {
-            close(pf);
-            unlink(probe);
-            snprintf(why, sizeof why, "skip: %s stays writable", ro);
-        }
+        char cmd[1024], args[512];
         snprintf(cmd, sizeof cmd, "%s/status", out);
         FILE *st = why[0] ? NULL : fopen(cmd, "w");
         for (int k = 0; st && k < NCMDS; k++) {
@@ -558,17 +511,9 @@ static void run_as_reader(const char *ro, const char *db_ro, const char *out, ch
             fclose(st);
         else if (!why[0])
             snprintf(why, sizeof why, "cannot write %s", out);
-        if (write(fd[1], why, strlen(why)) < 0)
-            _exit(3);
-        _exit(0);
+        reader_reply(fd, why);
     }
-    close(fd[1]);
-    ssize_t got = read(fd[0], msg, n - 1);
-    msg[got > 0 ? got : 0] = 0;
-    close(fd[0]);
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    reader_wait(pid, fd, msg, n);
 }
 
 Test(report, show_best_export_and_report_read_a_database_in_a_read_only_folder)
@@ -590,14 +535,14 @@ Test(report, show_best_export_and_report_read_a_database_in_a_read_only_folder)
     cr_assert_eq(chmod(ro, 0555), 0);
     struct stat before, after;
     cr_assert_eq(stat(db_ro, &before), 0);
-    listing(ro, ls0, sizeof ls0);
+    reader_listing(ro, ls0, sizeof ls0);
 
     run_as_reader(ro, db_ro, out, msg, sizeof msg);
     if (!strncmp(msg, "skip: ", 6))
         cr_skip_test("%s", msg + 6);
     cr_assert_str_empty(msg, "%s", msg);
 
-    listing(ro, ls1, sizeof ls1);
+    reader_listing(ro, ls1, sizeof ls1);
     cr_assert_str_eq(ls1, ls0, "the commands created files in the read-only folder");
     cr_assert_eq(stat(db_ro, &after), 0);
     cr_assert(after.st_mtim.tv_sec == before.st_mtim.tv_sec &&

@@ -19,19 +19,16 @@
 #include "hpo/study.h"
 #include "report/report.h"
 #include "tests/report_util.h"
+#include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
+#include "tests/study_util.h"
 
 static char dir[64];
 static const char *bin;
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tl_repedge_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tmpdir_make(dir, sizeof dir, "tl_repedge");
     bin = getenv("TUNELAB_BIN");
     if (!bin || !bin[0])
         bin = "./tunelab";
@@ -39,7 +36,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(dir);
 }
 
 TestSuite(report_edges, .init = setup, .fini = teardown, .timeout = 120);
@@ -62,6 +59,19 @@ static int longest_fraction(const char *from, const char *to)
     return best;
 }
 
+/* Runs `tunelab report db -o DIR/rep`, which must succeed, and returns the
+ * page it wrote (caller frees). */
+static char *report_page(const char *db)
+{
+    char *out, *err, path[160];
+    cr_assert_eq(ru_tl(dir, bin, "NO_COLOR=1", &out, &err, "report %s -o %s/rep", db, dir), 0, "%s", err);
+    free(out), free(err);
+    snprintf(path, sizeof path, "%s/rep/index.html", dir);
+    char *html = ru_slurp(path, NULL);
+    cr_assert_not_null(html);
+    return html;
+}
+
 Test(report_edges, a_bayes_hyperband_study_reads_as_words_with_pruned_trials_drawn)
 {
     char ini[128], sh[128], db[128];
@@ -82,12 +92,7 @@ Test(report_edges, a_bayes_hyperband_study_reads_as_words_with_pruned_trials_dra
     char *out, *err;
     cr_assert_eq(ru_tl(dir, bin, "NO_COLOR=1", &out, &err, "run %s --quiet", ini), 0, "%s", err);
     free(out), free(err);
-    cr_assert_eq(ru_tl(dir, bin, "NO_COLOR=1", &out, &err, "report %s -o %s/rep", db, dir), 0, "%s", err);
-    free(out), free(err);
-    char path[160];
-    snprintf(path, sizeof path, "%s/rep/index.html", dir);
-    char *html = ru_slurp(path, NULL);
-    cr_assert_not_null(html);
+    char *html = report_page(db);
     const char *best = strstr(html, "Best trial"), *end = best ? strstr(best, "</table>") : NULL;
     cr_assert(best && end);
     cr_assert_null(strstr(html, "&quot;scheduler&quot;"), "Hyperband's JSON in the page");
@@ -108,12 +113,8 @@ Test(report_edges, reused_trials_and_parameter_counts_alone_are_not_an_architect
     snprintf(db, sizeof db, "%s/w.db", dir);
     tl_err e = {0};
     space sp;
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "model.hidden", "int(8, 64)", &e), 0, "%s", e.msg);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "width");
-    snprintf(c.storage, sizeof c.storage, "%s", db);
+    su_space(&sp, "model.hidden", "int(8, 64)", NULL);
+    study_config c = su_config("width", db);
     c.trials = 5;
     study *s;
     cr_assert_eq(study_open(&s, &c, &sp, &e), 0, "%s", e.msg);
@@ -129,13 +130,7 @@ Test(report_edges, reused_trials_and_parameter_counts_alone_are_not_an_architect
     }
     study_close(s);
     space_free(&sp);
-    char *out, *err;
-    cr_assert_eq(ru_tl(dir, bin, "NO_COLOR=1", &out, &err, "report %s -o %s/rep", db, dir), 0, "%s", err);
-    free(out), free(err);
-    char path[160];
-    snprintf(path, sizeof path, "%s/rep/index.html", dir);
-    char *html = ru_slurp(path, NULL);
-    cr_assert_not_null(html);
+    char *html = report_page(db);
     cr_assert_null(strstr(html, "Architecture search"), "a width-only study got a NAS section");
     free(html);
 }
@@ -151,10 +146,7 @@ Test(report_edges, attributes_and_values_in_words)
     cr_assert_str_eq(buf, "paused at budget 3 (step 3), value 0.260499");
     cr_assert_str_eq(report_attr_text("note", "plain <text>", buf, sizeof buf), "plain <text>");
     space sp;
-    tl_err e = {0};
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "lr", "loguniform(1e-5, 1)", &e), 0);
-    cr_assert_eq(space_add(&sp, "act", "choice(relu, gelu)", &e), 0);
+    su_space(&sp, "lr", "loguniform(1e-5, 1)", "act", "choice(relu, gelu)", NULL);
     cr_assert_str_eq(report_value_text(&sp, 0, 0.00029657067334145415, buf, sizeof buf), "0.0002966");
     cr_assert_str_eq(report_value_text(&sp, 1, 1, buf, sizeof buf), "gelu");
     space_free(&sp);

@@ -29,6 +29,8 @@
 #include "report/report.h"
 #include "report/report_gp.h"
 #include "tests/report_util.h"
+#include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
 
 #define NTRIALS 12
 #define NINIT 5
@@ -41,11 +43,6 @@ static const space *sp;   /* its space: x0, x1 */
 static trial *tr[NTRIALS];/* its trials, number order (rs's) */
 static int ntr;
 static const trial *hist[NTRIALS];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 /* Runs `tunelab ARGS`; returns the exit status, stdout and stderr. */
 #define tl(out, errout, ...) \
@@ -71,8 +68,7 @@ static void run_study(const char *name, const char *sampler, int trials)
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tl_report_gp_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    tmpdir_make(dir, sizeof dir, "tl_report_gp");
     snprintf(db, sizeof db, "%s/branin.db", dir);
     bin = getenv("TUNELAB_BIN");
     if (!bin || !bin[0])
@@ -93,7 +89,7 @@ static void setup(void)
 static void teardown(void)
 {
     report_study_free(rs);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmpdir_remove(dir);
 }
 
 TestSuite(report_gp, .init = setup, .fini = teardown, .timeout = 60);
@@ -105,14 +101,22 @@ static void unit_of(const trial *t, double *u)
         u[i] = space_to_unit(sp, i, t->values[i]);
 }
 
-Test(report_gp, posterior_mean_at_evaluated_points_is_close_to_the_observed_values)
+/* m = the report's GP on every trial of the suite's study, with the EI
+ * acquisition (whose numbers the tests check against acq_ei and the BO
+ * engine); a failed fit fails the test. */
+static void fit_all_ei(report_gp_model *m)
 {
-    report_gp_model m = {0};
     report_gp_opts o;
     report_gp_opts_default(&o);
     o.acq = ACQ_EI;
     tl_err err = {0};
-    cr_assert_eq(report_gp_fit(&m, sp, hist, ntr, STUDY_MINIMIZE, NTRIALS, &o, &err), 0, "%s", err.msg);
+    cr_assert_eq(report_gp_fit(m, sp, hist, ntr, STUDY_MINIMIZE, NTRIALS, &o, &err), 0, "%s", err.msg);
+}
+
+Test(report_gp, posterior_mean_at_evaluated_points_is_close_to_the_observed_values)
+{
+    report_gp_model m = {0};
+    fit_all_ei(&m);
     double lo = HUGE_VAL, hi = -HUGE_VAL;
     for (int i = 0; i < ntr; i++) {
         lo = fmin(lo, tr[i]->value);
@@ -207,11 +211,7 @@ Test(report_gp, maximizing_the_negated_objective_gives_the_negated_curve_and_the
 Test(report_gp, acquisition_is_the_samplers_on_the_posterior_ei_vanishes_where_already_evaluated)
 {
     report_gp_model m = {0};
-    report_gp_opts o;
-    report_gp_opts_default(&o);
-    o.acq = ACQ_EI;
-    tl_err err = {0};
-    cr_assert_eq(report_gp_fit(&m, sp, hist, ntr, STUDY_MINIMIZE, NTRIALS, &o, &err), 0, "%s", err.msg);
+    fit_all_ei(&m);
     /* EI at a random point equals acq_ei on the posterior in standardized
      * units, the incumbent being the best standardized observation */
     const gp *g = &m.b.g;
@@ -294,11 +294,8 @@ Test(report_gp, bad_iterations_and_options_are_input_errors)
 
 Test(report_gp, axis_maps_the_unit_interval_onto_the_parameter_range)
 {
-    tl_err err = {0};
     space s;
-    space_init(&s);
-    cr_assert_eq(space_add(&s, "lr", "loguniform(1e-4, 1e-1)", &err), 0);
-    cr_assert_eq(space_add(&s, "n", "int(2, 5)", &err), 0);
+    su_space(&s, "lr", "loguniform(1e-4, 1e-1)", "n", "int(2, 5)", NULL);
     cr_assert_float_eq(report_gp_axis(&s, 0, 0), 1e-4, 1e-15);
     cr_assert_float_eq(report_gp_axis(&s, 0, 1), 1e-1, 1e-12);
     cr_assert_float_eq(report_gp_axis(&s, 0, 0.5), sqrt(1e-5), 1e-12);
@@ -320,15 +317,25 @@ static long file_size(const char *d, const char *name)
     return stat(p, &st) == 0 ? (long)st.st_size : -1;
 }
 
-Test(report_gp, report_of_a_bayes_study_has_the_gp_section_and_its_figures)
+/* Runs `tunelab report study_db -o rep OPTS`, which must succeed, and
+ * returns the page it wrote (caller frees). */
+static char *report_page(const char *study_db, const char *rep, const char *opts)
 {
-    char rep[128], *out, *err;
-    snprintf(rep, sizeof rep, "%s/rep", dir);
-    cr_assert_eq(tl(&out, &err, "report %s -o %s", db, rep), 0, "%s%s", out, err);
-    char idx[160];
+    char *out, *err, idx[160];
+    cr_assert_eq(tl(&out, &err, "report %s -o %s %s", study_db, rep, opts), 0, "%s%s", out, err);
+    free(out);
+    free(err);
     snprintf(idx, sizeof idx, "%s/index.html", rep);
     char *html = ru_slurp(idx, NULL);
     cr_assert_not_null(html);
+    return html;
+}
+
+Test(report_gp, report_of_a_bayes_study_has_the_gp_section_and_its_figures)
+{
+    char rep[128];
+    snprintf(rep, sizeof rep, "%s/rep", dir);
+    char *html = report_page(db, rep, "");
     cr_assert(strstr(html, "<section id=\"gp\">"), "no GP section");
     cr_assert(strstr(html, "Acquisition: ei, xi = 0, beta = 2."), "settings from the study attributes");
     cr_assert(strstr(html, "<th>lengthscale</th>"));
@@ -342,20 +349,13 @@ Test(report_gp, report_of_a_bayes_study_has_the_gp_section_and_its_figures)
     }
     cr_assert(strstr(html, "trial 5, the next suggestion"), "iteration 5 marks trial 5");
     free(html);
-    free(out);
-    free(err);
 }
 
 Test(report_gp, gp_param_chooses_the_slice_and_rejects_unknown_or_repeated_names)
 {
     char rep[128], *out, *err;
     snprintf(rep, sizeof rep, "%s/rep1", dir);
-    cr_assert_eq(tl(&out, &err, "report %s -o %s --gp-param x1", db, rep), 0, "%s%s", out, err);
-    free(out);
-    free(err);
-    char idx[160];
-    snprintf(idx, sizeof idx, "%s/index.html", rep);
-    char *html = ru_slurp(idx, NULL);
+    char *html = report_page(db, rep, "--gp-param x1");
     cr_assert(strstr(html, "<code>x1</code> (chosen with --gp-param)"), "slice through x1");
     cr_assert(strstr(html, "x1 (x) and x0 (y)"), "2-D slice: x1 first, then the other");
     free(html);
@@ -372,16 +372,12 @@ Test(report_gp, gp_param_chooses_the_slice_and_rejects_unknown_or_repeated_names
 Test(report_gp, a_study_of_another_sampler_has_no_gp_section)
 {
     run_study("rnd", "random", 4);
-    char rep[128], *out, *err;
+    char rep[128], rnd[128];
     snprintf(rep, sizeof rep, "%s/rep2", dir);
-    cr_assert_eq(tl(&out, &err, "report %s/rnd.db -o %s", dir, rep), 0, "%s%s", out, err);
-    char idx[160];
-    snprintf(idx, sizeof idx, "%s/index.html", rep);
-    char *html = ru_slurp(idx, NULL);
+    snprintf(rnd, sizeof rnd, "%s/rnd.db", dir);
+    char *html = report_page(rnd, rep, "");
     cr_assert(!strstr(html, "id=\"gp\""), "random search has no GP section");
     free(html);
-    free(out);
-    free(err);
 }
 
 /* ---- the report's GP is the sampler's ---- */
@@ -449,10 +445,7 @@ Test(report_gp, bo_fit_is_the_samplers_fit_bit_for_bit_and_bo_predict_its_acquis
         cr_assert_geq(a1, acq[j] - 1e-9 * (1 + fabs(acq[j])), "candidate %d beats the suggestion", j);
     /* and the report's model is that engine with the sign undone */
     report_gp_model m = {0};
-    report_gp_opts o;
-    report_gp_opts_default(&o);
-    o.acq = ACQ_EI;
-    cr_assert_eq(report_gp_fit(&m, sp, hist, ntr, STUDY_MINIMIZE, NTRIALS, &o, &err), 0, "%s", err.msg);
+    fit_all_ei(&m);
     double rm[3], rsd[3], ra[3], bm[3], bsd[3], ba[3];
     report_gp_predict(&m, cand, 3, rm, rsd, ra);
     bo_predict(&m.b, cand, 3, bm, bsd, ba);

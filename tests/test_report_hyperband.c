@@ -25,26 +25,14 @@
 #include "hpo/study.h"
 #include "tests/cli_util.h"
 #include "tests/epoch_objective.h"
+#include "tests/report_util.h"
+#include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
+#include "tests/study_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_rephb")
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_rephb_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(report_hyperband, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(report_hyperband, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 60);
 
 /* ---- a study to report on ---- */
 
@@ -62,12 +50,8 @@ static study *run_study(const char *name, const char *scheduler, int trials, dou
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "x", "uniform(0, 1)", &err), 0, "%s", err.msg);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "%s", name);
-    snprintf(c.storage, sizeof c.storage, "%s/%s.db", dir, name);
+    su_space(&sp, "x", "uniform(0, 1)", NULL);
+    study_config c = su_config_in(dir, name);
     snprintf(c.scheduler, sizeof c.scheduler, "%s", scheduler);
     c.trials = trials;
     c.seed = 4;
@@ -115,26 +99,6 @@ static long png_height(const char *name)
     return (long)h[20] << 24 | (long)h[21] << 16 | (long)h[22] << 8 | (long)h[23];
 }
 
-/* The section's HTML (from its <section> to the next </section>), a
- * malloc'd copy, or NULL when the page has no such section. */
-static char *section(const char *html)
-{
-    const char *a = strstr(html, "<section id=\"hyperband\">");
-    if (!a)
-        return NULL;
-    const char *b = strstr(a, "</section>");
-    cr_assert_not_null(b);
-    return strndup(a, (size_t)(b - a));
-}
-
-static int count(const char *s, const char *what)
-{
-    int n = 0;
-    for (const char *p = strstr(s, what); p; p = strstr(p + 1, what))
-        n++;
-    return n;
-}
-
 /* The numbers of the rung table's row `row` (0: first after the header):
  * iteration, bracket, rung, budget, planned (-1 for "-"), entered,
  * promoted, stopped, complete, failed, open. */
@@ -162,7 +126,7 @@ Test(report_hyperband, hyperband_study_gets_curves_per_bracket_and_its_rung_tabl
     study_counts(s, counts);
     study_close(s);
     char *html = report("hb");
-    char *sec = section(html);
+    char *sec = ru_section(html, "hyperband");
     cr_assert_not_null(sec, "no hyperband section");
     cr_assert(strstr(sec, "17 trials in 3 brackets; 5 trained to the full budget of 9, 12 stopped"),
               "%s", sec);
@@ -170,7 +134,7 @@ Test(report_hyperband, hyperband_study_gets_curves_per_bracket_and_its_rung_tabl
     cr_assert(strstr(sec, "<img src=\"hyperband_curves.png\""), "%s", sec);
     cr_assert_eq(png_height("hb"), 2 * 320 + 60, "three brackets: panels in two rows");
     /* rows: brackets 2 (3 rungs), 1 (2), 0 (1) */
-    cr_assert_eq(count(sec, "<tr><td"), 6, "%s", sec);
+    cr_assert_eq(ru_count(sec, "<tr><td"), 6, "%s", sec);
     static const double want[6][11] = {
         { 0, 2, 0, 1, 9, 9, 3, 6, 0, 0, 0 }, { 0, 2, 1, 3, 3, 3, 1, 2, 0, 0, 0 },
         { 0, 2, 2, 9, 1, 1, 0, 0, 1, 0, 0 }, { 0, 1, 0, 3, 5, 5, 1, 4, 0, 0, 0 },
@@ -196,7 +160,7 @@ Test(report_hyperband, asha_study_gets_one_panel)
 {
     study_close(run_study("asha", "asha", 12, 9));
     char *html = report("asha");
-    char *sec = section(html);
+    char *sec = ru_section(html, "hyperband");
     cr_assert_not_null(sec);
     cr_assert(strstr(sec, "12 trials in 1 bracket;"), "%s", sec);
     cr_assert_eq(png_height("asha"), 560, "one bracket: the default single panel");
@@ -233,12 +197,12 @@ Test(report_hyperband, many_brackets_share_one_panel_coloured_by_bracket)
     }
     study_close(s);
     char *html = report("many");
-    char *sec = section(html);
+    char *sec = ru_section(html, "hyperband");
     cr_assert_not_null(sec, "trials with rung records get the section");
     cr_assert(strstr(sec, "7 trials in 7 brackets") && strstr(sec, "coloured by bracket"), "%s",
               sec);
     cr_assert_eq(png_height("many"), 560);
-    cr_assert_eq(count(sec, "<tr><td"), 7);
+    cr_assert_eq(ru_count(sec, "<tr><td"), 7);
     free(sec);
     free(html);
 }
@@ -256,7 +220,7 @@ Test(report_hyperband, a_damaged_rung_record_fails_the_section_naming_the_trial)
     char path[256];
     snprintf(path, sizeof path, "%s/bad-report/index.html", dir);
     char *html = cli_slurp(path);
-    char *sec = section(html);
+    char *sec = ru_section(html, "hyperband");
     cr_assert(sec && strstr(sec, "class=\"error\"") && strstr(sec, "trial 2"), "%s", html);
     free(sec);
     free(html);

@@ -29,26 +29,15 @@
 #include "tests/pbt_toy.h"
 #include "hpo/study.h"
 #include "tests/cli_util.h"
+#include "tests/lineage_util.h"
+#include "tests/report_util.h"
+#include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
+#include "tests/study_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_reppbt")
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_reppbt_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(report_pbt, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(report_pbt, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 60);
 
 #define POP 4
 #define EPOCHS 5
@@ -65,11 +54,10 @@ static const char *INI =
 /* The space of INI, for parsing the lineages. */
 static void ini_space(space *sp)
 {
-    tl_err err = { 0 };
-    space_init(sp);
-    cr_assert_eq(space_add(sp, "train.lr", "loguniform(1e-4, 3e-2)", &err), 0);
-    cr_assert_eq(space_add(sp, "train.weight_decay", "loguniform(1e-5, 1e-1)", &err), 0);
-    cr_assert_eq(space_add(sp, "model.dropout", "uniform(0, 0.3)", &err), 0);
+    su_space(sp, "train.lr", "loguniform(1e-4, 3e-2)",
+                 "train.weight_decay", "loguniform(1e-5, 1e-1)",
+                 "model.dropout", "uniform(0, 0.3)",
+                 NULL);
 }
 
 /* `tunelab run` of INI as study `name` with the scheduler and mode given. */
@@ -98,26 +86,6 @@ static int report(const char *name, char **html)
     snprintf(path, sizeof path, "%s/%s-report/index.html", dir, name);
     *html = cli_slurp(path);
     return st;
-}
-
-/* The PBT section (from its <section> to the next </section>), a malloc'd
- * copy, or NULL when the page has none. */
-static char *section(const char *html)
-{
-    const char *a = strstr(html, "<section id=\"pbt\">");
-    if (!a)
-        return NULL;
-    const char *b = strstr(a, "</section>");
-    cr_assert_not_null(b);
-    return strndup(a, (size_t)(b - a));
-}
-
-static int count(const char *s, const char *what)
-{
-    int n = 0;
-    for (const char *p = strstr(s, what); p; p = strstr(p + 1, what))
-        n++;
-    return n;
 }
 
 /* Every <img src> of sec exists under DIR/name-report and is a non-empty
@@ -162,29 +130,15 @@ static int load_lineages(const char *name, const space *sp, pbt_lineage *L, int 
     snprintf(path, sizeof path, "%s/%s.db", dir, name);
     sqlite3 *db;
     cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st;
-    cr_assert_eq(sqlite3_prepare_v2(db,
-                                    "SELECT t.number, a.value FROM trial_attrs a JOIN trials t ON "
-                                    "t.id = a.trial_id WHERE a.key = 'pbt.lineage'",
-                                    -1, &st, NULL),
-                 SQLITE_OK);
-    int n = 0;
+    int n = lu_load_lineages(db, sp, L, POP);
+    sqlite3_close(db);
     *exploits = *late = 0;
-    tl_err err = { 0 };
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int m = sqlite3_column_int(st, 0);
-        cr_assert(m >= 0 && m < POP);
-        cr_assert_eq(pbt_lineage_parse(sp, (const char *)sqlite3_column_text(st, 1), &L[m], &err),
-                     0, "%s", err.msg);
+    for (int m = 0; m < POP; m++)
         for (int j = 0; j < L[m].n; j++)
             if (L[m].e[j].kind == PBT_EXPLOIT) {
                 (*exploits)++;
                 *late += L[m].e[j].pos != L[m].e[j].step;
             }
-        n++;
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
     return n;
 }
 
@@ -240,7 +194,7 @@ static void check_pbt_report(const char *name, int sync)
 {
     char *html;
     cr_assert_eq(report(name, &html), 0);
-    char *sec = section(html);
+    char *sec = ru_section(html, "pbt");
     cr_assert_not_null(sec, "no PBT section in a PBT study's report");
     cr_assert(strstr(html, "<a href=\"#pbt\">"), "the section is in the navigation");
 
@@ -258,9 +212,9 @@ static void check_pbt_report(const char *name, int sync)
     int exploits, late;
     cr_assert_eq(load_lineages(name, &sp, L, &exploits, &late), POP);
     cr_assert(exploits > 0, "the tiny study copied nothing: the table would not be tested");
-    cr_assert_eq(count(sec, "<tr class=\"exploit\">"), exploits, "one row per exploit record: %s",
+    cr_assert_eq(ru_count(sec, "<tr class=\"exploit\">"), exploits, "one row per exploit record: %s",
                  sec);
-    cr_assert_eq(count(sec, "(state of epoch "), late,
+    cr_assert_eq(ru_count(sec, "(state of epoch "), late,
                  "a copy made after the copied state names the state's epoch");
     if (sync)
         cr_assert(late > 0, "some synchronous member copied after pausing: not tested");
@@ -278,7 +232,7 @@ static void check_pbt_report(const char *name, int sync)
     int nseg;
     tl_err err = { 0 };
     cr_assert_eq(pbt_schedule(L, POP, best, 0, &seg, &nseg, &err), 0, "%s", err.msg);
-    cr_assert_eq(count(sec, "<tr class=\"segment\">"), nseg, "%s", sec);
+    cr_assert_eq(ru_count(sec, "<tr class=\"segment\">"), nseg, "%s", sec);
     char first[160];
     snprintf(first, sizeof first, "<td class=\"num\">0&ndash;%d</td><td class=\"num\">trial %d</td>",
              seg[0].end, seg[0].member);
@@ -357,10 +311,10 @@ Test(report_pbt, unfinished_study_has_lineage_but_no_schedule_yet)
     db_copy_edit("pu", "pu2", "UPDATE trials SET state = 'paused', value = NULL;");
     char *html;
     cr_assert_eq(report("pu2", &html), 0);
-    char *sec = section(html);
+    char *sec = ru_section(html, "pbt");
     cr_assert_not_null(sec);
     cr_assert(strstr(sec, "No member has completed yet"), "%s", sec);
-    cr_assert_eq(count(sec, "<tr class=\"segment\">"), 0);
+    cr_assert_eq(ru_count(sec, "<tr class=\"segment\">"), 0);
     cr_assert_null(strstr(sec, "pbt-replay"), "nothing to replay yet");
     cr_assert_eq(check_figures("pu2", sec, NULL), 5, "%s", sec);
     free(sec);
@@ -372,7 +326,7 @@ Test(report_pbt, unfinished_study_has_lineage_but_no_schedule_yet)
                  "key = 'pbt.lineage'; UPDATE trials SET state = 'running', value = NULL; "
                  "DELETE FROM trial_intermediate;");
     cr_assert_eq(report("pu3", &html), 0, "nothing to draw is not a failure");
-    sec = section(html);
+    sec = ru_section(html, "pbt");
     cr_assert_not_null(sec);
     cr_assert(strstr(sec, "No member has trained an epoch yet") &&
                   strstr(sec, "<p>4 members, 0 exploits, 0 member-epochs"),
@@ -390,7 +344,7 @@ Test(report_pbt, damaged_lineage_fails_the_section_naming_the_trial)
                  "'pbt.lineage' AND trial_id = (SELECT id FROM trials WHERE number = 2);");
     char *html;
     cr_assert_eq(report("pd2", &html), 2, "damaged data in the database: exit status 2");
-    char *sec = section(html);
+    char *sec = ru_section(html, "pbt");
     cr_assert_not_null(sec);
     cr_assert(strstr(sec, "<p class=\"error\">") && strstr(sec, "trial 2") &&
                   strstr(sec, "unknown kind"),
@@ -404,7 +358,7 @@ Test(report_pbt, damaged_lineage_fails_the_section_naming_the_trial)
                  "UPDATE trial_attrs SET value = json_set(value, '$[0].pos', 1) WHERE key = "
                  "'pbt.lineage';");
     cr_assert_eq(report("pd3", &html), 2);
-    sec = section(html);
+    sec = ru_section(html, "pbt");
     cr_assert_not_null(sec);
     cr_assert(strstr(sec, "<p class=\"error\">") && strstr(sec, "pbt schedule: member"), "%s",
               sec);
@@ -418,15 +372,9 @@ Test(report_pbt, toy_study_without_scheduler_attribute_draws_every_live_paramete
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "h0", "uniform(0, 4)", &err), 0);
-    cr_assert_eq(space_add(&sp, "h1", "uniform(0, 4)", &err), 0);
-    /* unused by the objective: a categorical live parameter to draw */
-    cr_assert_eq(space_add(&sp, "tag", "choice(red, green, blue)", &err), 0, "%s", err.msg);
-    study_config c;
-    study_config_default(&c);
-    snprintf(c.name, sizeof c.name, "toy");
-    snprintf(c.storage, sizeof c.storage, "%s/toy.db", dir);
+    /* tag, unused by the objective: a categorical live parameter to draw */
+    su_space(&sp, "h0", "uniform(0, 4)", "h1", "uniform(0, 4)", "tag", "choice(red, green, blue)", NULL);
+    study_config c = su_config_in(dir, "toy");
     c.trials = 4;
     c.seed = 2;
     c.direction = STUDY_MAXIMIZE;
@@ -450,7 +398,7 @@ Test(report_pbt, toy_study_without_scheduler_attribute_draws_every_live_paramete
 
     char *html;
     cr_assert_eq(report("toy", &html), 0);
-    char *sec = section(html);
+    char *sec = ru_section(html, "pbt");
     cr_assert_not_null(sec, "the lineage records alone make the section apply");
     static const char *const want[] = { "pbt_param_h0.png", "pbt_param_h1.png",
                                         "pbt_param_tag.png", "pbt_lineage.png", "pbt_metric.png",

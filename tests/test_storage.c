@@ -35,48 +35,26 @@
 #include "hpo/executor.h"
 #include "hpo/storage.h"
 #include "hpo/study.h"
+#include "tests/reader_util.h"
+#include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
+#include "tests/study_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_storage")
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_storage_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static int chmod_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    chmod(path, S_ISDIR(st->st_mode) ? 0755 : 0644); /* read-only folders made by a test */
-    return 0;
-}
-
-static void teardown(void)
-{
-    nftw(dir, chmod_entry, 16, FTW_PHYS);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(storage, .init = setup, .fini = teardown);
+TestSuite(storage, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 static void make_space(space *sp, const char *lr_expr)
 {
-    tl_err err = { 0 };
-    space_init(sp);
-    cr_assert_eq(space_add(sp, "train.lr", lr_expr, &err), 0);
-    cr_assert_eq(space_add(sp, "model.type", "choice(mlp, gpt)", &err), 0);
-    cr_assert_eq(space_add(sp, "model.heads", "int(1, 8) if model.type == gpt", &err), 0);
+    su_space(sp, "train.lr", lr_expr,
+                 "model.type", "choice(mlp, gpt)",
+                 "model.heads", "int(1, 8) if model.type == gpt",
+                 NULL);
 }
 
 static void make_cfg(study_config *c, const char *name, int trials)
 {
-    study_config_default(c);
-    snprintf(c->name, sizeof c->name, "%s", name);
-    snprintf(c->storage, sizeof c->storage, "%s/%s.db", dir, name);
+    *c = su_config_in(dir, name);
     c->trials = trials;
     c->seed = 5;
 }
@@ -421,9 +399,7 @@ Test(storage, grid_study_resumes_at_the_first_free_combination)
 {
     space sp;
     tl_err err = { 0 };
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "a", "choice(x, y, z)", &err), 0);
-    cr_assert_eq(space_add(&sp, "b", "uniform(0, 1) grid=3", &err), 0);
+    su_space(&sp, "a", "choice(x, y, z)", "b", "uniform(0, 1) grid=3", NULL);
     study_config c;
     make_cfg(&c, "grid", 100);
     snprintf(c.sampler, sizeof c.sampler, "grid");
@@ -736,22 +712,6 @@ Test(storage, readonly_snapshot_is_one_transaction_while_a_writer_works)
 
 /* ---- a database in a read-only folder ---- */
 
-/* Names the files in folder d, sorted, into buf (for before/after). */
-static void listing(const char *d, char *buf, size_t n)
-{
-    struct dirent **e;
-    int k = scandir(d, &e, NULL, alphasort);
-    cr_assert_geq(k, 0, "%s: %s", d, strerror(errno));
-    size_t at = 0;
-    buf[0] = 0;
-    for (int i = 0; i < k; i++) {
-        if (at < n)
-            at += (size_t)snprintf(buf + at, n - at, "%s ", e[i]->d_name);
-        free(e[i]);
-    }
-    free(e);
-}
-
 typedef int (*reader_fn)(const char *path, int want, char *msg, size_t n);
 
 /* Runs fn(path, want) in a child process for which path's folder is
@@ -763,22 +723,10 @@ typedef int (*reader_fn)(const char *path, int want, char *msg, size_t n);
 static void as_reader(const char *path, reader_fn fn, int want, char *msg, size_t n)
 {
     int fd[2];
-    cr_assert_eq(pipe(fd), 0);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
+    char folder[512], out[1024];
+    snprintf(folder, sizeof folder, "%.*s", (int)(strrchr(path, '/') - path), path);
+    pid_t pid = reader_fork(folder, fd, out, sizeof out);
     if (pid == 0) {
-        close(fd[0]);
-        char out[1024] = "", probe[1024];
-        struct passwd *pw = geteuid() == 0 ? getpwnam("nobody") : NULL;
-        if (geteuid() == 0 && (!pw || setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid)))
-            snprintf(out, sizeof out, "skip: running as root and cannot become nobody");
-        snprintf(probe, sizeof probe, "%.*s/probe", (int)(strrchr(path, '/') - path), path);
-        int pf = out[0] ? -1 : open(probe, O_CREAT | O_WRONLY, 0644);
-        if (pf >= 0) {
-            close(pf);
-            unlink(probe);
-            snprintf(out, sizeof out, "skip: the folder of %s stays writable", path);
-        }
         sqlite3 *db = NULL;
         if (!out[0] && (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
                         sqlite3_db_readonly(db, "main") != 1))
@@ -786,17 +734,9 @@ static void as_reader(const char *path, reader_fn fn, int want, char *msg, size_
         sqlite3_close(db);
         if (!out[0])
             fn(path, want, out, sizeof out);
-        if (write(fd[1], out, strlen(out)) < 0)
-            _exit(3);
-        _exit(0);
+        reader_reply(fd, out);
     }
-    close(fd[1]);
-    ssize_t got = read(fd[0], msg, n - 1);
-    msg[got > 0 ? got : 0] = 0;
-    close(fd[0]);
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "reader child died");
+    reader_wait(pid, fd, msg, n);
 }
 
 /* Reader: the snapshot must hold `want` trials as written. */
@@ -877,10 +817,10 @@ Test(storage, readonly_open_reads_a_database_in_a_read_only_folder)
     fstate before = fstate_of(path);
     char ro[160];
     snprintf(ro, sizeof ro, "%s/ro", dir);
-    listing(ro, ls0, sizeof ls0);
+    reader_listing(ro, ls0, sizeof ls0);
     cr_assert_str_eq(ls0, ". .. rw.db ");
     as_reader(path, reader_snapshot, 4, msg, sizeof msg);
-    listing(ro, ls1, sizeof ls1);
+    reader_listing(ro, ls1, sizeof ls1);
     cr_assert_str_eq(ls1, ls0, "the reader created files in the read-only folder");
     assert_unchanged(path, &before);
     assert_reader(msg);

@@ -17,41 +17,22 @@
 #include "hpo/sched_median.h"
 #include "hpo/scheduler.h"
 #include "hpo/study.h"
+#include "tests/tmpdir_util.h"
+#include "tests/study_util.h"
+#include "tests/space_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_study")
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_study_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(study, .init = setup, .fini = teardown);
+TestSuite(study, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 static void make_space(space *sp)
 {
-    tl_err err = { 0 };
-    space_init(sp);
-    cr_assert_eq(space_add(sp, "lr", "loguniform(1e-4, 1e-1)", &err), 0);
-    cr_assert_eq(space_add(sp, "n", "int(1, 8)", &err), 0);
-    cr_assert_eq(space_add(sp, "opt", "choice(sgd, adamw)", &err), 0);
+    su_space(sp, "lr", "loguniform(1e-4, 1e-1)", "n", "int(1, 8)", "opt", "choice(sgd, adamw)", NULL);
 }
 
 static void make_cfg(study_config *c, const char *name, int trials)
 {
-    study_config_default(c);
-    snprintf(c->name, sizeof c->name, "%s", name);
-    snprintf(c->storage, sizeof c->storage, "%s/%s.db", dir, name);
+    *c = su_config_in(dir, name);
     c->trials = trials;
     c->seed = 17;
 }
