@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/term.h"
+#include "tune/fit.h"
 
 static int need_value(int i, int argc, char **argv)
 {
@@ -67,6 +68,9 @@ int args_parse(args *a, int argc, char **argv, unsigned allowed, const char *hel
             if (need_value(i, argc, argv))
                 return 2;
             a->plot = argv[++i];
+            tl_err e = {0};
+            if (fit_check_output(a->plot, "--plot", &e))
+                return term_error(&e, NULL);
         } else if ((allowed & OPT_OUT) && (!strcmp(o, "-o") || !strcmp(o, "--out"))) {
             if (need_value(i, argc, argv))
                 return 2;
