@@ -92,3 +92,21 @@ Test(silent_config, a_folder_as_the_config_exits_2)
     cr_assert_str_eq(r.out, "");
     cli_free(&r);
 }
+
+Test(silent_config, warmup_cosine_without_warmup_names_train_warmup)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/s.ini", dir);
+    cli_write(path, "[data]\ndataset = spirals\nsamples = 200\n[train]\nepochs = 1\n");
+    cli_out r = cli_run(dir, "train s.ini --set train.schedule=warmup_cosine");
+    cr_assert_eq(r.status, 2, "status %d: %s", r.status, r.err);
+    cr_assert(strstr(r.err, "s.ini: train.warmup: warmup_cosine needs a warmup length > 0"), "%s", r.err);
+    cli_free(&r);
+    /* step decay with the defaults cuts the rate once per epoch */
+    r = cli_run(dir, "schedule s.ini --set train.schedule=step --set train.epochs=3 --json");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "\"epoch\":0,\"lr\":0.001}"), "%s", r.out);
+    cr_assert(strstr(r.out, "\"epoch\":1,\"lr\":0.0001}"), "%s", r.out);
+    cr_assert(strstr(r.out, "\"epoch\":2,\"lr\":1e-05}"), "%s", r.out);
+    cli_free(&r);
+}

@@ -97,8 +97,8 @@ static const keydef KEYS[] = {
     {"train.start_factor", K_DBL, O(start_factor), 0, "0", NULL, 0, 1, "warmup starts at lr * start_factor"},
     {"train.min_lr", K_DBL, O(min_lr), 0, "0", NULL, 0, 1e6, "floor of cosine and linear decay"},
     {"train.step_size", K_DBL, O(step_size), 0, "1", NULL, 1e-9, 1e9, "step decay: period, in schedule_unit"},
-    {"train.schedule_unit", K_STR, S(step_unit), "steps", "steps|epochs", 0, 0,
-     "schedules run per optimizer step or per epoch (unit of step_size)"},
+    {"train.schedule_unit", K_STR, S(step_unit), "auto", "auto|steps|epochs", 0, 0,
+     "schedules run per optimizer step or per epoch (unit of step_size); auto: epochs for step, steps otherwise"},
     {"train.decay_rate", K_DBL, O(decay_rate), 0, "0.1", NULL, 0, 1, "step decay factor", 1},
     {"train.gamma", K_DBL, O(gamma), 0, "0.95", NULL, 0, 1, "exponential decay factor per schedule_unit", 1},
     {"train.early_stopping_patience", K_INT, O(patience), 0, "0", NULL, 0, 1e6,
@@ -709,6 +709,15 @@ int config_set_arg(config *c, const char *arg, tl_err *err)
     return config_set(c, key, eq + 1, where, err);
 }
 
+/* 1 if c's [space] tunes key. */
+static int tunes(const config *c, const char *key)
+{
+    for (int i = 0; i < c->nspace; i++)
+        if (!strcmp(c->space[i].key, key))
+            return 1;
+    return 0;
+}
+
 int config_validate(const config *c, tl_err *err)
 {
     const char *src = c->source[0] ? c->source : "config";
@@ -719,6 +728,11 @@ int config_validate(const config *c, tl_err *err)
         return tl_fail(err, TL_EINPUT, "%s: model.type: gpt needs data.dataset = text (got %s)", src, c->dataset);
     if (!strcmp(c->dataset, "text") && strcmp(c->model_type, "gpt"))
         return tl_fail(err, TL_EINPUT, "%s: model.type: data.dataset = text needs model.type = gpt", src);
+    if (!strncmp(c->schedule, "warmup_", 7) && c->warmup == 0 && !tunes(c, "train.warmup"))
+        return tl_fail(err, TL_EINPUT,
+                       "%s: train.warmup: %s needs a warmup length > 0 (e.g. train.warmup = 1 with "
+                       "train.warmup_unit = epochs); without warmup use train.schedule = %s",
+                       src, c->schedule, !strcmp(c->schedule, "warmup_constant") ? "constant" : "cosine");
     if (c->max_budget > 0 && c->max_budget < c->min_budget)
         return tl_fail(err, TL_EINPUT, "%s: study.max_budget: %g is below study.min_budget %g", src, c->max_budget,
                        c->min_budget);
