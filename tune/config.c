@@ -289,19 +289,25 @@ static int in_choices(const char *choices, const char *v)
  * `shown` is how the value reads in a message (the text as given, or the
  * number's shortest round-trip text). */
 
-/* Shortest "%.*g" text that reads back to exactly v (how space_format_value
+/* Shortest text that reads back to exactly v (how space_format_value
  * and config_get write numbers). */
 static void fmt_number(double v, char *buf, size_t n)
 {
-    snprintf(buf, n, "%.17g", v);
+    /* the shortest round-trip "%.*g" text, unless a plain decimal that also
+     * reads back exactly is as short ("10", not "1e+01") */
+    char g[64] = "", f[64] = "";
     for (int prec = 1; prec <= 17; prec++) {
-        char t[64];
-        snprintf(t, sizeof t, "%.*g", prec, v);
-        if (strtod(t, NULL) == v) {
-            snprintf(buf, n, "%s", t);
-            return;
-        }
+        snprintf(g, sizeof g, "%.*g", prec, v);
+        if (strtod(g, NULL) == v)
+            break;
     }
+    for (int dec = 0; dec <= 20 && isfinite(v) && fabs(v) < 1e17; dec++) {
+        snprintf(f, sizeof f, "%.*f", dec, v);
+        if (strtod(f, NULL) == v)
+            break;
+        f[0] = 0;
+    }
+    snprintf(buf, n, "%s", f[0] && strlen(f) <= strlen(g) ? f : g);
 }
 
 /* The one out-of-range message: "where: key: V is out of range [MIN, MAX]"
