@@ -488,7 +488,10 @@ static int func_run(void *ud, study *s, const trial_job *job, trial_outcome *out
     const func_obj *fo = ud;
     double x[BENCHFN_MAX_DIM];
     for (int d = 0; d < fo->tf->dim; d++) {
+        const param *p = &job->sp->p[fo->idx[d]];
         x[d] = job->values[fo->idx[d]];
+        if (p->kind == PARAM_CAT && !isnan(x[d]))
+            x[d] = p->catnum[(int)x[d]]; /* a numeric choice: its number */
         if (isnan(x[d])) {
             snprintf(out->reason, sizeof out->reason, "%s: coordinate %d is inactive",
                      fo->tf->name, d);
@@ -532,12 +535,16 @@ int function_objective_new(objective *out, const char *name, const space *sp, tl
     for (int d = 0; d < tf->dim; d++) {
         if (!named)
             fo->idx[d] = d;
-        if (sp->p[fo->idx[d]].kind == PARAM_CAT) {
-            int bad = fo->idx[d];
-            free(fo);
-            return tl_fail(err, TL_EINPUT, "function %s: parameter %s is a choice, not a number",
-                           tf->name, sp->p[bad].name);
-        }
+        const param *p = &sp->p[fo->idx[d]];
+        for (int k = 0; p->kind == PARAM_CAT && k < p->ncat; k++)
+            if (!isfinite(p->catnum[k])) {
+                tl_fail(err, TL_EINPUT,
+                        "function %s: parameter %s: choice '%s' is not a number (a test function "
+                        "takes numbers; write choice(-5, 0, 5) or uniform(low, high))",
+                        tf->name, p->name, p->cats[k]);
+                free(fo);
+                return TL_EINPUT;
+            }
     }
     out->ud = fo;
     out->run = func_run;
