@@ -144,6 +144,15 @@ typedef struct best_info {
     char cmd[4096];            /* how to retrain it ("" when there is no way) */
 } best_info;
 
+/* 1 if a study_open error says the file is not a database or is damaged
+ * (SQLite's SQLITE_NOTADB and SQLITE_CORRUPT texts): the user's file is
+ * wrong, not the run. */
+static int is_damaged_db(const tl_err *err)
+{
+    return strstr(err->msg, "not a database") || strstr(err->msg, "malformed") ||
+           strstr(err->msg, "not a tunelab study database");
+}
+
 /* Loads the config and its space, checks the study settings (the
  * algorithms' validate hooks), builds the objective and the architecture
  * search's callbacks, and opens the study.  Returns 0, or the exit status
@@ -167,10 +176,16 @@ static int run_open(run *r, const args *a)
         nas_setup(&r->nas, &r->c, r->obj.kind == TUNE_OBJECTIVE_TRAIN ? &r->obj.data : NULL, &r->sp, &r->sc,
                   &err))
         return term_error(&err, NULL);
-    if ((rc = study_open(&r->st, &r->sc, &r->sp, &err)))
+    if ((rc = study_open(&r->st, &r->sc, &r->sp, &err))) {
+        if (rc != TL_EINPUT && is_damaged_db(&err)) {
+            err.code = TL_EINPUT; /* bad input, as `tunelab show` says of the same file */
+            return term_error(&err, "study.storage names a file that is not a (readable) study database: "
+                                    "choose another study.storage, or move the file away");
+        }
         return term_error(&err, rc == TL_EINPUT ? "a different study already lives in that database: change "
                                                   "study.name or study.storage, or delete the file"
                                                 : NULL);
+    }
     /* What `tunelab report` and `best` need to read the study back (the
      * sampler stores its own settings). */
     study_attr_set(r->st, "sampler", r->sc.sampler, NULL);
