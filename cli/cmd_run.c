@@ -13,20 +13,26 @@
 #include "cli/cli.h"
 #include "cli/term.h"
 #include "tune/nas.h"
+#include "tune/study_definition.h"
 #include "tune/study_setup.h"
 #include "util/timer.h"
 
 static const char *HELP =
-    "usage: tunelab run CONFIG [--set section.key=value ...] [--workers N] [--json] [--quiet]\n\n"
+    "usage: tunelab run CONFIG [--set section.key=value ...] [--workers N] [--json] [--quiet]\n"
+    "                          [--continue-changed]\n\n"
     "Runs the tuning study CONFIG describes: each trial takes values for the\n"
     "config keys named in [space], trains (or runs the objective) and reports\n"
     "study.metric.  The study lives in study.storage (default runs/<name>.db):\n"
-    "running the same command again resumes it, keeping every finished trial.\n\n"
+    "running the same command again resumes it, keeping every finished trial.\n"
+    "A study remembers its definition (space, sampler, scheduler and their\n"
+    "options, objective, metric): a run whose config differs stops and shows\n"
+    "the difference; start a new study with --set study.name=NEW.\n\n"
     "options:\n"
     "  --set KEY=VALUE  override a config key (repeatable); --set space.KEY=EXPR adds a parameter\n"
     "  --workers N      trials run in parallel (default study.workers)\n"
     "  --json           one JSON object per finished trial, then a summary object\n"
     "  --quiet          only the summary\n"
+    "  --continue-changed  continue a study whose definition differs from this config's\n"
     "  -h, --help       this help\n";
 
 typedef struct view {
@@ -153,6 +159,42 @@ static int is_damaged_db(const tl_err *err)
            strstr(err->msg, "not a tunelab study database");
 }
 
+/* The study's remembered definition against this config's: stored at the
+ * first run; a difference stops the run (exit 2) unless --continue-changed,
+ * which stores the new one.  Returns 0 or the exit status. */
+static int check_definition(run *r, const args *a)
+{
+    enum { STORED_MAX = 65536 };
+    char *now = tune_study_definition(&r->c, &r->sp), *stored = malloc(STORED_MAX);
+    if (!now || !stored) {
+        free(now);
+        free(stored);
+        return term_errorf(1, "run: out of memory");
+    }
+    char diff[4096];
+    int status = 0;
+    tl_err err = {0};
+    if (study_attr_get(r->st, "definition", stored, STORED_MAX) != 1 || !stored[0]) {
+        if (study_attr_set(r->st, "definition", now, &err))
+            status = term_error(&err, NULL);
+    } else if (tune_definition_diff(stored, now, diff, sizeof diff) > 0) {
+        if (!a->continue_changed) {
+            fprintf(stderr, "tunelab: error: %s: study '%s' was defined differently:\n%s", r->c.source, r->sc.name,
+                    diff);
+            fprintf(stderr, "hint: start a new study with --set study.name=NEW (or another study.storage), or "
+                            "pass --continue-changed to continue this one with the new definition\n");
+            status = 2;
+        } else {
+            fprintf(stderr, "# study '%s': definition changed (--continue-changed):\n%s", r->sc.name, diff);
+            if (study_attr_set(r->st, "definition", now, &err))
+                status = term_error(&err, NULL);
+        }
+    }
+    free(now);
+    free(stored);
+    return status;
+}
+
 /* Loads the config and its space, checks the study settings (the
  * algorithms' validate hooks), builds the objective and the architecture
  * search's callbacks, and opens the study.  Returns 0, or the exit status
@@ -186,6 +228,8 @@ static int run_open(run *r, const args *a)
                                                   "study.name or study.storage, or delete the file"
                                                 : NULL);
     }
+    if ((rc = check_definition(r, a)))
+        return rc;
     /* What `tunelab report` and `best` need to read the study back (the
      * sampler stores its own settings). */
     study_attr_set(r->st, "sampler", r->sc.sampler, NULL);
@@ -369,7 +413,7 @@ static int run_study(const args *a)
 int cmd_run(int argc, char **argv)
 {
     args a;
-    int rc = args_parse(&a, argc, argv, OPT_SET | OPT_JSON | OPT_WORKERS | OPT_QUIET, HELP);
+    int rc = args_parse(&a, argc, argv, OPT_SET | OPT_JSON | OPT_WORKERS | OPT_QUIET | OPT_CONTINUE_CHANGED, HELP);
     if (!rc)
         rc = run_study(&a);
     else
