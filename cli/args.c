@@ -60,6 +60,8 @@ int args_parse(args *a, int argc, char **argv, unsigned allowed, const char *hel
                 return 2;
             }
             a->workers = (int)w;
+        } else if ((allowed & OPT_VERBOSE) && !strcmp(o, "--verbose")) {
+            a->verbose = 1;
         } else if ((allowed & OPT_CONTINUE_CHANGED) && !strcmp(o, "--continue-changed")) {
             a->continue_changed = 1;
         } else if ((allowed & OPT_RESUME) && !strcmp(o, "--resume")) {

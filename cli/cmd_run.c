@@ -11,6 +11,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/run_view.h"
 #include "cli/term.h"
 #include "tune/nas.h"
 #include "tune/study_definition.h"
@@ -41,12 +42,8 @@ typedef struct view {
     const space *sp;
     study *st;
     pthread_mutex_t mu;
-    int finished;
-    int total;
-    int header_done;
     double t0;
-    int running[64];
-    int nrunning;
+    run_view rv;            /* where the study stands (cli/run_view.h) */
 } view;
 
 /* A parameter value as JSON: a number for floats, ints and numeric choices,
@@ -114,19 +111,8 @@ static void on_event(void *ud, const study_event *ev)
          * ready point) is not an end, except in --json, which shows every step */
         if (ev->state != TRIAL_PAUSED || v->json)
             print_trial_line(v, ev);
-        if (ev->state != TRIAL_PAUSED)
-            v->finished++;
     }
-    if (v->t.live && !v->json && !v->quiet) {
-        char label[96], suffix[160];
-        snprintf(label, sizeof label, "trials %d/%d", v->finished, v->total);
-        if (ev->kind == STUDY_EV_REPORT)
-            snprintf(suffix, sizeof suffix, "trial %d step %d value %.4g %.0fs", ev->trial, ev->step, ev->value,
-                     tl_now() - v->t0);
-        else
-            snprintf(suffix, sizeof suffix, "%.0fs", tl_now() - v->t0);
-        term_progress(&v->t, label, v->finished, v->total, suffix);
-    }
+    run_view_event(&v->rv, ev, v->json || v->quiet);
     pthread_mutex_unlock(&v->mu);
 }
 
@@ -375,12 +361,14 @@ static int run_optimize(run *r, const args *a)
     int counts[TRIAL_STATE_COUNT];
     int existing = study_counts(r->st, counts);
     run_header(r, existing);
-    view v = {.json = a->json, .quiet = a->quiet, .sp = &r->sp, .st = r->st, .total = r->sc.trials, .t0 = tl_now()};
-    if (!strcmp(r->sc.scheduler, "pbt") && r->opts.pbt.population < v.total)
-        v.total = r->opts.pbt.population; /* PBT's members are its trials */
+    view v = {.json = a->json, .quiet = a->quiet, .sp = &r->sp, .st = r->st, .t0 = tl_now()};
+    int total = r->sc.trials;
+    if (!strcmp(r->sc.scheduler, "pbt") && r->opts.pbt.population < total)
+        total = r->opts.pbt.population; /* PBT's members are its trials */
     term_init(&v.t);
     pthread_mutex_init(&v.mu, NULL);
-    v.finished = counts[TRIAL_COMPLETE] + counts[TRIAL_PRUNED] + counts[TRIAL_FAILED];
+    run_view_init(&v.rv, &v.t, total, r->sc.max_budget, r->sc.direction == STUDY_MAXIMIZE,
+                  counts[TRIAL_COMPLETE] + counts[TRIAL_PRUNED] + counts[TRIAL_FAILED]);
     int status = 0;
     if (tune_objective_optimize(&r->obj, r->st, r->c.workers, on_event, &v, &err))
         status = term_error(&err, NULL);

@@ -846,6 +846,26 @@ void config_write(const config *c, FILE *f)
     }
 }
 
+int config_write_changed(const config *c, FILE *f)
+{
+    config *d = malloc(sizeof *d);
+    if (!d)
+        return -1;
+    config_defaults(d);
+    int n = 0;
+    for (int i = 0; i < NKEYS; i++) {
+        char a[1100], b[1100];
+        config_get(c, KEYS[i].key, a, sizeof a);
+        config_get(d, KEYS[i].key, b, sizeof b);
+        if (strcmp(a, b))
+            fprintf(f, "%s%s=%s", n++ ? " " : "", KEYS[i].key, a);
+    }
+    for (int i = 0; i < c->nspace; i++)
+        fprintf(f, "%sspace.%s=%s", n++ ? " " : "", c->space[i].key, c->space[i].expr);
+    free(d);
+    return n;
+}
+
 char *config_to_string(const config *c)
 {
     char *buf = NULL;
