@@ -16,7 +16,7 @@
 #define TL_CLI_RUN_VIEW_H
 
 #include "cli/term.h"
-#include "hpo/study.h"
+#include "tune/study_setup.h" /* hpo/study.h's events, as cli/ may see them */
 
 #define RUN_VIEW_SLOTS 64
 
