@@ -201,7 +201,11 @@ static const char *closest_key(const char *key)
 {
     const char *best = NULL;
     int bd = 4;
+    size_t n = strlen(key);
     for (int i = 0; i < NKEYS; i++) {
+        size_t m = strlen(KEYS[i].key);
+        if ((n > m ? n - m : m - n) >= (size_t)bd)
+            continue; /* the distance is at least the length difference */
         int d = edit_distance(key, KEYS[i].key);
         if (d < bd) {
             bd = d;
