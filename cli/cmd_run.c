@@ -125,6 +125,8 @@ typedef struct run {
     tune_objective obj;
     nas_ctx nas;
     study *st;
+    char *def_now;             /* this config's study definition (tune/study_definition.h) */
+    int def_store;             /* store def_now once the study is open */
 } run;
 
 /* The best trial, for the summary. */
@@ -145,25 +147,22 @@ static int is_damaged_db(const tl_err *err)
            strstr(err->msg, "not a tunelab study database");
 }
 
-/* The study's remembered definition against this config's: stored at the
- * first run; a difference stops the run (exit 2) unless --continue-changed,
- * which stores the new one.  Returns 0 or the exit status. */
+/* The study's remembered definition against this config's, read before
+ * the study is opened for writing (opening stores the sampler's
+ * settings): a difference stops the run (exit 2) unless --continue-changed.
+ * Sets r->def_store when the definition is to be stored (first run, an old
+ * study without one, or a change continued).  Returns 0 or the exit
+ * status. */
 static int check_definition(run *r, const args *a)
 {
-    enum { STORED_MAX = 65536 };
-    char *now = tune_study_definition(&r->c, &r->sp), *stored = malloc(STORED_MAX);
-    if (!now || !stored) {
-        free(now);
-        free(stored);
+    r->def_now = tune_study_definition(&r->c, &r->sp);
+    if (!r->def_now)
         return term_errorf(1, "run: out of memory");
-    }
+    char *stored = tune_stored_definition(r->sc.storage, r->sc.name);
     char diff[4096];
     int status = 0;
-    tl_err err = {0};
-    if (study_attr_get(r->st, "definition", stored, STORED_MAX) != 1 || !stored[0]) {
-        if (study_attr_set(r->st, "definition", now, &err))
-            status = term_error(&err, NULL);
-    } else if (tune_definition_diff(stored, now, diff, sizeof diff) > 0) {
+    r->def_store = !stored;
+    if (stored && tune_definition_diff(stored, r->def_now, diff, sizeof diff) > 0) {
         if (!a->continue_changed) {
             fprintf(stderr, "tunelab: error: %s: study '%s' was defined differently:\n%s", r->c.source, r->sc.name,
                     diff);
@@ -172,13 +171,32 @@ static int check_definition(run *r, const args *a)
             status = 2;
         } else {
             fprintf(stderr, "# study '%s': definition changed (--continue-changed):\n%s", r->sc.name, diff);
-            if (study_attr_set(r->st, "definition", now, &err))
-                status = term_error(&err, NULL);
+            r->def_store = 1;
         }
     }
-    free(now);
     free(stored);
     return status;
+}
+
+/* Once the study is open: stores the definition when check_definition
+ * said so; a storage that could not be read before opening (not a plain
+ * file) is compared now.  Returns 0 or the exit status. */
+static int store_definition(run *r, const args *a)
+{
+    if (!r->def_store)
+        return 0;
+    tl_err err = {0};
+    char *stored = calloc(1, 65536), diff[4096];
+    if (!stored)
+        return term_errorf(1, "run: out of memory");
+    int later = study_attr_get(r->st, "definition", stored, 65536) == 1 && !a->continue_changed &&
+                tune_definition_diff(stored, r->def_now, diff, sizeof diff) > 0;
+    free(stored);
+    if (later) {
+        fprintf(stderr, "tunelab: error: %s: study '%s' was defined differently:\n%s", r->c.source, r->sc.name, diff);
+        return 2;
+    }
+    return study_attr_set(r->st, "definition", r->def_now, &err) ? term_error(&err, NULL) : 0;
 }
 
 /* Loads the config and its space, checks the study settings (the
@@ -204,6 +222,8 @@ static int run_open(run *r, const args *a)
         nas_setup(&r->nas, &r->c, r->obj.kind == TUNE_OBJECTIVE_TRAIN ? &r->obj.data : NULL, &r->sp, &r->sc,
                   &err))
         return term_error(&err, NULL);
+    if ((rc = check_definition(r, a)))
+        return rc;
     if ((rc = study_open(&r->st, &r->sc, &r->sp, &err))) {
         if (rc != TL_EINPUT && is_damaged_db(&err)) {
             err.code = TL_EINPUT; /* bad input, as `tunelab show` says of the same file */
@@ -214,7 +234,7 @@ static int run_open(run *r, const args *a)
                                                   "study.name or study.storage, or delete the file"
                                                 : NULL);
     }
-    if ((rc = check_definition(r, a)))
+    if ((rc = store_definition(r, a)))
         return rc;
     /* What `tunelab report` and `best` need to read the study back (the
      * sampler stores its own settings). */
@@ -231,6 +251,7 @@ static int run_open(run *r, const args *a)
 
 static void run_close(run *r)
 {
+    free(r->def_now);
     study_close(r->st);
     tune_objective_close(&r->obj);
     space_free(&r->sp);

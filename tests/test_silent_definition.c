@@ -64,8 +64,13 @@ Test(silent_definition, a_changed_config_stops_until_a_new_name_or_the_flag)
     cli_out r = cli_run(dir, "run b.ini");
     cr_assert_eq(r.status, 0, "%s", r.err);
     cli_free(&r);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "cp '%s/b.db' '%s/before.db'", dir, dir);
+    cr_assert_eq(system(cmd), 0);
     r = cli_run(dir, "run b.ini --set study.acquisition=ucb --set study.trials=4");
     cr_assert_eq(r.status, 2, "status %d: %s", r.status, r.err);
+    snprintf(cmd, sizeof cmd, "cmp -s '%s/b.db' '%s/before.db'", dir, dir);
+    cr_assert_eq(system(cmd), 0, "the refused run changed the database");
     cr_assert(strstr(r.err, "study 'b' was defined differently:\n  study.acquisition: stored 'logei', now 'ucb'\n"),
               "%s", r.err);
     cr_assert(strstr(r.err, "--set study.name=") && strstr(r.err, "--continue-changed"), "%s", r.err);

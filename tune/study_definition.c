@@ -4,7 +4,11 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "report/report.h"
 
 /* The keys each algorithm reads, besides its name. */
 typedef struct algo_keys {
@@ -119,4 +123,19 @@ int tune_definition_diff(const char *stored, const char *now, char *buf, size_t 
     cJSON_Delete(a);
     cJSON_Delete(b);
     return ndiff;
+}
+
+char *tune_stored_definition(const char *path, const char *name)
+{
+    struct stat st;
+    if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return NULL;
+    report_study *rs = NULL;
+    tl_err err = {0};
+    if (report_study_load(&rs, path, name, &err))
+        return NULL;
+    const char *d = report_study_attr(rs, "definition");
+    char *copy = d ? strdup(d) : NULL;
+    report_study_free(rs);
+    return copy;
 }

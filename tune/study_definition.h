@@ -6,7 +6,7 @@
  * writes it), the sampler and the keys it reads, the scheduler and the
  * keys it reads, the objective, the metric, the direction and the seed.
  * `tunelab run` stores it as the study attribute "definition" at the first
- * run and compares it before every later one.
+ * run and compares it, before opening the study, at every later one.
  *
  * Does not: open or write the study (the caller does), or judge which
  * changes are harmless: any difference is reported.
@@ -30,5 +30,13 @@ char *tune_study_definition(const config *c, const space *sp);
  * differences; a stored text that is not a definition counts as one.
  * Cannot fail. */
 int tune_definition_diff(const char *stored, const char *now, char *buf, size_t n);
+
+/* The definition stored with study `name` in the SQLite file at path, read
+ * without writing (report_study_load): malloc'd text (caller frees), or
+ * NULL when the file, the study or its definition is not there, or the
+ * file cannot be read (opening the study then says why).  Read it before
+ * opening the study for writing: opening stores the sampler's settings.
+ * Cannot fail. */
+char *tune_stored_definition(const char *path, const char *name);
 
 #endif
