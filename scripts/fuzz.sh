@@ -37,12 +37,18 @@ run() {
     cov=$(grep -o 'cov: [0-9]*' $B/fuzz_$t.log | tail -1)
     echo "fuzz: $t: $execs executions in ${secs}s, $cov, no crash"
 }
+# $jobs targets at a time, in batches
 pids=""
+n=0
 for t in $targets; do
     run "$t" &
     pids="$pids $!"
-    # at most $jobs at once
-    while [ "$(jobs -p | wc -l)" -ge "$jobs" ]; do sleep 1; done
+    n=$((n + 1))
+    if [ "$n" -ge "$jobs" ]; then
+        for p in $pids; do wait "$p" || status=1; done
+        pids=""
+        n=0
+    fi
 done
 for p in $pids; do wait "$p" || status=1; done
 exit $status
