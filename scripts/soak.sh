@@ -5,8 +5,8 @@
 # killed run must equal the uninterrupted run's (parameters, value, budget,
 # intermediate values: the export's columns less the clock's).
 #   scripts/soak.sh [ROUNDS]      (default 3 rounds per worker count)
-# Environment: SOAK_SEED (random kill times, default 1), SOAK_TRIALS (16),
-# SOAK_EPOCHS (8), SOAK_MIN_MS/SOAK_MAX_MS (kill window, 200/1500 ms).
+# Environment: SOAK_SEED (random kill times, default 1), SOAK_TRIALS (24),
+# SOAK_EPOCHS (12), SOAK_MIN_MS/SOAK_MAX_MS (kill window, 100/1200 ms).
 # The study is FIFO (no pruning), so with two workers too the completed
 # trials do not depend on which finished first.
 # Prints one line per round and a total; exits 1 on any difference.
@@ -15,16 +15,16 @@ cd "$(dirname "$0")/.."
 [ -x ./tunelab ] || make -s tunelab >&2 || exit 2
 rounds=${1:-3}
 RANDOM=${SOAK_SEED:-1}
-trials=${SOAK_TRIALS:-16}
-epochs=${SOAK_EPOCHS:-8}
-lo=${SOAK_MIN_MS:-200}
-hi=${SOAK_MAX_MS:-1500}
+trials=${SOAK_TRIALS:-24}
+epochs=${SOAK_EPOCHS:-12}
+lo=${SOAK_MIN_MS:-100}
+hi=${SOAK_MAX_MS:-1200}
 dir=$(mktemp -d /tmp/tl-soakXXXXXX)
 trap 'rm -rf "$dir"' EXIT
 cat >"$dir/soak.ini" <<INI
 [data]
 dataset = spirals
-samples = 1500
+samples = 8000
 noise = 0.1
 [model]
 hidden = 64
@@ -41,10 +41,13 @@ train.lr = loguniform(1e-3, 1e-1)
 model.hidden = int(16, 96)
 INI
 
-# The completed trials of a study, one line each, without the clock's columns.
+# The completed trials of a study, one line each: number, value, budget, the
+# parameters and the intermediate values (the last column, whose JSON holds
+# commas); not the clock's columns nor the attributes (timings).
 completed() {
-    ./tunelab export "$1" --csv | awk -F, 'NR > 1 && $2 == "complete" {
-        line = $1 "," $3 "," $4; for (i = 11; i <= NF; i++) line = line "," $i; print line }'
+    ./tunelab export "$1" --csv | awk -F, '
+        NR == 1 { h = NF; for (i = 1; i < NF; i++) keep[i] = $i ~ /^(number|value|budget|params_.*)$/; next }
+        $2 == "complete" { line = ""; for (i = 1; i <= NF; i++) if (i >= h || keep[i]) line = line "," $i; print line }'
 }
 
 status=0
