@@ -34,6 +34,7 @@ static const char *HELP =
     "  --json           one JSON object per finished trial, then a summary object\n"
     "  --quiet          only the summary\n"
     "  --continue-changed  continue a study whose definition differs from this config's\n"
+    "  --verbose        print every key of the resolved configuration in the header\n"
     "  -h, --help       this help\n";
 
 typedef struct view {
@@ -382,6 +383,16 @@ static int run_optimize(run *r, const args *a)
     int counts[TRIAL_STATE_COUNT];
     int existing = study_counts(r->st, counts);
     run_header(r, existing);
+    if (a->verbose && !a->json) {
+        char *ini = config_to_string(&r->c);
+        for (const char *l = ini, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+            nl = strchr(l, '\n');
+            int n = nl ? (int)(nl - l) : (int)strlen(l);
+            if (n)
+                fprintf(stderr, "#   %.*s\n", n, l);
+        }
+        free(ini);
+    }
     view v = {.json = a->json, .quiet = a->quiet, .sp = &r->sp, .st = r->st, .t0 = tl_now()};
     int total = r->sc.trials;
     if (!strcmp(r->sc.scheduler, "pbt") && r->opts.pbt.population < total)
@@ -422,7 +433,8 @@ static int run_study(const args *a)
 int cmd_run(int argc, char **argv)
 {
     args a;
-    int rc = args_parse(&a, argc, argv, OPT_SET | OPT_JSON | OPT_WORKERS | OPT_QUIET | OPT_CONTINUE_CHANGED, HELP);
+    int rc = args_parse(&a, argc, argv, OPT_SET | OPT_JSON | OPT_WORKERS | OPT_QUIET | OPT_CONTINUE_CHANGED | OPT_VERBOSE,
+                        HELP);
     if (!rc)
         rc = run_study(&a);
     else

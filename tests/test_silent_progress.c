@@ -67,3 +67,19 @@ Test(silent_progress, train_prints_a_compact_header_unless_verbose)
     cr_assert(strstr(r.err, "#   timeout = 0\n"), "%s", r.err);
     cli_free(&r);
 }
+
+Test(silent_progress, run_prints_every_key_only_with_verbose)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/f.ini", dir);
+    cli_write(path, "[objective]\ntype = function\n[study]\ntrials = 2\nstorage = f.db\n"
+                    "[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n");
+    cli_out r = cli_run(dir, "run f.ini");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert_null(strstr(r.err, "#   timeout = 0"), "%s", r.err);
+    cli_free(&r);
+    r = cli_run(dir, "run f.ini --verbose");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.err, "#   timeout = 0\n"), "%s", r.err);
+    cli_free(&r);
+}
