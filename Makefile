@@ -1,4 +1,4 @@
-# tunelab: make | make test | make demo | make bench | make bench-hpo | make asan | make install
+# tunelab: make | make test | make demo | make bench | make bench-hpo | make asan | make fuzz | make install
 #
 # Library sources live in util/ nn/ data/ hpo/ tune/ report/ and go into
 # libtunelab.a; cli/ builds the `tunelab` command; every tests/test_*.c is linked into one
@@ -35,6 +35,11 @@ TEST_HELPERS := tests/pbt_toy.c
 TEST_SRC := $(sort $(wildcard tests/test_*.c)) $(TEST_HELPERS)
 BENCH_SRC:= $(sort $(wildcard bench/*.c))
 EXAMPLE_SRC := $(sort $(wildcard examples/*.c))
+# libFuzzer harnesses (fuzz/fuzz_*.c); under gcc each links with a replay
+# main that runs its seed corpus (fuzz/corpus/<target>/) once: part of `make test`.
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -46,7 +51,7 @@ LIB  := $(BUILD)/libtunelab.a
 BIN  := tunelab
 TESTBIN := $(BUILD)/tests/run_tests
 
-.PHONY: all deps test demo bench bench-hpo asan install clean check-tests parity-fixtures
+.PHONY: all deps test demo bench bench-hpo asan fuzz fuzz-replay install clean check-tests parity-fixtures
 
 all: $(BIN) $(LIB) $(EXAMPLE_BIN)
 
@@ -91,7 +96,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 # sensitive tests under every OpenBLAS kernel family the CPU can execute
 # (scripts/kernel_matrix.sh), then the whole suite with OpenBLAS's own pick.
 test: deps
-	$(MAKE) $(BIN) $(TESTBIN) $(EXAMPLE_BIN)
+	$(MAKE) $(BIN) $(TESTBIN) $(EXAMPLE_BIN) fuzz-replay
 	TUNELAB_BIN=$(CURDIR)/$(BIN) OMP_WAIT_POLICY=PASSIVE \
 	    ./scripts/kernel_matrix.sh ./$(TESTBIN) --jobs 2
 	TUNELAB_BIN=$(CURDIR)/$(BIN) TUNELAB_EXAMPLES=$(CURDIR)/$(BUILD)/examples \
@@ -129,6 +134,18 @@ asan: deps
 	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    ./build-asan/tests/run_tests --jobs 2 $(TEST_ARGS)
 
+$(BUILD)/fuzz/%: fuzz/%.c fuzz/replay_main.c fuzz/fuzz_util.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< fuzz/replay_main.c $(LIB) $(LDLIBS)
+
+# Every seed of every target through its harness once (gcc; no clang needed).
+fuzz-replay: $(FUZZ_REPLAY)
+	@for t in $(FUZZ_REPLAY); do n=$${t##*/fuzz_}; printf '%-12s ' $$n; $$t fuzz/corpus/$$n || exit 1; done
+
+# libFuzzer (clang 14) on each target for FUZZ_SECONDS: scripts/fuzz.sh.
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_CPPFLAGS="$(CPPFLAGS)" FUZZ_LDLIBS="$(LDLIBS)" ./scripts/fuzz.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/tunelab
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/tunelab
@@ -138,6 +155,6 @@ install: all
 	    install -m 644 $$d/*.h $(DESTDIR)$(PREFIX)/include/tunelab/$$d/; done
 
 clean:
-	rm -rf $(BUILD) build-asan $(BIN)
+	rm -rf $(BUILD) build-asan build-fuzz $(BIN)
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

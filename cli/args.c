@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/term.h"
+#include "tune/fit.h"
 
 static int need_value(int i, int argc, char **argv)
 {
@@ -59,6 +60,10 @@ int args_parse(args *a, int argc, char **argv, unsigned allowed, const char *hel
                 return 2;
             }
             a->workers = (int)w;
+        } else if ((allowed & OPT_VERBOSE) && !strcmp(o, "--verbose")) {
+            a->verbose = 1;
+        } else if ((allowed & OPT_CONTINUE_CHANGED) && !strcmp(o, "--continue-changed")) {
+            a->continue_changed = 1;
         } else if ((allowed & OPT_RESUME) && !strcmp(o, "--resume")) {
             if (need_value(i, argc, argv))
                 return 2;
@@ -67,6 +72,9 @@ int args_parse(args *a, int argc, char **argv, unsigned allowed, const char *hel
             if (need_value(i, argc, argv))
                 return 2;
             a->plot = argv[++i];
+            tl_err e = {0};
+            if (fit_check_output(a->plot, "--plot", &e))
+                return term_error(&e, NULL);
         } else if ((allowed & OPT_OUT) && (!strcmp(o, "-o") || !strcmp(o, "--out"))) {
             if (need_value(i, argc, argv))
                 return 2;

@@ -16,12 +16,16 @@ enum {
     OPT_OUT = 1 << 5,
     OPT_QUIET = 1 << 6,
     OPT_CSV = 1 << 7,
+    OPT_CONTINUE_CHANGED = 1 << 8,
+    OPT_VERBOSE = 1 << 9,
 };
 
 typedef struct args {
     const char *positional;   /* CONFIG or DB */
     int json, csv, quiet;
+    int verbose;              /* --verbose: the full resolved configuration in the header */
     int workers;              /* 0: from the config */
+    int continue_changed;     /* --continue-changed: run a study whose definition changed */
     const char *resume;
     const char *plot;
     const char *out;

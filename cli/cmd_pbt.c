@@ -26,6 +26,7 @@
 #include "report/plot.h"
 #include "report/report.h"
 #include "tune/config.h"
+#include "tune/fit.h"
 #include "tune/replay.h"
 
 static const char *HELP =
@@ -93,6 +94,9 @@ static int parse(opts *o, int argc, char **argv)
     }
     if (!o->db)
         return term_errorf(2, "pbt-replay: needs a study database; see `tunelab pbt-replay --help`");
+    tl_err e = {0};
+    if (o->plot && fit_check_output(o->plot, "--plot", &e))
+        return term_error(&e, NULL);
     return 0;
 }
 

@@ -11,23 +11,31 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/run_view.h"
 #include "cli/term.h"
 #include "tune/nas.h"
 #include "tune/study_mpi.h"
+#include "tune/study_definition.h"
 #include "tune/study_setup.h"
 #include "util/timer.h"
 
 static const char *HELP =
-    "usage: tunelab run CONFIG [--set section.key=value ...] [--workers N] [--json] [--quiet]\n\n"
+    "usage: tunelab run CONFIG [--set section.key=value ...] [--workers N] [--json] [--quiet]\n"
+    "                          [--continue-changed]\n\n"
     "Runs the tuning study CONFIG describes: each trial takes values for the\n"
     "config keys named in [space], trains (or runs the objective) and reports\n"
     "study.metric.  The study lives in study.storage (default runs/<name>.db):\n"
-    "running the same command again resumes it, keeping every finished trial.\n\n"
+    "running the same command again resumes it, keeping every finished trial.\n"
+    "A study remembers its definition (space, sampler, scheduler and their\n"
+    "options, objective, metric): a run whose config differs stops and shows\n"
+    "the difference; start a new study with --set study.name=NEW.\n\n"
     "options:\n"
     "  --set KEY=VALUE  override a config key (repeatable); --set space.KEY=EXPR adds a parameter\n"
     "  --workers N      trials run in parallel (default study.workers)\n"
     "  --json           one JSON object per finished trial, then a summary object\n"
     "  --quiet          only the summary\n"
+    "  --continue-changed  continue a study whose definition differs from this config's\n"
+    "  --verbose        print every key of the resolved configuration in the header\n"
     "  -h, --help       this help\n";
 
 typedef struct view {
@@ -36,12 +44,8 @@ typedef struct view {
     const space *sp;
     study *st;
     pthread_mutex_t mu;
-    int finished;
-    int total;
-    int header_done;
     double t0;
-    int running[64];
-    int nrunning;
+    run_view rv;            /* where the study stands (cli/run_view.h) */
 } view;
 
 /* A parameter value as JSON: a number for floats, ints and numeric choices,
@@ -118,22 +122,8 @@ static void on_event(void *ud, const study_event *ev)
          * ready point) is not an end, except in --json, which shows every step */
         if (ev->state != TRIAL_PAUSED || v->json)
             print_trial_line(v, ev);
-        if (ev->state != TRIAL_PAUSED)
-            v->finished++;
     }
-    if (v->t.live && !v->json && !v->quiet) {
-        char label[96], suffix[160];
-        snprintf(label, sizeof label, "trials %d/%d", v->finished, v->total);
-        char rank[16] = "", on[32] = "";
-        if (ev->kind == STUDY_EV_REPORT && study_trial_attr_get(v->st, ev->trial, "rank", rank, sizeof rank) == 1)
-            snprintf(on, sizeof on, " on rank %s", rank); /* MPI */
-        if (ev->kind == STUDY_EV_REPORT)
-            snprintf(suffix, sizeof suffix, "trial %d%s step %d value %.4g %.0fs", ev->trial, on, ev->step,
-                     ev->value, tl_now() - v->t0);
-        else
-            snprintf(suffix, sizeof suffix, "%.0fs", tl_now() - v->t0);
-        term_progress(&v->t, label, v->finished, v->total, suffix);
-    }
+    run_view_event(&v->rv, ev, v->json || v->quiet);
     pthread_mutex_unlock(&v->mu);
 }
 
@@ -146,6 +136,8 @@ typedef struct run {
     tune_objective obj;
     nas_ctx nas;
     study *st;
+    char *def_now;             /* this config's study definition (tune/study_definition.h) */
+    int def_store;             /* store def_now once the study is open */
 } run;
 
 /* The best trial, for the summary. */
@@ -156,6 +148,67 @@ typedef struct best_info {
     char test_acc[64];
     char cmd[4096];            /* how to retrain it ("" when there is no way) */
 } best_info;
+
+/* 1 if a study_open error says the file is not a database or is damaged
+ * (SQLite's SQLITE_NOTADB and SQLITE_CORRUPT texts): the user's file is
+ * wrong, not the run. */
+static int is_damaged_db(const tl_err *err)
+{
+    return strstr(err->msg, "not a database") || strstr(err->msg, "malformed") ||
+           strstr(err->msg, "not a tunelab study database");
+}
+
+/* The study's remembered definition against this config's, read before
+ * the study is opened for writing (opening stores the sampler's
+ * settings): a difference stops the run (TL_EINPUT showing it, with a hint)
+ * unless --continue-changed.  Sets r->def_store when the definition is to
+ * be stored (first run, an old study without one, or a change continued).
+ * Returns 0 or a tl_code with *err filled. */
+static int check_definition(run *r, const args *a, tl_err *err, const char **hint)
+{
+    r->def_now = tune_study_definition(&r->c, &r->sp);
+    if (!r->def_now)
+        return tl_fail(err, TL_ERUNTIME, "run: out of memory");
+    char *stored = tune_stored_definition(r->sc.storage, r->sc.name);
+    char diff[4096];
+    int rc = 0;
+    r->def_store = !stored;
+    if (stored && tune_definition_diff(stored, r->def_now, diff, sizeof diff) > 0) {
+        size_t n = strlen(diff);
+        if (n && diff[n - 1] == '\n')
+            diff[n - 1] = 0;
+        if (!a->continue_changed) {
+            rc = tl_fail(err, TL_EINPUT, "%s: study '%s' was defined differently:\n%s", r->c.source, r->sc.name,
+                         diff);
+            *hint = "start a new study with --set study.name=NEW (or another study.storage), or pass "
+                    "--continue-changed to continue this one with the new definition";
+        } else {
+            fprintf(stderr, "# study '%s': definition changed (--continue-changed):\n%s\n", r->sc.name, diff);
+            r->def_store = 1;
+        }
+    }
+    free(stored);
+    return rc;
+}
+
+/* Once the study is open: stores the definition when check_definition
+ * said so; a storage that could not be read before opening (not a plain
+ * file) is compared now.  Returns 0 or a tl_code with *err filled. */
+static int store_definition(run *r, const args *a, tl_err *err)
+{
+    if (!r->def_store)
+        return 0;
+    char *stored = calloc(1, 65536), diff[4096];
+    if (!stored)
+        return tl_fail(err, TL_ERUNTIME, "run: out of memory");
+    int later = study_attr_get(r->st, "definition", stored, 65536) == 1 && !a->continue_changed &&
+                tune_definition_diff(stored, r->def_now, diff, sizeof diff) > 0;
+    free(stored);
+    if (later)
+        return tl_fail(err, TL_EINPUT, "%s: study '%s' was defined differently:\n%s", r->c.source, r->sc.name,
+                       diff);
+    return study_attr_set(r->st, "definition", r->def_now, err);
+}
 
 /* Loads the config and its space, checks the study settings (the
  * algorithms' validate hooks), builds the objective and the architecture
@@ -182,12 +235,20 @@ static int run_open(run *r, const args *a, int open_study, tl_err *err, const ch
         return rc;
     if (!open_study)
         return 0;
+    if ((rc = check_definition(r, a, err, hint)))
+        return rc;
     if ((rc = study_open(&r->st, &r->sc, &r->sp, err))) {
-        if (rc == TL_EINPUT)
+        if (is_damaged_db(err)) {
+            err->code = rc = TL_EINPUT; /* bad input, as `tunelab show` says of the same file */
+            *hint = "study.storage names a file that is not a (readable) tunelab study database: choose another "
+                    "study.storage, or move the file away";
+        } else if (rc == TL_EINPUT) {
             *hint = "a different study already lives in that database: change study.name or study.storage, or "
                     "delete the file";
+        }
         return rc;
     }
+    return store_definition(r, a, err);
     /* What `tunelab report` and `best` need to read the study back (the
      * sampler stores its own settings). */
     study_attr_set(r->st, "sampler", r->sc.sampler, NULL);
@@ -203,6 +264,7 @@ static int run_open(run *r, const args *a, int open_study, tl_err *err, const ch
 
 static void run_close(run *r)
 {
+    free(r->def_now);
     study_close(r->st);
     tune_objective_close(&r->obj);
     space_free(&r->sp);
@@ -336,12 +398,24 @@ static int run_optimize(run *r, const args *a)
     int counts[TRIAL_STATE_COUNT];
     int existing = study_counts(r->st, counts);
     run_header(r, existing);
-    view v = {.json = a->json, .quiet = a->quiet, .sp = &r->sp, .st = r->st, .total = r->sc.trials, .t0 = tl_now()};
-    if (!strcmp(r->sc.scheduler, "pbt") && r->opts.pbt.population < v.total)
-        v.total = r->opts.pbt.population; /* PBT's members are its trials */
+    if (a->verbose && !a->json) {
+        char *ini = config_to_string(&r->c);
+        for (const char *l = ini, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+            nl = strchr(l, '\n');
+            int n = nl ? (int)(nl - l) : (int)strlen(l);
+            if (n)
+                fprintf(stderr, "#   %.*s\n", n, l);
+        }
+        free(ini);
+    }
+    view v = {.json = a->json, .quiet = a->quiet, .sp = &r->sp, .st = r->st, .t0 = tl_now()};
+    int total = r->sc.trials;
+    if (!strcmp(r->sc.scheduler, "pbt") && r->opts.pbt.population < total)
+        total = r->opts.pbt.population; /* PBT's members are its trials */
     term_init(&v.t);
     pthread_mutex_init(&v.mu, NULL);
-    v.finished = counts[TRIAL_COMPLETE] + counts[TRIAL_PRUNED] + counts[TRIAL_FAILED];
+    run_view_init(&v.rv, &v.t, total, r->sc.max_budget, r->sc.direction == STUDY_MAXIMIZE,
+                  counts[TRIAL_COMPLETE] + counts[TRIAL_PRUNED] + counts[TRIAL_FAILED]);
     int status = 0;
     if (tune_objective_optimize(&r->obj, r->st, r->c.workers, on_event, &v, &err))
         status = term_error(&err, NULL);
@@ -387,7 +461,8 @@ static int run_study(const args *a)
 int cmd_run(int argc, char **argv)
 {
     args a;
-    int rc = args_parse(&a, argc, argv, OPT_SET | OPT_JSON | OPT_WORKERS | OPT_QUIET, HELP);
+    int rc = args_parse(&a, argc, argv, OPT_SET | OPT_JSON | OPT_WORKERS | OPT_QUIET | OPT_CONTINUE_CHANGED | OPT_VERBOSE,
+                        HELP);
     if (!rc)
         rc = run_study(&a);
     else

@@ -28,6 +28,7 @@ static const char *HELP =
     "  --resume CKPT    continue the run saved in a checkpoint (its config is stored in it)\n"
     "  --until N        stop after epoch N (and write train.checkpoint), to continue later\n"
     "  --quiet          no per-epoch lines (the final summary only)\n"
+    "  --verbose        print every key of the resolved configuration before training\n"
     "  -h, --help       this help\n\n"
     "config keys (section.key, default, meaning):\n";
 
@@ -130,7 +131,8 @@ int cmd_train(int argc, char **argv)
         config_print_reference(hf, NULL);
         fclose(hf);
     }
-    int rc = args_parse(&a, argc, argv, OPT_SET | OPT_JSON | OPT_RESUME | OPT_QUIET, help ? help : HELP);
+    int rc = args_parse(&a, argc, argv, OPT_SET | OPT_JSON | OPT_RESUME | OPT_QUIET | OPT_VERBOSE,
+                        help ? help : HELP);
     free(help);
     if (!rc)
         rc = train_main(&a, until);
@@ -181,6 +183,13 @@ static void print_header(const args *a, const fit *f)
         fprintf(stderr, "# resumed at epoch %d, step %ld\n", in.epoch, in.step);
     if (a->quiet || a->json)
         return;
+    if (!a->verbose) {
+        fprintf(stderr, "# settings: ");
+        if (config_write_changed(c, stderr) == 0)
+            fprintf(stderr, "the defaults");
+        fprintf(stderr, "\n# (--verbose prints every key)\n");
+        return;
+    }
     fprintf(stderr, "# resolved configuration:\n");
     for (const char *line = f->ini, *next; line && *line; line = next) {
         next = strchr(line, '\n');

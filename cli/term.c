@@ -13,6 +13,7 @@ void term_init(term *t)
     const char *dumb = getenv("TERM");
     t->color = t->live && !(nc && nc[0]) && !(dumb && !strcmp(dumb, "dumb"));
     t->width = 80;
+    t->drawn = 0;
     struct winsize ws;
     if (t->live && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
         t->width = ws.ws_col;
@@ -38,12 +39,34 @@ void term_progress(const term *t, const char *label, double done, double total, 
     fflush(stderr);
 }
 
-void term_clear(const term *t)
+void term_clear(term *t)
 {
     if (t->live) {
         fputs("\r\033[K", stderr);
+        for (; t->drawn > 0; t->drawn--)
+            fputs("\033[1A\033[K", stderr);
         fflush(stderr);
     }
+}
+
+void term_block(term *t, const char *text)
+{
+    if (!t->live)
+        return;
+    term_clear(t);
+    for (const char *l = text; *l;) {
+        const char *nl = strchr(l, '\n');
+        int n = nl ? (int)(nl - l) : (int)strlen(l);
+        if (n >= t->width)
+            n = t->width - 1;
+        fprintf(stderr, "%.*s", n, l);
+        if (!nl || !nl[1])
+            break;
+        fputc('\n', stderr);
+        t->drawn++;
+        l = nl + 1;
+    }
+    fflush(stderr);
 }
 
 int term_error(const tl_err *e, const char *hint)

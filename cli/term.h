@@ -13,6 +13,7 @@ typedef struct term {
     int live;     /* stderr is a terminal: progress bars redraw in place */
     int color;    /* ANSI colour allowed */
     int width;    /* columns */
+    int drawn;    /* lines of a live block above the cursor's line */
 } term;
 
 /* Inspects stderr and the environment.  Cannot fail. */
@@ -23,8 +24,13 @@ void term_init(term *t);
  * Cannot fail. */
 void term_progress(const term *t, const char *label, double done, double total, const char *suffix);
 
-/* Clears the progress line (terminal only).  Cannot fail. */
-void term_clear(const term *t);
+/* Clears the progress line or block (terminal only).  Cannot fail. */
+void term_clear(term *t);
+
+/* Draws `text` (lines separated by '\n', each cut to the width) on stderr
+ * in place of the previous block or progress line (terminal only).
+ * Cannot fail. */
+void term_block(term *t, const char *text);
 
 /* Prints "tunelab: error: msg" (and a hint line when hint is not NULL) to
  * stderr and returns the exit status for the error's code (2 for input, 1

@@ -209,7 +209,10 @@ int data_load_idx(const char *images_path, const char *labels_path, int nclass,
     d->y = labels;
     labels = NULL;
     size_t total = (size_t)count * rows * cols;
-    d->x = malloc(total * sizeof *d->x);
+    /* grown as pixels arrive: a short file whose header claims billions of
+     * pixels must not allocate them first (found by fuzz/fuzz_idx) */
+    size_t cap = total < ((size_t)1 << 22) ? total : ((size_t)1 << 22);
+    d->x = malloc(cap * sizeof *d->x);
     if (!d->x) {
         rc = tl_fail(err, TL_ERUNTIME, "%s: out of memory for %zu pixels", path, total);
         goto fail;
@@ -220,6 +223,18 @@ int data_load_idx(const char *images_path, const char *labels_path, int nclass,
     size_t done = 0;
     while (done < total) {
         size_t want = total - done < IDX_CHUNK ? total - done : IDX_CHUNK;
+        if (done + want > cap) {
+            size_t ncap = cap * 2 < total ? cap * 2 : total;
+            while (ncap < done + want)
+                ncap = ncap * 2 < total ? ncap * 2 : total;
+            float *nx = realloc(d->x, ncap * sizeof *d->x);
+            if (!nx) {
+                rc = tl_fail(err, TL_ERUNTIME, "%s: out of memory for %zu pixels", path, total);
+                goto fail;
+            }
+            d->x = nx;
+            cap = ncap;
+        }
         long got = gz_read_full(f, chunk, want, path, err);
         if (got < 0) {
             rc = TL_EINPUT;

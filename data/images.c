@@ -188,6 +188,10 @@ static int load_images(const char *dir, int channels, int w, int h, int resize,
             rc = tl_fail(err, TL_EINPUT, "%s: cannot read image: %s", L.paths[i], stbi_failure_reason());
             goto fail;
         }
+        if (iw < 1 || ih < 1) { /* stb_image reads a BMP of 0 x 0 pixels (found by fuzz/fuzz_images) */
+            rc = tl_fail(err, TL_EINPUT, "%s: image is %dx%d: no pixels", L.paths[i], iw, ih);
+            goto fail;
+        }
         if (resize)
             continue;
         if (w == 0) {
@@ -241,6 +245,11 @@ static int load_images(const char *dir, int channels, int w, int h, int resize,
             goto fail;
         }
         const unsigned char *src = px;
+        if (iw < 1 || ih < 1) { /* the file changed since pass 1 */
+            stbi_image_free(px);
+            rc = tl_fail(err, TL_EINPUT, "%s: image is %dx%d: no pixels", L.paths[i], iw, ih);
+            goto fail;
+        }
         if (resize) {
             if (!stbir_resize_uint8(px, iw, ih, 0, tmp, w, h, 0, channels)) {
                 stbi_image_free(px);

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
@@ -191,26 +192,38 @@ typedef struct run_state {
     char errtail[ERR_TAIL + 1];
 } run_state;
 
-static void handle_line(run_state *rs, char *line)
+int cmd_objective_parse_line(char *line, cmd_line *out)
 {
+    memset(out, 0, sizeof *out);
     const char *tag = "tunelab-report";
     size_t tl = strlen(tag);
     if (strncmp(line, tag, tl) == 0 && (line[tl] == ' ' || line[tl] == '\t')) {
         char *p = line + tl, *end;
         long step = strtol(p, &end, 10);
-        if (end == p)
-            return;
+        if (end == p || step < INT_MIN || step > INT_MAX)
+            return out->kind = CMD_LINE_NONE;
         p = end;
         double v = strtod(p, &end);
         if (end == p)
-            return;
+            return out->kind = CMD_LINE_NONE;
         p = end;
         double budget = strtod(p, &end);
-        if (end == p)
-            budget = NAN;
+        out->step = (int)step;
+        out->value = v;
+        out->budget = end == p ? NAN : budget;
+        return out->kind = CMD_LINE_REPORT;
+    }
+    return out->kind = last_number(line, &out->value) ? CMD_LINE_VALUE : CMD_LINE_NONE;
+}
+
+static void handle_line(run_state *rs, char *line)
+{
+    cmd_line cl;
+    int kind = cmd_objective_parse_line(line, &cl);
+    if (kind == CMD_LINE_REPORT) {
         int dec = DECIDE_CONTINUE;
         tl_err e = { 0 };
-        if (study_report(rs->s, rs->job->number, (int)step, v, budget, &dec, NULL, &e)) {
+        if (study_report(rs->s, rs->job->number, cl.step, cl.value, cl.budget, &dec, NULL, &e)) {
             rs->study_err = 1;
             snprintf(rs->out->reason, sizeof rs->out->reason, "report failed: %.200s", e.msg);
             rs->stop = 1;
@@ -220,11 +233,8 @@ static void handle_line(run_state *rs, char *line)
             rs->stop = 1;
         else if (dec == DECIDE_PAUSE)
             rs->stop = 2;
-        return;
-    }
-    double v;
-    if (last_number(line, &v)) {
-        rs->value = v;
+    } else if (kind == CMD_LINE_VALUE) {
+        rs->value = cl.value;
         rs->have_value = 1;
     }
 }
@@ -488,7 +498,10 @@ static int func_run(void *ud, study *s, const trial_job *job, trial_outcome *out
     const func_obj *fo = ud;
     double x[BENCHFN_MAX_DIM];
     for (int d = 0; d < fo->tf->dim; d++) {
+        const param *p = &job->sp->p[fo->idx[d]];
         x[d] = job->values[fo->idx[d]];
+        if (p->kind == PARAM_CAT && !isnan(x[d]))
+            x[d] = p->catnum[(int)x[d]]; /* a numeric choice: its number */
         if (isnan(x[d])) {
             snprintf(out->reason, sizeof out->reason, "%s: coordinate %d is inactive",
                      fo->tf->name, d);
@@ -532,12 +545,16 @@ int function_objective_new(objective *out, const char *name, const space *sp, tl
     for (int d = 0; d < tf->dim; d++) {
         if (!named)
             fo->idx[d] = d;
-        if (sp->p[fo->idx[d]].kind == PARAM_CAT) {
-            int bad = fo->idx[d];
-            free(fo);
-            return tl_fail(err, TL_EINPUT, "function %s: parameter %s is a choice, not a number",
-                           tf->name, sp->p[bad].name);
-        }
+        const param *p = &sp->p[fo->idx[d]];
+        for (int k = 0; p->kind == PARAM_CAT && k < p->ncat; k++)
+            if (!isfinite(p->catnum[k])) {
+                tl_fail(err, TL_EINPUT,
+                        "function %s: parameter %s: choice '%s' is not a number (a test function "
+                        "takes numbers; write choice(-5, 0, 5) or uniform(low, high))",
+                        tf->name, p->name, p->cats[k]);
+                free(fo);
+                return TL_EINPUT;
+            }
     }
     out->ud = fo;
     out->run = func_run;

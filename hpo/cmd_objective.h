@@ -40,6 +40,22 @@
  * (empty command) / TL_ERUNTIME (memory).  Release with cmd_objective_free. */
 int cmd_objective_new(objective *out, const char *command, double timeout_s, tl_err *err);
 
+/* One line of the program's output, as the command objective reads it. */
+enum cmd_line_kind { CMD_LINE_NONE, CMD_LINE_VALUE, CMD_LINE_REPORT, CMD_LINE_COUNT };
+
+typedef struct cmd_line {
+    int kind;           /* enum cmd_line_kind */
+    int step;           /* REPORT: the step (an int; a larger one makes the line NONE) */
+    double value;       /* VALUE: the line's last number; REPORT: the reported value */
+    double budget;      /* REPORT: the budget used, NAN when the line gives none */
+} cmd_line;
+
+/* Parses one NUL-terminated line (no newline; strtok changes it):
+ * "tunelab-report STEP VALUE [BUDGET]" is a REPORT, any other line whose
+ * words (split at blanks, '=', ':', ',', ';') include a number is a VALUE
+ * (its last number).  Fills *out and returns its kind.  Cannot fail. */
+int cmd_objective_parse_line(char *line, cmd_line *out);
+
 /* Frees what cmd_objective_new allocated; NULL (or a zeroed objective) is a no-op. */
 void cmd_objective_free(objective *o);
 

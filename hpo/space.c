@@ -88,14 +88,24 @@ int space_find(const space *sp, const char *name)
     return -1;
 }
 
-/* Shortest "%.*g" text that reads back to exactly v. */
+/* Shortest text that reads back to exactly v ("10", "0.25", "1e-05"). */
 static void fmt_num(double v, char *buf, size_t n)
 {
+    /* the shortest round-trip "%.*g" text, unless a plain decimal that also
+     * reads back exactly is as short ("10", not "1e+01") */
+    char g[64] = "", f[64] = "";
     for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, n, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            return;
+        snprintf(g, sizeof g, "%.*g", prec, v);
+        if (strtod(g, NULL) == v)
+            break;
     }
+    for (int dec = 0; dec <= 20 && isfinite(v) && fabs(v) < 1e17; dec++) {
+        snprintf(f, sizeof f, "%.*f", dec, v);
+        if (strtod(f, NULL) == v)
+            break;
+        f[0] = 0;
+    }
+    snprintf(buf, n, "%s", f[0] && strlen(f) <= strlen(g) ? f : g);
 }
 
 /* ---- Parsing ---- */

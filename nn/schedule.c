@@ -10,7 +10,7 @@ static const char *const sched_names[SCHED_COUNT] = {
     "constant", "step", "exponential", "cosine",
     "warmup_cosine", "warmup_linear", "warmup_constant",
 };
-static const char *const unit_names[SCHED_UNIT_COUNT] = { "steps", "epochs" };
+static const char *const unit_names[SCHED_UNIT_COUNT] = { "steps", "epochs", "auto" };
 
 const char *sched_str(int kind)
 {
@@ -42,7 +42,7 @@ int sched_unit_parse(const char *name, int *unit, tl_err *err)
             *unit = k;
             return 0;
         }
-    return tl_fail(err, TL_EINPUT, "unknown schedule unit '%s' (valid: steps, epochs)",
+    return tl_fail(err, TL_EINPUT, "unknown schedule unit '%s' (valid: steps, epochs, auto)",
                    name ? name : "(null)");
 }
 
@@ -50,7 +50,7 @@ void sched_config_default(sched_config *c)
 {
     memset(c, 0, sizeof *c);
     c->kind = SCHED_CONSTANT;
-    c->unit = SCHED_UNIT_STEPS;
+    c->unit = SCHED_UNIT_AUTO;
     c->step_size = 1;
     c->decay_rate = 0.1;
     c->gamma = 0.95;
@@ -73,8 +73,9 @@ int sched_config_check(const sched_config *c, tl_err *err)
         return tl_fail(err, TL_EINPUT, "train.schedule: unknown schedule kind %d", c->kind);
     if (c->unit < 0 || c->unit >= SCHED_UNIT_COUNT)
         return tl_fail(err, TL_EINPUT, "train.sched_unit: unknown unit %d", c->unit);
-    if (c->warmup_unit < 0 || c->warmup_unit >= SCHED_UNIT_COUNT)
-        return tl_fail(err, TL_EINPUT, "train.warmup_unit: unknown unit %d", c->warmup_unit);
+    if (c->warmup_unit < 0 || c->warmup_unit >= SCHED_UNIT_AUTO)
+        return tl_fail(err, TL_EINPUT, "train.warmup_unit: must be steps or epochs (got %s)",
+                       sched_unit_str(c->warmup_unit));
     if (c->kind == SCHED_STEP) {
         if (!(c->step_size > 0) || !isfinite(c->step_size))
             return tl_fail(err, TL_EINPUT, "train.step_size: must be > 0 (got %g)",
@@ -92,6 +93,11 @@ int sched_config_check(const sched_config *c, tl_err *err)
                        c->total);
     if (!(c->warmup >= 0) || !isfinite(c->warmup))
         return tl_fail(err, TL_EINPUT, "train.warmup: must be >= 0 (got %g)", c->warmup);
+    if (is_warmup(c->kind) && c->warmup == 0)
+        return tl_fail(err, TL_EINPUT,
+                       "train.warmup: %s needs a warmup length > 0 (e.g. train.warmup = 1 with "
+                       "train.warmup_unit = epochs); without warmup use train.schedule = %s",
+                       sched_str(c->kind), c->kind == SCHED_WARMUP_CONSTANT ? "constant" : "cosine");
     if (!(c->warmup_start >= 0 && c->warmup_start < 1))
         return tl_fail(err, TL_EINPUT, "train.warmup_start: must be in [0, 1) (got %g)",
                        c->warmup_start);
@@ -180,9 +186,12 @@ int sched_resolve(sched *s, const sched_config *c, long steps_per_epoch, int epo
     r.min_lr = c->min_lr;
     r.f = c->warmup_start;
     double spe = (double)steps_per_epoch;
+    int unit = c->unit != SCHED_UNIT_AUTO ? c->unit
+               : c->kind == SCHED_STEP    ? SCHED_UNIT_EPOCHS
+                                          : SCHED_UNIT_STEPS;
     if (is_warmup(c->kind)) {
         r.per_epoch = 0;
-        r.T = c->total > 0 ? (c->unit == SCHED_UNIT_EPOCHS ? c->total * spe : c->total)
+        r.T = c->total > 0 ? (unit == SCHED_UNIT_EPOCHS ? c->total * spe : c->total)
                            : (double)epochs * spe;
         r.W = c->warmup_unit == SCHED_UNIT_EPOCHS ? c->warmup * spe : c->warmup;
         r.T = round(r.T);
@@ -192,7 +201,7 @@ int sched_resolve(sched *s, const sched_config *c, long steps_per_epoch, int epo
                            "train.warmup: %g warmup steps exceed the %g steps of the schedule",
                            r.W, r.T);
     } else {
-        r.per_epoch = c->unit == SCHED_UNIT_EPOCHS;
+        r.per_epoch = unit == SCHED_UNIT_EPOCHS;
         r.T = c->total > 0 ? c->total : (r.per_epoch ? (double)epochs : (double)epochs * spe);
     }
     if (!(r.T > 0))

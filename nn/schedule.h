@@ -28,8 +28,11 @@
  * total T of every kind) count optimizer steps or epochs, and whether
  * step/exponential/cosine are evaluated per step or per epoch (piecewise
  * constant within an epoch, like a torch scheduler stepped per epoch).
+ * unit = auto (the default) is epochs for step decay, steps otherwise.
  * Warmup kinds are always evaluated per step; their lengths (warmup,
- * warmup_unit; total, unit) are converted to steps with steps_per_epoch.
+ * warmup_unit; total, unit) are converted to steps with steps_per_epoch,
+ * and a warmup kind needs warmup > 0 (without it, warmup_cosine would be a
+ * plain cosine: sched_config_check refuses it, naming train.warmup).
  * total = 0 means the whole run (epochs, or epochs * steps_per_epoch).
  *
  * What it does not do: no cyclic or plateau schedules, no state: the same
@@ -53,7 +56,9 @@ enum sched_kind {
     SCHED_COUNT
 };
 
-enum sched_unit { SCHED_UNIT_STEPS, SCHED_UNIT_EPOCHS, SCHED_UNIT_COUNT };
+/* AUTO: epochs for step decay (the rate is cut every step_size epochs, as a
+ * course's "step decay" means), optimizer steps for every other kind. */
+enum sched_unit { SCHED_UNIT_STEPS, SCHED_UNIT_EPOCHS, SCHED_UNIT_AUTO, SCHED_UNIT_COUNT };
 
 /* The name of a kind ("constant", "step", "exponential", "cosine",
  * "warmup_cosine", "warmup_linear", "warmup_constant"); "?" if out of range. */
@@ -64,7 +69,7 @@ const char *sched_unit_str(int unit);
 /* Parses a schedule name into *kind.  Returns 0, or TL_EINPUT with a message
  * listing every valid name. */
 int sched_parse(const char *name, int *kind, tl_err *err);
-/* Parses "steps" or "epochs" into *unit.  Returns 0 or TL_EINPUT. */
+/* Parses "steps", "epochs" or "auto" into *unit.  Returns 0 or TL_EINPUT. */
 int sched_unit_parse(const char *name, int *unit, tl_err *err);
 
 typedef struct sched_config {
@@ -80,7 +85,7 @@ typedef struct sched_config {
     double warmup_start;   /* warmup_*: start factor f in [0, 1) (0) */
 } sched_config;
 
-/* Fills c with defaults: constant, unit steps, step_size 1, decay_rate 0.1,
+/* Fills c with defaults: constant, unit auto, step_size 1, decay_rate 0.1,
  * gamma 0.95, min_lr 0, total 0, warmup 0 in steps, warmup_start 0.
  * Cannot fail. */
 void sched_config_default(sched_config *c);

@@ -1,13 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages tunelab needs to build, test and run.
 # Does nothing when every package is already installed; uses sudo when not root.
+# clang, its runtime (libFuzzer, sanitizers) and libomp serve `make fuzz`.
 # Peers for benchmarks (python3-torch, python3-optuna) are optional: pass --bench.
 set -eu
 
 pkgs="build-essential pkg-config libopenblas0-openmp libopenblas-openmp-dev liblapacke-dev
 libstb-dev zlib1g-dev libsqlite3-dev sqlite3 libinih-dev libcjson-dev libcriterion-dev libnlopt-dev
 openmpi-bin libopenmpi-dev gnuplot-nox fonts-dejavu-core dataset-fashion-mnist fortunes fortunes-min
-libmicrohttpd-dev libjs-chart.js chromium"
+libmicrohttpd-dev libjs-chart.js chromium
+clang libclang-rt-dev libomp-dev"
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs python3-torch python3-optuna python3-numpy"
 fi

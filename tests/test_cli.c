@@ -32,12 +32,48 @@ static const char *SPIRALS =
     "[model]\ntype = mlp\nlayers = 2\nhidden = 64\n"
     "[train]\nlr = 3e-2\nbatch_size = 32\nepochs = 30\nschedule = cosine\nseed = 7\n";
 
+/* 1 if the INI text `extra` sets key `name` in section `sec`. */
+static int sets_key(const char *extra, const char *sec, const char *name)
+{
+    char cur[64] = "";
+    for (const char *l = extra; *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l) : strlen(l);
+        char line[256];
+        snprintf(line, sizeof line, "%.*s", (int)n, l);
+        if (line[0] == '[')
+            sscanf(line, "[%63[^]]", cur);
+        else {
+            char k[64];
+            if (sscanf(line, " %63[^ =]", k) == 1 && !strcmp(cur, sec) && !strcmp(k, name))
+                return 1;
+        }
+        l = nl ? nl + 1 : l + n;
+    }
+    return 0;
+}
+
+/* SPIRALS with `extra` on top: a key extra sets is left out of the base
+ * (a config may not set a key twice). */
 static void write_cfg(const char *name, const char *extra)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     char *text = malloc(strlen(SPIRALS) + strlen(extra) + 2);
-    sprintf(text, "%s%s", SPIRALS, extra);
+    text[0] = 0;
+    char sec[64] = "";
+    for (const char *l = SPIRALS; *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = (size_t)(nl - l);
+        char line[256], k[64];
+        snprintf(line, sizeof line, "%.*s", (int)n, l);
+        if (line[0] == '[')
+            sscanf(line, "[%63[^]]", sec);
+        if (line[0] == '[' || sscanf(line, " %63[^ =]", k) != 1 || !sets_key(extra, sec, k))
+            strncat(text, l, n + 1);
+        l = nl + 1;
+    }
+    strcat(text, extra);
     cli_write(path, text);
     free(text);
 }

@@ -86,7 +86,7 @@ Test(config, set_number_names_the_key_and_the_place)
     cr_assert_eq(config_set_number(&c, "model.hidden", 27.5, "trial 3", &e), TL_EINPUT);
     cr_assert_str_eq(e.msg, "trial 3: model.hidden: expected an integer, got '27.5'");
     cr_assert_eq(config_set_number(&c, "train.lr", 2e6, "trial 3", &e), TL_EINPUT);
-    cr_assert_str_eq(e.msg, "trial 3: train.lr: 2e+06 is out of range [0, 1e+06]");
+    cr_assert_str_eq(e.msg, "trial 3: train.lr: 2e+06 is out of range (0, 1e+06]");
     cr_assert_eq(config_set_number(&c, "train.nesterov", 2, "exploit", &e), TL_EINPUT);
     cr_assert_str_eq(e.msg, "exploit: train.nesterov: expected true or false, got '2'");
     cr_assert_eq(config_set_number(&c, "train.lrr", 1, "trial 3", &e), TL_EINPUT);

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tune/fit.h"
 #include "tune/metric.h"
@@ -126,12 +128,20 @@ static void count_epoch(const train_event *ev, void *ud)
 Test(fit, a_checkpoint_that_cannot_be_written_stops_the_run)
 {
     config c = spirals(3);
-    char path[160];
+    char path[160], sub[160];
     snprintf(path, sizeof path, "%s/no/such/dir/x.ckpt", dir);
     set(&c, "train.checkpoint", path);
     tl_err e = {0};
     fit f;
+    cr_assert_eq(fit_open(&f, &c, NULL, &e), TL_EINPUT, "a missing folder is refused before training");
+    cr_assert(strstr(e.msg, "train.checkpoint") && strstr(e.msg, "does not exist"), "%s", e.msg);
+    /* a folder that disappears after the open: the epoch, then the error */
+    snprintf(sub, sizeof sub, "%s/gone", dir);
+    cr_assert_eq(mkdir(sub, 0755), 0);
+    snprintf(path, sizeof path, "%s/gone/x.ckpt", dir);
+    set(&c, "train.checkpoint", path);
     cr_assert_eq(fit_open(&f, &c, NULL, &e), 0, "%s", e.msg);
+    cr_assert_eq(rmdir(sub), 0);
     int epochs = 0;
     cr_assert_eq(fit_run(&f, 0, count_epoch, NULL, &epochs, &e), TL_ERUNTIME);
     cr_assert(f.ckpt_failed);

@@ -59,6 +59,7 @@ Test(schedule, step_decay_by_epochs)
 Test(schedule, step_decay_by_steps)
 {
     sched_config c = cfg(SCHED_STEP);
+    c.unit = SCHED_UNIT_STEPS; /* auto would count epochs */
     c.step_size = 2;
     c.decay_rate = 0.1;
     sched s = make(c, 7, 10);
@@ -223,16 +224,19 @@ Test(schedule, parse_all_names_and_list_them_on_error)
 
 Test(schedule, rejects_bad_configs_naming_the_key)
 {
-    struct { sched_config c; const char *key; } cases[8];
+    struct { sched_config c; const char *key; } cases[10];
     int n = 0;
     cases[n].c = cfg(SCHED_STEP), cases[n].c.step_size = 0, cases[n++].key = "train.step_size";
     cases[n].c = cfg(SCHED_STEP), cases[n].c.decay_rate = -1, cases[n++].key = "train.decay_rate";
     cases[n].c = cfg(SCHED_EXPONENTIAL), cases[n].c.gamma = 0, cases[n++].key = "train.gamma";
     cases[n].c = cfg(SCHED_COSINE), cases[n].c.min_lr = -1e-3, cases[n++].key = "train.min_lr";
-    cases[n].c = cfg(SCHED_WARMUP_COSINE), cases[n].c.warmup_start = 1, cases[n++].key = "train.warmup_start";
+    cases[n].c = cfg(SCHED_WARMUP_COSINE), cases[n].c.warmup = 1, cases[n].c.warmup_start = 1, cases[n++].key = "train.warmup_start";
     cases[n].c = cfg(SCHED_WARMUP_COSINE), cases[n].c.warmup = 11, cases[n++].key = "train.warmup";
     cases[n].c = cfg(SCHED_WARMUP_LINEAR), cases[n].c.warmup = NAN, cases[n++].key = "train.warmup";
     cases[n].c = cfg(SCHED_COUNT), cases[n++].key = "train.schedule";
+    cases[n].c = cfg(SCHED_WARMUP_COSINE), cases[n].c.warmup = 0, cases[n++].key = "train.warmup";
+    cases[n].c = cfg(SCHED_WARMUP_CONSTANT), cases[n].c.warmup_unit = SCHED_UNIT_AUTO,
+    cases[n].c.warmup = 1, cases[n++].key = "train.warmup_unit";
     for (int i = 0; i < n; i++) {
         sched s;
         tl_err e = { 0 };
@@ -244,4 +248,32 @@ Test(schedule, rejects_bad_configs_naming_the_key)
     sched_config ok = cfg(SCHED_CONSTANT);
     cr_assert_eq(sched_resolve(&s, &ok, 0, 2, NULL), TL_EINPUT);
     cr_assert_eq(sched_resolve(&s, &ok, 5, 0, NULL), TL_EINPUT);
+}
+
+Test(schedule, step_decay_counts_epochs_by_default)
+{
+    sched_config c;
+    sched_config_default(&c);
+    c.kind = SCHED_STEP; /* step_size 1, decay_rate 0.1, unit auto */
+    sched s = make(c, 100, 6);
+    cr_assert_eq(s.per_epoch, 1, "auto is per epoch for step decay");
+    LR_EQ(s, 3e-3, 0, 0, 3e-3);
+    LR_EQ(s, 3e-3, 99, 0, 3e-3);
+    LR_EQ(s, 3e-3, 100, 1, 3e-4);
+    LR_EQ(s, 3e-3, 599, 5, 3e-8);
+    c.kind = SCHED_COSINE;
+    sched t = make(c, 100, 6);
+    cr_assert_eq(t.per_epoch, 0, "auto is per step for every other kind");
+}
+
+Test(schedule, a_warmup_kind_without_warmup_is_refused)
+{
+    sched_config c;
+    sched_config_default(&c);
+    c.kind = SCHED_WARMUP_COSINE;
+    sched s;
+    tl_err e = { 0 };
+    cr_assert_eq(sched_resolve(&s, &c, 5, 2, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "train.warmup: warmup_cosine needs a warmup length > 0"), "%s", e.msg);
+    cr_assert(strstr(e.msg, "train.schedule = cosine"), "%s", e.msg);
 }

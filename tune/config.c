@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tune/metric.h"
 
@@ -26,6 +27,7 @@ typedef struct keydef {
     const char *choices;  /* "a|b|c" for names, NULL for free text */
     double min, max;      /* numeric range (inclusive) */
     const char *help;
+    int above_min;        /* 1: min itself is refused (a value must be > min) */
 } keydef;
 
 #define O(f) offsetof(config, f)
@@ -73,12 +75,12 @@ static const keydef KEYS[] = {
     {"model.ctx", K_INT, O(ctx), 0, "64", NULL, 2, 1 << 16, "GPT: context length in tokens"},
     /* [train] */
     {"train.optimizer", K_STR, S(optimizer), "adamw", "adamw|sgd", 0, 0, "optimizer"},
-    {"train.lr", K_DBL, O(lr), 0, "1e-3", NULL, 0, 1e6, "base learning rate"},
+    {"train.lr", K_DBL, O(lr), 0, "1e-3", NULL, 0, 1e6, "base learning rate", 1},
     {"train.momentum", K_DBL, O(momentum), 0, "0.9", NULL, 0, 1, "SGD momentum"},
     {"train.nesterov", K_BOOL, O(nesterov), 0, "false", NULL, 0, 1, "SGD: Nesterov momentum"},
     {"train.beta1", K_DBL, O(beta1), 0, "0.9", NULL, 0, 1, "AdamW beta1"},
     {"train.beta2", K_DBL, O(beta2), 0, "0.999", NULL, 0, 1, "AdamW beta2"},
-    {"train.eps", K_DBL, O(eps), 0, "1e-8", NULL, 0, 1, "AdamW epsilon"},
+    {"train.eps", K_DBL, O(eps), 0, "1e-8", NULL, 0, 1, "AdamW epsilon", 1},
     {"train.weight_decay", K_DBL, O(weight_decay), 0, "0", NULL, 0, 100, "decoupled weight decay (AdamW) or L2 (SGD)"},
     {"train.clip_norm", K_DBL, O(clip_norm), 0, "0", NULL, 0, 1e9, "clip gradients to this global norm (0: off)"},
     {"train.epochs", K_INT, O(epochs), 0, "10", NULL, 1, 1e7, "epochs (text: evaluations)"},
@@ -95,10 +97,10 @@ static const keydef KEYS[] = {
     {"train.start_factor", K_DBL, O(start_factor), 0, "0", NULL, 0, 1, "warmup starts at lr * start_factor"},
     {"train.min_lr", K_DBL, O(min_lr), 0, "0", NULL, 0, 1e6, "floor of cosine and linear decay"},
     {"train.step_size", K_DBL, O(step_size), 0, "1", NULL, 1e-9, 1e9, "step decay: period, in schedule_unit"},
-    {"train.schedule_unit", K_STR, S(step_unit), "steps", "steps|epochs", 0, 0,
-     "schedules run per optimizer step or per epoch (unit of step_size)"},
-    {"train.decay_rate", K_DBL, O(decay_rate), 0, "0.1", NULL, 0, 1, "step decay factor"},
-    {"train.gamma", K_DBL, O(gamma), 0, "0.95", NULL, 0, 1, "exponential decay factor per schedule_unit"},
+    {"train.schedule_unit", K_STR, S(step_unit), "auto", "auto|steps|epochs", 0, 0,
+     "schedules run per optimizer step or per epoch (unit of step_size); auto: epochs for step, steps otherwise"},
+    {"train.decay_rate", K_DBL, O(decay_rate), 0, "0.1", NULL, 0, 1, "step decay factor", 1},
+    {"train.gamma", K_DBL, O(gamma), 0, "0.95", NULL, 0, 1, "exponential decay factor per schedule_unit", 1},
     {"train.early_stopping_patience", K_INT, O(patience), 0, "0", NULL, 0, 1e6,
      "stop after N evaluations without improvement (0: off)"},
     {"train.min_delta", K_DBL, O(min_delta), 0, "0", NULL, 0, 1e9, "smallest change that counts as improvement"},
@@ -232,7 +234,11 @@ static const char *closest_key(const char *key)
 {
     const char *best = NULL;
     int bd = 4;
+    size_t n = strlen(key);
     for (int i = 0; i < NKEYS; i++) {
+        size_t m = strlen(KEYS[i].key);
+        if ((n > m ? n - m : m - n) >= (size_t)bd)
+            continue; /* the distance is at least the length difference */
         int d = edit_distance(key, KEYS[i].key);
         if (d < bd) {
             bd = d;
@@ -320,10 +326,43 @@ static int in_choices(const char *choices, const char *v)
  * `shown` is how the value reads in a message (the text as given, or the
  * number's shortest round-trip text). */
 
+/* Shortest text that reads back to exactly v (how space_format_value
+ * and config_get write numbers). */
+static void fmt_number(double v, char *buf, size_t n)
+{
+    /* the shortest round-trip "%.*g" text, unless a plain decimal that also
+     * reads back exactly is as short ("10", not "1e+01") */
+    char g[64] = "", f[64] = "";
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(g, sizeof g, "%.*g", prec, v);
+        if (strtod(g, NULL) == v)
+            break;
+    }
+    for (int dec = 0; dec <= 20 && isfinite(v) && fabs(v) < 1e17; dec++) {
+        snprintf(f, sizeof f, "%.*f", dec, v);
+        if (strtod(f, NULL) == v)
+            break;
+        f[0] = 0;
+    }
+    snprintf(buf, n, "%s", f[0] && strlen(f) <= strlen(g) ? f : g);
+}
+
+/* The one out-of-range message: "where: key: V is out of range [MIN, MAX]"
+ * ("(MIN, MAX]" when MIN itself is refused), numbers in shortest text. */
+static int out_of_range(const keydef *k, double v, const char *where, tl_err *err)
+{
+    char tv[64], lo[64], hi[64];
+    fmt_number(v, tv, sizeof tv);
+    fmt_number(k->min, lo, sizeof lo);
+    fmt_number(k->max, hi, sizeof hi);
+    return tl_fail(err, TL_EINPUT, "%s: %s: %s is out of range %s%s, %s]", where, k->key, tv,
+                   k->above_min ? "(" : "[", lo, hi);
+}
+
 static int store_dbl(config *c, const keydef *k, double d, const char *where, tl_err *err)
 {
-    if (d < k->min || d > k->max)
-        return tl_fail(err, TL_EINPUT, "%s: %s: %g is out of range [%g, %g]", where, k->key, d, k->min, k->max);
+    if (d < k->min || d > k->max || (k->above_min && d == k->min))
+        return out_of_range(k, d, where, err);
     *(double *)((char *)c + k->off) = d;
     return 0;
 }
@@ -331,8 +370,8 @@ static int store_dbl(config *c, const keydef *k, double d, const char *where, tl
 /* K_INT, K_LONG, K_U64. */
 static int store_int(config *c, const keydef *k, long l, const char *where, tl_err *err)
 {
-    if ((double)l < k->min || (double)l > k->max)
-        return tl_fail(err, TL_EINPUT, "%s: %s: %ld is out of range [%.0f, %.0f]", where, k->key, l, k->min, k->max);
+    if ((double)l < k->min || (double)l > k->max || (k->above_min && (double)l == k->min))
+        return out_of_range(k, (double)l, where, err);
     char *at = (char *)c + k->off;
     if (k->type == K_INT)
         *(int *)at = (int)l;
@@ -413,21 +452,6 @@ static int set_key(config *c, const keydef *k, const char *raw, const char *wher
         return set_list(c, k, v, where, err);
     }
     return tl_fail(err, TL_ERUNTIME, "%s: %s: bad key type", where, k->key);
-}
-
-/* Shortest "%.*g" text that reads back to exactly v (how space_format_value
- * and config_get write numbers). */
-static void fmt_number(double v, char *buf, size_t n)
-{
-    snprintf(buf, n, "%.17g", v);
-    for (int prec = 1; prec <= 17; prec++) {
-        char t[64];
-        snprintf(t, sizeof t, "%.*g", prec, v);
-        if (strtod(t, NULL) == v) {
-            snprintf(buf, n, "%s", t);
-            return;
-        }
-    }
 }
 
 static int is_numeric(const keydef *k)
@@ -551,6 +575,8 @@ static int add_space_line(config *c, const char *key, const char *expr, const ch
 
 /* ---- INI parsing with line numbers ---- */
 
+#define SEEN_MAX 512
+
 typedef struct parse_ctx {
     config *c;
     FILE *f;
@@ -559,19 +585,65 @@ typedef struct parse_ctx {
     int toolong;
     tl_err *err;
     int failed;
+    int nseen;                      /* keys set by this file, to refuse a repeat */
+    char seen[SEEN_MAX][128];
+    int seen_line[SEEN_MAX];
 } parse_ctx;
 
+/* A header line ("[name]") that lacks its closing bracket, after blanks. */
+static int bad_header(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return *s == '[' && !strchr(s, ']');
+}
+
+/* libinih's line source: one line into str (num bytes), counted.  A NUL
+ * byte or an unclosed "[section" stops the parse with an error naming the
+ * line (libinih would cut the line at the NUL, or skip the header and
+ * blame the next line). */
 static char *line_reader(char *str, int num, void *stream)
 {
     parse_ctx *p = stream;
-    char *r = fgets(str, num, p->f);
-    if (!r)
+    if (p->failed)
         return NULL;
+    int n = 0, ch = EOF, nul = 0;
+    while (n < num - 1 && (ch = getc(p->f)) != EOF) {
+        nul |= ch == 0;
+        str[n++] = (char)ch;
+        if (ch == '\n')
+            break;
+    }
+    if (n == 0)
+        return NULL;
+    str[n] = 0;
     p->line++;
-    size_t n = strlen(str);
-    if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(p->f))
+    if (n == num - 1 && str[n - 1] != '\n' && (ch = getc(p->f)) != EOF) {
+        ungetc(ch, p->f);
         p->toolong = p->line;
-    return r;
+    }
+    if (nul || bad_header(str)) {
+        tl_fail(p->err, TL_EINPUT, nul ? "%s:%d: a NUL byte in the line (is this a text file?)"
+                                       : "%s:%d: section header without its closing ']' (write [name])", p->path, p->line);
+        p->failed = 1;
+        return NULL;
+    }
+    return str;
+}
+
+/* Refuses a key this file already set ("section.key"; space lines as
+ * "space.NAME").  Returns 0 or TL_EINPUT. */
+static int check_repeat(parse_ctx *p, const char *key, const char *where)
+{
+    for (int i = 0; i < p->nseen; i++)
+        if (!strcmp(p->seen[i], key))
+            return tl_fail(p->err, TL_EINPUT, "%s: %s: given twice (first at line %d); keep one of the two",
+                           where, key, p->seen_line[i]);
+    if (p->nseen < SEEN_MAX) {
+        snprintf(p->seen[p->nseen], sizeof p->seen[0], "%s", key);
+        p->seen_line[p->nseen++] = p->line;
+    }
+    return 0;
 }
 
 static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
@@ -595,14 +667,13 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
         p->failed = 1;
         return 0;
     }
-    int rc;
-    if (!strcmp(section, "space")) {
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", section, name);
+    int rc = check_repeat(p, key, where);
+    if (!rc && !strcmp(section, "space"))
         rc = add_space_line(p->c, name, value, where, p->err);
-    } else {
-        char key[128];
-        snprintf(key, sizeof key, "%s.%s", section, name);
+    else if (!rc)
         rc = config_set(p->c, key, value, where, p->err);
-    }
     if (rc) {
         p->failed = 1;
         return 0;
@@ -617,6 +688,11 @@ int config_load(config *c, const char *path, tl_err *err)
     FILE *f = fopen(path, "r");
     if (!f)
         return tl_fail(err, TL_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return tl_fail(err, TL_EINPUT, "%s: is a folder, not a config file (give the .ini file's path)", path);
+    }
     return load_stream(c, f, path, err);
 }
 
@@ -632,9 +708,19 @@ int config_load_text(config *c, const char *text, size_t len, const char *name, 
 
 static int load_stream(config *c, FILE *f, const char *path, tl_err *err)
 {
-    parse_ctx p = {.c = c, .f = f, .path = path, .err = err};
-    int rc = ini_parse_stream(line_reader, &p, on_ini_entry, &p);
+    parse_ctx *pp = calloc(1, sizeof *pp);
+    if (!pp) {
+        fclose(f);
+        return tl_fail(err, TL_ERUNTIME, "%s: out of memory", path);
+    }
+    *pp = (parse_ctx){.c = c, .f = f, .path = path, .err = err};
+    int rc = ini_parse_stream(line_reader, pp, on_ini_entry, pp);
+    int ioerr = ferror(f) ? errno : 0;
     fclose(f);
+    parse_ctx p = *pp; /* the fields read below; the key list is not */
+    free(pp);
+    if (!p.failed && ioerr)
+        return tl_fail(err, TL_EINPUT, "%s: cannot read: %s", path, strerror(ioerr));
     if (p.failed)
         return TL_EINPUT;
     if (p.toolong)
@@ -666,6 +752,15 @@ int config_set_arg(config *c, const char *arg, tl_err *err)
     return config_set(c, key, eq + 1, where, err);
 }
 
+/* 1 if c's [space] tunes key. */
+static int tunes(const config *c, const char *key)
+{
+    for (int i = 0; i < c->nspace; i++)
+        if (!strcmp(c->space[i].key, key))
+            return 1;
+    return 0;
+}
+
 int config_validate(const config *c, tl_err *err)
 {
     const char *src = c->source[0] ? c->source : "config";
@@ -676,6 +771,11 @@ int config_validate(const config *c, tl_err *err)
         return tl_fail(err, TL_EINPUT, "%s: model.type: gpt needs data.dataset = text (got %s)", src, c->dataset);
     if (!strcmp(c->dataset, "text") && strcmp(c->model_type, "gpt"))
         return tl_fail(err, TL_EINPUT, "%s: model.type: data.dataset = text needs model.type = gpt", src);
+    if (!strncmp(c->schedule, "warmup_", 7) && c->warmup == 0 && !tunes(c, "train.warmup"))
+        return tl_fail(err, TL_EINPUT,
+                       "%s: train.warmup: %s needs a warmup length > 0 (e.g. train.warmup = 1 with "
+                       "train.warmup_unit = epochs); without warmup use train.schedule = %s",
+                       src, c->schedule, !strcmp(c->schedule, "warmup_constant") ? "constant" : "cosine");
     if (c->max_budget > 0 && c->max_budget < c->min_budget)
         return tl_fail(err, TL_EINPUT, "%s: study.max_budget: %g is below study.min_budget %g", src, c->max_budget,
                        c->min_budget);
@@ -781,6 +881,26 @@ void config_write(const config *c, FILE *f)
         for (int i = 0; i < c->nspace; i++)
             fprintf(f, "%s = %s\n", c->space[i].key, c->space[i].expr);
     }
+}
+
+int config_write_changed(const config *c, FILE *f)
+{
+    config *d = malloc(sizeof *d);
+    if (!d)
+        return -1;
+    config_defaults(d);
+    int n = 0;
+    for (int i = 0; i < NKEYS; i++) {
+        char a[1100], b[1100];
+        config_get(c, KEYS[i].key, a, sizeof a);
+        config_get(d, KEYS[i].key, b, sizeof b);
+        if (strcmp(a, b))
+            fprintf(f, "%s%s=%s", n++ ? " " : "", KEYS[i].key, a);
+    }
+    for (int i = 0; i < c->nspace; i++)
+        fprintf(f, "%sspace.%s=%s", n++ ? " " : "", c->space[i].key, c->space[i].expr);
+    free(d);
+    return n;
 }
 
 char *config_to_string(const config *c)

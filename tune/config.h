@@ -185,6 +185,13 @@ int config_resolve(config *c, const char *path, tl_err *err);
  * table's order, then [space]) to f.  Cannot fail (f's errors are f's). */
 void config_write(const config *c, FILE *f);
 
+/* Writes, on one line without its newline, "key=value" for every key
+ * whose value differs from its default (defaults resolved from other keys
+ * count as changes), then the [space] lines as "space.NAME=EXPR": the
+ * compact form of the run's settings.  Returns how many it wrote, or -1
+ * when out of memory. */
+int config_write_changed(const config *c, FILE *f);
+
 /* Returns a malloc'd INI text of the resolved configuration (caller frees),
  * as config_write writes it, or NULL when out of memory. */
 char *config_to_string(const config *c);

@@ -3,10 +3,17 @@
  * evaluation, the schedule table and the lr range test. */
 #include "tune/fit.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "nn/ckpt.h"
 #include "nn/schedule.h"
 
 void fit_close(fit *f)
@@ -18,6 +25,54 @@ void fit_close(fit *f)
     free(f->ini);
     train_lr_find_free(&f->sweep);
     memset(f, 0, sizeof *f);
+}
+
+int fit_check_output(const char *path, const char *what, tl_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return tl_fail(err, TL_EINPUT, "%s: %s: is a folder; give a file name inside it", what, path);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    const char *folder = dirname(tmp);
+    if (stat(folder, &st) != 0 || !S_ISDIR(st.st_mode))
+        return tl_fail(err, TL_EINPUT, "%s: %s: the folder %s does not exist; create it first", what, path, folder);
+    /* a probe file beside the output: what the write will need, without
+     * touching a file that is already there */
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.tunelab-probe-XXXXXX", folder);
+    int fd = mkstemp(probe);
+    if (fd < 0)
+        return tl_fail(err, TL_EINPUT, "%s: %s: cannot write in %s (%s); choose another place", what, path, folder,
+                       strerror(errno));
+    close(fd);
+    unlink(probe);
+    if (access(path, F_OK) == 0 && access(path, W_OK) != 0)
+        return tl_fail(err, TL_EINPUT, "%s: %s: the file is read-only; choose another place", what, path);
+    return 0;
+}
+
+/* train.checkpoint before any training: a place that can be written, and
+ * not a file of something else (a checkpoint of another model, or not a
+ * checkpoint at all), which the first epoch would overwrite. */
+static int check_ckpt_target(const fit *f, tl_err *err)
+{
+    const char *path = f->cfg.checkpoint;
+    int rc = fit_check_output(path, "train.checkpoint", err);
+    if (rc || access(path, F_OK) != 0)
+        return rc;
+    ckpt_info in;
+    tl_err pe = {0};
+    if (ckpt_peek(path, &in, NULL, NULL, &pe))
+        return tl_fail(err, TL_EINPUT,
+                       "train.checkpoint: %s: exists and is not a readable tunelab checkpoint (%s); choose "
+                       "another train.checkpoint, or remove the file", path, pe.msg);
+    if (in.nparams != f->s.nparams)
+        return tl_fail(err, TL_EINPUT,
+                       "train.checkpoint: %s: holds a checkpoint of another model (%zu parameters; this run's "
+                       "model has %zu); choose another train.checkpoint, or remove the file to overwrite it",
+                       path, in.nparams, f->s.nparams);
+    return 0;
 }
 
 int fit_open(fit *f, const config *c, const char *resume, tl_err *err)
@@ -39,6 +94,11 @@ int fit_open(fit *f, const config *c, const char *resume, tl_err *err)
         return rc;
     }
     if (resume && (rc = session_resume(&f->s, resume, err))) {
+        fit_close(f);
+        return rc;
+    }
+    if (f->cfg.checkpoint[0] && (!resume || strcmp(resume, f->cfg.checkpoint)) &&
+        (rc = check_ckpt_target(f, err))) {
         fit_close(f);
         return rc;
     }

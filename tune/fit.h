@@ -38,9 +38,17 @@ typedef struct fit {
 /* Loads the data c names, builds the model and trainer, and with `resume`
  * (NULL: a fresh run) restores the trainer saved there.  c is copied; resume
  * is borrowed and must outlive f.  Returns 0, TL_EINPUT naming the file or
- * key (data, model config, a checkpoint that does not fit), TL_ERUNTIME for
+ * key (data, model config, a checkpoint that does not fit; a train.checkpoint
+ * that cannot be written, or that holds another file or another model's
+ * checkpoint: fit_check_output), TL_ERUNTIME for
  * memory; f is then empty.  f owns what it holds: fit_close. */
 int fit_open(fit *f, const config *c, const char *resume, tl_err *err);
+
+/* Checks, before any work, that an output file can be written at path:
+ * not a folder, its folder exists and takes a new file, an existing file
+ * is writable.  Changes nothing on disk.  `what` names the output in
+ * messages ("train.checkpoint", "--plot").  Returns 0 or TL_EINPUT. */
+int fit_check_output(const char *path, const char *what, tl_err *err);
 
 /* Frees what f owns; NULL is a no-op. */
 void fit_close(fit *f);

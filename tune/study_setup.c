@@ -164,10 +164,26 @@ void tune_retrain_command(const config *c, const space *sp, const double *values
         snprintf(buf + used, n - used, " --set train.threads=%s", threads);
 }
 
+/* hpo/ names its setting (max_consecutive_failures); a config user knows
+ * the key that sets it: the message says study.max_failures. */
+static void name_config_keys(tl_err *err)
+{
+    static const char from[] = "max_consecutive_failures =", to[] = "study.max_failures =";
+    char *at = err ? strstr(err->msg, from) : NULL;
+    if (!at)
+        return;
+    char tail[sizeof err->msg];
+    snprintf(tail, sizeof tail, "%s", at + strlen(from));
+    snprintf(at, sizeof err->msg - (size_t)(at - err->msg), "%s%s", to, tail);
+}
+
 int tune_objective_optimize(tune_objective *o, study *st, int workers, study_progress_fn fn, void *ud,
                             tl_err *err)
 {
-    if (tune_mpi_size() > 1) /* rank 0 of an MPI job: the trials run on the other ranks */
-        return tune_objective_optimize_mpi(o, st, workers, fn, ud, err);
-    return study_optimize(st, &o->obj, workers, fn, ud, err);
+    int rc = tune_mpi_size() > 1 /* rank 0 of an MPI job: the trials run on the other ranks */
+                 ? tune_objective_optimize_mpi(o, st, workers, fn, ud, err)
+                 : study_optimize(st, &o->obj, workers, fn, ud, err);
+    if (rc)
+        name_config_keys(err);
+    return rc;
 }
