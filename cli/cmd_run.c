@@ -248,7 +248,8 @@ static int run_open(run *r, const args *a, int open_study, tl_err *err, const ch
         }
         return rc;
     }
-    return store_definition(r, a, err);
+    if ((rc = store_definition(r, a, err)))
+        return rc;
     /* What `tunelab report` and `best` need to read the study back (the
      * sampler stores its own settings). */
     study_attr_set(r->st, "sampler", r->sc.sampler, NULL);

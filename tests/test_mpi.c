@@ -486,7 +486,11 @@ static double train_val_loss(const cli_out *r)
 Test(mpi, data_parallel_train_equals_the_single_process_run)
 {
     need_mpirun();
-    write_spirals("dp.ini", "[train]\nepochs = 6\naccum_steps = 2\nschedule = cosine\nbatch_size = 30\nearly_stopping_patience = 3\n");
+    /* batch 30: every micro-batch splits evenly over 3 ranks */
+    write_file("dp.ini", "[data]\ndataset = spirals\nsamples = 300\nclasses = 3\nval_fraction = 0.2\n"
+                         "[model]\ntype = mlp\nlayers = 1\nhidden = 16\n"
+                         "[train]\nlr = 3e-2\nbatch_size = 30\nseed = 7\nepochs = 6\naccum_steps = 2\n"
+                         "schedule = cosine\nearly_stopping_patience = 3\n");
     cli_out one = mpi_run(0, "train dp.ini --json");
     cr_assert_eq(one.status, 0, "%s", one.err);
     cli_out three = mpi_run(3, "train dp.ini --json");
