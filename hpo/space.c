@@ -7,6 +7,7 @@
  * "file:line"), sample anything, or keep any global state.
  */
 #include "hpo/space.h"
+#include "util/fmt.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -88,25 +89,6 @@ int space_find(const space *sp, const char *name)
     return -1;
 }
 
-/* Shortest text that reads back to exactly v ("10", "0.25", "1e-05"). */
-static void fmt_num(double v, char *buf, size_t n)
-{
-    /* the shortest round-trip "%.*g" text, unless a plain decimal that also
-     * reads back exactly is as short ("10", not "1e+01") */
-    char g[64] = "", f[64] = "";
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(g, sizeof g, "%.*g", prec, v);
-        if (strtod(g, NULL) == v)
-            break;
-    }
-    for (int dec = 0; dec <= 20 && isfinite(v) && fabs(v) < 1e17; dec++) {
-        snprintf(f, sizeof f, "%.*f", dec, v);
-        if (strtod(f, NULL) == v)
-            break;
-        f[0] = 0;
-    }
-    snprintf(buf, n, "%s", f[0] && strlen(f) <= strlen(g) ? f : g);
-}
 
 /* ---- Parsing ---- */
 
@@ -523,8 +505,8 @@ int space_describe(const space *sp, int i, int with_grid, char *buf, size_t n)
         }
         at = put(buf, n, at, ")");
     } else {
-        fmt_num(p->low, a, sizeof a);
-        fmt_num(p->high, b, sizeof b);
+        tl_fmt_shortest(p->low, a, sizeof a);
+        tl_fmt_shortest(p->high, b, sizeof b);
         const char *kind = p->kind == PARAM_FLOAT ? (p->log ? "loguniform" : "uniform")
                                                   : (p->log ? "logint" : "int");
         at = put(buf, n, at, "%s(%s, %s)", kind, a, b);
@@ -703,7 +685,7 @@ int space_format_value(const space *sp, int i, double v, char *buf, size_t n)
     if (p->kind == PARAM_INT)
         return snprintf(buf, n, "%.0f", v);
     char tmp[40];
-    fmt_num(v, tmp, sizeof tmp);
+    tl_fmt_shortest(v, tmp, sizeof tmp);
     return snprintf(buf, n, "%s", tmp);
 }
 

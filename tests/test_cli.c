@@ -9,23 +9,11 @@
 #include <string.h>
 
 #include "tests/cli_util.h"
+#include "tests/tmpdir_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl-cli");
 
-static void mkdir_tmp(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl-cliXXXXXX");
-    cr_assert(mkdtemp(dir));
-}
-
-static void rm_tmp(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    (void)!system(cmd);
-}
-
-TestSuite(cli, .init = mkdir_tmp, .fini = rm_tmp, .timeout = 120);
+TestSuite(cli, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 120);
 
 static const char *SPIRALS =
     "[data]\ndataset = spirals\nsamples = 600\nclasses = 3\nnoise = 0.02\nval_fraction = 0.2\n"

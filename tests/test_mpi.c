@@ -19,23 +19,11 @@
 #include <unistd.h>
 
 #include "tests/cli_util.h"
+#include "tests/tmpdir_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl-mpi");
 
-static void mkdir_tmp(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl-mpiXXXXXX");
-    cr_assert(mkdtemp(dir));
-}
-
-static void rm_tmp(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    (void)!system(cmd);
-}
-
-TestSuite(mpi, .init = mkdir_tmp, .fini = rm_tmp, .timeout = 90);
+TestSuite(mpi, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 90);
 
 /* Under `make asan`, LeakSanitizer would report Open MPI's own allocations
  * at exit, made by plugins it has unloaded by then (so no suppression can

@@ -9,24 +9,12 @@
 #include <sys/stat.h>
 
 #include "tests/cli_util.h"
+#include "tests/tmpdir_util.h"
 #include "tune/config.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl-silent");
 
-static void mkdir_tmp(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl-silentXXXXXX");
-    cr_assert(mkdtemp(dir));
-}
-
-static void rm_tmp(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    (void)!system(cmd);
-}
-
-TestSuite(silent_config, .init = mkdir_tmp, .fini = rm_tmp, .timeout = 60);
+TestSuite(silent_config, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 60);
 
 /* Loads `len` bytes of INI text through a file; returns config_load's code
  * with the message in e. */

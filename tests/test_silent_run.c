@@ -8,23 +8,11 @@
 #include <string.h>
 
 #include "tests/cli_util.h"
+#include "tests/tmpdir_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl-silentr");
 
-static void mkdir_tmp(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl-silentrXXXXXX");
-    cr_assert(mkdtemp(dir));
-}
-
-static void rm_tmp(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    (void)!system(cmd);
-}
-
-TestSuite(silent_run, .init = mkdir_tmp, .fini = rm_tmp, .timeout = 60);
+TestSuite(silent_run, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 60);
 
 static void write_file(const char *name, const char *text)
 {

@@ -16,23 +16,11 @@
 #include "hpo/sampler_tpe.h"
 #include "hpo/study.h"
 #include "tests/cli_util.h"
+#include "tests/tmpdir_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl-tpecma");
 
-static void mkdir_tmp(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl-tpecmaXXXXXX");
-    cr_assert(mkdtemp(dir));
-}
-
-static void rm_tmp(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    (void)!system(cmd);
-}
-
-TestSuite(tpe_cmaes, .init = mkdir_tmp, .fini = rm_tmp, .timeout = 120);
+TestSuite(tpe_cmaes, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 120);
 
 static void add(space *sp, const char *name, const char *expr)
 {

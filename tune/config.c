@@ -19,6 +19,7 @@
 #include "tune/metric.h"
 
 #include "tune/config_keys.h"
+#include "util/fmt.h"
 
 static void trim(char *s)
 {
@@ -90,35 +91,15 @@ static int in_choices(const char *choices, const char *v)
  * `shown` is how the value reads in a message (the text as given, or the
  * number's shortest round-trip text). */
 
-/* Shortest text that reads back to exactly v (how space_format_value
- * and config_get write numbers). */
-static void fmt_number(double v, char *buf, size_t n)
-{
-    /* the shortest round-trip "%.*g" text, unless a plain decimal that also
-     * reads back exactly is as short ("10", not "1e+01") */
-    char g[64] = "", f[64] = "";
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(g, sizeof g, "%.*g", prec, v);
-        if (strtod(g, NULL) == v)
-            break;
-    }
-    for (int dec = 0; dec <= 20 && isfinite(v) && fabs(v) < 1e17; dec++) {
-        snprintf(f, sizeof f, "%.*f", dec, v);
-        if (strtod(f, NULL) == v)
-            break;
-        f[0] = 0;
-    }
-    snprintf(buf, n, "%s", f[0] && strlen(f) <= strlen(g) ? f : g);
-}
 
 /* The one out-of-range message: "where: key: V is out of range [MIN, MAX]"
  * ("(MIN, MAX]" when MIN itself is refused), numbers in shortest text. */
 static int out_of_range(const keydef *k, double v, const char *where, tl_err *err)
 {
     char tv[64], lo[64], hi[64];
-    fmt_number(v, tv, sizeof tv);
-    fmt_number(k->min, lo, sizeof lo);
-    fmt_number(k->max, hi, sizeof hi);
+    tl_fmt_shortest(v, tv, sizeof tv);
+    tl_fmt_shortest(k->min, lo, sizeof lo);
+    tl_fmt_shortest(k->max, hi, sizeof hi);
     return tl_fail(err, TL_EINPUT, "%s: %s: %s is out of range %s%s, %s]", where, k->key, tv,
                    k->above_min ? "(" : "[", lo, hi);
 }
@@ -230,7 +211,7 @@ static int is_numeric(const keydef *k)
 static int set_number(config *c, const keydef *k, double v, const char *shown, const char *where, tl_err *err)
 {
     char txt[64];
-    fmt_number(v, txt, sizeof txt);
+    tl_fmt_shortest(v, txt, sizeof txt);
     if (!shown)
         shown = txt;
     switch (k->type) {
@@ -596,7 +577,7 @@ int config_get(const config *c, const char *key, char *buf, size_t n)
     const char *base = (const char *)c;
     switch (k->type) {
     case K_DBL:
-        fmt_number(*(const double *)(base + k->off), buf, n);
+        tl_fmt_shortest(*(const double *)(base + k->off), buf, n);
         break;
     case K_INT:
         snprintf(buf, n, "%d", *(const int *)(base + k->off));
