@@ -87,6 +87,14 @@ static inline void cli_write(const char *path, const char *text)
     fclose(f);
 }
 
+/* Writes text to the file dir/name. */
+static inline void cli_write_in(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    cli_write(path, text);
+}
+
 /* The last line of s (static buffer-free: returns a pointer into s). */
 static inline const char *cli_last_line(const char *s)
 {

@@ -97,9 +97,7 @@ Test(cli, version_and_help)
 
 Test(cli, unknown_key_names_file_line_and_suggests)
 {
-    char path[128];
-    snprintf(path, sizeof path, "%s/bad.ini", dir);
-    cli_write(path, "[data]\ndataset = spirals\n\n[train]\nlrr = 0.1\n");
+    cli_write_in(dir, "bad.ini", "[data]\ndataset = spirals\n\n[train]\nlrr = 0.1\n");
     cli_out r = cli_run(dir, "train bad.ini");
     cr_assert_eq(r.status, 2, "status %d", r.status);
     cr_assert(strstr(r.err, "bad.ini:5: train.lrr: unknown key (did you mean train.lr?)"), "stderr: %s", r.err);
@@ -108,19 +106,17 @@ Test(cli, unknown_key_names_file_line_and_suggests)
 
 Test(cli, bad_values_and_sections_are_config_errors)
 {
-    char path[128];
-    snprintf(path, sizeof path, "%s/bad.ini", dir);
-    cli_write(path, "[train]\nlr = fast\n");
+    cli_write_in(dir, "bad.ini", "[train]\nlr = fast\n");
     cli_out r = cli_run(dir, "train bad.ini");
     cr_assert_eq(r.status, 2);
     cr_assert(strstr(r.err, "bad.ini:2: train.lr: expected a number, got 'fast'"), "stderr: %s", r.err);
     cli_free(&r);
-    cli_write(path, "[trian]\nlr = 1\n");
+    cli_write_in(dir, "bad.ini", "[trian]\nlr = 1\n");
     r = cli_run(dir, "train bad.ini");
     cr_assert_eq(r.status, 2);
     cr_assert(strstr(r.err, "bad.ini:2: [trian]: unknown section"), "stderr: %s", r.err);
     cli_free(&r);
-    cli_write(path, "[model]\ntype = gpt\nd_model = 130\nheads = 4\n[data]\ndataset = text\n");
+    cli_write_in(dir, "bad.ini", "[model]\ntype = gpt\nd_model = 130\nheads = 4\n[data]\ndataset = text\n");
     r = cli_run(dir, "train bad.ini");
     cr_assert_eq(r.status, 2);
     cr_assert(strstr(r.err, "model.heads: d_model 130 is not divisible by 4 heads"), "stderr: %s", r.err);
@@ -201,8 +197,7 @@ Test(cli, damaged_checkpoint_is_rejected_and_kept)
     free(before);
     free(after);
     cli_free(&r);
-    snprintf(path, sizeof path, "%s/trunc.ckpt", dir);
-    cli_write(path, "TLCKPT");
+    cli_write_in(dir, "trunc.ckpt", "TLCKPT");
     r = cli_run(dir, "train --resume trunc.ckpt");
     cr_assert_eq(r.status, 2);
     cr_assert(strstr(r.err, "trunc.ckpt"), "stderr: %s", r.err);
@@ -263,10 +258,8 @@ Test(cli, lr_find_suggests_a_rate_in_the_sweep)
 
 Test(cli, run_function_study_then_resume_adds_trials)
 {
-    char path[128];
-    snprintf(path, sizeof path, "%s/f.ini", dir);
-    cli_write(path, "[objective]\ntype = function\nfunction = branin\n[study]\ntrials = 8\nseed = 5\n"
-                    "storage = f.db\n[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n");
+    cli_write_in(dir, "f.ini", "[objective]\ntype = function\nfunction = branin\n[study]\ntrials = 8\nseed = 5\n"
+                               "storage = f.db\n[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n");
     cli_out r = cli_run(dir, "run f.ini --json");
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
     cJSON *j = last_json(r.out);
@@ -309,13 +302,11 @@ Test(cli, run_train_study_with_two_workers)
  * 2.201867357889811 at 1 thread, 2.2018669923146565 at 2). */
 Test(cli, retrain_line_reproduces_the_best_trial_bit_for_bit)
 {
-    char path[128];
-    snprintf(path, sizeof path, "%s/r.ini", dir);
-    cli_write(path, "[data]\ndataset = blobs\nsamples = 1200\nclasses = 10\nfeatures = 784\n"
-                    "noise = 8\nval_fraction = 0.2\n[model]\ntype = mlp\nlayers = 2\nhidden = 256\n"
-                    "[train]\nbatch_size = 128\nepochs = 4\nseed = 7\n"
-                    "[study]\ntrials = 2\nmetric = val_loss\nworkers = 2\nstorage = r.db\n"
-                    "[space]\ntrain.lr = loguniform(5e-4, 2e-3)\n");
+    cli_write_in(dir, "r.ini", "[data]\ndataset = blobs\nsamples = 1200\nclasses = 10\nfeatures = 784\n"
+                               "noise = 8\nval_fraction = 0.2\n[model]\ntype = mlp\nlayers = 2\nhidden = 256\n"
+                               "[train]\nbatch_size = 128\nepochs = 4\nseed = 7\n"
+                               "[study]\ntrials = 2\nmetric = val_loss\nworkers = 2\nstorage = r.db\n"
+                               "[space]\ntrain.lr = loguniform(5e-4, 2e-3)\n");
     cli_out r = cli_run(dir, "run r.ini --json");
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
     cJSON *j = last_json(r.out);
@@ -415,9 +406,8 @@ Test(cli, trains_on_a_folder_of_images_and_names_a_bad_one)
             write_bmp(path, c ? 200 : 50, (unsigned)(c * 100 + i));
         }
     }
-    snprintf(path, sizeof path, "%s/i.ini", dir);
-    cli_write(path, "[data]\ndataset = images\npath = img\nval_fraction = 0.25\n[model]\nhidden = 16\n"
-                    "[train]\nepochs = 8\nbatch_size = 8\nlr = 1e-2\n");
+    cli_write_in(dir, "i.ini", "[data]\ndataset = images\npath = img\nval_fraction = 0.25\n[model]\nhidden = 16\n"
+                               "[train]\nepochs = 8\nbatch_size = 8\nlr = 1e-2\n");
     cli_out r = cli_run(dir, "train i.ini --json");
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
     cJSON *j = last_json(r.out);

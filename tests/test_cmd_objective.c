@@ -19,25 +19,11 @@
 #include "hpo/benchfn.h"
 #include "util/timer.h"
 
-static char dir[64];
+#include "tests/tmpdir_util.h"
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
+TMPDIR_FIXTURE(dir, "tl_cmd")
 
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_cmd_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(cmd_objective, .init = setup, .fini = teardown);
+TestSuite(cmd_objective, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 static study *open_study(const char *name, const char *scheduler, space *sp)
 {

@@ -30,25 +30,11 @@
 #include "hpo/scheduler.h"
 #include "hpo/study.h"
 
-static char dir[64];
+#include "tests/tmpdir_util.h"
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
+TMPDIR_FIXTURE(dir, "tl_evo")
 
-static void setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_evo_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(evolution, .init = setup, .fini = teardown);
+TestSuite(evolution, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 static void add(space *sp, const char *name, const char *expr)
 {

@@ -18,6 +18,7 @@
 #include "hpo/space.h"
 #include "hpo/study.h"
 #include "tests/report_util.h"
+#include "tests/tmpdir_util.h"
 
 /* The additive R3 sequence of scripts/importance_optuna.py. */
 static const double R3[3] = {0.8191725133961645, 0.6710436067037893, 0.5497004779019703};
@@ -187,12 +188,7 @@ Test(importance, fewer_than_two_complete_trials_is_an_input_error)
 
 /* ---- the command ---- */
 
-static char dir[64];
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
+TMPDIR_FIXTURE(dir, "tl_imp")
 
 /* A study "imp" of n trials of f = 10 x + 0.1 y (random search) at db. */
 static void make_db(const char *db, int n)
@@ -219,25 +215,14 @@ static void make_db(const char *db, int n)
     space_free(&sp);
 }
 
-static void cli_setup(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_imp_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void cli_teardown(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static const char *tl_bin(void)
 {
     const char *b = getenv("TUNELAB_BIN");
     return b && b[0] ? b : "./tunelab";
 }
 
-Test(importance_cli, table_and_json_rank_the_dominant_parameter_first, .init = cli_setup,
-     .fini = cli_teardown, .timeout = 60)
+Test(importance_cli, table_and_json_rank_the_dominant_parameter_first, .init = tmpdir_setup,
+     .fini = tmpdir_teardown, .timeout = 60)
 {
     char db[128], *out, *errout;
     snprintf(db, sizeof db, "%s/imp.db", dir);
@@ -263,8 +248,8 @@ Test(importance_cli, table_and_json_rank_the_dominant_parameter_first, .init = c
     free(errout);
 }
 
-Test(importance_cli, one_trial_is_an_error_naming_the_study_with_status_2, .init = cli_setup,
-     .fini = cli_teardown, .timeout = 60)
+Test(importance_cli, one_trial_is_an_error_naming_the_study_with_status_2, .init = tmpdir_setup,
+     .fini = tmpdir_teardown, .timeout = 60)
 {
     char db[128], *out, *errout;
     snprintf(db, sizeof db, "%s/one.db", dir);

@@ -19,26 +19,11 @@
 #include <sys/stat.h>
 
 #include "tests/cli_util.h"
+#include "tests/tmpdir_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_nas")
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void mk(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_nas_XXXXXX");
-    cr_assert(mkdtemp(dir));
-}
-
-static void rm(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(nas_cli, .init = mk, .fini = rm, .timeout = 120);
+TestSuite(nas_cli, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 120);
 
 /* 39 architectures (1 to 3 layers of width 8, 16 or 32), of which 20 fit
  * in MAX_PARAMS: 26 trials must reuse at least 6 results. */
@@ -103,9 +88,8 @@ static cJSON *last_json(const char *out)
 
 Test(nas_cli, evolution_on_spirals_keeps_the_budget_reuses_repeats_and_finds_the_front)
 {
-    char path[128], db[128];
-    snprintf(path, sizeof path, "%s/evo.ini", dir);
-    cli_write(path, SPIRALS);
+    char db[128];
+    cli_write_in(dir, "evo.ini", SPIRALS);
     cli_out r = cli_run(dir, "run evo.ini --set study.storage=evo.db --json");
     cr_assert_eq(r.status, 0, "%s", r.err);
     cJSON *sum = last_json(r.out);
@@ -209,14 +193,13 @@ Test(nas_cli, tiny_gpt_never_trains_heads_that_do_not_divide_d_model)
     for (int i = 0; i < 300; i++)
         fprintf(f, "%s the cat sat on the mat %d times\n", i % 3 ? "and" : "so", i % 7);
     fclose(f);
-    snprintf(path, sizeof path, "%s/gpt.ini", dir);
-    cli_write(path, "[data]\ndataset = text\npath = tiny.txt\nval_fraction = 0.2\neval_windows = 8\n"
-                    "[model]\ntype = gpt\nctx = 8\nd_model = 16\nlayers = 1\nheads = 1\nmlp_ratio = 2\n"
-                    "[train]\nlr = 3e-3\nbatch_size = 8\nsteps_per_epoch = 5\nepochs = 1\nseed = 1\nthreads = 1\n"
-                    "[study]\nname = gpt\nstorage = gpt.db\ntrials = 8\nsampler = evolution\nseed = 1\n"
-                    "[nas]\npopulation = 3\nsample_size = 2\n"
-                    "[space]\nmodel.d_model = choice(8, 12, 16)\nmodel.heads = choice(1, 2, 3, 4)\n"
-                    "model.layers = int(1, 2)\n");
+    cli_write_in(dir, "gpt.ini", "[data]\ndataset = text\npath = tiny.txt\nval_fraction = 0.2\neval_windows = 8\n"
+                                 "[model]\ntype = gpt\nctx = 8\nd_model = 16\nlayers = 1\nheads = 1\nmlp_ratio = 2\n"
+                                 "[train]\nlr = 3e-3\nbatch_size = 8\nsteps_per_epoch = 5\nepochs = 1\nseed = 1\nthreads = 1\n"
+                                 "[study]\nname = gpt\nstorage = gpt.db\ntrials = 8\nsampler = evolution\nseed = 1\n"
+                                 "[nas]\npopulation = 3\nsample_size = 2\n"
+                                 "[space]\nmodel.d_model = choice(8, 12, 16)\nmodel.heads = choice(1, 2, 3, 4)\n"
+                                 "model.layers = int(1, 2)\n");
     cli_out r = cli_run(dir, "run gpt.ini --json");
     cr_assert_eq(r.status, 0, "%s", r.err);
     cJSON *sum = last_json(r.out);
@@ -245,9 +228,7 @@ Test(nas_cli, tiny_gpt_never_trains_heads_that_do_not_divide_d_model)
 
 Test(nas_cli, unknown_objective_is_a_config_error)
 {
-    char path[128];
-    snprintf(path, sizeof path, "%s/bad.ini", dir);
-    cli_write(path, SPIRALS);
+    cli_write_in(dir, "bad.ini", SPIRALS);
     cli_out r = cli_run(dir, "run bad.ini --set 'nas.objectives=val_loss, speed'");
     cr_assert_eq(r.status, 2, "status %d: %s", r.status, r.err);
     cr_assert(strstr(r.err, "nas.objectives") && strstr(r.err, "params or flops"), "%s", r.err);

@@ -19,26 +19,11 @@
 #include <unistd.h>
 
 #include "tests/cli_util.h"
+#include "tests/tmpdir_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_inh")
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void mk(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/tl_inh_XXXXXX");
-    cr_assert(mkdtemp(dir));
-}
-
-static void rm(void)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(nas_inherit_cli, .init = mk, .fini = rm, .timeout = 120);
+TestSuite(nas_inherit_cli, .init = tmpdir_setup, .fini = tmpdir_teardown, .timeout = 120);
 
 static const char *SPIRALS =
     "[data]\ndataset = spirals\nsamples = 600\nclasses = 3\n"
@@ -84,8 +69,7 @@ static int load(const char *db, row *rows, int cap)
 Test(nas_inherit_cli, children_inherit_train_child_epochs_and_fall_back_when_the_state_is_gone)
 {
     char path[160], db[160];
-    snprintf(path, sizeof path, "%s/inh.ini", dir);
-    cli_write(path, SPIRALS);
+    cli_write_in(dir, "inh.ini", SPIRALS);
     cli_out r = cli_run(dir, "run inh.ini --set study.storage=inh.db");
     cr_assert_eq(r.status, 0, "%s", r.err);
     cli_free(&r);
@@ -144,17 +128,14 @@ Test(nas_inherit_cli, children_inherit_train_child_epochs_and_fall_back_when_the
 
 Test(nas_inherit_cli, inherit_needs_evolution_and_an_architecture_space)
 {
-    char path[160];
-    snprintf(path, sizeof path, "%s/inh.ini", dir);
-    cli_write(path, SPIRALS);
+    cli_write_in(dir, "inh.ini", SPIRALS);
     cli_out r = cli_run(dir, "run inh.ini --set study.storage=a.db --set study.sampler=random");
     cr_assert_eq(r.status, 2, "%s", r.err);
     cr_assert(strstr(r.err, "nas.inherit") && strstr(r.err, "evolution"), "%s", r.err);
     cli_free(&r);
-    snprintf(path, sizeof path, "%s/lr.ini", dir);
-    cli_write(path, "[data]\ndataset = spirals\nsamples = 200\n[train]\nepochs = 1\n"
-                    "[study]\nsampler = evolution\ntrials = 2\n[nas]\ninherit = true\n"
-                    "[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n");
+    cli_write_in(dir, "lr.ini", "[data]\ndataset = spirals\nsamples = 200\n[train]\nepochs = 1\n"
+                                "[study]\nsampler = evolution\ntrials = 2\n[nas]\ninherit = true\n"
+                                "[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n");
     r = cli_run(dir, "run lr.ini --set study.storage=b.db");
     cr_assert_eq(r.status, 2, "%s", r.err);
     cr_assert(strstr(r.err, "nas.inherit") && strstr(r.err, "architecture"), "%s", r.err);

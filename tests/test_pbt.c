@@ -879,8 +879,7 @@ static int inter_at(sqlite3 *db, int m, int step, double *v)
 Test(pbt, cli_copied_member_continues_bit_identically_and_replay_reproduces_it)
 {
     char path[128];
-    snprintf(path, sizeof path, "%s/sp.ini", dir);
-    cli_write(path, SPIRALS_INI);
+    cli_write_in(dir, "sp.ini", SPIRALS_INI);
     cli_out r = cli_run(dir, "run sp.ini --quiet");
     cr_assert_eq(r.status, 0, "run failed: %s", r.err);
     cli_free(&r);
@@ -978,8 +977,7 @@ Test(pbt, validate_refuses_what_the_untunable_hook_names)
 Test(pbt, cli_refuses_to_tune_what_a_copied_member_cannot_change)
 {
     char path[128];
-    snprintf(path, sizeof path, "%s/sp.ini", dir);
-    cli_write(path, SPIRALS_INI);
+    cli_write_in(dir, "sp.ini", SPIRALS_INI);
     const char *keys[] = { "train.batch_size", "model.hidden", "train.optimizer" };
     const char *exprs[] = { "choice(16, 32)", "choice(8, 16)", "choice(sgd, adamw)" };
     for (int k = 0; k < 3; k++) {

@@ -83,9 +83,7 @@ Test(silent_config, a_folder_as_the_config_exits_2)
 
 Test(silent_config, warmup_cosine_without_warmup_names_train_warmup)
 {
-    char path[128];
-    snprintf(path, sizeof path, "%s/s.ini", dir);
-    cli_write(path, "[data]\ndataset = spirals\nsamples = 200\n[train]\nepochs = 1\n");
+    cli_write_in(dir, "s.ini", "[data]\ndataset = spirals\nsamples = 200\n[train]\nepochs = 1\n");
     cli_out r = cli_run(dir, "train s.ini --set train.schedule=warmup_cosine");
     cr_assert_eq(r.status, 2, "status %d: %s", r.status, r.err);
     cr_assert(strstr(r.err, "s.ini: train.warmup: warmup_cosine needs a warmup length > 0"), "%s", r.err);

@@ -9,25 +9,21 @@
 #include <string.h>
 
 #include "tests/cli_util.h"
+#include "tests/tmpdir_util.h"
 #include "tune/study_definition.h"
 
 static char dir[64];
 
 static void mkdir_tmp(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tl-silentdXXXXXX");
-    cr_assert(mkdtemp(dir));
-    char path[160];
-    snprintf(path, sizeof path, "%s/b.ini", dir);
-    cli_write(path, "[objective]\ntype = function\n[study]\ntrials = 3\nstorage = b.db\nsampler = bayes\n"
-                    "[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n");
+    tmpdir_make(dir, sizeof dir, "tl-silentd");
+    cli_write_in(dir, "b.ini", "[objective]\ntype = function\n[study]\ntrials = 3\nstorage = b.db\nsampler = bayes\n"
+                               "[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n");
 }
 
 static void rm_tmp(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    (void)!system(cmd);
+    tmpdir_remove(dir);
 }
 
 TestSuite(silent_definition, .init = mkdir_tmp, .fini = rm_tmp, .timeout = 60);

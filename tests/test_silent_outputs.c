@@ -11,23 +11,19 @@
 #include <unistd.h>
 
 #include "tests/cli_util.h"
+#include "tests/tmpdir_util.h"
 
 static char dir[64];
 
 static void mkdir_tmp(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tl-silentoXXXXXX");
-    cr_assert(mkdtemp(dir));
-    char path[128];
-    snprintf(path, sizeof path, "%s/s.ini", dir);
-    cli_write(path, "[data]\ndataset = spirals\nsamples = 200\n[model]\nhidden = 16\n[train]\nepochs = 2\n");
+    tmpdir_make(dir, sizeof dir, "tl-silento");
+    cli_write_in(dir, "s.ini", "[data]\ndataset = spirals\nsamples = 200\n[model]\nhidden = 16\n[train]\nepochs = 2\n");
 }
 
 static void rm_tmp(void)
 {
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "chmod -R u+w '%s'; rm -rf '%s'", dir, dir);
-    (void)!system(cmd);
+    tmpdir_remove(dir);
 }
 
 TestSuite(silent_outputs, .init = mkdir_tmp, .fini = rm_tmp, .timeout = 60);

@@ -9,25 +9,21 @@
 #include <string.h>
 
 #include "tests/cli_util.h"
+#include "tests/tmpdir_util.h"
 
 static char dir[64];
 
 static void mkdir_tmp(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/tl-silentpXXXXXX");
-    cr_assert(mkdtemp(dir));
-    char path[160];
-    snprintf(path, sizeof path, "%s/p.ini", dir);
-    cli_write(path, "[data]\ndataset = spirals\nsamples = 300\n[model]\nhidden = 16\n[train]\nepochs = 4\n"
-                    "[study]\nscheduler = pbt\nstorage = p.db\nworkers = 2\n[pbt]\npopulation = 4\n"
-                    "[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n");
+    tmpdir_make(dir, sizeof dir, "tl-silentp");
+    cli_write_in(dir, "p.ini", "[data]\ndataset = spirals\nsamples = 300\n[model]\nhidden = 16\n[train]\nepochs = 4\n"
+                               "[study]\nscheduler = pbt\nstorage = p.db\nworkers = 2\n[pbt]\npopulation = 4\n"
+                               "[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n");
 }
 
 static void rm_tmp(void)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    (void)!system(cmd);
+    tmpdir_remove(dir);
 }
 
 TestSuite(silent_progress, .init = mkdir_tmp, .fini = rm_tmp, .timeout = 120);
@@ -49,9 +45,7 @@ Test(silent_progress, pbt_in_a_pipe_counts_running_paused_and_done)
 
 Test(silent_progress, train_prints_a_compact_header_unless_verbose)
 {
-    char path[160];
-    snprintf(path, sizeof path, "%s/t.ini", dir);
-    cli_write(path, "[data]\ndataset = spirals\nsamples = 300\n[train]\nepochs = 1\n");
+    cli_write_in(dir, "t.ini", "[data]\ndataset = spirals\nsamples = 300\n[train]\nepochs = 1\n");
     cli_out r = cli_run(dir, "train t.ini");
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert(strstr(r.err, "# settings: data.dataset=spirals data.samples=300 train.epochs=1"), "%s", r.err);
@@ -70,10 +64,8 @@ Test(silent_progress, train_prints_a_compact_header_unless_verbose)
 
 Test(silent_progress, run_prints_every_key_only_with_verbose)
 {
-    char path[160];
-    snprintf(path, sizeof path, "%s/f.ini", dir);
-    cli_write(path, "[objective]\ntype = function\n[study]\ntrials = 2\nstorage = f.db\n"
-                    "[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n");
+    cli_write_in(dir, "f.ini", "[objective]\ntype = function\n[study]\ntrials = 2\nstorage = f.db\n"
+                               "[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n");
     cli_out r = cli_run(dir, "run f.ini");
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert_null(strstr(r.err, "#   timeout = 0"), "%s", r.err);

@@ -229,10 +229,8 @@ Test(tpe_cmaes, bad_options_and_a_categorical_space_name_the_key)
 
 Test(tpe_cmaes, the_command_line_runs_both_and_refuses_bad_input_with_status_2)
 {
-    char path[128];
-    snprintf(path, sizeof path, "%s/f.ini", dir);
-    cli_write(path, "[objective]\ntype = function\nfunction = branin\n[study]\ntrials = 14\n"
-                    "seed = 3\nstorage = f.db\n[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n");
+    cli_write_in(dir, "f.ini", "[objective]\ntype = function\nfunction = branin\n[study]\ntrials = 14\n"
+                               "seed = 3\nstorage = f.db\n[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n");
     const char *ok[] = { "run f.ini --set study.sampler=tpe --set tpe.startup_trials=4",
                          "run f.ini --set study.sampler=cmaes --set study.storage=g.db" };
     for (int k = 0; k < 2; k++) {
