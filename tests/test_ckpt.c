@@ -13,6 +13,7 @@
 
 #include "nn/ckpt.h"
 #include "tests/train_fixture.h"
+#include "tests/tmpdir_util.h"
 
 #define DIM 6
 #define NCLS 3
@@ -56,20 +57,7 @@ static train_config cfg(int optimizer)
     return c;
 }
 
-static char dir[64];
-
-static void mkdir_tmp(void)
-{
-    strcpy(dir, "/tmp/tl_ckpt_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void rm_tmp(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
+TMPDIR_FIXTURE(dir, "tl_ckpt")
 
 static void path_in(char *buf, size_t n, const char *name)
 {
@@ -78,7 +66,7 @@ static void path_in(char *buf, size_t n, const char *name)
 
 static const char blob_text[] = "[train]\nlr = 0.02\nepochs = 4\n";
 
-Test(ckpt, resume_after_save_and_load_is_bit_identical, .init = mkdir_tmp, .fini = rm_tmp)
+Test(ckpt, resume_after_save_and_load_is_bit_identical, .init = tmpdir_setup, .fini = tmpdir_teardown)
 {
     for (int opt = 0; opt < OPTIM_COUNT; opt++) {
         train_config c = cfg(opt);
@@ -212,7 +200,7 @@ static void expect_rejected(trainer *t, const char *path, const char *problem)
     free(p0);
 }
 
-Test(ckpt, rejects_damaged_files_and_leaves_the_trainer, .init = mkdir_tmp, .fini = rm_tmp)
+Test(ckpt, rejects_damaged_files_and_leaves_the_trainer, .init = tmpdir_setup, .fini = tmpdir_teardown)
 {
     char good[128], bad[128];
     path_in(good, sizeof good, "good.ckpt");
@@ -265,7 +253,7 @@ Test(ckpt, rejects_damaged_files_and_leaves_the_trainer, .init = mkdir_tmp, .fin
     fixture_free(&f);
 }
 
-Test(ckpt, rejects_another_architecture_or_optimizer, .init = mkdir_tmp, .fini = rm_tmp)
+Test(ckpt, rejects_another_architecture_or_optimizer, .init = tmpdir_setup, .fini = tmpdir_teardown)
 {
     char path[128];
     path_in(path, sizeof path, "a.ckpt");
@@ -306,7 +294,7 @@ Test(ckpt, rejects_another_architecture_or_optimizer, .init = mkdir_tmp, .fini =
     fixture_free(&f);
 }
 
-Test(ckpt, peek_reads_info_and_blob_without_a_trainer, .init = mkdir_tmp, .fini = rm_tmp)
+Test(ckpt, peek_reads_info_and_blob_without_a_trainer, .init = tmpdir_setup, .fini = tmpdir_teardown)
 {
     char path[128];
     path_in(path, sizeof path, "p.ckpt");
@@ -331,7 +319,7 @@ Test(ckpt, peek_reads_info_and_blob_without_a_trainer, .init = mkdir_tmp, .fini 
     fixture_free(&f);
 }
 
-Test(ckpt, save_is_atomic_and_reports_unwritable_paths, .init = mkdir_tmp, .fini = rm_tmp)
+Test(ckpt, save_is_atomic_and_reports_unwritable_paths, .init = tmpdir_setup, .fini = tmpdir_teardown)
 {
     char path[128], tmp[140], nodir[160];
     path_in(path, sizeof path, "x.ckpt");
@@ -354,7 +342,7 @@ Test(ckpt, save_is_atomic_and_reports_unwritable_paths, .init = mkdir_tmp, .fini
     fixture_free(&f);
 }
 
-Test(ckpt, finished_run_stays_finished_after_load, .init = mkdir_tmp, .fini = rm_tmp)
+Test(ckpt, finished_run_stays_finished_after_load, .init = tmpdir_setup, .fini = tmpdir_teardown)
 {
     char path[128];
     path_in(path, sizeof path, "done.ckpt");
@@ -408,7 +396,7 @@ static train_config v1_cfg(void)
     return c;
 }
 
-Test(ckpt, version1_file_reads_back_and_rewrites_byte_for_byte, .init = mkdir_tmp, .fini = rm_tmp)
+Test(ckpt, version1_file_reads_back_and_rewrites_byte_for_byte, .init = tmpdir_setup, .fini = tmpdir_teardown)
 {
     train_config c = v1_cfg();
     tl_err e;

@@ -11,6 +11,7 @@
 #include "hpo/space.h"
 #include "tune/config.h"
 #include "util/rng.h"
+#include "tests/space_util.h"
 
 /* Every field of two configs (they start from config_defaults, which
  * zeroes the padding too). */
@@ -104,20 +105,20 @@ Test(config, set_number_names_the_key_and_the_place)
 Test(config, apply_values_equals_the_text_path_for_every_kind_of_parameter)
 {
     space sp;
-    space_init(&sp);
-    add(&sp, "train.lr", "loguniform(1e-5, 1e-1)");
-    add(&sp, "train.momentum", "uniform(0, 0.99)");
-    add(&sp, "model.hidden", "logint(8, 512)");
-    add(&sp, "model.layers", "int(1, 4)");
-    add(&sp, "train.warmup", "int(0, 50)");                      /* int parameter, float key */
-    add(&sp, "model.activation", "choice(relu, gelu)");          /* text choice, text key */
-    add(&sp, "train.batch_size", "choice(16, 32.0, 64)");         /* numeric choices, int key */
-    add(&sp, "train.weight_decay", "choice(0, 1e-4, \"3e-3\")");  /* numeric choices, float key */
-    add(&sp, "train.nesterov", "choice(true, 0, 1)");            /* words and numbers, bool key */
-    add(&sp, "train.optimizer", "choice(adamw, sgd)");
-    add(&sp, "model.dropout", "uniform(0, 0.5) if train.optimizer == sgd"); /* conditional */
-    add(&sp, "data.seed", "int(0, 1000000)");
-    add(&sp, "model.widths", "choice(8, 16)");                     /* numeric choice, list key */
+    su_space(&sp, "train.lr", "loguniform(1e-5, 1e-1)",
+             "train.momentum", "uniform(0, 0.99)",
+             "model.hidden", "logint(8, 512)",
+             "model.layers", "int(1, 4)",
+             "train.warmup", "int(0, 50)", /* int parameter, float key */
+             "model.activation", "choice(relu, gelu)", /* text choice, text key */
+             "train.batch_size", "choice(16, 32.0, 64)", /* numeric choices, int key */
+             "train.weight_decay", "choice(0, 1e-4, \"3e-3\")", /* numeric choices, float key */
+             "train.nesterov", "choice(true, 0, 1)", /* words and numbers, bool key */
+             "train.optimizer", "choice(adamw, sgd)",
+             "model.dropout", "uniform(0, 0.5) if train.optimizer == sgd", /* conditional */
+             "data.seed", "int(0, 1000000)",
+             "model.widths", "choice(8, 16)", /* numeric choice, list key */
+             NULL);
     rng r;
     rng_seed(&r, 42, 0);
     for (int trial = 0; trial < 200; trial++) {

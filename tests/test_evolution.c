@@ -31,25 +31,20 @@
 #include "hpo/study.h"
 
 #include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
 
 TMPDIR_FIXTURE(dir, "tl_evo")
 
 TestSuite(evolution, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
-static void add(space *sp, const char *name, const char *expr)
-{
-    tl_err err = { 0 };
-    cr_assert_eq(space_add(sp, name, expr, &err), 0, "%s: %s", name, err.msg);
-}
-
 /* d_model x heads x layers: 4 x 4 x 4 architectures, some of them with a
  * d_model that the heads do not divide. */
 static void arch_space(space *sp)
 {
-    space_init(sp);
-    add(sp, "model.d_model", "choice(32, 48, 64, 96)");
-    add(sp, "model.heads", "choice(1, 2, 3, 4)");
-    add(sp, "model.layers", "int(1, 4)");
+    su_space(sp, "model.d_model", "choice(32, 48, 64, 96)",
+             "model.heads", "choice(1, 2, 3, 4)",
+             "model.layers", "int(1, 4)",
+             NULL);
 }
 
 static int D(const space *sp, const double *v)
@@ -307,12 +302,12 @@ Test(evolution, tournament_selection_follows_the_exact_probabilities)
 Test(evolution, a_child_differs_from_its_parent_in_one_gene)
 {
     space sp;
-    space_init(&sp);
-    add(&sp, "model.layers", "choice(1, 2, 3)");
-    add(&sp, "model.width1", "logint(8, 256)");
-    add(&sp, "model.width2", "int(8, 256) if model.layers in (2, 3)");
-    add(&sp, "model.width3", "choice(16, 32, 64) if model.layers == 3");
-    add(&sp, "train.lr", "loguniform(1e-4, 1e-1)");
+    su_space(&sp, "model.layers", "choice(1, 2, 3)",
+             "model.width1", "logint(8, 256)",
+             "model.width2", "int(8, 256) if model.layers in (2, 3)",
+             "model.width3", "choice(16, 32, 64) if model.layers == 3",
+             "train.lr", "loguniform(1e-4, 1e-1)",
+             NULL);
     void *self = evo_new(&sp, 2, 1, NULL);
     hist h = { .n = 0 };
     double a[5] = { 0, 64, NAN, NAN, 1e-3 }, b[5] = { 2, 16, 100, 1, 1e-2 };
@@ -537,10 +532,10 @@ static void count_events(void *ud, const study_event *ev)
 Test(evolution, a_repeated_architecture_reuses_the_earlier_result)
 {
     space sp;
-    space_init(&sp);
-    add(&sp, "model.d_model", "choice(32, 64)");
-    add(&sp, "model.heads", "choice(1, 2)");
-    add(&sp, "model.layers", "choice(1)");
+    su_space(&sp, "model.d_model", "choice(32, 64)",
+             "model.heads", "choice(1, 2)",
+             "model.layers", "choice(1)",
+             NULL);
     study_config c;
     evolution_options eo;
     make_cfg(&c, &eo, "reuse", 12, 2, 2);

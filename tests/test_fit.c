@@ -15,23 +15,11 @@
 
 #include "tune/fit.h"
 #include "tune/metric.h"
+#include "tests/tmpdir_util.h"
 
-static char dir[64];
+TMPDIR_FIXTURE(dir, "tl_fit")
 
-static void mk(void)
-{
-    strcpy(dir, "/tmp/tl_fit_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void rm(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-TestSuite(fit, .init = mk, .fini = rm);
+TestSuite(fit, .init = tmpdir_setup, .fini = tmpdir_teardown);
 
 static void set(config *c, const char *key, const char *v)
 {

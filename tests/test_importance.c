@@ -19,6 +19,7 @@
 #include "hpo/study.h"
 #include "tests/report_util.h"
 #include "tests/tmpdir_util.h"
+#include "tests/space_util.h"
 
 /* The additive R3 sequence of scripts/importance_optuna.py. */
 static const double R3[3] = {0.8191725133961645, 0.6710436067037893, 0.5497004779019703};
@@ -130,10 +131,10 @@ Test(importance, matches_optuna_fanova_on_a_fixed_synthetic_study)
 Test(importance, categorical_parameter_and_reproducibility)
 {
     space sp;
-    space_init(&sp);
     tl_err err = {0};
-    cr_assert_eq(space_add(&sp, "opt", "choice(sgd, adam, adamw)", &err), 0, "%s", err.msg);
-    cr_assert_eq(space_add(&sp, "lr", "loguniform(1e-4, 1e-1)", &err), 0, "%s", err.msg);
+    su_space(&sp, "opt", "choice(sgd, adam, adamw)",
+             "lr", "loguniform(1e-4, 1e-1)",
+             NULL);
     enum { N = 30 };
     trial t[N];
     const trial *p[N];
@@ -195,9 +196,9 @@ static void make_db(const char *db, int n)
 {
     tl_err err = {0};
     space sp;
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "x", "uniform(0, 1)", &err), 0, "%s", err.msg);
-    cr_assert_eq(space_add(&sp, "y", "uniform(0, 1)", &err), 0, "%s", err.msg);
+    su_space(&sp, "x", "uniform(0, 1)",
+             "y", "uniform(0, 1)",
+             NULL);
     study_config c;
     study_config_default(&c);
     snprintf(c.name, sizeof c.name, "imp");

@@ -14,6 +14,7 @@
 #include "hpo/sampler_evolution.h"
 #include "hpo/sampler_grid.h"
 #include "hpo/study.h"
+#include "tests/space_util.h"
 
 #define MAXT 64
 
@@ -102,13 +103,13 @@ Test(samplers, registry_lists_random_grid_sobol_and_explains_missing_ones)
 Test(samplers, contract_over_every_registered_sampler)
 {
     space sp;
-    space_init(&sp);
-    add(&sp, "f", "uniform(-1, 2)");
-    add(&sp, "lf", "loguniform(1e-4, 1)");
-    add(&sp, "i", "int(1, 4)");
-    add(&sp, "li", "logint(1, 1000)");
-    add(&sp, "c", "choice(a, b, c)");
-    add(&sp, "k", "int(0, 9) if c == b");
+    su_space(&sp, "f", "uniform(-1, 2)",
+             "lf", "loguniform(1e-4, 1)",
+             "i", "int(1, 4)",
+             "li", "logint(1, 1000)",
+             "c", "choice(a, b, c)",
+             "k", "int(0, 9) if c == b",
+             NULL);
     double *a = malloc(sizeof(double) * MAXT * SPACE_MAX_PARAMS);
     double *b = malloc(sizeof(double) * MAXT * SPACE_MAX_PARAMS);
     for (int s = 0; s < sampler_count(); s++) {
@@ -196,9 +197,9 @@ Test(samplers, every_sampler_spreads_log_scales_and_reaches_every_value)
 Test(samplers, grid_3x3_gives_9_distinct_in_order_then_exhausts)
 {
     space sp;
-    space_init(&sp);
-    add(&sp, "a", "choice(x, y, z)");
-    add(&sp, "b", "choice(1, 2, 3)");
+    su_space(&sp, "a", "choice(x, y, z)",
+             "b", "choice(1, 2, 3)",
+             NULL);
     double v[MAXT * 2];
     int n = run_sampler(&sampler_grid_vt, &sp, 1, 20, v);
     cr_assert_eq(n, 9);
@@ -212,10 +213,10 @@ Test(samplers, grid_3x3_gives_9_distinct_in_order_then_exhausts)
 Test(samplers, grid_takes_the_first_free_combination_and_counts_conditionals_once)
 {
     space sp;
-    space_init(&sp);
-    add(&sp, "model", "choice(mlp, gpt)");
-    add(&sp, "heads", "choice(2, 4) if model == gpt");
-    add(&sp, "lr", "uniform(0, 1) grid=2");
+    su_space(&sp, "model", "choice(mlp, gpt)",
+             "heads", "choice(2, 4) if model == gpt",
+             "lr", "uniform(0, 1) grid=2",
+             NULL);
     double v[MAXT * 3];
     int n = run_sampler(&sampler_grid_vt, &sp, 1, 20, v);
     cr_assert_eq(n, 6, "mlp x 2 lr + gpt x 2 heads x 2 lr = 6, got %d", n);
@@ -265,9 +266,9 @@ Test(samplers, grid_refuses_a_huge_grid)
 Test(samplers, sobol_first_8_points_stratify_and_resume_skips_used_points)
 {
     space sp;
-    space_init(&sp);
-    add(&sp, "u", "uniform(0, 1)");
-    add(&sp, "w", "uniform(0, 1)");
+    su_space(&sp, "u", "uniform(0, 1)",
+             "w", "uniform(0, 1)",
+             NULL);
     double v[MAXT * 2];
     int n = run_sampler(&sampler_sobol_vt, &sp, 5, 16, v);
     cr_assert_eq(n, 16);

@@ -11,15 +11,16 @@
 #include "hpo/space.h"
 #include "hpo/study.h"
 #include "tune/config.h"
+#include "tests/space_util.h"
 
 Test(silent_space, numbers_print_as_their_shortest_text)
 {
     space sp;
-    space_init(&sp);
     tl_err e = {0};
-    cr_assert_eq(space_add(&sp, "x0", "uniform(-5, 10)", &e), 0, "%s", e.msg);
-    cr_assert_eq(space_add(&sp, "lr", "loguniform(1e-05, 0.01)", &e), 0, "%s", e.msg);
-    cr_assert_eq(space_add(&sp, "n", "int(100, 1000000)", &e), 0, "%s", e.msg);
+    su_space(&sp, "x0", "uniform(-5, 10)",
+             "lr", "loguniform(1e-05, 0.01)",
+             "n", "int(100, 1000000)",
+             NULL);
     char buf[128];
     space_describe(&sp, 0, 0, buf, sizeof buf);
     cr_assert_str_eq(buf, "uniform(-5, 10)");
@@ -43,10 +44,10 @@ Test(silent_space, numbers_print_as_their_shortest_text)
 Test(silent_space, a_test_function_takes_numeric_choices_as_numbers)
 {
     space sp;
-    space_init(&sp);
     tl_err e = {0};
-    cr_assert_eq(space_add(&sp, "x0", "choice(-5, 0, 5)", &e), 0, "%s", e.msg);
-    cr_assert_eq(space_add(&sp, "x1", "uniform(0, 15)", &e), 0, "%s", e.msg);
+    su_space(&sp, "x0", "choice(-5, 0, 5)",
+             "x1", "uniform(0, 15)",
+             NULL);
     objective o;
     cr_assert_eq(function_objective_new(&o, "branin", &sp, &e), 0, "%s", e.msg);
     trial_job job;
@@ -64,9 +65,9 @@ Test(silent_space, a_test_function_takes_numeric_choices_as_numbers)
     function_objective_free(&o);
     space_free(&sp);
 
-    space_init(&sp);
-    cr_assert_eq(space_add(&sp, "x0", "choice(a, 0, 5)", &e), 0, "%s", e.msg);
-    cr_assert_eq(space_add(&sp, "x1", "uniform(0, 15)", &e), 0, "%s", e.msg);
+    su_space(&sp, "x0", "choice(a, 0, 5)",
+             "x1", "uniform(0, 15)",
+             NULL);
     cr_assert_eq(function_objective_new(&o, "branin", &sp, &e), TL_EINPUT);
     cr_assert(strstr(e.msg, "parameter x0: choice 'a' is not a number"), "%s", e.msg);
     space_free(&sp);
