@@ -48,13 +48,6 @@ static cli_out mpi_run(int np, const char *args)
     return cli_sh(buf);
 }
 
-static void write_file(const char *name, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    cli_write(path, text);
-}
-
 static const char *FN = "[objective]\ntype = function\nfunction = branin\n"
                         "[study]\ntrials = 12\nstorage = fn.db\n"
                         "[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n";
@@ -68,7 +61,7 @@ static void write_spirals(const char *name, const char *extra)
 {
     char text[2048];
     snprintf(text, sizeof text, "%s%s", SPIRALS, extra);
-    write_file(name, text);
+    cli_write_in(dir, name, text);
 }
 
 /* The per-trial JSON lines of out (every line but the summary), parsed. */
@@ -114,7 +107,7 @@ static const char *jstr(cJSON *o, const char *k)
 Test(mpi, function_study_runs_trials_on_both_worker_ranks)
 {
     need_mpirun();
-    write_file("fn.ini", FN);
+    cli_write_in(dir, "fn.ini", FN);
     cli_out r = mpi_run(3, "run fn.ini --json");
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
     cr_assert(strstr(r.err, "MPI: 3 ranks"), "the header names the ranks: %s", r.err);
@@ -347,8 +340,8 @@ static void run_and_kill_rank_2(const char *cfg, const char *db, const char *whe
 Test(mpi, killed_rank_loses_no_completed_trial_and_resumes)
 {
     need_mpirun();
-    write_file("slow.ini", "[objective]\ntype = command\ncommand = sh -c 'sleep 0.4; echo {x}'\n"
-                           "[study]\ntrials = 10\nstorage = slow.db\n[space]\nx = uniform(0, 1)\n");
+    cli_write_in(dir, "slow.ini", "[objective]\ntype = command\ncommand = sh -c 'sleep 0.4; echo {x}'\n"
+                                  "[study]\ntrials = 10\nstorage = slow.db\n[space]\nx = uniform(0, 1)\n");
     run_and_kill_rank_2("slow.ini", "slow.db", "select count(*) >= 3 from trials where state = 'complete'");
     /* what was complete stays complete, with its value */
     char snap[] = "/tmp/tl-mpi-snapXXXXXX", cmp[512];
@@ -390,11 +383,11 @@ Test(mpi, killed_rank_loses_no_completed_trial_and_resumes)
 Test(mpi, killed_hyperband_resumes_paused_trials_from_saved_states)
 {
     need_mpirun();
-    write_file("hk.ini", "[data]\ndataset = spirals\nsamples = 20000\nclasses = 3\nval_fraction = 0.2\n"
-                         "[model]\ntype = mlp\nlayers = 2\nhidden = 128\n"
-                         "[train]\nlr = 3e-2\nbatch_size = 16\nepochs = 9\nseed = 7\n"
-                         "[study]\nscheduler = hyperband\ntrials = 9\nstorage = hk.db\nmin_budget = 1\n"
-                         "max_budget = 9\nmetric = val_loss\n[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n");
+    cli_write_in(dir, "hk.ini", "[data]\ndataset = spirals\nsamples = 20000\nclasses = 3\nval_fraction = 0.2\n"
+                                "[model]\ntype = mlp\nlayers = 2\nhidden = 128\n"
+                                "[train]\nlr = 3e-2\nbatch_size = 16\nepochs = 9\nseed = 7\n"
+                                "[study]\nscheduler = hyperband\ntrials = 9\nstorage = hk.db\nmin_budget = 1\n"
+                                "max_budget = 9\nmetric = val_loss\n[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n");
     run_and_kill_rank_2("hk.ini", "hk.db", "select count(*) from trials where state = 'paused' and budget >= 3");
     /* at the kill a trial that had paused is paused, or promoted again and
      * running: either way its pause record and saved state bring it back */
@@ -423,7 +416,7 @@ Test(mpi, killed_hyperband_resumes_paused_trials_from_saved_states)
 Test(mpi, one_rank_is_a_plain_run)
 {
     need_mpirun();
-    write_file("fn.ini", FN);
+    cli_write_in(dir, "fn.ini", FN);
     cli_out r = mpi_run(1, "run fn.ini --json");
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
     cr_assert_null(strstr(r.err, "MPI:"), "%s", r.err);
@@ -436,7 +429,7 @@ Test(mpi, one_rank_is_a_plain_run)
 Test(mpi, different_configs_on_two_ranks_exit_2_naming_the_rank)
 {
     need_mpirun();
-    write_file("fn.ini", FN);
+    cli_write_in(dir, "fn.ini", FN);
     char args[1024];
     snprintf(args, sizeof args, "run fn.ini : -np 1 '%s' run fn.ini --set study.trials=13", cli_bin());
     cli_out r = mpi_run(2, args);
@@ -449,7 +442,7 @@ Test(mpi, different_configs_on_two_ranks_exit_2_naming_the_rank)
 Test(mpi, storage_rank_0_cannot_reach_exits_2_naming_rank_0)
 {
     need_mpirun();
-    write_file("fn.ini", FN);
+    cli_write_in(dir, "fn.ini", FN);
     cli_out r = mpi_run(3, "run fn.ini --set study.storage=/proc/none/x.db");
     cr_assert_eq(r.status, 2, "stderr: %s", r.err);
     cr_assert(strstr(r.err, "rank 0") && strstr(r.err, "/proc/none"), "%s", r.err);
@@ -475,10 +468,10 @@ Test(mpi, data_parallel_train_equals_the_single_process_run)
 {
     need_mpirun();
     /* batch 30: every micro-batch splits evenly over 3 ranks */
-    write_file("dp.ini", "[data]\ndataset = spirals\nsamples = 300\nclasses = 3\nval_fraction = 0.2\n"
-                         "[model]\ntype = mlp\nlayers = 1\nhidden = 16\n"
-                         "[train]\nlr = 3e-2\nbatch_size = 30\nseed = 7\nepochs = 6\naccum_steps = 2\n"
-                         "schedule = cosine\nearly_stopping_patience = 3\n");
+    cli_write_in(dir, "dp.ini", "[data]\ndataset = spirals\nsamples = 300\nclasses = 3\nval_fraction = 0.2\n"
+                                "[model]\ntype = mlp\nlayers = 1\nhidden = 16\n"
+                                "[train]\nlr = 3e-2\nbatch_size = 30\nseed = 7\nepochs = 6\naccum_steps = 2\n"
+                                "schedule = cosine\nearly_stopping_patience = 3\n");
     cli_out one = mpi_run(0, "train dp.ini --json");
     cr_assert_eq(one.status, 0, "%s", one.err);
     cli_out three = mpi_run(3, "train dp.ini --json");
