@@ -95,6 +95,16 @@ static inline void cli_write_in(const char *dir, const char *name, const char *t
     cli_write(path, text);
 }
 
+/* Runs `tunelab ARGS` in dir (as cli_run) and checks that it exits with
+ * status and that its stderr holds msg. */
+static inline void cli_expect_err(const char *dir, const char *args, int status, const char *msg)
+{
+    cli_out r = cli_run(dir, args);
+    cr_assert_eq(r.status, status, "%s: status %d: %s", args, r.status, r.err);
+    cr_assert(strstr(r.err, msg), "%s: stderr: %s", args, r.err);
+    cli_free(&r);
+}
+
 /* The last line of s (static buffer-free: returns a pointer into s). */
 static inline const char *cli_last_line(const char *s)
 {

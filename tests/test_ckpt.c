@@ -18,26 +18,12 @@
 #define DIM 6
 #define NCLS 3
 
-typedef struct world {
-    fx_data all, tr, va;
-    fx_src s_tr, s_va;
-    nn_batch_src train, val;
-} world;
+typedef fx_world world;
 
+/* 150 training and 50 validation rows, batches of 32. */
 static void world_init(world *w)
 {
-    w->all = fx_blobs(200, DIM, NCLS, 1.5, 8);
-    w->tr = (fx_data){ 150, DIM, NCLS, w->all.x, w->all.y };
-    w->va = (fx_data){ 50, DIM, NCLS, w->all.x + 150 * DIM, w->all.y + 150 };
-    w->train = fx_src_make(&w->s_tr, &w->tr, 32, 1);
-    w->val = fx_src_make(&w->s_va, &w->va, 32, 0);
-}
-
-static void world_free(world *w)
-{
-    fx_src_free(&w->s_tr);
-    fx_src_free(&w->s_va);
-    fx_data_free(&w->all);
+    fx_world_init(w, 150, 50, DIM, NCLS, 1.5, 8, 32, 1);
 }
 
 static train_config cfg(int optimizer)
@@ -82,7 +68,7 @@ Test(ckpt, resume_after_save_and_load_is_bit_identical, .init = tmpdir_setup, .f
         cr_assert_eq(trainer_init(&a, ma, &c, &e), 0, "%s", e.msg);
         cr_assert_eq(trainer_run(&a, &w.train, &w.val, 0, NULL, NULL, &e), 0, "%s", e.msg);
         cr_assert_eq(a.status, TRAIN_COMPLETED);
-        world_free(&w);
+        fx_world_free(&w);
 
         /* 2 epochs, save, throw everything away */
         world_init(&w);
@@ -93,7 +79,7 @@ Test(ckpt, resume_after_save_and_load_is_bit_identical, .init = tmpdir_setup, .f
         cr_assert_eq(ckpt_save(&b, path, blob_text, sizeof blob_text, &e), 0, "%s", e.msg);
         trainer_free(&b);
         nn_model_free(mb);
-        world_free(&w);
+        fx_world_free(&w);
 
         /* a fresh model (another init) and trainer, load, 2 more epochs */
         world_init(&w);
@@ -110,7 +96,7 @@ Test(ckpt, resume_after_save_and_load_is_bit_identical, .init = tmpdir_setup, .f
         cr_assert_eq(mc->dropout, 0.2f);
         cr_assert_eq(trainer_run(&d, &w.train, &w.val, 0, NULL, NULL, &e), 0, "%s", e.msg);
         cr_assert_eq(d.status, TRAIN_COMPLETED);
-        world_free(&w);
+        fx_world_free(&w);
 
         cr_assert_eq(memcmp(ma->params, mc->params, ma->nparams * sizeof(float)), 0,
                      "%s: resumed parameters differ", optim_str(opt));
@@ -155,7 +141,7 @@ static void fixture_free(fixture *f)
 {
     trainer_free(&f->t);
     nn_model_free(f->m);
-    world_free(&f->w);
+    fx_world_free(&f->w);
 }
 
 static unsigned char *slurp(const char *path, size_t *n)
@@ -411,7 +397,7 @@ Test(ckpt, version1_file_reads_back_and_rewrites_byte_for_byte, .init = tmpdir_s
         cr_assert_eq(ckpt_save(&t, V1_FILE, v1_blob, sizeof v1_blob, &e), 0, "%s", e.msg);
         trainer_free(&t);
         nn_model_free(m);
-        world_free(&w);
+        fx_world_free(&w);
     }
     nn_model *m = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 9);
     trainer t;

@@ -98,37 +98,19 @@ Test(cli, version_and_help)
 Test(cli, unknown_key_names_file_line_and_suggests)
 {
     cli_write_in(dir, "bad.ini", "[data]\ndataset = spirals\n\n[train]\nlrr = 0.1\n");
-    cli_out r = cli_run(dir, "train bad.ini");
-    cr_assert_eq(r.status, 2, "status %d", r.status);
-    cr_assert(strstr(r.err, "bad.ini:5: train.lrr: unknown key (did you mean train.lr?)"), "stderr: %s", r.err);
-    cli_free(&r);
+    cli_expect_err(dir, "train bad.ini", 2, "bad.ini:5: train.lrr: unknown key (did you mean train.lr?)");
 }
 
 Test(cli, bad_values_and_sections_are_config_errors)
 {
     cli_write_in(dir, "bad.ini", "[train]\nlr = fast\n");
-    cli_out r = cli_run(dir, "train bad.ini");
-    cr_assert_eq(r.status, 2);
-    cr_assert(strstr(r.err, "bad.ini:2: train.lr: expected a number, got 'fast'"), "stderr: %s", r.err);
-    cli_free(&r);
+    cli_expect_err(dir, "train bad.ini", 2, "bad.ini:2: train.lr: expected a number, got 'fast'");
     cli_write_in(dir, "bad.ini", "[trian]\nlr = 1\n");
-    r = cli_run(dir, "train bad.ini");
-    cr_assert_eq(r.status, 2);
-    cr_assert(strstr(r.err, "bad.ini:2: [trian]: unknown section"), "stderr: %s", r.err);
-    cli_free(&r);
+    cli_expect_err(dir, "train bad.ini", 2, "bad.ini:2: [trian]: unknown section");
     cli_write_in(dir, "bad.ini", "[model]\ntype = gpt\nd_model = 130\nheads = 4\n[data]\ndataset = text\n");
-    r = cli_run(dir, "train bad.ini");
-    cr_assert_eq(r.status, 2);
-    cr_assert(strstr(r.err, "model.heads: d_model 130 is not divisible by 4 heads"), "stderr: %s", r.err);
-    cli_free(&r);
-    r = cli_run(dir, "train bad.ini --set train.batch_size=-3");
-    cr_assert_eq(r.status, 2);
-    cr_assert(strstr(r.err, "--set train.batch_size=-3: train.batch_size"), "stderr: %s", r.err);
-    cli_free(&r);
-    r = cli_run(dir, "train missing.ini");
-    cr_assert_eq(r.status, 2);
-    cr_assert(strstr(r.err, "missing.ini: cannot open"), "stderr: %s", r.err);
-    cli_free(&r);
+    cli_expect_err(dir, "train bad.ini", 2, "model.heads: d_model 130 is not divisible by 4 heads");
+    cli_expect_err(dir, "train bad.ini --set train.batch_size=-3", 2, "--set train.batch_size=-3: train.batch_size");
+    cli_expect_err(dir, "train missing.ini", 2, "missing.ini: cannot open");
 }
 
 Test(cli, train_json_reports_every_epoch_and_learns)
@@ -198,10 +180,7 @@ Test(cli, damaged_checkpoint_is_rejected_and_kept)
     free(after);
     cli_free(&r);
     cli_write_in(dir, "trunc.ckpt", "TLCKPT");
-    r = cli_run(dir, "train --resume trunc.ckpt");
-    cr_assert_eq(r.status, 2);
-    cr_assert(strstr(r.err, "trunc.ckpt"), "stderr: %s", r.err);
-    cli_free(&r);
+    cli_expect_err(dir, "train --resume trunc.ckpt", 2, "trunc.ckpt");
 }
 
 Test(cli, divergence_is_a_status_not_a_crash)
@@ -360,10 +339,7 @@ Test(cli, pbt_refuses_to_tune_the_model_shape)
 {
     write_cfg("s.ini", "[study]\nscheduler = pbt\nstorage = p.db\n[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n"
                        "model.hidden = choice(32, 64)\n");
-    cli_out r = cli_run(dir, "run s.ini");
-    cr_assert_eq(r.status, 2, "status %d stderr %s", r.status, r.err);
-    cr_assert(strstr(r.err, "model.hidden: with study.scheduler = pbt"), "stderr: %s", r.err);
-    cli_free(&r);
+    cli_expect_err(dir, "run s.ini", 2, "model.hidden: with study.scheduler = pbt");
 }
 
 /* A w x h 24-bit BMP of one gray level with a little noise. */
@@ -417,8 +393,5 @@ Test(cli, trains_on_a_folder_of_images_and_names_a_bad_one)
     cli_free(&r);
     snprintf(path, sizeof path, "%s/img/light/zz.png", dir);
     cli_write(path, "not a png");
-    r = cli_run(dir, "train i.ini");
-    cr_assert_eq(r.status, 2);
-    cr_assert(strstr(r.err, "img/light/zz.png"), "the unreadable file is named: %s", r.err);
-    cli_free(&r);
+    cli_expect_err(dir, "train i.ini", 2, "img/light/zz.png");
 }

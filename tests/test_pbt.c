@@ -932,10 +932,7 @@ Test(pbt, cli_copied_member_continues_bit_identically_and_replay_reproduces_it)
     cJSON_Delete(o);
     cli_free(&r);
 
-    r = cli_run(dir, "pbt-replay sp.db --seed");
-    cr_assert_eq(r.status, 2);
-    cr_assert(strstr(r.err, "--seed needs a value") != NULL, "%s", r.err);
-    cli_free(&r);
+    cli_expect_err(dir, "pbt-replay sp.db --seed", 2, "--seed needs a value");
     r = cli_run(dir, "pbt-replay missing.db");
     cr_assert_eq(r.status, 2);
     cli_free(&r);

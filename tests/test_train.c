@@ -16,26 +16,11 @@
 #define NCLS 3
 
 /* 256 train + 128 val rows of the same blobs. */
-typedef struct world {
-    fx_data all, tr, va;
-    fx_src s_tr, s_va;
-    nn_batch_src train, val;
-} world;
+typedef fx_world world;
 
 static void world_init(world *w, int ntrain, int nval, int maxb, int shuffle)
 {
-    w->all = fx_blobs(ntrain + nval, DIM, NCLS, 2.0, 3);
-    w->tr = (fx_data){ ntrain, DIM, NCLS, w->all.x, w->all.y };
-    w->va = (fx_data){ nval, DIM, NCLS, w->all.x + (size_t)ntrain * DIM, w->all.y + ntrain };
-    w->train = fx_src_make(&w->s_tr, &w->tr, maxb, shuffle);
-    w->val = fx_src_make(&w->s_va, &w->va, maxb, 0);
-}
-
-static void world_free(world *w)
-{
-    fx_src_free(&w->s_tr);
-    fx_src_free(&w->s_va);
-    fx_data_free(&w->all);
+    fx_world_init(w, ntrain, nval, DIM, NCLS, 2.0, 3, maxb, shuffle);
 }
 
 static train_config base_cfg(void)
@@ -131,7 +116,7 @@ Test(train, learns_blobs_and_tracks_the_best_val_loss)
     cr_assert_eq(r.calls, 6);
     trainer_free(&t);
     nn_model_free(m);
-    world_free(&w);
+    fx_world_free(&w);
 }
 
 static void one_epoch_params(int n, int batch, int accum, float *out, size_t np)
@@ -154,7 +139,7 @@ static void one_epoch_params(int n, int batch, int accum, float *out, size_t np)
     memcpy(out, m->params, np * sizeof(float));
     trainer_free(&t);
     nn_model_free(m);
-    world_free(&w);
+    fx_world_free(&w);
 }
 
 static void assert_params_close(const float *a, const float *b, size_t n, double tol)
@@ -247,7 +232,7 @@ Test(train, copy_continues_bit_identically)
     nn_model_free(ma);
     nn_model_free(mb);
     nn_model_free(mc);
-    world_free(&w);
+    fx_world_free(&w);
 }
 
 Test(train, different_seeds_give_different_runs)
@@ -268,7 +253,7 @@ Test(train, different_seeds_give_different_runs)
     trainer_free(&t2);
     nn_model_free(m1);
     nn_model_free(m2);
-    world_free(&w);
+    fx_world_free(&w);
 }
 
 Test(train, copy_rejects_another_architecture_and_leaves_dst)
@@ -319,7 +304,7 @@ Test(train, early_stopping_stops_after_patience_and_restores_the_best)
     free(r.snapshot);
     trainer_free(&t);
     nn_model_free(m);
-    world_free(&w);
+    fx_world_free(&w);
 }
 
 Test(train, hook_pause_and_stop_and_budgets)
@@ -353,7 +338,7 @@ Test(train, hook_pause_and_stop_and_budgets)
     cr_assert(strstr(e.msg, "until_epoch 6 exceeds train.epochs 5"), "%s", e.msg);
     trainer_free(&t);
     nn_model_free(m);
-    world_free(&w);
+    fx_world_free(&w);
 }
 
 Test(train, huge_lr_diverges_without_crashing)
@@ -377,7 +362,7 @@ Test(train, huge_lr_diverges_without_crashing)
     cr_assert_str_eq(train_status_str(t.status), "diverged");
     trainer_free(&t);
     nn_model_free(m);
-    world_free(&w);
+    fx_world_free(&w);
 }
 
 Test(train, effective_lr_scales_with_batch_schedule_and_multiplier)
@@ -420,7 +405,7 @@ Test(train, effective_lr_scales_with_batch_schedule_and_multiplier)
     cr_assert_eq(t.step, 3 * 2); /* 128 / 64 */
     trainer_free(&t);
     nn_model_free(m);
-    world_free(&w);
+    fx_world_free(&w);
 }
 
 Test(train, hook_setting_a_bad_hyperparameter_is_an_input_error)
@@ -439,7 +424,7 @@ Test(train, hook_setting_a_bad_hyperparameter_is_an_input_error)
               e.msg);
     trainer_free(&t);
     nn_model_free(m);
-    world_free(&w);
+    fx_world_free(&w);
 }
 
 typedef struct prog {
@@ -479,7 +464,7 @@ Test(train, progress_is_called_once_per_optimizer_step)
     cr_assert_eq(t.step, 6);
     trainer_free(&t);
     nn_model_free(m);
-    world_free(&w);
+    fx_world_free(&w);
 }
 
 Test(train, lr_find_suggests_a_sensible_lr)
@@ -529,7 +514,7 @@ Test(train, lr_find_suggests_a_sensible_lr)
     cr_assert_null(res.lr);
     train_lr_find_free(NULL);
     nn_model_free(m);
-    world_free(&w);
+    fx_world_free(&w);
 }
 
 Test(train, rejects_bad_configs_naming_the_key)
@@ -573,7 +558,7 @@ Test(train, rejects_bad_configs_naming_the_key)
     trainer_free(&t);
     trainer_free(NULL);
     nn_model_free(m);
-    world_free(&w);
+    fx_world_free(&w);
 }
 
 Test(train, names_parse_and_print)

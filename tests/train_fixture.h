@@ -116,6 +116,32 @@ static inline void fx_src_free(fx_src *s)
     free(s->yb);
 }
 
+/* n_train + n_val blobs split into a training and a validation part, each
+ * read by an fx_src of batches of at most maxb (the training one shuffled
+ * when shuffle is set). */
+typedef struct fx_world {
+    fx_data all, tr, va;
+    fx_src s_tr, s_va;
+    nn_batch_src train, val;
+} fx_world;
+
+static inline void fx_world_init(fx_world *w, int ntrain, int nval, int dim, int k, double spread, uint64_t seed,
+                                 int maxb, int shuffle)
+{
+    w->all = fx_blobs(ntrain + nval, dim, k, spread, seed);
+    w->tr = (fx_data){ ntrain, dim, k, w->all.x, w->all.y };
+    w->va = (fx_data){ nval, dim, k, w->all.x + (size_t)ntrain * dim, w->all.y + ntrain };
+    w->train = fx_src_make(&w->s_tr, &w->tr, maxb, shuffle);
+    w->val = fx_src_make(&w->s_va, &w->va, maxb, 0);
+}
+
+static inline void fx_world_free(fx_world *w)
+{
+    fx_src_free(&w->s_tr);
+    fx_src_free(&w->s_va);
+    fx_data_free(&w->all);
+}
+
 /* An MLP dim -> hidden -> k (hidden 0: softmax regression), initialized
  * from seed; NULL on failure. */
 static inline nn_model *fx_mlp(int dim, int hidden, int k, float dropout, int max_batch,
