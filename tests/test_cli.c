@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/cli_json_util.h"
 #include "tests/cli_util.h"
 #include "tests/tmpdir_util.h"
 
@@ -66,13 +67,6 @@ static void write_cfg(const char *name, const char *extra)
     free(text);
 }
 
-static cJSON *last_json(const char *out)
-{
-    cJSON *j = cJSON_Parse(cli_last_line(out));
-    cr_assert(j, "last line is not JSON: %s", cli_last_line(out));
-    return j;
-}
-
 static double num(cJSON *o, const char *k)
 {
     cJSON *v = cJSON_GetObjectItem(o, k);
@@ -122,7 +116,7 @@ Test(cli, train_json_reports_every_epoch_and_learns)
     for (const char *p = r.out; (p = strstr(p, "\"epoch\":")); p++)
         epochs++;
     cr_assert_eq(epochs, 30, "one object per epoch: %s", r.out);
-    cJSON *j = last_json(r.out);
+    cJSON *j = cli_last_json(r.out);
     cr_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring, "completed");
     cr_assert_eq(num(j, "epochs"), 30);
     cr_assert_gt(num(j, "val_accuracy"), 0.9, "spirals should be learnt: %s", r.out);
@@ -139,13 +133,13 @@ Test(cli, resume_from_checkpoint_is_bit_identical)
     cr_assert_eq(full.status, 0, "stderr: %s", full.err);
     cli_out half = cli_run(dir, "train s.ini --json --until 13");
     cr_assert_eq(half.status, 0, "stderr: %s", half.err);
-    cJSON *h = last_json(half.out);
+    cJSON *h = cli_last_json(half.out);
     cr_assert_str_eq(cJSON_GetObjectItem(h, "status")->valuestring, "budget_reached");
     cr_assert_eq(num(h, "epochs"), 13);
     cJSON_Delete(h);
     cli_out rest = cli_run(dir, "train --resume run.ckpt --json");
     cr_assert_eq(rest.status, 0, "stderr: %s", rest.err);
-    cJSON *a = last_json(full.out), *b = last_json(rest.out);
+    cJSON *a = cli_last_json(full.out), *b = cli_last_json(rest.out);
     cr_assert_eq(num(b, "epochs"), 30);
     cr_assert(num(a, "val_loss") == num(b, "val_loss"), "val_loss %.17g vs %.17g", num(a, "val_loss"),
               num(b, "val_loss"));
@@ -188,7 +182,7 @@ Test(cli, divergence_is_a_status_not_a_crash)
     write_cfg("s.ini", "");
     cli_out r = cli_run(dir, "train s.ini --json --set train.lr=1e6 --set train.optimizer=sgd");
     cr_assert_eq(r.status, 1, "status %d stderr %s", r.status, r.err);
-    cJSON *j = last_json(r.out);
+    cJSON *j = cli_last_json(r.out);
     cr_assert_str_eq(cJSON_GetObjectItem(j, "status")->valuestring, "diverged");
     cJSON_Delete(j);
     cli_free(&r);
@@ -228,7 +222,7 @@ Test(cli, lr_find_suggests_a_rate_in_the_sweep)
     write_cfg("s.ini", "");
     cli_out r = cli_run(dir, "lr-find s.ini --json --steps 100 --lo 1e-5 --hi 10");
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cJSON *j = last_json(r.out);
+    cJSON *j = cli_last_json(r.out);
     double s = num(j, "suggestion");
     cr_assert(s > 1e-5 && s < 10, "suggestion %g", s);
     cJSON_Delete(j);
@@ -241,7 +235,7 @@ Test(cli, run_function_study_then_resume_adds_trials)
                                "storage = f.db\n[space]\nx0 = uniform(-5, 10)\nx1 = uniform(0, 15)\n");
     cli_out r = cli_run(dir, "run f.ini --json");
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cJSON *j = last_json(r.out);
+    cJSON *j = cli_last_json(r.out);
     cr_assert_eq(num(j, "n_trials"), 8);
     cr_assert_eq(num(j, "n_complete"), 8);
     double best8 = num(j, "best_value");
@@ -250,7 +244,7 @@ Test(cli, run_function_study_then_resume_adds_trials)
     cli_free(&r);
     r = cli_run(dir, "run f.ini --json --set study.trials=12");
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    j = last_json(r.out);
+    j = cli_last_json(r.out);
     cr_assert_eq(num(j, "n_trials"), 12, "the 8 earlier trials are kept: %s", r.out);
     cr_assert(num(j, "best_value") <= best8);
     cJSON_Delete(j);
@@ -263,7 +257,7 @@ Test(cli, run_train_study_with_two_workers)
                        "[train]\nepochs = 10\n[space]\ntrain.lr = loguniform(1e-2, 5e-2)\nmodel.hidden = choice(32, 64)\n");
     cli_out r = cli_run(dir, "run s.ini --json");
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cJSON *j = last_json(r.out);
+    cJSON *j = cli_last_json(r.out);
     cr_assert_eq(num(j, "n_complete"), 4);
     cr_assert_str_eq(cJSON_GetObjectItem(j, "direction")->valuestring, "maximize");
     cr_assert_gt(num(j, "best_value"), 0.5);
@@ -288,7 +282,7 @@ Test(cli, retrain_line_reproduces_the_best_trial_bit_for_bit)
                                "[space]\ntrain.lr = loguniform(5e-4, 2e-3)\n");
     cli_out r = cli_run(dir, "run r.ini --json");
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cJSON *j = last_json(r.out);
+    cJSON *j = cli_last_json(r.out);
     double best = num(j, "best_value");
     const char *ret = cJSON_GetObjectItem(j, "retrain")->valuestring;
     cr_assert(strstr(ret, "--set train.threads=1"), "%s", ret);
@@ -298,7 +292,7 @@ Test(cli, retrain_line_reproduces_the_best_trial_bit_for_bit)
     cJSON_Delete(j);
     r = cli_run(dir, args);
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    j = last_json(r.out);
+    j = cli_last_json(r.out);
     cr_assert(num(j, "val_loss") == best, "retrain %.17g vs trial %.17g", num(j, "val_loss"), best);
     cJSON_Delete(j);
     cli_free(&r);
@@ -386,7 +380,7 @@ Test(cli, trains_on_a_folder_of_images_and_names_a_bad_one)
                                "[train]\nepochs = 8\nbatch_size = 8\nlr = 1e-2\n");
     cli_out r = cli_run(dir, "train i.ini --json");
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cJSON *j = last_json(r.out);
+    cJSON *j = cli_last_json(r.out);
     cr_assert_gt(num(j, "val_accuracy"), 0.9, "two gray levels are easy: %s", r.out);
     cJSON_Delete(j);
     cr_assert(strstr(r.err, "mlp 64-16-16-2"), "8x8 grayscale in, 2 classes out: %s", r.err);

@@ -30,6 +30,7 @@
 #include "hpo/sampler.h"
 #include "hpo/sched_halving.h"
 #include "hpo/study.h"
+#include "tests/cli_json_util.h"
 #include "tests/cli_util.h"
 #include "tests/tmpdir_util.h"
 #include "tests/space_util.h"
@@ -961,8 +962,7 @@ Test(hyperband, tunelab_run_on_spirals_reports_the_budget, .timeout = 120)
                     "[space]\ntrain.lr = loguniform(3e-3, 3e-2)\n");
     cli_out r = cli_run(dir, "run hb.ini --json");
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cJSON *j = cJSON_Parse(cli_last_line(r.out));
-    cr_assert(j, "last line is not JSON: %s", r.out);
+    cJSON *j = cli_last_json(r.out);
     double n_trials = num(j, "n_trials"), n_complete = num(j, "n_complete"),
            n_failed = num(j, "n_failed"), budget = num(j, "budget_used");
     cJSON *best = cJSON_GetObjectItem(j, "best_value");

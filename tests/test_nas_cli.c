@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tests/cli_json_util.h"
 #include "tests/cli_util.h"
 #include "tests/tmpdir_util.h"
 
@@ -79,20 +80,13 @@ static int load_rows(const char *path, row *rows, int cap)
     return n;
 }
 
-static cJSON *last_json(const char *out)
-{
-    cJSON *o = cJSON_Parse(cli_last_line(out));
-    cr_assert_not_null(o, "not JSON: %s", cli_last_line(out));
-    return o;
-}
-
 Test(nas_cli, evolution_on_spirals_keeps_the_budget_reuses_repeats_and_finds_the_front)
 {
     char db[128];
     cli_write_in(dir, "evo.ini", SPIRALS);
     cli_out r = cli_run(dir, "run evo.ini --set study.storage=evo.db --json");
     cr_assert_eq(r.status, 0, "%s", r.err);
-    cJSON *sum = last_json(r.out);
+    cJSON *sum = cli_last_json(r.out);
     cr_assert_eq((int)cJSON_GetObjectItem(sum, "n_trials")->valuedouble, NTRIALS);
     const cJSON *rej = cJSON_GetObjectItem(sum, "rejected");
     cr_assert(cJSON_IsObject(rej), "rejected: %s", r.out);
@@ -202,7 +196,7 @@ Test(nas_cli, tiny_gpt_never_trains_heads_that_do_not_divide_d_model)
                                  "model.layers = int(1, 2)\n");
     cli_out r = cli_run(dir, "run gpt.ini --json");
     cr_assert_eq(r.status, 0, "%s", r.err);
-    cJSON *sum = last_json(r.out);
+    cJSON *sum = cli_last_json(r.out);
     const cJSON *rej = cJSON_GetObjectItem(sum, "rejected");
     cr_assert(cJSON_IsObject(rej), "%s", r.out);
     char *txt = cJSON_PrintUnformatted(rej);
