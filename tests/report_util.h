@@ -14,6 +14,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The tunelab binary: TUNELAB_BIN, else ./tunelab (the suite runs from
+ * the repository root). */
+static inline const char *ru_bin(void)
+{
+    const char *b = getenv("TUNELAB_BIN");
+    return b && b[0] ? b : "./tunelab";
+}
+
 /* Reads a whole file; returns it NUL-terminated (caller frees), its length
  * in *len (may be NULL), or NULL when it cannot be opened. */
 static inline char *ru_slurp(const char *path, long *len)

@@ -261,8 +261,7 @@ Test(dashboard, bad_databases_ports_and_hosts_are_clear_errors)
     cr_assert_eq(dashboard_start(&x, p3, 1, &o, &err), TL_EINPUT);
     cr_assert_null(x);
 
-    const char *bin = getenv("TUNELAB_BIN");
-    bin = bin && bin[0] ? bin : "./tunelab";
+    const char *bin = ru_bin();
     char *out, *errout;
     struct { const char *args; const char *msg; } cases[] = {
         {"dashboard", "needs a study database"},
@@ -345,8 +344,7 @@ Test(dashboard, serves_a_database_in_a_read_only_folder_and_creates_nothing_ther
 
 Test(dashboard, the_command_prints_its_address_serves_and_exits_0_on_sigterm)
 {
-    const char *bin = getenv("TUNELAB_BIN");
-    bin = bin && bin[0] ? bin : "./tunelab";
+    const char *bin = ru_bin();
     int fd[2];
     cr_assert_eq(pipe(fd), 0);
     pid_t pid = fork();

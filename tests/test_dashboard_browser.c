@@ -149,8 +149,7 @@ static pid_t start_run(const char *db, int trials)
                "[objective]\ntype = command\ncommand = sleep 0.4; echo {x}\n[space]\nx = uniform(0, 1)\n",
             trials, db);
     fclose(f);
-    const char *bin = getenv("TUNELAB_BIN");
-    bin = bin && bin[0] ? bin : "./tunelab";
+    const char *bin = ru_bin();
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {

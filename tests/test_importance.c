@@ -216,25 +216,19 @@ static void make_db(const char *db, int n)
     space_free(&sp);
 }
 
-static const char *tl_bin(void)
-{
-    const char *b = getenv("TUNELAB_BIN");
-    return b && b[0] ? b : "./tunelab";
-}
-
 Test(importance_cli, table_and_json_rank_the_dominant_parameter_first, .init = tmpdir_setup,
      .fini = tmpdir_teardown, .timeout = 60)
 {
     char db[128], *out, *errout;
     snprintf(db, sizeof db, "%s/imp.db", dir);
     make_db(db, 24);
-    int st = ru_tl(dir, tl_bin(), "NO_COLOR=1", &out, &errout, "importance %s", db);
+    int st = ru_tl(dir, ru_bin(), "NO_COLOR=1", &out, &errout, "importance %s", db);
     cr_assert_eq(st, 0, "%s", errout);
     cr_assert(strstr(out, "x ") && strstr(out, "24 complete trials"), "%s", out);
     cr_assert_lt(strstr(out, "\nx "), strstr(out, "\ny "), "x not first:\n%s", out);
     free(out);
     free(errout);
-    st = ru_tl(dir, tl_bin(), "NO_COLOR=1", &out, &errout, "importance %s --json", db);
+    st = ru_tl(dir, ru_bin(), "NO_COLOR=1", &out, &errout, "importance %s --json", db);
     cr_assert_eq(st, 0, "%s", errout);
     cJSON *j = cJSON_Parse(out);
     cr_assert_not_null(j, "%s", out);
@@ -255,7 +249,7 @@ Test(importance_cli, one_trial_is_an_error_naming_the_study_with_status_2, .init
     char db[128], *out, *errout;
     snprintf(db, sizeof db, "%s/one.db", dir);
     make_db(db, 1);
-    int st = ru_tl(dir, tl_bin(), "NO_COLOR=1", &out, &errout, "importance %s", db);
+    int st = ru_tl(dir, ru_bin(), "NO_COLOR=1", &out, &errout, "importance %s", db);
     cr_assert_eq(st, 2, "status %d: %s", st, errout);
     cr_assert(strstr(errout, "tunelab: error:") && strstr(errout, "'imp'") &&
               strstr(errout, "at least two complete trials"), "%s", errout);

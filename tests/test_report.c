@@ -82,9 +82,7 @@ static void setup(void)
 {
     tmpdir_make(dir, sizeof dir, "tl_report");
     snprintf(db, sizeof db, "%s/rep.db", dir);
-    bin = getenv("TUNELAB_BIN");
-    if (!bin || !bin[0])
-        bin = "./tunelab";
+    bin = ru_bin();
     cr_assert_eq(access(bin, X_OK), 0, "no tunelab binary at %s (set TUNELAB_BIN)", bin);
     make_study();
 }

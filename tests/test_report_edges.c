@@ -29,9 +29,7 @@ static const char *bin;
 static void setup(void)
 {
     tmpdir_make(dir, sizeof dir, "tl_repedge");
-    bin = getenv("TUNELAB_BIN");
-    if (!bin || !bin[0])
-        bin = "./tunelab";
+    bin = ru_bin();
 }
 
 static void teardown(void)

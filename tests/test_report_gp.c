@@ -70,9 +70,7 @@ static void setup(void)
 {
     tmpdir_make(dir, sizeof dir, "tl_report_gp");
     snprintf(db, sizeof db, "%s/branin.db", dir);
-    bin = getenv("TUNELAB_BIN");
-    if (!bin || !bin[0])
-        bin = "./tunelab";
+    bin = ru_bin();
     omp_set_num_threads(1); /* tiny GPs: one thread, the machine is shared */
     run_study("branin", "bayes", NTRIALS);
     tl_err err = {0};

@@ -59,15 +59,23 @@ static void make_cfg(study_config *c, const char *name, int trials)
     c->seed = 5;
 }
 
+/* A new study name of trials trials over make_space's space with a
+ * loguniform(1e-5, 1e-1) rate, opened (a failure fails the test). */
+static study *open_new(space *sp, study_config *c, const char *name, int trials, tl_err *err)
+{
+    make_space(sp, "loguniform(1e-5, 1e-1)");
+    make_cfg(c, name, trials);
+    study *s;
+    cr_assert_eq(study_open(&s, c, sp, err), 0, "%s", err->msg);
+    return s;
+}
+
 Test(storage, close_and_reopen_gives_the_same_trials)
 {
     space sp;
     study_config c;
-    make_space(&sp, "loguniform(1e-5, 1e-1)");
-    make_cfg(&c, "persist", 6);
-    study *s;
     tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    study *s = open_new(&sp, &c, "persist", 6, &err);
     const int states[4] = { TRIAL_COMPLETE, TRIAL_FAILED, TRIAL_PRUNED, TRIAL_COMPLETE };
     for (int k = 0; k < 4; k++) {
         trial_job job;
@@ -161,11 +169,8 @@ Test(storage, schema_is_plain_for_the_sqlite3_shell)
 {
     space sp;
     study_config c;
-    make_space(&sp, "loguniform(1e-5, 1e-1)");
-    make_cfg(&c, "plain", 2);
-    study *s;
     tl_err err = { 0 };
-    cr_assert_eq(study_open(&s, &c, &sp, &err), 0);
+    study *s = open_new(&sp, &c, "plain", 2, &err);
     trial_job job;
     cr_assert_eq(study_ask(s, &job, &err), 0);
     cr_assert_eq(study_tell(s, 0, TRIAL_COMPLETE, 0.25, NULL, &err), 0);
