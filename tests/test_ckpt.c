@@ -186,6 +186,17 @@ static void expect_rejected(trainer *t, const char *path, const char *problem)
     free(p0);
 }
 
+/* A trainer of m (freed here) under c refuses the checkpoint at path as
+ * expect_rejected does. */
+static void expect_model_rejected(nn_model *m, const train_config *c, const char *path, const char *problem)
+{
+    trainer t;
+    cr_assert_eq(trainer_init(&t, m, c, NULL), 0);
+    expect_rejected(&t, path, problem);
+    trainer_free(&t);
+    nn_model_free(m);
+}
+
 Test(ckpt, rejects_damaged_files_and_leaves_the_trainer, .init = tmpdir_setup, .fini = tmpdir_teardown)
 {
     char good[128], bad[128];
@@ -248,30 +259,20 @@ Test(ckpt, rejects_another_architecture_or_optimizer, .init = tmpdir_setup, .fin
 
     train_config c = cfg(OPTIM_ADAMW);
     nn_model *wide = fx_mlp(DIM, 13, NCLS, 0.0f, 32, 1);
-    trainer t;
-    cr_assert_eq(trainer_init(&t, wide, &c, NULL), 0);
-    expect_rejected(&t, path, "architecture mismatch");
-    trainer_free(&t);
-    nn_model_free(wide);
+    expect_model_rejected(wide, &c, path, "architecture mismatch");
 
     /* same parameter count, other tensor table: 6->12->3 vs 6->... shapes */
     nn_model *same = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 1);
     strcpy(same->tensors[0].name, "renamed");
-    cr_assert_eq(trainer_init(&t, same, &c, NULL), 0);
-    expect_rejected(&t, path, "tensor 0");
-    trainer_free(&t);
-    nn_model_free(same);
+    expect_model_rejected(same, &c, path, "tensor 0");
 
     c = cfg(OPTIM_SGD);
-    nn_model *m = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 1);
-    cr_assert_eq(trainer_init(&t, m, &c, NULL), 0);
-    expect_rejected(&t, path, "optimizer");
-    trainer_free(&t);
-    nn_model_free(m);
+    expect_model_rejected(fx_mlp(DIM, 12, NCLS, 0.0f, 32, 1), &c, path, "optimizer");
 
     c = cfg(OPTIM_ADAMW);
     c.epochs = 1; /* a budget of exactly the file's epoch still fits */
-    m = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 1);
+    nn_model *m = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 1);
+    trainer t;
     cr_assert_eq(trainer_init(&t, m, &c, NULL), 0);
     cr_assert_eq(ckpt_load(&t, path, NULL, NULL, NULL), 0);
     cr_assert_eq(t.status, TRAIN_BUDGET_REACHED);
