@@ -89,13 +89,19 @@ static void smooth_data(int n, double *X, double *y, int irrelevant)
     sobol_free(&s);
 }
 
+/* g over the n points X (n x 3), y, with room for exactly n. */
+static void gp_with_data(gp *g, const double *X, const double *y, int n)
+{
+    cr_assert_eq(gp_init(g, 3, n, NULL), 0);
+    cr_assert_eq(gp_set_data(g, X, y, n, NULL), 0);
+}
+
 Test(gp, objective_gradient_matches_central_differences)
 {
     double X[12 * 3], y[12];
     smooth_data(12, X, y, 0);
     gp g;
-    cr_assert_eq(gp_init(&g, 3, 12, NULL), 0);
-    cr_assert_eq(gp_set_data(&g, X, y, 12, NULL), 0);
+    gp_with_data(&g, X, y, 12);
     for (int prior = 0; prior < GP_PRIOR_COUNT; prior++) {
         gp_fit_opts o;
         gp_fit_opts_default(&o);
@@ -122,8 +128,7 @@ Test(gp, predict_gradients_match_central_differences)
     double X[12 * 3], y[12];
     smooth_data(12, X, y, 0);
     gp g;
-    cr_assert_eq(gp_init(&g, 3, 12, NULL), 0);
-    cr_assert_eq(gp_set_data(&g, X, y, 12, NULL), 0);
+    gp_with_data(&g, X, y, 12);
     double th[6] = {log(0.4), log(0.25), log(0.9), log(1.3), log(0.02), -0.1};
     cr_assert_eq(gp_set_theta(&g, th, NULL), 0);
     double x[3] = {0.31, 0.77, 0.12}, m, v, dm[3], dv[3];
@@ -150,8 +155,7 @@ Test(gp, fit_gives_irrelevant_dimension_a_much_longer_lengthscale)
     smooth_data(N, X, y, 1); /* x2 does not matter */
     for (int prior = 0; prior < GP_PRIOR_COUNT; prior++) {
         gp g;
-        cr_assert_eq(gp_init(&g, 3, N, NULL), 0);
-        cr_assert_eq(gp_set_data(&g, X, y, N, NULL), 0);
+        gp_with_data(&g, X, y, N);
         gp_fit_opts o;
         gp_fit_opts_default(&o);
         o.prior = prior;
@@ -180,8 +184,7 @@ Test(gp, fit_is_reproducible_by_seed)
     double th[2][6];
     for (int t = 0; t < 2; t++) {
         gp g;
-        cr_assert_eq(gp_init(&g, 3, N, NULL), 0);
-        cr_assert_eq(gp_set_data(&g, X, y, N, NULL), 0);
+        gp_with_data(&g, X, y, N);
         gp_fit_opts o;
         gp_fit_opts_default(&o);
         rng r;
@@ -293,8 +296,7 @@ Test(gp, pruned_prediction_keeps_exact_variances_and_drops_only_what_the_bound_a
         Xs[i] = rng_uniform(&r);
     double th[6] = {log(0.2), log(0.3), log(0.5), log(1.0), log(1e-4), 0.0};
     gp g;
-    cr_assert_eq(gp_init(&g, 3, N, NULL), 0);
-    cr_assert_eq(gp_set_data(&g, X, y, N, NULL), 0);
+    gp_with_data(&g, X, y, N);
     cr_assert_eq(gp_set_theta(&g, th, NULL), 0);
     static double m1[M], v1[M], m2[M], v2[M];
     gp_predict(&g, Xs, M, m1, v1);
