@@ -32,6 +32,7 @@ typedef struct config {
     /* [data] */
     char dataset[32];           /* fmnist | images | text | spirals | blobs */
     char data_path[512];
+    char split_file[512];       /* write the split's indices here ("": no) */
     double val_fraction;
     long train_limit, val_limit, test_limit;
     int channels, image_width, image_height;

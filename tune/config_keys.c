@@ -19,6 +19,8 @@ const keydef CONFIG_KEYS[] = {
      "dataset kind"},
     {"data.path", K_STR, S(data_path), "", NULL, 0, 0,
      "file or folder (default: the Debian Fashion-MNIST or fortunes package)"},
+    {"data.split_file", K_STR, S(split_file), "", NULL, 0, 0,
+     "write the train/validation/test rows the trainer uses to this JSON file (for peers)"},
     {"data.val_fraction", K_DBL, O(val_fraction), 0, "0.1", NULL, 0.0, 0.9,
      "fraction of the training data held out for validation"},
     {"data.train_limit", K_LONG, O(train_limit), 0, "0", NULL, 0, BIG, "use at most N training samples (0: all)"},

@@ -1,11 +1,94 @@
 /* tune/task_data.c: a config's dataset, loaded once and split into
- * train, validation and test views (see task_data.h). */
+ * train, validation and test views, and the split written out for peers
+ * when data.split_file asks (see task_data.h). */
 #include "tune/task_data.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "util/fmt.h"
 #include "util/rng.h"
+
+/* Writes "NAME": [i, j, ...] (v's row indices, in v's order) to f. */
+static void write_rows(FILE *f, const char *name, const data_view *v)
+{
+    fprintf(f, ",\n\"%s\": [", name);
+    for (long i = 0; v && i < v->n; i++)
+        fprintf(f, "%s%ld", i == 0 ? "" : (i % 20 == 0 ? ",\n" : ","), v->idx[i]);
+    fputs("]", f);
+}
+
+static void write_split_json(FILE *f, const config *c, const task_data *d)
+{
+    fprintf(f, "{\"format\": \"tunelab-split\", \"version\": 1,\n");
+    fprintf(f, "\"dataset\": \"%s\", \"path\": \"", c->dataset);
+    for (const char *p = c->data_path; *p; p++) { /* JSON string escapes */
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if ((unsigned char)*p < 0x20)
+            fprintf(f, "\\u%04x", (unsigned)*p);
+        else
+            fputc(*p, f);
+    }
+    char frac[32];
+    tl_fmt_shortest(c->val_fraction, frac, sizeof frac);
+    fprintf(f, "\",\n\"seed\": %llu, \"val_fraction\": %s, \"train_limit\": %ld, \"val_limit\": %ld, "
+               "\"test_limit\": %ld,\n",
+            (unsigned long long)c->data_seed, frac, c->train_limit, c->val_limit, c->test_limit);
+    if (d->is_text) {
+        fprintf(f, "\"train_tokens\": [%ld, %ld], \"val_tokens\": [%ld, %ld]}\n", d->train.tok_begin,
+                d->train.tok_end, d->val.tok_begin, d->val.tok_end);
+        return;
+    }
+    fprintf(f, "\"rows\": %ld, \"test_rows\": %ld", d->train_set->n, d->test_set ? d->test_set->n : 0L);
+    write_rows(f, "train", &d->train);
+    write_rows(f, "val", &d->val);
+    write_rows(f, "test", d->test_set ? &d->test : NULL);
+    fputs("}\n", f);
+}
+
+int task_data_write_split(const config *c, const task_data *d, const char *path, tl_err *err)
+{
+    /* A temporary file beside path, renamed over it: a reader never sees
+     * half a file, and processes loading the same config at once (MPI
+     * ranks) each leave a whole one. */
+    size_t n = strlen(path) + 16;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return tl_fail(err, TL_ERUNTIME, "%s: data.split_file: out of memory", path);
+    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 && fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        free(tmp);
+        return tl_fail(err, TL_EINPUT, "%s: data.split_file: cannot write: %s", path, strerror(e));
+    }
+    write_split_json(f, c, d);
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    int e = errno;
+    if (!bad && rename(tmp, path) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
+        unlink(tmp);
+        free(tmp);
+        return tl_fail(err, TL_EINPUT, "%s: data.split_file: cannot write: %s", path, strerror(e));
+    }
+    free(tmp);
+    return 0;
+}
 
 int task_data_load(const config *c, task_data *d, tl_err *err)
 {
@@ -48,6 +131,8 @@ int task_data_load(const config *c, task_data *d, tl_err *err)
         d->in_dim = d->train_set->dim;
         d->nclass = d->train_set->nclass;
     }
+    if (c->split_file[0] && (rc = task_data_write_split(c, d, c->split_file, err)))
+        goto fail;
     return 0;
 fail:
     task_data_free(d);
