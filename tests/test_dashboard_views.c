@@ -638,3 +638,150 @@ Test(dashboard_views, brushing_an_axis_highlights_exactly_the_trials_in_the_rang
     cdp_close(&c);
     dashboard_stop(d);
 }
+
+/* ---- Hyperband: curves with the schedulers' points, rungs, slices,
+ * importance, a clicked trial ---- */
+
+static const char *HB_INI =
+    "[data]\ndataset = spirals\nsamples = 300\n"
+    "[model]\ntype = mlp\nlayers = 1\nhidden = 8\n"
+    "[train]\noptimizer = adamw\nlr = 3e-3\nbatch_size = 64\nepochs = 9\nseed = 3\nthreads = 1\n"
+    "[study]\nname = hb\ntrials = 17\nscheduler = hyperband\nseed = 5\n"
+    "[space]\ntrain.lr = loguniform(1e-4, 3e-1)\nmodel.hidden = int(4, 32)\n";
+
+/* The text of the JavaScript expression expr, malloc'd. */
+static char *cdp_text(cdp *c, const char *expr)
+{
+    cJSON *v = cdp_eval(c, expr);
+    cr_assert(cJSON_IsString(v), "`%s` is not a string", expr);
+    char *s = strdup(v->valuestring);
+    cJSON_Delete(v);
+    return s;
+}
+
+Test(dashboard_views, hyperband_study_curves_rungs_slices_importance_and_a_clicked_trial)
+{
+    char db[128];
+    run_study("hb", HB_INI, db, sizeof db);
+    report_study *rs = load(db);
+    int n = rs->ntrials, pruned = 0, promoted = 0, with_value = 0, pick = -1;
+    /* reached[bracket][rung]: trials of the bracket that got to the rung (one iteration here) */
+    int reached[8][8] = {{0}};
+    for (int i = 0; i < n; i++) {
+        const trial *t = &rs->trials[i].t;
+        with_value += !isnan(t->value);
+        if (t->state == TRIAL_PRUNED) {
+            pruned++;
+            if (pick < 0)
+                pick = i;
+        }
+        const char *hb = report_trial_attr(rs, i, "hb");
+        cr_assert_not_null(hb, "trial %d has no rung record", t->number);
+        cJSON *j = cJSON_Parse(hb);
+        int b = cJSON_GetObjectItem(j, "bracket")->valueint, r = cJSON_GetObjectItem(j, "rung")->valueint;
+        cr_assert_eq(cJSON_GetObjectItem(j, "iteration")->valueint, 0);
+        cr_assert(b >= 0 && b < 8 && r >= 0 && r < 8);
+        cr_assert_geq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "rung_value")), r + 1);
+        promoted += r; /* promoted from each rung below the one it reached */
+        for (int k = 0; k <= r; k++)
+            reached[b][k]++;
+        cJSON_Delete(j);
+    }
+    cr_assert_gt(pruned, 0);
+    cr_assert_gt(promoted, 0);
+
+    cdp c;
+    dashboard *d = open_page(&c, "hb", db);
+    /* the history: every trial, the pruned ones with the pruned marker */
+    cr_assert_eq(cdp_number(&c, "Number(document.getElementById('status').dataset.points)"), n);
+    cr_assert_eq(cdp_number(&c, "Number(document.getElementById('status').dataset.pruned)"), pruned);
+    /* a slice per parameter, pruned trials included */
+    for (int p = 0; p < rs->sp.n; p++) {
+        char expr[256];
+        snprintf(expr, sizeof expr,
+                 "(function (ch) { return ch.options.scales.x.title.text === '%s' ? ch.data.datasets.reduce(function (s, d, i) {"
+                 " return s + ch.getDatasetMeta(i).data.length; }, 0) : -1; })(S.charts['c-slice-%d'])",
+                 rs->sp.p[p].name, p);
+        cr_assert_eq(cdp_number(&c, expr), with_value, "slice of %s: one point per trial with a value", rs->sp.p[p].name);
+    }
+    /* learning curves: a curve per trial, a pruned point per pruned trial, a promoted point per promotion */
+    cr_assert_eq(cdp_number(&c, "S.charts['c-curves'].data.datasets.filter(function (d) { return d.curve; }).length"), n);
+    cr_assert_eq(cdp_number(&c, "(S.charts['c-curves'].data.datasets.find(function (d) { return d.label === 'pruned'; }) || {data: []}).data.length"),
+                 pruned);
+    cr_assert_eq(cdp_number(&c, "(S.charts['c-curves'].data.datasets.find(function (d) { return d.label === 'promoted'; }) || {data: []}).data.length"),
+                 promoted);
+    /* the rung table: iteration/bracket/rung -> trials that reached it */
+    char *rows = cdp_text(&c, "(function () { var it = '', b = '', out = [];"
+                              " document.querySelectorAll('#hyperband tr').forEach(function (tr, k) { if (!k) return;"
+                              "  var c = Array.prototype.map.call(tr.cells, function (x) { return x.textContent; });"
+                              "  if (c[0] !== '') it = c[0]; if (c[1] !== '') b = c[1]; out.push(it + '/' + b + '/' + c[2] + ':' + c[5]); });"
+                              " return out.join(' '); })()");
+    for (int b = 0; b < 8; b++)
+        for (int r = 0; r < 8 && reached[b][r]; r++) {
+            char want[32];
+            snprintf(want, sizeof want, "0/%d/%d:%d", b, r, reached[b][r]);
+            cr_assert(strstr(rows, want), "rung table lacks %s: %s", want, rows);
+        }
+    free(rows);
+    /* importance: the numbers `tunelab importance` prints */
+    cdp_wait(&c, "document.querySelectorAll('#importance tr').length > 1");
+    char args[160];
+    snprintf(args, sizeof args, "importance %s", db);
+    cli_out ci = cli_run(dir, args);
+    cr_assert_eq(ci.status, 0, "%s", ci.err);
+    for (int p = 0; p < rs->sp.n; p++) {
+        const char *line = strstr(ci.out, rs->sp.p[p].name);
+        while (line && line[strlen(rs->sp.p[p].name)] != ' ')
+            line = strstr(line + 1, rs->sp.p[p].name);
+        cr_assert_not_null(line, "tunelab importance: %s", ci.out);
+        double imp, sd, mn, mx;
+        cr_assert_eq(sscanf(line + strlen(rs->sp.p[p].name), "%lf %lf %lf %lf", &imp, &sd, &mn, &mx), 4, "%s", line);
+        char want[128], expr[512];
+        snprintf(want, sizeof want, "%s %.4f %.4f %.4f %.4f", rs->sp.p[p].name, imp, sd, mn, mx);
+        snprintf(expr, sizeof expr,
+                 "Array.prototype.map.call(document.querySelectorAll('#importance tr'), function (tr) {"
+                 " return Array.prototype.slice.call(tr.cells, 0, 5).map(function (x) { return x.textContent; }).join(' '); })"
+                 ".filter(function (s) { return s.indexOf('%s ') === 0; }).join('|')",
+                 rs->sp.p[p].name);
+        char *got = cdp_text(&c, expr);
+        cr_assert_str_eq(got, want, "the page's importance row (%s) is tunelab importance's (%s)", got, want);
+        free(got);
+    }
+    cli_free(&ci);
+    /* a click on a pruned trial's row opens its panel */
+    const trial *t = &rs->trials[pick].t;
+    char expr[512];
+    snprintf(expr, sizeof expr,
+             "(function () { var tr = Array.prototype.find.call(document.querySelectorAll('#trials tbody tr'), function (r) {"
+             " return r.cells[0].textContent === '%d'; }); tr.scrollIntoView({block: 'center'}); var b = tr.cells[0].getBoundingClientRect();"
+             " return [b.left + b.width / 2, b.top + b.height / 2]; })()",
+             t->number);
+    cJSON *at = cdp_eval(&c, expr);
+    double x = cJSON_GetArrayItem(at, 0)->valuedouble, y = cJSON_GetArrayItem(at, 1)->valuedouble;
+    cJSON_Delete(at);
+    mouse(&c, "mousePressed", x, y);
+    mouse(&c, "mouseReleased", x, y);
+    cdp_wait(&c, "!document.getElementById('detail').hidden");
+    char *title = cdp_text(&c, "document.getElementById('detail-title').textContent");
+    char want[64];
+    snprintf(want, sizeof want, "Trial %d", t->number);
+    cr_assert_str_eq(title, want);
+    free(title);
+    char *panel = cdp_text(&c, "document.getElementById('detail-table').textContent");
+    cr_assert(strstr(panel, "statepruned"), "%s", panel);
+    cr_assert(strstr(panel, t->reason) && t->reason[0], "the reason \"%s\": %s", t->reason, panel);
+    cr_assert(strstr(panel, "hyperband: bracket "), "the scheduler's record in words: %s", panel);
+    free(panel);
+    char *cmd = cdp_text(&c, "document.getElementById('detail-command').textContent"), retrain[4096];
+    report_retrain_command(rs, pick, retrain, sizeof retrain);
+    cr_assert_str_eq(cmd, retrain);
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "tunelab train %s/hb.ini --set ", dir);
+    cr_assert(!strncmp(cmd, prefix, strlen(prefix)) && strstr(cmd, "train.lr=") && strstr(cmd, "model.hidden="), "%s", cmd);
+    free(cmd);
+    cr_assert_eq(cdp_number(&c, "S.charts['c-detail'].data.datasets[0].data.length"), t->nsteps, "the trial's curve");
+    report_study_free(rs);
+    assert_no_page_errors(&c);
+    cdp_close(&c);
+    dashboard_stop(d);
+}

@@ -210,11 +210,17 @@ function curveEvents(t) {
 
 function drawCurves() {
   var st = S.study, sets = [], evs = { promoted: [], paused: [], pruned: [] };
+  /* a study whose trials report no intermediate values (a function or command objective) has no curves */
+  var on = st.trials.some(function (t) { return t.curve.length; });
+  $('s-curves').hidden = !on;
+  if (!on) { if (S.charts['c-curves']) { S.charts['c-curves'].destroy(); delete S.charts['c-curves']; } return; }
   st.trials.forEach(function (t) {
     if (!t.curve.length) return;
     var s = STATE_STYLE[t.state] || STATE_STYLE.waiting;
+    /* a curve of one evaluation is a dot, not an invisible line */
     sets.push({ label: 'trial ' + t.number, data: t.curve.map(function (p) { return { x: p[0], y: p[1], trial: t.number }; }),
-                borderColor: s.color + '99', borderWidth: 1, pointRadius: 0, showLine: true, curve: true });
+                borderColor: s.color + '99', backgroundColor: s.color + '99', borderWidth: 1,
+                pointRadius: t.curve.length === 1 ? 2 : 0, showLine: true, curve: true });
     curveEvents(t).forEach(function (e) { evs[e.kind].push({ x: e.x, y: e.y, trial: t.number }); });
   });
   var look = { promoted: ['triangle', '#2e7d32'], paused: ['rect', '#1565c0'], pruned: ['crossRot', '#ef6c00'] };
@@ -322,13 +328,22 @@ function pcMouse(cv) {
 
 function drawImportance() {
   var box = $('importance');
+  var gen = S.gen;
   api('/api/importance?id=' + S.id).then(function (j) {
+    if (gen !== S.gen) return;
     clear(box);
-    var t = el('table');
-    t.appendChild(row(['parameter', 'importance'], true));
-    j.params.forEach(function (p) { t.appendChild(row([p.name, fmt(p.importance)])); });
+    /* the columns and the 4 decimals of `tunelab importance` */
+    var t = el('table'), d4 = function (v) { return v === null || v === undefined ? '–' : v.toFixed(4); };
+    t.appendChild(row(['parameter', 'importance', 'sd', 'min', 'max', ''], true));
+    j.params.forEach(function (p) {
+      var bar = el('td'), b = el('span', null, 'bar');
+      b.style.width = Math.round(200 * Math.max(0, Math.min(1, p.importance))) + 'px';
+      bar.appendChild(b);
+      t.appendChild(row([p.name, d4(p.importance), d4(p.sd), d4(p.min), d4(p.max), bar]));
+    });
     box.appendChild(t);
-  }, function (e) { clear(box); box.appendChild(el('p', e.message, 'hint')); });
+    box.appendChild(el('p', 'fANOVA on ' + j.trees + '-tree random forests, ' + j.seeds + ' seeds, ' + j.trials + ' complete trials (as `tunelab importance`).', 'hint'));
+  }, function (e) { if (gen !== S.gen) return; clear(box); box.appendChild(el('p', e.message, 'hint')); });
 }
 
 /* ---- Hyperband brackets and rungs ---- */
@@ -403,7 +418,7 @@ function drawGp() {
     if (gen !== S.gen) return;
     var xy = function (a) { return g.x.map(function (x, i) { return { x: x, y: a[i] }; }); };
     var lo = g.mean.map(function (m, i) { return m - 2 * g.sd[i]; }), hi = g.mean.map(function (m, i) { return m + 2 * g.sd[i]; });
-    var xs = { type: g.log ? 'logarithmic' : 'linear', title: { display: true, text: g.param } };
+    var xs = { type: g.log ? 'logarithmic' : 'linear', min: g.x[0], max: g.x[g.x.length - 1], title: { display: true, text: g.param } };
     chart('c-gp', { type: 'scatter', data: { datasets: [
       { label: 'mean − 2 sd', data: xy(lo), showLine: true, pointRadius: 0, borderColor: '#90caf9', borderWidth: 1 },
       { label: 'mean + 2 sd', data: xy(hi), showLine: true, pointRadius: 0, borderColor: '#90caf9', borderWidth: 1, fill: '-1', backgroundColor: 'rgba(144,202,249,0.3)' },
@@ -532,6 +547,7 @@ function showTrial(n) {
   clear(at);
   Object.keys(t.attrs).forEach(function (k) { if (k !== 'hb') at.appendChild(krow(k, attrWords(k, t.attrs[k]))); });
   var ev = curveEvents(t), look = { promoted: 'triangle', paused: 'rect', pruned: 'crossRot' };
+  $('detail-chart').hidden = !t.curve.length;
   chart('c-detail', { type: 'scatter', data: { datasets: [
     { label: 'trial ' + t.number, data: t.curve.map(function (p) { return { x: p[0], y: p[1] }; }), showLine: true, borderColor: '#1565c0' }]
     .concat(Object.keys(look).filter(function (k) { return ev.some(function (e) { return e.kind === k; }); }).map(function (k) {
@@ -565,7 +581,7 @@ function loadStudy() {
     var s = S.studies[S.id];
     if (s && !s.error) Object.assign(s, { ntrials: st.ntrials, counts: st.counts, best: st.best, best_value: st.best_value, version: st.version });
     drawStudy();
-    if ($('status').dataset.ready !== '1') $('status').dataset.first = st.trials.length;
+    if ($('status').dataset.ready !== '1') { $('status').dataset.first = st.trials.length; $('live').textContent = 'live: loaded ' + new Date().toLocaleTimeString(); }
     $('status').dataset.ready = '1';
   });
 }
