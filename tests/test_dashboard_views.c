@@ -24,7 +24,16 @@
  *     parent with the morphism its "inherit" attribute records;
  *   - brushing the parallel coordinates of the bayes study with the mouse:
  *     the highlighted trials are exactly those inside the brushed range,
- *     and a click on the axis clears it.
+ *     and a click on the axis clears it;
+ *   - hyperband on spirals (17 trials, three brackets): every trial in the
+ *     history and in each slice (pruned ones included), a pruned point per
+ *     pruned trial and a promoted point per promotion on the learning
+ *     curves, the rung table's counts, the importance table equal to what
+ *     `tunelab importance` prints, and a click on a pruned trial's row
+ *     opening its panel with state, reason, the scheduler's record and the
+ *     retrain command; then, chosen in the list of studies, a hyperband
+ *     study left with paused trials (made through the C API) shows them
+ *     paused in the history and on the curves.
  * Each test also checks that the page reported no error (#errors).
  * Chromium missing is a failure (scripts/deps.sh installs it), not a skip.
  */
@@ -47,6 +56,8 @@
 #include "tests/cli_util.h"
 #include "tests/dashboard_util.h"
 #include "tests/report_util.h"
+#include "tests/space_util.h"
+#include "tests/study_util.h"
 #include "tests/tmpdir_util.h"
 
 static char dir[64];
@@ -320,20 +331,25 @@ static const char *NAS_INI =
     "model.width2 = choice(8, 16, 32) if model.layers in (2, 3)\n"
     "model.width3 = choice(8, 16, 32) if model.layers == 3\n";
 
-/* Starts a dashboard on db and Chromium on its page for study 0; waits
- * until the page has drawn. */
-static dashboard *open_page(cdp *c, const char *name, const char *db)
+/* Starts a dashboard on the n databases and Chromium on its page for
+ * study 0; waits until the page has drawn. */
+static dashboard *open_pages(cdp *c, const char *name, const char *const *paths, int n)
 {
-    const char *paths[] = {db};
     dashboard_opts o = {NULL, 0};
     dashboard *d;
     tl_err err = {0};
-    cr_assert_eq(dashboard_start(&d, paths, 1, &o, &err), 0, "%s", err.msg);
+    cr_assert_eq(dashboard_start(&d, paths, n, &o, &err), 0, "%s", err.msg);
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/?poll=250#0", dashboard_port(d));
     cdp_open(c, name, url);
     cdp_wait(c, "document.getElementById('status').dataset.ready === '1'");
     return d;
+}
+
+static dashboard *open_page(cdp *c, const char *name, const char *db)
+{
+    const char *paths[] = {db};
+    return open_pages(c, name, paths, 1);
 }
 
 static report_study *load(const char *db)
@@ -659,10 +675,49 @@ static char *cdp_text(cdp *c, const char *expr)
     return s;
 }
 
+/* A hyperband study (max budget 9, eta 3) left with its first trials
+ * paused at rung 0, as a running or killed study has them; returns how
+ * many. */
+static int make_paused_study(const char *db)
+{
+    tl_err err = {0};
+    space sp;
+    su_space(&sp, "x", "uniform(0, 1)", NULL);
+    study_config c = su_config("paused", db);
+    c.trials = 20;
+    c.seed = 3;
+    c.max_budget = 9;
+    snprintf(c.scheduler, sizeof c.scheduler, "hyperband");
+    study *s;
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    int paused = 0;
+    trial_job job;
+    for (int k = 0; k < 4 && !study_ask(s, &job, &err) && job.kind == JOB_NEW; k++) {
+        for (int step = 0;; step++) {
+            double v = pow(job.values[0] - 0.3, 2) + 1.0 / (step + 1);
+            int dec;
+            cr_assert_eq(study_report(s, job.number, step, v, step + 1, &dec, NULL, &err), 0, "%s", err.msg);
+            int state = dec == DECIDE_PAUSE ? TRIAL_PAUSED : dec == DECIDE_STOP ? TRIAL_PRUNED
+                      : step + 1 >= job.budget ? TRIAL_COMPLETE : -1;
+            if (state >= 0) {
+                cr_assert_eq(study_tell(s, job.number, state, v, NULL, &err), 0, "%s", err.msg);
+                paused += state == TRIAL_PAUSED;
+                break;
+            }
+        }
+    }
+    study_close(s);
+    space_free(&sp);
+    return paused;
+}
+
 Test(dashboard_views, hyperband_study_curves_rungs_slices_importance_and_a_clicked_trial)
 {
-    char db[128];
+    char db[128], db_paused[128];
     run_study("hb", HB_INI, db, sizeof db);
+    snprintf(db_paused, sizeof db_paused, "%s/paused.db", dir);
+    int paused = make_paused_study(db_paused);
+    cr_assert_gt(paused, 0);
     report_study *rs = load(db);
     int n = rs->ntrials, pruned = 0, promoted = 0, with_value = 0, pick = -1;
     /* reached[bracket][rung]: trials of the bracket that got to the rung (one iteration here) */
@@ -691,7 +746,8 @@ Test(dashboard_views, hyperband_study_curves_rungs_slices_importance_and_a_click
     cr_assert_gt(promoted, 0);
 
     cdp c;
-    dashboard *d = open_page(&c, "hb", db);
+    const char *two[] = {db, db_paused};
+    dashboard *d = open_pages(&c, "hb", two, 2);
     /* the history: every trial, the pruned ones with the pruned marker */
     cr_assert_eq(cdp_number(&c, "Number(document.getElementById('status').dataset.points)"), n);
     cr_assert_eq(cdp_number(&c, "Number(document.getElementById('status').dataset.pruned)"), pruned);
@@ -780,6 +836,13 @@ Test(dashboard_views, hyperband_study_curves_rungs_slices_importance_and_a_click
     cr_assert(!strncmp(cmd, prefix, strlen(prefix)) && strstr(cmd, "train.lr=") && strstr(cmd, "model.hidden="), "%s", cmd);
     free(cmd);
     cr_assert_eq(cdp_number(&c, "S.charts['c-detail'].data.datasets[0].data.length"), t->nsteps, "the trial's curve");
+    /* the second study, chosen in the list: its paused trials drawn as paused, in the history and on the curves */
+    cJSON_Delete(cdp_eval(&c, "document.querySelectorAll('#studies tbody tr')[1].click()"));
+    cdp_wait(&c, "S.study && S.study.name === 'paused' && S.charts['c-curves']");
+    cr_assert_eq(cdp_number(&c, "(S.charts['c-history'].data.datasets.find(function (d) { return d.state === 'paused'; }) || {data: []}).data.length"),
+                 paused);
+    cr_assert_eq(cdp_number(&c, "(S.charts['c-curves'].data.datasets.find(function (d) { return d.label === 'paused'; }) || {data: []}).data.length"),
+                 paused);
     report_study_free(rs);
     assert_no_page_errors(&c);
     cdp_close(&c);
