@@ -623,6 +623,7 @@ Test(dashboard_views, brushing_an_axis_highlights_exactly_the_trials_in_the_rang
     for (int s = 1; s <= 4; s++)
         mouse(&c, "mouseMoved", ax, ylo + (yhi - ylo) * s / 4);
     mouse(&c, "mouseReleased", ax, yhi);
+    cdp_wait(&c, "S.brush.x2");
 
     char want[256] = "";
     int nin = 0;
@@ -647,6 +648,7 @@ Test(dashboard_views, brushing_an_axis_highlights_exactly_the_trials_in_the_rang
     /* a click on the axis clears the brush */
     mouse(&c, "mousePressed", ax, ylo);
     mouse(&c, "mouseReleased", ax, ylo);
+    cdp_wait(&c, "!S.brush.x2");
     cr_assert_eq(cdp_number(&c, "document.getElementById('parcoords-count').dataset.selected.split(',').length"), n,
                  "every trial highlighted again");
     report_study_free(rs);
