@@ -34,7 +34,9 @@
  *     retrain command; then, chosen in the list of studies, a hyperband
  *     study left with paused trials (made through the C API) shows them
  *     paused in the history and on the curves.
- * Each test also checks that the page reported no error (#errors).
+ * Each test also checks that the page reported no error (#errors) and
+ * that the browser's console got none (uncaught exceptions, console.error,
+ * resources that failed to load, CSP violations: Runtime and Log events).
  * Chromium missing is a failure (scripts/deps.sh installs it), not a skip.
  */
 #include <cjson/cJSON.h>
@@ -86,7 +88,39 @@ typedef struct cdp {
     size_t n, cap;
     int id;              /* last command id */
     char session[128];   /* the page's session */
+    char console[4096];  /* errors the browser's console got (events), one a line */
 } cdp;
+
+/* Notes an event that is an error on the browser's console: an uncaught
+ * exception, console.error, or a browser log entry of level error (a
+ * resource that failed to load, a CSP violation). */
+static void cdp_event(cdp *c, const cJSON *m)
+{
+    const cJSON *method = cJSON_GetObjectItem(m, "method"), *p = cJSON_GetObjectItem(m, "params");
+    if (!cJSON_IsString(method) || !p)
+        return;
+    const char *what = method->valuestring;
+    char line[512] = "";
+    if (!strcmp(what, "Runtime.exceptionThrown")) {
+        const cJSON *d = cJSON_GetObjectItem(p, "exceptionDetails"), *ex = cJSON_GetObjectItem(d, "exception"),
+                    *desc = cJSON_GetObjectItem(ex, "description"), *t = cJSON_GetObjectItem(d, "text");
+        snprintf(line, sizeof line, "exception: %s", cJSON_IsString(desc) ? desc->valuestring : cJSON_IsString(t) ? t->valuestring : "?");
+    } else if (!strcmp(what, "Runtime.consoleAPICalled")) {
+        const cJSON *type = cJSON_GetObjectItem(p, "type"), *a0 = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "args"), 0);
+        const cJSON *v = cJSON_GetObjectItem(a0, "value");
+        if (cJSON_IsString(type) && !strcmp(type->valuestring, "error"))
+            snprintf(line, sizeof line, "console.error: %s", cJSON_IsString(v) ? v->valuestring : "?");
+    } else if (!strcmp(what, "Log.entryAdded")) {
+        const cJSON *e = cJSON_GetObjectItem(p, "entry"), *lv = cJSON_GetObjectItem(e, "level"),
+                    *t = cJSON_GetObjectItem(e, "text"), *u = cJSON_GetObjectItem(e, "url");
+        if (cJSON_IsString(lv) && !strcmp(lv->valuestring, "error"))
+            snprintf(line, sizeof line, "log: %s (%s)", cJSON_IsString(t) ? t->valuestring : "?",
+                     cJSON_IsString(u) ? u->valuestring : "");
+    }
+    size_t u = strlen(c->console);
+    if (line[0] && u + 1 < sizeof c->console)
+        snprintf(c->console + u, sizeof c->console - u, "%s\n", line);
+}
 
 /* Sends {"id", "method", "params", "sessionId"} (params deleted here). */
 static int cdp_send(cdp *c, const char *method, cJSON *params, int in_page)
@@ -125,6 +159,8 @@ static cJSON *cdp_answer(cdp *c, int id, const char *what)
             cr_assert_not_null(m, "chromium sent a message that is not JSON");
             cJSON *mid = cJSON_GetObjectItem(m, "id");
             if (!cJSON_IsNumber(mid) || mid->valueint != id) {
+                if (!mid)
+                    cdp_event(c, m);
                 cJSON_Delete(m);
                 continue;
             }
@@ -155,7 +191,8 @@ static cJSON *cdp_call(cdp *c, const char *method, cJSON *params, int in_page)
     return cdp_answer(c, cdp_send(c, method, params, in_page), method);
 }
 
-/* Starts Chromium (a 1280x900 window) and opens url in a page. */
+/* Starts Chromium (a 1280x900 window) and opens url in a page, with the
+ * console's events on (cdp_event) before it loads. */
 static void cdp_open(cdp *c, const char *name, const char *url)
 {
     memset(c, 0, sizeof *c);
@@ -185,7 +222,7 @@ static void cdp_open(cdp *c, const char *name, const char *url)
     c->to = cmd[1];
     c->from = ans[0];
     cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "url", url);
+    cJSON_AddStringToObject(p, "url", "about:blank");
     cJSON *r = cdp_call(c, "Target.createTarget", p, 0);
     cJSON *tid = cJSON_GetObjectItem(r, "targetId");
     cr_assert(cJSON_IsString(tid));
@@ -198,6 +235,11 @@ static void cdp_open(cdp *c, const char *name, const char *url)
     cr_assert(cJSON_IsString(sid));
     snprintf(c->session, sizeof c->session, "%s", sid->valuestring);
     cJSON_Delete(r);
+    cJSON_Delete(cdp_call(c, "Runtime.enable", NULL, 1));
+    cJSON_Delete(cdp_call(c, "Log.enable", NULL, 1));
+    p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "url", url);
+    cJSON_Delete(cdp_call(c, "Page.navigate", p, 1));
 }
 
 /* Closes the browser and waits for it (killing it if it lingers). */
@@ -272,11 +314,14 @@ static void cdp_wait(cdp *c, const char *expr)
     }
 }
 
+/* No error in the page's #errors nor on the browser's console. */
 static void assert_no_page_errors(cdp *c)
 {
     char *e = page_errors(c);
     cr_assert_str_empty(e, "the page reported errors: %s", e);
     free(e);
+    cJSON_Delete(cdp_eval(c, "0")); /* reads the events sent so far */
+    cr_assert_str_empty(c->console, "the browser's console got errors:\n%s", c->console);
 }
 
 /* A mouse event at (x, y) in the page's CSS pixels. */

@@ -329,6 +329,8 @@ function pcMouse(cv) {
 function drawImportance() {
   var box = $('importance');
   var gen = S.gen;
+  /* fANOVA needs two complete trials: say so without asking (a 4xx is an error on the browser's console) */
+  if ((S.study.counts.complete || 0) < 2) { clear(box); box.appendChild(el('p', 'Parameter importance needs at least 2 complete trials.', 'hint')); return; }
   api('/api/importance?id=' + S.id).then(function (j) {
     if (gen !== S.gen) return;
     clear(box);
@@ -414,6 +416,10 @@ function drawGp() {
   st.params.forEach(function (p) { if (p.kind !== 'categorical') { var o = el('option', p.name); o.value = p.name; selp.appendChild(o); } });
   if (want) selp.value = want;
   var gen = S.gen;
+  if ((st.counts.complete || 0) < 2) {
+    ['c-gp', 'c-acq'].forEach(function (k) { if (S.charts[k]) { S.charts[k].destroy(); delete S.charts[k]; } });
+    $('gp-note').textContent = 'The GP needs at least 2 complete trials.'; $('status').dataset.gp = ''; return;
+  }
   api('/api/gp?id=' + S.id + '&param=' + encodeURIComponent(selp.value)).then(function (g) {
     if (gen !== S.gen) return;
     var xy = function (a) { return g.x.map(function (x, i) { return { x: x, y: a[i] }; }); };
