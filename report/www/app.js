@@ -433,7 +433,7 @@ function drawGp() {
       options: { scales: { x: xs, y: { title: { display: true, text: st.metric } } } } });
     /* a log acquisition spans thousands of nats where it is ~0: show the top 20 */
     var amax = Math.max.apply(null, g.acq.filter(function (a) { return a !== null; }));
-    var ay = /log/.test(g.acq_label) && isFinite(amax) ? { min: amax - 20 } : {};
+    var ay = /log/.test(g.acq_label) && isFinite(amax) ? { min: Math.floor(amax - 20) } : {};
     chart('c-acq', { type: 'scatter', data: { datasets: [{ label: g.acq_label, data: xy(g.acq), showLine: true, pointRadius: 0, borderColor: '#6a1b9a' }] },
       options: { scales: { x: xs, y: ay } } });
     $('gp-note').textContent = 'GP fitted to ' + g.k + ' complete trials; the other parameters at the best trial.';
