@@ -98,10 +98,12 @@ static int add_trial(cJSON *a, const report_study *rs, int i, int on_front)
     ok = at != NULL;
     for (int k = 0; ok && k < st->nattrs; k++)
         ok = cJSON_AddStringToObject(at, st->attrs[k].key, st->attrs[k].value) != NULL;
-    char cmd[4096] = "";
+    char cmd[4096] = "", how[300] = "";
     if (ok && strcmp(rs->objective, "function") && strcmp(rs->objective, "command"))
         report_retrain_command(rs, i, cmd, sizeof cmd);
-    return ok && cJSON_AddStringToObject(o, "command", cmd);
+    if (ok && t->parent >= 0)
+        report_family_how(rs, i, how, sizeof how);
+    return ok && cJSON_AddStringToObject(o, "command", cmd) && cJSON_AddStringToObject(o, "family", how);
 }
 
 int dj_add_study(cJSON *o, const report_study *rs, const char *on_front)

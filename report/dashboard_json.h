@@ -20,7 +20,9 @@ cJSON *dj_add_number(cJSON *o, const char *key, double v);
  * parent, started, finished, reason, params (numbers; a categorical's
  * choice text; null inactive), curve ([[step, value], ...]), attrs (key ->
  * text), command (the retrain command, "" for function/command
- * objectives), pareto (on_front[i]).  Returns 1, or 0 for memory. */
+ * objectives), pareto (on_front[i]), family (how a child started:
+ * report_family_how's words, "" for a trial without a parent).  Returns 1,
+ * or 0 for memory. */
 int dj_add_study(cJSON *o, const report_study *rs, const char *on_front);
 
 /* Makes o (deleted here) r's body with status 200.  Returns 0 or

@@ -164,6 +164,13 @@ extern const report_section report_section_pareto;
 /* The NAS family tree, for nas.inherit (report/report_family.c). */
 extern const report_section report_section_family;
 
+/* How trial i of an architecture search started, in words, into buf (n
+ * bytes): "inherited: MORPH" (+ " [exact]"), "from scratch: WHY", "mutated,
+ * trained from scratch" for a child without the "inherit" attribute, ""
+ * for a root.  The family tree of `tunelab report` and of the dashboard
+ * (/api/study's "family") both say it this way.  Cannot fail. */
+void report_family_how(const report_study *rs, int i, char *buf, size_t n);
+
 /* The Bayesian-optimization section (report/report_gp.c, report/report_gp.h). */
 extern const report_section report_section_gp;
 

@@ -39,8 +39,8 @@ static int index_of(const report_study *rs, int n)
 }
 
 /* "how it started" of trial i into buf: the morphism, from scratch (why),
- * or "" for a root. */
-static void inherit_text(const report_study *rs, int i, char *buf, size_t n)
+ * or "" for a root (report/report.h). */
+void report_family_how(const report_study *rs, int i, char *buf, size_t n)
 {
     buf[0] = 0;
     const char *a = report_trial_attr(rs, i, "inherit");
@@ -73,7 +73,7 @@ static void node(const report_study *rs, report_out *o, int i)
         space_format_value(&rs->sp, p, t->values[p], s, sizeof s);
         u += (size_t)snprintf(arch + u, sizeof arch - u, "%s%s=%s", u ? " " : "", rs->sp.p[p].name, s);
     }
-    inherit_text(rs, i, how, sizeof how);
+    report_family_how(rs, i, how, sizeof how);
     const char *ep = report_trial_attr(rs, i, "epochs");
     const char *reused = report_trial_attr(rs, i, "reused_from");
     report_html(o, "<li><b>trial %d</b> %s = %.5g%s%s%s: %s%s%s%s%s\n", t->number, rs->metric, t->value,

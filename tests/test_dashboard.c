@@ -7,10 +7,14 @@
  * strings, with nosniff; the database is never written; a wait sees a new
  * trial; and the bad inputs of `tunelab dashboard` (missing or foreign
  * database, port in use, a host that cannot be bound) exit 2 with a message;
- * a database in a read-only folder is served (as user nobody when root).
+ * a database in a read-only folder is served (as user nobody when root);
+ * the server listens on 127.0.0.1 only unless told otherwise, answers at
+ * most DASHBOARD_MAX_WAIT long polls at once (429 beyond) and keeps at
+ * most DASHBOARD_MAX_PER_IP connections from one address.
  * The browser tests are in tests/test_dashboard_browser.c. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <math.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -19,6 +23,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,4 +377,112 @@ Test(dashboard, the_command_prints_its_address_serves_and_exits_0_on_sigterm)
     cr_assert_eq(waitpid(pid, &st, 0), pid);
     fclose(f);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+}
+
+/* The suite's server was started without a host: it listens on 127.0.0.1
+ * only, so another address of this machine (127.0.0.2, also loopback on
+ * Linux) is refused. */
+Test(dashboard, listens_on_127_0_0_1_only_by_default)
+{
+    char *body;
+    cr_assert_eq(du_get(port, "/api/studies", NULL, &body), 200);
+    free(body);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(0x7f000002); /* 127.0.0.2 */
+    int rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+    int why = errno;
+    close(fd);
+    cr_assert(rc != 0 && why == ECONNREFUSED, "127.0.0.2:%d accepted a connection (rc %d, %s)", port, rc, strerror(why));
+}
+
+typedef struct waiter {
+    char path[160];
+    int status;
+    atomic_int *done;
+} waiter;
+
+static void *wait_request(void *arg)
+{
+    waiter *w = arg;
+    char *body;
+    w->status = du_get(port, w->path, NULL, &body);
+    free(body);
+    atomic_fetch_add(w->done, 1);
+    return NULL;
+}
+
+/* More than DASHBOARD_MAX_WAIT long polls at once: the extra ones get 429
+ * at once, the others keep waiting until the study changes. */
+Test(dashboard, too_many_waiting_requests_get_429)
+{
+    enum { N = DASHBOARD_MAX_WAIT + 4 };
+    cJSON *s = get_json("/api/study?id=0", 200);
+    double v = cJSON_GetObjectItem(s, "version")->valuedouble;
+    cJSON_Delete(s);
+    waiter w[N];
+    pthread_t th[N];
+    atomic_int done;
+    atomic_init(&done, 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(w[i].path, sizeof w[i].path, "/api/wait?id=0&version=%.17g&ms=10000", v);
+        w[i].done = &done;
+        cr_assert_eq(pthread_create(&th[i], NULL, wait_request, &w[i]), 0);
+    }
+    for (int k = 0; k < 200 && atomic_load(&done) < N - DASHBOARD_MAX_WAIT; k++)
+        usleep(25 * 1000);
+    int early = atomic_load(&done);
+    du_make_study(db, DU_NTRIALS + 1); /* a change ends the waits */
+    int ok = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        ok += w[i].status == 200;
+        refused += w[i].status == 429;
+    }
+    cr_assert_eq(early, N - DASHBOARD_MAX_WAIT, "%d answered before the change: the extra waits at once, the others wait", early);
+    cr_assert_eq(refused, N - DASHBOARD_MAX_WAIT);
+    cr_assert_eq(ok, DASHBOARD_MAX_WAIT);
+}
+
+/* More than DASHBOARD_MAX_PER_IP connections from one address: the extra
+ * ones are closed without an answer, the others are served. */
+Test(dashboard, connections_from_one_address_are_limited)
+{
+    enum { N = DASHBOARD_MAX_PER_IP + 8 };
+    int fd[N];
+    for (int i = 0; i < N; i++) {
+        fd[i] = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {0};
+        a.sin_family = AF_INET;
+        a.sin_port = htons((uint16_t)port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        cr_assert_eq(connect(fd[i], (struct sockaddr *)&a, sizeof a), 0);
+    }
+    /* until the server has closed the extra ones (EOF to a peek) */
+    int closed = 0;
+    for (int k = 0; k < 200 && closed < N - DASHBOARD_MAX_PER_IP; k++) {
+        usleep(25 * 1000);
+        closed = 0;
+        for (int i = 0; i < N; i++) {
+            char c;
+            closed += recv(fd[i], &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+        }
+    }
+    cr_assert_eq(closed, N - DASHBOARD_MAX_PER_IP, "%d connections closed", closed);
+    int served = 0;
+    const char *req = "GET /api/studies HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    for (int i = 0; i < N; i++) {
+        char c;
+        if (recv(fd[i], &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+            close(fd[i]);
+            continue;
+        }
+        char buf[64] = "";
+        if (send(fd[i], req, strlen(req), MSG_NOSIGNAL) > 0 && recv(fd[i], buf, sizeof buf - 1, 0) > 0)
+            served += !strncmp(buf, "HTTP/1.1 200", 12);
+        close(fd[i]);
+    }
+    cr_assert_eq(served, DASHBOARD_MAX_PER_IP);
 }

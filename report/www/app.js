@@ -210,11 +210,17 @@ function curveEvents(t) {
 
 function drawCurves() {
   var st = S.study, sets = [], evs = { promoted: [], paused: [], pruned: [] };
+  /* a study whose trials report no intermediate values (a function or command objective) has no curves */
+  var on = st.trials.some(function (t) { return t.curve.length; });
+  $('s-curves').hidden = !on;
+  if (!on) { if (S.charts['c-curves']) { S.charts['c-curves'].destroy(); delete S.charts['c-curves']; } return; }
   st.trials.forEach(function (t) {
     if (!t.curve.length) return;
     var s = STATE_STYLE[t.state] || STATE_STYLE.waiting;
+    /* a curve of one evaluation is a dot, not an invisible line */
     sets.push({ label: 'trial ' + t.number, data: t.curve.map(function (p) { return { x: p[0], y: p[1], trial: t.number }; }),
-                borderColor: s.color + '99', borderWidth: 1, pointRadius: 0, showLine: true, curve: true });
+                borderColor: s.color + '99', backgroundColor: s.color + '99', borderWidth: 1,
+                pointRadius: t.curve.length === 1 ? 2 : 0, showLine: true, curve: true });
     curveEvents(t).forEach(function (e) { evs[e.kind].push({ x: e.x, y: e.y, trial: t.number }); });
   });
   var look = { promoted: ['triangle', '#2e7d32'], paused: ['rect', '#1565c0'], pruned: ['crossRot', '#ef6c00'] };
@@ -236,14 +242,24 @@ function pcAxes(st) {
     if (p.kind === 'categorical')
       return { name: p.name, key: p.name, pos: function (v) { return p.choices.length > 1 ? p.choices.indexOf(v) / (p.choices.length - 1) : 0.5; },
                ticks: p.choices.map(function (c, i) { return [p.choices.length > 1 ? i / (p.choices.length - 1) : 0.5, c]; }) };
-    var lo = p.low, hi = p.high, f = p.log ? Math.log : function (x) { return x; };
+    var lo = p.low, hi = p.high, f = p.log ? Math.log : function (x) { return x; }, fi = p.log ? Math.exp : f;
     return { name: p.name, key: p.name, pos: function (v) { return (f(v) - f(lo)) / ((f(hi) - f(lo)) || 1); },
-             ticks: [[0, fmt(lo)], [1, fmt(hi)]] };
+             val: function (u) { return fi(f(lo) + u * (f(hi) - f(lo))); }, ticks: [[0, fmt(lo)], [1, fmt(hi)]] };
   });
   var ys = st.trials.filter(function (t) { return t.value !== null; }).map(function (t) { return t.value; });
   var lo = Math.min.apply(null, ys.length ? ys : [0]), hi = Math.max.apply(null, ys.length ? ys : [1]);
-  axes.push({ name: st.metric, key: null, pos: function (v) { return (v - lo) / ((hi - lo) || 1); }, ticks: [[0, fmt(lo)], [1, fmt(hi)]] });
+  axes.push({ name: st.metric, key: null, pos: function (v) { return (v - lo) / ((hi - lo) || 1); },
+              val: function (u) { return lo + u * (hi - lo); }, ticks: [[0, fmt(lo)], [1, fmt(hi)]] });
   return axes;
+}
+
+/* The brushed ranges in the parameters' own units, for people. */
+function brushWords(axes) {
+  return axes.filter(function (a) { return S.brush[a.name]; }).map(function (a) {
+    var b = S.brush[a.name];
+    if (!a.val) return a.name + ': ' + a.ticks.filter(function (tk) { return tk[0] >= b[0] && tk[0] <= b[1]; }).map(function (tk) { return tk[1]; }).join(', ');
+    return a.name + ' from ' + fmt(a.val(b[0])) + ' to ' + fmt(a.val(b[1]));
+  }).join('; ');
 }
 
 function drawParcoords() {
@@ -252,12 +268,12 @@ function drawParcoords() {
   var axes = pcAxes(st), pad = 40, top = 20, bot = H - 30;
   var ax = function (i) { return pad + i * (W - 2 * pad) / Math.max(1, axes.length - 1); };
   var yOf = function (u) { return bot - u * (bot - top); };
-  var sel = 0;
+  var sel = [];
   g.clearRect(0, 0, W, H);
   st.trials.forEach(function (t) {
     var us = axes.map(function (a) { var v = a.key === null ? t.value : t.params[a.key]; return v === null || v === undefined ? null : a.pos(v); });
     var inside = axes.every(function (a, i) { var b = S.brush[a.name]; return !b || (us[i] !== null && us[i] >= b[0] && us[i] <= b[1]); });
-    sel += inside;
+    if (inside) sel.push(t.number);
     var s = STATE_STYLE[t.state] || STATE_STYLE.waiting;
     g.strokeStyle = inside ? s.color : '#dddddd';
     g.globalAlpha = inside ? 0.8 : 0.4;
@@ -279,7 +295,10 @@ function drawParcoords() {
     var b = S.brush[a.name];
     if (b) { g.fillStyle = 'rgba(21,101,192,0.25)'; g.fillRect(ax(i) - 8, yOf(b[1]), 16, yOf(b[0]) - yOf(b[1])); g.fillStyle = '#222'; }
   });
-  $('parcoords-count').textContent = sel + ' of ' + st.trials.length + ' trials selected (dashed: pruned)';
+  var words = brushWords(axes), cnt = $('parcoords-count');
+  cnt.textContent = sel.length + ' of ' + st.trials.length + ' trials selected' + (words ? ' (' + words + ')' : '') + '; dashed: pruned';
+  /* the highlighted trials, for the browser tests */
+  cnt.dataset.selected = sel.join(',');
   S.pc = { axes: axes, ax: ax, top: top, bot: bot };
 }
 
@@ -309,13 +328,24 @@ function pcMouse(cv) {
 
 function drawImportance() {
   var box = $('importance');
+  var gen = S.gen;
+  /* fANOVA needs two complete trials: say so without asking (a 4xx is an error on the browser's console) */
+  if ((S.study.counts.complete || 0) < 2) { clear(box); box.appendChild(el('p', 'Parameter importance needs at least 2 complete trials.', 'hint')); return; }
   api('/api/importance?id=' + S.id).then(function (j) {
+    if (gen !== S.gen) return;
     clear(box);
-    var t = el('table');
-    t.appendChild(row(['parameter', 'importance'], true));
-    j.params.forEach(function (p) { t.appendChild(row([p.name, fmt(p.importance)])); });
+    /* the columns and the 4 decimals of `tunelab importance` */
+    var t = el('table'), d4 = function (v) { return v === null || v === undefined ? '–' : v.toFixed(4); };
+    t.appendChild(row(['parameter', 'importance', 'sd', 'min', 'max', ''], true));
+    j.params.forEach(function (p) {
+      var bar = el('td'), b = el('span', null, 'bar');
+      b.style.width = Math.round(200 * Math.max(0, Math.min(1, p.importance))) + 'px';
+      bar.appendChild(b);
+      t.appendChild(row([p.name, d4(p.importance), d4(p.sd), d4(p.min), d4(p.max), bar]));
+    });
     box.appendChild(t);
-  }, function (e) { clear(box); box.appendChild(el('p', e.message, 'hint')); });
+    box.appendChild(el('p', 'fANOVA on ' + j.trees + '-tree random forests, ' + j.seeds + ' seeds, ' + j.trials + ' complete trials (as `tunelab importance`).', 'hint'));
+  }, function (e) { if (gen !== S.gen) return; clear(box); box.appendChild(el('p', e.message, 'hint')); });
 }
 
 /* ---- Hyperband brackets and rungs ---- */
@@ -363,7 +393,7 @@ function drawPbt() {
     sets.push({ label: 'member ' + t.number, data: pts, showLine: true, borderColor: '#90a4ae', pointRadius: 2, lane: true });
     l.forEach(function (e) {
       if (e.kind === 'exploit' && lane[e.src] !== undefined)
-        ex.push({ label: 'exploit', data: [{ x: e.pos, y: lane[e.src] }, { x: e.step, y: lane[t.number], trial: t.number }],
+        ex.push({ label: 'exploit', data: [{ x: e.pos, y: lane[e.src], trial: e.src }, { x: e.step, y: lane[t.number], trial: t.number }],
                   showLine: true, borderColor: '#ef6c00', borderWidth: 2, pointRadius: [0, 5], pointStyle: 'triangle', exploit: true });
     });
   });
@@ -386,11 +416,15 @@ function drawGp() {
   st.params.forEach(function (p) { if (p.kind !== 'categorical') { var o = el('option', p.name); o.value = p.name; selp.appendChild(o); } });
   if (want) selp.value = want;
   var gen = S.gen;
+  if ((st.counts.complete || 0) < 2) {
+    ['c-gp', 'c-acq'].forEach(function (k) { if (S.charts[k]) { S.charts[k].destroy(); delete S.charts[k]; } });
+    $('gp-note').textContent = 'The GP needs at least 2 complete trials.'; $('status').dataset.gp = ''; return;
+  }
   api('/api/gp?id=' + S.id + '&param=' + encodeURIComponent(selp.value)).then(function (g) {
     if (gen !== S.gen) return;
     var xy = function (a) { return g.x.map(function (x, i) { return { x: x, y: a[i] }; }); };
     var lo = g.mean.map(function (m, i) { return m - 2 * g.sd[i]; }), hi = g.mean.map(function (m, i) { return m + 2 * g.sd[i]; });
-    var xs = { type: g.log ? 'logarithmic' : 'linear', title: { display: true, text: g.param } };
+    var xs = { type: g.log ? 'logarithmic' : 'linear', min: g.x[0], max: g.x[g.x.length - 1], title: { display: true, text: g.param } };
     chart('c-gp', { type: 'scatter', data: { datasets: [
       { label: 'mean − 2 sd', data: xy(lo), showLine: true, pointRadius: 0, borderColor: '#90caf9', borderWidth: 1 },
       { label: 'mean + 2 sd', data: xy(hi), showLine: true, pointRadius: 0, borderColor: '#90caf9', borderWidth: 1, fill: '-1', backgroundColor: 'rgba(144,202,249,0.3)' },
@@ -399,11 +433,12 @@ function drawGp() {
       options: { scales: { x: xs, y: { title: { display: true, text: st.metric } } } } });
     /* a log acquisition spans thousands of nats where it is ~0: show the top 20 */
     var amax = Math.max.apply(null, g.acq.filter(function (a) { return a !== null; }));
-    var ay = /log/.test(g.acq_label) && isFinite(amax) ? { min: amax - 20 } : {};
+    var ay = /log/.test(g.acq_label) && isFinite(amax) ? { min: Math.floor(amax - 20) } : {};
     chart('c-acq', { type: 'scatter', data: { datasets: [{ label: g.acq_label, data: xy(g.acq), showLine: true, pointRadius: 0, borderColor: '#6a1b9a' }] },
       options: { scales: { x: xs, y: ay } } });
     $('gp-note').textContent = 'GP fitted to ' + g.k + ' complete trials; the other parameters at the best trial.';
-  }, function (e) { $('gp-note').textContent = e.message; });
+    $('status').dataset.gp = g.param;
+  }, function (e) { $('gp-note').textContent = e.message; $('status').dataset.gp = ''; });
 }
 
 /* ---- NAS: the Pareto front ---- */
@@ -424,6 +459,45 @@ function drawPareto() {
     { label: 'Pareto front', data: front, showLine: true, stepped: true, borderColor: '#c62828', backgroundColor: '#c62828', pointRadius: 5 }] },
     options: { onClick: pickTrial, scales: { x: { type: 'logarithmic', title: { display: true, text: 'parameters' } },
                                              y: { title: { display: true, text: st.metric } } } } });
+}
+
+/* ---- NAS: the family tree (nas.inherit) ---- */
+
+/* Each trial under its parent, with its architecture, its value and how it
+ * started (the server's "family": report_family_how's words, as in
+ * `tunelab report`).  Trials whose parent is not in the study are roots. */
+function drawFamily() {
+  var st = S.study, box = $('family'), kids = { root: [] }, has = {}, nin = 0, nscratch = 0;
+  var on = st.trials.some(function (t) { return t.attrs.inherit !== undefined; });
+  $('s-family').hidden = !on;
+  clear(box);
+  if (!on) return;
+  st.trials.forEach(function (t) { has[t.number] = true; });
+  st.trials.forEach(function (t) {
+    var p = t.parent !== null && has[t.parent] && t.parent !== t.number ? t.parent : 'root';
+    (kids[p] = kids[p] || []).push(t);
+    if (t.attrs.inherit !== undefined) { nin++; if (/^from scratch/.test(t.family)) nscratch++; }
+  });
+  function node(t, depth) {
+    var li = el('li'), link = el('a', 'trial ' + t.number, 'trial-link'), arch = [];
+    li.dataset.trial = t.number;
+    link.href = '#' + S.id + '/' + t.number;
+    li.appendChild(link);
+    st.params.forEach(function (p) { var v = t.params[p.name]; if (v !== null && v !== undefined) arch.push(p.name + '=' + fmt(v)); });
+    li.appendChild(document.createTextNode(' ' + st.metric + ' = ' + fmt(t.value) + (t.number === st.best ? ' (best)' : '') + ': ' + arch.join(' ')));
+    if (t.parent !== null) li.appendChild(el('span', ' \u2190 trial ' + t.parent + ': ' + (t.family || 'mutated'), 'family-how'));
+    var ks = kids[t.number];
+    if (ks && depth < 256) {
+      var ul = el('ul');
+      ks.forEach(function (k) { ul.appendChild(node(k, depth + 1)); });
+      li.appendChild(ul);
+    }
+    return li;
+  }
+  box.appendChild(el('p', nin + ' children: ' + (nin - nscratch) + ' inherited their parent\'s weights, ' + nscratch + ' trained from scratch.', 'hint'));
+  var ul = el('ul');
+  kids.root.forEach(function (t) { ul.appendChild(node(t, 0)); });
+  box.appendChild(ul);
 }
 
 /* ---- the trials table and one trial's details ---- */
@@ -469,7 +543,7 @@ function showTrial(n) {
   tab.appendChild(krow('state', el('td', t.state, 'state-' + t.state)));
   tab.appendChild(krow(st.metric, fmt(t.value)));
   tab.appendChild(krow('budget', fmt(t.budget)));
-  if (t.parent !== null) tab.appendChild(krow('parent', '#' + t.parent));
+  if (t.parent !== null) tab.appendChild(krow('parent', '#' + t.parent + (t.family ? ' (' + t.family + ')' : '')));
   if (t.reason) tab.appendChild(krow('reason', t.reason));
   var hb = hbOf(t);
   if (hb) tab.appendChild(krow('scheduler', hbWords(hb)));
@@ -479,6 +553,7 @@ function showTrial(n) {
   clear(at);
   Object.keys(t.attrs).forEach(function (k) { if (k !== 'hb') at.appendChild(krow(k, attrWords(k, t.attrs[k]))); });
   var ev = curveEvents(t), look = { promoted: 'triangle', paused: 'rect', pruned: 'crossRot' };
+  $('detail-chart').hidden = !t.curve.length;
   chart('c-detail', { type: 'scatter', data: { datasets: [
     { label: 'trial ' + t.number, data: t.curve.map(function (p) { return { x: p[0], y: p[1] }; }), showLine: true, borderColor: '#1565c0' }]
     .concat(Object.keys(look).filter(function (k) { return ev.some(function (e) { return e.kind === k; }); }).map(function (k) {
@@ -501,6 +576,7 @@ function drawStudy() {
   drawPbt();
   drawGp();
   drawPareto();
+  drawFamily();
   drawTrials();
   if (S.detail !== undefined && trialByNumber(S.detail)) showTrial(S.detail);
 }
@@ -511,7 +587,7 @@ function loadStudy() {
     var s = S.studies[S.id];
     if (s && !s.error) Object.assign(s, { ntrials: st.ntrials, counts: st.counts, best: st.best, best_value: st.best_value, version: st.version });
     drawStudy();
-    if ($('status').dataset.ready !== '1') $('status').dataset.first = st.trials.length;
+    if ($('status').dataset.ready !== '1') { $('status').dataset.first = st.trials.length; $('live').textContent = 'live: loaded ' + new Date().toLocaleTimeString(); }
     $('status').dataset.ready = '1';
   });
 }
