@@ -287,7 +287,7 @@ int study_optimize_mpi(study *s, const objective *obj, const int *threads, study
             p.tag[k] = t;
         }
     p.load[0] = p.nslots + 1; /* rank 0 runs no trial */
-    int hooks = obj && obj->state_save && obj->state_load;
+    int hooks = obj && obj->state_pack && obj->state_unpack; /* bytes = state_save's file */
     objective proxy = { .ud = &p, .run = proxy_run, .state_free = blob_free, .state_copy = blob_copy,
                         .state_save = hooks ? blob_save : NULL, .state_load = hooks ? blob_load : NULL };
     int rc = study_optimize(s, &proxy, p.nslots, progress, progress_ud, err);
