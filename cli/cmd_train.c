@@ -297,10 +297,12 @@ static int train_main(const args *a, int until)
     if (rc) {
         status = term_error(&err, f.ckpt_failed ? "check that the checkpoint's folder exists and is writable" : NULL);
         fflush(stdout);
-    } else {
+    } else if (lead) { /* under mpirun, rank 0 alone evaluates and prints */
         fit_result r;
         fit_finish(&f, &r);
-        status = lead ? print_summary(a, &f, &r) : 0;
+        status = print_summary(a, &f, &r);
+    } else {
+        status = 0;
     }
     fit_close(&f);
     return status;

@@ -323,3 +323,10 @@ int mpi_world_sum(float *buf, size_t n, double *d, int nd)
         rc = MPI_Bcast(d, nd, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     return rc == MPI_SUCCESS ? 0 : TL_ERUNTIME;
 }
+
+int mpi_world_share(double *d, int n)
+{
+    if (world.size <= 1)
+        return 0;
+    return MPI_Bcast(d, n, MPI_DOUBLE, 0, MPI_COMM_WORLD) == MPI_SUCCESS ? 0 : TL_ERUNTIME;
+}

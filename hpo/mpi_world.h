@@ -62,6 +62,10 @@ uint64_t mpi_hash(uint64_t h, const void *p, size_t n);
  * Returns 0 or TL_ERUNTIME (MPI, memory). */
 int mpi_world_sum(float *buf, size_t n, double *d, int nd);
 
+/* Replaces d (n doubles) on every rank by rank 0's (MPI_Bcast).
+ * Collective.  Returns 0 or TL_ERUNTIME. */
+int mpi_world_share(double *d, int n);
+
 /* ---- messages between rank 0 and a worker thread ---- */
 
 enum mpi_msg_type {

@@ -66,12 +66,17 @@ static int dp_reduce(void *ud, float *grads, size_t n, double *sums, int nsums)
     return mpi_world_sum(grads, n, sums, nsums);
 }
 
+static int dp_share(void *ud, double *d, int n)
+{
+    return mpi_world_share(d, n);
+}
+
 void tune_fit_data_parallel(fit *f)
 {
     if (mpi_world_size() <= 1)
         return;
     f->s.tr.dp = (train_dp){ .rank = mpi_world_rank(), .size = mpi_world_size(), .x_row = f->data.in_dim,
-                             .reduce = dp_reduce };
+                             .reduce = dp_reduce, .share = dp_share };
     if (mpi_world_rank() > 0)
         f->ckpt = NULL;
 }

@@ -52,8 +52,9 @@ int tune_objective_optimize_mpi(tune_objective *o, study *st, int workers, study
  * with more than one rank, every rank takes its slice of each micro-batch
  * of f's trainer and the gradients are summed in rank order
  * (hpo/mpi_world.h, mpi_world_sum), so every rank steps identically;
- * ranks > 0 write no checkpoint (f->ckpt = NULL).  With one rank it does
- * nothing.  Cannot fail. */
+ * rank 0 alone evaluates and its numbers and hook decision are broadcast
+ * (mpi_world_share); ranks > 0 write no checkpoint (f->ckpt = NULL).
+ * With one rank it does nothing.  Cannot fail. */
 struct fit;
 void tune_fit_data_parallel(struct fit *f);
 
