@@ -23,8 +23,9 @@
  * MPI message, through no file.  Objectives without those hooks pause
  * without a state (a promotion then starts over, as in one process).
  *
- * The trial attribute "rank" holds the rank a trial runs (ran) on, and
- * "ranks" every rank it ran on, in order ("1 2": promoted on rank 2).
+ * The trial attribute "rank" holds the rank a trial runs (ran) on,
+ * "thread" the worker thread there (0 .. threads-1), and "ranks" every
+ * rank it ran on, in order ("1 2": promoted on rank 2).
  *
  * Does not: start or end MPI (mpi_world.h), survive a dead rank (Open MPI
  * ends the whole job; the study resumes as after a kill), print.

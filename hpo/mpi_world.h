@@ -52,6 +52,12 @@ void mpi_world_end(void);
 int mpi_world_agree(int status, const char *msg, uint64_t cfg_hash, int threads, int *threads_out,
                     tl_err *err);
 
+/* On rank 0 after mpi_world_agree: where the ranks run, host by host in
+ * the order of their first rank, with each host's worker ranks and their
+ * threads ("node1: rank 0 + 2 worker ranks x 4 threads; node2: 4 worker
+ * ranks x 4 threads"); "" elsewhere.  Cannot fail. */
+const char *mpi_world_layout(void);
+
 /* FNV-1a 64 of n bytes (seed h: start with MPI_HASH_SEED).  Cannot fail. */
 #define MPI_HASH_SEED 0xcbf29ce484222325ULL
 uint64_t mpi_hash(uint64_t h, const void *p, size_t n);

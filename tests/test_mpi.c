@@ -415,6 +415,34 @@ Test(mpi, killed_hyperband_resumes_paused_trials_from_saved_states)
     cli_free(&r);
 }
 
+/* study.workers under mpirun is threads per worker rank (as in one
+ * process), not a count of ranks: -np 3 with 2 workers runs 4 trials at a
+ * time, 2 on each worker rank, and asking for more workers than ranks is
+ * no error.  The header says so host by host; the progress lines (rank 0's
+ * stderr is a pipe under mpirun) name the rank of every running trial. */
+Test(mpi, workers_are_threads_on_every_worker_rank)
+{
+    need_mpirun();
+    write_spirals("w.ini", "[train]\nepochs = 4\n[study]\ntrials = 8\nstorage = w.db\n");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && TUNELAB_PROGRESS_SECONDS=0 OMP_NUM_THREADS=1 NO_COLOR=1 " MPIRUN
+             " -np 3 '%s' run w.ini --workers 2 --set data.samples=2000", dir, cli_bin());
+    cli_out r = cli_sh(cmd);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_assert(strstr(r.err, "2 worker ranks x 2 threads run trials (4 at a time)"), "%s", r.err);
+    cr_assert(strstr(r.err, "# MPI hosts: ") && strstr(r.err, ": rank 0 + 2 worker ranks x 2 threads"), "%s", r.err);
+    cr_assert(strstr(r.err, " on rank 1") && strstr(r.err, " on rank 2"), "the progress lines name no rank:\n%s",
+              r.err);
+    cr_assert_eq(count_complete("w.db"), 8);
+    /* every (rank, thread) slot ran trials: 2 ranks x 2 threads */
+    cr_assert_eq(query_int("w.db", "select count(distinct a.value || '.' || b.value) from trial_attrs a "
+                                   "join trial_attrs b on a.trial_id = b.trial_id "
+                                   "where a.key = 'rank' and b.key = 'thread'"), 4);
+    cr_assert_eq(query_int("w.db", "select count(*) from trial_attrs where key = 'thread' and value not in ('0', '1')"),
+                 0);
+    cli_free(&r);
+}
+
 Test(mpi, one_rank_is_a_plain_run)
 {
     need_mpirun();

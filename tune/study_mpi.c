@@ -42,6 +42,11 @@ int tune_mpi_agree(int status, const char *msg, const config *c, tl_err *err)
     return mpi_world_agree(status, msg, c ? tune_config_hash(c) : 0, c ? c->workers : 0, NULL, err);
 }
 
+const char *tune_mpi_layout(void)
+{
+    return mpi_world_layout();
+}
+
 int tune_objective_serve(tune_objective *o, const config *c, const study_config *sc, const space *sp, tl_err *err)
 {
     return study_serve_mpi(sc, sp, &o->obj, c->workers, err);

@@ -37,6 +37,10 @@ uint64_t tune_config_hash(const config *c);
  * err naming the first rank at fault. */
 int tune_mpi_agree(int status, const char *msg, const config *c, tl_err *err);
 
+/* Rank 0, after tune_mpi_agree: the ranks and threads per host
+ * (mpi_world_layout); "" without MPI.  Cannot fail. */
+const char *tune_mpi_layout(void);
+
 /* Ranks > 0: serves rank 0's study with o's objective on c->workers
  * threads until the study is done.  sc and sp as rank 0's.  Returns 0 or
  * TL_ERUNTIME. */
