@@ -1,11 +1,14 @@
 /* tests/test_mpi.c: tunelab under `mpirun -np 3` on this machine
  * (oversubscribed): a study's trials on both worker ranks, Hyperband
  * promotions on another rank with the single-process values, PBT exploits
- * across ranks, a killed rank and the resumed study, one rank as a plain
- * run, the start-up errors (exit 2, naming the rank), and data-parallel
- * `tunelab train` equal to the one-process run, resumed on another rank
- * count.  Fails when mpirun is missing (make test installs it).  Tests read the study back with
- * --json and the sqlite3 shell. */
+ * across ranks, a killed rank and the resumed study, study.workers as
+ * threads on every worker rank (header, progress lines), one rank as a
+ * plain run, the start-up errors (exit 2, naming the rank: another config,
+ * another binary, storage), data-parallel `tunelab train` with dropout
+ * equal to the one-process run and resumed on another rank count, and,
+ * without MPI, a fake rank that takes rank 0's evaluation and decision.
+ * Fails when mpirun is missing (make test installs it).  Tests read the
+ * study back with --json and the sqlite3 shell. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -465,6 +468,23 @@ Test(mpi, different_configs_on_two_ranks_exit_2_naming_the_rank)
     cli_out r = mpi_run(2, args);
     cr_assert_eq(r.status, 2, "stderr: %s", r.err);
     cr_assert(strstr(r.err, "rank 2") && strstr(r.err, "config differs"), "%s", r.err);
+    cr_assert_eq(count_complete("fn.db"), 0);
+    cli_free(&r);
+}
+
+Test(mpi, a_different_binary_on_a_rank_exits_2_naming_the_rank)
+{
+    need_mpirun();
+    cli_write_in(dir, "fn.ini", FN);
+    char cmd[2048];
+    /* a copy with one more byte at the end: it runs the same, its hash differs */
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s/other' && printf x >> '%s/other'", cli_bin(), dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    char args[1024];
+    snprintf(args, sizeof args, "run fn.ini : -np 1 '%s/other' run fn.ini", dir);
+    cli_out r = mpi_run(2, args);
+    cr_assert_eq(r.status, 2, "stderr: %s", r.err);
+    cr_assert(strstr(r.err, "rank 2") && strstr(r.err, "different tunelab binary"), "%s", r.err);
     cr_assert_eq(count_complete("fn.db"), 0);
     cli_free(&r);
 }
