@@ -320,7 +320,7 @@ static int dp_reduce(trainer *t, double *sum, tl_err *err)
  * one process).  Returns 0 or TL_ERUNTIME with err set. */
 static int dp_share(trainer *t, double *d, int n, tl_err *err)
 {
-    if (t->dp.size <= 1 || !t->dp.share(t->dp.ud, d, n))
+    if (t->dp.size <= 1 || !t->dp.share || !t->dp.share(t->dp.ud, d, n))
         return 0;
     return tl_fail(err, TL_ERUNTIME, "trainer: sharing process 0's evaluation failed");
 }
@@ -329,7 +329,7 @@ static int dp_share(trainer *t, double *d, int n, tl_err *err)
  * evaluates and the others take its numbers.  Returns 0 or TL_ERUNTIME. */
 static int dp_evaluate(trainer *t, nn_batch_src *val, double *loss, double *acc, tl_err *err)
 {
-    if (t->dp.size <= 1)
+    if (t->dp.size <= 1 || !t->dp.share)
         return trainer_evaluate(t, val, loss, acc, err);
     int rc = t->dp.rank == 0 ? trainer_evaluate(t, val, loss, acc, err) : 0;
     double d[3] = { *loss, *acc, rc };

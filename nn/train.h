@@ -163,13 +163,13 @@ typedef struct train_record {
  * x_row: floats per sample in nn_batch.x (classification).  Dropout masks
  * depend on (seed, step, micro-batch, row of the whole batch), not on the
  * process (nn_batch.row0), so with dropout too the run equals the
- * one-process run up to float rounding.  Process 0
- * alone evaluates after each epoch and its hook's decision counts: `share`
- * must replace d (n doubles) on every process by process 0's (the others
- * skip the evaluation, wait, and take its loss, accuracy and decision, so
- * early stopping and the best epoch agree everywhere).  reduce and share
- * are collective; they return 0, or nonzero to stop training with an
- * error. */
+ * one-process run up to float rounding.  Process 0 alone evaluates after
+ * each epoch and its hook's decision counts: `share` must replace d (n
+ * doubles) on every process by process 0's (the others skip the
+ * evaluation, wait, and take its loss, accuracy and decision, so early
+ * stopping and the best epoch agree everywhere; share NULL: every process
+ * evaluates and decides alone).  reduce and share are collective; they
+ * return 0, or nonzero to stop training with an error. */
 typedef struct train_dp {
     int rank, size;         /* size <= 1: one process */
     int x_row;
