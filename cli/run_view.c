@@ -75,8 +75,10 @@ void run_view_event(run_view *v, const study_event *ev, int quiet)
     run_view_slot *s;
     switch (ev->kind) {
     case STUDY_EV_STARTED:
-        if ((s = find_slot(v, ev->trial, 1)))
+        if ((s = find_slot(v, ev->trial, 1))) {
             s->paused = 0;
+            s->rank = 0; /* a promotion may run on another rank: known at its first report */
+        }
         break;
     case STUDY_EV_REPORT:
         if ((s = find_slot(v, ev->trial, 1))) {
