@@ -123,6 +123,10 @@ static void on_event(void *ud, const study_event *ev)
         if (ev->state != TRIAL_PAUSED || v->json)
             print_trial_line(v, ev);
     }
+    char rank[16] = "";
+    if (ev->kind == STUDY_EV_REPORT && tune_mpi_size() > 1 && /* MPI: which rank runs it (set once it started) */
+        study_trial_attr_get(v->st, ev->trial, "rank", rank, sizeof rank) == 1)
+        run_view_note_rank(&v->rv, ev->trial, (int)strtol(rank, NULL, 10));
     run_view_event(&v->rv, ev, v->json || v->quiet);
     pthread_mutex_unlock(&v->mu);
 }
@@ -282,9 +286,12 @@ static void run_header(run *r, int existing)
             study_storage_path(r->st), existing, r->sc.trials);
     fprintf(stderr, "# sampler %s, scheduler %s, metric %s (%s), objective %s\n", r->sc.sampler, r->sc.scheduler,
             r->sc.metric, r->c.direction, r->c.objective_type);
-    if (tune_mpi_size() > 1)
-        fprintf(stderr, "# MPI: %d ranks: rank 0 runs the study, %d worker ranks x %d threads run trials\n",
-                tune_mpi_size(), tune_mpi_size() - 1, r->c.workers > 0 ? r->c.workers : 1);
+    if (tune_mpi_size() > 1) {
+        int w = r->c.workers > 0 ? r->c.workers : 1;
+        fprintf(stderr, "# MPI: %d ranks: rank 0 runs the study, %d worker ranks x %d threads run trials "
+                        "(%d at a time)\n# MPI hosts: %s\n",
+                tune_mpi_size(), tune_mpi_size() - 1, w, (tune_mpi_size() - 1) * w, tune_mpi_layout());
+    }
     else if (r->c.workers > 1)
         fprintf(stderr, "# threads: %d workers, each trial on its own thread (BLAS single-threaded inside a "
                         "worker)\n", r->c.workers);

@@ -268,7 +268,10 @@ static int train_main(const args *a, int until)
         return term_errorf(2, "train: --until needs train.checkpoint (where to save the run)");
     tl_err err = {0};
     fit f;
-    rc = fit_open(&f, &c, a->resume, &err);
+    config mine = c; /* under mpirun rank 0 alone writes train.checkpoint: the others need not reach its folder */
+    if (tune_mpi_rank() > 0)
+        mine.checkpoint[0] = 0;
+    rc = fit_open(&f, &mine, a->resume, &err);
     int lead = tune_mpi_rank() == 0; /* under mpirun: rank 0 prints and checkpoints */
     if (tune_mpi_size() > 1) {
         tl_err verdict = {0};
@@ -297,10 +300,12 @@ static int train_main(const args *a, int until)
     if (rc) {
         status = term_error(&err, f.ckpt_failed ? "check that the checkpoint's folder exists and is writable" : NULL);
         fflush(stdout);
-    } else {
+    } else if (lead) { /* under mpirun, rank 0 alone evaluates and prints */
         fit_result r;
         fit_finish(&f, &r);
-        status = lead ? print_summary(a, &f, &r) : 0;
+        status = print_summary(a, &f, &r);
+    } else {
+        status = 0;
     }
     fit_close(&f);
     return status;

@@ -63,13 +63,22 @@ static void offer_best(run_view *v, int trial, double value, int final)
     }
 }
 
+void run_view_note_rank(run_view *v, int trial, int rank)
+{
+    run_view_slot *s = find_slot(v, trial, 0);
+    if (s)
+        s->rank = rank;
+}
+
 void run_view_event(run_view *v, const study_event *ev, int quiet)
 {
     run_view_slot *s;
     switch (ev->kind) {
     case STUDY_EV_STARTED:
-        if ((s = find_slot(v, ev->trial, 1)))
+        if ((s = find_slot(v, ev->trial, 1))) {
             s->paused = 0;
+            s->rank = 0; /* a promotion may run on another rank: known at its first report */
+        }
         break;
     case STUDY_EV_REPORT:
         if ((s = find_slot(v, ev->trial, 1))) {
@@ -109,11 +118,19 @@ void run_view_event(run_view *v, const study_event *ev, int quiet)
             u += (size_t)snprintf(buf + u, sizeof buf - u, "\n  trial %d: epoch %d", r->trial, r->step);
             if (!isnan(r->value))
                 u += (size_t)snprintf(buf + u, sizeof buf - u, ", value %.4g", r->value);
+            if (r->rank > 0)
+                u += (size_t)snprintf(buf + u, sizeof buf - u, "  [rank %d]", r->rank);
         }
         term_block(v->t, buf);
     } else if (tl_now() - v->last_plain >= v->plain_every) {
         v->last_plain = tl_now();
         run_view_status(v, " | ", buf, sizeof buf);
+        size_t u = strlen(buf);
+        int shown = 0; /* MPI (under mpirun stderr is a pipe): which rank runs what */
+        for (int i = 0; i < v->nslot && u + 64 < sizeof buf && shown < 8; i++)
+            if (!v->slot[i].paused && v->slot[i].rank > 0)
+                u += (size_t)snprintf(buf + u, sizeof buf - u, "%s trial %d on rank %d", shown++ ? "," : " | running:",
+                                      v->slot[i].trial, v->slot[i].rank);
         fprintf(stderr, "# progress: %s\n", buf);
         fflush(stderr);
     }

@@ -7,7 +7,9 @@
  * the study will use: trials x max budget, PBT's members x max budget).
  * On a terminal it redraws a small block on stderr; in a pipe it writes a
  * plain "# progress: ..." line at most every `plain_every` seconds (10;
- * the environment's TUNELAB_PROGRESS_SECONDS when set).
+ * the environment's TUNELAB_PROGRESS_SECONDS when set).  Under MPI both
+ * name the rank of each running trial (under mpirun, rank 0's stderr is a
+ * pipe: the plain line, "| running: trial 5 on rank 2, ...").
  *
  * Does not: print finished trials (cmd_run does, on stdout), or lock: the
  * caller holds its mutex around run_view_event.
@@ -25,6 +27,7 @@ typedef struct run_view_slot {
     int step;           /* last reported step (epoch); 0 before the first */
     double value;       /* last reported value, NAN before the first */
     int paused;
+    int rank;           /* MPI: the rank running it (0: unknown, or no MPI) */
 } run_view_slot;
 
 typedef struct run_view {
@@ -50,6 +53,9 @@ void run_view_init(run_view *v, term *t, int total, double max_budget, int maxim
 /* Takes one event into the view and redraws it (terminal) or writes a
  * plain line when one is due (pipe, quiet = 0).  Cannot fail. */
 void run_view_event(run_view *v, const study_event *ev, int quiet);
+
+/* Under MPI: the trial runs on rank (> 0), shown beside it.  Cannot fail. */
+void run_view_note_rank(run_view *v, int trial, int rank);
 
 /* The summary into buf: "trials 3/20 done, 2 running, 1 paused  40%  1m05s
  * elapsed, ~1m38s left", `sep`, "best 0.3412 (trial 2)" ("reported" when

@@ -4,7 +4,9 @@
  * checksum into the tensor table, the trainer scalars, the history and
  * the blob.  A first byte of 0xff hands the rest over raw (header
  * included).  A file that reads is loaded into a tiny MLP trainer, and its
- * blob parsed as a config. */
+ * blob parsed as a config; the same bytes go through the in-memory reader
+ * (ckpt_peek_mem, ckpt_load_mem), which must accept exactly what the file
+ * reader accepts. */
 #include <zlib.h>
 
 #include "fuzz/fuzz_util.h"
@@ -64,12 +66,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     char p[128];
     fuzz_write("x.ckpt", file, n, p, sizeof p);
-    free(file);
     ckpt_info in;
     void *blob = NULL;
     size_t len = 0;
     tl_err err = {0};
-    if (ckpt_peek(p, &in, &blob, &len, &err) == 0) {
+    /* the in-memory reader (states sent between MPI ranks) takes the same
+     * bytes as the file reader, and agrees with it */
+    int mem_ok = ckpt_peek_mem(file, n, NULL, NULL, NULL, &err) == 0;
+    if (mem_ok && ckpt_load_mem(tiny_trainer(), file, n, &blob, &len, &err) == 0)
+        free(blob);
+    blob = NULL;
+    free(file);
+    int file_ok = ckpt_peek(p, &in, &blob, &len, &err) == 0;
+    if (file_ok != mem_ok) {
+        fprintf(stderr, "fuzz_ckpt: file and in-memory readers disagree (%d vs %d)\n", file_ok, mem_ok);
+        abort();
+    }
+    if (file_ok) {
         config *c = malloc(sizeof *c);
         if (c && len) {
             config_defaults(c);

@@ -147,12 +147,15 @@ static void slot_give(pool *p, int k)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Records that trial runs on rank: attributes "rank" and "ranks". */
-static void note_rank(study *s, int trial, int rank)
+/* Records that trial runs on rank's worker thread tag: attributes
+ * "rank", "thread" and "ranks". */
+static void note_rank(study *s, int trial, int rank, int tag)
 {
     char buf[512] = "", val[16];
     snprintf(val, sizeof val, "%d", rank);
     study_trial_attr_set(s, trial, "rank", val, NULL);
+    snprintf(val, sizeof val, "%d", tag);
+    study_trial_attr_set(s, trial, "thread", val, NULL);
     size_t n = study_trial_attr_get(s, trial, "ranks", buf, sizeof buf) == 1 ? strlen(buf) : 0;
     if (n + 16 < sizeof buf)
         snprintf(buf + n, sizeof buf - n, "%s%d", n ? " " : "", rank);
@@ -210,7 +213,7 @@ static int proxy_run(void *ud, study *s, const trial_job *job, trial_outcome *ou
     pool *p = ud;
     int k = slot_take(p);
     int rank = p->rank[k], tag = p->tag[k];
-    note_rank(s, job->number, rank);
+    note_rank(s, job->number, rank, tag);
     mpi_msg m;
     memset(&m, 0, sizeof m);
     m.type = MSG_JOB;
@@ -287,7 +290,7 @@ int study_optimize_mpi(study *s, const objective *obj, const int *threads, study
             p.tag[k] = t;
         }
     p.load[0] = p.nslots + 1; /* rank 0 runs no trial */
-    int hooks = obj && obj->state_save && obj->state_load;
+    int hooks = obj && obj->state_pack && obj->state_unpack; /* bytes = state_save's file */
     objective proxy = { .ud = &p, .run = proxy_run, .state_free = blob_free, .state_copy = blob_copy,
                         .state_save = hooks ? blob_save : NULL, .state_load = hooks ? blob_load : NULL };
     int rc = study_optimize(s, &proxy, p.nslots, progress, progress_ud, err);

@@ -18,13 +18,14 @@
  * format of state_dir/trial-N.state): on rank 0 the study keeps paused
  * states as those bytes, saves them as they are, so a study resumes from
  * its saved states with or without MPI.  A worker turns bytes into a state
- * and back through state_load / state_save on a private file in /dev/shm
- * (memory; $TMPDIR when there is no /dev/shm), deleted at once.
- * Objectives without state hooks pause without a state (a promotion then
- * starts over, as in one process).
+ * and back in memory with the objective's state_pack / state_unpack
+ * (objective.h): a state goes from one rank's memory to another's in one
+ * MPI message, through no file.  Objectives without those hooks pause
+ * without a state (a promotion then starts over, as in one process).
  *
- * The trial attribute "rank" holds the rank a trial runs (ran) on, and
- * "ranks" every rank it ran on, in order ("1 2": promoted on rank 2).
+ * The trial attribute "rank" holds the rank a trial runs (ran) on,
+ * "thread" the worker thread there (0 .. threads-1), and "ranks" every
+ * rank it ran on, in order ("1 2": promoted on rank 2).
  *
  * Does not: start or end MPI (mpi_world.h), survive a dead rank (Open MPI
  * ends the whole job; the study resumes as after a kill), print.

@@ -3,8 +3,8 @@
  * run the ordinary objective against a remote study whose calls travel to
  * rank 0, and send back the outcome with a paused trial's state as bytes.
  *
- * Does: turn states into bytes and back with the objective's state_save
- * and state_load on a private file in /dev/shm (memory), removed at once.
+ * Does: turn states into bytes and back in memory with the objective's
+ * state_pack and state_unpack (no file anywhere on a worker rank).
  * Does not: touch the study's storage, choose what runs, print.
  */
 #include "hpo/executor_mpi.h"
@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "hpo/mpi_world.h"
 #include "hpo/study_remote.h"
@@ -26,58 +24,27 @@ typedef struct wthread {
     const objective *obj;
     study *rs;
     int nparams;
-    char path[256];            /* the private file states pass through */
 } wthread;
 
-static void state_file(wthread *w)
-{
-    struct stat st;
-    const char *dir = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : getenv("TMPDIR");
-    snprintf(w->path, sizeof w->path, "%s/tunelab-%ld-%d.state", dir && dir[0] ? dir : "/tmp", (long)getpid(),
-             w->tag);
-}
-
-/* The bytes of state (malloc'd into *out, *n).  Returns 0 or a tl_code. */
+/* The bytes of state (malloc'd into *out, *n), made in memory by the
+ * objective's state_pack.  Returns 0 or a tl_code. */
 static int state_to_bytes(wthread *w, const void *state, unsigned char **out, size_t *n, tl_err *err)
 {
     *out = NULL;
     *n = 0;
-    int rc = w->obj->state_save(w->obj->ud, state, w->path, err);
-    FILE *f = rc ? NULL : fopen(w->path, "rb");
-    if (!rc && !f)
-        rc = tl_fail(err, TL_ERUNTIME, "%s: cannot read back", w->path);
-    if (f) {
-        fseek(f, 0, SEEK_END);
-        long len = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        *out = len >= 0 ? malloc((size_t)len + 1) : NULL;
-        if (!*out || fread(*out, 1, (size_t)len, f) != (size_t)len) {
-            free(*out);
-            *out = NULL;
-            rc = tl_fail(err, TL_ERUNTIME, "%s: cannot read back", w->path);
-        } else {
-            *n = (size_t)len;
-        }
-        fclose(f);
-    }
-    unlink(w->path);
-    return rc;
+    if (!w->obj->state_pack)
+        return tl_fail(err, TL_EINPUT, "the objective cannot pack states");
+    return w->obj->state_pack(w->obj->ud, state, out, n, err);
 }
 
-/* A state from its bytes (*state owned by the caller).  Returns 0 or a tl_code. */
+/* A state from its bytes (*state owned by the caller), by the objective's
+ * state_unpack.  Returns 0 or a tl_code. */
 static int state_from_bytes(wthread *w, const unsigned char *b, size_t n, void **state, tl_err *err)
 {
     *state = NULL;
-    if (!w->obj->state_load)
-        return tl_fail(err, TL_EINPUT, "the objective cannot load states");
-    FILE *f = fopen(w->path, "wb");
-    if (!f)
-        return tl_fail(err, TL_ERUNTIME, "%s: cannot write", w->path);
-    size_t put = fwrite(b, 1, n, f);
-    int rc = fclose(f) || put != n ? tl_fail(err, TL_ERUNTIME, "%s: cannot write", w->path)
-                                   : w->obj->state_load(w->obj->ud, state, w->path, err);
-    unlink(w->path);
-    return rc;
+    if (!w->obj->state_unpack)
+        return tl_fail(err, TL_EINPUT, "the objective cannot unpack states");
+    return w->obj->state_unpack(w->obj->ud, state, b, n, err);
 }
 
 /* Sends m to rank 0 and waits for the answer in *m (payload: NULL when
@@ -192,7 +159,7 @@ static int serve_job(wthread *w, const mpi_msg *m, const unsigned char *b, tl_er
     int rc = w->obj->run(w->obj->ud, w->rs, &job, &out);
     unsigned char *bytes = NULL;
     size_t n = 0;
-    if (out.state == TRIAL_PAUSED && out.obj_state && w->obj->state_save)
+    if (out.state == TRIAL_PAUSED && out.obj_state && w->obj->state_pack)
         state_to_bytes(w, out.obj_state, &bytes, &n, NULL); /* unsaved: the promotion starts over */
     if (out.obj_state && w->obj->state_free)
         w->obj->state_free(w->obj->ud, out.obj_state);
@@ -228,7 +195,6 @@ int study_serve_mpi(const study_config *cfg, const space *sp, const objective *o
     {
         wthread w = { .obj = obj, .nparams = sp->n };
         w.tag = omp_get_thread_num();
-        state_file(&w);
         tl_err mine = { 0 };
         int r = study_open_remote(&w.rs, cfg, sp, &REMOTE, &w, &mine);
         if (!r)

@@ -96,7 +96,8 @@ static double now_s(void)
 static struct {
     int started;
     int rank, size;
-} world = { 0, 0, 1 };
+    char layout[1024];         /* rank 0, after mpi_world_agree: ranks and threads per host */
+} world = { 0, 0, 1, "" };
 
 int mpi_world_launched(void)
 {
@@ -172,6 +173,37 @@ typedef struct hello {
     char msg[768];
 } hello;
 
+/* "host: rank 0 + 2 worker ranks x 4 threads; host2: 3 worker ranks x 4
+ * threads" from the hellos, hosts in the order of their first rank. */
+static void make_layout(const hello *all, int n, char *buf, size_t cap)
+{
+    size_t u = 0;
+    buf[0] = 0;
+    for (int r = 0; r < n && u < cap; r++) {
+        int seen = 0;
+        for (int q = 0; q < r && !seen; q++)
+            seen = !strcmp(all[q].host, all[r].host);
+        if (seen)
+            continue;
+        int workers = 0, has0 = 0, threads = 0;
+        for (int q = r; q < n; q++)
+            if (!strcmp(all[q].host, all[r].host)) {
+                has0 |= q == 0;
+                workers += q > 0;
+                threads = q > 0 ? all[q].threads : threads;
+            }
+        u += (size_t)snprintf(buf + u, cap - u, "%s%s: %s", u ? "; " : "", all[r].host, has0 ? "rank 0" : "");
+        if (workers && u < cap)
+            u += (size_t)snprintf(buf + u, cap - u, "%s%d worker rank%s x %d thread%s", has0 ? " + " : "", workers,
+                                  workers > 1 ? "s" : "", threads > 0 ? threads : 1, threads > 1 ? "s" : "");
+    }
+}
+
+const char *mpi_world_layout(void)
+{
+    return world.layout;
+}
+
 /* Rank 0's verdict on the hellos: 0, or TL_EINPUT with err set. */
 static int judge(const hello *all, int n, tl_err *err)
 {
@@ -221,6 +253,8 @@ int mpi_world_agree(int status, const char *msg, uint64_t cfg_hash, int threads,
         snprintf(verdict.msg, sizeof verdict.msg, "%s", all ? e.msg : "out of memory");
         for (int r = 0; all && threads_out && r < world.size; r++)
             threads_out[r] = all[r].threads;
+        if (all)
+            make_layout(all, world.size, world.layout, sizeof world.layout);
     }
     free(all);
     MPI_Bcast(&verdict, (int)sizeof verdict, MPI_BYTE, 0, MPI_COMM_WORLD);
@@ -322,4 +356,11 @@ int mpi_world_sum(float *buf, size_t n, double *d, int nd)
     if (rc == MPI_SUCCESS)
         rc = MPI_Bcast(d, nd, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     return rc == MPI_SUCCESS ? 0 : TL_ERUNTIME;
+}
+
+int mpi_world_share(double *d, int n)
+{
+    if (world.size <= 1)
+        return 0;
+    return MPI_Bcast(d, n, MPI_DOUBLE, 0, MPI_COMM_WORLD) == MPI_SUCCESS ? 0 : TL_ERUNTIME;
 }

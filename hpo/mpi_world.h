@@ -52,6 +52,12 @@ void mpi_world_end(void);
 int mpi_world_agree(int status, const char *msg, uint64_t cfg_hash, int threads, int *threads_out,
                     tl_err *err);
 
+/* On rank 0 after mpi_world_agree: where the ranks run, host by host in
+ * the order of their first rank, with each host's worker ranks and their
+ * threads ("node1: rank 0 + 2 worker ranks x 4 threads; node2: 4 worker
+ * ranks x 4 threads"); "" elsewhere.  Cannot fail. */
+const char *mpi_world_layout(void);
+
 /* FNV-1a 64 of n bytes (seed h: start with MPI_HASH_SEED).  Cannot fail. */
 #define MPI_HASH_SEED 0xcbf29ce484222325ULL
 uint64_t mpi_hash(uint64_t h, const void *p, size_t n);
@@ -61,6 +67,10 @@ uint64_t mpi_hash(uint64_t h, const void *p, size_t n);
  * broadcast: the same bits on every rank and in every run.  Collective.
  * Returns 0 or TL_ERUNTIME (MPI, memory). */
 int mpi_world_sum(float *buf, size_t n, double *d, int nd);
+
+/* Replaces d (n doubles) on every rank by rank 0's (MPI_Bcast).
+ * Collective.  Returns 0 or TL_ERUNTIME. */
+int mpi_world_share(double *d, int n);
 
 /* ---- messages between rank 0 and a worker thread ---- */
 

@@ -12,10 +12,16 @@
  * study kept; state_copy copies src into the existing dst (PBT exploit);
  * state_save / state_load write and read a paused trial's state so a
  * later process can resume it (load allocates *state, owned by the
- * caller).  hpo/ never looks inside a state.
+ * caller); state_pack / state_unpack do the same in memory: pack writes
+ * into a malloc'd *bytes (*n; the caller frees it) exactly the bytes
+ * state_save writes to its file, and unpack reads them back (allocates
+ * *state).  The MPI executor moves states between ranks with them
+ * (hpo/executor_mpi.h).  hpo/ never looks inside a state.
  */
 #ifndef TL_HPO_OBJECTIVE_H
 #define TL_HPO_OBJECTIVE_H
+
+#include <stddef.h>
 
 #include "hpo/study.h"
 #include "util/err.h"
@@ -35,6 +41,8 @@ typedef struct objective {
     int (*state_copy)(void *ud, void *dst, const void *src);
     int (*state_save)(void *ud, const void *state, const char *path, tl_err *err);
     int (*state_load)(void *ud, void **state, const char *path, tl_err *err);
+    int (*state_pack)(void *ud, const void *state, unsigned char **bytes, size_t *n, tl_err *err);
+    int (*state_unpack)(void *ud, void **state, const unsigned char *bytes, size_t n, tl_err *err);
 } objective;
 
 #endif

@@ -146,6 +146,17 @@ static void write_payload(wr *w, const trainer *t, const void *blob, size_t blob
     w_bytes(w, blob, blob_len);
 }
 
+/* The real header of a payload of w->n bytes with checksum w->crc. */
+static void fill_header(unsigned char hdr[CKPT_HEADER], const wr *w)
+{
+    memcpy(hdr, ckpt_magic, 8);
+    put32(hdr + 8, CKPT_VERSION);
+    put32(hdr + 12, CKPT_BOM);
+    put64(hdr + 16, w->n);
+    put32(hdr + 24, (uint32_t)w->crc);
+    put32(hdr + 28, CKPT_HEADER);
+}
+
 static int fsync_dir(const char *path)
 {
     char *copy = strdup(path);
@@ -196,12 +207,7 @@ int ckpt_save(const trainer *t, const char *path, const void *blob, size_t blob_
         what = "cannot write";
         goto fail;
     }
-    memcpy(hdr, ckpt_magic, 8);
-    put32(hdr + 8, CKPT_VERSION);
-    put32(hdr + 12, CKPT_BOM);
-    put64(hdr + 16, w.n);
-    put32(hdr + 24, (uint32_t)w.crc);
-    put32(hdr + 28, CKPT_HEADER);
+    fill_header(hdr, &w);
     if (fseek(w.f, 0, SEEK_SET) != 0 || fwrite(hdr, 1, CKPT_HEADER, w.f) != CKPT_HEADER) {
         saved_errno = errno;
         what = "cannot write the header of";
@@ -234,6 +240,37 @@ fail:
     free(tmp);
     return tl_fail(err, TL_ERUNTIME, "%s: %s %s: %s", path, what, "checkpoint",
                    saved_errno ? strerror(saved_errno) : "I/O error");
+}
+
+int ckpt_save_mem(const trainer *t, const void *blob, size_t blob_len, unsigned char **out, size_t *out_len,
+                  tl_err *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (!little_endian())
+        return tl_fail(err, TL_ERUNTIME, "in-memory checkpoint: checkpoints need a little-endian host");
+    if (!blob)
+        blob_len = 0;
+    char *buf = NULL;
+    size_t len = 0;
+    wr w = { 0 };
+    w.f = open_memstream(&buf, &len);
+    if (!w.f)
+        return tl_fail(err, TL_ERUNTIME, "in-memory checkpoint: out of memory");
+    unsigned char hdr[CKPT_HEADER] = { 0 };
+    w.failed = fwrite(hdr, 1, CKPT_HEADER, w.f) != CKPT_HEADER;
+    w.crc = crc32_z(0L, Z_NULL, 0);
+    write_payload(&w, t, blob, blob_len);
+    int failed = fclose(w.f) != 0 || w.failed;
+    if (failed || len != CKPT_HEADER + w.n) {
+        free(buf);
+        return tl_fail(err, TL_ERUNTIME, "in-memory checkpoint: out of memory");
+    }
+    fill_header(hdr, &w);
+    memcpy(buf, hdr, CKPT_HEADER);
+    *out = (unsigned char *)buf;
+    *out_len = len;
+    return 0;
 }
 
 /* ---- reader ---- */
@@ -309,40 +346,17 @@ static void r_live(rd *r, train_live *l)
 #define TENSOR_REC (CKPT_NAME + 8 + 8 + 4 + 16 + 4)
 #define HIST_REC (4 + 8 + 6 * 8)
 
-/* Reads path whole; checks header, size and checksum.  On success *buf owns
- * the file and *payload, *plen the payload within it. */
-static int read_checked(const char *path, unsigned char **buf, const unsigned char **payload,
-                        size_t *plen, uint32_t *version, tl_err *err)
+/* Checks the header, size and checksum of a checkpoint's bytes b (size);
+ * errors name `path`.  On success *payload, *plen point into b. */
+static int check_bytes(const char *path, const unsigned char *b, size_t size, const unsigned char **payload,
+                       size_t *plen, uint32_t *version, tl_err *err)
 {
-    *buf = NULL;
     if (!little_endian())
         return tl_fail(err, TL_ERUNTIME, "%s: checkpoints need a little-endian host", path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return tl_fail(err, TL_EINPUT, "%s: cannot open checkpoint: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        return tl_fail(err, TL_EINPUT, "%s: not a regular file", path);
-    }
-    size_t size = (size_t)st.st_size;
-    if (size < CKPT_HEADER) {
-        fclose(f);
+    if (size < CKPT_HEADER)
         return tl_fail(err, TL_EINPUT,
                        "%s: truncated checkpoint (%zu bytes, the header alone needs %d)", path,
                        size, CKPT_HEADER);
-    }
-    unsigned char *b = malloc(size);
-    if (!b) {
-        fclose(f);
-        return tl_fail(err, TL_ERUNTIME, "%s: out of memory reading %zu bytes", path, size);
-    }
-    size_t got = fread(b, 1, size, f);
-    fclose(f);
-    if (got != size) {
-        free(b);
-        return tl_fail(err, TL_EINPUT, "%s: read %zu of %zu bytes", path, got, size);
-    }
     uint32_t ver, bom, crc, hsize;
     uint64_t psize;
     memcpy(&ver, b + 8, 4);
@@ -373,14 +387,46 @@ static int read_checked(const char *path, unsigned char **buf, const unsigned ch
         bad = msg;
     } else if ((uint32_t)crc32_z(crc32_z(0L, Z_NULL, 0), b + CKPT_HEADER, (size_t)psize) != crc)
         bad = "checksum mismatch: the checkpoint is corrupted";
-    if (bad) {
-        free(b);
+    if (bad)
         return tl_fail(err, TL_EINPUT, "%s: %s", path, bad);
-    }
-    *buf = b;
     *payload = b + CKPT_HEADER;
     *plen = (size_t)psize;
     *version = ver;
+    return 0;
+}
+
+/* Reads path whole; checks header, size and checksum.  On success *buf owns
+ * the file and *payload, *plen the payload within it. */
+static int read_checked(const char *path, unsigned char **buf, const unsigned char **payload,
+                        size_t *plen, uint32_t *version, tl_err *err)
+{
+    *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return tl_fail(err, TL_EINPUT, "%s: cannot open checkpoint: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return tl_fail(err, TL_EINPUT, "%s: not a regular file", path);
+    }
+    size_t size = (size_t)st.st_size;
+    unsigned char *b = malloc(size ? size : 1);
+    if (!b) {
+        fclose(f);
+        return tl_fail(err, TL_ERUNTIME, "%s: out of memory reading %zu bytes", path, size);
+    }
+    size_t got = fread(b, 1, size, f);
+    fclose(f);
+    if (got != size) {
+        free(b);
+        return tl_fail(err, TL_EINPUT, "%s: read %zu of %zu bytes", path, got, size);
+    }
+    int rc = check_bytes(path, b, size, payload, plen, version, err);
+    if (rc) {
+        free(b);
+        return rc;
+    }
+    *buf = b;
     return 0;
 }
 
@@ -446,8 +492,8 @@ static int parse(const char *path, const unsigned char *p, size_t n, staged *s, 
 static int read_staged(const char *path, unsigned char **buf, staged *s, uint32_t *version,
                        tl_err *err)
 {
-    const unsigned char *payload;
-    size_t plen;
+    const unsigned char *payload = NULL;
+    size_t plen = 0;
     int rc = read_checked(path, buf, &payload, &plen, version, err);
     if (rc)
         return rc;
@@ -474,6 +520,22 @@ static int copy_blob(const char *path, const staged *s, void **blob, size_t *blo
     return 0;
 }
 
+/* ckpt_peek's work once the file (or bytes) is staged. */
+static int peek_staged(const char *path, const staged *s, uint32_t ver, ckpt_info *info, void **blob,
+                       size_t *blob_len, tl_err *err)
+{
+    if (info) {
+        info->version = ver;
+        info->nparams = (size_t)s->nparams;
+        info->ntensors = (int)s->ntensors;
+        info->optimizer = s->opt_kind;
+        info->epoch = s->epoch;
+        info->step = (long)s->step;
+        info->status = s->status;
+    }
+    return copy_blob(path, s, blob, blob_len, err);
+}
+
 int ckpt_peek(const char *path, ckpt_info *info, void **blob, size_t *blob_len, tl_err *err)
 {
     unsigned char *buf;
@@ -482,18 +544,29 @@ int ckpt_peek(const char *path, ckpt_info *info, void **blob, size_t *blob_len, 
     int rc = read_staged(path, &buf, &s, &ver, err);
     if (rc)
         return rc;
-    if (info) {
-        info->version = ver;
-        info->nparams = (size_t)s.nparams;
-        info->ntensors = (int)s.ntensors;
-        info->optimizer = s.opt_kind;
-        info->epoch = s.epoch;
-        info->step = (long)s.step;
-        info->status = s.status;
-    }
-    rc = copy_blob(path, &s, blob, blob_len, err);
+    rc = peek_staged(path, &s, ver, info, blob, blob_len, err);
     free(buf);
     return rc;
+}
+
+/* The name errors give to a checkpoint in memory. */
+#define MEM_NAME "in-memory checkpoint"
+
+/* check_bytes, then parse, on bytes the caller keeps (s points into them). */
+static int stage_mem(const void *bytes, size_t n, staged *s, uint32_t *version, tl_err *err)
+{
+    const unsigned char *payload = NULL;
+    size_t plen = 0;
+    int rc = check_bytes(MEM_NAME, bytes, n, &payload, &plen, version, err);
+    return rc ? rc : parse(MEM_NAME, payload, plen, s, err);
+}
+
+int ckpt_peek_mem(const void *bytes, size_t n, ckpt_info *info, void **blob, size_t *blob_len, tl_err *err)
+{
+    uint32_t ver;
+    staged s;
+    int rc = stage_mem(bytes, n, &s, &ver, err);
+    return rc ? rc : peek_staged(MEM_NAME, &s, ver, info, blob, blob_len, err);
 }
 
 /* Checks the staged state against t. */
@@ -602,6 +675,24 @@ static void apply(trainer *t, const staged *s)
     }
 }
 
+/* ckpt_load's work once the file (or bytes) is staged. */
+static int load_staged(trainer *t, const char *path, const staged *s, void **blob, size_t *blob_len, tl_err *err)
+{
+    void *b = NULL;
+    int rc;
+    if (!(rc = check_against(path, t, s, err)) && !(rc = copy_blob(path, s, &b, NULL, err))) {
+        apply(t, s);
+        if (blob) {
+            *blob = b;
+            if (blob_len)
+                *blob_len = (size_t)s->blob_len;
+            b = NULL;
+        }
+    }
+    free(b);
+    return rc;
+}
+
 int ckpt_load(trainer *t, const char *path, void **blob, size_t *blob_len, tl_err *err)
 {
     unsigned char *buf;
@@ -610,17 +701,15 @@ int ckpt_load(trainer *t, const char *path, void **blob, size_t *blob_len, tl_er
     int rc = read_staged(path, &buf, &s, &ver, err);
     if (rc)
         return rc;
-    void *b = NULL;
-    if (!(rc = check_against(path, t, &s, err)) && !(rc = copy_blob(path, &s, &b, NULL, err))) {
-        apply(t, &s);
-        if (blob) {
-            *blob = b;
-            if (blob_len)
-                *blob_len = (size_t)s.blob_len;
-            b = NULL;
-        }
-    }
-    free(b);
+    rc = load_staged(t, path, &s, blob, blob_len, err);
     free(buf);
     return rc;
+}
+
+int ckpt_load_mem(trainer *t, const void *bytes, size_t n, void **blob, size_t *blob_len, tl_err *err)
+{
+    uint32_t ver;
+    staged s;
+    int rc = stage_mem(bytes, n, &s, &ver, err);
+    return rc ? rc : load_staged(t, MEM_NAME, &s, blob, blob_len, err);
 }

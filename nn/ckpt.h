@@ -67,4 +67,20 @@ typedef struct ckpt_info {
  * ckpt_load.  Use it to read the config before building the model. */
 int ckpt_peek(const char *path, ckpt_info *info, void **blob, size_t *blob_len, tl_err *err);
 
+/* ---- in memory ----
+ * The same bytes as a checkpoint file, in a buffer: what the MPI executor
+ * sends between ranks (a paused trial, a PBT member), with no file.
+ * Errors name the "in-memory checkpoint". */
+
+/* Writes t and blob as ckpt_save would write them to a file, into a
+ * malloc'd *out of *out_len bytes (the caller frees it).  Returns 0 or
+ * TL_ERUNTIME (out of memory; *out is then NULL). */
+int ckpt_save_mem(const trainer *t, const void *blob, size_t blob_len, unsigned char **out, size_t *out_len,
+                  tl_err *err);
+
+/* ckpt_load and ckpt_peek on the n bytes a ckpt_save_mem (or a checkpoint
+ * file) holds; same checks, same errors, same ownership of *blob. */
+int ckpt_load_mem(trainer *t, const void *bytes, size_t n, void **blob, size_t *blob_len, tl_err *err);
+int ckpt_peek_mem(const void *bytes, size_t n, ckpt_info *info, void **blob, size_t *blob_len, tl_err *err);
+
 #endif

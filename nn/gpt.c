@@ -162,8 +162,8 @@ const float *gpt_logits(const nn_model *m)
 /* ---- forward / backward ---- */
 
 /* Runs tokens (B,T) through the model up to the logits; drop = 1 draws
- * dropout masks from r. */
-static void gpt_run(gpt *s, const int *tokens, int B, int T, int drop, rng *r)
+ * dropout masks from r, each row's keyed by row0 + row (nn_batch). */
+static void gpt_run(gpt *s, const int *tokens, int B, int T, int drop, rng *r, long row0)
 {
     int C = s->C, NH = s->NH, F = s->F, N = B * T;
     size_t rows = (size_t)s->NB * s->maxT; /* per-layer slot, in rows */
@@ -172,7 +172,7 @@ static void gpt_run(gpt *s, const int *tokens, int B, int T, int drop, rng *r)
 
     encoder_forward(s->encoded, tokens, s->p[P_WTE], s->p[P_WPE], B, T, C);
     if (drop) {
-        dropout_mask(s->mask_emb, p, nc, r);
+        dropout_mask_rows(s->mask_emb, p, B, (size_t)T * C, rng_u64(r), row0);
         dropout_forward(s->encoded, s->encoded, s->mask_emb, p, nc);
     }
     const float *res = s->encoded;
@@ -192,7 +192,7 @@ static void gpt_run(gpt *s, const int *tokens, int B, int T, int drop, rng *r)
         linear_forward(attproj, atty, s->p[P_ATTPROJW] + (size_t)l * C * C,
                        s->p[P_ATTPROJB] + (size_t)l * C, N, C, C);
         if (drop) {
-            dropout_mask(s->mask_att + oc, p, nc, r);
+            dropout_mask_rows(s->mask_att + oc, p, B, (size_t)T * C, rng_u64(r), row0);
             dropout_forward(attproj, attproj, s->mask_att + oc, p, nc);
         }
         residual_forward(res2, res, attproj, nc);
@@ -203,7 +203,7 @@ static void gpt_run(gpt *s, const int *tokens, int B, int T, int drop, rng *r)
         linear_forward(fcproj, fchg, s->p[P_FCPROJW] + (size_t)l * C * F,
                        s->p[P_FCPROJB] + (size_t)l * C, N, F, C);
         if (drop) {
-            dropout_mask(s->mask_fc + oc, p, nc, r);
+            dropout_mask_rows(s->mask_fc + oc, p, B, (size_t)T * C, rng_u64(r), row0);
             dropout_forward(fcproj, fcproj, s->mask_fc + oc, p, nc);
         }
         residual_forward(res3, res2, fcproj, nc);
@@ -226,7 +226,7 @@ static float gpt_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
     int drop = training && s->p_drop > 0.0f;
     if (drop && !r)
         return NAN;
-    gpt_run(s, b->tokens, B, T, drop, r);
+    gpt_run(s, b->tokens, B, T, drop, r, b->row0);
     double sum = softmax_xent_forward(s->probs, s->losses, ncorrect, s->logits, b->targets, N, V);
     s->last_B = B;
     s->last_T = T;
@@ -357,7 +357,7 @@ int gpt_generate(nn_model *m, const int *prompt, int nprompt, int nnew, float te
             int i = start + t;
             s->window[t] = i < nprompt ? prompt[i] : out[i - nprompt];
         }
-        gpt_run(s, s->window, 1, T, 0, NULL);
+        gpt_run(s, s->window, 1, T, 0, NULL, 0);
         const float *x = s->logits + (size_t)(T - 1) * V;
         int best = 0;
         for (int j = 1; j < V; j++)

@@ -168,7 +168,7 @@ static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
         linear_act_forward(s->h[l], s->pre[l], in, s->w[l], s->b[l], B, s->din[l], s->dout[l],
                            s->cfg.act);
         if (drop) {
-            dropout_mask(s->mask[l], s->p, n, r);
+            dropout_mask_rows(s->mask[l], s->p, B, (size_t)s->dout[l], rng_u64(r), b->row0);
             dropout_forward(s->h[l], s->h[l], s->mask[l], s->p, n);
         }
         in = s->h[l];

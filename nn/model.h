@@ -33,19 +33,25 @@ typedef struct nn_tensor {
 } nn_tensor;
 
 /* One batch.  Classification: x (B, D) floats and targets (B) labels, T = 1.
- * Text: tokens (B, T) and targets (B, T) next-token ids, x = NULL. */
+ * Text: tokens (B, T) and targets (B, T) next-token ids, x = NULL.
+ * row0: the index of row 0 in the whole batch when this is one process's
+ * slice of it (data parallelism), 0 otherwise: a training forward keys
+ * each row's dropout mask by (a draw from its rng, row0 + row), so a
+ * sample gets the same mask whichever process runs it. */
 typedef struct nn_batch {
     int B, T;
     const float *x;
     const int *tokens;
     const int *targets;
+    long row0;
 } nn_batch;
 
 typedef struct nn_model nn_model;
 
 typedef struct nn_model_vt {
     /* Forward pass and mean softmax cross-entropy over the B*T targets.
-     * training=1 applies dropout (drawing from r) and keeps the activations
+     * training=1 applies dropout (one draw from r per dropout site, the
+     * mask of each row keyed by it and b->row0 + row) and keeps the activations
      * that backward needs.  If ncorrect is not NULL it receives the number of
      * argmax predictions equal to their target.  b->B <= max_batch. */
     float (*forward)(nn_model *m, const nn_batch *b, int training, rng *r, long *ncorrect);

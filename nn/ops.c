@@ -206,6 +206,15 @@ void dropout_mask(uint8_t *mask, float p, size_t n, rng *r)
         mask[i] = (uint32_t)rng_u64(r) >= thr;
 }
 
+void dropout_mask_rows(uint8_t *mask, float p, int rows, size_t cols, uint64_t key, long row0)
+{
+    for (int i = 0; i < rows; i++) {
+        rng r;
+        rng_seed(&r, key, (uint64_t)(row0 + i));
+        dropout_mask(mask + (size_t)i * cols, p, cols, &r);
+    }
+}
+
 void dropout_forward(float *out, const float *inp, const uint8_t *mask, float p, size_t n)
 {
     float s = 1.0f / (1.0f - p);

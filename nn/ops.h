@@ -79,6 +79,11 @@ void act_backward(float *dinp, const float *dout, const float *x, size_t n, int 
 /* Draws mask (n) from r: 1 keeps, 0 drops, each dropped with probability p
  * (one 32-bit draw per element, two per rng output).  p in [0, 1). */
 void dropout_mask(uint8_t *mask, float p, size_t n, rng *r);
+/* Draws mask (rows, cols) row by row: row i with dropout_mask from a
+ * generator seeded (key, row0 + i), so a row's mask depends on the key and
+ * its index only, not on the rows around it (data parallelism).  p in
+ * [0, 1). */
+void dropout_mask_rows(uint8_t *mask, float p, int rows, size_t cols, uint64_t key, long row0);
 /* out = inp * mask / (1-p).  Writes; out may alias inp. */
 void dropout_forward(float *out, const float *inp, const uint8_t *mask, float p, size_t n);
 /* Writes dinp = dout * mask / (1-p); may alias. */

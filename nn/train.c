@@ -23,6 +23,8 @@
 
 /* rng streams derived from cfg.seed */
 enum { TRAIN_STREAM_TRAIN = 0x7472, TRAIN_STREAM_EVAL = 0x6576 };
+/* Dropout's generators: seed ^ this, stream = the micro-batch's number. */
+#define TRAIN_DROPOUT_SEED 0x64726f706f757421ULL
 
 /* ---- names ---- */
 
@@ -297,6 +299,7 @@ static nn_batch dp_slice(const trainer *t, const nn_batch *b)
     if (b->tokens)
         s.tokens = b->tokens + (size_t)lo * (size_t)b->T;
     s.targets = b->targets + (size_t)lo * (size_t)(t->model->is_text ? b->T : 1);
+    s.row0 = b->row0 + lo;
     return s;
 }
 
@@ -311,6 +314,33 @@ static int dp_reduce(trainer *t, double *sum, tl_err *err)
         return STEP_BADBATCH;
     }
     return 0;
+}
+
+/* Replaces d (n doubles) by process 0's (data parallelism; a no-op with
+ * one process).  Returns 0 or TL_ERUNTIME with err set. */
+static int dp_share(trainer *t, double *d, int n, tl_err *err)
+{
+    if (t->dp.size <= 1 || !t->dp.share || !t->dp.share(t->dp.ud, d, n))
+        return 0;
+    return tl_fail(err, TL_ERUNTIME, "trainer: sharing process 0's evaluation failed");
+}
+
+/* The epoch's evaluation on val: under data parallelism process 0 alone
+ * evaluates and the others take its numbers.  Returns 0 or TL_ERUNTIME. */
+static int dp_evaluate(trainer *t, nn_batch_src *val, double *loss, double *acc, tl_err *err)
+{
+    if (t->dp.size <= 1 || !t->dp.share)
+        return trainer_evaluate(t, val, loss, acc, err);
+    int rc = t->dp.rank == 0 ? trainer_evaluate(t, val, loss, acc, err) : 0;
+    double d[3] = { *loss, *acc, rc };
+    int src = dp_share(t, d, 3, err);
+    if (src)
+        return src;
+    *loss = d[0];
+    *acc = d[1];
+    if (!rc && d[2] != 0)
+        rc = tl_fail(err, TL_ERUNTIME, "trainer: process 0's evaluation failed");
+    return rc;
 }
 
 /* One optimizer step at learning rate lr over up to accum micro-batches of
@@ -332,11 +362,13 @@ static int train_step(trainer *t, nn_batch_src *src, double lr, step_acc *acc, t
             break;
         if (check_batch(t, &b, B, err))
             return STEP_BADBATCH;
+        /* dropout: the masks come from (seed, step, micro-batch, row) and not
+         * from t->rng, so that every process of a data-parallel run draws the
+         * same masks for the same rows as one process (nn_batch.row0) */
+        rng drop;
+        rng_seed(&drop, t->cfg.seed ^ TRAIN_DROPOUT_SEED, (uint64_t)t->step * (uint64_t)accum + (uint64_t)k);
         if (t->dp.size > 1) { /* this process's rows; divergence is checked on the total */
             nn_batch mine = dp_slice(t, &b);
-            rng drop;
-            rng_seed(&drop, t->cfg.seed ^ 0x6470647064706470ULL,
-                     ((uint64_t)t->step * (uint64_t)accum + (uint64_t)k) * (uint64_t)t->dp.size + (uint64_t)t->dp.rank);
             float part = mine.B > 0 ? m->vt->forward(m, &mine, 1, &drop, NULL) : 0.0f;
             if (mine.B > 0)
                 m->vt->backward(m, &mine, scale * (float)mine.B / (float)b.B);
@@ -345,7 +377,7 @@ static int train_step(trainer *t, nn_batch_src *src, double lr, step_acc *acc, t
             acc->samples += b.B;
             continue;
         }
-        float loss = m->vt->forward(m, &b, 1, &t->rng, NULL);
+        float loss = m->vt->forward(m, &b, 1, &drop, NULL);
         if (!isfinite(loss)) {
             snprintf(t->reason, sizeof t->reason, "training loss is %g at step %ld (epoch %d)",
                      (double)loss, t->step + 1, t->epoch + 1);
@@ -570,7 +602,7 @@ int trainer_run(trainer *t, nn_batch_src *train, nn_batch_src *val, int until_ep
         ev.step = t->step;
         ev.train_loss = acc.loss_sum / acc.weight;
         ev.val_loss = ev.val_acc = NAN;
-        if (val && (rc = trainer_evaluate(t, val, &ev.val_loss, &ev.val_acc, err)))
+        if (val && (rc = dp_evaluate(t, val, &ev.val_loss, &ev.val_acc, err)))
             return rc;
         if (val && !isfinite(ev.val_loss)) {
             snprintf(t->reason, sizeof t->reason, "validation loss is %g after epoch %d",
@@ -590,6 +622,12 @@ int trainer_run(trainer *t, nn_batch_src *train, nn_batch_src *val, int until_ep
         ev.best_epoch = t->best_epoch;
         record_epoch(t, &ev);
         int decision = hook ? hook(t, &ev, ud) : TRAIN_CONTINUE;
+        if (t->dp.size > 1) { /* process 0's hook decides (it checkpoints) */
+            double d = decision;
+            if ((rc = dp_share(t, &d, 1, err)))
+                return rc;
+            decision = (int)d;
+        }
         if ((rc = live_check(&t->cfg, err)))
             return tl_prefix(err, "after the hook of epoch %d", t->epoch);
         if (decision == TRAIN_STOP || decision == TRAIN_PAUSE) {

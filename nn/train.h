@@ -160,14 +160,21 @@ typedef struct train_record {
  * step's micro-batches `reduce` must replace grads (n floats) and sums
  * (nsums doubles: the loss sums) by their totals over all processes, the
  * same bits on every process (then every optimizer step is identical).
- * x_row: floats per sample in nn_batch.x (classification).  Dropout draws
- * from a per-process stream, not t->rng, so the shuffles stay in step (a
- * run with dropout then differs from the one-process run).  reduce
- * returns 0, or nonzero to stop training with an error. */
+ * x_row: floats per sample in nn_batch.x (classification).  Dropout masks
+ * depend on (seed, step, micro-batch, row of the whole batch), not on the
+ * process (nn_batch.row0), so with dropout too the run equals the
+ * one-process run up to float rounding.  Process 0 alone evaluates after
+ * each epoch and its hook's decision counts: `share` must replace d (n
+ * doubles) on every process by process 0's (the others skip the
+ * evaluation, wait, and take its loss, accuracy and decision, so early
+ * stopping and the best epoch agree everywhere; share NULL: every process
+ * evaluates and decides alone).  reduce and share are collective; they
+ * return 0, or nonzero to stop training with an error. */
 typedef struct train_dp {
     int rank, size;         /* size <= 1: one process */
     int x_row;
     int (*reduce)(void *ud, float *grads, size_t n, double *sums, int nsums);
+    int (*share)(void *ud, double *d, int n);
     void *ud;
 } train_dp;
 
@@ -175,7 +182,7 @@ struct trainer {
     nn_model *model;        /* not owned */
     train_config cfg;
     optim opt;
-    rng rng;                /* training draws: shuffles, windows, dropout */
+    rng rng;                /* training draws: shuffles, windows (dropout: train.c, per micro-batch) */
     long step;              /* optimizer steps completed (schedule position) */
     int epoch;              /* epochs completed (schedule position) */
     double lr_mult;         /* run-time multiplier (PBT), 1 */

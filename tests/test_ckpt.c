@@ -447,3 +447,54 @@ Test(ckpt, version1_file_reads_back_and_rewrites_byte_for_byte, .init = tmpdir_s
     trainer_free(&t);
     nn_model_free(m);
 }
+
+/* In memory (what the MPI executor sends between ranks): ckpt_save_mem
+ * makes the very bytes of the file, ckpt_load_mem brings a trainer to the
+ * same point as ckpt_load, and damaged bytes are refused as a damaged
+ * file is, the trainer untouched. */
+Test(ckpt, in_memory_bytes_equal_the_file_and_load_the_same, .init = tmpdir_setup, .fini = tmpdir_teardown)
+{
+    char path[128];
+    path_in(path, sizeof path, "m.ckpt");
+    fixture f;
+    fixture_init(&f, path);
+    size_t nf = 0, nm = 0;
+    unsigned char *file = slurp(path, &nf), *mem = NULL;
+    tl_err e;
+    cr_assert_eq(ckpt_save_mem(&f.t, blob_text, sizeof blob_text, &mem, &nm, &e), 0, "%s", e.msg);
+    cr_assert_eq(nm, nf);
+    cr_assert_eq(memcmp(mem, file, nf), 0, "the in-memory bytes differ from the file's");
+    ckpt_info info;
+    void *blob = NULL;
+    size_t blen = 0;
+    cr_assert_eq(ckpt_peek_mem(mem, nm, &info, &blob, &blen, &e), 0, "%s", e.msg);
+    cr_assert_eq(info.epoch, 1);
+    cr_assert_str_eq(blob, blob_text);
+    free(blob);
+    /* a trainer moved on to epoch 2, brought back by the bytes: it matches the saved one */
+    tl_err e2;
+    cr_assert_eq(trainer_run(&f.t, &f.w.train, &f.w.val, 2, NULL, NULL, &e2), 0, "%s", e2.msg);
+    nn_model *m2 = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 1);
+    train_config c = cfg(OPTIM_ADAMW);
+    trainer t2;
+    cr_assert_eq(trainer_init(&t2, m2, &c, &e), 0, "%s", e.msg);
+    cr_assert_eq(ckpt_load_mem(&t2, mem, nm, NULL, NULL, &e), 0, "%s", e.msg);
+    cr_assert_eq(ckpt_load(&f.t, path, NULL, NULL, &e), 0, "%s", e.msg);
+    cr_assert_eq(t2.epoch, 1);
+    cr_assert_eq(t2.step, f.t.step);
+    cr_assert_eq(memcmp(t2.model->params, f.t.model->params, f.m->nparams * sizeof(float)), 0);
+    cr_assert_eq(memcmp(t2.opt.v, f.t.opt.v, f.m->nparams * sizeof(float)), 0);
+    /* damaged bytes: refused, naming the in-memory checkpoint, t2 untouched */
+    mem[nm / 2] ^= 0x40;
+    float p0 = t2.model->params[0];
+    cr_assert_eq(ckpt_load_mem(&t2, mem, nm, NULL, NULL, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "in-memory checkpoint") && strstr(e.msg, "checksum"), "%s", e.msg);
+    cr_assert_eq(ckpt_peek_mem(mem, 10, NULL, NULL, NULL, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "truncated"), "%s", e.msg);
+    cr_assert_eq(t2.model->params[0], p0);
+    trainer_free(&t2);
+    nn_model_free(m2);
+    free(mem);
+    free(file);
+    fixture_free(&f);
+}

@@ -1,11 +1,14 @@
 /* tests/test_mpi.c: tunelab under `mpirun -np 3` on this machine
  * (oversubscribed): a study's trials on both worker ranks, Hyperband
  * promotions on another rank with the single-process values, PBT exploits
- * across ranks, a killed rank and the resumed study, one rank as a plain
- * run, the start-up errors (exit 2, naming the rank), and data-parallel
- * `tunelab train` equal to the one-process run, resumed on another rank
- * count.  Fails when mpirun is missing (make test installs it).  Tests read the study back with
- * --json and the sqlite3 shell. */
+ * across ranks, a killed rank and the resumed study, study.workers as
+ * threads on every worker rank (header, progress lines), one rank as a
+ * plain run, the start-up errors (exit 2, naming the rank: another config,
+ * another binary, storage), data-parallel `tunelab train` with dropout
+ * equal to the one-process run and resumed on another rank count, and,
+ * without MPI, a fake rank that takes rank 0's evaluation and decision.
+ * Fails when mpirun is missing (make test installs it).  Tests read the
+ * study back with --json and the sqlite3 shell. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -18,8 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nn/train.h"
 #include "tests/cli_util.h"
 #include "tests/tmpdir_util.h"
+#include "tests/train_fixture.h"
 
 TMPDIR_FIXTURE(dir, "tl-mpi");
 
@@ -413,6 +418,34 @@ Test(mpi, killed_hyperband_resumes_paused_trials_from_saved_states)
     cli_free(&r);
 }
 
+/* study.workers under mpirun is threads per worker rank (as in one
+ * process), not a count of ranks: -np 3 with 2 workers runs 4 trials at a
+ * time, 2 on each worker rank, and asking for more workers than ranks is
+ * no error.  The header says so host by host; the progress lines (rank 0's
+ * stderr is a pipe under mpirun) name the rank of every running trial. */
+Test(mpi, workers_are_threads_on_every_worker_rank)
+{
+    need_mpirun();
+    write_spirals("w.ini", "[train]\nepochs = 4\n[study]\ntrials = 8\nstorage = w.db\n");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd '%s' && TUNELAB_PROGRESS_SECONDS=0 OMP_NUM_THREADS=1 NO_COLOR=1 " MPIRUN
+             " -np 3 '%s' run w.ini --workers 2 --set data.samples=2000", dir, cli_bin());
+    cli_out r = cli_sh(cmd);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_assert(strstr(r.err, "2 worker ranks x 2 threads run trials (4 at a time)"), "%s", r.err);
+    cr_assert(strstr(r.err, "# MPI hosts: ") && strstr(r.err, ": rank 0 + 2 worker ranks x 2 threads"), "%s", r.err);
+    cr_assert(strstr(r.err, " on rank 1") && strstr(r.err, " on rank 2"), "the progress lines name no rank:\n%s",
+              r.err);
+    cr_assert_eq(count_complete("w.db"), 8);
+    /* every (rank, thread) slot ran trials: 2 ranks x 2 threads */
+    cr_assert_eq(query_int("w.db", "select count(distinct a.value || '.' || b.value) from trial_attrs a "
+                                   "join trial_attrs b on a.trial_id = b.trial_id "
+                                   "where a.key = 'rank' and b.key = 'thread'"), 4);
+    cr_assert_eq(query_int("w.db", "select count(*) from trial_attrs where key = 'thread' and value not in ('0', '1')"),
+                 0);
+    cli_free(&r);
+}
+
 Test(mpi, one_rank_is_a_plain_run)
 {
     need_mpirun();
@@ -439,6 +472,23 @@ Test(mpi, different_configs_on_two_ranks_exit_2_naming_the_rank)
     cli_free(&r);
 }
 
+Test(mpi, a_different_binary_on_a_rank_exits_2_naming_the_rank)
+{
+    need_mpirun();
+    cli_write_in(dir, "fn.ini", FN);
+    char cmd[2048];
+    /* a copy with one more byte at the end: it runs the same, its hash differs */
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s/other' && printf x >> '%s/other'", cli_bin(), dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    char args[1024];
+    snprintf(args, sizeof args, "run fn.ini : -np 1 '%s/other' run fn.ini", dir);
+    cli_out r = mpi_run(2, args);
+    cr_assert_eq(r.status, 2, "stderr: %s", r.err);
+    cr_assert(strstr(r.err, "rank 2") && strstr(r.err, "different tunelab binary"), "%s", r.err);
+    cr_assert_eq(count_complete("fn.db"), 0);
+    cli_free(&r);
+}
+
 Test(mpi, storage_rank_0_cannot_reach_exits_2_naming_rank_0)
 {
     need_mpirun();
@@ -461,15 +511,15 @@ static double train_val_loss(const cli_out *r)
 
 #define DP_TOL 1e-6 /* relative; measured 3e-8: sums of slices differ from one sum in float rounding only */
 
-/* Data-parallel `tunelab train` (3 ranks, accumulation and a schedule)
- * ends where the single-process run ends; a checkpoint written by 3 ranks
- * resumes on 2. */
+/* Data-parallel `tunelab train` (3 ranks, accumulation, a schedule and
+ * dropout, whose masks follow the sample and not the rank) ends where the
+ * single-process run ends; a checkpoint written by 3 ranks resumes on 2. */
 Test(mpi, data_parallel_train_equals_the_single_process_run)
 {
     need_mpirun();
     /* batch 30: every micro-batch splits evenly over 3 ranks */
     cli_write_in(dir, "dp.ini", "[data]\ndataset = spirals\nsamples = 300\nclasses = 3\nval_fraction = 0.2\n"
-                                "[model]\ntype = mlp\nlayers = 1\nhidden = 16\n"
+                                "[model]\ntype = mlp\nlayers = 2\nhidden = 16\ndropout = 0.2\n"
                                 "[train]\nlr = 3e-2\nbatch_size = 30\nseed = 7\nepochs = 6\naccum_steps = 2\n"
                                 "schedule = cosine\nearly_stopping_patience = 3\n");
     cli_out one = mpi_run(0, "train dp.ini --json");
@@ -489,6 +539,112 @@ Test(mpi, data_parallel_train_equals_the_single_process_run)
     cli_free(&three);
     cli_free(&part);
     cli_free(&rest);
+}
+
+/* ---- data parallelism inside the trainer, without MPI: a fake rank ---- */
+
+typedef struct fake_dp {
+    int rank;
+    int evals;             /* next() calls on the validation source */
+    nn_batch_src val;      /* the real one */
+    int decision;          /* what rank 0's hook decided, as shared */
+    int shares;
+} fake_dp;
+
+static int fake_reduce(void *ud, float *grads, size_t n, double *sums, int nsums)
+{
+    return 0; /* as if the other ranks' gradients were all zero */
+}
+
+/* Rank 0's numbers: val_loss 1 every epoch (never better), accuracy 0.25,
+ * evaluation fine; then its hook's decision.  Rank 0 keeps its own. */
+static int fake_share(void *ud, double *d, int n)
+{
+    fake_dp *f = ud;
+    f->shares++;
+    if (f->rank == 0)
+        return 0;
+    if (n == 3) {
+        d[0] = 1.0;
+        d[1] = 0.25;
+        d[2] = 0;
+    } else {
+        d[0] = f->decision;
+    }
+    return 0;
+}
+
+static int counting_next(void *self, nn_batch *b, int max_b, rng *r)
+{
+    fake_dp *f = self;
+    f->evals++;
+    return f->val.next(f->val.self, b, max_b, r);
+}
+
+static void counting_reset(void *self, rng *r)
+{
+    fake_dp *f = self;
+    f->val.reset(f->val.self, r);
+}
+
+static int own_hook_continues(trainer *t, const train_event *ev, void *ud)
+{
+    return TRAIN_CONTINUE;
+}
+
+/* Trains 6 epochs (patience 2) as `rank` of 2 with rank 0 deciding
+ * `decision`; returns the trainer's status, *epochs its epochs. */
+static int train_as_rank(int rank, int decision, fake_dp *f, int *epochs, double *val_loss)
+{
+    fx_world w;
+    fx_world_init(&w, 120, 40, 4, 3, 2.0, 5, 20, 1);
+    nn_model *m = fx_mlp(4, 8, 3, 0.1f, 20, 3);
+    cr_assert_not_null(m);
+    train_config c;
+    train_config_default(&c);
+    c.live.opt.lr = 0.05;
+    c.epochs = 6;
+    c.batch_size = 20;
+    c.patience = 2;
+    c.seed = 11;
+    trainer t;
+    tl_err e;
+    cr_assert_eq(trainer_init(&t, m, &c, &e), 0, "%s", e.msg);
+    memset(f, 0, sizeof *f);
+    f->rank = rank;
+    f->decision = decision;
+    f->val = w.val;
+    nn_batch_src val = { f, counting_reset, counting_next, w.val.count };
+    t.dp = (train_dp){ .rank = rank, .size = 2, .x_row = 4, .reduce = fake_reduce, .share = fake_share, .ud = f };
+    cr_assert_eq(trainer_run(&t, &w.train, &val, 0, own_hook_continues, NULL, &e), 0, "%s", e.msg);
+    int status = t.status;
+    *epochs = t.epoch;
+    *val_loss = t.nhist > 0 ? t.hist[0].val_loss : NAN;
+    trainer_free(&t);
+    nn_model_free(m);
+    fx_world_free(&w);
+    return status;
+}
+
+/* Under data parallelism rank 0 alone evaluates: another rank never reads
+ * the validation set, takes rank 0's numbers (so early stopping stops it
+ * at the same epoch) and rank 0's hook decision (a checkpoint that failed
+ * on rank 0 stops every rank). */
+Test(mpi, data_parallel_ranks_take_rank_0s_evaluation_and_decision)
+{
+    fake_dp f;
+    int epochs;
+    double vl;
+    cr_assert_eq(train_as_rank(1, TRAIN_CONTINUE, &f, &epochs, &vl), TRAIN_EARLY_STOPPED);
+    cr_assert_eq(f.evals, 0, "rank 1 evaluated (%d batches)", f.evals);
+    cr_assert_eq(vl, 1.0, "rank 1 did not take rank 0's val_loss: %g", vl);
+    cr_assert_eq(epochs, 3, "best at epoch 1, then 2 bad epochs: %d", epochs);
+    cr_assert_eq(f.shares, 2 * epochs);
+    cr_assert_eq(train_as_rank(1, TRAIN_STOP, &f, &epochs, &vl), TRAIN_STOPPED_BY_HOOK);
+    cr_assert_eq(epochs, 1);
+    cr_assert_eq(train_as_rank(0, TRAIN_STOP, &f, &epochs, &vl), TRAIN_COMPLETED, "rank 0 keeps its own hook's decision");
+    cr_assert_gt(f.evals, 0, "rank 0 must evaluate");
+    cr_assert(vl != 1.0);
 }
 
 /* A plain run neither links nor loads Open MPI (hpo/mpi_world.c dlopens it

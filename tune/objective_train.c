@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/ckpt.h"
 #include "tune/nas.h"
 #include "tune/nas_inherit.h"
 #include "util/blas_kernels.h"
@@ -309,6 +310,44 @@ static int state_load(void *ud, void **state, const char *path, tl_err *err)
     return 0;
 }
 
+/* A state in memory (the MPI executor moves it between ranks): the bytes
+ * of the checkpoint state_save writes, made and read without a file. */
+static int state_pack(void *ud, const void *state, unsigned char **bytes, size_t *n, tl_err *err)
+{
+    const tstate *ts = state;
+    char *ini = config_to_string(&ts->cfg);
+    if (!ini)
+        return tl_fail(err, TL_ERUNTIME, "out of memory");
+    int rc = ckpt_save_mem(&ts->s.tr, ini, strlen(ini) + 1, bytes, n, err);
+    free(ini);
+    return rc;
+}
+
+static int state_unpack(void *ud, void **state, const unsigned char *bytes, size_t n, tl_err *err)
+{
+    objective_train *to = ud;
+    void *blob = NULL;
+    size_t len = 0;
+    int rc = ckpt_peek_mem(bytes, n, NULL, &blob, &len, err);
+    if (rc)
+        return rc;
+    config c;
+    config_defaults(&c);
+    rc = config_load_text(&c, blob, strnlen(blob, len), "in-memory state", err);
+    free(blob);
+    if (rc)
+        return rc;
+    tstate *ts = tstate_new(&c, to->data, err);
+    if (!ts)
+        return err && err->code ? err->code : TL_ERUNTIME;
+    if ((rc = ckpt_load_mem(&ts->s.tr, bytes, n, NULL, NULL, err))) {
+        tstate_free(ts);
+        return rc;
+    }
+    *state = ts;
+    return 0;
+}
+
 int objective_train_init(objective *obj, objective_train *to, const config *base, const task_data *data,
                          tl_err *err)
 {
@@ -325,6 +364,7 @@ int objective_train_init(objective *obj, objective_train *to, const config *base
                        base->source);
     to->maximize = !strcmp(base->direction, "maximize");
     *obj = (objective){.ud = to, .run = run_trial, .state_free = state_free, .state_copy = state_copy,
-                       .state_save = state_save, .state_load = state_load};
+                       .state_save = state_save, .state_load = state_load, .state_pack = state_pack,
+                       .state_unpack = state_unpack};
     return 0;
 }

@@ -42,6 +42,11 @@ int tune_mpi_agree(int status, const char *msg, const config *c, tl_err *err)
     return mpi_world_agree(status, msg, c ? tune_config_hash(c) : 0, c ? c->workers : 0, NULL, err);
 }
 
+const char *tune_mpi_layout(void)
+{
+    return mpi_world_layout();
+}
+
 int tune_objective_serve(tune_objective *o, const config *c, const study_config *sc, const space *sp, tl_err *err)
 {
     return study_serve_mpi(sc, sp, &o->obj, c->workers, err);
@@ -66,12 +71,17 @@ static int dp_reduce(void *ud, float *grads, size_t n, double *sums, int nsums)
     return mpi_world_sum(grads, n, sums, nsums);
 }
 
+static int dp_share(void *ud, double *d, int n)
+{
+    return mpi_world_share(d, n);
+}
+
 void tune_fit_data_parallel(fit *f)
 {
     if (mpi_world_size() <= 1)
         return;
     f->s.tr.dp = (train_dp){ .rank = mpi_world_rank(), .size = mpi_world_size(), .x_row = f->data.in_dim,
-                             .reduce = dp_reduce };
+                             .reduce = dp_reduce, .share = dp_share };
     if (mpi_world_rank() > 0)
         f->ckpt = NULL;
 }

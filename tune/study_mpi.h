@@ -37,6 +37,10 @@ uint64_t tune_config_hash(const config *c);
  * err naming the first rank at fault. */
 int tune_mpi_agree(int status, const char *msg, const config *c, tl_err *err);
 
+/* Rank 0, after tune_mpi_agree: the ranks and threads per host
+ * (mpi_world_layout); "" without MPI.  Cannot fail. */
+const char *tune_mpi_layout(void);
+
 /* Ranks > 0: serves rank 0's study with o's objective on c->workers
  * threads until the study is done.  sc and sp as rank 0's.  Returns 0 or
  * TL_ERUNTIME. */
@@ -52,8 +56,9 @@ int tune_objective_optimize_mpi(tune_objective *o, study *st, int workers, study
  * with more than one rank, every rank takes its slice of each micro-batch
  * of f's trainer and the gradients are summed in rank order
  * (hpo/mpi_world.h, mpi_world_sum), so every rank steps identically;
- * ranks > 0 write no checkpoint (f->ckpt = NULL).  With one rank it does
- * nothing.  Cannot fail. */
+ * rank 0 alone evaluates and its numbers and hook decision are broadcast
+ * (mpi_world_share); ranks > 0 write no checkpoint (f->ckpt = NULL).
+ * With one rank it does nothing.  Cannot fail. */
 struct fit;
 void tune_fit_data_parallel(struct fit *f);
 
