@@ -39,6 +39,7 @@
 #include "nn/gpt.h"
 #include "nn/mlp.h"
 #include "nn/model.h"
+#include "nn/ops.h"
 #include "nn/optim.h"
 #include "nn/train.h"
 #include "util/err.h"
@@ -68,6 +69,7 @@ typedef struct opts {
     int repeats;        /* 0: default */
     int epochs;         /* 0: default */
     int ftz;
+    int path;           /* enum nn_path */
     const char *fmnist;
 } opts;
 
@@ -276,6 +278,8 @@ static int bench_synthetic(const opts *o)
     rng_seed(&s.r, SEED, 2);
     int rc = is_gpt ? build_gpt(&s.m, batch, &init, &err) : build_mlp(&s.m, batch, &init, &err);
     if (!rc)
+        is_gpt ? gpt_set_path(s.m, o->path) : mlp_set_path(s.m, o->path);
+    if (!rc)
         rc = optim_init(&s.opt, OPTIM_ADAMW, s.m, &err);
     float *x = NULL;
     int *tok = NULL, *tgt = NULL;
@@ -381,6 +385,8 @@ static int bench_epoch(const opts *o)
     if (!rc)
         rc = build_mlp(&s.m, EPOCH_BATCH, &init, &err);
     if (!rc)
+        mlp_set_path(s.m, o->path);
+    if (!rc)
         rc = optim_init(&s.opt, OPTIM_ADAMW, s.m, &err);
     if (rc) {
         fprintf(stderr, "bench_train: epoch: %s\n", err.msg);
@@ -439,13 +445,14 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: bench_train (--workload mlp32|mlp128|mlp1024|gpt|epoch | --sgemm | --corename)\n"
             "                   [--threads N] [--quick] [--repeats N] [--epochs N] [--no-ftz]\n"
-            "                   [--fmnist DIR]\n"
+            "                   [--fmnist DIR] [--path auto|plain|split]\n"
             "  --threads N   OpenMP and OpenBLAS threads (default: OMP_NUM_THREADS)\n"
             "  --quick       1 repeat of >= 10 steps (a smoke test)\n"
             "  --repeats N   timed repeats (default 5)\n"
             "  --epochs N    epochs for --workload epoch (default 2, --quick 1)\n"
             "  --no-ftz      leave flush-to-zero and denormals-are-zero off\n"
             "  --fmnist DIR  Fashion-MNIST folder (default %s)\n"
+            "  --path P      kernel path (nn/ops.h enum nn_path; default auto)\n"
             "Prints one JSON object per line on stdout.\n",
             DATA_FMNIST_DIR);
 }
@@ -479,7 +486,15 @@ int main(int argc, char **argv)
             i++;
         else if (!strcmp(a, "--workload") && val)
             o.workload = val, i++;
-        else if (!strcmp(a, "--fmnist") && val)
+        else if (!strcmp(a, "--path") && val) {
+            o.path = !strcmp(val, "auto") ? NN_PATH_AUTO : !strcmp(val, "plain") ? NN_PATH_PLAIN
+                   : !strcmp(val, "split") ? NN_PATH_SPLIT : -1;
+            if (o.path < 0) {
+                fprintf(stderr, "bench_train: --path: '%s' is not auto, plain or split\n", val);
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(a, "--fmnist") && val)
             o.fmnist = val, i++;
         else if (!strcmp(a, "--quick"))
             o.quick = 1;

@@ -64,6 +64,16 @@ const float *mlp_hidden(const nn_model *m, int l);
  * m, overwritten by the next forward. */
 const float *mlp_logits(const nn_model *m);
 
+/* Kernel path of forward and backward: enum nn_path (nn/ops.h).  AUTO
+ * splits the batch when each thread gets at least MLP_SPLIT_MIN_ROWS
+ * samples.  Ignored if m is not an MLP or path is out of range. */
+#define MLP_SPLIT_MIN_ROWS 8
+void mlp_set_path(nn_model *m, int path);
+
+/* The path the last forward took: NN_PATH_PLAIN or NN_PATH_SPLIT
+ * (NN_PATH_AUTO before any forward, or if m is not an MLP). */
+int mlp_last_path(const nn_model *m);
+
 /* Parses "relu" or "gelu" into *act.  Returns 0, or TL_EINPUT naming the
  * valid choices. */
 int mlp_act_parse(const char *name, int *act, tl_err *err);
