@@ -16,6 +16,12 @@
  *                      are missing); seconds per epoch, batch gather included.
  *   --sgemm            cblas_sgemm 2048x2048x2048: best and median GFLOP/s.
  *   --corename         prints OpenBLAS's core name (bench.sh checks it).
+ *   --describe         one JSON object: the CPU model, its widest vector ISA
+ *                      (AVX2, AVX-512), the OpenBLAS kernel family and why,
+ *                      and the small-matrix library (none: libxsmm is not
+ *                      used, see README "Speed").
+ * Every workload line names the kernel path the model took ("path": plain
+ * or split, nn/ops.h enum nn_path); --path forces one (default auto).
  * It takes the kernels OpenBLAS loads: scripts/bench.sh sets
  * OPENBLAS_CORETYPE where OpenBLAS falls back to Prescott.
  * Flush-to-zero and denormals-are-zero are set in the main thread before
@@ -42,6 +48,7 @@
 #include "nn/ops.h"
 #include "nn/optim.h"
 #include "nn/train.h"
+#include "util/blas_kernels.h"
 #include "util/err.h"
 #include "util/rng.h"
 #include "util/timer.h"
@@ -235,6 +242,13 @@ static int build_gpt(nn_model **m, int max_batch, rng *r, tl_err *err)
     return gpt_create(&c, max_batch, r, m, err);
 }
 
+/* The kernel path the model's last forward took: "plain" or "split". */
+static const char *path_taken(const nn_model *m)
+{
+    int p = mlp_config_of(m) ? mlp_last_path(m) : gpt_last_path(m);
+    return nn_path_str(p);
+}
+
 static void emit(const opts *o, const char *name, const char *unit, const stepper *s,
                  int items, double flops, int steps, double *rates, int reps)
 {
@@ -247,9 +261,9 @@ static void emit(const opts *o, const char *name, const char *unit, const steppe
     printf("{\"impl\": \"tunelab\", \"workload\": \"%s\", \"threads\": %d, \"unit\": \"%s\", "
            "\"params\": %zu, \"items_per_step\": %d, \"flops_per_step\": %.0f, \"steps\": %d, "
            "\"repeats\": %d, \"median\": %.2f, \"min\": %.2f, \"max\": %.2f, \"gflops\": %.3f, "
-           "\"loss\": %.6g, \"ftz\": %d}\n",
+           "\"loss\": %.6g, \"ftz\": %d, \"path\": \"%s\"}\n",
            name, o->threads, unit, s->m->nparams, items, flops, steps, reps, med, lo, hi,
-           flops * med / items * 1e-9, (double)s->loss, o->ftz);
+           flops * med / items * 1e-9, (double)s->loss, o->ftz, path_taken(s->m));
 }
 
 static int bench_synthetic(const opts *o)
@@ -420,9 +434,9 @@ static int bench_epoch(const opts *o)
     }
     double med = median(secs, ne);
     printf("], \"median\": %.4f, \"min\": %.4f, \"max\": %.4f, \"gflops\": %.3f, \"loss\": %.6g, "
-           "\"v_subnormal\": %ld, \"ftz\": %d",
+           "\"v_subnormal\": %ld, \"ftz\": %d, \"path\": \"%s\"",
            med, lo, hi, mlp_step_flops((int)train->n) / med * 1e-9, loss,
-           count_subnormal(s.opt.v, s.opt.n), o->ftz);
+           count_subnormal(s.opt.v, s.opt.n), o->ftz, path_taken(s.m));
     if (derr.code) {
         printf(", \"data_error\": ");
         print_json_string(derr.msg);
@@ -443,7 +457,8 @@ done:
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: bench_train (--workload mlp32|mlp128|mlp1024|gpt|epoch | --sgemm | --corename)\n"
+            "usage: bench_train (--workload mlp32|mlp128|mlp1024|gpt|epoch | --sgemm | --corename |\n"
+            "                    --describe)\n"
             "                   [--threads N] [--quick] [--repeats N] [--epochs N] [--no-ftz]\n"
             "                   [--fmnist DIR] [--path auto|plain|split]\n"
             "  --threads N   OpenMP and OpenBLAS threads (default: OMP_NUM_THREADS)\n"
@@ -470,7 +485,7 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 int main(int argc, char **argv)
 {
     opts o = {.workload = NULL, .threads = 0, .ftz = 1, .fmnist = NULL};
-    int sgemm = 0, corename = 0;
+    int sgemm = 0, corename = 0, describe = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -504,6 +519,8 @@ int main(int argc, char **argv)
             sgemm = 1;
         else if (!strcmp(a, "--corename"))
             corename = 1;
+        else if (!strcmp(a, "--describe"))
+            describe = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -516,6 +533,20 @@ int main(int argc, char **argv)
     }
     if (corename) {
         printf("%s\n", openblas_get_corename());
+        return 0;
+    }
+    if (describe) {
+        tl_blas_info bi;
+        tl_blas_info_get(&bi);
+        printf("{\"impl\": \"tunelab\", \"workload\": \"describe\", \"cpu\": ");
+        print_json_string(bi.cpu);
+        printf(", \"isa\": ");
+        print_json_string(bi.isa);
+        printf(", \"openblas_core\": ");
+        print_json_string(bi.core);
+        printf(", \"openblas_reason\": ");
+        print_json_string(bi.reason);
+        printf(", \"small_matrix_lib\": \"none\"}\n");
         return 0;
     }
     set_ftz(o.ftz);   /* before any thread exists: workers inherit MXCSR */
