@@ -9,7 +9,11 @@
  * glibc's libmvec (declared below, since math.h exposes the vector variants
  * only under -ffast-math, which this project does not use).
  *
- * Not here: shape checks (callers validate once), allocation, any state.
+ * The batch-split helpers at the end (nn_split_*) hold the models'
+ * per-thread gradient buffers: the one allocation here, grown once.
+ *
+ * Not here: shape checks (callers validate once), any other allocation or
+ * state.
  */
 #include "nn/ops.h"
 

@@ -22,7 +22,7 @@
  * over rows (bias, LayerNorm and embedding gradients) are split by column,
  * each column summed in row order, so they give the same bits for any
  * thread count.  Matmuls go through cblas_sgemm with transposes expressed as
- * flags; nothing here allocates.
+ * flags; nothing here allocates (but nn_split_threads, once).
  *
  * What this file does not do: no parameter ownership, no shape checks (the
  * models validate their configs and batches once), no attention-probability
