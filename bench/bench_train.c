@@ -16,6 +16,12 @@
  *                      are missing); seconds per epoch, batch gather included.
  *   --sgemm            cblas_sgemm 2048x2048x2048: best and median GFLOP/s.
  *   --corename         prints OpenBLAS's core name (bench.sh checks it).
+ *   --describe         one JSON object: the CPU model, its widest vector ISA
+ *                      (AVX2, AVX-512), the OpenBLAS kernel family and why,
+ *                      and the small-matrix library (none: libxsmm is not
+ *                      used, see README "Speed").
+ * Every workload line names the kernel path the model took ("path": plain
+ * or split, nn/ops.h enum nn_path); --path forces one (default auto).
  * It takes the kernels OpenBLAS loads: scripts/bench.sh sets
  * OPENBLAS_CORETYPE where OpenBLAS falls back to Prescott.
  * Flush-to-zero and denormals-are-zero are set in the main thread before
@@ -39,8 +45,10 @@
 #include "nn/gpt.h"
 #include "nn/mlp.h"
 #include "nn/model.h"
+#include "nn/ops.h"
 #include "nn/optim.h"
 #include "nn/train.h"
+#include "util/blas_kernels.h"
 #include "util/err.h"
 #include "util/rng.h"
 #include "util/timer.h"
@@ -68,6 +76,7 @@ typedef struct opts {
     int repeats;        /* 0: default */
     int epochs;         /* 0: default */
     int ftz;
+    int path;           /* enum nn_path */
     const char *fmnist;
 } opts;
 
@@ -233,6 +242,13 @@ static int build_gpt(nn_model **m, int max_batch, rng *r, tl_err *err)
     return gpt_create(&c, max_batch, r, m, err);
 }
 
+/* The kernel path the model's last forward took: "plain" or "split". */
+static const char *path_taken(const nn_model *m)
+{
+    int p = mlp_config_of(m) ? mlp_last_path(m) : gpt_last_path(m);
+    return nn_path_str(p);
+}
+
 static void emit(const opts *o, const char *name, const char *unit, const stepper *s,
                  int items, double flops, int steps, double *rates, int reps)
 {
@@ -245,9 +261,9 @@ static void emit(const opts *o, const char *name, const char *unit, const steppe
     printf("{\"impl\": \"tunelab\", \"workload\": \"%s\", \"threads\": %d, \"unit\": \"%s\", "
            "\"params\": %zu, \"items_per_step\": %d, \"flops_per_step\": %.0f, \"steps\": %d, "
            "\"repeats\": %d, \"median\": %.2f, \"min\": %.2f, \"max\": %.2f, \"gflops\": %.3f, "
-           "\"loss\": %.6g, \"ftz\": %d}\n",
+           "\"loss\": %.6g, \"ftz\": %d, \"path\": \"%s\"}\n",
            name, o->threads, unit, s->m->nparams, items, flops, steps, reps, med, lo, hi,
-           flops * med / items * 1e-9, (double)s->loss, o->ftz);
+           flops * med / items * 1e-9, (double)s->loss, o->ftz, path_taken(s->m));
 }
 
 static int bench_synthetic(const opts *o)
@@ -275,6 +291,8 @@ static int bench_synthetic(const opts *o)
     rng_seed(&init, SEED, 0);
     rng_seed(&s.r, SEED, 2);
     int rc = is_gpt ? build_gpt(&s.m, batch, &init, &err) : build_mlp(&s.m, batch, &init, &err);
+    if (!rc)
+        is_gpt ? gpt_set_path(s.m, o->path) : mlp_set_path(s.m, o->path);
     if (!rc)
         rc = optim_init(&s.opt, OPTIM_ADAMW, s.m, &err);
     float *x = NULL;
@@ -381,6 +399,8 @@ static int bench_epoch(const opts *o)
     if (!rc)
         rc = build_mlp(&s.m, EPOCH_BATCH, &init, &err);
     if (!rc)
+        mlp_set_path(s.m, o->path);
+    if (!rc)
         rc = optim_init(&s.opt, OPTIM_ADAMW, s.m, &err);
     if (rc) {
         fprintf(stderr, "bench_train: epoch: %s\n", err.msg);
@@ -414,9 +434,9 @@ static int bench_epoch(const opts *o)
     }
     double med = median(secs, ne);
     printf("], \"median\": %.4f, \"min\": %.4f, \"max\": %.4f, \"gflops\": %.3f, \"loss\": %.6g, "
-           "\"v_subnormal\": %ld, \"ftz\": %d",
+           "\"v_subnormal\": %ld, \"ftz\": %d, \"path\": \"%s\"",
            med, lo, hi, mlp_step_flops((int)train->n) / med * 1e-9, loss,
-           count_subnormal(s.opt.v, s.opt.n), o->ftz);
+           count_subnormal(s.opt.v, s.opt.n), o->ftz, path_taken(s.m));
     if (derr.code) {
         printf(", \"data_error\": ");
         print_json_string(derr.msg);
@@ -437,15 +457,17 @@ done:
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: bench_train (--workload mlp32|mlp128|mlp1024|gpt|epoch | --sgemm | --corename)\n"
+            "usage: bench_train (--workload mlp32|mlp128|mlp1024|gpt|epoch | --sgemm | --corename |\n"
+            "                    --describe)\n"
             "                   [--threads N] [--quick] [--repeats N] [--epochs N] [--no-ftz]\n"
-            "                   [--fmnist DIR]\n"
+            "                   [--fmnist DIR] [--path auto|plain|split]\n"
             "  --threads N   OpenMP and OpenBLAS threads (default: OMP_NUM_THREADS)\n"
             "  --quick       1 repeat of >= 10 steps (a smoke test)\n"
             "  --repeats N   timed repeats (default 5)\n"
             "  --epochs N    epochs for --workload epoch (default 2, --quick 1)\n"
             "  --no-ftz      leave flush-to-zero and denormals-are-zero off\n"
             "  --fmnist DIR  Fashion-MNIST folder (default %s)\n"
+            "  --path P      kernel path (nn/ops.h enum nn_path; default auto)\n"
             "Prints one JSON object per line on stdout.\n",
             DATA_FMNIST_DIR);
 }
@@ -463,7 +485,7 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 int main(int argc, char **argv)
 {
     opts o = {.workload = NULL, .threads = 0, .ftz = 1, .fmnist = NULL};
-    int sgemm = 0, corename = 0;
+    int sgemm = 0, corename = 0, describe = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -479,7 +501,15 @@ int main(int argc, char **argv)
             i++;
         else if (!strcmp(a, "--workload") && val)
             o.workload = val, i++;
-        else if (!strcmp(a, "--fmnist") && val)
+        else if (!strcmp(a, "--path") && val) {
+            o.path = !strcmp(val, "auto") ? NN_PATH_AUTO : !strcmp(val, "plain") ? NN_PATH_PLAIN
+                   : !strcmp(val, "split") ? NN_PATH_SPLIT : -1;
+            if (o.path < 0) {
+                fprintf(stderr, "bench_train: --path: '%s' is not auto, plain or split\n", val);
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(a, "--fmnist") && val)
             o.fmnist = val, i++;
         else if (!strcmp(a, "--quick"))
             o.quick = 1;
@@ -489,6 +519,8 @@ int main(int argc, char **argv)
             sgemm = 1;
         else if (!strcmp(a, "--corename"))
             corename = 1;
+        else if (!strcmp(a, "--describe"))
+            describe = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
@@ -501,6 +533,20 @@ int main(int argc, char **argv)
     }
     if (corename) {
         printf("%s\n", openblas_get_corename());
+        return 0;
+    }
+    if (describe) {
+        tl_blas_info bi;
+        tl_blas_info_get(&bi);
+        printf("{\"impl\": \"tunelab\", \"workload\": \"describe\", \"cpu\": ");
+        print_json_string(bi.cpu);
+        printf(", \"isa\": ");
+        print_json_string(bi.isa);
+        printf(", \"openblas_core\": ");
+        print_json_string(bi.core);
+        printf(", \"openblas_reason\": ");
+        print_json_string(bi.reason);
+        printf(", \"small_matrix_lib\": \"none\"}\n");
         return 0;
     }
     set_ftz(o.ftz);   /* before any thread exists: workers inherit MXCSR */

@@ -15,6 +15,7 @@
 #include "nn/gpt.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,9 @@ typedef struct gpt {
     float p_drop;                /* dropout for the next forward */
     int last_B, last_T, last_drop;
     float last_p;
+    int path;                    /* enum nn_path asked for */
+    int last_path, last_nt;      /* the last forward's path and threads */
+    nn_split split;              /* the split path's gradient buffers */
 } gpt;
 
 static const nn_model_vt gpt_vt;
@@ -161,40 +165,55 @@ const float *gpt_logits(const nn_model *m)
 
 /* ---- forward / backward ---- */
 
-/* Runs tokens (B,T) through the model up to the logits; drop = 1 draws
- * dropout masks from r, each row's keyed by row0 + row (nn_batch). */
-static void gpt_run(gpt *s, const int *tokens, int B, int T, int drop, rng *r, long row0)
+/* Draws every dropout mask of a forward of B x T tokens from r, in the order
+ * the layers use them (embedding, then attention and MLP per layer);
+ * each row's keyed by row0 + row (nn_batch), so a rank's slice of a
+ * global batch draws what the whole batch would. */
+static void gpt_masks(gpt *s, int B, int T, rng *r, long row0)
 {
-    int C = s->C, NH = s->NH, F = s->F, N = B * T;
-    size_t rows = (size_t)s->NB * s->maxT; /* per-layer slot, in rows */
-    size_t nc = (size_t)N * C;
-    float p = s->p_drop;
-
-    encoder_forward(s->encoded, tokens, s->p[P_WTE], s->p[P_WPE], B, T, C);
-    if (drop) {
-        dropout_mask_rows(s->mask_emb, p, B, (size_t)T * C, rng_u64(r), row0);
-        dropout_forward(s->encoded, s->encoded, s->mask_emb, p, nc);
-    }
-    const float *res = s->encoded;
+    size_t rows = (size_t)s->NB * s->maxT, per = (size_t)T * s->C;
+    dropout_mask_rows(s->mask_emb, s->p_drop, B, per, rng_u64(r), row0);
     for (int l = 0; l < s->L; l++) {
-        size_t oc = l * rows * C, on = l * rows;
+        size_t oc = l * rows * s->C;
+        dropout_mask_rows(s->mask_att + oc, s->p_drop, B, per, rng_u64(r), row0);
+        dropout_mask_rows(s->mask_fc + oc, s->p_drop, B, per, rng_u64(r), row0);
+    }
+}
+
+/* Runs sequences [b0, b1) of tokens (B,T) through the model up to the
+ * logits; drop = 1 applies the masks gpt_masks drew. */
+static void gpt_run(gpt *s, const int *tokens, int b0, int b1, int T, int drop)
+{
+    int C = s->C, NH = s->NH, F = s->F, nb = b1 - b0, N = nb * T;
+    size_t rows = (size_t)s->NB * s->maxT; /* per-layer slot, in rows */
+    size_t r0 = (size_t)b0 * T, nc = (size_t)N * C;
+    size_t attl = (size_t)s->NB * NH * s->maxT * s->maxT, atto = (size_t)b0 * NH * T * T;
+    float p = s->p_drop;
+    if (nb <= 0)
+        return;
+
+    float *enc = s->encoded + r0 * C;
+    encoder_forward(enc, tokens + r0, s->p[P_WTE], s->p[P_WPE], nb, T, C);
+    if (drop)
+        dropout_forward(enc, enc, s->mask_emb + r0 * C, p, nc);
+    const float *res = enc;
+    for (int l = 0; l < s->L; l++) {
+        size_t oc = l * rows * C + r0 * C, on = l * rows + r0;
         float *ln1 = s->ln1 + oc, *qkv = s->qkv + 3 * oc, *atty = s->atty + oc;
-        float *att = s->att + (size_t)l * s->NB * NH * s->maxT * s->maxT;
+        float *att = s->att + (size_t)l * attl + atto;
         float *attproj = s->attproj + oc, *res2 = s->res2 + oc, *ln2 = s->ln2 + oc;
-        float *fch = s->fch + l * rows * F, *fchg = s->fch_gelu + l * rows * F;
+        float *fch = s->fch + (l * rows + r0) * F, *fchg = s->fch_gelu + (l * rows + r0) * F;
         float *fcproj = s->fcproj + oc, *res3 = s->res3 + oc;
 
         layernorm_forward(ln1, s->ln1_mean + on, s->ln1_rstd + on, res,
                           s->p[P_LN1W] + (size_t)l * C, s->p[P_LN1B] + (size_t)l * C, N, C);
         linear_forward(qkv, ln1, s->p[P_QKVW] + (size_t)l * 3 * C * C,
                        s->p[P_QKVB] + (size_t)l * 3 * C, N, C, 3 * C);
-        attention_forward(atty, att, qkv, B, T, C, NH);
+        attention_forward(atty, att, qkv, nb, T, C, NH);
         linear_forward(attproj, atty, s->p[P_ATTPROJW] + (size_t)l * C * C,
                        s->p[P_ATTPROJB] + (size_t)l * C, N, C, C);
-        if (drop) {
-            dropout_mask_rows(s->mask_att + oc, p, B, (size_t)T * C, rng_u64(r), row0);
+        if (drop)
             dropout_forward(attproj, attproj, s->mask_att + oc, p, nc);
-        }
         residual_forward(res2, res, attproj, nc);
         layernorm_forward(ln2, s->ln2_mean + on, s->ln2_rstd + on, res2,
                           s->p[P_LN2W] + (size_t)l * C, s->p[P_LN2B] + (size_t)l * C, N, C);
@@ -202,15 +221,14 @@ static void gpt_run(gpt *s, const int *tokens, int B, int T, int drop, rng *r, l
                            s->p[P_FCB] + (size_t)l * F, N, C, F, NN_GELU);
         linear_forward(fcproj, fchg, s->p[P_FCPROJW] + (size_t)l * C * F,
                        s->p[P_FCPROJB] + (size_t)l * C, N, F, C);
-        if (drop) {
-            dropout_mask_rows(s->mask_fc + oc, p, B, (size_t)T * C, rng_u64(r), row0);
+        if (drop)
             dropout_forward(fcproj, fcproj, s->mask_fc + oc, p, nc);
-        }
         residual_forward(res3, res2, fcproj, nc);
         res = res3;
     }
-    layernorm_forward(s->lnf, s->lnf_mean, s->lnf_rstd, res, s->p[P_LNFW], s->p[P_LNFB], N, C);
-    linear_forward(s->logits, s->lnf, s->p[P_WTE], NULL, N, C, s->V);
+    layernorm_forward(s->lnf + r0 * C, s->lnf_mean + r0, s->lnf_rstd + r0, res, s->p[P_LNFW],
+                      s->p[P_LNFB], N, C);
+    linear_forward(s->logits + r0 * s->V, s->lnf + r0 * C, s->p[P_WTE], NULL, N, C, s->V);
 }
 
 static float gpt_forward(nn_model *m, const nn_batch *b, int training, rng *r, long *ncorrect)
@@ -226,8 +244,40 @@ static float gpt_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
     int drop = training && s->p_drop > 0.0f;
     if (drop && !r)
         return NAN;
-    gpt_run(s, b->tokens, B, T, drop, r, b->row0);
-    double sum = softmax_xent_forward(s->probs, s->losses, ncorrect, s->logits, b->targets, N, V);
+    if (drop)
+        gpt_masks(s, B, T, r, b->row0);
+    int nt = nn_split_threads(&s->split, s->path, B, GPT_SPLIT_MIN_SEQS, m->nparams);
+    long hits = 0;
+    if (nt) {
+        long th[NN_SPLIT_MAX_THREADS];
+#pragma omp parallel num_threads(nt)
+        {
+            int t = omp_get_thread_num(), n = omp_get_num_threads(), b0, b1;
+            nn_split_rows(B, t, n, &b0, &b1);
+            gpt_run(s, b->tokens, b0, b1, T, drop);
+            size_t r0 = (size_t)b0 * T;
+            long h = 0;
+            if (b1 > b0)
+                softmax_xent_forward(s->probs + r0 * V, s->losses + r0, ncorrect ? &h : NULL,
+                                     s->logits + r0 * V, b->targets + r0, (b1 - b0) * T, V);
+            th[t] = h;
+            if (t == 0)
+                s->last_nt = n;
+        }
+        for (int t = 0; t < s->last_nt; t++)
+            hits += th[t];
+        s->last_path = NN_PATH_SPLIT;
+    } else {
+        gpt_run(s, b->tokens, 0, B, T, drop);
+        softmax_xent_forward(s->probs, s->losses, ncorrect ? &hits : NULL, s->logits,
+                             b->targets, N, V);
+        s->last_path = NN_PATH_PLAIN;
+    }
+    if (ncorrect)
+        *ncorrect = hits;
+    double sum = 0.0; /* in token order, whatever the path */
+    for (int i = 0; i < N; i++)
+        sum += s->losses[i];
     s->last_B = B;
     s->last_T = T;
     s->last_drop = drop;
@@ -235,68 +285,115 @@ static float gpt_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
     return (float)(sum / N);
 }
 
-static void gpt_backward(nn_model *m, const nn_batch *b, float scale)
+/* The backward of sequences [b0, b1) into the gradient views g (P_COUNT
+ * tensors); sc = scale / (all tokens). */
+static void gpt_backward_rows(gpt *s, const nn_batch *b, int b0, int b1, float sc, float **g)
 {
-    gpt *s = m->self;
-    int B = s->last_B, T = s->last_T, N = B * T;
+    int T = s->last_T, nb = b1 - b0, N = nb * T;
     int C = s->C, NH = s->NH, F = s->F, L = s->L, V = s->V;
-    if (N < 1)
+    if (nb <= 0)
         return;
-    size_t rows = (size_t)s->NB * s->maxT, nc = (size_t)N * C;
+    size_t rows = (size_t)s->NB * s->maxT, nc = (size_t)N * C, r0 = (size_t)b0 * T;
+    size_t attl = (size_t)s->NB * NH * s->maxT * s->maxT, atto = (size_t)b0 * NH * T * T;
     float p = s->last_p;
-    float **w = s->p, **g = s->g;
+    float **w = s->p;
+    float *dres = s->dres + r0 * C, *dbranch = s->dbranch + r0 * C, *dln = s->dln + r0 * C;
+    float *datty = s->datty + r0 * C, *dqkv = s->dqkv + 3 * r0 * C, *dfch = s->dfch + r0 * F;
+    float *datt = s->datt + atto, *dlogits = s->dlogits + r0 * V;
 
-    softmax_xent_backward(s->dlogits, s->probs, b->targets, N, V, scale / (float)N);
-    float *dlnf = s->dln;
-    linear_backward(dlnf, g[P_WTE], NULL, s->dlogits, s->lnf, w[P_WTE], N, C, V, 0);
-    const float *res_top = L ? s->res3 + (L - 1) * rows * C : s->encoded;
-    memset(s->dres, 0, nc * sizeof(float));
-    layernorm_backward(s->dres, g[P_LNFW], g[P_LNFB], dlnf, res_top, w[P_LNFW], s->lnf_mean,
-                       s->lnf_rstd, N, C);
+    softmax_xent_backward(dlogits, s->probs + r0 * V, b->targets + r0, N, V, sc);
+    float *dlnf = dln;
+    linear_backward(dlnf, g[P_WTE], NULL, dlogits, s->lnf + r0 * C, w[P_WTE], N, C, V, 0);
+    const float *res_top = (L ? s->res3 + (L - 1) * rows * C : s->encoded) + r0 * C;
+    memset(dres, 0, nc * sizeof(float));
+    layernorm_backward(dres, g[P_LNFW], g[P_LNFB], dlnf, res_top, w[P_LNFW], s->lnf_mean + r0,
+                       s->lnf_rstd + r0, N, C);
 
     for (int l = L - 1; l >= 0; l--) {
-        size_t oc = l * rows * C, on = l * rows;
-        const float *res = l ? s->res3 + (l - 1) * rows * C : s->encoded;
+        size_t oc = l * rows * C + r0 * C, on = l * rows + r0;
+        const float *res = (l ? s->res3 + (l - 1) * rows * C : s->encoded) + r0 * C;
         const float *ln1 = s->ln1 + oc, *qkv = s->qkv + 3 * oc, *atty = s->atty + oc;
-        const float *att = s->att + (size_t)l * s->NB * NH * s->maxT * s->maxT;
+        const float *att = s->att + (size_t)l * attl + atto;
         const float *res2 = s->res2 + oc, *ln2 = s->ln2 + oc;
-        const float *fch = s->fch + l * rows * F, *fchg = s->fch_gelu + l * rows * F;
+        const float *fch = s->fch + (l * rows + r0) * F, *fchg = s->fch_gelu + (l * rows + r0) * F;
         size_t lC = (size_t)l * C, lF = (size_t)l * F;
 
         /* MLP branch: dres holds dL/dres3. */
-        const float *dbr = s->dres;
+        const float *dbr = dres;
         if (s->last_drop) {
-            dropout_backward(s->dbranch, s->dres, s->mask_fc + oc, p, nc);
-            dbr = s->dbranch;
+            dropout_backward(dbranch, dres, s->mask_fc + oc, p, nc);
+            dbr = dbranch;
         }
-        linear_backward(s->dfch, g[P_FCPROJW] + lC * F, g[P_FCPROJB] + lC, dbr, fchg,
+        linear_backward(dfch, g[P_FCPROJW] + lC * F, g[P_FCPROJB] + lC, dbr, fchg,
                         w[P_FCPROJW] + lC * F, N, F, C, 0);
-        gelu_backward(s->dfch, s->dfch, fch, (size_t)N * F);
-        linear_backward(s->dln, g[P_FCW] + lF * C, g[P_FCB] + lF, s->dfch, ln2,
-                        w[P_FCW] + lF * C, N, C, F, 0);
-        layernorm_backward(s->dres, g[P_LN2W] + lC, g[P_LN2B] + lC, s->dln, res2,
-                           w[P_LN2W] + lC, s->ln2_mean + on, s->ln2_rstd + on, N, C);
+        gelu_backward(dfch, dfch, fch, (size_t)N * F);
+        linear_backward(dln, g[P_FCW] + lF * C, g[P_FCB] + lF, dfch, ln2, w[P_FCW] + lF * C, N,
+                        C, F, 0);
+        layernorm_backward(dres, g[P_LN2W] + lC, g[P_LN2B] + lC, dln, res2, w[P_LN2W] + lC,
+                           s->ln2_mean + on, s->ln2_rstd + on, N, C);
 
         /* Attention branch: dres holds dL/dres2. */
-        dbr = s->dres;
+        dbr = dres;
         if (s->last_drop) {
-            dropout_backward(s->dbranch, s->dres, s->mask_att + oc, p, nc);
-            dbr = s->dbranch;
+            dropout_backward(dbranch, dres, s->mask_att + oc, p, nc);
+            dbr = dbranch;
         }
-        linear_backward(s->datty, g[P_ATTPROJW] + lC * C, g[P_ATTPROJB] + lC, dbr, atty,
+        linear_backward(datty, g[P_ATTPROJW] + lC * C, g[P_ATTPROJB] + lC, dbr, atty,
                         w[P_ATTPROJW] + lC * C, N, C, C, 0);
-        attention_backward(s->dqkv, s->datt, s->datty, att, qkv, B, T, C, NH, 0);
-        linear_backward(s->dln, g[P_QKVW] + 3 * lC * C, g[P_QKVB] + 3 * lC, s->dqkv, ln1,
+        attention_backward(dqkv, datt, datty, att, qkv, nb, T, C, NH, 0);
+        linear_backward(dln, g[P_QKVW] + 3 * lC * C, g[P_QKVB] + 3 * lC, dqkv, ln1,
                         w[P_QKVW] + 3 * lC * C, N, C, 3 * C, 0);
-        layernorm_backward(s->dres, g[P_LN1W] + lC, g[P_LN1B] + lC, s->dln, res,
-                           w[P_LN1W] + lC, s->ln1_mean + on, s->ln1_rstd + on, N, C);
+        layernorm_backward(dres, g[P_LN1W] + lC, g[P_LN1B] + lC, dln, res, w[P_LN1W] + lC,
+                           s->ln1_mean + on, s->ln1_rstd + on, N, C);
     }
-    const float *demb = s->dres;
+    const float *demb = dres;
     if (s->last_drop) {
-        dropout_backward(s->dbranch, s->dres, s->mask_emb, p, nc);
-        demb = s->dbranch;
+        dropout_backward(dbranch, dres, s->mask_emb + r0 * C, p, nc);
+        demb = dbranch;
     }
-    encoder_backward(g[P_WTE], g[P_WPE], demb, b->tokens, B, T, C);
+    encoder_backward(g[P_WTE], g[P_WPE], demb, b->tokens + r0, nb, T, C);
+}
+
+static void gpt_backward(nn_model *m, const nn_batch *b, float scale)
+{
+    gpt *s = m->self;
+    int B = s->last_B, N = B * s->last_T;
+    if (N < 1)
+        return;
+    float sc = scale / (float)N;
+    if (s->last_path != NN_PATH_SPLIT) {
+        gpt_backward_rows(s, b, 0, B, sc, s->g);
+        return;
+    }
+    size_t np = m->nparams;
+#pragma omp parallel num_threads(s->last_nt)
+    {
+        int t = omp_get_thread_num(), n = omp_get_num_threads(), b0, b1;
+        nn_split_rows(B, t, n, &b0, &b1);
+        if (t == 0) {
+            gpt_backward_rows(s, b, b0, b1, sc, s->g);
+        } else {
+            float *buf = nn_split_grads(&s->split, t, np), *g[P_COUNT];
+            for (int i = 0; i < P_COUNT; i++)
+                g[i] = buf + m->tensors[i].offset;
+            gpt_backward_rows(s, b, b0, b1, sc, g);
+        }
+#pragma omp barrier
+        nn_split_reduce(m->grads, &s->split, np, t, n);
+    }
+}
+
+void gpt_set_path(nn_model *m, int path)
+{
+    gpt *s = gpt_of(m);
+    if (s && path >= NN_PATH_AUTO && path < NN_PATH_COUNT)
+        s->path = path;
+}
+
+int gpt_last_path(const nn_model *m)
+{
+    gpt *s = gpt_of(m);
+    return s ? s->last_path : 0;
 }
 
 static void gpt_set_dropout(nn_model *m, float p)
@@ -315,6 +412,7 @@ static void gpt_free_self(nn_model *m)
     gpt *s = m->self;
     if (!s)
         return;
+    nn_split_free(&s->split);
     free(s->acts);
     free(s->masks);
     free(s->dacts);
@@ -357,7 +455,7 @@ int gpt_generate(nn_model *m, const int *prompt, int nprompt, int nnew, float te
             int i = start + t;
             s->window[t] = i < nprompt ? prompt[i] : out[i - nprompt];
         }
-        gpt_run(s, s->window, 1, T, 0, NULL, 0);
+        gpt_run(s, s->window, 0, 1, T, 0);
         const float *x = s->logits + (size_t)(T - 1) * V;
         int best = 0;
         for (int j = 1; j < V; j++)

@@ -73,6 +73,17 @@ const gpt_config *gpt_config_of(const nn_model *m);
  * not a GPT.  Owned by m, overwritten by the next forward. */
 const float *gpt_logits(const nn_model *m);
 
+/* Kernel path of forward and backward: enum nn_path (nn/ops.h).  The
+ * split path gives each thread a slice of the sequences; AUTO takes it when
+ * each thread gets at least GPT_SPLIT_MIN_SEQS of them.  Ignored if m is
+ * not a GPT or path is out of range. */
+#define GPT_SPLIT_MIN_SEQS 1
+void gpt_set_path(nn_model *m, int path);
+
+/* The path the last forward took: NN_PATH_PLAIN or NN_PATH_SPLIT
+ * (NN_PATH_AUTO before any forward, or if m is not a GPT). */
+int gpt_last_path(const nn_model *m);
+
 /* Appends nnew tokens to prompt (nprompt >= 1 ids in [0,V)) into out
  * (nnew ints): each step runs the model on the last min(ctx, length)
  * tokens and picks the argmax (temperature <= 0) or samples

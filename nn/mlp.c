@@ -9,7 +9,11 @@
  * place.  With ReLU the pre-activation is overwritten by its output (relu'
  * reads the output).  Backward: one sgemm per weight gradient and per input
  * gradient (none for the first layer), the activation and dropout
- * derivatives in place in a ping-pong pair of buffers.
+ * derivatives in place in a ping-pong pair of buffers.  Both passes work on
+ * a range of batch rows: the plain path runs them on all rows (OpenBLAS
+ * threads each product), the split path (ops.h, enum nn_path) gives each
+ * OpenMP thread its slice of rows in one parallel region, with per-thread
+ * weight gradients added up in thread order at the end.
  *
  * Not here: the optimizer, the train loop, input validation beyond what a
  * forward needs to stay in bounds.
@@ -17,6 +21,7 @@
 #include "nn/mlp.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +51,10 @@ typedef struct mlp {
     int last_B;                    /* batch of the last forward */
     int last_drop;                 /* 1 if it applied dropout */
     float last_p;                  /* with this probability */
+    int path;                      /* enum mlp_path asked for */
+    int last_path;                 /* PLAIN or SPLIT: the last forward's */
+    int last_nt;                   /* threads of the last split forward */
+    nn_split split;                /* the split path's gradient buffers */
 } mlp;
 
 static const nn_model_vt mlp_vt;
@@ -150,6 +159,59 @@ int mlp_act_parse(const char *name, int *act, tl_err *err)
 
 /* ---- forward / backward ---- */
 
+/* The forward of rows [r0, r1) (masks already drawn): every layer, the
+ * logits, probabilities and per-row losses; *hits gets the correct
+ * predictions when hits is not NULL. */
+static void mlp_forward_rows(mlp *s, const float *x, const int *targets, int r0, int r1,
+                             int drop, long *hits)
+{
+    int n = r1 - r0, K = s->cfg.out_dim, H = s->cfg.nhidden;
+    if (n <= 0) {
+        if (hits)
+            *hits = 0;
+        return;
+    }
+    const float *in = x + (size_t)r0 * s->din[0];
+    for (int l = 0; l < H; l++) {
+        size_t off = (size_t)r0 * s->dout[l], cnt = (size_t)n * s->dout[l];
+        float *h = s->h[l] + off;
+        linear_act_forward(h, s->pre[l] + off, in, s->w[l], s->b[l], n, s->din[l], s->dout[l],
+                           s->cfg.act);
+        if (drop)
+            dropout_forward(h, h, s->mask[l] + off, s->p, cnt);
+        in = h;
+    }
+    size_t ok = (size_t)r0 * K;
+    linear_forward(s->logits + ok, in, s->w[H], s->b[H], n, s->din[H], K);
+    softmax_xent_forward(s->probs + ok, s->losses + r0, hits, s->logits + ok, targets + r0, n, K);
+}
+
+/* The backward of rows [r0, r1) into the gradient views dw, db. */
+static void mlp_backward_rows(mlp *s, const float *x, const int *targets, int r0, int r1,
+                              float scale, float *const *dw, float *const *db)
+{
+    int n = r1 - r0, H = s->cfg.nhidden, K = s->cfg.out_dim, act = s->cfg.act;
+    if (n <= 0)
+        return;
+    size_t ok = (size_t)r0 * K;
+    softmax_xent_backward(s->dlogits + ok, s->probs + ok, targets + r0, n, K, scale);
+    const float *dcur = s->dlogits + ok;
+    for (int l = H; l >= 0; l--) {
+        size_t ioff = (size_t)r0 * s->din[l];
+        const float *in = l ? s->h[l - 1] + ioff : x + ioff;
+        float *dinp = l > 0 ? s->dbuf[l & 1] + ioff : NULL;
+        linear_backward(dinp, dw[l], db[l], dcur, in, s->w[l], n, s->din[l], s->dout[l], 0);
+        if (l > 0) {
+            size_t cnt = (size_t)n * s->din[l];
+            if (s->last_drop)
+                dropout_backward(dinp, dinp, s->mask[l - 1] + ioff, s->last_p, cnt);
+            act_backward(dinp, dinp, (act == NN_GELU ? s->pre[l - 1] : s->h[l - 1]) + ioff, cnt,
+                         act);
+            dcur = dinp;
+        }
+    }
+}
+
 static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, long *ncorrect)
 {
     mlp *s = m->self;
@@ -162,19 +224,36 @@ static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
     int drop = training && s->p > 0.0f;
     if (drop && !r)
         return NAN;
-    const float *in = b->x;
-    for (int l = 0; l < H; l++) {
-        size_t n = (size_t)B * s->dout[l];
-        linear_act_forward(s->h[l], s->pre[l], in, s->w[l], s->b[l], B, s->din[l], s->dout[l],
-                           s->cfg.act);
-        if (drop) {
+    /* Every mask first, layer by layer: the draws of the plain loop. */
+    if (drop)
+        for (int l = 0; l < H; l++)
             dropout_mask_rows(s->mask[l], s->p, B, (size_t)s->dout[l], rng_u64(r), b->row0);
-            dropout_forward(s->h[l], s->h[l], s->mask[l], s->p, n);
+    int nt = nn_split_threads(&s->split, s->path, B, MLP_SPLIT_MIN_ROWS, m->nparams);
+    long hits = 0;
+    if (nt) {
+        long th[NN_SPLIT_MAX_THREADS];
+#pragma omp parallel num_threads(nt)
+        {
+            int t = omp_get_thread_num(), n = omp_get_num_threads(), r0, r1;
+            nn_split_rows(B, t, n, &r0, &r1);
+            long h = 0;
+            mlp_forward_rows(s, b->x, b->targets, r0, r1, drop, ncorrect ? &h : NULL);
+            th[t] = h;
+            if (t == 0)
+                s->last_nt = n;
         }
-        in = s->h[l];
+        for (int t = 0; t < s->last_nt; t++)
+            hits += th[t];
+        s->last_path = NN_PATH_SPLIT;
+    } else {
+        mlp_forward_rows(s, b->x, b->targets, 0, B, drop, ncorrect ? &hits : NULL);
+        s->last_path = NN_PATH_PLAIN;
     }
-    linear_forward(s->logits, in, s->w[H], s->b[H], B, s->din[H], K);
-    double sum = softmax_xent_forward(s->probs, s->losses, ncorrect, s->logits, b->targets, B, K);
+    if (ncorrect)
+        *ncorrect = hits;
+    double sum = 0.0; /* in row order, whatever the path */
+    for (int i = 0; i < B; i++)
+        sum += s->losses[i];
     s->last_B = B;
     s->last_drop = drop;
     s->last_p = s->p;
@@ -184,23 +263,47 @@ static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
 static void mlp_backward(nn_model *m, const nn_batch *b, float scale)
 {
     mlp *s = m->self;
-    int B = s->last_B, H = s->cfg.nhidden, act = s->cfg.act;
+    int B = s->last_B, nlin = s->nlin;
     if (B < 1)
         return;
-    softmax_xent_backward(s->dlogits, s->probs, b->targets, B, s->cfg.out_dim, scale / (float)B);
-    const float *dcur = s->dlogits;
-    for (int l = H; l >= 0; l--) {
-        const float *in = l ? s->h[l - 1] : b->x;
-        float *dinp = l > 0 ? s->dbuf[l & 1] : NULL;
-        linear_backward(dinp, s->dw[l], s->db[l], dcur, in, s->w[l], B, s->din[l], s->dout[l], 0);
-        if (l > 0) {
-            size_t n = (size_t)B * s->din[l];
-            if (s->last_drop)
-                dropout_backward(dinp, dinp, s->mask[l - 1], s->last_p, n);
-            act_backward(dinp, dinp, act == NN_GELU ? s->pre[l - 1] : s->h[l - 1], n, act);
-            dcur = dinp;
-        }
+    float sc = scale / (float)B;
+    if (s->last_path != NN_PATH_SPLIT) {
+        mlp_backward_rows(s, b->x, b->targets, 0, B, sc, s->dw, s->db);
+        return;
     }
+    int nt = s->last_nt;
+    size_t np = m->nparams;
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num(), n = omp_get_num_threads(), r0, r1;
+        nn_split_rows(B, t, n, &r0, &r1);
+        if (t == 0) {
+            mlp_backward_rows(s, b->x, b->targets, r0, r1, sc, s->dw, s->db);
+        } else {
+            float *g = nn_split_grads(&s->split, t, np);
+            float *dw[MLP_MAX_LIN], *db[MLP_MAX_LIN];
+            for (int l = 0; l < nlin; l++) {
+                dw[l] = g + m->tensors[2 * l].offset;
+                db[l] = g + m->tensors[2 * l + 1].offset;
+            }
+            mlp_backward_rows(s, b->x, b->targets, r0, r1, sc, dw, db);
+        }
+#pragma omp barrier
+        nn_split_reduce(m->grads, &s->split, np, t, n);
+    }
+}
+
+void mlp_set_path(nn_model *m, int path)
+{
+    mlp *s = mlp_of(m);
+    if (s && path >= NN_PATH_AUTO && path < NN_PATH_COUNT)
+        s->path = path;
+}
+
+int mlp_last_path(const nn_model *m)
+{
+    mlp *s = mlp_of(m);
+    return s ? s->last_path : 0;
 }
 
 static void mlp_set_dropout(nn_model *m, float p)
@@ -221,6 +324,7 @@ static void mlp_free_self(nn_model *m)
         return;
     free(s->acts);
     free(s->masks);
+    nn_split_free(&s->split);
     free(s);
     m->self = NULL;
 }

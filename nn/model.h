@@ -5,7 +5,8 @@
  * A model owns one contiguous buffer of parameters and one of gradients,
  * carved into named tensors (the table below), and preallocates its
  * activations for `max_batch` samples (sequences) at build time: nothing
- * allocates in forward or backward.  Optimizers, zero-grad, checkpoints and
+ * allocates in forward or backward but the batch-split path's per-thread
+ * gradient buffers, once per larger thread count (nn/ops.h).  Optimizers, zero-grad, checkpoints and
  * PBT weight copies work on the flat buffers.
  *
  * This header does not know any dataset: batches arrive through the small

@@ -9,12 +9,17 @@
  * glibc's libmvec (declared below, since math.h exposes the vector variants
  * only under -ffast-math, which this project does not use).
  *
- * Not here: shape checks (callers validate once), allocation, any state.
+ * The batch-split helpers at the end (nn_split_*) hold the models'
+ * per-thread gradient buffers: the one allocation here, grown once.
+ *
+ * Not here: shape checks (callers validate once), any other allocation or
+ * state.
  */
 #include "nn/ops.h"
 
 #include <cblas.h>
 #include <math.h>
+#include <stdlib.h>
 #include <omp.h>
 #include <string.h>
 
@@ -521,4 +526,69 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int *target
             d[j] = p[j] * scale;
         d[targets[n]] -= scale;
     }
+}
+
+/* ---- batch split ---- */
+
+const char *nn_path_str(int path)
+{
+    static const char *const names[NN_PATH_COUNT] = {"auto", "plain", "split"};
+    return path >= 0 && path < NN_PATH_COUNT ? names[path] : "?";
+}
+
+int nn_split_threads(nn_split *sp, int path, int units, int min_units, size_t nparams)
+{
+    if (path == NN_PATH_PLAIN || omp_in_parallel() || units < 1)
+        return 0;
+    int nt = omp_get_max_threads();
+    nt = nt > units ? units : nt;
+    nt = nt > NN_SPLIT_MAX_THREADS ? NN_SPLIT_MAX_THREADS : nt;
+    size_t stride = (nparams + 15) & ~(size_t)15;
+    if (path == NN_PATH_AUTO &&
+        (nt < 2 || units < min_units * nt || (size_t)(nt - 1) * stride > NN_SPLIT_MAX_FLOATS))
+        return 0;
+    if (nt - 1 > sp->n || stride != sp->stride) {
+        size_t bytes = (size_t)(nt - 1) * stride * sizeof(float);
+        float *g = aligned_alloc(64, bytes ? bytes : 64);
+        if (!g)
+            return 0;
+        free(sp->buf);
+        sp->buf = g;
+        sp->stride = stride;
+        sp->n = nt - 1;
+    }
+    return nt;
+}
+
+float *nn_split_grads(nn_split *sp, int t, size_t nparams)
+{
+    float *g = sp->buf + (size_t)(t - 1) * sp->stride;
+    memset(g, 0, nparams * sizeof(float));
+    return g;
+}
+
+void nn_split_reduce(float *grads, const nn_split *sp, size_t nparams, int t, int nt)
+{
+    size_t chunk = ((nparams + (size_t)nt - 1) / (size_t)nt + 15) & ~(size_t)15;
+    size_t i0 = (size_t)t * chunk < nparams ? (size_t)t * chunk : nparams;
+    size_t i1 = i0 + chunk < nparams ? i0 + chunk : nparams;
+    for (int u = 1; u < nt; u++) {
+        const float *restrict g = sp->buf + (size_t)(u - 1) * sp->stride;
+        float *restrict d = grads;
+#pragma omp simd
+        for (size_t i = i0; i < i1; i++)
+            d[i] += g[i];
+    }
+}
+
+void nn_split_rows(int units, int t, int nt, int *r0, int *r1)
+{
+    *r0 = (int)((long)units * t / nt);
+    *r1 = (int)((long)units * (t + 1) / nt);
+}
+
+void nn_split_free(nn_split *sp)
+{
+    free(sp->buf);
+    memset(sp, 0, sizeof *sp);
 }

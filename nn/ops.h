@@ -22,7 +22,7 @@
  * over rows (bias, LayerNorm and embedding gradients) are split by column,
  * each column summed in row order, so they give the same bits for any
  * thread count.  Matmuls go through cblas_sgemm with transposes expressed as
- * flags; nothing here allocates.
+ * flags; nothing here allocates (but nn_split_threads, once).
  *
  * What this file does not do: no parameter ownership, no shape checks (the
  * models validate their configs and batches once), no attention-probability
@@ -141,5 +141,57 @@ double softmax_xent_forward(float *probs, float *losses, long *ncorrect, const f
  * probs.  For the mean loss pass scale = 1/N. */
 void softmax_xent_backward(float *dlogits, const float *probs, const int *targets,
                            int N, int V, float scale);
+
+/* ---- batch split: the models' per-thread kernel path ---- */
+
+/* Kernel paths of the models' forward and backward (mlp_set_path,
+ * gpt_set_path); both give the same results within float rounding
+ * (tests/test_kernels.c pins it):
+ *   NN_PATH_PLAIN  each op over the whole batch on every OpenMP thread
+ *                  (OpenBLAS splits each product; one wake-up per op);
+ *   NN_PATH_SPLIT  one parallel region per forward and per backward: each
+ *                  thread takes a fixed slice of the batch (samples or
+ *                  sequences) and runs the whole pass on it with
+ *                  single-threaded sgemms; threads 1.. write their weight
+ *                  gradients to their own buffers (nn_split), added to
+ *                  thread 0's in thread order (same bits at the same
+ *                  thread count; another count moves the last bits);
+ *   NN_PATH_AUTO   (the default) SPLIT when more than one thread would run
+ *                  and the batch and model fit the model's rule (a
+ *                  function of shapes and thread count only, never of
+ *                  timings), else PLAIN. */
+enum nn_path { NN_PATH_AUTO, NN_PATH_PLAIN, NN_PATH_SPLIT, NN_PATH_COUNT };
+/* "auto", "plain", "split"; "?" out of range. */
+const char *nn_path_str(int path);
+
+/* The split path runs on at most this many threads. */
+#define NN_SPLIT_MAX_THREADS 64
+/* AUTO splits only while the extra gradient buffers, (threads - 1) x
+ * nparams floats, stay under this many floats (256 MB). */
+#define NN_SPLIT_MAX_FLOATS ((size_t)64 << 20)
+
+/* Per-thread gradient buffers of the split path: n buffers of `stride`
+ * floats for threads 1..n. */
+typedef struct nn_split {
+    float *buf;
+    size_t stride;
+    int n;
+} nn_split;
+
+/* Threads the split path takes for `units` rows of work (samples or
+ * sequences) under `path` (enum nn_path): 0 means the plain path.  AUTO
+ * needs >= 2 threads, units >= min_units x threads and the buffers under
+ * NN_SPLIT_MAX_FLOATS; SPLIT needs units >= 1.  Grows sp's buffers for
+ * nparams floats when needed (the only allocation; 0 if it fails).
+ * Called outside any parallel region (inside one: 0). */
+int nn_split_threads(nn_split *sp, int path, int units, int min_units, size_t nparams);
+/* Thread t's buffer (t >= 1), zeroed over nparams floats. */
+float *nn_split_grads(nn_split *sp, int t, size_t nparams);
+/* Inside the split region, after a barrier: grads[i] += buffer 1 [i] +
+ * buffer 2 [i] ... in thread order, over thread t's share of i (of nt). */
+void nn_split_reduce(float *grads, const nn_split *sp, size_t nparams, int t, int nt);
+/* Rows [*r0, *r1) of thread t of nt over `units`. */
+void nn_split_rows(int units, int t, int nt, int *r0, int *r1);
+void nn_split_free(nn_split *sp);
 
 #endif

@@ -10,7 +10,9 @@
 # workloads; the better counts).  It prints a table (or, with --json, one
 # JSON object per workload and thread count) with both
 # throughputs, the ratio tunelab / best torch, GFLOP/s and % of the sgemm
-# peak.  The peer's figure at t threads is the best of its configurations
+# peak, headed by the CPU model, its vector ISA (AVX2, AVX-512), the
+# OpenBLAS kernel family, the small-matrix library (none) and, per row, the
+# kernel path the model took (plain or split, nn/ops.h).  The peer's figure at t threads is the best of its configurations
 # with <= t threads (at 2 cores: the best of 1 and 2 threads).  For the
 # epoch on Fashion-MNIST, lower seconds are better and the ratio is
 # torch s / tunelab s, so a ratio > 1 means tunelab is faster everywhere.
@@ -132,6 +134,8 @@ if awk -v l="$load" 'BEGIN { exit !(l >= 0.5) }'; then
 fi
 
 START=$(date +%s)
+# The CPU, its vector ISA and the kernels: the first line of the report.
+run_tl 1 --describe
 for t in $(echo "$THREADS" | tr ',' ' '); do
     progress "sgemm 2048^3, $t thread(s)"
     run_tl "$t" --sgemm
@@ -180,13 +184,14 @@ function jstr(x) { return x == "" ? "null" : "\"" x "\"" }
 function fmt(x) { return x == "" ? "-" : (x >= 100 ? sprintf("%.0f", x) : sprintf("%.3g", x)) }
 {
     impl = str($0, "impl"); w = str($0, "workload"); t = num($0, "threads")
+    if (w == "describe") { cpu = str($0, "cpu"); isa = str($0, "isa"); breason = str($0, "openblas_reason"); smlib = str($0, "small_matrix_lib"); next }
     if (impl == "" || t == "") next
     if (w == "sgemm") { p = num($0, "best"); if (p > peak[t]) peak[t] = p; core = str($0, "corename"); next }
     k = impl SUBSEP w SUBSEP t
     seen[k] = 1
     med[k] = num($0, "median"); lo[k] = num($0, "min"); hi[k] = num($0, "max")
     gf[k] = num($0, "gflops"); unit[w] = str($0, "unit")
-    if (impl == "tunelab") { params[w] = num($0, "params"); flops[w] = num($0, "flops_per_step"); data[w] = str($0, "data") }
+    if (impl == "tunelab") { path[k] = str($0, "path"); params[w] = num($0, "params"); flops[w] = num($0, "flops_per_step"); data[w] = str($0, "data") }
     if (impl == "torch") { tparams[w] = num($0, "params"); tver = str($0, "version") }
 }
 END {
@@ -194,11 +199,15 @@ END {
     if (!json) {
         printf "tunelab vs PyTorch %s, training throughput (median of repeats; min-max in brackets)%s\n", \
             (tver == "" ? "(not installed)" : tver), (quick != "" ? " [--quick: smoke test, not a figure]" : "")
+        printf "cpu: %s (%s); OpenBLAS %s kernels (%s); small-matrix library: %s\n", (cpu == "" ? "?" : cpu), \
+            (isa == "" ? "?" : isa), (core == "" ? "?" : core), (breason == "" ? "?" : breason), \
+            (smlib == "" || smlib == "none" ? "none (libxsmm not used)" : smlib)
+        printf "kernel paths (nn/ops.h): plain = each op over the batch on all threads; split = each thread a slice of the batch\n"
         printf "OpenBLAS core %s%s; sgemm 2048^3 peak:", (core == "" ? "?" : core), (coretype != "" ? " (OPENBLAS_CORETYPE=" coretype ")" : "")
         for (i = 1; i <= nt; i++) printf " %s GFLOP/s at %d thread%s%s", fmt(peak[T[i]]), T[i], (T[i] > 1 ? "s" : ""), (i < nt ? "," : "")
         printf "; OMP_WAIT_POLICY=%s for both", policy
         printf "\npeer at t threads = best torch configuration with <= t threads; ratio = tunelab / peer (epoch: peer s / tunelab s); bar at 2 threads: >= 1, >= 2 on mlp32\n\n"
-        printf "%-8s %3s %-10s %9s %-19s %9s %-23s %9s %6s %8s %8s %7s %7s %s\n", "workload", "thr", "unit", "tunelab", "(min-max)", \
+        printf "%-8s %3s %-5s %-10s %9s %-19s %9s %-23s %9s %6s %8s %8s %7s %7s %s\n", "workload", "thr", "path", "unit", "tunelab", "(min-max)", \
             "peer", "(min-max, torch thr)", "torch@thr", "ratio", "GF/s tl", "GF/s pt", "%pk tl", "%pk pt", "bar"
     }
     for (i = 1; i <= nw; i++) for (j = 1; j <= nt; j++) {
@@ -228,11 +237,12 @@ END {
                 jnum(best), jnum(bt), jnum(best == "" ? "" : lo[kb]), jnum(best == "" ? "" : hi[kb]), jnum(same), jnum(ratio)
             printf "\"params\": %s, \"torch_params\": %s, \"flops_per_step\": %s, \"tunelab_gflops\": %s, \"torch_gflops\": %s, ", \
                 jnum(params[w]), jnum(tparams[w]), jnum(flops[w]), jnum(tl == "" ? "" : gf[kt]), jnum(best == "" ? "" : gf[kb])
-            printf "\"sgemm_peak_gflops\": %s, \"tunelab_peak_frac\": %s, \"torch_peak_frac\": %s, \"data\": %s, \"bar\": %s, \"quick\": %s, \"omp_wait_policy\": %s, \"openblas_core\": %s}\n", \
+            printf "\"sgemm_peak_gflops\": %s, \"tunelab_peak_frac\": %s, \"torch_peak_frac\": %s, \"data\": %s, \"bar\": %s, \"quick\": %s, \"omp_wait_policy\": %s, \"openblas_core\": %s, ", \
                 jnum(peak[t]), jnum(pktl == "" ? "" : pktl / 100), jnum(pkpt == "" ? "" : pkpt / 100), jstr(data[w]), \
                 (bar == "" ? "null" : (bar == "met" ? "true" : "false")), (quick != "" ? "true" : "false"), jstr(policy), jstr(core)
+            printf "\"cpu\": %s, \"isa\": %s, \"small_matrix_lib\": %s, \"path\": %s}\n", jstr(cpu), jstr(isa), jstr(smlib), jstr(tl == "" ? "" : path[kt])
         } else {
-            printf "%-8s %3d %-10s %9s %-19s %9s %-23s %9s %6s %8s %8s %7s %7s %s\n", w, t, unit[w], fmt(tl), \
+            printf "%-8s %3d %-5s %-10s %9s %-19s %9s %-23s %9s %6s %8s %8s %7s %7s %s\n", w, t, (path[kt] == "" ? "-" : path[kt]), unit[w], fmt(tl), \
                 (tl == "" ? "" : "(" fmt(lo[kt]) "-" fmt(hi[kt]) ")"), fmt(best), \
                 (best == "" ? "" : "(" fmt(lo[kb]) "-" fmt(hi[kb]) ", " bt "t)"), fmt(same), \
                 (ratio == "" ? "-" : sprintf("%.2f", ratio)), fmt(tl == "" ? "" : gf[kt]), fmt(best == "" ? "" : gf[kb]), \

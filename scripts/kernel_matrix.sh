@@ -7,7 +7,7 @@
 # (SkylakeX on AMD Zen 3) is named as not run, never skipped silently.
 #
 # The tests: blas/ (the bit-for-bit and tolerance promises across thread
-# counts), ops/, mlp/, gpt/ (PyTorch parity included), optim/, train/ and
+# counts), kernels/ (the batch-split paths), ops/, mlp/, gpt/ (PyTorch parity included), optim/, train/ and
 # the CLI's retrain check.
 # Each family's run asserts (blas/kernel_family_is_the_one_asked_for) that
 # OpenBLAS really loaded the family OPENBLAS_CORETYPE names.
@@ -18,7 +18,7 @@ set -u
 [ $# -ge 1 ] && [ -x "$1" ] || { echo "usage: scripts/kernel_matrix.sh TEST_BINARY [options]" >&2; exit 2; }
 bin=$1
 shift
-FILTER='@(@(blas|ops|mlp|gpt|optim|train)/*|cli/retrain_*)'
+FILTER='@(@(blas|kernels|ops|mlp|gpt|optim|train)/*|cli/retrain_*)'
 
 flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
 has() { case " $flags " in *" $1 "*) return 0 ;; esac; return 1; }
