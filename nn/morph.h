@@ -55,6 +55,7 @@
 typedef struct morph_info {
     int exact;        /* 1: the child computes the parent's function (see above) */
     char desc[200];   /* what changed: "fc0 64->128 wider; +1 identity layer" ("" if nothing) */
+    double score_err; /* GPT: bound on the change of any attention score per unit input (see above); 0 for none */
 } morph_info;
 
 /* Fills the child MLP from the parent MLP (see above); r draws the units

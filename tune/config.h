@@ -111,6 +111,8 @@ typedef struct config {
     char nas_objectives[64];
     int nas_inherit;            /* children start from their parent's morphed weights (tune/nas_inherit.h) */
     int nas_child_epochs;       /* epochs an inheriting child trains (0: the trial's budget) */
+    int nas_seed_epochs;        /* epochs a parentless trial trains when inheriting (0: the trial's budget) */
+    double nas_child_lr_scale;  /* an inheriting child's lr = train.lr * this */
 
     /* [objective] */
     char objective_type[16];    /* train | function | command */

@@ -163,6 +163,10 @@ const keydef CONFIG_KEYS[] = {
      "evolution: a mutated child starts from its parent's weights (Net2Net morphism)"},
     {"nas.child_epochs", K_INT, O(nas_child_epochs), 0, "0", NULL, 0, 1e6,
      "nas.inherit: epochs a child trains (0: the trial's budget)"},
+    {"nas.seed_epochs", K_INT, O(nas_seed_epochs), 0, "0", NULL, 0, 1e6,
+     "nas.inherit: epochs a trial without a parent (the first population) trains (0: the trial's budget)"},
+    {"nas.child_lr_scale", K_DBL, O(nas_child_lr_scale), 0, "1", NULL, 1e-6, 1e6,
+     "nas.inherit: a child's train.lr is multiplied by this"},
     /* [objective] */
     {"objective.type", K_STR, S(objective_type), "train", "train|function|command", 0, 0, "what a trial runs"},
     {"objective.function", K_STR, S(function), "branin", NULL, 0, 0, "function objective: test function"},

@@ -76,13 +76,22 @@ static int parent_state(study *st, const trial_job *job, char *buf, size_t len, 
     return 0;
 }
 
-int nas_inherit_epochs(const config *c, study *st, const trial_job *job)
+void nas_inherit_adjust(config *c, study *st, const trial_job *job)
 {
     char path[640];
     int who;
-    if (!c->nas_inherit || c->nas_child_epochs <= 0 || !parent_state(st, job, path, sizeof path, &who))
-        return c->epochs;
-    return c->nas_child_epochs;
+    if (!c->nas_inherit)
+        return;
+    if (job->parent < 0) {
+        if (c->nas_seed_epochs > 0)
+            c->epochs = c->nas_seed_epochs;
+        return;
+    }
+    if (!parent_state(st, job, path, sizeof path, &who))
+        return;
+    if (c->nas_child_epochs > 0)
+        c->epochs = c->nas_child_epochs;
+    c->lr *= c->nas_child_lr_scale;
 }
 
 static void record(study *st, int number, int parent, const char *from, const char *what, int exact)

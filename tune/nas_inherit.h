@@ -40,10 +40,13 @@
  * (train != 0).  Returns 0, or TL_EINPUT "SOURCE: nas.inherit: ...". */
 int nas_inherit_check(const config *c, const space *sp, int train, tl_err *err);
 
-/* The epochs a new trial of c trains: nas.child_epochs for a child
- * (parent >= 0) whose parent's state is on disk, else c->epochs.
- * Cannot fail. */
-int nas_inherit_epochs(const config *c, study *st, const trial_job *job);
+/* Sets the budget and lr of a new trial of c: a child (parent >= 0)
+ * whose parent's state is on disk trains nas.child_epochs (when > 0) at
+ * train.lr * nas.child_lr_scale; a trial without a parent (the random
+ * first population) trains nas.seed_epochs (when > 0); anything else
+ * (a child whose parent's state is gone) keeps c as it is.  A no-op
+ * unless c->nas_inherit.  Cannot fail. */
+void nas_inherit_adjust(config *c, study *st, const trial_job *job);
 
 /* Fills the new session s of trial job (built from cfg over d) from its
  * parent's saved state through the morphism, and records the
