@@ -66,25 +66,57 @@ static int load(const char *db, row *rows, int cap)
     return n;
 }
 
+static int state_exists(const char *dir, int k)
+{
+    char st[200];
+    snprintf(st, sizeof st, "%s/inh.db.states/nas-%d.state", dir, k);
+    return access(st, R_OK) == 0;
+}
+
+/* The trial whose training a reused row k's result came from (its reason
+ * "reused result of trial N"), else k. */
+static int trained_by(const char *db, int k)
+{
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT ifnull(reason, '') FROM trials WHERE number = ?", -1, &q, NULL),
+                 SQLITE_OK);
+    sqlite3_bind_int(q, 1, k);
+    int from = k;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        sscanf((const char *)sqlite3_column_text(q, 0), "reused result of trial %d", &from);
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+    return from;
+}
+
 Test(nas_inherit_cli, children_inherit_train_child_epochs_and_fall_back_when_the_state_is_gone)
 {
     char path[160], db[160];
     cli_write_in(dir, "inh.ini", SPIRALS);
-    cli_out r = cli_run(dir, "run inh.ini --set study.storage=inh.db");
+    cli_out r = cli_run(dir, "run inh.ini --set study.storage=inh.db --set nas.seed_epochs=2");
     cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "parent state(s) removed"), "%s", r.out);
     cli_free(&r);
     snprintf(db, sizeof db, "%s/inh.db", dir);
     row rows[64];
     int n = load(db, rows, 64), children = 0;
     cr_assert_eq(n, 16);
+    /* at the end only the population's states are left (the last 5
+     * evaluated trials, or for a reused result the trial that trained it):
+     * what a resumed study's children can inherit from */
+    unsigned char keep[64] = {0};
+    for (int k = n - 1, members = 0; k >= 0 && members < 5; k--, members++)
+        keep[trained_by(db, k)] = 1;
     for (int k = 0; k < n; k++) {
+        if (!rows[k].reused)
+            cr_assert_eq(state_exists(dir, k), keep[k], "trial %d: state %s", k,
+                         keep[k] ? "removed but a resume needs it" : "kept but no child can need it");
         if (rows[k].reused)
             continue;
-        char st[200];
-        snprintf(st, sizeof st, "%s/inh.db.states/nas-%d.state", dir, k);
-        cr_assert_eq(access(st, R_OK), 0, "trial %d left no state for its children", k);
         if (rows[k].parent < 0) {
-            cr_assert_eq(rows[k].epochs, 4, "random draw %d", k);
+            cr_assert_eq(rows[k].epochs, 2, "random draw %d trains nas.seed_epochs", k);
             cr_assert_str_empty(rows[k].inherit);
             continue;
         }
@@ -95,16 +127,30 @@ Test(nas_inherit_cli, children_inherit_train_child_epochs_and_fall_back_when_the
     }
     cr_assert_geq(children, 5, "evolution made children");
 
+    /* an extended study's children inherit from the kept states */
+    r = cli_run(dir, "run inh.ini --set study.storage=inh.db --set study.trials=19");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cli_free(&r);
+    int inherited = 0;
+    n = load(db, rows, 64);
+    cr_assert_eq(n, 19);
+    for (int k = 16; k < n; k++)
+        if (!rows[k].reused && rows[k].parent >= 0 && rows[k].parent < 16) {
+            cr_assert(strstr(rows[k].inherit, "\"from\": \"parent\""), "trial %d: %s", k, rows[k].inherit);
+            inherited++;
+        }
+    cr_assert_gt(inherited, 0);
+
     /* the parents' states are gone: a resumed study's children start over */
     for (int k = 0; k < n; k++) {
         snprintf(path, sizeof path, "%s/inh.db.states/nas-%d.state", dir, k);
         unlink(path);
     }
-    r = cli_run(dir, "run inh.ini --set study.storage=inh.db --set study.trials=22");
+    r = cli_run(dir, "run inh.ini --set study.storage=inh.db --set study.trials=25");
     cr_assert_eq(r.status, 0, "%s", r.err);
     cli_free(&r);
     int m = load(db, rows, 64), scratch = 0;
-    cr_assert_eq(m, 22);
+    cr_assert_eq(m, 25);
     for (int k = n; k < m; k++) {
         if (rows[k].reused || rows[k].parent < 0 || rows[k].parent >= n)
             continue;

@@ -23,6 +23,9 @@
  *   {"parent": P, "from": "scratch", "why": "state of trial P is gone"}
  * report/report_family.c draws the family tree from them.
  *
+ * When the run ends, nas_inherit_cleanup deletes the states no later child
+ * can need (see there).
+ *
  * Does not: sample, pick parents, or transform optimizer moments.
  */
 #ifndef TL_TUNE_NAS_INHERIT_H
@@ -60,5 +63,14 @@ int nas_inherit_apply(study *st, const trial_job *job, session *s, const task_da
  * nas-N.state for its children.  Returns 0 or TL_ERUNTIME naming the
  * file. */
 int nas_inherit_save(const trial_job *job, const session *s, const config *cfg, tl_err *err);
+
+/* At the end of a run: deletes the <state_dir>/nas-N.state files no later
+ * child can inherit from, keeping those of the evolution's population
+ * (the last nas.population evaluated trials; for a reused result, the
+ * trial that trained it) and of the parents of trials still running, so
+ * a resumed or extended study still inherits.  *removed and *kept count
+ * the files.  A no-op unless c->nas_inherit.  Returns 0, or TL_ERUNTIME
+ * (memory, storage) with err filled. */
+int nas_inherit_cleanup(study *st, const config *c, int *removed, int *kept, tl_err *err);
 
 #endif
