@@ -113,6 +113,7 @@ typedef struct config {
     int nas_child_epochs;       /* epochs an inheriting child trains (0: the trial's budget) */
     int nas_seed_epochs;        /* epochs a parentless trial trains when inheriting (0: the trial's budget) */
     double nas_child_lr_scale;  /* an inheriting child's lr = train.lr * this */
+    double nas_child_warmup;    /* an inheriting child's warmup in steps (0: the schedule as is) */
 
     /* [objective] */
     char objective_type[16];    /* train | function | command */

@@ -165,6 +165,8 @@ const keydef CONFIG_KEYS[] = {
      "nas.inherit: epochs a child trains (0: the trial's budget)"},
     {"nas.seed_epochs", K_INT, O(nas_seed_epochs), 0, "0", NULL, 0, 1e6,
      "nas.inherit: epochs a trial without a parent (the first population) trains (0: the trial's budget)"},
+    {"nas.child_warmup", K_DBL, O(nas_child_warmup), 0, "0", NULL, 0, 1e9,
+     "nas.inherit: a child's lr warms up over this many steps (cosine/constant become warmup_*; 0: the schedule as is)"},
     {"nas.child_lr_scale", K_DBL, O(nas_child_lr_scale), 0, "1", NULL, 1e-6, 1e6,
      "nas.inherit: a child's train.lr is multiplied by this"},
     /* [objective] */

@@ -94,6 +94,15 @@ void nas_inherit_adjust(config *c, study *st, const trial_job *job)
     if (c->nas_child_epochs > 0)
         c->epochs = c->nas_child_epochs;
     c->lr *= c->nas_child_lr_scale;
+    if (c->nas_child_warmup > 0) { /* the fresh optimizer restarts gently on inherited weights */
+        if (!strcmp(c->schedule, "cosine") || !strcmp(c->schedule, "constant"))
+            snprintf(c->schedule, sizeof c->schedule, "%s",
+                     !strcmp(c->schedule, "cosine") ? "warmup_cosine" : "warmup_constant");
+        if (!strncmp(c->schedule, "warmup_", 7)) {
+            c->warmup = c->nas_child_warmup;
+            snprintf(c->warmup_unit, sizeof c->warmup_unit, "steps");
+        }
+    }
 }
 
 static void record(study *st, int number, int parent, const char *from, const char *what, int exact)

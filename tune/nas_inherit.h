@@ -45,7 +45,10 @@ int nas_inherit_check(const config *c, const space *sp, int train, tl_err *err);
 
 /* Sets the budget and lr of a new trial of c: a child (parent >= 0)
  * whose parent's state is on disk trains nas.child_epochs (when > 0) at
- * train.lr * nas.child_lr_scale; a trial without a parent (the random
+ * train.lr * nas.child_lr_scale, warming up over nas.child_warmup steps
+ * when > 0 (a cosine or constant schedule becomes warmup_cosine or
+ * warmup_constant; a warmup_* schedule gets that length); a trial
+ * without a parent (the random
  * first population) trains nas.seed_epochs (when > 0); anything else
  * (a child whose parent's state is gone) keeps c as it is.  A no-op
  * unless c->nas_inherit.  Cannot fail. */
