@@ -181,3 +181,40 @@ Test(nas_inherit_cli, inherit_needs_evolution_and_an_architecture_space)
                                 "[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n");
     cli_expect_err(dir, "run lr.ini --set study.storage=b.db", 2, "nas.inherit");
 }
+
+Test(nas_inherit_cli, constraints_and_a_pareto_objective_work_with_inheritance)
+{
+    cli_write_in(dir, "inh.ini", SPIRALS);
+    cli_out r = cli_run(dir, "run inh.ini --set study.storage=c.db --set study.trials=12 --set nas.max_params=1200 "
+                             "--set \"nas.objectives=val_loss, params\"");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "Pareto front") && strstr(r.out, "nas.max_params: "), "%s", r.out);
+    cli_free(&r);
+    char db[160];
+    snprintf(db, sizeof db, "%s/c.db", dir);
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_prepare_v2(h,
+                                    "SELECT t.number, a.value FROM trials t JOIN trial_attrs a ON a.trial_id = t.id "
+                                    "AND a.key = 'params'",
+                                    -1, &q, NULL),
+                 SQLITE_OK);
+    int trained = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        trained++;
+        cr_assert_leq(atol((const char *)sqlite3_column_text(q, 1)), 1200, "trial %d breaks nas.max_params",
+                      sqlite3_column_int(q, 0));
+    }
+    sqlite3_finalize(q);
+    int inherited = 0;
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT count(*) FROM trial_attrs WHERE key = 'inherit' AND "
+                                       "value LIKE '%\"from\": \"parent\"%'", -1, &q, NULL),
+                 SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        inherited = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+    cr_assert_geq(trained, 6);
+    cr_assert_gt(inherited, 0, "Pareto tournaments' children inherit too");
+}
