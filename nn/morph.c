@@ -63,25 +63,41 @@ static int layer_alloc(mlayer *l, int out, int in)
     return l->w && l->b ? 0 : -1;
 }
 
-/* Replaces l by a copy with `in` input columns: the overlap kept, new ones 0. */
-static int layer_resize_in(mlayer *l, int in)
+/* Narrowing's unit map: the m of a's n units with the largest
+ * |incoming row, bias| x |outgoing column in b|, in their order. */
+static void narrower_map(const mlayer *a, const mlayer *b, int m, int *g, int *cnt)
 {
-    mlayer n;
-    if (layer_alloc(&n, l->out, in)) {
-        layers_free(&n, 1);
-        return -1;
+    int n = a->out;
+    double *score = malloc(sizeof *score * (size_t)n);
+    for (int u = 0; u < n; u++) {
+        double in = (double)a->b[u] * a->b[u], out = 0;
+        for (int i = 0; i < a->in; i++)
+            in += (double)a->w[(size_t)u * a->in + i] * a->w[(size_t)u * a->in + i];
+        for (int o = 0; o < b->out; o++)
+            out += (double)b->w[(size_t)o * n + u] * b->w[(size_t)o * n + u];
+        if (score)
+            score[u] = sqrt(in * out);
+        cnt[u] = 0;
     }
-    int k = in < l->in ? in : l->in;
-    for (int o = 0; o < l->out; o++)
-        memcpy(n.w + (size_t)o * in, l->w + (size_t)o * l->in, sizeof *n.w * (size_t)k);
-    memcpy(n.b, l->b, sizeof *n.b * (size_t)l->out);
-    layers_free(l, 1);
-    *l = n;
-    return 0;
+    for (int j = 0; j < m; j++) /* without memory for the scores: the first m */
+        g[j] = j;
+    if (score) {
+        for (int j = 0, u = 0; u < n; u++) { /* unit u is kept when fewer than m units beat it */
+            int better = 0;
+            for (int v = 0; v < n && better < m; v++)
+                better += score[v] > score[u] || (score[v] == score[u] && v < u);
+            if (better < m)
+                g[j++] = u;
+        }
+    }
+    for (int j = 0; j < m; j++)
+        cnt[g[j]] = 1;
+    free(score);
 }
 
 /* Sets the unit count of layer a (its rows) to m, fixing the columns of
- * the next layer b: Net2Wider when m > out, truncation when m < out. */
+ * the next layer b: Net2Wider when m > out; when m < out the m units that
+ * matter most (narrower_map) are kept with their outgoing weights. */
 static int layer_set_units(mlayer *a, mlayer *b, int m, rng *r)
 {
     int n = a->out;
@@ -89,7 +105,10 @@ static int layer_set_units(mlayer *a, mlayer *b, int m, rng *r)
     mlayer na = {0}, nb = {0};
     int rc = !g || !cnt || layer_alloc(&na, m, a->in) || layer_alloc(&nb, b->out, m) ? -1 : 0;
     if (!rc) {
-        wider_map(n, m, r, g, cnt);
+        if (m < n)
+            narrower_map(a, b, m, g, cnt);
+        else
+            wider_map(n, m, r, g, cnt);
         for (int j = 0; j < m; j++) {
             memcpy(na.w + (size_t)j * a->in, a->w + (size_t)g[j] * a->in, sizeof *na.w * (size_t)a->in);
             na.b[j] = a->b[g[j]];
@@ -109,6 +128,32 @@ static int layer_set_units(mlayer *a, mlayer *b, int m, rng *r)
     free(g);
     free(cnt);
     return rc;
+}
+
+/* Replaces out by out o hid as if hid had no activation: W = W_out W_hid,
+ * b = W_out b_hid + b_out (exact where hid's pre-activations are >= 0
+ * under ReLU); hid is freed. */
+static int layer_fold(mlayer *hid, mlayer *out)
+{
+    mlayer nl;
+    if (layer_alloc(&nl, out->out, hid->in)) {
+        layers_free(&nl, 1);
+        return -1;
+    }
+    for (int o = 0; o < out->out; o++) {
+        double bb = out->b[o];
+        for (int h = 0; h < hid->out; h++) {
+            float w = out->w[(size_t)o * hid->out + h];
+            bb += (double)w * hid->b[h];
+            for (int i = 0; i < hid->in; i++)
+                nl.w[(size_t)o * hid->in + i] += w * hid->w[(size_t)h * hid->in + i];
+        }
+        nl.b[o] = (float)bb;
+    }
+    layers_free(hid, 1);
+    layers_free(out, 1);
+    *out = nl;
+    return 0;
 }
 
 /* Loads m's layers (nhidden + 1) into ls (room for MLP_MAX_HIDDEN + 1). */
@@ -131,15 +176,15 @@ static int mlp_layers_load(const nn_model *m, const mlp_config *c, mlayer *ls)
 static int mlp_edit(mlayer *ls, int *n, const mlp_config *pc, const mlp_config *c, rng *r, morph_info *info)
 {
     int L = pc->nhidden;
-    if (c->nhidden < L) { /* drop the last hidden layers; the output layer keeps its overlap */
-        mlayer out = ls[L];
-        layers_free(ls + c->nhidden, L - c->nhidden);
-        ls[c->nhidden] = out;
-        note(info, "-%d hidden layer(s) dropped (approximate)%.0d", L - c->nhidden, 0, 0);
-        L = c->nhidden;
-        *n = L + 1;
-        if (layer_resize_in(&ls[L], L > 0 ? ls[L - 1].out : c->in_dim))
-            return -1;
+    if (c->nhidden < L) { /* fold the last hidden layers into the output layer, as if linear */
+        note(info, "-%d hidden layer(s) folded into the output layer (approximate)%.0d", L - c->nhidden, 0, 0);
+        while (L > c->nhidden) {
+            if (layer_fold(&ls[L - 1], &ls[L]))
+                return -1;
+            ls[L - 1] = ls[L];
+            L--;
+            *n = L + 1;
+        }
     }
     if (c->nhidden > L) { /* identity layers before the output layer */
         int w = L > 0 ? ls[L - 1].out : c->in_dim, add = c->nhidden - L;

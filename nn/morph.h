@@ -60,10 +60,15 @@
  *     LayerNorm's eps) only when every token's stream has zero mean, since
  *     the padded stream's mean is mu C/Cc and its variance
  *     (C/Cc)(var + mu^2) - (C/Cc)^2 mu^2;
- *   narrower (MLP layer or GPT MLP): the first units are kept, the rest
- *     dropped with their outgoing weights;
- *   shallower: the last hidden layers (blocks) are dropped; an MLP output
- *     layer keeps its overlapping input columns;
+ *   MLP narrower layer: the units with the largest |incoming weights and
+ *     bias| x |outgoing weights| are kept (in their order) with their
+ *     outgoing weights, the rest dropped; GPT narrower MLP: the first
+ *     units are kept;
+ *   MLP shallower: each dropped last hidden layer is folded into the
+ *     output layer as if it had no activation (W_out W_hid, W_out b_hid +
+ *     b_out): exact where the dropped layer's ReLU pre-activations are
+ *     >= 0 (tested), otherwise approximate; GPT shallower: the last
+ *     blocks are dropped;
  *   GPT fewer heads, or a head count that is not a multiple: every
  *     q/k/v channel is copied as it is (q scaled by sqrt(hs_child /
  *     hs_parent)): merged heads sum their partial scores;

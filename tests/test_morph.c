@@ -104,21 +104,37 @@ Test(morph, mlp_deeper_gelu_is_reported_approximate)
     nn_model_free(c);
 }
 
-Test(morph, mlp_narrower_and_shallower_keep_the_first_weights)
+Test(morph, mlp_narrower_keeps_the_strongest_units)
 {
-    nn_model *p = mlp_make(2, (int[]){8, 6}, NN_RELU, 1), *c = mlp_make(1, (int[]){5}, NN_RELU, 2);
+    nn_model *p = mlp_make(1, (int[]){8}, NN_RELU, 1), *c = mlp_make(1, (int[]){5}, NN_RELU, 2);
     perturb(p, 0.3f, 1);
+    float *w0 = p->params + p->tensors[0].offset, *w1 = p->params + p->tensors[2].offset;
+    for (int u = 0; u < 3; u++) /* units 0, 1, 2 made the weakest: their outgoing weights tiny */
+        for (int o = 0; o < 5; o++)
+            w1[o * 8 + u] *= 1e-3f;
     morph_info info;
     double d = mlp_morph_diff(p, c, &info);
     cr_assert_eq(info.exact, 0, "%s", info.desc);
     cr_assert(isfinite(d));
-    /* fc0: the first 5 of the parent's 8 units, all 12 inputs */
-    cr_assert_eq(memcmp(c->params + c->tensors[0].offset, p->params + p->tensors[0].offset, sizeof(float) * 5 * 12), 0);
-    /* fc1 (the output layer): the parent's output rows over the overlapping 5 columns */
-    const float *po = p->params + p->tensors[4].offset, *co = c->params + c->tensors[2].offset;
-    for (int k = 0; k < 5; k++)
-        for (int j = 0; j < 5; j++)
-            cr_assert_eq(co[k * 5 + j], po[k * 6 + j]);
+    /* fc0: the parent's units 3..7, in order, with all 12 inputs */
+    cr_assert_eq(memcmp(c->params + c->tensors[0].offset, w0 + 3 * 12, sizeof(float) * 5 * 12), 0);
+    nn_model_free(p);
+    nn_model_free(c);
+}
+
+Test(morph, mlp_shallower_folds_the_dropped_layer_exactly_where_its_relu_is_inactive)
+{
+    /* 2 hidden layers -> 1: the output layer becomes W_out W_1, exact when
+     * every pre-activation of the dropped layer is positive (large bias) */
+    nn_model *p = mlp_make(2, (int[]){8, 6}, NN_RELU, 1), *c = mlp_make(1, (int[]){8}, NN_RELU, 2);
+    perturb(p, 0.3f, 1);
+    float *b1 = p->params + p->tensors[3].offset;
+    for (int u = 0; u < 6; u++)
+        b1[u] = 50;
+    morph_info info;
+    double d = mlp_morph_diff(p, c, &info);
+    cr_assert_eq(info.exact, 0, "reported approximate in general: %s", info.desc);
+    cr_assert_lt(d, 1e-3, "ReLU inactive: the fold is the parent's function (outputs of order 1e2)");
     nn_model_free(p);
     nn_model_free(c);
 }
