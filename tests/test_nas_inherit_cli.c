@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nn/ckpt.h"
 #include "tests/cli_util.h"
 #include "tests/tmpdir_util.h"
 
@@ -138,6 +139,16 @@ Test(nas_inherit_cli, children_inherit_train_child_epochs_and_fall_back_when_the
         if (!rows[k].reused && rows[k].parent >= 0 && rows[k].parent < 16) {
             cr_assert(strstr(rows[k].inherit, "\"from\": \"parent\""), "trial %d: %s", k, rows[k].inherit);
             inherited++;
+            /* the optimizer is reset, not carried over: the child's saved trainer
+             * counts only its own epoch (<= 10 steps of 64 of the 600 samples);
+             * a carried one would also count the parent's >= 2 epochs */
+            char st[200];
+            snprintf(st, sizeof st, "%s/inh.db.states/nas-%d.state", dir, k);
+            ckpt_info ci;
+            tl_err e = {0};
+            cr_assert_eq(ckpt_peek(st, &ci, NULL, NULL, &e), 0, "%s", e.msg);
+            cr_assert_eq(ci.epoch, 1);
+            cr_assert(ci.step >= 1 && ci.step <= 10, "trial %d: step %ld", k, ci.step);
         }
     cr_assert_gt(inherited, 0);
 
