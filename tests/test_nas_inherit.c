@@ -79,6 +79,24 @@ Test(nas_inherit, seeds_get_seed_epochs_and_orphans_and_plain_studies_are_untouc
     nas_inherit_adjust(&o, NULL, &k);
     cr_assert_eq(o.epochs, 1, "a paused parent's trial-P.state counts as its state");
 
+    /* the defaults (-1): a third of train.epochs, rounded up, for both;
+     * another scheduler drives the budget itself */
+    config d = base();
+    d.epochs = 4;
+    d.nas_child_epochs = d.nas_seed_epochs = -1;
+    trial_job s = job_of(-1);
+    nas_inherit_adjust(&d, NULL, &s);
+    cr_assert_eq(d.epochs, 2);
+    config a = base();
+    a.nas_child_epochs = a.nas_seed_epochs = -1;
+    snprintf(a.scheduler, sizeof a.scheduler, "asha");
+    nas_inherit_adjust(&a, NULL, &s);
+    cr_assert_eq(a.epochs, 3);
+    config e = base();
+    e.nas_child_epochs = -1;
+    nas_inherit_adjust(&e, NULL, &k);
+    cr_assert_eq(e.epochs, 1);
+
     config p = base();
     p.nas_inherit = 0;
     trial_job m = job_of(4);

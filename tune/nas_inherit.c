@@ -78,21 +78,32 @@ static int parent_state(study *st, const trial_job *job, char *buf, size_t len, 
     return 0;
 }
 
+/* nas.child_epochs resolved: -1 is a third of train.epochs (at least 1)
+ * under the fifo scheduler, the trial's budget (0) under any other. */
+static int child_epochs(const config *c)
+{
+    if (c->nas_child_epochs >= 0)
+        return c->nas_child_epochs;
+    return strcmp(c->scheduler, "fifo") ? 0 : (c->epochs + 2) / 3;
+}
+
 void nas_inherit_adjust(config *c, study *st, const trial_job *job)
 {
     char path[640];
     int who;
     if (!c->nas_inherit)
         return;
+    int ce = child_epochs(c);
     if (job->parent < 0) {
-        if (c->nas_seed_epochs > 0)
-            c->epochs = c->nas_seed_epochs;
+        int se = c->nas_seed_epochs >= 0 ? c->nas_seed_epochs : ce;
+        if (se > 0)
+            c->epochs = se;
         return;
     }
     if (!parent_state(st, job, path, sizeof path, &who))
         return;
-    if (c->nas_child_epochs > 0)
-        c->epochs = c->nas_child_epochs;
+    if (ce > 0)
+        c->epochs = ce;
     c->lr *= c->nas_child_lr_scale;
     if (c->nas_child_warmup > 0) { /* the fresh optimizer restarts gently on inherited weights */
         if (!strcmp(c->schedule, "cosine") || !strcmp(c->schedule, "constant"))

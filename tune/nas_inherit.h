@@ -2,8 +2,9 @@
  * search (`nas.inherit = true`, issue 19): a child that the evolution
  * sampler made by mutating a parent starts from the parent's trained
  * weights, carried across the shape change by a morphism (nn/morph.h),
- * and trains nas.child_epochs epochs (0: the trial's budget, as any
- * trial; with asha the scheduler's budget).
+ * and trains nas.child_epochs epochs (default: a third of train.epochs;
+ * 0: the trial's budget, as any trial; with asha the scheduler's budget),
+ * the random first population nas.seed_epochs (default: as a child).
  *
  * Where the parent's state lives: when a trial of an inheriting study
  * completes (or is pruned), its trainer and config are saved with the
@@ -44,12 +45,15 @@
 int nas_inherit_check(const config *c, const space *sp, int train, tl_err *err);
 
 /* Sets the budget and lr of a new trial of c: a child (parent >= 0)
- * whose parent's state is on disk trains nas.child_epochs (when > 0) at
+ * whose parent's state is on disk trains nas.child_epochs (when > 0; -1,
+ * the default: a third of train.epochs rounded up with the fifo
+ * scheduler, the trial's budget with any other) at
  * train.lr * nas.child_lr_scale, warming up over nas.child_warmup steps
  * when > 0 (a cosine or constant schedule becomes warmup_cosine or
  * warmup_constant; a warmup_* schedule gets that length); a trial
  * without a parent (the random
- * first population) trains nas.seed_epochs (when > 0); anything else
+ * first population) trains nas.seed_epochs (when > 0; -1, the default:
+ * as a child); anything else
  * (a child whose parent's state is gone) keeps c as it is.  A no-op
  * unless c->nas_inherit.  Cannot fail. */
 void nas_inherit_adjust(config *c, study *st, const trial_job *job);
