@@ -7,14 +7,14 @@
 # regularized evolution without inheritance (every architecture trained
 # from scratch, train.epochs) and with it (nas.inherit = true: the random
 # first population trains nas.seed_epochs = SEED epochs, a mutated child
-# trains nas.child_epochs = CHILD epochs from its parent's morphed weights,
-# with nas.child_warmup = WARMUP steps of warmup), TRIALS trials each, two
+# trains nas.child_epochs = CHILD epochs from its parent's morphed weights;
+# the MLP ini sets nas.child_warmup = 10), TRIALS trials each, two
 # runs at a time with one thread each.  The MLP space's landscape (all 84
 # architectures from scratch) comes from a grid run; the GPT space's best
 # architecture is taken from experiments/nas.md's landscape (BEST_GPT).
 # Then scripts/exp_nas_inherit.py prints the table.
 #
-#   scripts/exp_nas_inherit.sh   # SEEDS="1 2 3" MLP_SEEDS="1 2 3 4 5" TRIALS=30 CHILD=1 SEED=1 WARMUP=10
+#   scripts/exp_nas_inherit.sh   # SEEDS="1 2 3" MLP_SEEDS="1 2 3 4 5" TRIALS=30 CHILD=1 SEED=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-"1 2 3"}
@@ -22,7 +22,6 @@ TRIALS=${TRIALS:-30}
 MLP_SEEDS=${MLP_SEEDS:-"1 2 3 4 5"}
 CHILD=${CHILD:-1}
 SEED=${SEED:-1}
-WARMUP=${WARMUP:-10}
 OUT=${OUT:-out/experiments/nas-inherit}
 mkdir -p "$OUT"
 
@@ -34,8 +33,7 @@ run() { # db ini seed [--set ...]
         > "$db.log" 2>&1
 }
 
-INH=(--set nas.inherit=true --set nas.child_epochs="$CHILD" --set nas.seed_epochs="$SEED"
-     --set nas.child_warmup="$WARMUP")
+INH=(--set nas.inherit=true --set nas.child_epochs="$CHILD" --set nas.seed_epochs="$SEED")
 start=$(date +%s)
 for s in $SEEDS; do
     run "$OUT/gpt-evo-$s.db" experiments/nas.ini "$s" &
