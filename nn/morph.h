@@ -9,7 +9,7 @@
  * child's fresh values where nothing is inherited (new LayerNorms, new
  * blocks' attention and MLP input weights).  Only parameters move; the
  * optimizer state is NOT transformed: the caller resets it (a new
- * trainer), see tune/nas_inherit.c.
+ * trainer), see tune/nas_inherit.h.
  *
  * Exact morphisms (child == parent to float rounding, tests/test_morph.c):
  *   MLP wider layer l: Net2WiderNet: child unit j < H copies parent unit j,
@@ -28,20 +28,51 @@
  *     child's init except attprojw, attprojb, fcprojw, fcprojb = 0, so
  *     both branches add zero to the residual stream: the block is the
  *     identity (and still trains: the projections' gradients are not zero).
- * Best-effort copies (NOT function-preserving; info->exact = 0):
- *   narrower (MLP layer or GPT MLP): the first units are kept, the rest
- *     dropped with their outgoing weights;
- *   shallower: the last hidden layers (blocks) are dropped; an MLP output
- *     layer keeps its overlapping input columns;
- *   GPT heads at the same d_model: every weight is copied and the query
- *     rows are scaled by sqrt(hs_child / hs_parent), so each new head's
- *     partial score q.k/sqrt(hs) has the parent's temperature; the softmax
- *     over a different grouping of the C dimensions still differs, so the
- *     output is preserved only at T = 1 (one key: the softmax is 1).  The
- *     difference at full context is measured in tests/test_morph.c;
- *   GPT d_model: every tensor's overlapping block is copied, new residual
- *     dimensions of the embeddings and of the projections into the stream
- *     are 0; LayerNorm statistics over C differ, so this is approximate.
+ *   GPT d_model C -> Cc = m C (m >= 2): the residual stream is repeated m
+ *     times (child channel j carries parent channel j % C): embeddings and
+ *     every projection into the stream copy their rows, so each LayerNorm
+ *     sees the parent's mean and variance; LayerNorm gains and biases are
+ *     multiplied by 1/m, and every reader of a LayerNorm output (q/k/v,
+ *     fc, the tied logits through wte) sums the m copies back.  The head
+ *     size grows (hs -> m hs): each head keeps its query/key/value rows
+ *     (q scaled by sqrt(hs_child / hs_parent) so the score keeps the
+ *     parent's 1/sqrt(hs)), extra rows 0.
+ *   GPT heads H -> m H at the same d_model (hs -> hs/m): child head c
+ *     takes parent head c/m.  Its value rows (and their attprojw columns)
+ *     are part c % m of the parent head's, so the m heads' outputs side by
+ *     side are the parent head's output IF they all attend like it.  The
+ *     parent head's score is x~' M y~ / sqrt(hs) with M = Q~' K~ of rank
+ *     <= hs (x~ = [LayerNorm output, 1], Q~, K~ the head's (hs, C+1)
+ *     query/key rows with biases); a child head has only hs/m dimensions,
+ *     so every child head of the parent gets the best rank-hs/m form of M
+ *     (truncated SVD, Eckart-Young).  Exact (reported exact) when each
+ *     parent head's M has rank <= hs/m; in general the softmax input moves
+ *     by at most info->score_err * |x~_i| |x~_j| per score (score_err =
+ *     max over heads of s_{hs/m+1}(M) / sqrt(hs), the first dropped
+ *     singular value), so the attention weights change by a factor within
+ *     exp(+-2 delta) with delta that bound (tests/test_morph.c checks the
+ *     bound score by score).  No construction is exact in general: a
+ *     softmax over an hs/m-dimensional score cannot reproduce one of rank
+ *     hs.  With T = 1 (one key) any split is exact.
+ * Approximate (info->exact = 0):
+ *   GPT d_model C -> Cc, C < Cc not a multiple: new channels are 0 and the
+ *     LayerNorm gains are scaled by sqrt(C/Cc); exact (but for the
+ *     LayerNorm's eps) only when every token's stream has zero mean, since
+ *     the padded stream's mean is mu C/Cc and its variance
+ *     (C/Cc)(var + mu^2) - (C/Cc)^2 mu^2;
+ *   MLP narrower layer: the units with the largest |incoming weights and
+ *     bias| x |outgoing weights| are kept (in their order) with their
+ *     outgoing weights, the rest dropped; GPT narrower MLP: the first
+ *     units are kept;
+ *   MLP shallower: each dropped last hidden layer is folded into the
+ *     output layer as if it had no activation (W_out W_hid, W_out b_hid +
+ *     b_out): exact where the dropped layer's ReLU pre-activations are
+ *     >= 0 (tested), otherwise approximate; GPT shallower: the last
+ *     blocks are dropped;
+ *   GPT fewer heads, or a head count that is not a multiple: every
+ *     q/k/v channel is copied as it is (q scaled by sqrt(hs_child /
+ *     hs_parent)): merged heads sum their partial scores;
+ *   GPT d_model smaller: the first Cc channels of every tensor.
  */
 #ifndef TL_NN_MORPH_H
 #define TL_NN_MORPH_H
@@ -55,6 +86,7 @@
 typedef struct morph_info {
     int exact;        /* 1: the child computes the parent's function (see above) */
     char desc[200];   /* what changed: "fc0 64->128 wider; +1 identity layer" ("" if nothing) */
+    double score_err; /* GPT: bound on the change of any attention score per unit input (see above); 0 for none */
 } morph_info;
 
 /* Fills the child MLP from the parent MLP (see above); r draws the units

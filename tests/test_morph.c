@@ -104,21 +104,37 @@ Test(morph, mlp_deeper_gelu_is_reported_approximate)
     nn_model_free(c);
 }
 
-Test(morph, mlp_narrower_and_shallower_keep_the_first_weights)
+Test(morph, mlp_narrower_keeps_the_strongest_units)
 {
-    nn_model *p = mlp_make(2, (int[]){8, 6}, NN_RELU, 1), *c = mlp_make(1, (int[]){5}, NN_RELU, 2);
+    nn_model *p = mlp_make(1, (int[]){8}, NN_RELU, 1), *c = mlp_make(1, (int[]){5}, NN_RELU, 2);
     perturb(p, 0.3f, 1);
+    float *w0 = p->params + p->tensors[0].offset, *w1 = p->params + p->tensors[2].offset;
+    for (int u = 0; u < 3; u++) /* units 0, 1, 2 made the weakest: their outgoing weights tiny */
+        for (int o = 0; o < 5; o++)
+            w1[o * 8 + u] *= 1e-3f;
     morph_info info;
     double d = mlp_morph_diff(p, c, &info);
     cr_assert_eq(info.exact, 0, "%s", info.desc);
     cr_assert(isfinite(d));
-    /* fc0: the first 5 of the parent's 8 units, all 12 inputs */
-    cr_assert_eq(memcmp(c->params + c->tensors[0].offset, p->params + p->tensors[0].offset, sizeof(float) * 5 * 12), 0);
-    /* fc1 (the output layer): the parent's output rows over the overlapping 5 columns */
-    const float *po = p->params + p->tensors[4].offset, *co = c->params + c->tensors[2].offset;
-    for (int k = 0; k < 5; k++)
-        for (int j = 0; j < 5; j++)
-            cr_assert_eq(co[k * 5 + j], po[k * 6 + j]);
+    /* fc0: the parent's units 3..7, in order, with all 12 inputs */
+    cr_assert_eq(memcmp(c->params + c->tensors[0].offset, w0 + 3 * 12, sizeof(float) * 5 * 12), 0);
+    nn_model_free(p);
+    nn_model_free(c);
+}
+
+Test(morph, mlp_shallower_folds_the_dropped_layer_exactly_where_its_relu_is_inactive)
+{
+    /* 2 hidden layers -> 1: the output layer becomes W_out W_1, exact when
+     * every pre-activation of the dropped layer is positive (large bias) */
+    nn_model *p = mlp_make(2, (int[]){8, 6}, NN_RELU, 1), *c = mlp_make(1, (int[]){8}, NN_RELU, 2);
+    perturb(p, 0.3f, 1);
+    float *b1 = p->params + p->tensors[3].offset;
+    for (int u = 0; u < 6; u++)
+        b1[u] = 50;
+    morph_info info;
+    double d = mlp_morph_diff(p, c, &info);
+    cr_assert_eq(info.exact, 0, "reported approximate in general: %s", info.desc);
+    cr_assert_lt(d, 1e-3, "ReLU inactive: the fold is the parent's function (outputs of order 1e2)");
     nn_model_free(p);
     nn_model_free(c);
 }
@@ -210,6 +226,184 @@ Test(morph, gpt_more_heads_exact_at_one_position_approximate_beyond)
     nn_model_free(fresh);
     nn_model_free(p);
     nn_model_free(c);
+}
+
+/* The tensor of m named name (the GPT's own table). */
+static float *gten(nn_model *m, const char *name)
+{
+    for (int i = 0; i < m->ntensors; i++)
+        if (!strcmp(m->tensors[i].name, name))
+            return m->params + m->tensors[i].offset;
+    cr_assert_fail("no tensor %s", name);
+    return NULL;
+}
+
+Test(morph, gpt_more_heads_split_exactly_when_each_heads_score_form_has_low_rank)
+{
+    /* heads 2 -> 4 at d_model 16 (hs 8 -> 4): exact when every parent
+     * head's query/key form has rank <= 4; here the last 4 query rows of
+     * each head (weights and bias) are 0 */
+    nn_model *p = gpt_make(16, 2, 2, 4, 1), *c = gpt_make(16, 2, 4, 4, 2);
+    perturb(p, 0.1f, 1);
+    for (int l = 0; l < 2; l++)
+        for (int h = 0; h < 2; h++)
+            for (int d = 4; d < 8; d++) {
+                memset(gten(p, "qkvw") + ((size_t)l * 48 + h * 8 + d) * 16, 0, sizeof(float) * 16);
+                gten(p, "qkvb")[l * 48 + h * 8 + d] = 0;
+            }
+    morph_info info;
+    float a, b;
+    cr_assert_lt(gpt_morph_diff(p, c, 8, &info, &a, &b), 1e-5);
+    cr_assert_eq(info.exact, 1, "%s", info.desc);
+    cr_assert_lt(info.score_err, 1e-5);
+    nn_model_free(p);
+    nn_model_free(c);
+}
+
+/* The pre-softmax scores of layer 0 of m for tokens tok (T of them, one
+ * sequence): sc[h][i][j] = q_i . k_j / sqrt(hs); xn[i] = |[ln1(x_i), 1]|. */
+static void layer0_scores(nn_model *m, const int *tok, int T, double *sc, double *xn)
+{
+    const gpt_config *g = gpt_config_of(m);
+    int C = g->d_model, H = g->heads, hs = C / H;
+    const float *wte = gten(m, "wte"), *wpe = gten(m, "wpe"), *lw = gten(m, "ln1w"), *lb = gten(m, "ln1b");
+    const float *w = gten(m, "qkvw"), *bb = gten(m, "qkvb");
+    double *x = malloc(sizeof *x * (size_t)T * C), *qkv = malloc(sizeof *qkv * (size_t)T * 3 * C);
+    for (int i = 0; i < T; i++) {
+        double mu = 0, var = 0;
+        for (int k = 0; k < C; k++)
+            mu += wte[tok[i] * C + k] + wpe[i * C + k];
+        mu /= C;
+        for (int k = 0; k < C; k++) {
+            double d = wte[tok[i] * C + k] + wpe[i * C + k] - mu;
+            var += d * d;
+        }
+        var /= C;
+        double nn = 1;
+        for (int k = 0; k < C; k++) {
+            x[i * C + k] = (wte[tok[i] * C + k] + wpe[i * C + k] - mu) / sqrt(var + 1e-5) * lw[k] + lb[k];
+            nn += x[i * C + k] * x[i * C + k];
+        }
+        xn[i] = sqrt(nn);
+        for (int r = 0; r < 3 * C; r++) {
+            double d = bb[r];
+            for (int k = 0; k < C; k++)
+                d += w[(size_t)r * C + k] * x[i * C + k];
+            qkv[(size_t)i * 3 * C + r] = d;
+        }
+    }
+    for (int h = 0; h < H; h++)
+        for (int i = 0; i < T; i++)
+            for (int j = 0; j < T; j++) {
+                double d = 0;
+                for (int k = 0; k < hs; k++)
+                    d += qkv[(size_t)i * 3 * C + h * hs + k] * qkv[(size_t)j * 3 * C + C + h * hs + k];
+                sc[((size_t)h * T + i) * T + j] = d / sqrt(hs);
+            }
+    free(x);
+    free(qkv);
+}
+
+Test(morph, gpt_more_heads_scores_stay_within_the_reported_bound)
+{
+    /* a general parent (full-rank heads): each child head's scores are the
+     * parent head's best rank-hs' form, off by at most
+     * score_err * |x~_i| |x~_j| (morph.h); both halves of a split head
+     * share the same scores */
+    nn_model *p = gpt_make(16, 1, 2, 4, 1), *c = gpt_make(16, 1, 4, 4, 2);
+    perturb(p, 0.2f, 1);
+    morph_info info;
+    float a, b;
+    double d = gpt_morph_diff(p, c, 8, &info, &a, &b);
+    cr_assert_eq(info.exact, 0, "%s", info.desc);
+    cr_assert_gt(info.score_err, 0);
+    cr_assert_gt(d, 1e-6, "a full-rank head cannot be split exactly");
+    int tok[8] = {1, 5, 2, 9, 0, 3, 3, 10};
+    double sp[2 * 64], scc[4 * 64], xn[8], xn2[8];
+    layer0_scores(p, tok, 8, sp, xn);
+    layer0_scores(c, tok, 8, scc, xn2);
+    double worst = 0;
+    for (int h = 0; h < 4; h++)
+        for (int i = 0; i < 8; i++)
+            for (int j = 0; j < 8; j++) {
+                double e = fabs(scc[(h * 8 + i) * 8 + j] - sp[((h / 2) * 8 + i) * 8 + j]);
+                double bound = info.score_err * xn[i] * xn[j];
+                cr_assert_leq(e, bound * (1 + 1e-4) + 1e-5, "head %d (%d,%d): %g > bound %g", h, i, j, e, bound);
+                cr_assert_lt(fabs(scc[(h * 8 + i) * 8 + j] - scc[((h ^ 1) * 8 + i) * 8 + j]), 1e-5);
+                worst = fmax(worst, e / bound);
+            }
+    cr_log_info("heads 2->4: score error up to %.3g of the bound (score_err %.3g)", worst, info.score_err);
+    nn_model_free(p);
+    nn_model_free(c);
+}
+
+Test(morph, gpt_d_model_doubled_repeats_the_stream_exactly)
+{
+    /* 16 -> 32 (heads 2: hs 8 -> 16) and 16 -> 32 with heads 2 -> 4 (hs 8) */
+    for (int k = 0; k < 2; k++) {
+        nn_model *p = gpt_make(16, 2, 2, 4, 1), *c = gpt_make(32, 2, k ? 4 : 2, 4, 2);
+        perturb(p, 0.1f, 1);
+        morph_info info;
+        float a, b;
+        cr_assert_lt(gpt_morph_diff(p, c, 8, &info, &a, &b), 1e-5);
+        cr_assert_eq(info.exact, 1, "%s", info.desc);
+        nn_model_free(p);
+        nn_model_free(c);
+    }
+}
+
+Test(morph, gpt_d_model_padded_is_exact_for_a_zero_mean_stream)
+{
+    /* 16 -> 24 is not a multiple: the stream is padded with zeros and the
+     * LayerNorm gains scaled by sqrt(16/24), exact (up to the LayerNorm's
+     * eps) when every write into the stream has zero mean over channels */
+    nn_model *p = gpt_make(16, 2, 2, 4, 1), *c = gpt_make(24, 2, 2, 4, 2);
+    perturb(p, 0.1f, 1);
+    morph_info info;
+    float a, b;
+    double d0 = gpt_morph_diff(p, c, 8, &info, &a, &b);
+    cr_assert_eq(info.exact, 0, "%s", info.desc);
+    struct { const char *name; int rows, cols, layers; } wr[] = {
+        {"wte", 11, 16, 1}, {"wpe", 8, 16, 1}, {"attprojw", 16, 16, 2}, {"fcprojw", 16, 64, 2}};
+    for (int t = 0; t < 4; t++) { /* the stream writers: centre each output over the 16 channels */
+        float *w = gten(p, wr[t].name);
+        int rows_are_stream = t >= 2; /* (C, in) projections: columns over the stream rows */
+        for (int l = 0; l < wr[t].layers; l++, w += (size_t)wr[t].rows * wr[t].cols)
+            if (rows_are_stream)
+                for (int j = 0; j < wr[t].cols; j++) {
+                    double mu = 0;
+                    for (int i = 0; i < 16; i++)
+                        mu += w[i * wr[t].cols + j];
+                    for (int i = 0; i < 16; i++)
+                        w[i * wr[t].cols + j] -= (float)(mu / 16);
+                }
+            else
+                for (int i = 0; i < wr[t].rows; i++) {
+                    double mu = 0;
+                    for (int j = 0; j < 16; j++)
+                        mu += w[i * 16 + j];
+                    for (int j = 0; j < 16; j++)
+                        w[i * 16 + j] -= (float)(mu / 16);
+                }
+    }
+    for (int t = 0; t < 2; t++) {
+        float *bb = gten(p, t ? "fcprojb" : "attprojb");
+        for (int l = 0; l < 2; l++) {
+            double mu = 0;
+            for (int i = 0; i < 16; i++)
+                mu += bb[l * 16 + i];
+            for (int i = 0; i < 16; i++)
+                bb[l * 16 + i] -= (float)(mu / 16);
+        }
+    }
+    nn_model *c2 = gpt_make(24, 2, 2, 4, 2);
+    double d1 = gpt_morph_diff(p, c2, 8, &info, &a, &b);
+    cr_log_info("d_model 16->24: max |logit diff| %.3g (general), %.3g (zero-mean stream)", d0, d1);
+    cr_assert_lt(d1, 1e-3, "exact but for the LayerNorm's eps (1e-5 against variances of order 1e-2)");
+    cr_assert_gt(d0, 100 * d1);
+    nn_model_free(p);
+    nn_model_free(c);
+    nn_model_free(c2);
 }
 
 Test(morph, gpt_d_model_and_inverse_mutations_copy_the_overlap)

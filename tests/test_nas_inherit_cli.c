@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nn/ckpt.h"
 #include "tests/cli_util.h"
 #include "tests/tmpdir_util.h"
 
@@ -66,25 +67,57 @@ static int load(const char *db, row *rows, int cap)
     return n;
 }
 
+static int state_exists(const char *dir, int k)
+{
+    char st[200];
+    snprintf(st, sizeof st, "%s/inh.db.states/nas-%d.state", dir, k);
+    return access(st, R_OK) == 0;
+}
+
+/* The trial whose training a reused row k's result came from (its reason
+ * "reused result of trial N"), else k. */
+static int trained_by(const char *db, int k)
+{
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT ifnull(reason, '') FROM trials WHERE number = ?", -1, &q, NULL),
+                 SQLITE_OK);
+    sqlite3_bind_int(q, 1, k);
+    int from = k;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        sscanf((const char *)sqlite3_column_text(q, 0), "reused result of trial %d", &from);
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+    return from;
+}
+
 Test(nas_inherit_cli, children_inherit_train_child_epochs_and_fall_back_when_the_state_is_gone)
 {
     char path[160], db[160];
     cli_write_in(dir, "inh.ini", SPIRALS);
-    cli_out r = cli_run(dir, "run inh.ini --set study.storage=inh.db");
+    cli_out r = cli_run(dir, "run inh.ini --set study.storage=inh.db --set nas.seed_epochs=2");
     cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "parent state(s) removed"), "%s", r.out);
     cli_free(&r);
     snprintf(db, sizeof db, "%s/inh.db", dir);
     row rows[64];
     int n = load(db, rows, 64), children = 0;
     cr_assert_eq(n, 16);
+    /* at the end only the population's states are left (the last 5
+     * evaluated trials, or for a reused result the trial that trained it):
+     * what a resumed study's children can inherit from */
+    unsigned char keep[64] = {0};
+    for (int k = n - 1, members = 0; k >= 0 && members < 5; k--, members++)
+        keep[trained_by(db, k)] = 1;
     for (int k = 0; k < n; k++) {
+        if (!rows[k].reused)
+            cr_assert_eq(state_exists(dir, k), keep[k], "trial %d: state %s", k,
+                         keep[k] ? "removed but a resume needs it" : "kept but no child can need it");
         if (rows[k].reused)
             continue;
-        char st[200];
-        snprintf(st, sizeof st, "%s/inh.db.states/nas-%d.state", dir, k);
-        cr_assert_eq(access(st, R_OK), 0, "trial %d left no state for its children", k);
         if (rows[k].parent < 0) {
-            cr_assert_eq(rows[k].epochs, 4, "random draw %d", k);
+            cr_assert_eq(rows[k].epochs, 2, "random draw %d trains nas.seed_epochs", k);
             cr_assert_str_empty(rows[k].inherit);
             continue;
         }
@@ -95,16 +128,40 @@ Test(nas_inherit_cli, children_inherit_train_child_epochs_and_fall_back_when_the
     }
     cr_assert_geq(children, 5, "evolution made children");
 
+    /* an extended study's children inherit from the kept states */
+    r = cli_run(dir, "run inh.ini --set study.storage=inh.db --set study.trials=19");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cli_free(&r);
+    int inherited = 0;
+    n = load(db, rows, 64);
+    cr_assert_eq(n, 19);
+    for (int k = 16; k < n; k++)
+        if (!rows[k].reused && rows[k].parent >= 0 && rows[k].parent < 16) {
+            cr_assert(strstr(rows[k].inherit, "\"from\": \"parent\""), "trial %d: %s", k, rows[k].inherit);
+            inherited++;
+            /* the optimizer is reset, not carried over: the child's saved trainer
+             * counts only its own epoch (<= 10 steps of 64 of the 600 samples);
+             * a carried one would also count the parent's >= 2 epochs */
+            char st[200];
+            snprintf(st, sizeof st, "%s/inh.db.states/nas-%d.state", dir, k);
+            ckpt_info ci;
+            tl_err e = {0};
+            cr_assert_eq(ckpt_peek(st, &ci, NULL, NULL, &e), 0, "%s", e.msg);
+            cr_assert_eq(ci.epoch, 1);
+            cr_assert(ci.step >= 1 && ci.step <= 10, "trial %d: step %ld", k, ci.step);
+        }
+    cr_assert_gt(inherited, 0);
+
     /* the parents' states are gone: a resumed study's children start over */
     for (int k = 0; k < n; k++) {
         snprintf(path, sizeof path, "%s/inh.db.states/nas-%d.state", dir, k);
         unlink(path);
     }
-    r = cli_run(dir, "run inh.ini --set study.storage=inh.db --set study.trials=22");
+    r = cli_run(dir, "run inh.ini --set study.storage=inh.db --set study.trials=25");
     cr_assert_eq(r.status, 0, "%s", r.err);
     cli_free(&r);
     int m = load(db, rows, 64), scratch = 0;
-    cr_assert_eq(m, 22);
+    cr_assert_eq(m, 25);
     for (int k = n; k < m; k++) {
         if (rows[k].reused || rows[k].parent < 0 || rows[k].parent >= n)
             continue;
@@ -134,4 +191,41 @@ Test(nas_inherit_cli, inherit_needs_evolution_and_an_architecture_space)
                                 "[study]\nsampler = evolution\ntrials = 2\n[nas]\ninherit = true\n"
                                 "[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n");
     cli_expect_err(dir, "run lr.ini --set study.storage=b.db", 2, "nas.inherit");
+}
+
+Test(nas_inherit_cli, constraints_and_a_pareto_objective_work_with_inheritance)
+{
+    cli_write_in(dir, "inh.ini", SPIRALS);
+    cli_out r = cli_run(dir, "run inh.ini --set study.storage=c.db --set study.trials=12 --set nas.max_params=1200 "
+                             "--set \"nas.objectives=val_loss, params\"");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "Pareto front") && strstr(r.out, "nas.max_params: "), "%s", r.out);
+    cli_free(&r);
+    char db[160];
+    snprintf(db, sizeof db, "%s/c.db", dir);
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_prepare_v2(h,
+                                    "SELECT t.number, a.value FROM trials t JOIN trial_attrs a ON a.trial_id = t.id "
+                                    "AND a.key = 'params'",
+                                    -1, &q, NULL),
+                 SQLITE_OK);
+    int trained = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        trained++;
+        cr_assert_leq(atol((const char *)sqlite3_column_text(q, 1)), 1200, "trial %d breaks nas.max_params",
+                      sqlite3_column_int(q, 0));
+    }
+    sqlite3_finalize(q);
+    int inherited = 0;
+    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT count(*) FROM trial_attrs WHERE key = 'inherit' AND "
+                                       "value LIKE '%\"from\": \"parent\"%'", -1, &q, NULL),
+                 SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        inherited = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+    cr_assert_geq(trained, 6);
+    cr_assert_gt(inherited, 0, "Pareto tournaments' children inherit too");
 }

@@ -111,7 +111,10 @@ typedef struct config {
     double nas_max_flops;
     char nas_objectives[64];
     int nas_inherit;            /* children start from their parent's morphed weights (tune/nas_inherit.h) */
-    int nas_child_epochs;       /* epochs an inheriting child trains (0: the trial's budget) */
+    int nas_child_epochs;       /* epochs an inheriting child trains (-1: auto, 0: the trial's budget) */
+    int nas_seed_epochs;        /* epochs a parentless trial trains when inheriting (-1: as child, 0: budget) */
+    double nas_child_lr_scale;  /* an inheriting child's lr = train.lr * this */
+    double nas_child_warmup;    /* an inheriting child's warmup in steps (0: the schedule as is) */
 
     /* [objective] */
     char objective_type[16];    /* train | function | command */

@@ -163,8 +163,16 @@ const keydef CONFIG_KEYS[] = {
     {"nas.objectives", K_STR, S(nas_objectives), "val_loss", NULL, 0, 0, "val_loss or 'val_loss, params'"},
     {"nas.inherit", K_BOOL, O(nas_inherit), 0, "false", NULL, 0, 1,
      "evolution: a mutated child starts from its parent's weights (Net2Net morphism)"},
-    {"nas.child_epochs", K_INT, O(nas_child_epochs), 0, "0", NULL, 0, 1e6,
-     "nas.inherit: epochs a child trains (0: the trial's budget)"},
+    {"nas.child_epochs", K_INT, O(nas_child_epochs), 0, "-1", NULL, -1, 1e6,
+     "nas.inherit: epochs a child trains (-1: a third of train.epochs, at least 1, with the fifo scheduler; "
+     "0: the trial's budget)"},
+    {"nas.seed_epochs", K_INT, O(nas_seed_epochs), 0, "-1", NULL, -1, 1e6,
+     "nas.inherit: epochs a trial without a parent (the first population) trains (-1: as nas.child_epochs; "
+     "0: the trial's budget)"},
+    {"nas.child_warmup", K_DBL, O(nas_child_warmup), 0, "0", NULL, 0, 1e9,
+     "nas.inherit: a child's lr warms up over this many steps (cosine/constant become warmup_*; 0: the schedule as is)"},
+    {"nas.child_lr_scale", K_DBL, O(nas_child_lr_scale), 0, "1", NULL, 1e-6, 1e6,
+     "nas.inherit: a child's train.lr is multiplied by this"},
     /* [objective] */
     {"objective.type", K_STR, S(objective_type), "train", "train|function|command", 0, 0, "what a trial runs"},
     {"objective.function", K_STR, S(function), "branin", NULL, 0, 0, "function objective: test function"},

@@ -344,6 +344,17 @@ int nas_finish(nas_ctx *n, study *st, FILE *out, cJSON *json, tl_err *err)
         cJSON_AddItemToObject(json, "pareto_front", arr);
     else
         cJSON_Delete(arr);
+    if (!rc && n->base && n->base->nas_inherit) { /* parents' states a resume cannot need */
+        int removed = 0, kept = 0;
+        rc = nas_inherit_cleanup(st, n->base, &removed, &kept, err);
+        if (!rc && out && (removed || kept))
+            fprintf(out, "inheritance: %d parent state(s) removed, %d kept for a resume (the population's)\n",
+                    removed, kept);
+        if (!rc && json) {
+            cJSON_AddNumberToObject(json, "inherit_states_removed", removed);
+            cJSON_AddNumberToObject(json, "inherit_states_kept", kept);
+        }
+    }
 done:
     free(f);
     free(num);

@@ -3,7 +3,9 @@
  * budget, the morph into the child's fresh session, and the record. */
 #include "tune/nas_inherit.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,13 +78,42 @@ static int parent_state(study *st, const trial_job *job, char *buf, size_t len, 
     return 0;
 }
 
-int nas_inherit_epochs(const config *c, study *st, const trial_job *job)
+/* nas.child_epochs resolved: -1 is a third of train.epochs (at least 1)
+ * under the fifo scheduler, the trial's budget (0) under any other. */
+static int child_epochs(const config *c)
+{
+    if (c->nas_child_epochs >= 0)
+        return c->nas_child_epochs;
+    return strcmp(c->scheduler, "fifo") ? 0 : (c->epochs + 2) / 3;
+}
+
+void nas_inherit_adjust(config *c, study *st, const trial_job *job)
 {
     char path[640];
     int who;
-    if (!c->nas_inherit || c->nas_child_epochs <= 0 || !parent_state(st, job, path, sizeof path, &who))
-        return c->epochs;
-    return c->nas_child_epochs;
+    if (!c->nas_inherit)
+        return;
+    int ce = child_epochs(c);
+    if (job->parent < 0) {
+        int se = c->nas_seed_epochs >= 0 ? c->nas_seed_epochs : ce;
+        if (se > 0)
+            c->epochs = se;
+        return;
+    }
+    if (!parent_state(st, job, path, sizeof path, &who))
+        return;
+    if (ce > 0)
+        c->epochs = ce;
+    c->lr *= c->nas_child_lr_scale;
+    if (c->nas_child_warmup > 0) { /* the fresh optimizer restarts gently on inherited weights */
+        if (!strcmp(c->schedule, "cosine") || !strcmp(c->schedule, "constant"))
+            snprintf(c->schedule, sizeof c->schedule, "%s",
+                     !strcmp(c->schedule, "cosine") ? "warmup_cosine" : "warmup_constant");
+        if (!strncmp(c->schedule, "warmup_", 7)) {
+            c->warmup = c->nas_child_warmup;
+            snprintf(c->warmup_unit, sizeof c->warmup_unit, "steps");
+        }
+    }
 }
 
 static void record(study *st, int number, int parent, const char *from, const char *what, int exact)
@@ -167,4 +198,75 @@ int nas_inherit_save(const trial_job *job, const session *s, const config *cfg, 
     int rc = session_save(s, ini, path, err);
     free(ini);
     return rc;
+}
+
+/* Marks trial n's state as kept: n itself and, for a reused result, the
+ * trial that trained it. */
+static void keep_state(study *st, int n, unsigned char *keep, int cap)
+{
+    if (n < 0 || n >= cap)
+        return;
+    keep[n] = 1;
+    char from[32];
+    if (study_trial_attr_get(st, n, "reused_from", from, sizeof from) == 1) {
+        long q = strtol(from, NULL, 10);
+        if (q >= 0 && q < cap)
+            keep[q] = 1;
+    }
+}
+
+int nas_inherit_cleanup(study *st, const config *c, int *removed, int *kept, tl_err *err)
+{
+    *removed = *kept = 0;
+    if (!c->nas_inherit)
+        return 0;
+    trial *t = NULL;
+    int nt = 0, rc = study_trials(st, &t, &nt, err);
+    if (rc)
+        return rc;
+    int cap = 0;
+    for (int k = 0; k < nt; k++)
+        cap = t[k].number + 1 > cap ? t[k].number + 1 : cap;
+    unsigned char *keep = calloc((size_t)cap + 1, 1);
+    if (!keep) {
+        study_trials_free(t, nt);
+        return tl_fail(err, TL_ERUNTIME, "out of memory");
+    }
+    /* the evolution's population (the last P evaluated trials by number,
+     * hpo/sampler_evolution.c) and the parents of trials still in flight */
+    int members = 0;
+    for (int k = nt - 1; k >= 0; k--) {
+        const trial *x = &t[k];
+        if (x->state == TRIAL_RUNNING || x->state == TRIAL_WAITING)
+            keep_state(st, x->parent, keep, cap);
+        else if ((x->state == TRIAL_COMPLETE || x->state == TRIAL_PRUNED || x->state == TRIAL_PAUSED) &&
+                 isfinite(x->value) && members < c->nas_population) {
+            members++;
+            keep_state(st, x->number, keep, cap);
+        }
+    }
+    study_trials_free(t, nt);
+    const char *dir = study_get_config(st)->state_dir;
+    DIR *d = opendir(dir);
+    if (!d) {
+        free(keep);
+        return 0; /* no state directory: nothing saved */
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int n, len = 0;
+        if (sscanf(e->d_name, "nas-%d.state%n", &n, &len) != 1 || e->d_name[len] || n < 0)
+            continue;
+        if (n < cap && keep[n]) {
+            (*kept)++;
+            continue;
+        }
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0)
+            (*removed)++;
+    }
+    closedir(d);
+    free(keep);
+    return 0;
 }

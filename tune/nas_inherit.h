@@ -2,8 +2,9 @@
  * search (`nas.inherit = true`, issue 19): a child that the evolution
  * sampler made by mutating a parent starts from the parent's trained
  * weights, carried across the shape change by a morphism (nn/morph.h),
- * and trains nas.child_epochs epochs (0: the trial's budget, as any
- * trial; with asha the scheduler's budget).
+ * and trains nas.child_epochs epochs (default: a third of train.epochs;
+ * 0: the trial's budget, as any trial; with asha the scheduler's budget),
+ * the random first population nas.seed_epochs (default: as a child).
  *
  * Where the parent's state lives: when a trial of an inheriting study
  * completes (or is pruned), its trainer and config are saved with the
@@ -23,6 +24,9 @@
  *   {"parent": P, "from": "scratch", "why": "state of trial P is gone"}
  * report/report_family.c draws the family tree from them.
  *
+ * When the run ends, nas_inherit_cleanup deletes the states no later child
+ * can need (see there).
+ *
  * Does not: sample, pick parents, or transform optimizer moments.
  */
 #ifndef TL_TUNE_NAS_INHERIT_H
@@ -40,10 +44,19 @@
  * (train != 0).  Returns 0, or TL_EINPUT "SOURCE: nas.inherit: ...". */
 int nas_inherit_check(const config *c, const space *sp, int train, tl_err *err);
 
-/* The epochs a new trial of c trains: nas.child_epochs for a child
- * (parent >= 0) whose parent's state is on disk, else c->epochs.
- * Cannot fail. */
-int nas_inherit_epochs(const config *c, study *st, const trial_job *job);
+/* Sets the budget and lr of a new trial of c: a child (parent >= 0)
+ * whose parent's state is on disk trains nas.child_epochs (when > 0; -1,
+ * the default: a third of train.epochs rounded up with the fifo
+ * scheduler, the trial's budget with any other) at
+ * train.lr * nas.child_lr_scale, warming up over nas.child_warmup steps
+ * when > 0 (a cosine or constant schedule becomes warmup_cosine or
+ * warmup_constant; a warmup_* schedule gets that length); a trial
+ * without a parent (the random
+ * first population) trains nas.seed_epochs (when > 0; -1, the default:
+ * as a child); anything else
+ * (a child whose parent's state is gone) keeps c as it is.  A no-op
+ * unless c->nas_inherit.  Cannot fail. */
+void nas_inherit_adjust(config *c, study *st, const trial_job *job);
 
 /* Fills the new session s of trial job (built from cfg over d) from its
  * parent's saved state through the morphism, and records the
@@ -57,5 +70,14 @@ int nas_inherit_apply(study *st, const trial_job *job, session *s, const task_da
  * nas-N.state for its children.  Returns 0 or TL_ERUNTIME naming the
  * file. */
 int nas_inherit_save(const trial_job *job, const session *s, const config *cfg, tl_err *err);
+
+/* At the end of a run: deletes the <state_dir>/nas-N.state files no later
+ * child can inherit from, keeping those of the evolution's population
+ * (the last nas.population evaluated trials; for a reused result, the
+ * trial that trained it) and of the parents of trials still running, so
+ * a resumed or extended study still inherits.  *removed and *kept count
+ * the files.  A no-op unless c->nas_inherit.  Returns 0, or TL_ERUNTIME
+ * (memory, storage) with err filled. */
+int nas_inherit_cleanup(study *st, const config *c, int *removed, int *kept, tl_err *err);
 
 #endif

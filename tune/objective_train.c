@@ -127,7 +127,7 @@ static tstate *trial_state(objective_train *to, study *st, const trial_job *job,
     if (!rc && to->base->max_budget > 0)
         c.epochs = (int)ceil(to->base->max_budget);
     if (!rc)
-        c.epochs = nas_inherit_epochs(&c, st, job); /* nas.child_epochs for an inheriting child */
+        nas_inherit_adjust(&c, st, job); /* nas.child_epochs, seed_epochs, child_lr_scale */
     ts = rc ? NULL : tstate_new(&c, to->data, &err);
     if (ts && c.nas_inherit && nas_inherit_apply(st, job, &ts->s, to->data, &err)) {
         tstate_free(ts);
