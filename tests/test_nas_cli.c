@@ -178,6 +178,34 @@ Test(nas_cli, evolution_on_spirals_keeps_the_budget_reuses_repeats_and_finds_the
     cli_free(&r);
 }
 
+/* A study that tunes a width beside the learning rate (random sampler, no
+ * size budget, one objective) is a hyperparameter study: no Pareto front in
+ * its summary and no architecture-search section in its report (issue 16). */
+Test(nas_cli, a_width_tuned_beside_the_learning_rate_is_not_an_architecture_search)
+{
+    cli_write_in(dir, "width.ini",
+                 "[data]\ndataset = spirals\nsamples = 300\nclasses = 3\n"
+                 "[model]\ntype = mlp\nlayers = 1\nhidden = 16\n"
+                 "[train]\noptimizer = adamw\nlr = 3e-2\nbatch_size = 64\nepochs = 2\nseed = 1\nthreads = 1\n"
+                 "[study]\nname = width\ntrials = 4\nsampler = random\nseed = 3\n"
+                 "[space]\nmodel.hidden = choice(8, 16, 32)\ntrain.lr = loguniform(1e-3, 1e-1)\n");
+    cli_out r = cli_run(dir, "run width.ini --set study.storage=width.db --json");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cJSON *sum = cli_last_json(r.out);
+    cr_assert_null(cJSON_GetObjectItem(sum, "pareto_front"), "%s", r.out);
+    cr_assert_null(strstr(r.out, "Pareto front"), "%s", r.out);
+    cJSON_Delete(sum);
+    cli_free(&r);
+    r = cli_run(dir, "report width.db -o wrep");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    char path[160];
+    snprintf(path, sizeof path, "%s/wrep/index.html", dir);
+    char *html = cli_slurp(path);
+    cr_assert_null(strstr(html, "Architecture search"), "a width study got a NAS section");
+    free(html);
+    cli_free(&r);
+}
+
 Test(nas_cli, tiny_gpt_never_trains_heads_that_do_not_divide_d_model)
 {
     char path[128];

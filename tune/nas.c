@@ -67,6 +67,8 @@ int nas_setup(nas_ctx *n, const config *c, const task_data *d, const space *sp, 
     for (int i = 0; i < sp->n; i++)
         n->arch |= is_shape_key(sp->p[i].name);
     n->arch |= !strcmp(sc->sampler, "evolution");
+    n->front = !strcmp(sc->sampler, "evolution") || n->second != NAS_SECOND_NONE || n->max_params > 0 ||
+               n->max_flops > 0;
     if (!d && (n->max_params > 0 || n->max_flops > 0 || n->second != NAS_SECOND_NONE))
         return tl_fail(err, TL_EINPUT, "%s: %s: needs objective.type = train (the model defines it)", c->source,
                        n->max_params > 0 ? "nas.max_params" : n->max_flops > 0 ? "nas.max_flops" : "nas.objectives");
@@ -296,6 +298,8 @@ int nas_finish(nas_ctx *n, study *st, FILE *out, cJSON *json, tl_err *err)
         fprintf(out, "reused results: %d trials repeated an evaluated architecture (not trained again)\n", reused);
     if (json)
         cJSON_AddNumberToObject(json, "reused", reused);
+    if (!n->front)
+        goto done;
     int nf = 0;
     if ((rc = pareto_front(f, m, 2, idx, &nf, err)))
         goto done;

@@ -21,7 +21,10 @@
  *   - with nas.objectives = "val_loss, params" (or "..., flops") the
  *     evolution sampler's tournaments pick by Pareto rank of (metric,
  *     params), and the run ends by printing the Pareto front, stored as
- *     the study attribute "pareto_front".
+ *     the study attribute "pareto_front" (so shown in the report's
+ *     "Architecture search" section) -- for the evolution sampler, a second
+ *     objective or a size budget, not for a study that tunes a shape key
+ *     beside other hyperparameters.
  *
  *   - with nas.inherit = true (checked here: evolution sampler and an
  *     architecture key needed), children start from their parent's weights:
@@ -48,6 +51,9 @@ typedef struct nas_ctx {
     const config *base;       /* borrowed: the run's config */
     const task_data *data;    /* borrowed; NULL for function and command objectives */
     int arch;                 /* 1: an architecture search (see above) */
+    int front;                /* 1: the summary has a Pareto front: the evolution sampler,
+                                 a second objective or a size budget (a study that only
+                                 tunes a width beside other hyperparameters has none) */
     long max_params;          /* nas.max_params; 0: no limit */
     double max_flops;         /* forward FLOPs per token (GPT) or sample (MLP); 0: no limit
                                  (no config key yet: set by C callers) */
@@ -86,7 +92,7 @@ double nas_cost(void *ud, const space *sp, const double *values);
 
 /* End of a run: reads the study back and, for an architecture search,
  * prints to out (when not NULL) the rejected candidates by reason, the
- * number of reused results and the Pareto front of the metric against
+ * number of reused results and (n->front) the Pareto front of the metric against
  * parameters (or FLOPs); stores the front as the study attribute
  * "pareto_front" ([{"trial", "value", "params"|"flops"}, ...], ascending
  * cost) and, when json is not NULL, adds "rejected", "reused" and
