@@ -149,7 +149,7 @@ if ov:
               + "  " + drivers.get(s, ""))
     print()
 if cpu:
-    print("CPU time per trial (ms, tunelab, all threads of the process; same trials)")
+    print("CPU time per trial (ms, all threads of the process, same trials; Optuna: python's process_time)")
     for s in cpu:
         print("%-14s " % s + " ".join("%10s" % fmt(cpu[s][n]) if n in cpu[s] else "%10s" % "-" for n in ns))
     print()
@@ -187,6 +187,19 @@ if any((f, p) in reg for f in funcs for _, p in peers):
                 a, b = ov[s][n], ov[p][n]
                 print("overhead %-7s n=%-5d %8.3g ms vs Optuna %8.3g ms: %s" % (
                     s, n, a, b, "below" if a < b else "NOT below"))
+    print()
+if "optuna-tpe" in ov:
+    print("GP overhead beside Optuna's default TPE (wall ms; CPU ms; ratio of CPU, ours / Optuna's)")
+    for s in ("bayes-ei", "bayes-logei"):
+        if s not in ov:
+            continue
+        for n in sorted(set(ov[s]) & set(ov["optuna-tpe"])):
+            a, b = ov[s][n], ov["optuna-tpe"][n]
+            ca, cb = cpu.get(s, {}).get(n), cpu.get("optuna-tpe", {}).get(n)
+            cr = "%.2f" % (ca / cb) if ca is not None and cb else "-"
+            print("overhead %-11s n=%-5d wall %8.3g vs %8.3g ms; CPU %8s vs %8s ms; CPU ratio %s: %s" % (
+                s, n, a, b, fmt(ca) if ca is not None else "-", fmt(cb) if cb is not None else "-",
+                cr, "below" if ca is not None and cb and ca < cb else "NOT below"))
     print()
 print("drivers: " + ", ".join("%s=%s" % kv for kv in sorted(drivers.items())) +
       "  (study: ask/tell on SQLite; direct: sampler vtable; optuna: in-memory ask/tell)")
