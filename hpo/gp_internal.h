@@ -89,21 +89,18 @@ GP_VEC_FN static inline void gp_matern52_row(const double *x, const double *XT, 
     for (int q = 0; q < D; q++) {
         const double *col = XT + (size_t)q * ld;
         double xq = x[q], w = il2[q];
-        #pragma omp simd
         for (int i = 0; i < n; i++) {
             double d = xq - col[i];
             k[i] += d * d * w;
         }
     }
     if (e) {
-        #pragma omp simd
         for (int i = 0; i < n; i++) {
             double s = SQRT5 * sqrt(k[i]), ex = gp_exp_neg(-s);
             e[i] = sf2 * (5.0 / 3.0) * (1.0 + s) * ex;
             k[i] = sf2 * (1.0 + s + s * s / 3.0) * ex;
         }
     } else {
-        #pragma omp simd
         for (int i = 0; i < n; i++) {
             double s = SQRT5 * sqrt(k[i]);
             k[i] = sf2 * (1.0 + s + s * s / 3.0) * gp_exp_neg(-s);
