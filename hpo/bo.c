@@ -32,6 +32,7 @@
 #define DESIGN_STREAM 0xB0DE51ULL
 
 #define PRUNE_MIN_N 256 /* observations from which raw candidates are pruned (score_raw) */
+#define PRUNE_SEED 64   /* candidates scored exactly to set the pruning threshold */
 
 static const double pert_scale[3] = {0.05, 5e-3, 5e-4};
 
@@ -321,33 +322,49 @@ static int keep_candidate(void *ctx, int j, double mu, double var_upper)
 
 /* Scores the R encoded candidates (b->rawe) into rmu, rvar, racq.  With
  * PRUNE_MIN_N observations or more and an acquisition that grows with the
- * variance (EI, log-EI, UCB: not PI), the first GP_PRED_CHUNK candidates
- * are scored exactly, the n_starts-th best of them becomes a threshold,
- * and the others pay for their variance only while their acquisition
- * bound reaches it (gp_predict_keep): whatever can reach the top n_starts
- * is scored exactly, the rest get -1e300 (pick's fallback then sees them
- * in index order).  Below that, or for PI, every candidate exactly. */
+ * variance (EI, log-EI, UCB: not PI), a seed set is scored exactly: the
+ * first PRUNE_SEED perturbations of the best observations (after the R0
+ * Sobol points; they hold the best candidates once the model knows where
+ * the optimum is, so their n_starts-th best is a high bar), or the first
+ * GP_PRED_CHUNK candidates when there are too few perturbations.  Its
+ * n_starts-th best acquisition becomes a threshold, and the others pay for
+ * their variance only while their acquisition bound reaches it
+ * (gp_predict_keep): whatever can reach the top n_starts is scored
+ * exactly, the rest get -1e300 (pick's fallback then sees them in index
+ * order).  Below that, or for PI, every candidate exactly. */
 static void score_raw(bo *b, int R, double best)
 {
-    int D = b->D, R1 = GP_PRED_CHUNK < R ? GP_PRED_CHUNK : R;
+    int D = b->D, R0 = b->cfg.raw_samples, s0 = 0, s1 = GP_PRED_CHUNK < R ? GP_PRED_CHUNK : R;
     b->last_pruned = 0;
-    if (b->g.n < PRUNE_MIN_N || b->cfg.acq == ACQ_PI || R1 == R || b->cfg.n_starts < 1) {
+    if (b->g.n < PRUNE_MIN_N || b->cfg.acq == ACQ_PI || s1 == R || b->cfg.n_starts < 1) {
         gp_predict(&b->g, b->rawe, R, b->rmu, b->rvar);
         for (int j = 0; j < R; j++)
             b->racq[j] = acq_of(b, b->rmu[j], b->rvar[j], best);
         return;
     }
-    gp_predict(&b->g, b->rawe, R1, b->rmu, b->rvar);
-    for (int j = 0; j < R1; j++) {
-        b->racq[j] = acq_of(b, b->rmu[j], b->rvar[j], best);
-        b->order[j] = j;
+    if (R - R0 >= PRUNE_SEED && PRUNE_SEED >= b->cfg.n_starts) {
+        s0 = R0;
+        s1 = R0 + PRUNE_SEED;
     }
-    int k = b->cfg.n_starts < R1 ? b->cfg.n_starts : R1;
-    qsort_r(b->order, (size_t)R1, sizeof *b->order, by_acq_desc, b->racq);
+    int ns = s1 - s0;
+    gp_predict(&b->g, b->rawe + (size_t)s0 * D, ns, b->rmu + s0, b->rvar + s0);
+    for (int j = s0; j < s1; j++) {
+        b->racq[j] = acq_of(b, b->rmu[j], b->rvar[j], best);
+        b->order[j - s0] = j;
+    }
+    int k = b->cfg.n_starts < ns ? b->cfg.n_starts : ns;
+    qsort_r(b->order, (size_t)ns, sizeof *b->order, by_acq_desc, b->racq);
     prune_ctx c = {b, best, b->racq[b->order[k - 1]]};
-    gp_predict_keep(&b->g, b->rawe + (size_t)R1 * D, R - R1, b->rmu + R1, b->rvar + R1,
-                    keep_candidate, &c);
-    for (int j = R1; j < R; j++) {
+    if (s0 > 0) /* the candidates before the seed set */
+        gp_predict_keep(&b->g, b->rawe, s0, b->rmu, b->rvar, keep_candidate, &c);
+    if (s1 < R)
+        gp_predict_keep(&b->g, b->rawe + (size_t)s1 * D, R - s1, b->rmu + s1, b->rvar + s1,
+                        keep_candidate, &c);
+    for (int j = 0; j < R; j++) {
+        if (j == s0) {
+            j = s1 - 1;
+            continue;
+        }
         b->last_pruned += isnan(b->rvar[j]);
         b->racq[j] = isnan(b->rvar[j]) ? -1e300 : acq_of(b, b->rmu[j], b->rvar[j], best);
     }

@@ -60,7 +60,8 @@ typedef struct bo_config {
     int n_init;       /* initial Sobol points; 0: max(5, 2d + 2) */
     int raw_samples;  /* Sobol candidates per suggestion (default 2048) */
     int n_starts;     /* local optimizations (default 5) */
-    int local_maxeval;/* L-BFGS evaluations per local start (default 80) */
+    int local_maxeval;/* L-BFGS evaluations per local start (default 80; at most 40 from 256
+                       * observations, hpo/bo_local.c) */
     int prior;        /* enum gp_prior (default GP_PRIOR_GAMMA) */
 } bo_config;
 

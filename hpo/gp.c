@@ -85,8 +85,9 @@ int gp_reserve(gp *g, int cap, tl_err *err)
     double *K = malloc(sizeof *K * c2), *E = malloc(sizeof *E * c2);
     double *L = malloc(sizeof *L * c2), *Ki = malloc(sizeof *Ki * c2);
     double *alpha = malloc(sizeof *alpha * cap), *work = malloc(sizeof *work * work_size(cap, g->maxthreads));
-    if (!X || !y || !K || !E || !L || !Ki || !alpha || !work) {
-        free(X); free(y); free(K); free(E); free(L); free(Ki); free(alpha); free(work);
+    double *XT = malloc(sizeof *XT * (size_t)cap * g->D);
+    if (!X || !y || !K || !E || !L || !Ki || !alpha || !work || !XT) {
+        free(X); free(y); free(K); free(E); free(L); free(Ki); free(alpha); free(work); free(XT);
         return tl_fail(err, TL_ERUNTIME, "gp: out of memory for %d points", cap);
     }
     if (g->n) {
@@ -94,8 +95,8 @@ int gp_reserve(gp *g, int cap, tl_err *err)
         memcpy(y, g->y, sizeof *y * g->n);
     }
     free(g->X); free(g->y); free(g->K); free(g->E); free(g->L); free(g->Kinv);
-    free(g->alpha); free(g->work);
-    g->X = X; g->y = y; g->K = K; g->E = E; g->L = L; g->Kinv = Ki;
+    free(g->alpha); free(g->work); free(g->XT);
+    g->X = X; g->XT = XT; g->xt_n = 0; g->y = y; g->K = K; g->E = E; g->L = L; g->Kinv = Ki;
     g->alpha = alpha; g->work = work;
     g->cap = cap;
     g->fact_ok = g->kinv_ok = 0;
@@ -107,7 +108,7 @@ void gp_free(gp *g)
     if (!g)
         return;
     free(g->X); free(g->y); free(g->theta); free(g->K); free(g->E); free(g->L);
-    free(g->Kinv); free(g->alpha); free(g->work);
+    free(g->Kinv); free(g->alpha); free(g->work); free(g->XT);
     memset(g, 0, sizeof *g);
 }
 
@@ -134,6 +135,7 @@ int gp_set_data(gp *g, const double *X, const double *y, int n, tl_err *err)
     g->ystd = sd;
     g->n = n;
     g->fact_ok = 0;
+    g->xt_n = 0;
     memcpy(g->X, X, sizeof *X * (size_t)n * g->D);
     for (int i = 0; i < n; i++)
         g->y[i] = (y[i] - mean) / sd;
@@ -397,7 +399,8 @@ int gp_fit(gp *g, const gp_fit_opts *o, rng *r, tl_err *err)
  * of points b.. b + mb - 1, whose means are in mean, by forward substitution in blocks
  * of PRUNE_ROWS rows: after each block, sf2 minus the squares summed so far
  * bounds a column's variance from above, and a column that keep() refuses
- * at that bound is dropped (var NAN).  Columns move within Ks; pos (mb)
+ * at that bound is dropped (var NAN) before the rows below the block are
+ * updated, so a dropped column costs only its block's triangular solves.  Columns move within Ks; pos (mb)
  * and ss (mb) are scratch.  Cannot fail. */
 static void chunk_var_pruned(gp *g, double *Ks, int b, int mb, const double *mean, double *var,
                              double sf2, int *pos, double *ss, gp_keep_fn keep, void *ctx)
@@ -412,9 +415,6 @@ static void chunk_var_pruned(gp *g, double *Ks, int b, int mb, const double *mea
         const double *Lb = g->L + (size_t)r0 * ld + r0;
         cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, nb, na, 1.0,
                     Lb, ld, Ks + r0, n);
-        if (rest > 0)
-            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, rest, na, nb, -1.0, Lb + nb, ld,
-                        Ks + r0, n, 1.0, Ks + r0 + nb, n);
         for (int q = 0; q < na; q++) {
             const double *v = Ks + (size_t)q * n + r0;
             for (int i = 0; i < nb; i++)
@@ -431,12 +431,16 @@ static void chunk_var_pruned(gp *g, double *Ks, int b, int mb, const double *mea
             var[b + pos[q]] = NAN; /* move the last active column here */
             na--;
             if (q != na) {
-                memcpy(Ks + (size_t)q * n + r0 + nb, Ks + (size_t)na * n + r0 + nb,
-                       sizeof *Ks * (size_t)rest);
+                memcpy(Ks + (size_t)q * n + r0, Ks + (size_t)na * n + r0,
+                       sizeof *Ks * (size_t)(nb + rest)); /* the block's solution too: the update below reads it */
                 pos[q] = pos[na];
                 ss[q] = ss[na];
             }
         }
+        /* the rows below the block, for the columns kept only */
+        if (na > 0)
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, rest, na, nb, -1.0, Lb + nb, ld,
+                        Ks + r0, n, 1.0, Ks + r0 + nb, n);
     }
     for (int q = 0; q < na; q++)
         var[b + pos[q]] = sf2 - ss[q] > 0.0 ? sf2 - ss[q] : 0.0;
@@ -452,6 +456,8 @@ void gp_predict_keep(gp *g, const double *Xs, int m, double *mean, double *var, 
     double sf2 = exp(g->theta[D]), c = g->theta[D + 2];
     int nchunks = (m + GP_PRED_CHUNK - 1) / GP_PRED_CHUNK;
     int nt = g->nthreads < g->maxthreads ? g->nthreads : g->maxthreads;
+    if (n >= GP_VEC_MIN_N)
+        gp_sync_xt(g);
     /* each thread its own slice of work; BLAS inside the region runs on
      * the calling thread */
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nchunks > 1 && n >= 32)
@@ -460,10 +466,16 @@ void gp_predict_keep(gp *g, const double *Xs, int m, double *mean, double *var, 
         double e, ss[GP_PRED_CHUNK];
         double *Ks = g->work + (size_t)omp_get_thread_num() * GP_PRED_CHUNK * g->cap;
         int mb = m - b < GP_PRED_CHUNK ? m - b : GP_PRED_CHUNK;
-        for (int j = 0; j < mb; j++)
+        for (int j = 0; j < mb; j++) {
+            if (n >= GP_VEC_MIN_N) {
+                gp_matern52_row(Xs + (size_t)(b + j) * D, g->XT, ld, n, D, il2, sf2,
+                                Ks + (size_t)j * n, NULL);
+                continue;
+            }
             for (int i = 0; i < n; i++)
                 Ks[(size_t)j * n + i] =
                     gp_matern52(Xs + (size_t)(b + j) * D, g->X + (size_t)i * D, il2, D, sf2, &e);
+        }
         cblas_dgemv(CblasRowMajor, CblasNoTrans, mb, n, 1.0, Ks, n, g->alpha, 1, 0.0, mean + b, 1);
         for (int j = 0; j < mb; j++)
             mean[b + j] += c;
@@ -491,6 +503,7 @@ void gp_predict(gp *g, const double *Xs, int m, double *mean, double *var)
 
 void gp_inverse(gp *g)
 {
+    gp_sync_xt(g); /* gp_predict1's kernel rows, before its threads share g */
     if (g->kinv_ok) /* explicit inverse once per factorization (kept by gp_update): then
                      * each prediction is one symmetric matrix-vector product */
         return;
@@ -514,9 +527,16 @@ void gp_predict1(gp *g, const double *x, double *mean, double *var, double *dmea
     double *kx = g->work + (size_t)(tid < g->maxthreads ? tid : 0) * GP_PRED_CHUNK * g->cap;
     double *ex = kx + n, *v = ex + n;
     double mu = g->theta[D + 2];
-    for (int i = 0; i < n; i++) {
-        kx[i] = gp_matern52(x, g->X + (size_t)i * D, il2, D, sf2, &ex[i]);
-        mu += kx[i] * g->alpha[i];
+    if (n >= GP_VEC_MIN_N) {
+        gp_sync_xt(g);
+        gp_matern52_row(x, g->XT, ld, n, D, il2, sf2, kx, ex);
+        for (int i = 0; i < n; i++)
+            mu += kx[i] * g->alpha[i];
+    } else {
+        for (int i = 0; i < n; i++) {
+            kx[i] = gp_matern52(x, g->X + (size_t)i * D, il2, D, sf2, &ex[i]);
+            mu += kx[i] * g->alpha[i];
+        }
     }
     gp_inverse(g);
     cblas_dsymv(CblasColMajor, CblasLower, n, 1.0, g->Kinv, ld, kx, 1, 0.0, v, 1);

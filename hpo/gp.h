@@ -56,6 +56,8 @@ typedef struct gp {
     int cap;          /* rows allocated */
     int n;            /* rows in use */
     double *X;        /* (cap, D) inputs, row-major */
+    double *XT;       /* (D, cap) the same inputs transposed, valid for rows [0, xt_n) */
+    int xt_n;
     double *y;        /* (cap) standardized targets */
     double ymean, ystd;
     double *theta;    /* (GP_NTHETA(D)) current hyperparameters */
@@ -131,7 +133,7 @@ void gp_predict_keep(gp *g, const double *Xs, int m, double *mean, double *var, 
                      void *ctx);
 
 /* Computes the explicit inverse gp_predict1 uses, unless it is valid
- * already.  Cannot fail. */
+ * already, and brings the transposed inputs up to date.  Cannot fail. */
 void gp_inverse(gp *g);
 
 /* Posterior at one point x (D) with gradients: *mean, *var, and when dmean

@@ -36,6 +36,8 @@ static int extend_one(gp *g, const double *x, double ys)
 {
     int n = g->n, D = g->D, ld = g->cap;
     memcpy(g->X + (size_t)n * D, x, sizeof *x * D);
+    if (g->xt_n > n) /* row n of the transposed copy is stale now */
+        g->xt_n = n;
     g->y[n] = ys;
     g->n = n + 1;
     double il2[D];
@@ -100,6 +102,8 @@ int gp_append(gp *g, const double *x, double ys, tl_err *err)
         if (rc)
             return rc;
         memcpy(g->X + (size_t)n * g->D, x, sizeof *x * g->D);
+        if (g->xt_n > n)
+            g->xt_n = n;
         g->y[n] = ys;
         g->n = n + 1;
         return gp_set_theta(g, g->theta, err);

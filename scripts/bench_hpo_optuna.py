@@ -10,9 +10,12 @@ CmaEsSampler(), RandomSampler(), each with seed=SEED.
 
 Prints the same tab-separated rows as bench_hpo:
   regret   FUNCTION SAMPLER SEED R25 R50 optuna
-  overhead SAMPLER N MS optuna
+  overhead SAMPLER N MS optuna CPU_MS
 where MS is the median wall time of ask + tell over the 20 trials before
-trial N (hartmann6, seed 0).  Does not judge the numbers.
+trial N (hartmann6, seed 0) and CPU_MS the median CPU time of the process
+over the same trials (time.process_time: steadier than MS on a shared
+machine, and what bench_hpo's own CPU column measures).  Does not judge
+the numbers.
 """
 import argparse
 import math
@@ -75,18 +78,19 @@ SAMPLERS = {
 def run(fname, sname, seed, trials):
     f, dom, _ = FUNCS[fname]
     study = optuna.create_study(direction="minimize", sampler=SAMPLERS[sname](seed))
-    vals, dts = [], []
+    vals, dts, cpus = [], [], []
     for _ in range(trials):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         tr = study.ask()
         x = [tr.suggest_float("x%d" % i, lo, hi) for i, (lo, hi) in enumerate(dom)]
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         v = f(x)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         study.tell(tr, v)
         dts.append((t1 - t0) + (time.perf_counter() - t2))
+        cpus.append((c1 - c0) + (time.process_time() - c2))
         vals.append(v)
-    return vals, dts
+    return vals, dts, cpus
 
 
 def main():
@@ -112,17 +116,18 @@ def main():
         fstar = FUNCS[fname][2]
         for sname in samplers:
             for seed in range(a.seeds):
-                vals, _ = run(fname, sname, seed, a.trials)
+                vals, _, _ = run(fname, sname, seed, a.trials)
                 print("regret\t%s\t%s\t%d\t%.6g\t%.6g\toptuna" % (
                     fname, sname, seed, min(vals[:half]) - fstar, min(vals) - fstar), flush=True)
     if a.overhead != "none":
         ns = [int(n) for n in a.overhead.split(",")]
         for sname in samplers:
-            _, dts = run("hartmann6", sname, 0, max(ns))
+            _, dts, cpus = run("hartmann6", sname, 0, max(ns))
             for n in ns:
                 w = sorted(dts[max(0, n - 20):n])
-                print("overhead\t%s\t%d\t%.3f\toptuna" % (sname, n, 1e3 * w[len(w) // 2]),
-                      flush=True)
+                wc = sorted(cpus[max(0, n - 20):n])
+                print("overhead\t%s\t%d\t%.3f\toptuna\t%.3f" % (
+                    sname, n, 1e3 * w[len(w) // 2], 1e3 * wc[len(wc) // 2]), flush=True)
 
 
 if __name__ == "__main__":

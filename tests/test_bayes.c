@@ -2,14 +2,17 @@
  * finds Branin's minimum, replays by seed, gives parallel workers distinct
  * points, keeps failed trials out of the GP without suggesting them again,
  * wastes no trial on repeated integer/categorical cells, maximizes, and
- * rejects bad options. */
+ * rejects bad options; past PRUNE_MIN_N observations the pruned candidate
+ * scoring still ranks the best candidates exactly. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hpo/acq.h"
 #include "hpo/bo.h"
+#include "hpo/bo_internal.h"
 #include "hpo/sampler.h"
 #include "hpo/sampler_bayes.h"
 #include "hpo/study.h"
@@ -332,4 +335,51 @@ Test(bayes, writes_its_settings_as_study_attributes_at_open)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
+}
+
+/* From 256 observations score_raw scores a seed set exactly and lets the
+ * other raw candidates stop their variance once their bound cannot reach
+ * its n_starts-th best: the candidates it ranks first must be the best by
+ * the exact acquisition, with the exact values, and every dropped one
+ * must be below the bar. */
+Test(bayes, pruned_candidate_scoring_keeps_the_best_candidates_exact)
+{
+    enum { N = 300, d = 3 };
+    bo_param p[d] = {{BO_FLOAT, 0}, {BO_FLOAT, 0}, {BO_FLOAT, 0}};
+    bo_config c;
+    bo_config_default(&c);
+    c.acq = ACQ_EI;
+    bo b;
+    cr_assert_eq(bo_init(&b, d, p, &c, 3, NULL), 0);
+    static double U[(N + 1) * d], y[N + 1];
+    int obs[N + 1] = {0};
+    rng r;
+    rng_seed(&r, 11, 0);
+    for (int i = 0; i < N; i++) {
+        double *u = U + i * d;
+        for (int k = 0; k < d; k++)
+            u[k] = rng_uniform(&r);
+        y[i] = sin(7 * u[0]) * cos(5 * u[1]) + (u[2] - 0.3) * (u[2] - 0.3);
+    }
+    cr_assert_eq(bo_suggest(&b, U, y, obs, N, N, &r, U + N * d, NULL), 0);
+    cr_assert_eq(b.last_phase, 1);
+    cr_assert_gt(b.last_pruned, 0, "nothing was pruned");
+    int R = bo_nraw_total(&b);
+    double *mu = malloc(sizeof *mu * R), *var = malloc(sizeof *var * R), best = HUGE_VAL;
+    gp_predict(&b.g, b.rawe, R, mu, var);
+    for (int i = 0; i < b.g.n; i++)
+        best = b.g.y[i] < best ? b.g.y[i] : best;
+    double bar = b.racq[b.order[c.n_starts - 1]];
+    for (int j = 0; j < R; j++) {
+        double sd = var[j] > BO_VAR_FLOOR ? sqrt(var[j]) : sqrt(BO_VAR_FLOOR);
+        double a = acq_eval(c.acq, mu[j], sd, best, c.xi, c.beta, NULL, NULL);
+        if (b.racq[j] == -1e300) /* dropped: could not reach the bar */
+            cr_assert_lt(a, bar, "dropped candidate %d has %g >= %g", j, a, bar);
+        else
+            cr_assert(fabs(b.racq[j] - a) <= 1e-9 * (1 + fabs(a)), "candidate %d: %g vs exact %g",
+                      j, b.racq[j], a);
+    }
+    free(mu);
+    free(var);
+    bo_free(&b);
 }

@@ -1,6 +1,8 @@
 /* tests/test_gp.c: GP posterior and objective against numpy, analytic
  * gradients against central differences, hyperparameter fit (irrelevant
- * dimension, reproducibility), rank-one append, errors.  And the bayes
+ * dimension, reproducibility), rank-one append, errors; from GP_VEC_MIN_N
+ * rows the vectorized kernel (gp_exp_neg, gp_matern52_row) against libm and
+ * the scalar kernel, and its transposed inputs kept in step.  And the bayes
  * engine's model read back (hpo/bo.h: bo_fit, bo_predict, bo_lengthscale):
  * a categorical's one-hot inputs, bad input, and that reading the model
  * between suggestions does not change them.  (That bo_fit is bo_suggest's
@@ -12,6 +14,7 @@
 
 #include "hpo/bo.h"
 #include "hpo/gp.h"
+#include "hpo/gp_internal.h"
 #include "hpo/sobol.h"
 
 /* Reference from /usr/bin/python3 + numpy 1.24:
@@ -317,6 +320,102 @@ Test(gp, pruned_prediction_keeps_exact_variances_and_drops_only_what_the_bound_a
     }
     cr_assert_gt(dropped, 0);
     gp_free(&g);
+}
+
+/* gp_exp_neg, the exp of the vectorized kernel rows: within 3 ulp of
+ * libm's over the range the kernel uses, 1 at 0, tiny and not negative
+ * past the underflow clamp. */
+Test(gp, vectorized_exp_is_within_a_few_ulp_of_libm)
+{
+    double worst = 0.0;
+    for (int i = 0; i <= 200000; i++) {
+        double x = -707.0 * i / 200000.0 - 1e-7 * (i % 11);
+        double a = gp_exp_neg(x), b = exp(x), e = fabs(a - b) / b;
+        worst = e > worst ? e : worst;
+    }
+    cr_assert_lt(worst, 3 * 2.220446049250313e-16, "max relative error %g", worst);
+    cr_assert_eq(gp_exp_neg(0.0), 1.0);
+    cr_assert(gp_exp_neg(-900.0) >= 0.0 && gp_exp_neg(-900.0) < 1e-300);
+}
+
+/* gp_matern52_row (transposed inputs) against gp_matern52, point by point:
+ * the kernel and its gradient factor to a few ulp. */
+Test(gp, vectorized_kernel_rows_equal_the_scalar_kernel)
+{
+    enum { N = 301, D = 3 };
+    static double X[N * D], XT[D * N], k[N], e[N], k2[N];
+    double y[N], il2[D] = {1 / 0.04, 1 / 0.3, 1 / 2.0}, x[D] = {0.3, 0.6, 0.1}, sf2 = 1.7;
+    smooth_data(N, X, y, 0);
+    X[0] = x[0], X[1] = x[1], X[2] = x[2]; /* distance 0 */
+    for (int i = 0; i < N; i++)
+        for (int q = 0; q < D; q++)
+            XT[q * N + i] = X[i * D + q];
+    gp_matern52_row(x, XT, N, N, D, il2, sf2, k, e);
+    gp_matern52_row(x, XT, N, N, D, il2, sf2, k2, NULL);
+    for (int i = 0; i < N; i++) {
+        double er, kr = gp_matern52(x, X + i * D, il2, D, sf2, &er);
+        cr_assert(fabs(k[i] - kr) <= 4e-16 * kr + 1e-300, "k[%d] %.17g vs %.17g", i, k[i], kr);
+        cr_assert(fabs(e[i] - er) <= 4e-16 * er + 1e-300, "e[%d] %.17g vs %.17g", i, e[i], er);
+        cr_assert_eq(k[i], k2[i], "k[%d] with and without e", i);
+    }
+}
+
+/* From GP_VEC_MIN_N rows predictions use the vectorized kernel and the
+ * transposed inputs: predict1's gradients still match central
+ * differences, its variance matches gp_predict's (inverse against
+ * triangular solve), and rows appended or replaced by gp_update after a
+ * prediction (the transposed copy then stale) give the posterior of a
+ * fresh factorization. */
+Test(gp, from_the_vector_threshold_predictions_and_updates_stay_exact)
+{
+    enum { N = GP_VEC_MIN_N + 20, M = N + 6 };
+    static double X[M * 3], y[M];
+    smooth_data(M, X, y, 0);
+    double th[6] = {log(0.2), log(0.3), log(0.5), log(1.0), log(1e-4), 0.0};
+    gp a, b;
+    cr_assert_eq(gp_init(&a, 3, M + 8, NULL), 0);
+    cr_assert_eq(gp_init(&b, 3, M + 8, NULL), 0);
+    cr_assert_eq(gp_set_data(&a, X, y, N, NULL), 0);
+    cr_assert_eq(gp_set_theta(&a, th, NULL), 0);
+    double xt[3][3] = {{0.5, 0.5, 0.5}, {0.05, 0.9, 0.3}, {0.7, 0.2, 0.95}};
+    double m0, v0, dm0[3], dv0[3], mp[3], vp[3];
+    gp_predict(&a, &xt[0][0], 3, mp, vp);
+    for (int j = 0; j < 3; j++) {
+        gp_predict1(&a, xt[j], &m0, &v0, dm0, dv0);
+        cr_assert(fabs(m0 - mp[j]) < 1e-9 && fabs(v0 - vp[j]) < 1e-8, "point %d: predict1 %g %g, predict %g %g",
+                  j, m0, v0, mp[j], vp[j]);
+        for (int k = 0; k < 3; k++) {
+            double h = 1e-6, xp[3], xm[3], m1, v1, m2, v2;
+            memcpy(xp, xt[j], sizeof xp);
+            memcpy(xm, xt[j], sizeof xm);
+            xp[k] += h;
+            xm[k] -= h;
+            gp_predict1(&a, xp, &m1, &v1, NULL, NULL);
+            gp_predict1(&a, xm, &m2, &v2, NULL, NULL);
+            double nm = (m1 - m2) / (2 * h), nv = (v1 - v2) / (2 * h);
+            cr_assert(fabs(dm0[k] - nm) <= 1e-5 + 1e-4 * fabs(nm), "dmean[%d][%d] %g vs %g", j, k, dm0[k], nm);
+            cr_assert(fabs(dv0[k] - nv) <= 1e-5 + 1e-4 * fabs(nv), "dvar[%d][%d] %g vs %g", j, k, dv0[k], nv);
+        }
+    }
+    for (int f = 0; f < 2; f++) /* fantasies after a prediction: the transposed copy goes stale */
+        cr_assert_eq(gp_append(&a, xt[f], 0.1 * f, NULL), 0);
+    cr_assert_eq(gp_update(&a, X, y, M, th, NULL), 0); /* fantasies replaced by new rows */
+    cr_assert_eq(gp_set_data(&b, X, y, M, NULL), 0);
+    cr_assert_eq(gp_set_theta(&b, th, NULL), 0);
+    double ma[3], va[3], mb[3], vb[3];
+    gp_predict(&a, &xt[0][0], 3, ma, va);
+    gp_predict(&b, &xt[0][0], 3, mb, vb);
+    for (int j = 0; j < 3; j++) {
+        cr_assert(fabs(ma[j] - mb[j]) < 1e-9, "mean %d: %g vs %g", j, ma[j], mb[j]);
+        cr_assert(fabs(va[j] - vb[j]) < 1e-9, "var %d: %g vs %g", j, va[j], vb[j]);
+        double m1, v1, m2, v2;
+        gp_predict1(&a, xt[j], &m1, &v1, NULL, NULL);
+        gp_predict1(&b, xt[j], &m2, &v2, NULL, NULL);
+        cr_assert(fabs(m1 - m2) < 1e-9 && fabs(v1 - v2) < 1e-8, "predict1 %d: %g %g vs %g %g", j, m1, v1,
+                  m2, v2);
+    }
+    gp_free(&a);
+    gp_free(&b);
 }
 
 Test(gp, bad_input_is_an_error_and_free_is_safe)
