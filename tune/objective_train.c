@@ -166,8 +166,10 @@ static int train_until(hook_ctx *h, tstate *ts, const trial_job *job, int until,
 }
 
 /* The study metric after training (test_accuracy: the test set's, when the
- * run is final and has one; then also the test_accuracy and test_loss
- * attributes). */
+ * run is final and has one).  Every run that ends or pauses with a test
+ * set records the test_accuracy and test_loss attributes of the weights it
+ * ends with (complete, pruned, paused at a rung or cut by a budget), so a
+ * trial picked at any point has its own test figure without a retrain. */
 static double final_value(const objective_train *to, study *st, int number, tstate *ts)
 {
     trainer *tr = &ts->s.tr;
@@ -189,13 +191,13 @@ static double final_value(const objective_train *to, study *st, int number, tsta
     }
     int final = tr->status == TRAIN_COMPLETED || tr->status == TRAIN_EARLY_STOPPED;
     double tl = NAN, ta = NAN;
-    if (final && session_test(&ts->s) && !trainer_evaluate(tr, session_test(&ts->s), &tl, &ta, &err)) {
+    if (session_test(&ts->s) && !trainer_evaluate(tr, session_test(&ts->s), &tl, &ta, &err)) {
         char buf[64];
         snprintf(buf, sizeof buf, "%.6g", ta);
         study_trial_attr_set(st, number, "test_accuracy", buf, NULL);
         snprintf(buf, sizeof buf, "%.6g", tl);
         study_trial_attr_set(st, number, "test_loss", buf, NULL);
-        if (to->metric == METRIC_TEST_ACCURACY)
+        if (final && to->metric == METRIC_TEST_ACCURACY)
             value = ta;
     }
     return value;

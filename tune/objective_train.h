@@ -7,8 +7,9 @@
  * (pruned), pause (the session is kept as the trial's state, in memory or
  * saved as a checkpoint), exploit (PBT: copy another trial's trainer, take
  * the new hyperparameters, go on).  A diverged trial fails with its reason.
- * Completed trials get attributes test_accuracy/test_loss (where a test set
- * exists), params, epochs, train_flops (tune/nas.h: nas_train_flops),
+ * Every run that ends or pauses (complete, pruned, paused) records
+ * test_accuracy/test_loss of its current weights where a test set exists;
+ * trained trials also get params, epochs, train_flops (tune/nas.h: nas_train_flops),
  * seconds, status.  With nas.inherit a new child starts from its parent's
  * morphed weights and a finished trial leaves its state for its children
  * (tune/nas_inherit.h).
