@@ -288,11 +288,19 @@ static int check_definition(const config *base, const compare_opts *o, tl_err *e
                      "-o DIR, or the config and budget it was made with",
                      o->dir, path, k + 1, a, b);
     } else if (!stored) {
-        FILE *f = fopen(path, "w");
+        /* a temporary file renamed into place: two compares starting in one
+         * folder never read a half-written definition */
+        char tmp[640];
+        snprintf(tmp, sizeof tmp, "%s.%ld", path, (long)getpid());
+        FILE *f = fopen(tmp, "w");
         if (!f || fputs(now, f) < 0)
-            rc = tl_fail(err, TL_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
+            rc = tl_fail(err, TL_ERUNTIME, "%s: cannot write: %s", tmp, strerror(errno));
         if (f && fclose(f) && !rc)
-            rc = tl_fail(err, TL_ERUNTIME, "%s: cannot write", path);
+            rc = tl_fail(err, TL_ERUNTIME, "%s: cannot write", tmp);
+        if (!rc && rename(tmp, path))
+            rc = tl_fail(err, TL_ERUNTIME, "%s: cannot write: %s", path, strerror(errno));
+        if (rc)
+            remove(tmp);
     }
     free(stored);
     free(now);
