@@ -397,3 +397,22 @@ Test(compare, bad_input_is_refused_with_status_2_naming_it)
     cr_assert(strstr(r.err, "random seed 0: finished before, kept"), "%s", r.err);
     cli_free(&r);
 }
+
+Test(compare, seconds_unit_stops_once_the_wall_budget_is_counted)
+{
+    cli_write_in(dir, "b.ini", BLOBS);
+    cli_out r = cli_run(dir, "compare b.ini --methods random --seeds 1 --budget 0.3 --unit seconds -o out --json "
+                             "--quiet");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cli_free(&r);
+    char db[300];
+    snprintf(db, sizeof db, "%s/out/random-s0.db", dir);
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(h, "SELECT value FROM study_attrs WHERE key = 'budget_seconds'", -1, &q, NULL);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW, "the study counted its seconds");
+    cr_assert_geq(sqlite3_column_double(q, 0), 0.3, "it ended because the budget was used, not before");
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+}
