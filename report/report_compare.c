@@ -134,7 +134,10 @@ char *report_compare_table(const cmp_input *in, const cmp_stats *st)
             fprintf(f, " | %8.4f [%8.4f, %8.4f] %4.2f", x->median, x->q1, x->q3, x->mean_rank);
         }
         const cmp_cell *t = &st->test[m];
-        fprintf(f, " | %.4f [%.4f, %.4f]\n", t->median, t->q1, t->q3);
+        if (t->n > 0)
+            fprintf(f, " | %.4f [%.4f, %.4f] (%d seeds)\n", t->median, t->q1, t->q3, t->n);
+        else
+            fprintf(f, " | - (no test set)\n");
     }
     fprintf(f, "# win rate at 100%% (row beats column over seed pairs; * : p < %.2f, exact two-sided "
                "Mann-Whitney U; others within seed noise)\n%-10s",
@@ -284,7 +287,10 @@ static char *html_page(const cmp_input *in, const cmp_stats *st, int figs)
             const cmp_cell *x = &st->check[c * M + m];
             fprintf(f, "<td>%.4f [%.4f, %.4f]</td><td>%.2f</td>", x->median, x->q1, x->q3, x->mean_rank);
         }
-        fprintf(f, "<td>%.4f [%.4f, %.4f]</td></tr>\n", st->test[m].median, st->test[m].q1, st->test[m].q3);
+        if (st->test[m].n > 0)
+            fprintf(f, "<td>%.4f [%.4f, %.4f]</td></tr>\n", st->test[m].median, st->test[m].q1, st->test[m].q3);
+        else
+            fprintf(f, "<td>-</td></tr>\n");
     }
     fprintf(f, "</table>\n<h2>Win rate at 100%% of the budget</h2>\n<p>Row beats column: the share of seed "
                "pairs where the row's best value is better (ties count half).  Grey: p &ge; %.2f by the "
