@@ -4,7 +4,7 @@
  * tables and win rates), sha's bracket size for a budget, equal-budget
  * accounting (every run trains exactly the budget's epochs, pruned, paused
  * and PBT-copied epochs included, the trial running at the end cut), the
- * trials unit, a killed compare resumed (finished runs kept, the same
+ * trials unit, hpo's max_reports through ask / report / tell, a killed compare resumed (finished runs kept, the same
  * numbers as an uninterrupted one), the pages, and each bad input refused
  * with exit status 2 and no finished run lost.  A tiny MLP on synthetic
  * blobs keeps each run well under a second. */
@@ -415,4 +415,73 @@ Test(compare, seconds_unit_stops_once_the_wall_budget_is_counted)
     cr_assert_geq(sqlite3_column_double(q, 0), 0.3, "it ended because the budget was used, not before");
     sqlite3_finalize(q);
     sqlite3_close(h);
+}
+
+/* ---- hpo's resource limit, by hand through ask / report / tell ---- */
+
+#include "hpo/study.h"
+#include "tests/space_util.h"
+#include "tests/study_util.h"
+
+Test(compare, study_max_reports_cuts_the_running_trial_and_then_says_done)
+{
+    tl_err err = {0};
+    space sp;
+    su_space(&sp, "x", "uniform(0, 1)", NULL);
+    char db[200];
+    snprintf(db, sizeof db, "%s/limit.db", dir);
+    study_config c = su_config("limit", db);
+    c.trials = 100;
+    c.max_budget = 5;
+    c.max_reports = 12;
+    study *s;
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    int ran[8] = {0}, ntr = 0, decision = DECIDE_CONTINUE;
+    trial_job job;
+    while (!study_ask(s, &job, &err) && job.kind == JOB_NEW) {
+        cr_assert_lt(ntr, 8);
+        int step = 1;
+        for (; step <= 5; step++) {
+            cr_assert_eq(study_report(s, job.number, step, job.values[0], step, &decision, NULL, &err), 0, "%s",
+                         err.msg);
+            if (decision == DECIDE_STOP)
+                break;
+        }
+        ran[ntr++] = step > 5 ? 5 : step;
+        cr_assert_eq(study_tell(s, job.number, decision == DECIDE_STOP ? TRIAL_PRUNED : TRIAL_COMPLETE,
+                                job.values[0], NULL, &err), 0, "%s", err.msg);
+    }
+    cr_assert_eq(job.kind, JOB_DONE);
+    cr_assert_eq(ntr, 3, "5 + 5 + 2 reports");
+    cr_assert_eq(ran[0], 5);
+    cr_assert_eq(ran[1], 5);
+    cr_assert_eq(ran[2], 2, "the third trial is cut at the report that used the budget up");
+    cr_assert_eq(study_reports_used(s), 12);
+    char buf[16];
+    cr_assert_eq(study_trial_attr_get(s, 2, STUDY_ATTR_BUDGET_CUT, buf, sizeof buf), 1);
+    cr_assert_eq(study_trial_attr_get(s, 1, STUDY_ATTR_BUDGET_CUT, buf, sizeof buf), 0);
+    study_close(s);
+    /* a budget used up by a trial's last epoch: that trial completes, uncut */
+    snprintf(db, sizeof db, "%s/limit10.db", dir);
+    c = su_config("limit10", db);
+    c.trials = 100;
+    c.max_budget = 5;
+    c.max_reports = 10;
+    cr_assert_eq(study_open(&s, &c, &sp, &err), 0, "%s", err.msg);
+    ntr = 0;
+    while (!study_ask(s, &job, &err) && job.kind == JOB_NEW) {
+        cr_assert_lt(ntr, 8);
+        for (int step = 1; step <= 5; step++) {
+            cr_assert_eq(study_report(s, job.number, step, job.values[0], step, &decision, NULL, &err), 0, "%s",
+                         err.msg);
+            cr_assert_eq(decision, DECIDE_CONTINUE, "trial %d step %d", job.number, step);
+        }
+        cr_assert_eq(study_tell(s, job.number, TRIAL_COMPLETE, job.values[0], NULL, &err), 0, "%s", err.msg);
+        ntr++;
+    }
+    cr_assert_eq(job.kind, JOB_DONE);
+    cr_assert_eq(ntr, 2);
+    cr_assert_eq(study_trial_attr_get(s, 1, STUDY_ATTR_BUDGET_CUT, buf, sizeof buf), 0, "reached its target: not cut");
+    study_close(s);
+    space_free(&sp);
 }
