@@ -21,5 +21,6 @@ int cmd_importance(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_lr_find(int argc, char **argv);
 int cmd_pbt_replay(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 #endif

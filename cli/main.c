@@ -27,6 +27,7 @@ static const command COMMANDS[] = {
     {"dashboard", cmd_dashboard, "serve a live dashboard of study databases (read-only)"},
     {"schedule", cmd_schedule, "print (and plot) the learning-rate schedule of a config"},
     {"lr-find", cmd_lr_find, "learning-rate range test"},
+    {"compare", cmd_compare, "run tuning methods at equal budget over seeds and compare them"},
     {"pbt-replay", cmd_pbt_replay, "retrain from scratch with the schedule of a PBT study's best member"},
 };
 #define NCOMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))

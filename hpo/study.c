@@ -180,10 +180,12 @@ static int ask_once(study *s, trial_job *job, int *reused, tl_err *err)
     int rc = 0, number = -1;
     if ((rc = study_write_begin(s, err)))
         return rc;
-    if ((rc = study_requeue_dead(s, err)) || (rc = check_failures(s, err)) ||
-        (rc = ask_waiting(s, job, &how, &number, err)))
+    if ((rc = study_requeue_dead(s, err)) || (rc = check_failures(s, err)))
         goto fail;
-    if (number < 0) {
+    int spent = study_budget_spent(s); /* max_reports, max_seconds: DONE */
+    if (!spent && (rc = ask_waiting(s, job, &how, &number, err)))
+        goto fail;
+    if (number < 0 && !spent) {
         study_sched_ctx(s, &ctx);
         if ((rc = s->sch.vt->next(s->sch.self, &ctx, &how, err)))
             goto fail;
@@ -272,6 +274,9 @@ int study_report(study *s, int number, int step, double value, double budget_use
         rc = TL_EINPUT;
         goto fail;
     }
+    double seen;
+    if (trial_inter_at(t, step, &seen))
+        study_budget_repeat(s); /* a step trained again counts again */
     if (trial_set_inter(t, step, value)) {
         rc = tl_fail(err, TL_ERUNTIME, "study: out of memory");
         goto fail;
@@ -289,6 +294,14 @@ int study_report(study *s, int number, int step, double value, double budget_use
         rc = tl_fail(err, TL_ERUNTIME, "scheduler %s: exploit of trial %d, which does not exist",
                      s->sch.vt->name, src);
         goto fail;
+    }
+    /* the study's resource limit reached: cut a trial short of its target */
+    if ((dec == DECIDE_EXPLOIT || (dec == DECIDE_CONTINUE && !(t->budget >= s->meta[number].target - 1e-9))) &&
+        study_budget_spent(s)) {
+        dec = DECIDE_STOP;
+        src = -1;
+        if ((rc = study_trial_attr_set(s, number, STUDY_ATTR_BUDGET_CUT, "1", err)))
+            goto fail;
     }
     if ((rc = study_tx_commit(s, err)))
         goto fail;
@@ -541,6 +554,7 @@ int study_open_custom(study **out, const study_config *cfg, const space *sp,
         study_tx_rollback(s);
         goto fail;
     }
+    study_budget_start(s);
     if ((rc = study_tx_commit(s, err)) ||
         (svt->write_attrs && (rc = svt->write_attrs(s->smp.self, s, err))))
         goto fail;

@@ -88,6 +88,19 @@ typedef struct study_config {
     double min_budget;         /* smallest resource a trial gets (epochs, steps); default 1 */
     double max_budget;         /* largest resource (fifo and median give every trial this); default 1 */
     int max_consecutive_failures; /* stop when the first N finished trials all failed; 0 = never; default 5 */
+    /* Resource limits of the whole study besides `trials` (0: none; see
+     * hpo/study_budget.c): max_reports caps the intermediate values stored
+     * over all trials (one per epoch trained by the training objective:
+     * epochs of pruned, paused and running trials count); max_seconds
+     * caps the wall seconds spent between study_open and the asks,
+     * reports and tells of this study, summed over processes (study
+     * attribute STUDY_ATTR_BUDGET_SECONDS).  Once a limit is reached,
+     * study_ask hands out DONE and a report of a trial short of its target
+     * answers DECIDE_STOP (the trial ends PRUNED with trial attribute
+     * STUDY_ATTR_BUDGET_CUT = 1): the trial is cut at the epoch that
+     * exhausts the budget.  Defaults 0. */
+    double max_reports;
+    double max_seconds;
     char state_dir[512];       /* where paused trials' states are saved when the objective can save
                                   them; "" -> "<storage>.states" */
 
@@ -146,6 +159,9 @@ typedef struct study_config {
  *                         run lost with its process is not counted); absent
  *                         for a trial that ran once (finished - started). */
 #define STUDY_ATTR_PAUSED_AT "paused_at"
+#define STUDY_ATTR_BUDGET_SECONDS "budget_seconds"
+#define STUDY_ATTR_BUDGET_CUT "budget_cut"
+#define STUDY_ATTR_BUDGET_REPEATS "budget_repeats"
 #define STUDY_ATTR_RUN_SECONDS "run_seconds"
 
 /* Fills c with the defaults listed above (name empty).  Cannot fail. */
@@ -314,6 +330,12 @@ int study_counts(study *s, int *counts);
 
 /* Resource used by every trial together (sum of trial budgets). */
 double study_budget_used(study *s);
+
+/* The measures max_reports and max_seconds limit (hpo/study_budget.c):
+ * intermediate values stored over all trials, and wall seconds counted so
+ * far.  Refreshes from storage first.  Cannot fail. */
+long study_reports_used(study *s);
+double study_seconds_used(study *s);
 
 /* Borrowed views; valid until study_close. */
 const space *study_space(const study *s);

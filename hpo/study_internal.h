@@ -70,6 +70,9 @@ struct study {
     int nstops, cap_stops;
     stop_note *done;          /* (ndone) committed, not yet released and announced */
     int ndone, cap_done;
+    double budget_seconds;    /* wall seconds counted (max_seconds), up to budget_mark */
+    double budget_mark;       /* when they were last counted (study_now) */
+    long budget_repeats;      /* reports that replaced a stored step (max_reports) */
     const struct study_remote_vt *remote; /* non-NULL: a remote study (hpo/study_remote.h) */
     void *remote_ud;
 };
@@ -114,6 +117,22 @@ int study_write_trial(study *s, int number, tl_err *err);
 /* Calls the progress callback, if any, with ev.  Lock NOT held (it takes
  * it to read the callback). */
 void study_emit(study *s, const study_event *ev);
+
+/* ---- study_budget.c ---- */
+
+/* Loads the seconds counted by earlier processes and starts the clock.
+ * Inside the open's transaction.  Cannot fail (absent: 0). */
+void study_budget_start(study *s);
+
+/* Counts a report that replaced the value of a step already reported
+ * (stored when max_reports is set).  Lock held, inside a write
+ * transaction.  Cannot fail. */
+void study_budget_repeat(study *s);
+
+/* Counts the seconds since the last call (storing them when max_seconds
+ * is set) and returns 1 when max_reports or max_seconds is reached, else
+ * 0.  Lock held, inside a write transaction. */
+int study_budget_spent(study *s);
 
 /* ---- study_claim.c ---- */
 
