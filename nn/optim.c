@@ -159,14 +159,15 @@ double optim_clip_grad_norm(optim *o, float *grads, double max_norm)
     return norm;
 }
 
-/* SGD on one run.  mode: 0 plain (no momentum), 1 first momentum step
- * (b = d), 2 momentum, and +3 for Nesterov. */
-static void sgd_run(float *restrict p, const float *restrict g, float *restrict b,
-                    size_t n, float lr, float wd, float mu, int mode)
+/* SGD over [0, n) of one run, serially (the caller splits the work).
+ * mode: 0 plain (no momentum), 1 first momentum step (b = d), 2 momentum,
+ * and +3 for Nesterov. */
+static void sgd_span(float *restrict p, const float *restrict g, float *restrict b,
+                     size_t n, float lr, float wd, float mu, int mode)
 {
     switch (mode) {
     case 0:
-        #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+        #pragma omp simd
         for (size_t i = 0; i < n; i++) {
             float d = g[i] + wd * p[i];
             b[i] = d;
@@ -175,7 +176,7 @@ static void sgd_run(float *restrict p, const float *restrict g, float *restrict 
         break;
     case 1:
     case 4:
-        #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+        #pragma omp simd
         for (size_t i = 0; i < n; i++) {
             float d = g[i] + wd * p[i];
             b[i] = d;
@@ -183,7 +184,7 @@ static void sgd_run(float *restrict p, const float *restrict g, float *restrict 
         }
         break;
     case 2:
-        #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+        #pragma omp simd
         for (size_t i = 0; i < n; i++) {
             float d = g[i] + wd * p[i];
             float bb = mu * b[i] + d;
@@ -192,7 +193,7 @@ static void sgd_run(float *restrict p, const float *restrict g, float *restrict 
         }
         break;
     case 5:
-        #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+        #pragma omp simd
         for (size_t i = 0; i < n; i++) {
             float d = g[i] + wd * p[i];
             float bb = mu * b[i] + d;
@@ -201,6 +202,16 @@ static void sgd_run(float *restrict p, const float *restrict g, float *restrict 
         }
         break;
     }
+}
+
+/* Thread th of nt's slice [*lo, *hi) of [0, n), cut at 16 floats (one
+ * cache line). */
+static void optim_slice(size_t n, size_t th, size_t nt, size_t *lo, size_t *hi)
+{
+    size_t lines = (n + 15) / 16;
+    size_t a = lines * th / nt * 16, e = lines * (th + 1) / nt * 16;
+    *lo = a < n ? a : n;
+    *hi = e < n ? e : n;
 }
 
 /* One AdamW element, in torch's operation order (addcdiv: p + (-step * m) /
@@ -289,11 +300,22 @@ void optim_step(optim *o, float *params, const float *grads, const optim_hparams
             if (h->nesterov)
                 mode += 3;
         }
-        for (int r = 0; r < o->nruns; r++) {
-            const optim_run *ru = &o->runs[r];
-            float wd = ru->decay ? (float)h->weight_decay : 0.0f;
-            sgd_run(params + ru->offset, grads + ru->offset, o->m + ru->offset, ru->size,
-                    (float)h->lr, wd, (float)h->momentum, mode);
+        const size_t n = o->n;
+        /* One region, fixed slices across runs, as for AdamW below. */
+        #pragma omp parallel if (n >= OPTIM_PAR_MIN)
+        {
+            size_t lo, hi;
+            optim_slice(n, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &lo, &hi);
+            for (int r = 0; r < o->nruns; r++) {
+                const optim_run *ru = &o->runs[r];
+                size_t a = ru->offset > lo ? ru->offset : lo;
+                size_t e = ru->offset + ru->size < hi ? ru->offset + ru->size : hi;
+                if (a >= e)
+                    continue;
+                float wd = ru->decay ? (float)h->weight_decay : 0.0f;
+                sgd_span(params + a, grads + a, o->m + a, e - a, (float)h->lr, wd,
+                         (float)h->momentum, mode);
+            }
         }
         /* Like torch, a step without momentum leaves no buffer behind: the
          * next momentum step starts it afresh from d. */
@@ -315,10 +337,9 @@ void optim_step(optim *o, float *params, const float *grads, const optim_hparams
          * not depend on the slicing or the thread count. */
         #pragma omp parallel if (n >= OPTIM_PAR_MIN)
         {
-            size_t nt = (size_t)omp_get_num_threads(), th = (size_t)omp_get_thread_num();
-            size_t lines = (n + 15) / 16;
-            size_t lo = lines * th / nt * 16, hi = lines * (th + 1) / nt * 16;
-            adamw_range(o, params, grads, lo < n ? lo : n, hi < n ? hi : n, &k, decay_mul);
+            size_t lo, hi;
+            optim_slice(n, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &lo, &hi);
+            adamw_range(o, params, grads, lo, hi, &k, decay_mul);
         }
     }
 }

@@ -4,11 +4,11 @@
  * What it does: SGD with momentum (optionally Nesterov) and AdamW, both with
  * PyTorch 1.13 semantics, and gradient clipping by global L2 norm.  Weight
  * decay applies only to tensors with nn_tensor.decay == 1; the decay mask is
- * resolved once at init into runs of consecutive tensors.  An SGD step is a
- * flat loop per run; an AdamW step is one pass over all N parameters in one
- * parallel region, each thread a fixed slice of [0, N) whatever runs it
- * crosses (OpenMP-parallel from OPTIM_PAR_MIN elements, serial below so
- * small models do not pay for a thread team).  The compiler vectorizes the
+ * resolved once at init into runs of consecutive tensors.  A step (SGD or
+ * AdamW) is one pass over all N parameters in one parallel region, each
+ * thread a fixed slice of [0, N) whatever runs it crosses (OpenMP-parallel
+ * from OPTIM_PAR_MIN elements, serial below so small models do not pay for
+ * a thread team).  The compiler vectorizes the
  * SGD loops; AdamW's blocks of 8 use AVX where available (same bits as the
  * scalar formula, so the slicing changes no result).
  *
