@@ -242,7 +242,7 @@ static int build_gpt(nn_model **m, int max_batch, rng *r, tl_err *err)
     return gpt_create(&c, max_batch, r, m, err);
 }
 
-/* The kernel path the model's last forward took: "plain" or "split". */
+/* The kernel path the model's last forward took: "plain", "split" or "serial". */
 static const char *path_taken(const nn_model *m)
 {
     int p = mlp_config_of(m) ? mlp_last_path(m) : gpt_last_path(m);
@@ -460,7 +460,7 @@ static void usage(FILE *f)
             "usage: bench_train (--workload mlp32|mlp128|mlp1024|gpt|epoch | --sgemm | --corename |\n"
             "                    --describe)\n"
             "                   [--threads N] [--quick] [--repeats N] [--epochs N] [--no-ftz]\n"
-            "                   [--fmnist DIR] [--path auto|plain|split]\n"
+            "                   [--fmnist DIR] [--path auto|plain|split|serial]\n"
             "  --threads N   OpenMP and OpenBLAS threads (default: OMP_NUM_THREADS)\n"
             "  --quick       1 repeat of >= 10 steps (a smoke test)\n"
             "  --repeats N   timed repeats (default 5)\n"
@@ -503,9 +503,10 @@ int main(int argc, char **argv)
             o.workload = val, i++;
         else if (!strcmp(a, "--path") && val) {
             o.path = !strcmp(val, "auto") ? NN_PATH_AUTO : !strcmp(val, "plain") ? NN_PATH_PLAIN
-                   : !strcmp(val, "split") ? NN_PATH_SPLIT : -1;
+                   : !strcmp(val, "split") ? NN_PATH_SPLIT
+                   : !strcmp(val, "serial") ? NN_PATH_SERIAL : -1;
             if (o.path < 0) {
-                fprintf(stderr, "bench_train: --path: '%s' is not auto, plain or split\n", val);
+                fprintf(stderr, "bench_train: --path: '%s' is not auto, plain, split or serial\n", val);
                 return 2;
             }
             i++;

@@ -68,13 +68,13 @@ const float *mlp_logits(const nn_model *m);
  * splits the batch when each thread gets at least MLP_SPLIT_MIN_ROWS
  * samples: below that every thread would pack every weight matrix for a
  * few rows (on a 2-core AMD EPYC, Zen 3: split/plain 0.87 at 16 rows per
- * thread, 1.20 at 64, 1.27 at 512).  Ignored if m is not an MLP or path is
- * out of range. */
+ * thread, 1.20 at 64, 1.27 at 512).  SERIAL (nn/ops.h) only when set.
+ * Ignored if m is not an MLP or path is out of range. */
 #define MLP_SPLIT_MIN_ROWS 32
 void mlp_set_path(nn_model *m, int path);
 
-/* The path the last forward took: NN_PATH_PLAIN or NN_PATH_SPLIT
- * (NN_PATH_AUTO before any forward, or if m is not an MLP). */
+/* The path the last forward took: NN_PATH_PLAIN, NN_PATH_SPLIT or
+ * NN_PATH_SERIAL (NN_PATH_AUTO before any forward, or if m is not an MLP). */
 int mlp_last_path(const nn_model *m);
 
 /* Parses "relu" or "gelu" into *act.  Returns 0, or TL_EINPUT naming the

@@ -532,13 +532,13 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int *target
 
 const char *nn_path_str(int path)
 {
-    static const char *const names[NN_PATH_COUNT] = {"auto", "plain", "split"};
+    static const char *const names[NN_PATH_COUNT] = {"auto", "plain", "split", "serial"};
     return path >= 0 && path < NN_PATH_COUNT ? names[path] : "?";
 }
 
 int nn_split_threads(nn_split *sp, int path, int units, int min_units, size_t nparams)
 {
-    if (path == NN_PATH_PLAIN || omp_in_parallel() || units < 1)
+    if (path == NN_PATH_PLAIN || path == NN_PATH_SERIAL || omp_in_parallel() || units < 1)
         return 0;
     int nt = omp_get_max_threads();
     nt = nt > units ? units : nt;
@@ -558,6 +558,18 @@ int nn_split_threads(nn_split *sp, int path, int units, int min_units, size_t np
         sp->n = nt - 1;
     }
     return nt;
+}
+
+int nn_serial_begin(void)
+{
+    int nt = omp_get_max_threads();
+    omp_set_num_threads(1);
+    return nt;
+}
+
+void nn_serial_end(int threads)
+{
+    omp_set_num_threads(threads);
 }
 
 float *nn_split_grads(nn_split *sp, int t, size_t nparams)

@@ -156,12 +156,16 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int *target
  *                  gradients to their own buffers (nn_split), added to
  *                  thread 0's in thread order (same bits at the same
  *                  thread count; another count moves the last bits);
+ *   NN_PATH_SERIAL (MLP only; the GPT runs it as PLAIN) the forward and
+ *                  backward on the calling thread alone, single-threaded
+ *                  sgemms, no thread woken (the optimizer step still uses
+ *                  the team): the plain path's operations at one thread;
  *   NN_PATH_AUTO   (the default) SPLIT when more than one thread would run
  *                  and the batch and model fit the model's rule (a
  *                  function of shapes and thread count only, never of
- *                  timings), else PLAIN. */
-enum nn_path { NN_PATH_AUTO, NN_PATH_PLAIN, NN_PATH_SPLIT, NN_PATH_COUNT };
-/* "auto", "plain", "split"; "?" out of range. */
+ *                  timings), else PLAIN (never SERIAL). */
+enum nn_path { NN_PATH_AUTO, NN_PATH_PLAIN, NN_PATH_SPLIT, NN_PATH_SERIAL, NN_PATH_COUNT };
+/* "auto", "plain", "split", "serial"; "?" out of range. */
 const char *nn_path_str(int path);
 
 /* The split path runs on at most this many threads. */
@@ -185,6 +189,15 @@ typedef struct nn_split {
  * nparams floats when needed (the only allocation; 0 if it fails).
  * Called outside any parallel region (inside one: 0). */
 int nn_split_threads(nn_split *sp, int path, int units, int min_units, size_t nparams);
+
+/* The serial path's bracket: nn_serial_begin sets the calling thread's
+ * OpenMP thread count to 1, so the element-wise loops and the OpenMP
+ * OpenBLAS (which sizes its team by omp_get_max_threads()) run on this
+ * thread alone, and returns the count it replaced; nn_serial_end(that)
+ * restores it.  Outside any parallel region; a per-thread OpenMP setting,
+ * given back before the model's call returns. */
+int nn_serial_begin(void);
+void nn_serial_end(int threads);
 /* Thread t's buffer (t >= 1), zeroed over nparams floats. */
 float *nn_split_grads(nn_split *sp, int t, size_t nparams);
 /* Inside the split region, after a barrier: grads[i] += buffer 1 [i] +

@@ -8,6 +8,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <omp.h>
 #if defined(__AVX__)
 #include <immintrin.h>
 #endif
@@ -157,14 +159,15 @@ double optim_clip_grad_norm(optim *o, float *grads, double max_norm)
     return norm;
 }
 
-/* SGD on one run.  mode: 0 plain (no momentum), 1 first momentum step
- * (b = d), 2 momentum, and +3 for Nesterov. */
-static void sgd_run(float *restrict p, const float *restrict g, float *restrict b,
-                    size_t n, float lr, float wd, float mu, int mode)
+/* SGD over [0, n) of one run, serially (the caller splits the work).
+ * mode: 0 plain (no momentum), 1 first momentum step (b = d), 2 momentum,
+ * and +3 for Nesterov. */
+static void sgd_span(float *restrict p, const float *restrict g, float *restrict b,
+                     size_t n, float lr, float wd, float mu, int mode)
 {
     switch (mode) {
     case 0:
-        #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+        #pragma omp simd
         for (size_t i = 0; i < n; i++) {
             float d = g[i] + wd * p[i];
             b[i] = d;
@@ -173,7 +176,7 @@ static void sgd_run(float *restrict p, const float *restrict g, float *restrict 
         break;
     case 1:
     case 4:
-        #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+        #pragma omp simd
         for (size_t i = 0; i < n; i++) {
             float d = g[i] + wd * p[i];
             b[i] = d;
@@ -181,7 +184,7 @@ static void sgd_run(float *restrict p, const float *restrict g, float *restrict 
         }
         break;
     case 2:
-        #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+        #pragma omp simd
         for (size_t i = 0; i < n; i++) {
             float d = g[i] + wd * p[i];
             float bb = mu * b[i] + d;
@@ -190,7 +193,7 @@ static void sgd_run(float *restrict p, const float *restrict g, float *restrict 
         }
         break;
     case 5:
-        #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+        #pragma omp simd
         for (size_t i = 0; i < n; i++) {
             float d = g[i] + wd * p[i];
             float bb = mu * b[i] + d;
@@ -199,6 +202,16 @@ static void sgd_run(float *restrict p, const float *restrict g, float *restrict 
         }
         break;
     }
+}
+
+/* Thread th of nt's slice [*lo, *hi) of [0, n), cut at 16 floats (one
+ * cache line). */
+static void optim_slice(size_t n, size_t th, size_t nt, size_t *lo, size_t *hi)
+{
+    size_t lines = (n + 15) / 16;
+    size_t a = lines * th / nt * 16, e = lines * (th + 1) / nt * 16;
+    *lo = a < n ? a : n;
+    *hi = e < n ? e : n;
 }
 
 /* One AdamW element, in torch's operation order (addcdiv: p + (-step * m) /
@@ -215,23 +228,30 @@ static inline float adamw_one(float *restrict mp, float *restrict vp, float p, f
     return pi + (-step_size * mi) / (sqrtf(vi) / bc2_sqrt + eps);
 }
 
-static void adamw_run(float *restrict p, const float *restrict g, float *restrict m,
-                      float *restrict v, size_t n, float decay_mul, float b1, float omb1,
-                      float b2, float omb2, float step_size, float bc2_sqrt, float eps)
+/* The AdamW scalars of one step, in float as applied. */
+typedef struct adamw_k {
+    float decay_mul, b1, omb1, b2, omb2, step_size, bc2_sqrt, eps;
+} adamw_k;
+
+/* AdamW over [0, n) of one run, serially (the caller splits the work). */
+static void adamw_span(float *restrict p, const float *restrict g, float *restrict m,
+                       float *restrict v, size_t n, const adamw_k *k)
 {
+    const float decay_mul = k->decay_mul, b1 = k->b1, omb1 = k->omb1, b2 = k->b2,
+                omb2 = k->omb2, step_size = k->step_size, bc2_sqrt = k->bc2_sqrt, eps = k->eps;
     size_t i0 = 0;
 #if defined(__AVX__)
-    /* GCC vectorizes sqrtf only under -fno-math-errno (not in our flags):
-     * the errno branch of the call keeps the plain loop scalar, about 3x
-     * slower.  So blocks of 8 use AVX with the same correctly rounded IEEE
-     * operations in the same order as adamw_one (no FMA: -std=c11 keeps
-     * -ffp-contract=off), which gives the same bits as the scalar tail. */
+    /* Blocks of 8 use AVX with the same correctly rounded IEEE operations
+     * in the same order as adamw_one (no FMA: -std=c11 keeps
+     * -ffp-contract=off), which gives the same bits as the scalar tail, so
+     * where a span starts does not change any result.  The loop is bound
+     * by memory (7 floats moved per element), not by the divisions: a
+     * multiply by 1/bc2_sqrt measured no faster and would change bits. */
     const size_t nb = n / 8;
     const __m256 vdm = _mm256_set1_ps(decay_mul), vb1 = _mm256_set1_ps(b1),
                  vomb1 = _mm256_set1_ps(omb1), vb2 = _mm256_set1_ps(b2),
                  vomb2 = _mm256_set1_ps(omb2), vnstep = _mm256_set1_ps(-step_size),
                  vbc2 = _mm256_set1_ps(bc2_sqrt), veps = _mm256_set1_ps(eps);
-    #pragma omp parallel for schedule(static) if (n >= OPTIM_PAR_MIN)
     for (size_t b = 0; b < nb; b++) {
         const size_t i = b * 8;
         __m256 gi = _mm256_loadu_ps(g + i);
@@ -252,6 +272,24 @@ static void adamw_run(float *restrict p, const float *restrict g, float *restric
                          bc2_sqrt, eps);
 }
 
+/* AdamW over parameters [lo, hi), which may cross runs: each run's part
+ * with its decay factor. */
+static void adamw_range(const optim *o, float *params, const float *grads, size_t lo,
+                        size_t hi, const adamw_k *base, float decay_mul)
+{
+    for (int r = 0; r < o->nruns && lo < hi; r++) {
+        const optim_run *ru = &o->runs[r];
+        size_t a = ru->offset, e = ru->offset + ru->size;
+        if (e <= lo || a >= hi)
+            continue;
+        a = a > lo ? a : lo;
+        e = e < hi ? e : hi;
+        adamw_k k = *base;
+        k.decay_mul = ru->decay ? decay_mul : 1.0f;
+        adamw_span(params + a, grads + a, o->m + a, o->v + a, e - a, &k);
+    }
+}
+
 void optim_step(optim *o, float *params, const float *grads, const optim_hparams *h)
 {
     o->t++;
@@ -262,11 +300,22 @@ void optim_step(optim *o, float *params, const float *grads, const optim_hparams
             if (h->nesterov)
                 mode += 3;
         }
-        for (int r = 0; r < o->nruns; r++) {
-            const optim_run *ru = &o->runs[r];
-            float wd = ru->decay ? (float)h->weight_decay : 0.0f;
-            sgd_run(params + ru->offset, grads + ru->offset, o->m + ru->offset, ru->size,
-                    (float)h->lr, wd, (float)h->momentum, mode);
+        const size_t n = o->n;
+        /* One region, fixed slices across runs, as for AdamW below. */
+        #pragma omp parallel if (n >= OPTIM_PAR_MIN)
+        {
+            size_t lo, hi;
+            optim_slice(n, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &lo, &hi);
+            for (int r = 0; r < o->nruns; r++) {
+                const optim_run *ru = &o->runs[r];
+                size_t a = ru->offset > lo ? ru->offset : lo;
+                size_t e = ru->offset + ru->size < hi ? ru->offset + ru->size : hi;
+                if (a >= e)
+                    continue;
+                float wd = ru->decay ? (float)h->weight_decay : 0.0f;
+                sgd_span(params + a, grads + a, o->m + a, e - a, (float)h->lr, wd,
+                         (float)h->momentum, mode);
+            }
         }
         /* Like torch, a step without momentum leaves no buffer behind: the
          * next momentum step starts it afresh from d. */
@@ -277,13 +326,20 @@ void optim_step(optim *o, float *params, const float *grads, const optim_hparams
         double bc2 = 1.0 - pow(h->beta2, t);
         float step_size = (float)(h->lr / bc1);
         float bc2_sqrt = (float)sqrt(bc2);
-        for (int r = 0; r < o->nruns; r++) {
-            const optim_run *ru = &o->runs[r];
-            float decay_mul = ru->decay ? (float)(1.0 - h->lr * h->weight_decay) : 1.0f;
-            adamw_run(params + ru->offset, grads + ru->offset, o->m + ru->offset,
-                      o->v + ru->offset, ru->size, decay_mul, (float)h->beta1,
-                      (float)(1.0 - h->beta1), (float)h->beta2, (float)(1.0 - h->beta2),
-                      step_size, bc2_sqrt, (float)h->eps);
+        const adamw_k k = {.b1 = (float)h->beta1, .omb1 = (float)(1.0 - h->beta1),
+                           .b2 = (float)h->beta2, .omb2 = (float)(1.0 - h->beta2),
+                           .step_size = step_size, .bc2_sqrt = bc2_sqrt, .eps = (float)h->eps};
+        const float decay_mul = (float)(1.0 - h->lr * h->weight_decay);
+        const size_t n = o->n;
+        /* One pass over every parameter, in one parallel region: each
+         * thread takes a fixed slice of [0, n) (cut at 16 floats, one cache
+         * line), whatever runs it crosses.  Elementwise, so the bits do
+         * not depend on the slicing or the thread count. */
+        #pragma omp parallel if (n >= OPTIM_PAR_MIN)
+        {
+            size_t lo, hi;
+            optim_slice(n, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &lo, &hi);
+            adamw_range(o, params, grads, lo, hi, &k, decay_mul);
         }
     }
 }

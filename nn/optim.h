@@ -4,11 +4,13 @@
  * What it does: SGD with momentum (optionally Nesterov) and AdamW, both with
  * PyTorch 1.13 semantics, and gradient clipping by global L2 norm.  Weight
  * decay applies only to tensors with nn_tensor.decay == 1; the decay mask is
- * resolved once at init into runs of consecutive tensors, so a step is a few
- * flat loops (OpenMP-parallel above OPTIM_PAR_MIN elements, serial below so
- * small models do not pay for a thread team).  The compiler vectorizes the
- * SGD loops; AdamW's blocks of 8 use AVX where available, because sqrtf's
- * errno branch keeps GCC from vectorizing it (same bits either way).
+ * resolved once at init into runs of consecutive tensors.  A step (SGD or
+ * AdamW) is one pass over all N parameters in one parallel region, each
+ * thread a fixed slice of [0, N) whatever runs it crosses (OpenMP-parallel
+ * from OPTIM_PAR_MIN elements, serial below so small models do not pay for
+ * a thread team).  The compiler vectorizes the
+ * SGD loops; AdamW's blocks of 8 use AVX where available (same bits as the
+ * scalar formula, so the slicing changes no result).
  *
  *   SGD   (torch.optim.SGD, dampening 0):
  *         d = g + wd*p            (coupled L2 decay, decay tensors only)

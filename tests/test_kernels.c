@@ -12,6 +12,8 @@
  *     count, and at one thread the same bits as the plain path;
  *   - gradients accumulate over two backwards on both paths (the contract
  *     of nn_model's backward);
+ *   - the serial path (MLP) against the plain path at 2 threads within the
+ *     same tolerance, and bit for bit against the plain path at 1 thread;
  *   - AUTO picks the path by shapes and thread count only.
  * scripts/kernel_matrix.sh reruns this suite under every OpenBLAS kernel
  * family the CPU can execute. */
@@ -88,7 +90,9 @@ static run run_path(int kind, int path, int threads, int B)
         out.loss[k] = m->vt->forward(m, &b, 1, &r, NULL);
         m->vt->backward(m, &b, 0.5f);
     }
-    int want = path == NN_PATH_PLAIN ? NN_PATH_PLAIN : NN_PATH_SPLIT;
+    int want = path == NN_PATH_PLAIN    ? NN_PATH_PLAIN
+               : path == NN_PATH_SERIAL ? (is_gpt ? NN_PATH_PLAIN : NN_PATH_SERIAL)
+                                        : NN_PATH_SPLIT;
     cr_assert_eq(last_path(m, is_gpt), want, "kind %d, path %s at %d threads took %s", kind,
                  nn_path_str(path), threads, nn_path_str(last_path(m, is_gpt)));
     m->vt->forward(m, &b, 0, NULL, &out.hits);
@@ -153,6 +157,38 @@ Test(kernels, split_gives_the_same_bits_at_the_same_thread_count)
     omp_set_num_threads(2);
 }
 
+/* The serial path runs the plain path's operations on one thread: at 2
+ * threads it matches the plain path at 2 threads within the tolerance (the
+ * threaded sgemms may split sums elsewhere) and gives exactly the plain
+ * path's bits at 1 thread; it gives the same bits run after run, and the
+ * caller's thread count is back afterwards. */
+Test(kernels, serial_matches_plain_and_one_thread)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        int B = 37;
+        run p = run_path(kind, NN_PATH_PLAIN, 2, B), s = run_path(kind, NN_PATH_SERIAL, 2, B);
+        cr_assert_eq(omp_get_max_threads(), 2, "serial path left %d threads",
+                     omp_get_max_threads());
+        run s2 = run_path(kind, NN_PATH_SERIAL, 2, B), p1 = run_path(kind, NN_PATH_PLAIN, 1, B);
+        for (int k = 0; k < 2; k++)
+            cr_assert(fabsf(p.loss[k] - s.loss[k]) <= 1e-6f * fabsf(p.loss[k]),
+                      "%s loss %d: plain %.9g, serial %.9g", kinds[kind], k, (double)p.loss[k],
+                      (double)s.loss[k]);
+        cr_assert_eq(p.hits, s.hits, "%s: correct counts %ld vs %ld", kinds[kind], p.hits, s.hits);
+        double w = worst(p.grads, s.grads, p.n);
+        cr_log_info("%s: serial vs plain at 2 threads, worst gradient %.3g of the tolerance",
+                    kinds[kind], w);
+        cr_assert(w <= 1.0, "%s gradients: %.3g x the tolerance", kinds[kind], w);
+        cr_assert(memcmp(s.grads, s2.grads, s.n * sizeof(float)) == 0, "%s: serial run to run",
+                  kinds[kind]);
+        cr_assert(memcmp(s.loss, p1.loss, sizeof s.loss) == 0 &&
+                      memcmp(s.grads, p1.grads, s.n * sizeof(float)) == 0,
+                  "%s: serial at 2 threads must be the plain path at 1 thread", kinds[kind]);
+        free(p.grads), free(s.grads), free(s2.grads), free(p1.grads);
+    }
+    omp_set_num_threads(2);
+}
+
 Test(kernels, auto_picks_by_shape_and_threads)
 {
     rng r;
@@ -169,6 +205,7 @@ Test(kernels, auto_picks_by_shape_and_threads)
         {2, 64, NN_PATH_SPLIT},
         {2, 2 * MLP_SPLIT_MIN_ROWS, NN_PATH_SPLIT},
         {2, 2 * MLP_SPLIT_MIN_ROWS - 1, NN_PATH_PLAIN},
+        {2, 1, NN_PATH_PLAIN},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         omp_set_num_threads(cases[i].threads);
@@ -193,6 +230,7 @@ Test(kernels, auto_picks_by_shape_and_threads)
     m->vt->forward(m, &b, 0, NULL, NULL);
     cr_assert_eq(mlp_last_path(m), NN_PATH_SPLIT);
     cr_assert_str_eq(nn_path_str(NN_PATH_SPLIT), "split");
+    cr_assert_str_eq(nn_path_str(NN_PATH_SERIAL), "serial");
     cr_assert_str_eq(nn_path_str(7), "?");
     nn_model_free(m);
     omp_set_num_threads(2);

@@ -234,10 +234,13 @@ Test(optim, adamw_follows_reference_with_changing_hyperparameters)
 }
 
 /* The AdamW step (vector blocks and scalar tail) gives exactly the bits of
- * the float formula in torch's order, element by element. */
-Test(optim, adamw_equals_the_scalar_float_formula_bit_for_bit)
+ * the float formula in torch's order, element by element, with n parameters
+ * on threads threads (0: leave the count alone). */
+static void adamw_formula_check(size_t n, int threads)
 {
-    const size_t n = 1003; /* decay runs of 403, 206, 209, 185: odd tails */
+    int saved = omp_get_max_threads();
+    if (threads > 0)
+        omp_set_num_threads(threads);
     rng r;
     rng_seed(&r, 3, 1);
     big b;
@@ -274,6 +277,21 @@ Test(optim, adamw_equals_the_scalar_float_formula_bit_for_bit)
     free(pm);
     free(pv);
     free(pp);
+    omp_set_num_threads(saved);
+}
+
+Test(optim, adamw_equals_the_scalar_float_formula_bit_for_bit)
+{
+    adamw_formula_check(1003, 0); /* decay runs of 403, 206, 209, 185: odd tails */
+}
+
+/* The fused step's parallel region: each thread's slice of [0, n) crosses
+ * run boundaries at odd offsets (runs of n/5 + 3i), and 3 threads cut it at
+ * other places than 2; every element must still be the formula's. */
+Test(optim, adamw_fused_parallel_step_equals_the_formula_bit_for_bit)
+{
+    adamw_formula_check(OPTIM_PAR_MIN + 1003, 2);
+    adamw_formula_check(2 * OPTIM_PAR_MIN + 7, 3);
 }
 
 Test(optim, weight_decay_touches_only_decay_tensors)
