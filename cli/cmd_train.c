@@ -290,8 +290,10 @@ static int train_main(const args *a, int until)
     if (lead) {
         print_header(a, &f);
         if (tune_mpi_size() > 1)
-            fprintf(stderr, "# MPI: data parallel over %d ranks: each takes a slice of every batch of %d\n",
-                    tune_mpi_size(), c.batch_size);
+            fprintf(stderr, "# MPI: data parallel over %d ranks: each takes a slice of every batch of %d\n"
+                            "# MPI hosts: %s, each rank on %d thread%s\n",
+                    tune_mpi_size(), c.batch_size, tune_mpi_hosts(), omp_get_max_threads(),
+                    omp_get_max_threads() > 1 ? "s" : "");
         print_header_row(&p);
     }
     rc = fit_run(&f, until, lead ? on_epoch : NULL, lead ? on_progress : NULL, &p, &err);

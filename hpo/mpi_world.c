@@ -97,7 +97,8 @@ static struct {
     int started;
     int rank, size;
     char layout[1024];         /* rank 0, after mpi_world_agree: ranks and threads per host */
-} world = { 0, 0, 1, "" };
+    char hosts[1024];          /* rank 0, after mpi_world_agree: ranks per host */
+} world = { 0, 0, 1, "", "" };
 
 int mpi_world_launched(void)
 {
@@ -199,9 +200,31 @@ static void make_layout(const hello *all, int n, char *buf, size_t cap)
     }
 }
 
+/* "node1: 2 ranks; node2: 3 ranks", hosts in the order of their first rank. */
+static void make_hosts(const hello *all, int n, char *buf, size_t cap)
+{
+    size_t u = 0;
+    buf[0] = 0;
+    for (int r = 0; r < n && u < cap; r++) {
+        int seen = 0, ranks = 0;
+        for (int q = 0; q < r && !seen; q++)
+            seen = !strcmp(all[q].host, all[r].host);
+        for (int q = r; q < n && !seen; q++)
+            ranks += !strcmp(all[q].host, all[r].host);
+        if (!seen)
+            u += (size_t)snprintf(buf + u, cap - u, "%s%s: %d rank%s", u ? "; " : "", all[r].host, ranks,
+                                  ranks > 1 ? "s" : "");
+    }
+}
+
 const char *mpi_world_layout(void)
 {
     return world.layout;
+}
+
+const char *mpi_world_hosts(void)
+{
+    return world.hosts;
 }
 
 /* Rank 0's verdict on the hellos: 0, or TL_EINPUT with err set. */
@@ -253,8 +276,10 @@ int mpi_world_agree(int status, const char *msg, uint64_t cfg_hash, int threads,
         snprintf(verdict.msg, sizeof verdict.msg, "%s", all ? e.msg : "out of memory");
         for (int r = 0; all && threads_out && r < world.size; r++)
             threads_out[r] = all[r].threads;
-        if (all)
+        if (all) {
             make_layout(all, world.size, world.layout, sizeof world.layout);
+            make_hosts(all, world.size, world.hosts, sizeof world.hosts);
+        }
     }
     free(all);
     MPI_Bcast(&verdict, (int)sizeof verdict, MPI_BYTE, 0, MPI_COMM_WORLD);

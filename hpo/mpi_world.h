@@ -58,6 +58,12 @@ int mpi_world_agree(int status, const char *msg, uint64_t cfg_hash, int threads,
  * ranks x 4 threads"); "" elsewhere.  Cannot fail. */
 const char *mpi_world_layout(void);
 
+/* On rank 0 after mpi_world_agree: the number of ranks on each host, in
+ * the order of their first rank ("node1: 2 ranks; node2: 3 ranks"), for
+ * data-parallel training where every rank works alike; "" elsewhere.
+ * Cannot fail. */
+const char *mpi_world_hosts(void);
+
 /* FNV-1a 64 of n bytes (seed h: start with MPI_HASH_SEED).  Cannot fail. */
 #define MPI_HASH_SEED 0xcbf29ce484222325ULL
 uint64_t mpi_hash(uint64_t h, const void *p, size_t n);

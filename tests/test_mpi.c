@@ -527,6 +527,7 @@ Test(mpi, data_parallel_train_equals_the_single_process_run)
     cli_out three = mpi_run(3, "train dp.ini --json");
     cr_assert_eq(three.status, 0, "%s", three.err);
     cr_assert(strstr(three.err, "data parallel over 3 ranks"), "%s", three.err);
+    cr_assert(strstr(three.err, "# MPI hosts: ") && strstr(three.err, ": 3 ranks, each rank on "), "%s", three.err);
     double a = train_val_loss(&one), b = train_val_loss(&three);
     cr_assert(fabs(a - b) <= DP_TOL * fabs(a), "1 process %.9g, 3 ranks %.9g", a, b);
     cli_out part = mpi_run(3, "train dp.ini --until 3 --set train.checkpoint=part.ckpt --quiet");

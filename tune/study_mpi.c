@@ -47,6 +47,11 @@ const char *tune_mpi_layout(void)
     return mpi_world_layout();
 }
 
+const char *tune_mpi_hosts(void)
+{
+    return mpi_world_hosts();
+}
+
 int tune_objective_serve(tune_objective *o, const config *c, const study_config *sc, const space *sp, tl_err *err)
 {
     return study_serve_mpi(sc, sp, &o->obj, c->workers, err);

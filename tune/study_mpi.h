@@ -41,6 +41,10 @@ int tune_mpi_agree(int status, const char *msg, const config *c, tl_err *err);
  * (mpi_world_layout); "" without MPI.  Cannot fail. */
 const char *tune_mpi_layout(void);
 
+/* Rank 0, after tune_mpi_agree: ranks per host (mpi_world_hosts); "" without
+ * MPI.  Cannot fail. */
+const char *tune_mpi_hosts(void);
+
 /* Ranks > 0: serves rank 0's study with o's objective on c->workers
  * threads until the study is done.  sc and sp as rank 0's.  Returns 0 or
  * TL_ERUNTIME. */
