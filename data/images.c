@@ -12,6 +12,7 @@
 #include "data/data_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -52,6 +53,61 @@ static int is_file(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static unsigned long be32u(const unsigned char *p)
+{
+    return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 | (unsigned long)p[2] << 8 | p[3];
+}
+
+/* Checks that the file holds what its header declares before stb_image
+ * allocates for it (found by fuzz/fuzz_images, where a 60-byte file cost
+ * gigabytes): stb_image reads only uncompressed BMPs and reads zeros past
+ * the end of a short one (a 60-byte file declaring 16384 x 16384 pixels
+ * loaded as a black image), and it reallocates a PNG's data to the length
+ * a chunk header declares before reading it (a 1 GB chunk in a 100-byte
+ * file).  Refuses a BMP shorter than all but the last row of its declared
+ * pixels and a PNG with a chunk longer than the rest of the file.  Returns
+ * 0, or TL_EINPUT with err filled. */
+static int image_check_length(const char *path, int w, int h, tl_err *err)
+{
+    static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char b[30];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0; /* stb_image already read it; it will report */
+    size_t got = fread(b, 1, sizeof b, f);
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    int rc = 0;
+    if (size < 0 || got < 8) {
+        /* nothing to check */
+    } else if (memcmp(b, png_sig, 8) == 0) {
+        long off = 8;
+        unsigned char c[8];
+        while (off + 8 <= size && fseek(f, off, SEEK_SET) == 0 && fread(c, 1, 8, f) == 8) {
+            unsigned long len = be32u(c);
+            if (len > (unsigned long)(size - off - 12)) {
+                rc = tl_fail(err, TL_EINPUT, "%s: truncated or corrupt PNG: chunk \"%.4s\" at byte %ld "
+                             "declares %lu bytes, %ld remain", path, (const char *)c + 4, off, len,
+                             size - off - 12 > 0 ? size - off - 12 : 0);
+                break;
+            }
+            if (memcmp(c + 4, "IEND", 4) == 0)
+                break;
+            off += 12 + (long)len;
+        }
+    } else if (got == sizeof b && b[0] == 'B' && b[1] == 'M') {
+        unsigned long hsz = b[14] | b[15] << 8 | (unsigned long)b[16] << 16 | (unsigned long)b[17] << 24;
+        int bpp = hsz == 12 ? (b[24] | b[25] << 8) : (b[28] | b[29] << 8);
+        if (bpp < 1)
+            bpp = 1;
+        long row = ((long)w * bpp + 31) / 32 * 4;
+        if (h > 1 && size < row * (h - 1))
+            rc = tl_fail(err, TL_EINPUT, "%s: truncated: %ld bytes, too short for the %dx%d pixels "
+                         "of %d bits its BMP header declares", path, size, w, h, bpp);
+    }
+    fclose(f);
+    return rc;
 }
 
 /* The file list of an image folder. */
@@ -192,6 +248,8 @@ static int load_images(const char *dir, int channels, int w, int h, int resize,
             rc = tl_fail(err, TL_EINPUT, "%s: image is %dx%d: no pixels", L.paths[i], iw, ih);
             goto fail;
         }
+        if ((rc = image_check_length(L.paths[i], iw, ih, err)))
+            goto fail;
         if (resize)
             continue;
         if (w == 0) {

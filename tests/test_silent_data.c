@@ -1,7 +1,10 @@
 /* tests/test_silent_data.c: what fuzzing found in the loaders stays fixed:
  * an image of 0 x 0 pixels (a 76-byte BMP that stb_image reads) is an
  * error naming the file, not an empty dataset (whose resize was undefined
- * behaviour). */
+ * behaviour); a 63-byte BMP declaring 16384 x 16384 pixels (stb_image read
+ * it as black after gigabytes of allocation) and a PNG whose chunk declares
+ * 1 GB (stb_image allocated it before reading) are errors naming the file;
+ * an IDX labels file whose header claims 10^8 labels fails as truncated. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +12,37 @@
 #include <sys/stat.h>
 
 #include "data/dataset.h"
+
+/* Makes dir/a/x.bmp and dir/b/x.bmp from a fuzz/fuzz_images corpus file
+ * (whose first byte is the harness's, not the file's). */
+static void two_class_folder(char *dir, size_t dn, const char *src)
+{
+    snprintf(dir, dn, "/tmp/tl-silentiXXXXXX");
+    cr_assert(mkdtemp(dir));
+    FILE *in = fopen(src, "rb");
+    cr_assert(in, "run from the repository root: %s", src);
+    unsigned char buf[256];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    const char *cls[2] = {"a", "b"};
+    char path[160];
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, cls[k]);
+        cr_assert_eq(mkdir(path, 0755), 0);
+        snprintf(path, sizeof path, "%s/%s/x.bmp", dir, cls[k]);
+        FILE *f = fopen(path, "wb");
+        cr_assert(f);
+        fwrite(buf + 1, 1, n - 1, f);
+        fclose(f);
+    }
+}
+
+static void remove_folder(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    (void)!system(cmd);
+}
 
 Test(silent_data, an_image_without_pixels_is_an_error)
 {
@@ -40,4 +74,69 @@ Test(silent_data, an_image_without_pixels_is_an_error)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     (void)!system(cmd);
+}
+
+Test(silent_data, a_short_bmp_declaring_a_huge_image_is_an_error)
+{
+    char dir[64];
+    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/short_bmp.bin");
+    dataset *d = NULL;
+    tl_err e = {0};
+    cr_assert_eq(data_load_images(dir, 1, 0, 0, &d, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "x.bmp: truncated: 62 bytes, too short for the 16384x16384 pixels"), "%s", e.msg);
+    cr_assert_null(d);
+    cr_assert_eq(data_load_images_resized(dir, 3, 4, 3, &d, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "truncated"), "%s", e.msg);
+    remove_folder(dir);
+}
+
+Test(silent_data, a_png_chunk_longer_than_the_file_is_an_error)
+{
+    char dir[64];
+    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/huge_chunk_png.bin");
+    dataset *d = NULL;
+    tl_err e = {0};
+    cr_assert_eq(data_load_images(dir, 1, 0, 0, &d, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "x.bmp: truncated or corrupt PNG: chunk \"IDAT\" at byte 33 declares 1073741823 bytes"),
+              "%s", e.msg);
+    /* the intact file still loads */
+    remove_folder(dir);
+    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/gray.bin");
+    cr_assert_eq(data_load_images(dir, 1, 0, 0, &d, &e), 0, "%s", e.msg);
+    cr_assert_eq(d->n, 2);
+    cr_assert_eq(d->width * d->height, 6);
+    data_free(d);
+    remove_folder(dir);
+}
+
+Test(silent_data, an_idx_header_claiming_1e8_labels_fails_as_truncated)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/tl-silentiXXXXXX");
+    cr_assert(mkdtemp(dir));
+    char lab[128], img[128];
+    snprintf(lab, sizeof lab, "%s/l", dir);
+    snprintf(img, sizeof img, "%s/i", dir);
+    const unsigned char lhdr[] = {0, 0, 8, 1, 0x05, 0xf5, 0xe1, 0x00, 1, 2, 3}; /* 10^8 labels, 3 present */
+    const unsigned char ihdr[] = {0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 7};
+    FILE *f = fopen(lab, "wb");
+    cr_assert(f);
+    fwrite(lhdr, 1, sizeof lhdr, f);
+    fclose(f);
+    f = fopen(img, "wb");
+    cr_assert(f);
+    fwrite(ihdr, 1, sizeof ihdr, f);
+    fclose(f);
+    dataset *d = NULL;
+    tl_err e = {0};
+    cr_assert_eq(data_load_idx(img, lab, 10, &d, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "/l: truncated: 3 of 100000000 labels present"), "%s", e.msg);
+    /* a label out of range is still named by its index */
+    const unsigned char bad[] = {0, 0, 8, 1, 0, 0, 0, 1, 12};
+    f = fopen(lab, "wb");
+    fwrite(bad, 1, sizeof bad, f);
+    fclose(f);
+    cr_assert_eq(data_load_idx(img, lab, 10, &d, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "label 12 at index 0 out of range [0, 10)"), "%s", e.msg);
+    remove_folder(dir);
 }
