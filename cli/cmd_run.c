@@ -17,6 +17,7 @@
 #include "tune/study_mpi.h"
 #include "tune/study_definition.h"
 #include "tune/study_setup.h"
+#include "util/shell.h"
 #include "util/timer.h"
 
 static const char *HELP =
@@ -316,7 +317,11 @@ static void best_find(run *r, best_info *b)
         return;
     if (!strcmp(r->sc.scheduler, "pbt")) {
         /* the final values are only the last interval of PBT's schedule */
-        snprintf(b->cmd, sizeof b->cmd, "tunelab pbt-replay %s", study_storage_path(r->st));
+        char prog[4096];
+        tl_program_name(prog, sizeof prog);
+        size_t at = tl_shell_append(b->cmd, sizeof b->cmd, 0, prog);
+        at = tl_text_append(b->cmd, sizeof b->cmd, at, " pbt-replay ");
+        tl_shell_append(b->cmd, sizeof b->cmd, at, study_storage_path(r->st));
     } else {
         char threads[16] = "";
         study_trial_attr_get(r->st, b->number, "threads", threads, sizeof threads);

@@ -5,10 +5,12 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hpo/cmd_objective.h"
 #include "hpo/executor.h"
+#include "util/shell.h"
 
 int tune_space_from_config(const config *c, space *sp, tl_err *err)
 {
@@ -152,16 +154,31 @@ void tune_objective_close(tune_objective *o)
 void tune_retrain_command(const config *c, const space *sp, const double *values,
                           const char *threads, char *buf, size_t n)
 {
-    size_t used = (size_t)snprintf(buf, n, "tunelab train %s", c->source[0] ? c->source : "CONFIG");
-    for (int i = 0; i < sp->n && used < n; i++) {
+    /* as report_retrain_command writes it back from the database */
+    char prog[4096];
+    tl_program_name(prog, sizeof prog);
+    if (n)
+        buf[0] = 0;
+    size_t at = tl_shell_append(buf, n, 0, prog);
+    at = tl_text_append(buf, n, at, " train ");
+    /* the config's absolute path, as the study stores it (`best` reads it
+     * back): the same line from any folder */
+    char *abs = c->source[0] ? realpath(c->source, NULL) : NULL;
+    at = tl_shell_append(buf, n, at, abs ? abs : c->source[0] ? c->source : "CONFIG");
+    free(abs);
+    for (int i = 0; i < sp->n; i++) {
         if (isnan(values[i]))
             continue;
-        char v[128];
+        char v[300], kv[512];
         space_format_value(sp, i, values[i], v, sizeof v);
-        used += (size_t)snprintf(buf + used, n - used, " --set %s=%s", sp->p[i].name, v);
+        snprintf(kv, sizeof kv, "%s=%s", sp->p[i].name, v);
+        at = tl_text_append(buf, n, at, " --set ");
+        at = tl_shell_append(buf, n, at, kv);
     }
-    if (threads && threads[0] && used < n)
-        snprintf(buf + used, n - used, " --set train.threads=%s", threads);
+    if (threads && threads[0] && tl_shell_plain(threads)) {
+        at = tl_text_append(buf, n, at, " --set train.threads=");
+        tl_text_append(buf, n, at, threads);
+    }
 }
 
 /* hpo/ names its setting (max_consecutive_failures); a config user knows

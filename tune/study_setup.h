@@ -91,8 +91,9 @@ void tune_objective_close(tune_objective *o);
 int tune_objective_optimize(tune_objective *o, study *st, int workers, study_progress_fn fn, void *ud,
                             tl_err *err);
 
-/* Writes "tunelab train CONFIG --set k=v ... --set train.threads=N" for a
- * trial's values; threads is the trial's "threads" attribute (the OpenMP
+/* Writes "PROGRAM train CONFIG --set k=v ... --set train.threads=N" for a
+ * trial's values (PROGRAM: tl_program_name, "tunelab" or the binary's
+ * absolute path; words quoted for sh, as report_retrain_command); threads is the trial's "threads" attribute (the OpenMP
  * threads it trained on; "" or NULL leaves train.threads out).  With the
  * same threads the retrain gives the trial's value bit for bit on the same
  * machine and OpenBLAS kernels (README.md "What replays bit for bit"). */
