@@ -67,7 +67,8 @@ static unsigned long be32u(const unsigned char *p)
  * loaded as a black image), and it reallocates a PNG's data to the length
  * a chunk header declares before reading it (a 1 GB chunk in a 100-byte
  * file).  Refuses a BMP shorter than all but the last row of its declared
- * pixels and a PNG with a chunk longer than the rest of the file.  Returns
+ * pixels, a PNG with a chunk longer than the rest of the file, and a PNG
+ * whose first IDAT chunk is empty (stb_image offsets a NULL pointer).  Returns
  * 0, or TL_EINPUT with err filled. */
 static int image_check_length(const char *path, int w, int h, tl_err *err)
 {
@@ -83,6 +84,7 @@ static int image_check_length(const char *path, int w, int h, tl_err *err)
         /* nothing to check */
     } else if (memcmp(b, png_sig, 8) == 0) {
         long off = 8;
+        int data = 0; /* an IDAT with bytes was seen */
         unsigned char c[8];
         while (off + 8 <= size && fseek(f, off, SEEK_SET) == 0 && fread(c, 1, 8, f) == 8) {
             unsigned long len = be32u(c);
@@ -94,6 +96,14 @@ static int image_check_length(const char *path, int w, int h, tl_err *err)
             }
             if (memcmp(c + 4, "IEND", 4) == 0)
                 break;
+            /* stb_image offsets its NULL buffer by an empty first IDAT
+             * (undefined behaviour, found by fuzz/fuzz_images) */
+            if (memcmp(c + 4, "IDAT", 4) == 0 && len == 0 && !data) {
+                rc = tl_fail(err, TL_EINPUT, "%s: corrupt PNG: empty IDAT chunk at byte %ld before any "
+                             "image data", path, off);
+                break;
+            }
+            data |= memcmp(c + 4, "IDAT", 4) == 0;
             off += 12 + (long)len;
         }
     } else if (got == sizeof b && b[0] == 'B' && b[1] == 'M') {

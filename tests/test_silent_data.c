@@ -3,7 +3,8 @@
  * error naming the file, not an empty dataset (whose resize was undefined
  * behaviour); a 63-byte BMP declaring 16384 x 16384 pixels (stb_image read
  * it as black after gigabytes of allocation) and a PNG whose chunk declares
- * 1 GB (stb_image allocated it before reading) are errors naming the file;
+ * 1 GB (stb_image allocated it before reading) or whose first IDAT is empty
+ * (stb_image offset a NULL pointer) are errors naming the file;
  * an IDX labels file whose header claims 10^8 labels fails as truncated. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -99,6 +100,10 @@ Test(silent_data, a_png_chunk_longer_than_the_file_is_an_error)
     cr_assert_eq(data_load_images(dir, 1, 0, 0, &d, &e), TL_EINPUT);
     cr_assert(strstr(e.msg, "x.bmp: truncated or corrupt PNG: chunk \"IDAT\" at byte 33 declares 1073741823 bytes"),
               "%s", e.msg);
+    remove_folder(dir);
+    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/empty_idat_png.bin");
+    cr_assert_eq(data_load_images(dir, 3, 0, 0, &d, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "x.bmp: corrupt PNG: empty IDAT chunk at byte 64 before any image data"), "%s", e.msg);
     /* the intact file still loads */
     remove_folder(dir);
     two_class_folder(dir, sizeof dir, "fuzz/corpus/images/gray.bin");
