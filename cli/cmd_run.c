@@ -222,6 +222,8 @@ static int run_open(run *r, const args *a, int open_study, tl_err *err, const ch
     *hint = NULL;
     if ((rc = args_load_config(a, &r->c, err)) || (rc = tune_space_from_config(&r->c, &r->sp, err)))
         return rc;
+    if (tune_mpi_size() > 1 && r->c.workers == 0)
+        r->c.workers = 1; /* study.workers = auto under MPI: every rank must agree without a probe */
     if (r->sp.n == 0)
         return tl_fail(err, TL_EINPUT,
                        "%s: [space]: no parameters to tune (add e.g. `train.lr = loguniform(1e-4, 1e-2)`)",
@@ -272,6 +274,36 @@ static void run_close(run *r)
     space_free(&r->sp);
 }
 
+/* study.workers = auto: times both layouts (tune_workers_auto), sets
+ * r->c.workers and prints what it chose and why.  A probe that fails
+ * (memory) leaves 1 worker and says so. */
+static void workers_auto(run *r)
+{
+    tune_layout L;
+    tl_err err = {0};
+    int cores = omp_get_max_threads();
+    if (tune_workers_auto(&r->obj, &r->c, &r->sp, cores, &L, &err)) {
+        fprintf(stderr, "# workers auto: probe failed (%s): 1 worker\n", err.msg);
+        r->c.workers = r->sc.workers = 1;
+        return;
+    }
+    r->c.workers = r->sc.workers = L.workers;
+    if (!L.measured) {
+        fprintf(stderr, "# workers auto: %d worker%s x %d thread%s (%s)\n", L.workers, L.workers > 1 ? "s" : "",
+                L.threads, L.threads > 1 ? "s" : "", L.why);
+        return;
+    }
+    char batches[64];
+    if (L.nbatch == 2)
+        snprintf(batches, sizeof batches, "batch %d and %d", L.batch[0], L.batch[1]);
+    else
+        snprintf(batches, sizeof batches, "batch %d", L.batch[0]);
+    fprintf(stderr, "# workers auto: %d worker%s x %d thread%s: measured 1 worker x %d threads %.0f samples/s, "
+                    "%d workers x 1 thread %.0f samples/s (%d steps at %s, %.2f s)\n",
+            L.workers, L.workers > 1 ? "s" : "", L.threads, L.threads > 1 ? "s" : "", L.cores, L.rate_one,
+            L.cores, L.rate_many, L.steps, batches, L.seconds);
+}
+
 /* Sets the threads, prints the run's header to stderr and stores the
  * machine's CPU and BLAS kernels as study attributes. */
 static void run_header(run *r, int existing)
@@ -283,6 +315,8 @@ static void run_header(run *r, int existing)
             study_storage_path(r->st), existing, r->sc.trials);
     fprintf(stderr, "# sampler %s, scheduler %s, metric %s (%s), objective %s\n", r->sc.sampler, r->sc.scheduler,
             r->sc.metric, r->c.direction, r->c.objective_type);
+    if (tune_mpi_size() <= 1 && r->c.workers == 0)
+        workers_auto(r);
     if (tune_mpi_size() > 1)
         fprintf(stderr, "# MPI: %d ranks: rank 0 runs the study, %d worker ranks x %d threads run trials\n",
                 tune_mpi_size(), tune_mpi_size() - 1, r->c.workers > 0 ? r->c.workers : 1);
