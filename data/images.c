@@ -12,6 +12,7 @@
 #include "data/data_internal.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,10 +89,11 @@ static int image_check_length(const char *path, int w, int h, tl_err *err)
         unsigned char c[8];
         while (off + 8 <= size && fseek(f, off, SEEK_SET) == 0 && fread(c, 1, 8, f) == 8) {
             unsigned long len = be32u(c);
-            if (len > (unsigned long)(size - off - 12)) {
+            long room = size - off - 12; /* past the length, type and crc: negative in a cut header */
+            if (room < 0 || len > (unsigned long)room) {
                 rc = tl_fail(err, TL_EINPUT, "%s: truncated or corrupt PNG: chunk \"%.4s\" at byte %ld "
                              "declares %lu bytes, %ld remain", path, (const char *)c + 4, off, len,
-                             size - off - 12 > 0 ? size - off - 12 : 0);
+                             room > 0 ? room : 0);
                 break;
             }
             if (memcmp(c + 4, "IEND", 4) == 0)
@@ -111,8 +113,9 @@ static int image_check_length(const char *path, int w, int h, tl_err *err)
         int bpp = hsz == 12 ? (b[24] | b[25] << 8) : (b[28] | b[29] << 8);
         if (bpp < 1)
             bpp = 1;
-        long row = ((long)w * bpp + 31) / 32 * 4;
-        if (h > 1 && size < row * (h - 1))
+        /* in double: a corrupt header's bits per pixel is any 16-bit number */
+        double row = floor(((double)w * bpp + 31) / 32) * 4;
+        if (h > 1 && (double)size < row * (h - 1))
             rc = tl_fail(err, TL_EINPUT, "%s: truncated: %ld bytes, too short for the %dx%d pixels "
                          "of %d bits its BMP header declares", path, size, w, h, bpp);
     }

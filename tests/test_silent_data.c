@@ -104,6 +104,18 @@ Test(silent_data, a_png_chunk_longer_than_the_file_is_an_error)
     two_class_folder(dir, sizeof dir, "fuzz/corpus/images/empty_idat_png.bin");
     cr_assert_eq(data_load_images(dir, 3, 0, 0, &d, &e), TL_EINPUT);
     cr_assert(strstr(e.msg, "x.bmp: corrupt PNG: empty IDAT chunk at byte 64 before any image data"), "%s", e.msg);
+    remove_folder(dir);
+    /* a chunk header cut short: 11 bytes left for a chunk declaring 1.7 GB */
+    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/png_cut_chunk_header.bin");
+    cr_assert_eq(data_load_images(dir, 1, 0, 0, &d, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "truncated or corrupt PNG: chunk \"IDAT\" at byte 33 declares 1728512019 bytes, 0 remain"),
+              "%s", e.msg);
+    remove_folder(dir);
+    /* a BMP header's bits per pixel is any 16-bit number (was a signed
+     * overflow in the length check, found by fuzz/fuzz_images) */
+    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/bmp_huge_bpp.bin");
+    cr_assert_eq(data_load_images(dir, 1, 0, 0, &d, &e), TL_EINPUT, "%s", e.msg);
+    cr_assert(strstr(e.msg, "x.bmp: "), "%s", e.msg);
     /* the intact file still loads */
     remove_folder(dir);
     two_class_folder(dir, sizeof dir, "fuzz/corpus/images/gray.bin");
