@@ -123,6 +123,76 @@ static int image_check_length(const char *path, int w, int h, tl_err *err)
     return rc;
 }
 
+/* stb_image 2.27 (Debian 12) builds a JPEG Huffman table from 16 code
+ * counts without checking that they sum to at most 256, and writes past
+ * its 257-entry size table when they do (found by fuzz/fuzz_images: a
+ * JPEG whose DHT counts sum to 0xc4 * 16).  Walks the file's markers (past
+ * each scan's entropy-coded data: a progressive JPEG defines tables between
+ * scans) and refuses a table of more than 256 codes before stb_image reads
+ * the file.  Other files pass.  Returns 0, or TL_EINPUT with err filled. */
+static int jpeg_check_tables(const char *path, tl_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0; /* stb_image will report */
+    unsigned char sig[2];
+    if (fread(sig, 1, 2, f) != 2 || sig[0] != 0xff || sig[1] != 0xd8) {
+        fclose(f);
+        return 0;
+    }
+    int rc = 0, c;
+    long at = 2;
+    while (!rc && (c = getc(f)) != EOF) {
+        at++;
+        if (c != 0xff)
+            continue; /* entropy-coded data, or bytes between segments */
+        int m;
+        while ((m = getc(f)) == 0xff)
+            at++;
+        if (m == EOF)
+            break;
+        at++;
+        if (m == 0x00 || (m >= 0xd0 && m <= 0xd8) || m == 0x01)
+            continue; /* a stuffed 0xff, a restart marker, SOI, TEM: no length */
+        if (m == 0xd9)
+            break; /* EOI */
+        int hi = getc(f), lo = getc(f);
+        if (hi == EOF || lo == EOF)
+            break;
+        long len = (long)(hi << 8 | lo) - 2, seg = at - 2; /* the segment's 0xff */
+        at += 2;
+        if (m != 0xc4) { /* not a DHT: skip its body (a scan's data follows SOS's) */
+            if (len > 0 && fseek(f, len, SEEK_CUR) != 0)
+                break;
+            at += len > 0 ? len : 0;
+            continue;
+        }
+        while (len >= 17) {
+            unsigned char h[17];
+            if (fread(h, 1, 17, f) != 17)
+                break;
+            int n = 0;
+            for (int i = 1; i < 17; i++)
+                n += h[i];
+            if (n > 256) {
+                rc = tl_fail(err, TL_EINPUT, "%s: corrupt JPEG: a Huffman table at byte %ld declares %d codes "
+                             "(at most 256)", path, seg, n);
+                break;
+            }
+            if (fseek(f, n, SEEK_CUR) != 0)
+                break;
+            at += 17 + n;
+            len -= 17 + n;
+        }
+        if (len > 0 && len < 17 && !rc) {
+            fseek(f, len, SEEK_CUR);
+            at += len;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
 /* The file list of an image folder. */
 typedef struct img_list {
     char **classes; /* (nclass) names */
@@ -253,6 +323,8 @@ static int load_images(const char *dir, int channels, int w, int h, int resize,
     /* Pass 1: headers only. */
     for (long i = 0; i < L.n; i++) {
         int iw, ih, ic;
+        if ((rc = jpeg_check_tables(L.paths[i], err)))
+            goto fail;
         if (!stbi_info(L.paths[i], &iw, &ih, &ic)) {
             rc = tl_fail(err, TL_EINPUT, "%s: cannot read image: %s", L.paths[i], stbi_failure_reason());
             goto fail;
@@ -310,6 +382,8 @@ static int load_images(const char *dir, int channels, int w, int h, int resize,
     /* Pass 2: decode. */
     for (long i = 0; i < L.n; i++) {
         int iw, ih, ic;
+        if ((rc = jpeg_check_tables(L.paths[i], err))) /* again: the file may have changed since pass 1 */
+            goto fail;
         unsigned char *px = stbi_load(L.paths[i], &iw, &ih, &ic, channels);
         if (!px) {
             rc = tl_fail(err, TL_EINPUT, "%s: cannot read image: %s", L.paths[i], stbi_failure_reason());

@@ -4,7 +4,9 @@
  * behaviour); a 63-byte BMP declaring 16384 x 16384 pixels (stb_image read
  * it as black after gigabytes of allocation) and a PNG whose chunk declares
  * 1 GB (stb_image allocated it before reading) or whose first IDAT is empty
- * (stb_image offset a NULL pointer) are errors naming the file;
+ * (stb_image offset a NULL pointer), and a JPEG Huffman table of more than
+ * 256 codes (stb_image 2.27 wrote past its table) are errors naming the
+ * file;
  * an IDX labels file whose header claims 10^8 labels fails as truncated. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -22,7 +24,7 @@ static void two_class_folder(char *dir, size_t dn, const char *src)
     cr_assert(mkdtemp(dir));
     FILE *in = fopen(src, "rb");
     cr_assert(in, "run from the repository root: %s", src);
-    unsigned char buf[256];
+    unsigned char buf[4096];
     size_t n = fread(buf, 1, sizeof buf, in);
     fclose(in);
     const char *cls[2] = {"a", "b"};
@@ -116,6 +118,13 @@ Test(silent_data, a_png_chunk_longer_than_the_file_is_an_error)
     two_class_folder(dir, sizeof dir, "fuzz/corpus/images/bmp_huge_bpp.bin");
     cr_assert_eq(data_load_images(dir, 1, 0, 0, &d, &e), TL_EINPUT, "%s", e.msg);
     cr_assert(strstr(e.msg, "x.bmp: "), "%s", e.msg);
+    remove_folder(dir);
+    /* stb_image 2.27 wrote past its Huffman size table for a DHT of more
+     * than 256 codes (UBSan, found by fuzz/fuzz_images) */
+    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/jpeg_dht_over_256.bin");
+    cr_assert_eq(data_load_images(dir, 3, 0, 0, &d, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "x.bmp: corrupt JPEG: a Huffman table at byte 304 declares 657 codes (at most 256)"),
+              "%s", e.msg);
     /* the intact file still loads */
     remove_folder(dir);
     two_class_folder(dir, sizeof dir, "fuzz/corpus/images/gray.bin");
