@@ -125,6 +125,12 @@ Test(silent_data, a_png_chunk_longer_than_the_file_is_an_error)
     cr_assert_eq(data_load_images(dir, 3, 0, 0, &d, &e), TL_EINPUT);
     cr_assert(strstr(e.msg, "x.bmp: corrupt JPEG: a Huffman table at byte 304 declares 657 codes (at most 256)"),
               "%s", e.msg);
+    remove_folder(dir);
+    /* a 25-byte BMP whose OS/2 header is cut short: stb_image read zeros
+     * for 768 x 16393 pixels (10 s under the fuzzer) */
+    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/bmp_cut_os2_header.bin");
+    cr_assert_eq(data_load_images(dir, 1, 0, 0, &d, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "x.bmp: truncated: 25 bytes, too short for the"), "%s", e.msg);
     /* the intact file still loads */
     remove_folder(dir);
     two_class_folder(dir, sizeof dir, "fuzz/corpus/images/gray.bin");
