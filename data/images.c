@@ -135,13 +135,18 @@ static int jpeg_check_tables(const char *path, tl_err *err)
     FILE *f = fopen(path, "rb");
     if (!f)
         return 0; /* stb_image will report */
-    unsigned char sig[2];
-    if (fread(sig, 1, 2, f) != 2 || sig[0] != 0xff || sig[1] != 0xd8) {
+    /* SOI as stb_image reads a marker: 0xff, any 0xff fill, 0xd8 */
+    int c = getc(f), m0 = c;
+    long at = 1;
+    while (c == 0xff) {
+        m0 = c = getc(f);
+        at++;
+    }
+    if (at < 2 || m0 != 0xd8) {
         fclose(f);
         return 0;
     }
-    int rc = 0, c;
-    long at = 2;
+    int rc = 0;
     while (!rc && (c = getc(f)) != EOF) {
         at++;
         if (c != 0xff)
@@ -167,9 +172,9 @@ static int jpeg_check_tables(const char *path, tl_err *err)
             at += len > 0 ? len : 0;
             continue;
         }
-        while (len >= 17) {
-            unsigned char h[17];
-            if (fread(h, 1, 17, f) != 17)
+        while (len > 0) { /* as stb_image: a table whenever bytes are left, zeros past the end */
+            unsigned char h[17] = {0};
+            if (fread(h, 1, 17, f) < 17 && ferror(f))
                 break;
             int n = 0;
             for (int i = 1; i < 17; i++)
@@ -179,14 +184,10 @@ static int jpeg_check_tables(const char *path, tl_err *err)
                              "(at most 256)", path, seg, n);
                 break;
             }
-            if (fseek(f, n, SEEK_CUR) != 0)
+            if (feof(f) || fseek(f, n, SEEK_CUR) != 0)
                 break;
             at += 17 + n;
             len -= 17 + n;
-        }
-        if (len > 0 && len < 17 && !rc) {
-            fseek(f, len, SEEK_CUR);
-            at += len;
         }
     }
     fclose(f);

@@ -131,6 +131,11 @@ Test(silent_data, a_png_chunk_longer_than_the_file_is_an_error)
     two_class_folder(dir, sizeof dir, "fuzz/corpus/images/bmp_cut_os2_header.bin");
     cr_assert_eq(data_load_images(dir, 1, 0, 0, &d, &e), TL_EINPUT);
     cr_assert(strstr(e.msg, "x.bmp: truncated: 25 bytes, too short for the"), "%s", e.msg);
+    remove_folder(dir);
+    /* 0xff fill before SOI, as stb_image reads a marker (found next) */
+    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/jpeg_fill_then_dht.bin");
+    cr_assert_eq(data_load_images(dir, 3, 0, 0, &d, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "corrupt JPEG: a Huffman table at byte 7 declares"), "%s", e.msg);
     /* the intact file still loads */
     remove_folder(dir);
     two_class_folder(dir, sizeof dir, "fuzz/corpus/images/gray.bin");
