@@ -17,6 +17,7 @@
 #include "tune/study_mpi.h"
 #include "tune/study_definition.h"
 #include "tune/study_setup.h"
+#include "util/shell.h"
 #include "util/timer.h"
 
 static const char *HELP =
@@ -225,6 +226,8 @@ static int run_open(run *r, const args *a, int open_study, tl_err *err, const ch
     *hint = NULL;
     if ((rc = args_load_config(a, &r->c, err)) || (rc = tune_space_from_config(&r->c, &r->sp, err)))
         return rc;
+    if (tune_mpi_size() > 1 && r->c.workers == 0)
+        r->c.workers = 1; /* study.workers = auto under MPI: every rank must agree without a probe */
     if (r->sp.n == 0)
         return tl_fail(err, TL_EINPUT,
                        "%s: [space]: no parameters to tune (add e.g. `train.lr = loguniform(1e-4, 1e-2)`)",
@@ -275,6 +278,36 @@ static void run_close(run *r)
     space_free(&r->sp);
 }
 
+/* study.workers = auto: times both layouts (tune_workers_auto), sets
+ * r->c.workers and prints what it chose and why.  A probe that fails
+ * (memory) leaves 1 worker and says so. */
+static void workers_auto(run *r)
+{
+    tune_layout L;
+    tl_err err = {0};
+    int cores = omp_get_max_threads();
+    if (tune_workers_auto(&r->obj, &r->c, &r->sp, cores, &L, &err)) {
+        fprintf(stderr, "# workers auto: probe failed (%s): 1 worker\n", err.msg);
+        r->c.workers = r->sc.workers = 1;
+        return;
+    }
+    r->c.workers = r->sc.workers = L.workers;
+    if (!L.measured) {
+        fprintf(stderr, "# workers auto: %d worker%s x %d thread%s (%s)\n", L.workers, L.workers > 1 ? "s" : "",
+                L.threads, L.threads > 1 ? "s" : "", L.why);
+        return;
+    }
+    char batches[64];
+    if (L.nbatch == 2)
+        snprintf(batches, sizeof batches, "batch %d and %d", L.batch[0], L.batch[1]);
+    else
+        snprintf(batches, sizeof batches, "batch %d", L.batch[0]);
+    fprintf(stderr, "# workers auto: %d worker%s x %d thread%s: measured 1 worker x %d threads %.0f samples/s, "
+                    "%d workers x 1 thread %.0f samples/s (%d steps at %s, %.2f s)\n",
+            L.workers, L.workers > 1 ? "s" : "", L.threads, L.threads > 1 ? "s" : "", L.cores, L.rate_one,
+            L.cores, L.rate_many, L.steps, batches, L.seconds);
+}
+
 /* Sets the threads, prints the run's header to stderr and stores the
  * machine's CPU and BLAS kernels as study attributes. */
 static void run_header(run *r, int existing)
@@ -286,6 +319,8 @@ static void run_header(run *r, int existing)
             study_storage_path(r->st), existing, r->sc.trials);
     fprintf(stderr, "# sampler %s, scheduler %s, metric %s (%s), objective %s\n", r->sc.sampler, r->sc.scheduler,
             r->sc.metric, r->c.direction, r->c.objective_type);
+    if (tune_mpi_size() <= 1 && r->c.workers == 0)
+        workers_auto(r);
     if (tune_mpi_size() > 1) {
         int w = r->c.workers > 0 ? r->c.workers : 1;
         fprintf(stderr, "# MPI: %d ranks: rank 0 runs the study, %d worker ranks x %d threads run trials "
@@ -323,7 +358,11 @@ static void best_find(run *r, best_info *b)
         return;
     if (!strcmp(r->sc.scheduler, "pbt")) {
         /* the final values are only the last interval of PBT's schedule */
-        snprintf(b->cmd, sizeof b->cmd, "tunelab pbt-replay %s", study_storage_path(r->st));
+        char prog[4096];
+        tl_program_name(prog, sizeof prog);
+        size_t at = tl_shell_append(b->cmd, sizeof b->cmd, 0, prog);
+        at = tl_text_append(b->cmd, sizeof b->cmd, at, " pbt-replay ");
+        tl_shell_append(b->cmd, sizeof b->cmd, at, study_storage_path(r->st));
     } else {
         char threads[16] = "";
         study_trial_attr_get(r->st, b->number, "threads", threads, sizeof threads);

@@ -12,6 +12,8 @@
 #include "data/data_internal.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -52,6 +54,144 @@ static int is_file(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static unsigned long be32u(const unsigned char *p)
+{
+    return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 | (unsigned long)p[2] << 8 | p[3];
+}
+
+/* Checks that the file holds what its header declares before stb_image
+ * allocates for it (found by fuzz/fuzz_images, where a 60-byte file cost
+ * gigabytes): stb_image reads only uncompressed BMPs and reads zeros past
+ * the end of a short one (a 60-byte file declaring 16384 x 16384 pixels
+ * loaded as a black image), and it reallocates a PNG's data to the length
+ * a chunk header declares before reading it (a 1 GB chunk in a 100-byte
+ * file).  Refuses a BMP shorter than all but the last row of its declared
+ * pixels, a PNG with a chunk longer than the rest of the file, and a PNG
+ * whose first IDAT chunk is empty (stb_image offsets a NULL pointer).  Returns
+ * 0, or TL_EINPUT with err filled. */
+static int image_check_length(const char *path, int w, int h, tl_err *err)
+{
+    static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char b[30] = {0}; /* past the end: zeros, as stb_image reads them */
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0; /* stb_image already read it; it will report */
+    size_t got = fread(b, 1, sizeof b, f);
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    int rc = 0;
+    if (size < 0 || got < 8) {
+        /* nothing to check */
+    } else if (memcmp(b, png_sig, 8) == 0) {
+        long off = 8;
+        int data = 0; /* an IDAT with bytes was seen */
+        unsigned char c[8];
+        while (off + 8 <= size && fseek(f, off, SEEK_SET) == 0 && fread(c, 1, 8, f) == 8) {
+            unsigned long len = be32u(c);
+            long room = size - off - 12; /* past the length, type and crc: negative in a cut header */
+            if (room < 0 || len > (unsigned long)room) {
+                rc = tl_fail(err, TL_EINPUT, "%s: truncated or corrupt PNG: chunk \"%.4s\" at byte %ld "
+                             "declares %lu bytes, %ld remain", path, (const char *)c + 4, off, len,
+                             room > 0 ? room : 0);
+                break;
+            }
+            if (memcmp(c + 4, "IEND", 4) == 0)
+                break;
+            /* stb_image offsets its NULL buffer by an empty first IDAT
+             * (undefined behaviour, found by fuzz/fuzz_images) */
+            if (memcmp(c + 4, "IDAT", 4) == 0 && len == 0 && !data) {
+                rc = tl_fail(err, TL_EINPUT, "%s: corrupt PNG: empty IDAT chunk at byte %ld before any "
+                             "image data", path, off);
+                break;
+            }
+            data |= memcmp(c + 4, "IDAT", 4) == 0;
+            off += 12 + (long)len;
+        }
+    } else if (b[0] == 'B' && b[1] == 'M') { /* a header cut short counts too (found by fuzz/fuzz_images) */
+        unsigned long hsz = b[14] | b[15] << 8 | (unsigned long)b[16] << 16 | (unsigned long)b[17] << 24;
+        int bpp = hsz == 12 ? (b[24] | b[25] << 8) : (b[28] | b[29] << 8);
+        if (bpp < 1)
+            bpp = 1;
+        /* in double: a corrupt header's bits per pixel is any 16-bit number */
+        double row = floor(((double)w * bpp + 31) / 32) * 4;
+        if (h > 1 && (double)size < row * (h - 1))
+            rc = tl_fail(err, TL_EINPUT, "%s: truncated: %ld bytes, too short for the %dx%d pixels "
+                         "of %d bits its BMP header declares", path, size, w, h, bpp);
+    }
+    fclose(f);
+    return rc;
+}
+
+/* stb_image 2.27 (Debian 12) builds a JPEG Huffman table from 16 code
+ * counts without checking that they sum to at most 256, and writes past
+ * its 257-entry size table when they do (found by fuzz/fuzz_images: a
+ * JPEG whose DHT counts sum to 0xc4 * 16).  Walks the file's markers (past
+ * each scan's entropy-coded data: a progressive JPEG defines tables between
+ * scans) and refuses a table of more than 256 codes before stb_image reads
+ * the file.  Other files pass.  Returns 0, or TL_EINPUT with err filled. */
+static int jpeg_check_tables(const char *path, tl_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0; /* stb_image will report */
+    /* SOI as stb_image reads a marker: 0xff, any 0xff fill, 0xd8 */
+    int c = getc(f), m0 = c;
+    long at = 1;
+    while (c == 0xff) {
+        m0 = c = getc(f);
+        at++;
+    }
+    if (at < 2 || m0 != 0xd8) {
+        fclose(f);
+        return 0;
+    }
+    int rc = 0;
+    while (!rc && (c = getc(f)) != EOF) {
+        at++;
+        if (c != 0xff)
+            continue; /* entropy-coded data, or bytes between segments */
+        int m;
+        while ((m = getc(f)) == 0xff)
+            at++;
+        if (m == EOF)
+            break;
+        at++;
+        if (m == 0x00 || (m >= 0xd0 && m <= 0xd8) || m == 0x01)
+            continue; /* a stuffed 0xff, a restart marker, SOI, TEM: no length */
+        if (m == 0xd9)
+            break; /* EOI */
+        int hi = getc(f), lo = getc(f);
+        if (hi == EOF || lo == EOF)
+            break;
+        long len = (long)(hi << 8 | lo) - 2, seg = at - 2; /* the segment's 0xff */
+        at += 2;
+        if (m != 0xc4) { /* not a DHT: skip its body (a scan's data follows SOS's) */
+            if (len > 0 && fseek(f, len, SEEK_CUR) != 0)
+                break;
+            at += len > 0 ? len : 0;
+            continue;
+        }
+        while (len > 0) { /* as stb_image: a table whenever bytes are left, zeros past the end */
+            unsigned char h[17] = {0};
+            if (fread(h, 1, 17, f) < 17 && ferror(f))
+                break;
+            int n = 0;
+            for (int i = 1; i < 17; i++)
+                n += h[i];
+            if (n > 256) {
+                rc = tl_fail(err, TL_EINPUT, "%s: corrupt JPEG: a Huffman table at byte %ld declares %d codes "
+                             "(at most 256)", path, seg, n);
+                break;
+            }
+            if (feof(f) || fseek(f, n, SEEK_CUR) != 0)
+                break;
+            at += 17 + n;
+            len -= 17 + n;
+        }
+    }
+    fclose(f);
+    return rc;
 }
 
 /* The file list of an image folder. */
@@ -184,6 +324,8 @@ static int load_images(const char *dir, int channels, int w, int h, int resize,
     /* Pass 1: headers only. */
     for (long i = 0; i < L.n; i++) {
         int iw, ih, ic;
+        if ((rc = jpeg_check_tables(L.paths[i], err)))
+            goto fail;
         if (!stbi_info(L.paths[i], &iw, &ih, &ic)) {
             rc = tl_fail(err, TL_EINPUT, "%s: cannot read image: %s", L.paths[i], stbi_failure_reason());
             goto fail;
@@ -192,6 +334,8 @@ static int load_images(const char *dir, int channels, int w, int h, int resize,
             rc = tl_fail(err, TL_EINPUT, "%s: image is %dx%d: no pixels", L.paths[i], iw, ih);
             goto fail;
         }
+        if ((rc = image_check_length(L.paths[i], iw, ih, err)))
+            goto fail;
         if (resize)
             continue;
         if (w == 0) {
@@ -239,6 +383,8 @@ static int load_images(const char *dir, int channels, int w, int h, int resize,
     /* Pass 2: decode. */
     for (long i = 0; i < L.n; i++) {
         int iw, ih, ic;
+        if ((rc = jpeg_check_tables(L.paths[i], err))) /* again: the file may have changed since pass 1 */
+            goto fail;
         unsigned char *px = stbi_load(L.paths[i], &iw, &ih, &ic, channels);
         if (!px) {
             rc = tl_fail(err, TL_EINPUT, "%s: cannot read image: %s", L.paths[i], stbi_failure_reason());

@@ -569,10 +569,20 @@ int ckpt_peek_mem(const void *bytes, size_t n, ckpt_info *info, void **blob, siz
     return rc ? rc : peek_staged(MEM_NAME, &s, ver, info, blob, blob_len, err);
 }
 
-/* Checks the staged state against t. */
-static int check_against(const char *path, const trainer *t, const staged *s, tl_err *err)
+/* "[a x b x c]" for a tensor's shape. */
+static void shape_text(char *buf, size_t n, int32_t ndim, const int32_t *shape)
 {
-    const nn_model *m = t->model;
+    size_t at = (size_t)snprintf(buf, n, "[");
+    for (int d = 0; d < ndim && d < 4 && at < n; d++)
+        at += (size_t)snprintf(buf + at, n - at, d ? " x %d" : "%d", shape[d]);
+    if (at < n)
+        snprintf(buf + at, n - at, "]");
+}
+
+/* The architecture: the staged tensor table (names, which say the model
+ * kind: fc0.weight or wte; offsets, sizes, every shape, decay) against m's. */
+static int check_tensors(const char *path, const nn_model *m, const staged *s, tl_err *err)
+{
     if (s->nparams != m->nparams)
         return tl_fail(err, TL_EINPUT,
                        "%s: architecture mismatch: checkpoint has %llu parameters, model has %zu",
@@ -597,13 +607,42 @@ static int check_against(const char *path, const trainer *t, const staged *s, tl
                    size == x->size && ndim == x->ndim && decay == x->decay;
         for (int d = 0; same && d < 4 && d < ndim; d++)
             same = shape[d] == x->shape[d];
-        if (!same)
+        if (!same) {
+            char fs[64], ms[64];
+            int32_t mshape[4] = {0};
+            for (int d = 0; d < 4 && d < x->ndim; d++)
+                mshape[d] = x->shape[d];
+            shape_text(fs, sizeof fs, ndim, shape);
+            shape_text(ms, sizeof ms, x->ndim, mshape);
             return tl_fail(err, TL_EINPUT,
-                           "%s: architecture mismatch at tensor %d: checkpoint has %s "
-                           "(%llu floats at %llu), model has %.48s (%zu floats at %zu)",
-                           path, i, name, (unsigned long long)size, (unsigned long long)off,
-                           x->name, x->size, x->offset);
+                           "%s: architecture mismatch at tensor %d: checkpoint has %s %s "
+                           "(%llu floats at %llu), model has %.48s %s (%zu floats at %zu)",
+                           path, i, name, fs, (unsigned long long)size, (unsigned long long)off,
+                           x->name, ms, x->size, x->offset);
+        }
     }
+    return 0;
+}
+
+int ckpt_check_model(const char *path, const nn_model *m, tl_err *err)
+{
+    unsigned char *buf;
+    uint32_t ver;
+    staged s;
+    int rc = read_staged(path, &buf, &s, &ver, err);
+    if (rc)
+        return rc;
+    rc = check_tensors(path, m, &s, err);
+    free(buf);
+    return rc;
+}
+
+/* Checks the staged state against t. */
+static int check_against(const char *path, const trainer *t, const staged *s, tl_err *err)
+{
+    int rc = check_tensors(path, t->model, s, err);
+    if (rc)
+        return rc;
     if (s->opt_kind != t->opt.kind)
         return tl_fail(err, TL_EINPUT, "%s: checkpoint optimizer is %s, the trainer uses %s",
                        path, optim_str(s->opt_kind), optim_str(t->opt.kind));
@@ -618,8 +657,7 @@ static int check_against(const char *path, const trainer *t, const staged *s, tl
     /* the live hyperparameters must pass the same checks as a config */
     train_config c = t->cfg;
     c.live = s->live;
-    int rc = train_config_check(&c, err);
-    if (rc)
+    if ((rc = train_config_check(&c, err)))
         return tl_prefix(err, "%s: stored hyperparameters", path);
     if (!(s->lr_mult > 0) || !isfinite(s->lr_mult) || !(s->dropout >= 0 && s->dropout < 1))
         return tl_fail(err, TL_EINPUT, "%s: bad lr multiplier %g or dropout %g", path,

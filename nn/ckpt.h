@@ -67,6 +67,13 @@ typedef struct ckpt_info {
  * ckpt_load.  Use it to read the config before building the model. */
 int ckpt_peek(const char *path, ckpt_info *info, void **blob, size_t *blob_len, tl_err *err);
 
+/* Validates path as ckpt_peek does and compares its architecture with m's:
+ * the model kind (the tensor names say it: fc0.weight, wte) and every
+ * tensor's name, size, offset and shape.  Returns 0 when they are the same,
+ * TL_EINPUT "path: architecture mismatch ..." naming the first difference
+ * (or the errors of ckpt_peek). */
+int ckpt_check_model(const char *path, const nn_model *m, tl_err *err);
+
 /* ---- in memory ----
  * The same bytes as a checkpoint file, in a buffer: what the MPI executor
  * sends between ranks (a paused trial, a PBT member), with no file.

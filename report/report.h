@@ -106,7 +106,9 @@ int report_ranked(const report_study *rs, int *idx);
 /* Seconds trial i ran (finished - started), NAN when unknown. */
 double report_duration(const report_study *rs, int i);
 
-/* Writes "tunelab train CONFIG --set k=v ..." for trial i's active values
+/* Writes "PROGRAM train CONFIG --set k=v ..." for trial i's active values
+ * (PROGRAM: util/shell.h's tl_program_name, as tune_retrain_command writes
+ * it in the run's summary)
  * (CONFIG: rs->config, or the literal "CONFIG" when not stored; values
  * shell-quoted where needed).  Returns the length snprintf would write. */
 int report_retrain_command(const report_study *rs, int i, char *buf, size_t n);

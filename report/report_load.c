@@ -10,6 +10,7 @@
  * sampler or scheduler, write the database, or print.
  */
 #include "report/report.h"
+#include "util/shell.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -151,38 +152,16 @@ double report_duration(const report_study *rs, int i)
     return isfinite(t->started) && isfinite(t->finished) ? t->finished - t->started : NAN;
 }
 
-/* 1 when text can go on a shell command line without quotes. */
-static int shell_plain(const char *s)
-{
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+/:=,@%", *s))
-            return 0;
-    return 1;
-}
-
-/* Appends s, single-quoted for sh when needed, at buf + *at. */
-static void put_shell(char *buf, size_t n, size_t *at, const char *s)
-{
-    if (shell_plain(s)) {
-        *at += (size_t)snprintf(buf + (*at < n ? *at : n), *at < n ? n - *at : 0, "%s", s);
-        return;
-    }
-    *at += (size_t)snprintf(buf + (*at < n ? *at : n), *at < n ? n - *at : 0, "'");
-    for (; *s; s++)
-        *at += (size_t)snprintf(buf + (*at < n ? *at : n), *at < n ? n - *at : 0, *s == '\'' ? "'\\''" : "%c",
-                                *s);
-    *at += (size_t)snprintf(buf + (*at < n ? *at : n), *at < n ? n - *at : 0, "'");
-}
-
 int report_retrain_command(const report_study *rs, int i, char *buf, size_t n)
 {
     size_t at = 0;
     if (n)
         buf[0] = 0;
-    at += (size_t)snprintf(buf, n, "tunelab train ");
-    put_shell(buf, n, &at, rs->config[0] ? rs->config : "CONFIG");
+    char prog[4096];
+    tl_program_name(prog, sizeof prog);
+    at = tl_shell_append(buf, n, at, prog);
+    at = tl_text_append(buf, n, at, " train ");
+    at = tl_shell_append(buf, n, at, rs->config[0] ? rs->config : "CONFIG");
     for (int p = 0; p < rs->sp.n; p++) {
         double v = rs->trials[i].t.values[p];
         if (isnan(v))
@@ -190,12 +169,13 @@ int report_retrain_command(const report_study *rs, int i, char *buf, size_t n)
         char text[300], kv[512];
         space_format_value(&rs->sp, p, v, text, sizeof text);
         snprintf(kv, sizeof kv, "%s=%s", rs->sp.p[p].name, text);
-        at += (size_t)snprintf(buf + (at < n ? at : n), at < n ? n - at : 0, " --set ");
-        put_shell(buf, n, &at, kv);
+        at = tl_text_append(buf, n, at, " --set ");
+        at = tl_shell_append(buf, n, at, kv);
     }
     const char *threads = report_trial_attr(rs, i, "threads");
-    if (threads && threads[0] && shell_plain(threads))
-        at += (size_t)snprintf(buf + (at < n ? at : n), at < n ? n - at : 0, " --set train.threads=%s",
-                               threads);
+    if (threads && threads[0] && tl_shell_plain(threads)) {
+        at = tl_text_append(buf, n, at, " --set train.threads=");
+        at = tl_shell_append(buf, n, at, threads);
+    }
     return (int)at;
 }

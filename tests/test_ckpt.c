@@ -281,6 +281,41 @@ Test(ckpt, rejects_another_architecture_or_optimizer, .init = tmpdir_setup, .fin
     fixture_free(&f);
 }
 
+/* ckpt_check_model (what train.checkpoint checks before overwriting a
+ * file): the architecture, every shape, not the parameter count alone. */
+Test(ckpt, check_model_compares_every_shape_not_the_count, .init = tmpdir_setup, .fini = tmpdir_teardown)
+{
+    char path[128];
+    path_in(path, sizeof path, "m.ckpt");
+    fixture f;
+    fixture_init(&f, path);
+    tl_err e = {0};
+    nn_model *same = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 1);
+    cr_assert_eq(ckpt_check_model(path, same, &e), 0, "%s", e.msg);
+
+    /* the same count, sizes and names; the first weight transposed */
+    int32_t r0 = same->tensors[0].shape[0];
+    same->tensors[0].shape[0] = same->tensors[0].shape[1];
+    same->tensors[0].shape[1] = r0;
+    cr_assert_eq(ckpt_check_model(path, same, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "architecture mismatch at tensor 0: checkpoint has fc0.weight [12 x 6]"), "%s", e.msg);
+    cr_assert(strstr(e.msg, "model has fc0.weight [6 x 12]"), "%s", e.msg);
+    nn_model_free(same);
+
+    /* another kind: the names say it */
+    nn_model *other = fx_mlp(DIM, 12, NCLS, 0.0f, 32, 1);
+    strcpy(other->tensors[0].name, "wte");
+    cr_assert_eq(ckpt_check_model(path, other, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "checkpoint has fc0.weight") && strstr(e.msg, "model has wte"), "%s", e.msg);
+    nn_model_free(other);
+
+    nn_model *wide = fx_mlp(DIM, 13, NCLS, 0.0f, 32, 1);
+    cr_assert_eq(ckpt_check_model(path, wide, &e), TL_EINPUT);
+    cr_assert(strstr(e.msg, "parameters"), "%s", e.msg);
+    nn_model_free(wide);
+    fixture_free(&f);
+}
+
 Test(ckpt, peek_reads_info_and_blob_without_a_trainer, .init = tmpdir_setup, .fini = tmpdir_teardown)
 {
     char path[128];

@@ -179,8 +179,12 @@ static int set_key(config *c, const keydef *k, const char *raw, const char *wher
     case K_INT:
     case K_LONG:
     case K_U64:
+        /* a number key's word (study.workers = auto) stands for its minimum */
+        if (k->choices && in_choices(k->choices, v))
+            return store_int(c, k, (long)k->min, where, err);
         if (parse_long(v, &l))
-            return tl_fail(err, TL_EINPUT, "%s: %s: expected an integer, got '%s'", where, k->key, v);
+            return tl_fail(err, TL_EINPUT, "%s: %s: expected an integer%s%s, got '%s'", where, k->key,
+                           k->choices ? " or " : "", k->choices ? k->choices : "", v);
         return store_int(c, k, l, where, err);
     case K_BOOL:
         return store_bool(c, k, bool_word(v), v, where, err);

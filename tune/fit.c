@@ -67,11 +67,13 @@ static int check_ckpt_target(const fit *f, tl_err *err)
         return tl_fail(err, TL_EINPUT,
                        "train.checkpoint: %s: exists and is not a readable tunelab checkpoint (%s); choose "
                        "another train.checkpoint, or remove the file", path, pe.msg);
-    if (in.nparams != f->s.nparams)
+    /* the architecture, not the parameter count alone: 2-16-16-3 and
+     * 2-12-20-3 have 371 each */
+    if (ckpt_check_model(path, f->s.model, &pe))
         return tl_fail(err, TL_EINPUT,
-                       "train.checkpoint: %s: holds a checkpoint of another model (%zu parameters; this run's "
-                       "model has %zu); choose another train.checkpoint, or remove the file to overwrite it",
-                       path, in.nparams, f->s.nparams);
+                       "train.checkpoint: %s: holds a checkpoint of another model (%s); choose another "
+                       "train.checkpoint, or remove the file to overwrite it",
+                       path, strstr(pe.msg, "architecture mismatch") ? strstr(pe.msg, "architecture mismatch") : pe.msg);
     return 0;
 }
 

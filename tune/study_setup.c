@@ -4,11 +4,16 @@
 #include "tune/study_mpi.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hpo/cmd_objective.h"
 #include "hpo/executor.h"
+#include "util/shell.h"
+#include "util/timer.h"
+#include "tune/session.h"
 
 int tune_space_from_config(const config *c, space *sp, tl_err *err)
 {
@@ -152,16 +157,31 @@ void tune_objective_close(tune_objective *o)
 void tune_retrain_command(const config *c, const space *sp, const double *values,
                           const char *threads, char *buf, size_t n)
 {
-    size_t used = (size_t)snprintf(buf, n, "tunelab train %s", c->source[0] ? c->source : "CONFIG");
-    for (int i = 0; i < sp->n && used < n; i++) {
+    /* as report_retrain_command writes it back from the database */
+    char prog[4096];
+    tl_program_name(prog, sizeof prog);
+    if (n)
+        buf[0] = 0;
+    size_t at = tl_shell_append(buf, n, 0, prog);
+    at = tl_text_append(buf, n, at, " train ");
+    /* the config's absolute path, as the study stores it (`best` reads it
+     * back): the same line from any folder */
+    char *abs = c->source[0] ? realpath(c->source, NULL) : NULL;
+    at = tl_shell_append(buf, n, at, abs ? abs : c->source[0] ? c->source : "CONFIG");
+    free(abs);
+    for (int i = 0; i < sp->n; i++) {
         if (isnan(values[i]))
             continue;
-        char v[128];
+        char v[300], kv[512];
         space_format_value(sp, i, values[i], v, sizeof v);
-        used += (size_t)snprintf(buf + used, n - used, " --set %s=%s", sp->p[i].name, v);
+        snprintf(kv, sizeof kv, "%s=%s", sp->p[i].name, v);
+        at = tl_text_append(buf, n, at, " --set ");
+        at = tl_shell_append(buf, n, at, kv);
     }
-    if (threads && threads[0] && used < n)
-        snprintf(buf + used, n - used, " --set train.threads=%s", threads);
+    if (threads && threads[0] && tl_shell_plain(threads)) {
+        at = tl_text_append(buf, n, at, " --set train.threads=");
+        tl_text_append(buf, n, at, threads);
+    }
 }
 
 /* hpo/ names its setting (max_consecutive_failures); a config user knows
@@ -186,4 +206,140 @@ int tune_objective_optimize(tune_objective *o, study *st, int workers, study_pro
     if (rc)
         name_config_keys(err);
     return rc;
+}
+
+/* ---- study.workers = auto ---- */
+
+/* Runs `steps` optimizer steps of s at a constant rate (the lr range test's
+ * loop with lo ~ hi: no schedule, the same steps every time). */
+static int probe_steps(session *s, const config *c, int steps, int *ran, tl_err *err)
+{
+    train_lr_find_result r = {0};
+    double lr = c->lr > 0 ? c->lr : 1e-3;
+    int rc = trainer_lr_find(&s->tr, session_train(s), lr, lr * 1.000001, steps < 3 ? 3 : steps, 0.0, &r, err);
+    *ran = rc ? 0 : r.n; /* fewer when the loss diverged */
+    train_lr_find_free(&r);
+    return rc;
+}
+
+/* Samples per second of `nsess` sessions of config pc training side by
+ * side (nsess 1: in the calling thread, on all its threads; else in a
+ * parallel region of nsess threads, one each). */
+static int probe_layout(const tune_objective *o, const config *pc, int nsess, double *rate, tl_err *err)
+{
+    session *ss = calloc((size_t)nsess, sizeof *ss);
+    if (!ss)
+        return tl_fail(err, TL_ERUNTIME, "workers probe: out of memory");
+    int rc = 0;
+    for (int i = 0; i < nsess && !rc; i++)
+        rc = session_new(&ss[i], pc, &o->data, err);
+    double t0 = 0, t1 = 0;
+    long samples = 0;
+    int warm;
+    if (!rc && nsess == 1) {
+        if (!(rc = probe_steps(&ss[0], pc, 3, &warm, err))) { /* warm: first touch, buffers (3: the shortest lr test) */
+            int ran;
+            t0 = tl_now();
+            rc = probe_steps(&ss[0], pc, TUNE_PROBE_STEPS, &ran, err);
+            t1 = tl_now();
+            samples = (long)ran * pc->batch_size;
+        }
+    } else if (!rc) {
+        int bad = 0;
+        tl_err e1 = {0};
+#pragma omp parallel num_threads(nsess) reduction(| : bad) reduction(+ : samples)
+        {
+            int me = omp_get_thread_num(), w, ran = 0;
+            tl_err e = {0};
+            bad |= probe_steps(&ss[me], pc, 3, &w, &e) != 0;
+#pragma omp barrier
+#pragma omp single
+            t0 = tl_now();
+            bad |= probe_steps(&ss[me], pc, TUNE_PROBE_STEPS, &ran, &e) != 0;
+            samples += (long)ran * pc->batch_size;
+#pragma omp barrier
+#pragma omp single
+            t1 = tl_now();
+            if (bad) {
+#pragma omp critical
+                e1 = e;
+            }
+        }
+        if (bad)
+            rc = tl_fail(err, e1.code ? e1.code : TL_ERUNTIME, "%s", e1.msg);
+    }
+    for (int i = 0; i < nsess; i++)
+        session_free(&ss[i]);
+    free(ss);
+    if (!rc) {
+        double dt = t1 - t0 > 1e-9 ? t1 - t0 : 1e-9;
+        *rate = (double)samples / dt;
+    }
+    return rc;
+}
+
+int tune_workers_auto(const tune_objective *o, const config *c, const space *sp, int cores,
+                      tune_layout *out, tl_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->cores = cores < 1 ? 1 : cores;
+    out->workers = 1;
+    out->threads = out->cores;
+    if (out->cores < 2) {
+        snprintf(out->why, sizeof out->why, "one core: nothing to compare");
+        return 0;
+    }
+    if (o->kind != TUNE_OBJECTIVE_TRAIN) {
+        out->workers = out->cores;
+        out->threads = 1;
+        snprintf(out->why, sizeof out->why, "the objective is not training: no model to time, one trial per core");
+        return 0;
+    }
+    out->nbatch = 1;
+    out->batch[0] = c->batch_size;
+    int bi = space_find(sp, "train.batch_size");
+    if (bi >= 0 && (sp->p[bi].kind == PARAM_INT || sp->p[bi].kind == PARAM_FLOAT)) {
+        out->nbatch = 2;
+        out->batch[0] = (int)ceil(sp->p[bi].low);
+        out->batch[1] = (int)floor(sp->p[bi].high);
+    } else if (bi >= 0 && sp->p[bi].kind == PARAM_CAT) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (int k = 0; k < sp->p[bi].ncat; k++) {
+            double v = sp->p[bi].catnum[k];
+            if (isfinite(v)) {
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+            }
+        }
+        if (isfinite(lo)) {
+            out->nbatch = lo < hi ? 2 : 1;
+            out->batch[0] = (int)lo;
+            out->batch[1] = (int)hi;
+        }
+    }
+    out->steps = TUNE_PROBE_STEPS;
+    double t0 = tl_now(), one = 0, many = 0;
+    for (int b = 0; b < out->nbatch; b++) {
+        config pc = *c;
+        pc.batch_size = out->batch[b] > 0 ? out->batch[b] : c->batch_size;
+        pc.accum_steps = 1;
+        double r1 = 0, rn = 0;
+        int rc = probe_layout(o, &pc, 1, &r1, err);
+        if (!rc)
+            rc = probe_layout(o, &pc, out->cores, &rn, err);
+        if (rc)
+            return tl_prefix(err, "study.workers = auto: probe at batch %d", pc.batch_size);
+        /* each batch size weighs the same: the time of one sample at each */
+        one += 1.0 / r1;
+        many += 1.0 / rn;
+    }
+    out->seconds = tl_now() - t0;
+    out->measured = 1;
+    out->rate_one = out->nbatch / one;
+    out->rate_many = out->nbatch / many;
+    if (out->rate_many > out->rate_one) {
+        out->workers = out->cores;
+        out->threads = 1;
+    }
+    return 0;
 }

@@ -91,8 +91,42 @@ void tune_objective_close(tune_objective *o);
 int tune_objective_optimize(tune_objective *o, study *st, int workers, study_progress_fn fn, void *ud,
                             tl_err *err);
 
-/* Writes "tunelab train CONFIG --set k=v ... --set train.threads=N" for a
- * trial's values; threads is the trial's "threads" attribute (the OpenMP
+/* ---- study.workers = auto ---- */
+
+/* What the workers probe chose and why. */
+typedef struct tune_layout {
+    int workers;        /* the chosen layout: workers x threads per trial */
+    int threads;
+    int cores;          /* the threads available (the caller's OpenMP maximum) */
+    int measured;       /* 1 when both layouts were timed */
+    double rate_one;    /* samples/s, 1 worker x cores threads */
+    double rate_many;   /* samples/s, cores workers x 1 thread */
+    int nbatch;         /* batch sizes probed (1 or 2) */
+    int batch[2];
+    int steps;          /* timed steps per session and batch size */
+    double seconds;     /* the whole probe, wall clock */
+    char why[200];      /* when not measured: why */
+} tune_layout;
+
+/* study.workers = auto: chooses between 1 worker x `cores` threads and
+ * `cores` workers x 1 thread by timing TUNE_PROBE_STEPS optimizer steps
+ * (after one untimed step) of the study's model (the base config's) at its
+ * batch sizes (train.batch_size, or the two ends of its range when the
+ * space tunes it) under both layouts: one session on all threads, then
+ * `cores` sessions side by side in a parallel region, one thread each.
+ * Picks the layout with more samples per second.  The probe's sessions are
+ * thrown away: no trial and no rng of the study sees them; a trial depends
+ * on the choice only through its thread count.  Objectives that are not
+ * training, and cores < 2, are not measured (cores workers, or 1).  Call
+ * it outside any parallel region, after the OpenMP thread count is set.
+ * Returns 0, or TL_ERUNTIME/TL_EINPUT from building a session. */
+#define TUNE_PROBE_STEPS 4
+int tune_workers_auto(const tune_objective *o, const config *c, const space *sp, int cores,
+                      tune_layout *out, tl_err *err);
+
+/* Writes "PROGRAM train CONFIG --set k=v ... --set train.threads=N" for a
+ * trial's values (PROGRAM: tl_program_name, "tunelab" or the binary's
+ * absolute path; words quoted for sh, as report_retrain_command); threads is the trial's "threads" attribute (the OpenMP
  * threads it trained on; "" or NULL leaves train.threads out).  With the
  * same threads the retrain gives the trial's value bit for bit on the same
  * machine and OpenBLAS kernels (README.md "What replays bit for bit"). */
