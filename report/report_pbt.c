@@ -21,7 +21,8 @@
  *   member-epochs, "pbt.note"), the table of exploits (epoch, member,
  *   copied from, values before -> after) and the best member's schedule
  *   (pbt_schedule: values per stretch of epochs, whichever member trained
- *   it) with the `tunelab pbt-replay DB` command.
+ *   it) with the `tunelab pbt-replay DB` command (the program and the
+ *   database's absolute path as a shell finds them, util/shell.h).
  * This file builds the view of the lineages and writes the text and the
  * tables; the figures are drawn by report/report_pbt_figures.c.
  * The records are parsed with pbt_lineage_parse and the schedule is
@@ -38,6 +39,7 @@
  * (they change only by copying and are listed in the exploit table), or
  * draw trials without a lineage.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,7 @@
 #include "hpo/pbt.h"
 #include "report/report.h"
 #include "report/report_pbt.h"
+#include "util/shell.h"
 
 static int pbt_applies(const report_study *rs)
 {
@@ -220,36 +223,6 @@ static void exploit_table(const report_study *rs, const report_pbt_view *v, repo
     report_html(o, "</table>\n");
 }
 
-/* Writes path quoted for a POSIX shell when it needs quoting. */
-static void shell_word(const char *s, char *buf, size_t n)
-{
-    int plain = s[0] != 0;
-    for (const char *p = s; *p; p++)
-        plain &= strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-+,:=@%",
-                        *p) != NULL;
-    if (plain) {
-        snprintf(buf, n, "%s", s);
-        return;
-    }
-    size_t u = 0;
-    if (n < 3) {
-        if (n)
-            buf[0] = 0;
-        return;
-    }
-    buf[u++] = '\'';
-    for (const char *p = s; *p && u + 6 < n; p++) {
-        if (*p == '\'') {
-            memcpy(buf + u, "'\\''", 4);
-            u += 4;
-        } else {
-            buf[u++] = *p;
-        }
-    }
-    buf[u++] = '\'';
-    buf[u] = 0;
-}
-
 static void schedule_table(const report_study *rs, const report_pbt_view *v, report_out *o)
 {
     const space *sp = &rs->sp;
@@ -288,12 +261,16 @@ static void schedule_table(const report_study *rs, const report_pbt_view *v, rep
     report_html(o, "</table>\n");
     if (rs->objective[0] && strcmp(rs->objective, "train") != 0)
         return; /* pbt-replay retrains a model: only for the training objective */
-    char path[1200];
-    shell_word(rs->path, path, sizeof path);
+    /* the program and the database as a shell finds them from any folder,
+     * as the retrain line (util/shell.h) */
+    char prog[4096], abs[PATH_MAX], cmd[8192];
+    tl_program_name(prog, sizeof prog);
+    size_t at = tl_shell_append(cmd, sizeof cmd, 0, prog);
+    at = tl_text_append(cmd, sizeof cmd, at, " pbt-replay ");
+    tl_shell_append(cmd, sizeof cmd, at, realpath(rs->path, abs) ? abs : rs->path);
     report_html(o, "<p>To check whether this schedule alone gives the result, retrain it from "
-                   "scratch with the same values at the same epochs:</p>\n<p><code>tunelab "
-                   "pbt-replay ");
-    report_text(o, path);
+                   "scratch with the same values at the same epochs:</p>\n<p><code>");
+    report_text(o, cmd);
     report_html(o, "</code></p>\n");
 }
 
