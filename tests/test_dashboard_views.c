@@ -150,7 +150,7 @@ static int cdp_send(cdp *c, const char *method, cJSON *params, int in_page)
 static cJSON *cdp_answer(cdp *c, int id, const char *what)
 {
     for (;;) {
-        char *end = memchr(c->buf, 0, c->n);
+        char *end = c->n ? memchr(c->buf, 0, c->n) : NULL; /* buf is NULL before the first read */
         if (end) {
             cJSON *m = cJSON_Parse(c->buf);
             size_t used = (size_t)(end - c->buf) + 1;
