@@ -32,7 +32,7 @@ static const char *HELP =
     "the difference; start a new study with --set study.name=NEW.\n\n"
     "options:\n"
     "  --set KEY=VALUE  override a config key (repeatable); --set space.KEY=EXPR adds a parameter\n"
-    "  --workers N      trials run in parallel (default study.workers)\n"
+    "  --workers N      trials run in parallel (default study.workers; under mpirun at most the worker ranks)\n"
     "  --json           one JSON object per finished trial, then a summary object\n"
     "  --quiet          only the summary\n"
     "  --continue-changed  continue a study whose definition differs from this config's\n"
@@ -226,8 +226,8 @@ static int run_open(run *r, const args *a, int open_study, tl_err *err, const ch
     *hint = NULL;
     if ((rc = args_load_config(a, &r->c, err)) || (rc = tune_space_from_config(&r->c, &r->sp, err)))
         return rc;
-    if (tune_mpi_size() > 1 && r->c.workers == 0)
-        r->c.workers = 1; /* study.workers = auto under MPI: every rank must agree without a probe */
+    if ((rc = tune_mpi_trial_ranks(&r->c, err))) /* under mpirun: trials at a time = worker ranks */
+        return rc;
     if (r->sp.n == 0)
         return tl_fail(err, TL_EINPUT,
                        "%s: [space]: no parameters to tune (add e.g. `train.lr = loguniform(1e-4, 1e-2)`)",
@@ -322,10 +322,14 @@ static void run_header(run *r, int existing)
     if (tune_mpi_size() <= 1 && r->c.workers == 0)
         workers_auto(r);
     if (tune_mpi_size() > 1) {
-        int w = r->c.workers > 0 ? r->c.workers : 1;
-        fprintf(stderr, "# MPI: %d ranks: rank 0 runs the study, %d worker ranks x %d threads run trials "
-                        "(%d at a time)\n# MPI hosts: %s\n",
-                tune_mpi_size(), tune_mpi_size() - 1, w, (tune_mpi_size() - 1) * w, tune_mpi_layout());
+        int w = r->c.workers, idle = tune_mpi_size() - 1 - w;
+        fprintf(stderr, "# MPI: %d ranks: rank 0 runs the study, %d worker rank%s run%s trials, one at a time "
+                        "each (%d at a time)", tune_mpi_size(), w, w > 1 ? "s" : "", w > 1 ? "" : "s", w);
+        if (idle == 1)
+            fprintf(stderr, "; rank %d idle (study.workers = %d)", w + 1, w);
+        else if (idle > 1)
+            fprintf(stderr, "; ranks %d-%d idle (study.workers = %d)", w + 1, tune_mpi_size() - 1, w);
+        fprintf(stderr, "\n# MPI hosts: %s\n", tune_mpi_layout());
     }
     else if (r->c.workers > 1)
         fprintf(stderr, "# threads: %d workers, each trial on its own thread (BLAS single-threaded inside a "

@@ -142,15 +142,17 @@ int cmd_train(int argc, char **argv)
     return rc;
 }
 
-/* The run's config: the checkpoint's with --set on top, or CONFIG's.
- * Returns 0 or the exit status after printing the error. */
-static int load_config(const args *a, config *c)
+/* The run's config: the checkpoint's with --set on top (ck: its bytes
+ * under mpirun, else NULL), or CONFIG's.  Returns 0 or the exit status
+ * after printing the error. */
+static int load_config(const args *a, const unsigned char *ck, size_t ckn, config *c)
 {
     tl_err err = {0};
     if (!a->resume)
         return args_load_config(a, c, &err) ? term_error(&err, NULL) : 0;
     int bad_text = 0;
-    if (session_config_of_ckpt(c, a->resume, &bad_text, &err))
+    if (ck ? session_config_of_ckpt_mem(c, ck, ckn, a->resume, &bad_text, &err)
+           : session_config_of_ckpt(c, a->resume, &bad_text, &err))
         return term_error(&err, bad_text ? "the checkpoint holds no valid tunelab config" : NULL);
     snprintf(c->source, sizeof c->source, "%s", a->resume);
     for (int i = 0; i < a->nset; i++)
@@ -258,21 +260,29 @@ static int train_main(const args *a, int until)
         return term_errorf(2, "train: needs a CONFIG file (or --resume CKPT); see `tunelab train --help`");
     if (a->positional && a->resume)
         return term_errorf(2, "train: give either CONFIG or --resume CKPT, not both");
+    tl_err err = {0};
+    int lead = tune_mpi_rank() == 0; /* under mpirun: rank 0 prints and checkpoints */
+    /* under mpirun rank 0 reads the checkpoint and sends it: the other hosts need not see the file */
+    unsigned char *ck = NULL;
+    size_t ckn = 0;
+    if (a->resume && tune_mpi_size() > 1 && tune_mpi_read_file(a->resume, &ck, &ckn, &err))
+        return lead ? term_error(&err, NULL) : 2;
     config c;
-    int rc = load_config(a, &c);
-    if (rc)
+    int rc = load_config(a, ck, ckn, &c);
+    if (!rc && until && !c.checkpoint[0] && !a->resume)
+        rc = term_errorf(2, "train: --until needs train.checkpoint (where to save the run)");
+    if (rc) {
+        free(ck);
         return rc;
+    }
     if (c.threads > 0)
         omp_set_num_threads(c.threads);
-    if (until && !c.checkpoint[0] && !a->resume)
-        return term_errorf(2, "train: --until needs train.checkpoint (where to save the run)");
-    tl_err err = {0};
     fit f;
     config mine = c; /* under mpirun rank 0 alone writes train.checkpoint: the others need not reach its folder */
     if (tune_mpi_rank() > 0)
         mine.checkpoint[0] = 0;
-    rc = fit_open(&f, &mine, a->resume, &err);
-    int lead = tune_mpi_rank() == 0; /* under mpirun: rank 0 prints and checkpoints */
+    rc = fit_open_mem(&f, &mine, a->resume, ck, ckn, &err);
+    free(ck);
     if (tune_mpi_size() > 1) {
         tl_err verdict = {0};
         if (tune_mpi_agree(rc, err.msg, rc ? NULL : &c, &verdict)) {

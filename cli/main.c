@@ -85,7 +85,7 @@ int main(int argc, char **argv)
         if (tune_mpi_start(&argc, &argv, &err))
             return term_error(&err, NULL);
         int status = COMMANDS[i].fn(argc - 1, argv + 1);
-        tune_mpi_end();
+        tune_mpi_end(status);
         return status;
     }
     term_errorf(2, "unknown command '%s'", argv[1]);

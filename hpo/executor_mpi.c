@@ -274,18 +274,22 @@ int study_optimize_mpi(study *s, const objective *obj, const int *threads, study
     pthread_mutex_init(&p.mu, NULL);
     p.nranks = mpi_world_size();
     for (int r = 1; r < p.nranks; r++)
-        p.nslots += threads[r] > 0 ? threads[r] : 1;
+        p.nslots += threads[r] > 0 ? threads[r] : 0;
     p.rank = calloc((size_t)p.nslots + 1, sizeof *p.rank);
     p.tag = calloc((size_t)p.nslots + 1, sizeof *p.tag);
     p.busy = calloc((size_t)p.nslots + 1, 1);
     p.load = calloc((size_t)p.nranks, sizeof *p.load);
+    if (p.nslots == 0) {
+        pool_free(&p);
+        return tl_fail(err, TL_EINPUT, "no worker rank to run trials on");
+    }
     if (!p.rank || !p.tag || !p.busy || !p.load) {
         pool_free(&p);
         return tl_fail(err, TL_ERUNTIME, "out of memory");
     }
     p.next = 1;
     for (int r = 1, k = 0; r < p.nranks; r++)
-        for (int t = 0; t < (threads[r] > 0 ? threads[r] : 1); t++, k++) {
+        for (int t = 0; t < threads[r]; t++, k++) {
             p.rank[k] = r;
             p.tag[k] = t;
         }

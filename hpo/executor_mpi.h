@@ -38,7 +38,8 @@
 #include "util/err.h"
 
 /* Rank 0: runs s to completion on the worker ranks 1..size-1, threads[r]
- * worker threads on rank r (threads[0] unused), then tells every remote
+ * worker threads on rank r (threads[0] unused; 0: rank r gets no trial,
+ * at least one rank must get one), then tells every remote
  * thread to stop.  obj is rank 0's copy of the objective: only its state
  * hooks' presence is used.  progress as study_optimize.  Returns 0 or the
  * first error (as study_optimize). */

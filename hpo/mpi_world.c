@@ -4,6 +4,7 @@
 #include "hpo/mpi_world.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +99,8 @@ static struct {
     int rank, size;
     char layout[1024];         /* rank 0, after mpi_world_agree: ranks and threads per host */
     char hosts[1024];          /* rank 0, after mpi_world_agree: ranks per host */
-} world = { 0, 0, 1, "", "" };
+    int failed_together;       /* a collective step failed on every rank (mpi_world_end) */
+} world = { 0, 0, 1, "", "", 0 };
 
 int mpi_world_launched(void)
 {
@@ -133,10 +135,10 @@ int mpi_world_size(void)
     return world.size;
 }
 
-void mpi_world_end(void)
+void mpi_world_end(int status)
 {
-    if (!world.started)
-        return;
+    if (!world.started || (status && !world.failed_together))
+        return; /* a rank that failed alone: no barrier; its exit status ends the job (mpirun) */
     MPI_Barrier(MPI_COMM_WORLD);
     MPI_Finalize();
     world.started = 0;
@@ -283,6 +285,7 @@ int mpi_world_agree(int status, const char *msg, uint64_t cfg_hash, int threads,
     }
     free(all);
     MPI_Bcast(&verdict, (int)sizeof verdict, MPI_BYTE, 0, MPI_COMM_WORLD);
+    world.failed_together = verdict.code != 0;
     return verdict.code ? tl_fail(err, TL_EINPUT, "%s", verdict.msg) : 0;
 }
 
@@ -388,4 +391,49 @@ int mpi_world_share(double *d, int n)
     if (world.size <= 1)
         return 0;
     return MPI_Bcast(d, n, MPI_DOUBLE, 0, MPI_COMM_WORLD) == MPI_SUCCESS ? 0 : TL_ERUNTIME;
+}
+
+int mpi_world_bcast_file(const char *path, unsigned char **bytes, size_t *n, tl_err *err)
+{
+    *bytes = NULL;
+    *n = 0;
+    /* rank 0 reads; head = {length or -1, errno} */
+    long long head[2] = { -1, 0 };
+    unsigned char *buf = NULL;
+    if (world.rank == 0) {
+        errno = 0;
+        FILE *f = fopen(path, "rb");
+        if (f && fseek(f, 0, SEEK_END) == 0) {
+            long len = ftell(f);
+            rewind(f);
+            buf = len >= 0 ? malloc(len ? (size_t)len : 1) : NULL;
+            if (buf && fread(buf, 1, (size_t)len, f) == (size_t)len)
+                head[0] = len;
+        }
+        head[1] = errno ? errno : EIO;
+        if (f)
+            fclose(f);
+    }
+    if (world.size > 1 && MPI_Bcast(head, 2 * (int)sizeof head[0], MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS) {
+        free(buf);
+        return tl_fail(err, TL_ERUNTIME, "%s: MPI_Bcast failed", path);
+    }
+    if (head[0] < 0) {
+        world.failed_together = 1;
+        free(buf);
+        return tl_fail(err, TL_EINPUT, "%s: rank 0 cannot read it: %s", path, strerror((int)head[1]));
+    }
+    if (world.rank > 0 && !(buf = malloc(head[0] ? (size_t)head[0] : 1)))
+        return tl_fail(err, TL_ERUNTIME, "out of memory");
+    /* in pieces below MPI's int count */
+    for (long long off = 0; world.size > 1 && off < head[0]; off += 1 << 30) {
+        int piece = (int)(head[0] - off < (1 << 30) ? head[0] - off : 1 << 30);
+        if (MPI_Bcast(buf + off, piece, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS) {
+            free(buf);
+            return tl_fail(err, TL_ERUNTIME, "%s: MPI_Bcast failed", path);
+        }
+    }
+    *bytes = buf;
+    *n = (size_t)head[0];
+    return 0;
 }

@@ -38,9 +38,14 @@ int mpi_world_start(int *argc, char ***argv, tl_err *err);
 int mpi_world_rank(void);
 int mpi_world_size(void);
 
-/* Finalizes MPI when it was started (waiting for every rank first).
- * Safe to call when it was not.  Cannot fail. */
-void mpi_world_end(void);
+/* Finalizes MPI when it was started, waiting for every rank first (so
+ * rank 0 has printed its error when they all failed together: a failed
+ * start-up agreement or mpi_world_bcast_file).  A rank that failed alone
+ * (status, the program's exit status, != 0 otherwise: e.g. a file only it
+ * cannot read) neither waits nor finalizes: its exit status makes mpirun
+ * end the job instead of leaving the others waiting.  Safe to call when
+ * MPI was not started.  Cannot fail. */
+void mpi_world_end(int status);
 
 /* The start-up agreement, a collective call on every rank: each rank
  * gives its set-up status (0 or a tl_code) and message, the hash of its
@@ -73,6 +78,13 @@ uint64_t mpi_hash(uint64_t h, const void *p, size_t n);
  * broadcast: the same bits on every rank and in every run.  Collective.
  * Returns 0 or TL_ERUNTIME (MPI, memory). */
 int mpi_world_sum(float *buf, size_t n, double *d, int nd);
+
+/* Every rank gets the bytes of the file at path as rank 0 reads it (the
+ * other ranks need not see the file): *bytes (malloc'ed, the caller frees)
+ * and *n.  Collective; without MPI it reads the file.  Returns 0, or on
+ * every rank TL_EINPUT (rank 0 cannot read it, with its reason) or
+ * TL_ERUNTIME (MPI, memory). */
+int mpi_world_bcast_file(const char *path, unsigned char **bytes, size_t *n, tl_err *err);
 
 /* Replaces d (n doubles) on every rank by rank 0's (MPI_Bcast).
  * Collective.  Returns 0 or TL_ERUNTIME. */

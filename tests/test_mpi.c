@@ -1,8 +1,9 @@
 /* tests/test_mpi.c: tunelab under `mpirun -np 3` on this machine
  * (oversubscribed): a study's trials on both worker ranks, Hyperband
  * promotions on another rank with the single-process values, PBT exploits
- * across ranks, a killed rank and the resumed study, study.workers as
- * threads on every worker rank (header, progress lines), one rank as a
+ * across ranks, a killed rank and the resumed study, one trial per worker
+ * rank and study.workers as trials over the job (header, progress lines,
+ * more workers than ranks an error), one rank as a
  * plain run, the start-up errors (exit 2, naming the rank: another config,
  * another binary, storage), data-parallel `tunelab train` with dropout
  * equal to the one-process run and resumed on another rank count, and,
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -430,32 +432,56 @@ Test(mpi, killed_hyperband_resumes_paused_trials_from_saved_states)
     cli_free(&r);
 }
 
-/* study.workers under mpirun is threads per worker rank (as in one
- * process), not a count of ranks: -np 3 with 2 workers runs 4 trials at a
- * time, 2 on each worker rank, and asking for more workers than ranks is
- * no error.  The header says so host by host; the progress lines (rank 0's
- * stderr is a pipe under mpirun) name the rank of every running trial. */
-Test(mpi, workers_are_threads_on_every_worker_rank)
+/* Under mpirun every worker rank runs one trial at a time on its
+ * train.threads threads, and study.workers counts trials at a time over
+ * the job (1, the default: every worker rank).  The header says so host by
+ * host; the progress lines (rank 0's stderr is a pipe under mpirun) name
+ * the rank of every running trial; each trial ran on 2 threads. */
+Test(mpi, every_worker_rank_runs_one_trial_on_its_threads)
 {
     need_mpirun();
-    write_spirals("w.ini", "[train]\nepochs = 4\n[study]\ntrials = 8\nstorage = w.db\n");
+    write_spirals("w.ini", "[train]\nepochs = 4\nthreads = 2\n[study]\ntrials = 8\nstorage = w.db\n");
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "cd '%s' && TUNELAB_PROGRESS_SECONDS=0 OMP_NUM_THREADS=1 NO_COLOR=1 " MPIRUN
-             " -np 3 '%s' run w.ini --workers 2 --set data.samples=2000", dir, cli_bin());
+             " -np 3 '%s' run w.ini --set data.samples=2000", dir, cli_bin());
     cli_out r = cli_sh(cmd);
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cr_assert(strstr(r.err, "2 worker ranks x 2 threads run trials (4 at a time)"), "%s", r.err);
+    cr_assert(strstr(r.err, "2 worker ranks run trials, one at a time each (2 at a time)\n"), "%s", r.err);
     cr_assert(strstr(r.err, "# MPI hosts: ") && strstr(r.err, ": rank 0 + 2 worker ranks x 2 threads"), "%s", r.err);
     cr_assert(strstr(r.err, " on rank 1") && strstr(r.err, " on rank 2"), "the progress lines name no rank:\n%s",
               r.err);
     cr_assert_eq(count_complete("w.db"), 8);
-    /* every (rank, thread) slot ran trials: 2 ranks x 2 threads */
-    cr_assert_eq(query_int("w.db", "select count(distinct a.value || '.' || b.value) from trial_attrs a "
-                                   "join trial_attrs b on a.trial_id = b.trial_id "
-                                   "where a.key = 'rank' and b.key = 'thread'"), 4);
-    cr_assert_eq(query_int("w.db", "select count(*) from trial_attrs where key = 'thread' and value not in ('0', '1')"),
+    cr_assert_eq(query_int("w.db", "select count(distinct value) from trial_attrs where key = 'rank'"), 2);
+    cr_assert_eq(query_int("w.db", "select count(*) from trial_attrs where key = 'thread' and value != '0'"), 0);
+    cr_assert_eq(query_int("w.db", "select count(*) from trial_attrs where key = 'threads' and value = '2'"), 8);
+    cli_free(&r);
+}
+
+/* study.workers below the worker ranks leaves the others idle (said in the
+ * header); above them, every rank stops before any trial: exit 2, rank 0
+ * named, the fix in the message, no database written. */
+Test(mpi, study_workers_counts_trials_over_the_job)
+{
+    need_mpirun();
+    cli_write_in(dir, "fn.ini", FN);
+    cli_out r = mpi_run(4, "run fn.ini --json --workers 2");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_assert(strstr(r.err, "# MPI: 4 ranks: rank 0 runs the study, 2 worker ranks run trials"), "%s", r.err);
+    cr_assert(strstr(r.err, "; rank 3 idle (study.workers = 2)"), "%s", r.err);
+    cr_assert_eq(count_complete("fn.db"), 12);
+    cr_assert_eq(query_int("fn.db", "select count(*) from trial_attrs where key = 'rank' and value not in ('1', '2')"),
                  0);
     cli_free(&r);
+
+    cli_out e = mpi_run(3, "run fn.ini --workers 3 --set study.storage=more.db");
+    cr_assert_eq(e.status, 2, "stdout: %s\nstderr: %s", e.out, e.err);
+    cr_assert(strstr(e.err, "rank 0") && strstr(e.err, "study.workers = 3") && strstr(e.err, "2 worker ranks") &&
+                  strstr(e.err, "-np 4"),
+              "%s", e.err);
+    char db[1024];
+    snprintf(db, sizeof db, "%s/more.db", dir);
+    cr_assert_neq(access(db, F_OK), 0, "a database was written");
+    cli_free(&e);
 }
 
 Test(mpi, one_rank_is_a_plain_run)
@@ -482,6 +508,32 @@ Test(mpi, different_configs_on_two_ranks_exit_2_naming_the_rank)
     cr_assert(strstr(r.err, "rank 2") && strstr(r.err, "config differs"), "%s", r.err);
     cr_assert_eq(count_complete("fn.db"), 0);
     cli_free(&r);
+}
+
+/* A rank that fails alone before the start-up check (here: it runs in a
+ * folder without the config file) exits 2 and mpirun ends the job: the
+ * other ranks, waiting in the check, are not left hanging (`timeout`
+ * would end them with 124). */
+Test(mpi, a_rank_that_fails_alone_ends_the_job_with_2)
+{
+    need_mpirun();
+    cli_write_in(dir, "fn.ini", FN);
+    char sub[1024], args[1024];
+    snprintf(sub, sizeof sub, "%s/elsewhere", dir);
+    cr_assert_eq(mkdir(sub, 0755), 0);
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args, "%s fn.ini : -np 1 -wdir elsewhere '%s' %s fn.ini", k ? "train" : "run",
+                 cli_bin(), k ? "train" : "run");
+        char cmd[2048];
+        snprintf(cmd, sizeof cmd,
+                 "cd '%s' && OMP_NUM_THREADS=1 ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 timeout 60 "
+                 "mpirun --allow-run-as-root --oversubscribe -np 1 '%s' %s", dir, cli_bin(), args);
+        cli_out r = cli_sh(cmd);
+        cr_assert_eq(r.status, 2, "%s: stderr: %s", k ? "train" : "run", r.err);
+        cr_assert(strstr(r.err, "fn.ini"), "%s", r.err);
+        cli_free(&r);
+    }
+    cr_assert_eq(count_complete("fn.db"), 0);
 }
 
 Test(mpi, a_different_binary_on_a_rank_exits_2_naming_the_rank)
@@ -525,7 +577,8 @@ static double train_val_loss(const cli_out *r)
 
 /* Data-parallel `tunelab train` (3 ranks, accumulation, a schedule and
  * dropout, whose masks follow the sample and not the rank) ends where the
- * single-process run ends; a checkpoint written by 3 ranks resumes on 2. */
+ * single-process run ends; a checkpoint written by 3 ranks resumes on 2,
+ * one of them in a folder without the file (rank 0 sends its bytes). */
 Test(mpi, data_parallel_train_equals_the_single_process_run)
 {
     need_mpirun();
@@ -544,7 +597,13 @@ Test(mpi, data_parallel_train_equals_the_single_process_run)
     cr_assert(fabs(a - b) <= DP_TOL * fabs(a), "1 process %.9g, 3 ranks %.9g", a, b);
     cli_out part = mpi_run(3, "train dp.ini --until 3 --set train.checkpoint=part.ckpt --quiet");
     cr_assert_eq(part.status, 0, "%s", part.err);
-    cli_out rest = mpi_run(2, "train --resume part.ckpt --json");
+    /* rank 1 runs in a folder without the checkpoint: rank 0 sends it */
+    char args[1024];
+    snprintf(args, sizeof args, "%s/elsewhere", dir);
+    cr_assert_eq(mkdir(args, 0755), 0);
+    snprintf(args, sizeof args, "train --resume part.ckpt --json : -np 1 -wdir elsewhere '%s' train --resume part.ckpt",
+             cli_bin());
+    cli_out rest = mpi_run(1, args);
     cr_assert_eq(rest.status, 0, "%s", rest.err);
     double c = train_val_loss(&rest);
     cr_assert(fabs(a - c) <= DP_TOL * fabs(a), "1 process %.9g, 3 then 2 ranks %.9g", a, c);

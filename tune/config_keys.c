@@ -103,8 +103,9 @@ const keydef CONFIG_KEYS[] = {
     {"study.sampler", K_STR, S(sampler), "random", "grid|random|sobol|bayes|evolution|tpe|cmaes", 0, 0, "sampler"},
     {"study.grid_points", K_INT, O(grid_points), 0, "3", NULL, 1, 1e6, "grid: points per numeric range"},
     {"study.workers", K_INT, O(workers), 0, "1", "auto", 0, 1024,
-     "trials run in parallel (under mpirun: on each worker rank; auto there is 1); auto (or 0): time a few "
-     "steps of the model as 1 worker x all threads and as one worker per thread, keep the faster"},
+     "trials run in parallel; auto (or 0): time a few steps of the model as 1 worker x all threads and as one "
+     "worker per thread, keep the faster. Under mpirun: one trial per worker rank, at most the worker ranks "
+     "(1 or auto: all of them)"},
     {"study.scheduler", K_STR, S(scheduler), "fifo", "fifo|median|sha|hyperband|asha|pbt", 0, 0, "scheduler"},
     {"study.min_budget", K_DBL, O(min_budget), 0, "1", NULL, 1e-9, 1e9, "smallest budget (epochs)"},
     {"study.max_budget", K_DBL, O(max_budget), 0, "0", NULL, 0, 1e9, "largest budget (0: train.epochs)"},

@@ -79,6 +79,11 @@ static int check_ckpt_target(const fit *f, tl_err *err)
 
 int fit_open(fit *f, const config *c, const char *resume, tl_err *err)
 {
+    return fit_open_mem(f, c, resume, NULL, 0, err);
+}
+
+int fit_open_mem(fit *f, const config *c, const char *resume, const unsigned char *bytes, size_t n, tl_err *err)
+{
     memset(f, 0, sizeof *f);
     f->cfg = *c;
     f->resumed = resume != NULL;
@@ -95,7 +100,8 @@ int fit_open(fit *f, const config *c, const char *resume, tl_err *err)
         fit_close(f);
         return rc;
     }
-    if (resume && (rc = session_resume(&f->s, resume, err))) {
+    if (resume && (rc = bytes ? session_resume_mem(&f->s, bytes, n, resume, err)
+                              : session_resume(&f->s, resume, err))) {
         fit_close(f);
         return rc;
     }

@@ -44,6 +44,11 @@ typedef struct fit {
  * memory; f is then empty.  f owns what it holds: fit_close. */
 int fit_open(fit *f, const config *c, const char *resume, tl_err *err);
 
+/* fit_open with the checkpoint at `resume` already in memory (n bytes:
+ * under mpirun, rank 0's file sent to every rank, mpi_world_bcast_file);
+ * resume still names it in messages and as the place to go on saving. */
+int fit_open_mem(fit *f, const config *c, const char *resume, const unsigned char *bytes, size_t n, tl_err *err);
+
 /* Checks, before any work, that an output file can be written at path:
  * not a folder, its folder exists and takes a new file, an existing file
  * is writable.  Changes nothing on disk.  `what` names the output in

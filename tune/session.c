@@ -296,6 +296,23 @@ int session_resume(session *s, const char *path, tl_err *err)
     return ckpt_load(&s->tr, path, NULL, NULL, err);
 }
 
+int session_resume_mem(session *s, const unsigned char *bytes, size_t n, const char *name, tl_err *err)
+{
+    int rc = ckpt_load_mem(&s->tr, bytes, n, NULL, NULL, err);
+    return rc ? tl_prefix(err, "%s", name) : 0;
+}
+
+/* The config text a checkpoint's blob holds, loaded into c. */
+static int config_of_blob(config *c, void *blob, size_t len, const char *name, int *bad_text, tl_err *err)
+{
+    config_defaults(c);
+    int rc = config_load_text(c, blob, strnlen(blob, len), name, err);
+    free(blob);
+    if (rc && bad_text)
+        *bad_text = 1;
+    return rc;
+}
+
 int session_config_of_ckpt(config *c, const char *path, int *bad_text, tl_err *err)
 {
     void *blob = NULL;
@@ -303,12 +320,16 @@ int session_config_of_ckpt(config *c, const char *path, int *bad_text, tl_err *e
     if (bad_text)
         *bad_text = 0;
     int rc = ckpt_peek(path, NULL, &blob, &len, err);
-    if (rc)
-        return rc;
-    config_defaults(c);
-    rc = config_load_text(c, blob, strnlen(blob, len), path, err);
-    free(blob);
-    if (rc && bad_text)
-        *bad_text = 1;
-    return rc;
+    return rc ? rc : config_of_blob(c, blob, len, path, bad_text, err);
+}
+
+int session_config_of_ckpt_mem(config *c, const unsigned char *bytes, size_t n, const char *name, int *bad_text,
+                               tl_err *err)
+{
+    void *blob = NULL;
+    size_t len = 0;
+    if (bad_text)
+        *bad_text = 0;
+    int rc = ckpt_peek_mem(bytes, n, NULL, &blob, &len, err);
+    return rc ? tl_prefix(err, "%s", name) : config_of_blob(c, blob, len, name, bad_text, err);
 }

@@ -79,11 +79,21 @@ int session_save(const session *s, const char *ini, const char *path, tl_err *er
  * another architecture or optimizer); s is then untouched. */
 int session_resume(session *s, const char *path, tl_err *err);
 
+/* session_resume on the n bytes of a checkpoint file already in memory
+ * (under mpirun, rank 0's file sent to every rank); name, the file's
+ * path, prefixes the errors.  Returns as session_resume. */
+int session_resume_mem(session *s, const unsigned char *bytes, size_t n, const char *name, tl_err *err);
+
 /* Reads the config saved in the checkpoint at path into c: the defaults,
  * then the stored INI text (c->source = path).  Returns 0, the errors of
  * session_resume for a missing or damaged file, or TL_EINPUT from the
  * config text, with *bad_text (may be NULL) set to 1 then only. */
 int session_config_of_ckpt(config *c, const char *path, int *bad_text, tl_err *err);
+
+/* session_config_of_ckpt on the n bytes of a checkpoint file in memory;
+ * name stands for the file in errors and in c->source. */
+int session_config_of_ckpt_mem(config *c, const unsigned char *bytes, size_t n, const char *name, int *bad_text,
+                               tl_err *err);
 
 /* A short architecture description into buf (n bytes, always
  * terminated): "mlp 784-256-256-10 relu" or "gpt layers=4 heads=4
