@@ -3,6 +3,13 @@
  * package Optuna 3.1's CmaEsSampler drives, IPOP restarts (Auger and
  * Hansen 2005) and a margin for integers (Hamano et al. 2022).
  *
+ * Startup (cmaes.startup_trials, 1 by default, Optuna's n_startup_trials):
+ * while fewer trials than that are COMPLETE, a suggestion is uniform in
+ * the whole space, as Optuna's CmaEsSampler hands it to its independent
+ * RandomSampler; those trials are observations for nothing but the
+ * count (Optuna tells CMA-ES only the trials it drew), so with the
+ * default the first CMA-ES generation starts at trial 1, at the centre.
+ *
  * Coordinates: the unconditional float and int parameters, in the unit
  * cube of hpo/space.h (log scales in log space, an int at its cell's
  * centre): the mean starts at the centre, the step size at sigma0 (1/6,
@@ -39,6 +46,14 @@
  * probability >= 1/(n popsize), so integer dimensions never freeze; the
  * update uses the evaluated cells' centres (Optuna's CmaEsSampler without
  * with_margin does the same), not the continuous draws.
+ *
+ * Where the defaults differ from Optuna 3.1's CmaEsSampler(): the step
+ * size is 1/6 of every unit-cube side (Optuna's min(range)/6 in its own
+ * coordinates: the same when all ranges are equal, as on the bench-hpo
+ * functions; smaller steps along the wider parameters otherwise); IPOP
+ * and the margin are on (Optuna: restart_strategy None, with_margin
+ * False); one coordinate still runs CMA-ES (Optuna hands a 1-d space
+ * to its random sampler).
  *
  * Does not: use active (negative) weights, learning-rate adaptation,
  * separable CMA, warm starts, or pruned trials' intermediate values.
@@ -102,6 +117,7 @@ void cmaes_options_default(cmaes_options *o)
     snprintf(o->restart, sizeof o->restart, "ipop");
     o->inc_popsize = 2;
     o->margin = 1;
+    o->startup_trials = 1;
 }
 
 static cmaes_options options_of(const void *opts)
@@ -139,6 +155,9 @@ static int cmaes_validate(const space *sp, const void *opts, const struct study_
     if (o.inc_popsize < 1 || o.inc_popsize > 100)
         return tl_fail(err, TL_EINPUT, "cmaes.inc_popsize: must be in [1, 100] (got %d)",
                        o.inc_popsize);
+    if (o.startup_trials < 0 || o.startup_trials > 1000000)
+        return tl_fail(err, TL_EINPUT, "cmaes.startup_trials: must be in [0, 1000000] (got %d)",
+                       o.startup_trials);
     int dims[CMA_MAXN], ncat = 0;
     for (int i = 0; i < sp->n; i++)
         ncat += sp->p[i].kind == PARAM_CAT;
@@ -350,8 +369,9 @@ static int cmaes_write_attrs(void *self, study *st, tl_err *err)
     char buf[256];
     snprintf(buf, sizeof buf,
              "{\"sigma0\": %.17g, \"popsize\": %d, \"restart\": \"%s\", \"inc_popsize\": %d, "
-             "\"margin\": %s}",
-             o->sigma0, o->popsize, o->restart, o->inc_popsize, o->margin ? "true" : "false");
+             "\"margin\": %s, \"startup_trials\": %d}",
+             o->sigma0, o->popsize, o->restart, o->inc_popsize, o->margin ? "true" : "false",
+             o->startup_trials);
     return study_attr_set(st, CMAES_ATTR_OPTIONS, buf, err);
 }
 
@@ -416,6 +436,16 @@ static int close_generation(cmaes *s, const space *sp, const trial *const *hist,
     return rc;
 }
 
+/* 1 when at least `need` of hist[0..k) are observations that had
+ * finished by `before`: CMA-ES, not the startup sampler, draws a trial
+ * asked then (Optuna's len(completed_trials) >= n_startup_trials). */
+static int past_startup(const trial *const *hist, int k, double before, int need)
+{
+    for (int j = 0; j < k && need > 0; j++)
+        need -= hist[j] && observed_by(hist[j], before);
+    return need <= 0;
+}
+
 /* Rebuilds the state the history leads to (see the file comment). */
 static int replay(cmaes *s, const space *sp, const trial *const *hist, int nhist, int sign,
                   tl_err *err)
@@ -427,10 +457,16 @@ static int replay(cmaes *s, const space *sp, const trial *const *hist, int nhist
         s->mem = mem;
         s->cap = nhist + 64;
     }
-    int rc = start_run(s, 0, err), nm = 0;
+    int rc = start_run(s, 0, err), nm = 0, on = 0;
     for (int k = 0; k < nhist && !rc; k++) {
         const trial *t = hist[k];
         if (!t || t->nparams != sp->n || !t->values)
+            continue;
+        /* a startup trial was drawn at random: not a member of a
+         * generation (Optuna tells CMA-ES only the trials it drew); once
+         * one trial is past the startup, every later one is */
+        on = on || past_startup(hist, k, t->started, s->opt.startup_trials);
+        if (!on)
             continue;
         rc = close_generation(s, sp, hist, &nm, t->started, sign, err);
         s->mem[nm++] = k;
@@ -474,12 +510,18 @@ static int cmaes_suggest(void *self, const space *sp, const trial *const *hist, 
                          int direction, int number, rng *r, double *values, tl_err *err)
 {
     cmaes *s = self;
+    double A[CMA_MAXN], x[CMA_MAXN], u[SPACE_MAX_PARAMS];
+    if (!past_startup(hist, nhist, INFINITY, s->opt.startup_trials)) {
+        for (int i = 0; i < sp->n; i++) /* the startup: uniform, as Optuna's RandomSampler */
+            u[i] = rng_uniform(r);
+        space_from_unit_vec(sp, u, values);
+        return 0;
+    }
     int rc = replay(s, sp, hist, nhist, direction == STUDY_MAXIMIZE ? -1 : 1, err);
     if (rc)
         return rc;
     const cma *es = &s->es;
     int n = s->n;
-    double A[CMA_MAXN], x[CMA_MAXN], u[SPACE_MAX_PARAMS];
     margin(s, sp, A);
     for (int attempt = 0; attempt < CMA_RESAMPLE; attempt++) {
         double zd[CMA_MAXN];

@@ -15,10 +15,14 @@ typedef struct cmaes_options {
                                   key cmaes.inc_popsize, >= 1 */
     int margin;                /* integers keep a chance >= 1/(n popsize) of leaving the mean's
                                   cell (Hamano et al. 2022); default 1; key cmaes.margin */
+    int startup_trials;        /* uniform random trials until this many are complete, as
+                                  Optuna's n_startup_trials; default 1; key
+                                  cmaes.startup_trials, in [0, 1000000] */
 } cmaes_options;
 
 /* Study attribute written at every study_open (write_attrs): the options
- * as JSON, e.g. {"sigma0": 0, "popsize": 0, "restart": "ipop", ...}. */
+ * as JSON, e.g. {"sigma0": 0, "popsize": 0, "restart": "ipop", ...,
+ * "startup_trials": 1}. */
 #define CMAES_ATTR_OPTIONS "cmaes_options"
 
 /* Fills o with the defaults above.  Cannot fail. */

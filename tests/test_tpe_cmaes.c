@@ -2,8 +2,10 @@
  * of tests/test_samplers.c: they find the optimum of a quadratic, a study
  * closed and reopened continues with the very values an uninterrupted one
  * gets, trials asked side by side (parallel workers) get distinct points
- * and TPE's constant liar spreads them, and bad options or a space CMA-ES
- * cannot search are config errors naming the key (exit status 2). */
+ * and TPE's constant liar spreads them, CMA-ES's startup trials are the
+ * random sampler's and stay out of its generations, and bad options or a
+ * space CMA-ES cannot search are config errors naming the key (exit
+ * status 2). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -185,6 +187,56 @@ Test(tpe_cmaes, parallel_workers_get_distinct_points_and_the_liar_spreads_them)
     space_free(&sp);
 }
 
+/* Runs a quad study of `trials` trials; the value told for trial 0 is
+ * quad + shift0.  Writes every trial's values (3 per trial) into vals. */
+static void run_shifted(const char *name, const void *opts, const char *db, int trials,
+                        double shift0, const space *sp, double *vals)
+{
+    study *st;
+    open_study(&st, name, opts, db, trials, 5, sp);
+    for (int k = 0; k < trials; k++) {
+        trial_job job;
+        tl_err err = { 0 };
+        cr_assert_eq(study_ask(st, &job, &err), 0, "%s", err.msg);
+        cr_assert_eq(job.kind, JOB_NEW);
+        memcpy(vals + 3 * k, job.values, 3 * sizeof(double));
+        double f = quad(job.values) + (k == 0 ? shift0 : 0);
+        cr_assert_eq(study_tell(st, job.number, TRIAL_COMPLETE, f, NULL, &err), 0, "%s", err.msg);
+    }
+    study_close(st);
+}
+
+/* Optuna's n_startup_trials: the first trials are the random sampler's
+ * (same seed, same values), and CMA-ES is told none of them, so what a
+ * startup trial scored changes nothing after it; without a startup
+ * (cmaes.startup_trials = 0) trial 0 is CMA-ES's and its value counts. */
+Test(tpe_cmaes, cmaes_startup_trials_are_random_and_left_out_of_the_generations)
+{
+    space sp;
+    quad_space(&sp);
+    cmaes_options three, none;
+    cmaes_options_default(&three);
+    cmaes_options_default(&none);
+    three.startup_trials = 3;
+    none.startup_trials = 0;
+    enum { N = 24 };
+    double rnd[3 * N], a[3 * N], b[3 * N], dflt[3 * N], c[3 * N], d[3 * N];
+    run_shifted("random", NULL, "rnd.db", N, 0, &sp, rnd);
+    run_shifted("cmaes", &three, "a.db", N, 0, &sp, a);
+    run_shifted("cmaes", &three, "b.db", N, -100, &sp, b);
+    run_shifted("cmaes", NULL, "dflt.db", N, -100, &sp, dflt);
+    run_shifted("cmaes", &none, "c.db", N, 0, &sp, c);
+    run_shifted("cmaes", &none, "d.db", N, -100, &sp, d);
+    cr_assert(memcmp(a, rnd, 3 * 3 * sizeof(double)) == 0, "startup trials are not random's");
+    cr_assert(memcmp(a + 9, rnd + 9, 3 * sizeof(double)) != 0, "trial 3 is still random");
+    cr_assert(memcmp(dflt, rnd, 3 * sizeof(double)) == 0, "default: trial 0 is not random's");
+    cr_assert(memcmp(dflt + 3, rnd + 3, 3 * sizeof(double)) != 0, "default: trial 1 is random");
+    cr_assert(memcmp(a, b, sizeof a) == 0, "a startup trial's value reached CMA-ES");
+    cr_assert(memcmp(c, rnd, 3 * sizeof(double)) != 0, "startup_trials 0: trial 0 is random");
+    cr_assert(memcmp(c, d, sizeof c) != 0, "startup_trials 0: trial 0's value is not told");
+    space_free(&sp);
+}
+
 Test(tpe_cmaes, bad_options_and_a_categorical_space_name_the_key)
 {
     space sp, cat;
@@ -203,15 +255,17 @@ Test(tpe_cmaes, bad_options_and_a_categorical_space_name_the_key)
     t[4].prior_weight = 0;
     const char *tkeys[] = { "tpe.startup_trials", "tpe.ei_candidates", "tpe.gamma",
                             "tpe.gamma_max", "tpe.prior_weight" };
-    cmaes_options c[4];
-    for (int k = 0; k < 4; k++)
+    cmaes_options c[5];
+    for (int k = 0; k < 5; k++)
         cmaes_options_default(&c[k]);
     c[0].sigma0 = 2;
     c[1].popsize = 1;
     snprintf(c[2].restart, sizeof c[2].restart, "bipop");
     c[3].inc_popsize = 0;
-    const char *ckeys[] = { "cmaes.sigma0", "cmaes.popsize", "cmaes.restart", "cmaes.inc_popsize" };
-    for (int k = 0; k < 9; k++) {
+    c[4].startup_trials = -1;
+    const char *ckeys[] = { "cmaes.sigma0", "cmaes.popsize", "cmaes.restart", "cmaes.inc_popsize",
+                            "cmaes.startup_trials" };
+    for (int k = 0; k < 10; k++) {
         const sampler_vt *vt = k < 5 ? &sampler_tpe_vt : &sampler_cmaes_vt;
         const void *o = k < 5 ? (const void *)&t[k] : (const void *)&c[k - 5];
         const char *key = k < 5 ? tkeys[k] : ckeys[k - 5];
@@ -245,6 +299,8 @@ Test(tpe_cmaes, the_command_line_runs_both_and_refuses_bad_input_with_status_2)
         { "run f.ini --set study.sampler=tpe --set tpe.prior_weight=0", "tpe.prior_weight" },
         { "run f.ini --set study.sampler=cmaes --set cmaes.popsize=1", "cmaes.popsize" },
         { "run f.ini --set study.sampler=cmaes --set cmaes.sigma0=3", "cmaes.sigma0" },
+        { "run f.ini --set study.sampler=cmaes --set cmaes.startup_trials=-1",
+          "cmaes.startup_trials" },
         { "run f.ini --set study.sampler=cmaes --set study.storage=c.db "
           "--set 'space.x0=choice(1,2)' --set 'space.x1=choice(a,b)'",
           "study.sampler" },
