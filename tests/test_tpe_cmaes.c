@@ -3,7 +3,8 @@
  * closed and reopened continues with the very values an uninterrupted one
  * gets, trials asked side by side (parallel workers) get distinct points
  * and TPE's constant liar spreads them, CMA-ES's startup trials are the
- * random sampler's and stay out of its generations, and bad options or a
+ * random sampler's and stay out of its generations, its update equals
+ * the cmaes package's (what Optuna drives), and bad options or a
  * space CMA-ES cannot search are config errors naming the key (exit
  * status 2). */
 #include <criterion/criterion.h>
@@ -234,6 +235,58 @@ Test(tpe_cmaes, cmaes_startup_trials_are_random_and_left_out_of_the_generations)
     cr_assert(memcmp(a, b, sizeof a) == 0, "a startup trial's value reached CMA-ES");
     cr_assert(memcmp(c, rnd, 3 * sizeof(double)) != 0, "startup_trials 0: trial 0 is random");
     cr_assert(memcmp(c, d, sizeof c) != 0, "startup_trials 0: trial 0's value is not told");
+    space_free(&sp);
+}
+
+/* Two generations told to CMA-ES over the unit square (popsize 6), after
+ * a startup trial with the best value of all: the distribution equals the
+ * cmaes package's (0.9.1, what Optuna 3.1 drives), computed with
+ * /usr/bin/python3:
+ *   cma = CMA(mean=[.5, .5], sigma=1/6, bounds=[[0, 1], [0, 1]])
+ *   cma.tell([(x, f(x)) for x in X1]); cma._mean, cma._sigma, cma._C
+ * and again after X2, f(x) = (x0 - .3)^2 + 2 (x1 - .8)^2 + .5 x0 x1 (the
+ * worse half weighted negatively: active CMA). */
+Test(tpe_cmaes, cmaes_update_equals_the_cmaes_packages)
+{
+    static const double X[12][2] = {
+        {0.42, 0.61}, {0.71, 0.38}, {0.55, 0.83}, {0.29, 0.47}, {0.64, 0.66}, {0.36, 0.22},
+        {0.31, 0.74}, {0.48, 0.69}, {0.22, 0.81}, {0.40, 0.93}, {0.35, 0.58}, {0.27, 0.66}};
+    static const double ref[2][7] = { /* mean, sigma, C */
+        {0.39319619880475326, 0.5874053416492404, 0.15587085145633908, 0.9530159117147874,
+         -0.12771553808434596, -0.12771553808434596, 0.876035852000733},
+        {0.2495306817354605, 0.7783220062812252, 0.20294969956876335, 1.2320014940453803,
+         -0.6727510153373102, -0.6727510153373102, 1.2834489092123484}};
+    space sp;
+    space_init(&sp);
+    add(&sp, "a", "uniform(0, 1)");
+    add(&sp, "b", "uniform(0, 1)");
+    trial t[13];
+    const trial *h[13];
+    for (int k = 0; k < 13; k++) {
+        cr_assert_eq(trial_init(&t[k], 2), 0);
+        h[k] = &t[k];
+        t[k].number = k;
+        t[k].state = TRIAL_COMPLETE;
+        const double *x = k ? X[k - 1] : (const double[]){0.9, 0.9}; /* trial 0: the startup */
+        memcpy(t[k].values, x, 2 * sizeof(double));
+        t[k].value = k ? (x[0] - 0.3) * (x[0] - 0.3) + 2 * (x[1] - 0.8) * (x[1] - 0.8) +
+                             0.5 * x[0] * x[1]
+                       : -100;
+    }
+    for (int g = 0; g < 2; g++) {
+        double m[2], sigma, C[4];
+        int n = 0;
+        tl_err err = { 0 };
+        cr_assert_eq(cmaes_distribution(&sp, NULL, h, 7 + 6 * g, STUDY_MINIMIZE, m, &sigma, C, &n,
+                                        &err), 0, "%s", err.msg);
+        cr_assert_eq(n, 2);
+        double got[7] = { m[0], m[1], sigma, C[0], C[1], C[2], C[3] };
+        for (int i = 0; i < 7; i++)
+            cr_assert(fabs(got[i] - ref[g][i]) < 1e-12, "generation %d, item %d: %.17g vs %.17g",
+                      g + 1, i, got[i], ref[g][i]);
+    }
+    for (int k = 0; k < 13; k++)
+        trial_free(&t[k]);
     space_free(&sp);
 }
 
