@@ -3,12 +3,23 @@
  * package Optuna 3.1's CmaEsSampler drives, IPOP restarts (Auger and
  * Hansen 2005) and a margin for integers (Hamano et al. 2022).
  *
+ * Startup (cmaes.startup_trials, 1 by default, Optuna's n_startup_trials):
+ * while fewer trials than that are COMPLETE, a suggestion is uniform in
+ * the whole space, as Optuna's CmaEsSampler hands it to its independent
+ * RandomSampler; those trials are observations for nothing but the
+ * count (Optuna tells CMA-ES only the trials it drew), so with the
+ * default the first CMA-ES generation starts at trial 1, at the centre.
+ *
  * Coordinates: the unconditional float and int parameters, in the unit
  * cube of hpo/space.h (log scales in log space, an int at its cell's
  * centre): the mean starts at the centre, the step size at sigma0 (1/6,
  * Optuna's min(range)/6), the population at 4 + floor(3 ln n).  A sample
- * outside the cube is drawn again (up to 100 times, then clipped), as
- * the cmaes package does.  Categorical and conditional parameters are
+ * outside the cube is drawn again (up to 10 n times, Optuna's
+ * n_max_resampling, then once more and clipped), as the cmaes package
+ * does.  The update is the cmaes package's CMA.tell (0.9.1, the Debian package): all
+ * lambda ranked samples weighted, the worse half negatively (active
+ * CMA, their weights scaled by n / |C^(-1/2) y|^2), the covariance's
+ * decay 1 - c1 - cmu sum(w), the step size's exponent uncapped.  Categorical and conditional parameters are
  * drawn uniformly and independently, as Optuna's CmaEsSampler hands them
  * to its independent (random) sampler; a space with no unconditional
  * float or int parameter is refused.
@@ -40,7 +51,15 @@
  * update uses the evaluated cells' centres (Optuna's CmaEsSampler without
  * with_margin does the same), not the continuous draws.
  *
- * Does not: use active (negative) weights, learning-rate adaptation,
+ * Where the defaults differ from Optuna 3.1's CmaEsSampler(): the step
+ * size is 1/6 of every unit-cube side (Optuna's min(range)/6 in its own
+ * coordinates: the same when all ranges are equal, as on the bench-hpo
+ * functions; smaller steps along the wider parameters otherwise); IPOP
+ * and the margin are on (Optuna: restart_strategy None, with_margin
+ * False); one coordinate still runs CMA-ES (Optuna hands a 1-d space
+ * to its random sampler).
+ *
+ * Does not: use learning-rate adaptation,
  * separable CMA, warm starts, or pruned trials' intermediate values.
  */
 #include <math.h>
@@ -56,10 +75,11 @@
 
 #define CMA_MAXN SPACE_MAX_PARAMS
 #define CMA_HIST 1024         /* ring of per-generation best and worst values */
-#define CMA_TOLFUN 1e-11
+#define CMA_TOLFUN 1e-12
+#define CMA_SIGMA_MAX 1e32
+#define CMA_EPS 1e-8 /* the cmaes package's _EPS */
 #define CMA_TOLXUP 1e4
 #define CMA_MAX_COND 1e14
-#define CMA_RESAMPLE 100
 #define CMA_STREAM_RESTART 0x434d415253ULL
 
 /* LAPACK (OpenBLAS): eigen-decomposition of a symmetric matrix. */
@@ -69,7 +89,9 @@ void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const i
 /* One CMA-ES run, between restarts (Hansen's notation). */
 typedef struct cma {
     int n, lambda, mu, gen;
-    double *w;                 /* (mu) recombination weights, summing to 1 */
+    double *w;                 /* (lambda) weights: the mu best positive, summing to 1; the
+                                  rest negative (active CMA, the cmaes package's) */
+    double wsum;               /* sum of all lambda weights */
     double mueff, cs, ds, cc, c1, cmu, chin;
     double sigma, sigma0;
     double m[CMA_MAXN], pc[CMA_MAXN], ps[CMA_MAXN];
@@ -102,6 +124,7 @@ void cmaes_options_default(cmaes_options *o)
     snprintf(o->restart, sizeof o->restart, "ipop");
     o->inc_popsize = 2;
     o->margin = 1;
+    o->startup_trials = 1;
 }
 
 static cmaes_options options_of(const void *opts)
@@ -139,6 +162,9 @@ static int cmaes_validate(const space *sp, const void *opts, const struct study_
     if (o.inc_popsize < 1 || o.inc_popsize > 100)
         return tl_fail(err, TL_EINPUT, "cmaes.inc_popsize: must be in [1, 100] (got %d)",
                        o.inc_popsize);
+    if (o.startup_trials < 0 || o.startup_trials > 1000000)
+        return tl_fail(err, TL_EINPUT, "cmaes.startup_trials: must be in [0, 1000000] (got %d)",
+                       o.startup_trials);
     int dims[CMA_MAXN], ncat = 0;
     for (int i = 0; i < sp->n; i++)
         ncat += sp->p[i].kind == PARAM_CAT;
@@ -164,24 +190,42 @@ static int cma_start(cma *es, int n, int lambda, const double *m0, double sigma0
     es->n = n;
     es->lambda = lambda;
     es->mu = lambda / 2;
-    es->w = malloc(sizeof *es->w * (size_t)es->mu);
+    es->w = malloc(sizeof *es->w * (size_t)lambda);
     if (!es->w)
         return tl_fail(err, TL_ERUNTIME, "cmaes: out of memory");
-    double sum = 0, sq = 0;
-    for (int i = 0; i < es->mu; i++) {
-        es->w[i] = log((lambda + 1) / 2.0) - log(i + 1.0);
-        sum += es->w[i];
+    /* the cmaes package's weights (Hansen 2016, eqs. 49-53): log-ranks,
+     * the mu best scaled to sum 1, the others negative, scaled to sum
+     * -min_alpha */
+    double sp = 0, sp2 = 0, sn = 0, sn2 = 0;
+    for (int i = 0; i < lambda; i++) {
+        double w = es->w[i] = log((lambda + 1) / 2.0) - log(i + 1.0);
+        if (i < es->mu)
+            sp += w, sp2 += w * w;
+        else
+            sn += w, sn2 += w * w;
     }
-    for (int i = 0; i < es->mu; i++) {
-        es->w[i] /= sum;
-        sq += es->w[i] * es->w[i];
-    }
-    double mueff = es->mueff = 1 / sq;
+    double mueff = es->mueff = sp * sp / sp2;
+    double mueff_minus = sn2 > 0 ? sn * sn / sn2 : 0;
     es->cs = (mueff + 2) / (n + mueff + 5);
     es->ds = 1 + 2 * fmax(0, sqrt((mueff - 1) / (n + 1)) - 1) + es->cs;
     es->cc = (4 + mueff / n) / (n + 4 + 2 * mueff / n);
     es->c1 = 2 / ((n + 1.3) * (n + 1.3) + mueff);
-    es->cmu = fmin(1 - es->c1, 2 * (mueff - 2 + 1 / mueff) / ((n + 2.0) * (n + 2.0) + mueff));
+    es->cmu = fmin(1 - es->c1 - 1e-8,
+                   2 * (mueff - 2 + 1 / mueff) / ((n + 2.0) * (n + 2.0) + mueff));
+    double alpha = 1 + 2 * mueff_minus / (mueff + 2); /* cmu 0 (lambda 2): no rank-mu term */
+    if (es->cmu > 0)
+        alpha = fmin(alpha, fmin(1 + es->c1 / es->cmu, (1 - es->c1 - es->cmu) / (n * es->cmu)));
+    double pos = 0, neg = 0;
+    for (int i = 0; i < lambda; i++)
+        if (es->w[i] > 0)
+            pos += es->w[i];
+        else
+            neg -= es->w[i];
+    es->wsum = 0;
+    for (int i = 0; i < lambda; i++) {
+        es->w[i] = es->w[i] >= 0 ? es->w[i] / pos : alpha / neg * es->w[i];
+        es->wsum += es->w[i];
+    }
     es->chin = sqrt(n) * (1 - 1 / (4.0 * n) + 1 / (21.0 * n * n));
     es->sigma = es->sigma0 = sigma0;
     for (int i = 0; i < n; i++) {
@@ -210,9 +254,37 @@ static int cma_eigen(cma *es, tl_err *err)
     omp_set_num_threads(threads);
     if (info != 0)
         return tl_fail(err, TL_ERUNTIME, "cmaes: eigendecomposition failed (dsyev info %d)", info);
-    for (int i = 0; i < n; i++)
-        es->D[i] = sqrt(fmax(ev[i], 1e-30));
+    int clamped = 0;
+    for (int i = 0; i < n; i++) {
+        clamped |= ev[i] < 0;
+        es->D[i] = sqrt(ev[i] < 0 ? CMA_EPS : ev[i]);
+    }
+    for (int i = 0; clamped && i < n; i++) /* as the cmaes package: C = B D^2 B' */
+        for (int j = 0; j < n; j++) {
+            double c = 0;
+            for (int k = 0; k < n; k++)
+                c += es->B[k * n + i] * es->D[k] * es->D[k] * es->B[k * n + j];
+            es->C[i * n + j] = c;
+        }
     return 0;
+}
+
+/* out = C^(-1/2) v = B D^-1 B' v (n). */
+static void cma_inv_sqrt(const cma *es, const double *v, double *out)
+{
+    int n = es->n;
+    double t[CMA_MAXN];
+    for (int j = 0; j < n; j++) {
+        t[j] = 0;
+        for (int i = 0; i < n; i++)
+            t[j] += es->B[j * n + i] * v[i];
+        t[j] /= es->D[j];
+    }
+    for (int i = 0; i < n; i++) {
+        out[i] = 0;
+        for (int j = 0; j < n; j++)
+            out[i] += es->B[j * n + i] * t[j];
+    }
 }
 
 /* Tells the run one generation: X (lambda, n) unit coordinates, f
@@ -230,44 +302,48 @@ static int cma_tell(cma *es, const double *X, const double *f, tl_err *err)
                 break;
             }
         }
-    double yw[CMA_MAXN] = { 0 }, cy[CMA_MAXN], t[CMA_MAXN], ps2 = 0;
+    double yw[CMA_MAXN] = { 0 }, cy[CMA_MAXN], m0[CMA_MAXN], y[CMA_MAXN], ps2 = 0;
+    double sig = es->sigma;
+    memcpy(m0, es->m, sizeof m0[0] * (size_t)n);
     for (int k = 0; k < es->mu; k++)
         for (int i = 0; i < n; i++)
-            yw[i] += es->w[k] * (X[(size_t)idx[k] * n + i] - es->m[i]) / es->sigma;
-    for (int j = 0; j < n; j++) { /* C^(-1/2) yw = B D^-1 B' yw */
-        t[j] = 0;
-        for (int i = 0; i < n; i++)
-            t[j] += es->B[j * n + i] * yw[i];
-        t[j] /= es->D[j];
-    }
+            yw[i] += es->w[k] * (X[(size_t)idx[k] * n + i] - m0[i]) / sig;
+    cma_inv_sqrt(es, yw, cy);
     for (int i = 0; i < n; i++) {
-        cy[i] = 0;
-        for (int j = 0; j < n; j++)
-            cy[i] += es->B[j * n + i] * t[j];
-        es->m[i] += es->sigma * yw[i];
+        es->m[i] += sig * yw[i];
         es->ps[i] = (1 - es->cs) * es->ps[i] + sqrt(es->cs * (2 - es->cs) * es->mueff) * cy[i];
         ps2 += es->ps[i] * es->ps[i];
     }
     es->gen++;
     double psn = sqrt(ps2);
-    int hs = psn / sqrt(1 - pow(1 - es->cs, 2.0 * es->gen)) < (1.4 + 2.0 / (n + 1)) * es->chin;
+    es->sigma = fmin(sig * exp((es->cs / es->ds) * (psn / es->chin - 1)), CMA_SIGMA_MAX);
+    /* h_sigma with the cmaes package's exponent 2 (g + 1), g counted after the tell */
+    int hs = psn / sqrt(1 - pow(1 - es->cs, 2.0 * (es->gen + 1))) < (1.4 + 2.0 / (n + 1)) * es->chin;
     for (int i = 0; i < n; i++)
         es->pc[i] = (1 - es->cc) * es->pc[i] + hs * sqrt(es->cc * (2 - es->cc) * es->mueff) * yw[i];
-    double keep = 1 - es->c1 - es->cmu + (1 - hs) * es->c1 * es->cc * (2 - es->cc);
+    double keep = 1 + (1 - hs) * es->c1 * es->cc * (2 - es->cc) - es->c1 - es->cmu * es->wsum;
+    double R[CMA_MAXN * CMA_MAXN] = { 0 }; /* rank-mu: sum_k w_k y_k y_k', active weights */
+    for (int k = 0; k < lam; k++) {
+        double wk = es->w[k];
+        for (int i = 0; i < n; i++)
+            y[i] = (X[(size_t)idx[k] * n + i] - m0[i]) / sig;
+        if (wk < 0) { /* a negative weight shrinks with the Mahalanobis length of y_k */
+            double q = 0;
+            cma_inv_sqrt(es, y, cy);
+            for (int i = 0; i < n; i++)
+                q += cy[i] * cy[i];
+            wk *= n / (q + CMA_EPS);
+        }
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j <= i; j++)
+                R[i * n + j] += wk * y[i] * y[j];
+    }
     for (int i = 0; i < n; i++)
         for (int j = 0; j <= i; j++) {
-            double rank_mu = 0;
-            for (int k = 0; k < es->mu; k++) {
-                const double *x = X + (size_t)idx[k] * n;
-                double old_i = es->m[i] - es->sigma * yw[i], old_j = es->m[j] - es->sigma * yw[j];
-                rank_mu += es->w[k] * (x[i] - old_i) * (x[j] - old_j);
-            }
-            rank_mu /= es->sigma * es->sigma;
             es->C[i * n + j] = keep * es->C[i * n + j] + es->c1 * es->pc[i] * es->pc[j] +
-                               es->cmu * rank_mu;
+                               es->cmu * R[i * n + j];
             es->C[j * n + i] = es->C[i * n + j];
         }
-    es->sigma *= exp(fmin(1.0, (es->cs / es->ds) * (psn / es->chin - 1)));
     /* the run's recent values, for the stagnation test */
     double best = f[idx[0]], worst = f[idx[lam - 1]];
     es->frange = worst - best;
@@ -350,8 +426,9 @@ static int cmaes_write_attrs(void *self, study *st, tl_err *err)
     char buf[256];
     snprintf(buf, sizeof buf,
              "{\"sigma0\": %.17g, \"popsize\": %d, \"restart\": \"%s\", \"inc_popsize\": %d, "
-             "\"margin\": %s}",
-             o->sigma0, o->popsize, o->restart, o->inc_popsize, o->margin ? "true" : "false");
+             "\"margin\": %s, \"startup_trials\": %d}",
+             o->sigma0, o->popsize, o->restart, o->inc_popsize, o->margin ? "true" : "false",
+             o->startup_trials);
     return study_attr_set(st, CMAES_ATTR_OPTIONS, buf, err);
 }
 
@@ -416,6 +493,16 @@ static int close_generation(cmaes *s, const space *sp, const trial *const *hist,
     return rc;
 }
 
+/* 1 when at least `need` of hist[0..k) are observations that had
+ * finished by `before`: CMA-ES, not the startup sampler, draws a trial
+ * asked then (Optuna's len(completed_trials) >= n_startup_trials). */
+static int past_startup(const trial *const *hist, int k, double before, int need)
+{
+    for (int j = 0; j < k && need > 0; j++)
+        need -= hist[j] && observed_by(hist[j], before);
+    return need <= 0;
+}
+
 /* Rebuilds the state the history leads to (see the file comment). */
 static int replay(cmaes *s, const space *sp, const trial *const *hist, int nhist, int sign,
                   tl_err *err)
@@ -427,10 +514,16 @@ static int replay(cmaes *s, const space *sp, const trial *const *hist, int nhist
         s->mem = mem;
         s->cap = nhist + 64;
     }
-    int rc = start_run(s, 0, err), nm = 0;
+    int rc = start_run(s, 0, err), nm = 0, on = 0;
     for (int k = 0; k < nhist && !rc; k++) {
         const trial *t = hist[k];
         if (!t || t->nparams != sp->n || !t->values)
+            continue;
+        /* a startup trial was drawn at random: not a member of a
+         * generation (Optuna tells CMA-ES only the trials it drew); once
+         * one trial is past the startup, every later one is */
+        on = on || past_startup(hist, k, t->started, s->opt.startup_trials);
+        if (!on)
             continue;
         rc = close_generation(s, sp, hist, &nm, t->started, sign, err);
         s->mem[nm++] = k;
@@ -474,14 +567,20 @@ static int cmaes_suggest(void *self, const space *sp, const trial *const *hist, 
                          int direction, int number, rng *r, double *values, tl_err *err)
 {
     cmaes *s = self;
+    double A[CMA_MAXN], x[CMA_MAXN], u[SPACE_MAX_PARAMS];
+    if (!past_startup(hist, nhist, INFINITY, s->opt.startup_trials)) {
+        for (int i = 0; i < sp->n; i++) /* the startup: uniform, as Optuna's RandomSampler */
+            u[i] = rng_uniform(r);
+        space_from_unit_vec(sp, u, values);
+        return 0;
+    }
     int rc = replay(s, sp, hist, nhist, direction == STUDY_MAXIMIZE ? -1 : 1, err);
     if (rc)
         return rc;
     const cma *es = &s->es;
     int n = s->n;
-    double A[CMA_MAXN], x[CMA_MAXN], u[SPACE_MAX_PARAMS];
     margin(s, sp, A);
-    for (int attempt = 0; attempt < CMA_RESAMPLE; attempt++) {
+    for (int attempt = 0; attempt <= 10 * n; attempt++) { /* Optuna's n_max_resampling */
         double zd[CMA_MAXN];
         int inside = 1;
         for (int j = 0; j < n; j++)
@@ -502,6 +601,26 @@ static int cmaes_suggest(void *self, const space *sp, const trial *const *hist, 
         u[s->dims[i]] = x[i] < 0 ? 0 : x[i] > 1 ? 1 : x[i];
     space_from_unit_vec(sp, u, values);
     return 0;
+}
+
+int cmaes_distribution(const space *sp, const cmaes_options *o, const trial *const *hist,
+                       int nhist, int direction, double *mean, double *sigma, double *C, int *n,
+                       tl_err *err)
+{
+    void *self;
+    int rc = cmaes_init(&self, sp, o, NULL, 0, err);
+    if (rc)
+        return rc;
+    cmaes *s = self;
+    rc = replay(s, sp, hist, nhist, direction == STUDY_MAXIMIZE ? -1 : 1, err);
+    if (!rc) {
+        *n = s->n;
+        *sigma = s->es.sigma;
+        memcpy(mean, s->es.m, sizeof *mean * (size_t)s->n);
+        memcpy(C, s->es.C, sizeof *C * (size_t)s->n * s->n);
+    }
+    cmaes_free(s);
+    return rc;
 }
 
 const sampler_vt sampler_cmaes_vt = {

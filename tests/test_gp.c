@@ -99,6 +99,75 @@ static void gp_with_data(gp *g, const double *X, const double *y, int n)
     cr_assert_eq(gp_set_data(g, X, y, n, NULL), 0);
 }
 
+/* test points of the comparisons below */
+static const double XT3[3][3] = {{0.5, 0.5, 0.5}, {0.05, 0.9, 0.3}, {0.7, 0.2, 0.95}};
+
+/* a (room for cap_a) over the first n points of X, y with theta th, and
+ * an empty b (room for cap_b) to compare it with. */
+static void gp_pair(gp *a, int cap_a, gp *b, int cap_b, const double *X, const double *y, int n,
+                    const double *th)
+{
+    cr_assert_eq(gp_init(a, 3, cap_a, NULL), 0);
+    cr_assert_eq(gp_init(b, 3, cap_b, NULL), 0);
+    cr_assert_eq(gp_set_data(a, X, y, n, NULL), 0);
+    cr_assert_eq(gp_set_theta(a, th, NULL), 0);
+}
+
+/* smooth_data's m points into X, y; a over the first n of them (theta th)
+ * and an empty b, both with room for m + 8. */
+static void smooth_pair(gp *a, gp *b, double *X, double *y, int m, int n, int irrelevant,
+                        const double *th)
+{
+    smooth_data(m, X, y, irrelevant);
+    gp_pair(a, m + 8, b, m + 8, X, y, n, th);
+}
+
+/* gp_predict1's gradients of the mean and variance at x (3 inputs)
+ * against central differences, within tol + 10 tol |numeric|. */
+static void assert_predict1_gradients(gp *g, const double *x, double tol, int point)
+{
+    double m, v, dm[3], dv[3];
+    gp_predict1(g, x, &m, &v, dm, dv);
+    for (int k = 0; k < 3; k++) {
+        double h = 1e-6, xp[3], xm[3], mp, vp, mm, vm;
+        memcpy(xp, x, sizeof xp);
+        memcpy(xm, x, sizeof xm);
+        xp[k] += h;
+        xm[k] -= h;
+        gp_predict1(g, xp, &mp, &vp, NULL, NULL);
+        gp_predict1(g, xm, &mm, &vm, NULL, NULL);
+        double nm = (mp - mm) / (2 * h), nv = (vp - vm) / (2 * h);
+        cr_assert(fabs(dm[k] - nm) <= tol + 10 * tol * fabs(nm), "point %d dmean[%d] %.10g vs %.10g",
+                  point, k, dm[k], nm);
+        cr_assert(fabs(dv[k] - nv) <= tol + 10 * tol * fabs(nv), "point %d dvar[%d] %.10g vs %.10g",
+                  point, k, dv[k], nv);
+    }
+}
+
+/* a and b give the same posterior at the nx points xt (3 inputs each):
+ * gp_predict's means and variances, and gp_predict1's means, variances
+ * and (with grads) gradients; step names the case in messages. */
+static void assert_same_posterior(gp *a, gp *b, const double *xt, int nx, int grads, int step)
+{
+    double ma[4], va[4], mb[4], vb[4];
+    cr_assert_leq(nx, 4);
+    gp_predict(a, xt, nx, ma, va);
+    gp_predict(b, xt, nx, mb, vb);
+    for (int j = 0; j < nx; j++) {
+        cr_assert(fabs(ma[j] - mb[j]) < 1e-9, "step %d mean %d: %g vs %g", step, j, ma[j], mb[j]);
+        cr_assert(fabs(va[j] - vb[j]) < 1e-9, "step %d var %d: %g vs %g", step, j, va[j], vb[j]);
+        double m1, v1, dm1[3], dv1[3], m2, v2, dm2[3], dv2[3];
+        gp_predict1(a, xt + 3 * j, &m1, &v1, dm1, dv1);
+        gp_predict1(b, xt + 3 * j, &m2, &v2, dm2, dv2);
+        cr_assert(fabs(m1 - m2) < 1e-9 && fabs(v1 - v2) < 1e-8, "step %d predict1 %d: %g %g vs %g %g",
+                  step, j, m1, v1, m2, v2);
+        for (int k = 0; grads && k < 3; k++)
+            cr_assert(fabs(dv1[k] - dv2[k]) < 1e-7 * (1 + fabs(dv2[k])) &&
+                          fabs(dm1[k] - dm2[k]) < 1e-7 * (1 + fabs(dm2[k])),
+                      "step %d gradient %d,%d", step, j, k);
+    }
+}
+
 Test(gp, objective_gradient_matches_central_differences)
 {
     double X[12 * 3], y[12];
@@ -134,20 +203,8 @@ Test(gp, predict_gradients_match_central_differences)
     gp_with_data(&g, X, y, 12);
     double th[6] = {log(0.4), log(0.25), log(0.9), log(1.3), log(0.02), -0.1};
     cr_assert_eq(gp_set_theta(&g, th, NULL), 0);
-    double x[3] = {0.31, 0.77, 0.12}, m, v, dm[3], dv[3];
-    gp_predict1(&g, x, &m, &v, dm, dv);
-    for (int k = 0; k < 3; k++) {
-        double h = 1e-6, xp[3], xm[3], mp, vp, mm, vm;
-        memcpy(xp, x, sizeof x);
-        memcpy(xm, x, sizeof x);
-        xp[k] += h;
-        xm[k] -= h;
-        gp_predict1(&g, xp, &mp, &vp, NULL, NULL);
-        gp_predict1(&g, xm, &mm, &vm, NULL, NULL);
-        double nm = (mp - mm) / (2 * h), nv = (vp - vm) / (2 * h);
-        cr_assert(fabs(dm[k] - nm) <= 1e-6 + 1e-5 * fabs(nm), "dmean[%d] %.10g vs %.10g", k, dm[k], nm);
-        cr_assert(fabs(dv[k] - nv) <= 1e-6 + 1e-5 * fabs(nv), "dvar[%d] %.10g vs %.10g", k, dv[k], nv);
-    }
+    double x[3] = {0.31, 0.77, 0.12};
+    assert_predict1_gradients(&g, x, 1e-6, 0);
     gp_free(&g);
 }
 
@@ -206,10 +263,7 @@ Test(gp, append_equals_refactorizing_with_the_extra_row)
     smooth_data(N + 1, X, y, 0);
     double th[6] = {log(0.4), log(0.25), log(0.9), log(1.3), log(1e-4), 0.1};
     gp a, b;
-    cr_assert_eq(gp_init(&a, 3, N, NULL), 0); /* full: append must grow it */
-    cr_assert_eq(gp_init(&b, 3, N + 2, NULL), 0);
-    cr_assert_eq(gp_set_data(&a, X, y, N, NULL), 0);
-    cr_assert_eq(gp_set_theta(&a, th, NULL), 0);
+    gp_pair(&a, N, &b, N + 2, X, y, N, th); /* a full: append must grow it */
     double ys = (y[N] - a.ymean) / a.ystd;
     cr_assert_eq(gp_append(&a, X + 3 * N, ys, NULL), 0);
     cr_assert_eq(gp_append(&a, X, 0.3, NULL), 0); /* rank-one path (cap grew) */
@@ -220,14 +274,8 @@ Test(gp, append_equals_refactorizing_with_the_extra_row)
     b.y[N + 1] = 0.3;
     b.n = N + 2;
     cr_assert_eq(gp_set_theta(&b, th, NULL), 0);
-    double xt[2][3] = {{0.5, 0.5, 0.5}, {0.05, 0.9, 0.3}};
-    double ma[2], va[2], mb[2], vb[2];
-    gp_predict(&a, &xt[0][0], 2, ma, va);
-    gp_predict(&b, &xt[0][0], 2, mb, vb);
-    for (int j = 0; j < 2; j++) {
-        cr_assert(fabs(ma[j] - mb[j]) < 1e-9, "mean %d: %g vs %g", j, ma[j], mb[j]);
-        cr_assert(fabs(va[j] - vb[j]) < 1e-9, "var %d: %g vs %g", j, va[j], vb[j]);
-    }
+    const double(*xt)[3] = XT3;
+    assert_same_posterior(&a, &b, &xt[0][0], 2, 0, 0);
     gp_free(&a);
     gp_free(&b);
 }
@@ -239,15 +287,10 @@ Test(gp, append_equals_refactorizing_with_the_extra_row)
 Test(gp, update_equals_a_fresh_factorization_after_fantasies_and_new_rows)
 {
     enum { N = 40, M = 46 };
-    double X[M * 3], y[M];
-    smooth_data(M, X, y, 1);
-    double th[6] = {log(0.4), log(0.25), log(0.9), log(1.3), log(1e-4), 0.1};
+    double X[M * 3], y[M], th[6] = {log(0.4), log(0.25), log(0.9), log(1.3), log(1e-4), 0.1};
     gp a, b;
-    cr_assert_eq(gp_init(&a, 3, M + 8, NULL), 0);
-    cr_assert_eq(gp_init(&b, 3, M + 8, NULL), 0);
-    cr_assert_eq(gp_set_data(&a, X, y, N, NULL), 0);
-    cr_assert_eq(gp_set_theta(&a, th, NULL), 0);
-    double xt[3][3] = {{0.5, 0.5, 0.5}, {0.05, 0.9, 0.3}, {0.7, 0.2, 0.95}};
+    smooth_pair(&a, &b, X, y, M, N, 1, th);
+    const double(*xt)[3] = XT3;
     double mu, var, dm[3], dv[3];
     gp_predict1(&a, xt[0], &mu, &var, dm, dv); /* the inverse exists: it must be kept in step */
     for (int f = 0; f < 3; f++) /* fantasies, as for pending trials */
@@ -258,21 +301,7 @@ Test(gp, update_equals_a_fresh_factorization_after_fantasies_and_new_rows)
         cr_assert_eq(gp_update(&a, X, y, n, th2, NULL), 0);
         cr_assert_eq(gp_set_data(&b, X, y, n, NULL), 0);
         cr_assert_eq(gp_set_theta(&b, th2, NULL), 0);
-        double ma[3], va[3], mb[3], vb[3];
-        gp_predict(&a, &xt[0][0], 3, ma, va);
-        gp_predict(&b, &xt[0][0], 3, mb, vb);
-        for (int j = 0; j < 3; j++) {
-            cr_assert(fabs(ma[j] - mb[j]) < 1e-9, "step %d mean %d: %g vs %g", step, j, ma[j], mb[j]);
-            cr_assert(fabs(va[j] - vb[j]) < 1e-9, "step %d var %d: %g vs %g", step, j, va[j], vb[j]);
-            double m1, v1, dm1[3], dv1[3], m2, v2, dm2[3], dv2[3];
-            gp_predict1(&a, xt[j], &m1, &v1, dm1, dv1);
-            gp_predict1(&b, xt[j], &m2, &v2, dm2, dv2);
-            cr_assert(fabs(v1 - v2) < 1e-9, "step %d predict1 var %d: %g vs %g", step, j, v1, v2);
-            for (int k = 0; k < 3; k++)
-                cr_assert(fabs(dv1[k] - dv2[k]) < 1e-7 * (1 + fabs(dv2[k])) &&
-                              fabs(dm1[k] - dm2[k]) < 1e-7 * (1 + fabs(dm2[k])),
-                          "step %d gradient %d,%d", step, j, k);
-        }
+        assert_same_posterior(&a, &b, &xt[0][0], 3, 1, step);
         for (int i = 0; i < n; i++)
             cr_assert(fabs(a.alpha[i] - b.alpha[i]) < 1e-7 * (1 + fabs(b.alpha[i])), "alpha %d", i);
     }
@@ -370,50 +399,24 @@ Test(gp, from_the_vector_threshold_predictions_and_updates_stay_exact)
 {
     enum { N = GP_VEC_MIN_N + 20, M = N + 6 };
     static double X[M * 3], y[M];
-    smooth_data(M, X, y, 0);
     double th[6] = {log(0.2), log(0.3), log(0.5), log(1.0), log(1e-4), 0.0};
     gp a, b;
-    cr_assert_eq(gp_init(&a, 3, M + 8, NULL), 0);
-    cr_assert_eq(gp_init(&b, 3, M + 8, NULL), 0);
-    cr_assert_eq(gp_set_data(&a, X, y, N, NULL), 0);
-    cr_assert_eq(gp_set_theta(&a, th, NULL), 0);
-    double xt[3][3] = {{0.5, 0.5, 0.5}, {0.05, 0.9, 0.3}, {0.7, 0.2, 0.95}};
-    double m0, v0, dm0[3], dv0[3], mp[3], vp[3];
+    smooth_pair(&a, &b, X, y, M, N, 0, th);
+    const double(*xt)[3] = XT3;
+    double m0, v0, mp[3], vp[3];
     gp_predict(&a, &xt[0][0], 3, mp, vp);
     for (int j = 0; j < 3; j++) {
-        gp_predict1(&a, xt[j], &m0, &v0, dm0, dv0);
+        gp_predict1(&a, xt[j], &m0, &v0, NULL, NULL);
         cr_assert(fabs(m0 - mp[j]) < 1e-9 && fabs(v0 - vp[j]) < 1e-8, "point %d: predict1 %g %g, predict %g %g",
                   j, m0, v0, mp[j], vp[j]);
-        for (int k = 0; k < 3; k++) {
-            double h = 1e-6, xp[3], xm[3], m1, v1, m2, v2;
-            memcpy(xp, xt[j], sizeof xp);
-            memcpy(xm, xt[j], sizeof xm);
-            xp[k] += h;
-            xm[k] -= h;
-            gp_predict1(&a, xp, &m1, &v1, NULL, NULL);
-            gp_predict1(&a, xm, &m2, &v2, NULL, NULL);
-            double nm = (m1 - m2) / (2 * h), nv = (v1 - v2) / (2 * h);
-            cr_assert(fabs(dm0[k] - nm) <= 1e-5 + 1e-4 * fabs(nm), "dmean[%d][%d] %g vs %g", j, k, dm0[k], nm);
-            cr_assert(fabs(dv0[k] - nv) <= 1e-5 + 1e-4 * fabs(nv), "dvar[%d][%d] %g vs %g", j, k, dv0[k], nv);
-        }
+        assert_predict1_gradients(&a, xt[j], 1e-5, j);
     }
     for (int f = 0; f < 2; f++) /* fantasies after a prediction: the transposed copy goes stale */
         cr_assert_eq(gp_append(&a, xt[f], 0.1 * f, NULL), 0);
     cr_assert_eq(gp_update(&a, X, y, M, th, NULL), 0); /* fantasies replaced by new rows */
     cr_assert_eq(gp_set_data(&b, X, y, M, NULL), 0);
     cr_assert_eq(gp_set_theta(&b, th, NULL), 0);
-    double ma[3], va[3], mb[3], vb[3];
-    gp_predict(&a, &xt[0][0], 3, ma, va);
-    gp_predict(&b, &xt[0][0], 3, mb, vb);
-    for (int j = 0; j < 3; j++) {
-        cr_assert(fabs(ma[j] - mb[j]) < 1e-9, "mean %d: %g vs %g", j, ma[j], mb[j]);
-        cr_assert(fabs(va[j] - vb[j]) < 1e-9, "var %d: %g vs %g", j, va[j], vb[j]);
-        double m1, v1, m2, v2;
-        gp_predict1(&a, xt[j], &m1, &v1, NULL, NULL);
-        gp_predict1(&b, xt[j], &m2, &v2, NULL, NULL);
-        cr_assert(fabs(m1 - m2) < 1e-9 && fabs(v1 - v2) < 1e-8, "predict1 %d: %g %g vs %g %g", j, m1, v1,
-                  m2, v2);
-    }
+    assert_same_posterior(&a, &b, &xt[0][0], 3, 0, 0);
     gp_free(&a);
     gp_free(&b);
 }

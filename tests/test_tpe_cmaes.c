@@ -2,8 +2,11 @@
  * of tests/test_samplers.c: they find the optimum of a quadratic, a study
  * closed and reopened continues with the very values an uninterrupted one
  * gets, trials asked side by side (parallel workers) get distinct points
- * and TPE's constant liar spreads them, and bad options or a space CMA-ES
- * cannot search are config errors naming the key (exit status 2). */
+ * and TPE's constant liar spreads them, CMA-ES's startup trials are the
+ * random sampler's and stay out of its generations, its update equals
+ * the cmaes package's (what Optuna drives), and bad options or a
+ * space CMA-ES cannot search are config errors naming the key (exit
+ * status 2). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -185,6 +188,108 @@ Test(tpe_cmaes, parallel_workers_get_distinct_points_and_the_liar_spreads_them)
     space_free(&sp);
 }
 
+/* Runs a quad study of `trials` trials; the value told for trial 0 is
+ * quad + shift0.  Writes every trial's values (3 per trial) into vals. */
+static void run_shifted(const char *name, const void *opts, const char *db, int trials,
+                        double shift0, const space *sp, double *vals)
+{
+    study *st;
+    open_study(&st, name, opts, db, trials, 5, sp);
+    for (int k = 0; k < trials; k++) {
+        trial_job job;
+        tl_err err = { 0 };
+        cr_assert_eq(study_ask(st, &job, &err), 0, "%s", err.msg);
+        cr_assert_eq(job.kind, JOB_NEW);
+        memcpy(vals + 3 * k, job.values, 3 * sizeof(double));
+        double f = quad(job.values) + (k == 0 ? shift0 : 0);
+        cr_assert_eq(study_tell(st, job.number, TRIAL_COMPLETE, f, NULL, &err), 0, "%s", err.msg);
+    }
+    study_close(st);
+}
+
+/* Optuna's n_startup_trials: the first trials are the random sampler's
+ * (same seed, same values), and CMA-ES is told none of them, so what a
+ * startup trial scored changes nothing after it; without a startup
+ * (cmaes.startup_trials = 0) trial 0 is CMA-ES's and its value counts. */
+Test(tpe_cmaes, cmaes_startup_trials_are_random_and_left_out_of_the_generations)
+{
+    space sp;
+    quad_space(&sp);
+    cmaes_options three, none;
+    cmaes_options_default(&three);
+    cmaes_options_default(&none);
+    three.startup_trials = 3;
+    none.startup_trials = 0;
+    enum { N = 24 };
+    double rnd[3 * N], a[3 * N], b[3 * N], dflt[3 * N], c[3 * N], d[3 * N];
+    run_shifted("random", NULL, "rnd.db", N, 0, &sp, rnd);
+    run_shifted("cmaes", &three, "a.db", N, 0, &sp, a);
+    run_shifted("cmaes", &three, "b.db", N, -100, &sp, b);
+    run_shifted("cmaes", NULL, "dflt.db", N, -100, &sp, dflt);
+    run_shifted("cmaes", &none, "c.db", N, 0, &sp, c);
+    run_shifted("cmaes", &none, "d.db", N, -100, &sp, d);
+    cr_assert(memcmp(a, rnd, 3 * 3 * sizeof(double)) == 0, "startup trials are not random's");
+    cr_assert(memcmp(a + 9, rnd + 9, 3 * sizeof(double)) != 0, "trial 3 is still random");
+    cr_assert(memcmp(dflt, rnd, 3 * sizeof(double)) == 0, "default: trial 0 is not random's");
+    cr_assert(memcmp(dflt + 3, rnd + 3, 3 * sizeof(double)) != 0, "default: trial 1 is random");
+    cr_assert(memcmp(a, b, sizeof a) == 0, "a startup trial's value reached CMA-ES");
+    cr_assert(memcmp(c, rnd, 3 * sizeof(double)) != 0, "startup_trials 0: trial 0 is random");
+    cr_assert(memcmp(c, d, sizeof c) != 0, "startup_trials 0: trial 0's value is not told");
+    space_free(&sp);
+}
+
+/* Two generations told to CMA-ES over the unit square (popsize 6), after
+ * a startup trial with the best value of all: the distribution equals the
+ * cmaes package's (0.9.1, what Optuna 3.1 drives), computed with
+ * /usr/bin/python3:
+ *   cma = CMA(mean=[.5, .5], sigma=1/6, bounds=[[0, 1], [0, 1]])
+ *   cma.tell([(x, f(x)) for x in X1]); cma._mean, cma._sigma, cma._C
+ * and again after X2, f(x) = (x0 - .3)^2 + 2 (x1 - .8)^2 + .5 x0 x1 (the
+ * worse half weighted negatively: active CMA). */
+Test(tpe_cmaes, cmaes_update_equals_the_cmaes_packages)
+{
+    static const double X[12][2] = {
+        {0.42, 0.61}, {0.71, 0.38}, {0.55, 0.83}, {0.29, 0.47}, {0.64, 0.66}, {0.36, 0.22},
+        {0.31, 0.74}, {0.48, 0.69}, {0.22, 0.81}, {0.40, 0.93}, {0.35, 0.58}, {0.27, 0.66}};
+    static const double ref[2][7] = { /* mean, sigma, C */
+        {0.39319619880475326, 0.5874053416492404, 0.15587085145633908, 0.9530159117147874,
+         -0.12771553808434596, -0.12771553808434596, 0.876035852000733},
+        {0.2495306817354605, 0.7783220062812252, 0.20294969956876335, 1.2320014940453803,
+         -0.6727510153373102, -0.6727510153373102, 1.2834489092123484}};
+    space sp;
+    space_init(&sp);
+    add(&sp, "a", "uniform(0, 1)");
+    add(&sp, "b", "uniform(0, 1)");
+    trial t[13];
+    const trial *h[13];
+    for (int k = 0; k < 13; k++) {
+        cr_assert_eq(trial_init(&t[k], 2), 0);
+        h[k] = &t[k];
+        t[k].number = k;
+        t[k].state = TRIAL_COMPLETE;
+        const double *x = k ? X[k - 1] : (const double[]){0.9, 0.9}; /* trial 0: the startup */
+        memcpy(t[k].values, x, 2 * sizeof(double));
+        t[k].value = k ? (x[0] - 0.3) * (x[0] - 0.3) + 2 * (x[1] - 0.8) * (x[1] - 0.8) +
+                             0.5 * x[0] * x[1]
+                       : -100;
+    }
+    for (int g = 0; g < 2; g++) {
+        double m[2], sigma, C[4];
+        int n = 0;
+        tl_err err = { 0 };
+        cr_assert_eq(cmaes_distribution(&sp, NULL, h, 7 + 6 * g, STUDY_MINIMIZE, m, &sigma, C, &n,
+                                        &err), 0, "%s", err.msg);
+        cr_assert_eq(n, 2);
+        double got[7] = { m[0], m[1], sigma, C[0], C[1], C[2], C[3] };
+        for (int i = 0; i < 7; i++)
+            cr_assert(fabs(got[i] - ref[g][i]) < 1e-12, "generation %d, item %d: %.17g vs %.17g",
+                      g + 1, i, got[i], ref[g][i]);
+    }
+    for (int k = 0; k < 13; k++)
+        trial_free(&t[k]);
+    space_free(&sp);
+}
+
 Test(tpe_cmaes, bad_options_and_a_categorical_space_name_the_key)
 {
     space sp, cat;
@@ -203,15 +308,17 @@ Test(tpe_cmaes, bad_options_and_a_categorical_space_name_the_key)
     t[4].prior_weight = 0;
     const char *tkeys[] = { "tpe.startup_trials", "tpe.ei_candidates", "tpe.gamma",
                             "tpe.gamma_max", "tpe.prior_weight" };
-    cmaes_options c[4];
-    for (int k = 0; k < 4; k++)
+    cmaes_options c[5];
+    for (int k = 0; k < 5; k++)
         cmaes_options_default(&c[k]);
     c[0].sigma0 = 2;
     c[1].popsize = 1;
     snprintf(c[2].restart, sizeof c[2].restart, "bipop");
     c[3].inc_popsize = 0;
-    const char *ckeys[] = { "cmaes.sigma0", "cmaes.popsize", "cmaes.restart", "cmaes.inc_popsize" };
-    for (int k = 0; k < 9; k++) {
+    c[4].startup_trials = -1;
+    const char *ckeys[] = { "cmaes.sigma0", "cmaes.popsize", "cmaes.restart", "cmaes.inc_popsize",
+                            "cmaes.startup_trials" };
+    for (int k = 0; k < 10; k++) {
         const sampler_vt *vt = k < 5 ? &sampler_tpe_vt : &sampler_cmaes_vt;
         const void *o = k < 5 ? (const void *)&t[k] : (const void *)&c[k - 5];
         const char *key = k < 5 ? tkeys[k] : ckeys[k - 5];
@@ -245,6 +352,8 @@ Test(tpe_cmaes, the_command_line_runs_both_and_refuses_bad_input_with_status_2)
         { "run f.ini --set study.sampler=tpe --set tpe.prior_weight=0", "tpe.prior_weight" },
         { "run f.ini --set study.sampler=cmaes --set cmaes.popsize=1", "cmaes.popsize" },
         { "run f.ini --set study.sampler=cmaes --set cmaes.sigma0=3", "cmaes.sigma0" },
+        { "run f.ini --set study.sampler=cmaes --set cmaes.startup_trials=-1",
+          "cmaes.startup_trials" },
         { "run f.ini --set study.sampler=cmaes --set study.storage=c.db "
           "--set 'space.x0=choice(1,2)' --set 'space.x1=choice(a,b)'",
           "study.sampler" },

@@ -98,7 +98,7 @@ typedef struct config {
 
     /* [cmaes] */
     double cmaes_sigma0;
-    int cmaes_popsize, cmaes_inc_popsize, cmaes_margin;
+    int cmaes_popsize, cmaes_inc_popsize, cmaes_margin, cmaes_startup_trials;
     char cmaes_restart[8];
 
     /* [pbt] */

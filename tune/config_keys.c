@@ -149,6 +149,8 @@ const keydef CONFIG_KEYS[] = {
      "cmaes: population factor per IPOP restart"},
     {"cmaes.margin", K_BOOL, O(cmaes_margin), 0, "true", NULL, 0, 1,
      "cmaes: keep integer parameters from freezing (margin)"},
+    {"cmaes.startup_trials", K_INT, O(cmaes_startup_trials), 0, "1", NULL, 0, 1e6,
+     "cmaes: random trials before CMA-ES (until this many are complete)"},
     /* [pbt] */
     {"pbt.population", K_INT, O(pbt_population), 0, "8", NULL, 2, 1e5, "members"},
     {"pbt.interval", K_INT, O(pbt_interval), 0, "1", NULL, 1, 1e9, "epochs between ready points"},

@@ -63,6 +63,7 @@ static void algo_options(const config *c, tune_algo_options *o)
     snprintf(o->cmaes.restart, sizeof o->cmaes.restart, "%s", c->cmaes_restart);
     o->cmaes.inc_popsize = c->cmaes_inc_popsize;
     o->cmaes.margin = c->cmaes_margin;
+    o->cmaes.startup_trials = c->cmaes_startup_trials;
     evolution_options_default(&o->evolution);
     o->evolution.population = c->nas_population;
     o->evolution.sample_size = c->nas_sample_size;
