@@ -221,6 +221,36 @@ static int mlp_serial(const mlp *s)
     return s->path == NN_PATH_SERIAL && !omp_in_parallel();
 }
 
+/* The batch a forward or backward works on, for the split path's rows
+ * callbacks (nn/ops.h). */
+typedef struct mlp_pass {
+    nn_model *m;
+    const nn_batch *b;
+    int drop;
+    float scale;
+} mlp_pass;
+
+static long mlp_forward_cb(void *ctx, int r0, int r1, int want_hits)
+{
+    mlp_pass *c = ctx;
+    long h = 0;
+    mlp_forward_rows(c->m->self, c->b->x, c->b->targets, r0, r1, c->drop, want_hits ? &h : NULL);
+    return h;
+}
+
+/* The gradient views of thread buffer g (the tensor table's offsets). */
+static void mlp_backward_cb(void *ctx, float *g, int r0, int r1)
+{
+    mlp_pass *c = ctx;
+    mlp *s = c->m->self;
+    float *dw[MLP_MAX_LIN], *db[MLP_MAX_LIN];
+    for (int l = 0; l < s->nlin; l++) {
+        dw[l] = g + c->m->tensors[2 * l].offset;
+        db[l] = g + c->m->tensors[2 * l + 1].offset;
+    }
+    mlp_backward_rows(s, c->b->x, c->b->targets, r0, r1, c->scale, dw, db);
+}
+
 static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, long *ncorrect)
 {
     mlp *s = m->self;
@@ -240,19 +270,8 @@ static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
     int nt = nn_split_threads(&s->split, s->path, B, MLP_SPLIT_MIN_ROWS, m->nparams);
     long hits = 0;
     if (nt) {
-        long th[NN_SPLIT_MAX_THREADS];
-#pragma omp parallel num_threads(nt)
-        {
-            int t = omp_get_thread_num(), n = omp_get_num_threads(), r0, r1;
-            nn_split_rows(B, t, n, &r0, &r1);
-            long h = 0;
-            mlp_forward_rows(s, b->x, b->targets, r0, r1, drop, ncorrect ? &h : NULL);
-            th[t] = h;
-            if (t == 0)
-                s->last_nt = n;
-        }
-        for (int t = 0; t < s->last_nt; t++)
-            hits += th[t];
+        mlp_pass c = {.m = m, .b = b, .drop = drop};
+        s->last_nt = nn_split_forward(nt, B, mlp_forward_cb, &c, ncorrect ? &hits : NULL);
         s->last_path = NN_PATH_SPLIT;
     } else if (mlp_serial(s)) {
         int prev = nn_serial_begin();
@@ -277,7 +296,7 @@ static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
 static void mlp_backward(nn_model *m, const nn_batch *b, float scale)
 {
     mlp *s = m->self;
-    int B = s->last_B, nlin = s->nlin;
+    int B = s->last_B;
     if (B < 1)
         return;
     float sc = scale / (float)B;
@@ -285,31 +304,11 @@ static void mlp_backward(nn_model *m, const nn_batch *b, float scale)
         int prev = nn_serial_begin();
         mlp_backward_rows(s, b->x, b->targets, 0, B, sc, s->dw, s->db);
         nn_serial_end(prev);
-        return;
-    }
-    if (s->last_path != NN_PATH_SPLIT) {
+    } else if (s->last_path != NN_PATH_SPLIT) {
         mlp_backward_rows(s, b->x, b->targets, 0, B, sc, s->dw, s->db);
-        return;
-    }
-    int nt = s->last_nt;
-    size_t np = m->nparams;
-#pragma omp parallel num_threads(nt)
-    {
-        int t = omp_get_thread_num(), n = omp_get_num_threads(), r0, r1;
-        nn_split_rows(B, t, n, &r0, &r1);
-        if (t == 0) {
-            mlp_backward_rows(s, b->x, b->targets, r0, r1, sc, s->dw, s->db);
-        } else {
-            float *g = nn_split_grads(&s->split, t, np);
-            float *dw[MLP_MAX_LIN], *db[MLP_MAX_LIN];
-            for (int l = 0; l < nlin; l++) {
-                dw[l] = g + m->tensors[2 * l].offset;
-                db[l] = g + m->tensors[2 * l + 1].offset;
-            }
-            mlp_backward_rows(s, b->x, b->targets, r0, r1, sc, dw, db);
-        }
-#pragma omp barrier
-        nn_split_reduce(m->grads, &s->split, np, t, n);
+    } else {
+        mlp_pass c = {.m = m, .b = b, .scale = sc};
+        nn_split_backward(&s->split, m->grads, m->nparams, s->last_nt, B, mlp_backward_cb, &c);
     }
 }
 
@@ -329,12 +328,7 @@ int mlp_last_path(const nn_model *m)
 static void mlp_set_dropout(nn_model *m, float p)
 {
     mlp *s = m->self;
-    if (!(p >= 0.0f))
-        p = 0.0f;
-    if (p > 0.99f)
-        p = 0.99f;
-    s->p = p;
-    m->dropout = p;
+    s->p = m->dropout = nn_dropout_clamp(p);
 }
 
 static void mlp_free_self(nn_model *m)

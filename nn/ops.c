@@ -604,3 +604,44 @@ void nn_split_free(nn_split *sp)
     free(sp->buf);
     memset(sp, 0, sizeof *sp);
 }
+
+int nn_split_forward(int nt, int units, nn_rows_forward_fn fn, void *ctx, long *hits)
+{
+    long th[NN_SPLIT_MAX_THREADS];
+    int team = nt;
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num(), n = omp_get_num_threads(), r0, r1;
+        nn_split_rows(units, t, n, &r0, &r1);
+        th[t] = fn(ctx, r0, r1, hits != NULL);
+        if (t == 0)
+            team = n;
+    }
+    if (hits) {
+        long h = 0;
+        for (int t = 0; t < team; t++)
+            h += th[t];
+        *hits = h;
+    }
+    return team;
+}
+
+void nn_split_backward(nn_split *sp, float *grads, size_t nparams, int nt, int units,
+                       nn_rows_backward_fn fn, void *ctx)
+{
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num(), n = omp_get_num_threads(), r0, r1;
+        nn_split_rows(units, t, n, &r0, &r1);
+        fn(ctx, t == 0 ? grads : nn_split_grads(sp, t, nparams), r0, r1);
+#pragma omp barrier
+        nn_split_reduce(grads, sp, nparams, t, n);
+    }
+}
+
+float nn_dropout_clamp(float p)
+{
+    if (!(p >= 0.0f))
+        p = 0.0f;
+    return p > 0.99f ? 0.99f : p;
+}
