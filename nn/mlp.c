@@ -173,12 +173,11 @@ static void mlp_forward_rows(mlp *s, const float *x, const int *targets, int r0,
     }
     const float *in = x + (size_t)r0 * s->din[0];
     for (int l = 0; l < H; l++) {
-        size_t off = (size_t)r0 * s->dout[l], cnt = (size_t)n * s->dout[l];
+        size_t off = (size_t)r0 * s->dout[l];
         float *h = s->h[l] + off;
-        linear_act_forward(h, s->pre[l] + off, in, s->w[l], s->b[l], n, s->din[l], s->dout[l],
-                           s->cfg.act);
-        if (drop)
-            dropout_forward(h, h, s->mask[l] + off, s->p, cnt);
+        linear_act_drop_forward(h, s->pre[l] + off, in, s->w[l], s->b[l],
+                                drop ? s->mask[l] + off : NULL, s->p, n, s->din[l], s->dout[l],
+                                s->cfg.act);
         in = h;
     }
     size_t ok = (size_t)r0 * K;
@@ -199,14 +198,15 @@ static void mlp_backward_rows(mlp *s, const float *x, const int *targets, int r0
     for (int l = H; l >= 0; l--) {
         size_t ioff = (size_t)r0 * s->din[l];
         const float *in = l ? s->h[l - 1] + ioff : x + ioff;
-        float *dinp = l > 0 ? s->dbuf[l & 1] + ioff : NULL;
-        linear_backward(dinp, dw[l], db[l], dcur, in, s->w[l], n, s->din[l], s->dout[l], 0);
+        /* The bias gradient of layer l < H came with its input gradient. */
+        linear_backward(NULL, dw[l], l == H ? db[l] : NULL, dcur, in, s->w[l], n, s->din[l],
+                        s->dout[l], 0);
         if (l > 0) {
-            size_t cnt = (size_t)n * s->din[l];
-            if (s->last_drop)
-                dropout_backward(dinp, dinp, s->mask[l - 1] + ioff, s->last_p, cnt);
-            act_backward(dinp, dinp, (act == NN_GELU ? s->pre[l - 1] : s->h[l - 1]) + ioff, cnt,
-                         act);
+            float *dinp = s->dbuf[l & 1] + ioff;
+            linear_act_backward(dinp, db[l - 1], dcur, s->w[l],
+                                (act == NN_GELU ? s->pre[l - 1] : s->h[l - 1]) + ioff,
+                                s->last_drop ? s->mask[l - 1] + ioff : NULL, s->last_p, n,
+                                s->din[l], s->dout[l], act);
             dcur = dinp;
         }
     }

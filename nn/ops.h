@@ -51,6 +51,25 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
 void linear_act_forward(float *out, float *pre, const float *inp, const float *w,
                         const float *bias, int N, int C, int OC, int act);
 
+/* linear_act_forward with dropout in the same pass: out = act(pre) * mask
+ * (N,OC) / (1-p) when mask is not NULL (then out must not alias pre under
+ * GELU; under ReLU out may equal pre, as the backward reads out). */
+void linear_act_drop_forward(float *out, float *pre, const float *inp, const float *w,
+                             const float *bias, const uint8_t *mask, float p, int N, int C,
+                             int OC, int act);
+
+/* The input gradient of a hidden layer and the bias gradient of the layer
+ * below, in one pass after the product: writes dinp (N,C) = act'(x) *
+ * mask/(1-p) * (dout (N,OC) @ w (OC,C)) (mask NULL: no dropout; x as
+ * act_backward takes it: the forward's output for NN_RELU, its input for
+ * NN_GELU) and adds dbias (C) += the column sums of dinp (row order; may be
+ * NULL).  The same bits as the sgemm, dropout_backward, act_backward and
+ * the column sums of linear_backward one after the other; under ReLU one
+ * pass over dinp instead of three. */
+void linear_act_backward(float *dinp, float *dbias, const float *dout, const float *w,
+                         const float *x, const uint8_t *mask, float p, int N, int C, int OC,
+                         int act);
+
 /* dinp (N,C) += dout @ w (accumulate = 1; = with 0), dw (OC,C) += dout^T @
  * inp, dbias (OC) += column sums of dout.  dinp and dbias may be NULL
  * (skipped: the first layer of a model needs no input gradient). */
