@@ -231,20 +231,10 @@ static void gpt_run(gpt *s, const int *tokens, int b0, int b1, int T, int drop)
     linear_forward(s->logits + r0 * s->V, s->lnf + r0 * C, s->p[P_WTE], NULL, N, C, s->V);
 }
 
-/* The batch a forward or backward works on, for the split path's rows
- * callbacks (nn/ops.h). */
-typedef struct gpt_pass {
-    nn_model *m;
-    const nn_batch *b;
-    int drop;
-    float scale;
-} gpt_pass;
-
 /* Sequences [b0, b1) up to the per-token losses; returns the correct
  * predictions when want_hits. */
-static long gpt_forward_cb(void *ctx, int b0, int b1, int want_hits)
+static long gpt_forward_cb(const nn_rows_ctx *c, int b0, int b1, int want_hits)
 {
-    gpt_pass *c = ctx;
     gpt *s = c->m->self;
     int T = c->b->T, V = s->V;
     size_t r0 = (size_t)b0 * T;
@@ -273,7 +263,7 @@ static float gpt_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
         gpt_masks(s, B, T, r, b->row0);
     int nt = nn_split_threads(&s->split, s->path, B, GPT_SPLIT_MIN_SEQS, m->nparams);
     long hits = 0;
-    gpt_pass c = {.m = m, .b = b, .drop = drop};
+    nn_rows_ctx c = {.m = m, .b = b, .drop = drop};
     if (nt) {
         s->last_nt = nn_split_forward(nt, B, gpt_forward_cb, &c, ncorrect ? &hits : NULL);
         s->last_path = NN_PATH_SPLIT;
@@ -362,9 +352,8 @@ static void gpt_backward_rows(gpt *s, const nn_batch *b, int b0, int b1, float s
     encoder_backward(g[P_WTE], g[P_WPE], demb, b->tokens + r0, nb, T, C);
 }
 
-static void gpt_backward_cb(void *ctx, float *buf, int b0, int b1)
+static void gpt_backward_cb(const nn_rows_ctx *c, float *buf, int b0, int b1)
 {
-    gpt_pass *c = ctx;
     float *g[P_COUNT];
     for (int i = 0; i < P_COUNT; i++)
         g[i] = buf + c->m->tensors[i].offset;
@@ -382,7 +371,7 @@ static void gpt_backward(nn_model *m, const nn_batch *b, float scale)
         gpt_backward_rows(s, b, 0, B, sc, s->g);
         return;
     }
-    gpt_pass c = {.m = m, .b = b, .scale = sc};
+    nn_rows_ctx c = {.m = m, .b = b, .scale = sc};
     nn_split_backward(&s->split, m->grads, m->nparams, s->last_nt, B, gpt_backward_cb, &c);
 }
 

@@ -221,27 +221,16 @@ static int mlp_serial(const mlp *s)
     return s->path == NN_PATH_SERIAL && !omp_in_parallel();
 }
 
-/* The batch a forward or backward works on, for the split path's rows
- * callbacks (nn/ops.h). */
-typedef struct mlp_pass {
-    nn_model *m;
-    const nn_batch *b;
-    int drop;
-    float scale;
-} mlp_pass;
-
-static long mlp_forward_cb(void *ctx, int r0, int r1, int want_hits)
+static long mlp_forward_cb(const nn_rows_ctx *c, int r0, int r1, int want_hits)
 {
-    mlp_pass *c = ctx;
     long h = 0;
     mlp_forward_rows(c->m->self, c->b->x, c->b->targets, r0, r1, c->drop, want_hits ? &h : NULL);
     return h;
 }
 
 /* The gradient views of thread buffer g (the tensor table's offsets). */
-static void mlp_backward_cb(void *ctx, float *g, int r0, int r1)
+static void mlp_backward_cb(const nn_rows_ctx *c, float *g, int r0, int r1)
 {
-    mlp_pass *c = ctx;
     mlp *s = c->m->self;
     float *dw[MLP_MAX_LIN], *db[MLP_MAX_LIN];
     for (int l = 0; l < s->nlin; l++) {
@@ -270,7 +259,7 @@ static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
     int nt = nn_split_threads(&s->split, s->path, B, MLP_SPLIT_MIN_ROWS, m->nparams);
     long hits = 0;
     if (nt) {
-        mlp_pass c = {.m = m, .b = b, .drop = drop};
+        nn_rows_ctx c = {.m = m, .b = b, .drop = drop};
         s->last_nt = nn_split_forward(nt, B, mlp_forward_cb, &c, ncorrect ? &hits : NULL);
         s->last_path = NN_PATH_SPLIT;
     } else if (mlp_serial(s)) {
@@ -307,7 +296,7 @@ static void mlp_backward(nn_model *m, const nn_batch *b, float scale)
     } else if (s->last_path != NN_PATH_SPLIT) {
         mlp_backward_rows(s, b->x, b->targets, 0, B, sc, s->dw, s->db);
     } else {
-        mlp_pass c = {.m = m, .b = b, .scale = sc};
+        nn_rows_ctx c = {.m = m, .b = b, .scale = sc};
         nn_split_backward(&s->split, m->grads, m->nparams, s->last_nt, B, mlp_backward_cb, &c);
     }
 }

@@ -687,7 +687,8 @@ void nn_split_free(nn_split *sp)
     memset(sp, 0, sizeof *sp);
 }
 
-int nn_split_forward(int nt, int units, nn_rows_forward_fn fn, void *ctx, long *hits)
+int nn_split_forward(int nt, int units, nn_rows_forward_fn fn, const nn_rows_ctx *c,
+                     long *hits)
 {
     long th[NN_SPLIT_MAX_THREADS];
     int team = nt;
@@ -695,7 +696,7 @@ int nn_split_forward(int nt, int units, nn_rows_forward_fn fn, void *ctx, long *
     {
         int t = omp_get_thread_num(), n = omp_get_num_threads(), r0, r1;
         nn_split_rows(units, t, n, &r0, &r1);
-        th[t] = fn(ctx, r0, r1, hits != NULL);
+        th[t] = fn(c, r0, r1, hits != NULL);
         if (t == 0)
             team = n;
     }
@@ -709,13 +710,13 @@ int nn_split_forward(int nt, int units, nn_rows_forward_fn fn, void *ctx, long *
 }
 
 void nn_split_backward(nn_split *sp, float *grads, size_t nparams, int nt, int units,
-                       nn_rows_backward_fn fn, void *ctx)
+                       nn_rows_backward_fn fn, const nn_rows_ctx *c)
 {
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num(), n = omp_get_num_threads(), r0, r1;
         nn_split_rows(units, t, n, &r0, &r1);
-        fn(ctx, t == 0 ? grads : nn_split_grads(sp, t, nparams), r0, r1);
+        fn(c, t == 0 ? grads : nn_split_grads(sp, t, nparams), r0, r1);
 #pragma omp barrier
         nn_split_reduce(grads, sp, nparams, t, n);
     }

@@ -226,24 +226,36 @@ void nn_split_reduce(float *grads, const nn_split *sp, size_t nparams, int t, in
 void nn_split_rows(int units, int t, int nt, int *r0, int *r1);
 void nn_split_free(nn_split *sp);
 
+/* What a model's rows callbacks see: the model (nn/model.h), its batch,
+ * and the pass's settings. */
+struct nn_model;
+struct nn_batch;
+typedef struct nn_rows_ctx {
+    struct nn_model *m;
+    const struct nn_batch *b;
+    int drop;    /* forward: apply the masks drawn before the region */
+    float scale; /* backward: the gradient scale per row */
+} nn_rows_ctx;
+
 /* A model's forward of rows [r0, r1) of its batch (r0 == r1 possible):
  * returns the correct predictions among them when want_hits, else 0. */
-typedef long (*nn_rows_forward_fn)(void *ctx, int r0, int r1, int want_hits);
+typedef long (*nn_rows_forward_fn)(const nn_rows_ctx *c, int r0, int r1, int want_hits);
 /* A model's backward of rows [r0, r1) adding into the gradient buffer
  * `grads` (nparams floats, carved as the model's tensor table). */
-typedef void (*nn_rows_backward_fn)(void *ctx, float *grads, int r0, int r1);
+typedef void (*nn_rows_backward_fn)(const nn_rows_ctx *c, float *grads, int r0, int r1);
 
 /* The split forward: one parallel region of nt threads (nn_split_threads),
  * thread t running fn on its rows of `units`.  *hits (when not NULL) gets
  * the sum of the threads' hits.  Returns the team's size (the backward's
  * nt). */
-int nn_split_forward(int nt, int units, nn_rows_forward_fn fn, void *ctx, long *hits);
+int nn_split_forward(int nt, int units, nn_rows_forward_fn fn, const nn_rows_ctx *c,
+                     long *hits);
 /* The split backward: one parallel region of nt threads; thread 0 runs fn
  * into `grads`, thread t >= 1 into its zeroed buffer of sp; after a
  * barrier the buffers are added into grads in thread order
  * (nn_split_reduce). */
 void nn_split_backward(nn_split *sp, float *grads, size_t nparams, int nt, int units,
-                       nn_rows_backward_fn fn, void *ctx);
+                       nn_rows_backward_fn fn, const nn_rows_ctx *c);
 
 /* A dropout probability as the models keep it: NaN and negatives 0, at
  * most 0.99.  Cannot fail. */
