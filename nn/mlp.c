@@ -5,11 +5,13 @@
  * Layout as llm.c: a sizes table (the tensors) summed into one params and
  * one grads buffer; one activations buffer (and one byte buffer of dropout
  * masks) carved at create for max_batch samples.  Forward per hidden layer:
- * one sgemm, then one fused pass for bias + activation, then dropout in
- * place.  With ReLU the pre-activation is overwritten by its output (relu'
- * reads the output).  Backward: one sgemm per weight gradient and per input
- * gradient (none for the first layer), the activation and dropout
- * derivatives in place in a ping-pong pair of buffers.  Both passes work on
+ * one sgemm, then one fused pass for bias + activation + dropout.  With
+ * ReLU the pre-activation is overwritten by its output (relu' reads the
+ * output).  Backward: one sgemm per weight gradient and per input gradient
+ * (none for the first layer); each input gradient is followed by one pass
+ * (linear_act_backward) for the dropout and activation derivatives and the
+ * bias gradient of the layer below, in a ping-pong pair of buffers.  Both
+ * passes work on
  * a range of batch rows: the plain path runs them on all rows (OpenBLAS
  * threads each product), the split path (ops.h, enum nn_path) gives each
  * OpenMP thread its slice of rows in one parallel region, with per-thread
