@@ -85,6 +85,17 @@ static void sgemm_set(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int 
     cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, 1.0f, C, ldc);
 }
 
+/* C = alpha op(A) op(B) + beta C for beta 0 (through sgemm_set) or 1. */
+static void sgemm_acc(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alpha,
+                      const float *A, int lda, const float *B, int ldb, float beta, float *C,
+                      int ldc)
+{
+    if (beta == 0.0f)
+        sgemm_set(ta, tb, M, N, K, alpha, A, lda, B, ldb, C, ldc);
+    else
+        cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 static void add_bias(float *out, const float *bias, int N, int OC)
 {
 #pragma omp parallel for if ((size_t)N * OC >= OPS_PAR_MIN)
@@ -223,11 +234,9 @@ void linear_act_backward(float *dinp, float *dbias, const float *dout, const flo
 void linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
                      const float *inp, const float *w, int N, int C, int OC, int accumulate)
 {
-    if (dinp && accumulate)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC,
-                    w, C, 1.0f, dinp, C);
-    else if (dinp)
-        sgemm_set(CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C, dinp, C);
+    if (dinp)
+        sgemm_acc(CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C,
+                  accumulate ? 1.0f : 0.0f, dinp, C);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C,
                 1.0f, dw, C);
     if (dbias)
@@ -472,8 +481,8 @@ void attention_forward(float *out, float *att, const float *qkv, int B, int T, i
                 int r1 = r0 + ATT_BLK < T ? r0 + ATT_BLK : T, rb = r1 - r0;
                 float *ab = a + (size_t)r0 * T;
                 /* scores (rb, r1) = scale * q[r0:r1] (rb,hs) @ k[0:r1] (r1,hs)^T */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rb, r1, hs, scale,
-                            q + (size_t)r0 * C3, C3, k, C3, 0.0f, ab, T);
+                sgemm_set(CblasNoTrans, CblasTrans, rb, r1, hs, scale, q + (size_t)r0 * C3, C3,
+                          k, C3, ab, T);
                 for (int i = r0; i < r1; i++) {
                     float *row = a + (size_t)i * T;
                     float mx = -INFINITY, sum = 0.0f;
@@ -493,8 +502,8 @@ void attention_forward(float *out, float *att, const float *qkv, int B, int T, i
                         row[j] = 0.0f;
                 }
                 /* out[r0:r1] (rb,hs) = att (rb, r1) @ v[0:r1] (r1,hs) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rb, hs, r1, 1.0f, ab, T,
-                            v, C3, 0.0f, o + (size_t)r0 * C, C);
+                sgemm_set(CblasNoTrans, CblasNoTrans, rb, hs, r1, 1.0f, ab, T, v, C3,
+                          o + (size_t)r0 * C, C);
             }
         }
     }
@@ -526,10 +535,8 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
                 const float *ab = a + (size_t)r0 * T, *gb = g + (size_t)r0 * C;
                 float *db = da + (size_t)r0 * T;
                 /* datt (rb,r1) = dout[r0:r1] @ v[0:r1]^T;  dv[0:r1] += att^T @ dout[r0:r1] */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rb, r1, hs, 1.0f, gb, C, v,
-                            C3, 0.0f, db, T);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, rb, 1.0f, ab, T, gb,
-                            C, bkv, dv, C3);
+                sgemm_set(CblasNoTrans, CblasTrans, rb, r1, hs, 1.0f, gb, C, v, C3, db, T);
+                sgemm_acc(CblasTrans, CblasNoTrans, r1, hs, rb, 1.0f, ab, T, gb, C, bkv, dv, C3);
                 /* softmax backward in place: dpre = att * (datt - sum(att * datt)) */
                 for (int i = r0; i < r1; i++) {
                     const float *ar = a + (size_t)i * T;
@@ -545,10 +552,10 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
                         dr[j] = 0.0f;
                 }
                 /* dq[r0:r1] = scale * dpre @ k[0:r1];  dk[0:r1] += scale * dpre^T @ q[r0:r1] */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rb, hs, r1, scale, db, T,
-                            k, C3, beta, dq + (size_t)r0 * C3, C3);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hs, rb, scale, db, T,
-                            q + (size_t)r0 * C3, C3, bkv, dk, C3);
+                sgemm_acc(CblasNoTrans, CblasNoTrans, rb, hs, r1, scale, db, T, k, C3, beta,
+                          dq + (size_t)r0 * C3, C3);
+                sgemm_acc(CblasTrans, CblasNoTrans, r1, hs, rb, scale, db, T, q + (size_t)r0 * C3,
+                          C3, bkv, dk, C3);
             }
         }
     }
