@@ -302,10 +302,15 @@ static void workers_auto(run *r)
         snprintf(batches, sizeof batches, "batch %d and %d", L.batch[0], L.batch[1]);
     else
         snprintf(batches, sizeof batches, "batch %d", L.batch[0]);
+    char steps[48];
+    if (L.steps > 0)
+        snprintf(steps, sizeof steps, "%d steps", L.steps);
+    else /* the warm-up alone: the model is slow (tune/study_setup.h) */
+        snprintf(steps, sizeof steps, "3 warm-up steps");
     fprintf(stderr, "# workers auto: %d worker%s x %d thread%s: measured 1 worker x %d threads %.0f samples/s, "
-                    "%d workers x 1 thread %.0f samples/s (%d steps at %s, %.2f s)\n",
+                    "%d workers x 1 thread %.0f samples/s (%s at %s, %.2f s)\n",
             L.workers, L.workers > 1 ? "s" : "", L.threads, L.threads > 1 ? "s" : "", L.cores, L.rate_one,
-            L.cores, L.rate_many, L.steps, batches, L.seconds);
+            L.cores, L.rate_many, steps, batches, L.seconds);
 }
 
 /* Sets the threads, prints the run's header to stderr and stores the

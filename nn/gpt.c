@@ -231,6 +231,21 @@ static void gpt_run(gpt *s, const int *tokens, int b0, int b1, int T, int drop)
     linear_forward(s->logits + r0 * s->V, s->lnf + r0 * C, s->p[P_WTE], NULL, N, C, s->V);
 }
 
+/* Sequences [b0, b1) up to the per-token losses; returns the correct
+ * predictions when want_hits. */
+static long gpt_forward_cb(const nn_rows_ctx *c, int b0, int b1, int want_hits)
+{
+    gpt *s = c->m->self;
+    int T = c->b->T, V = s->V;
+    size_t r0 = (size_t)b0 * T;
+    long h = 0;
+    gpt_run(s, c->b->tokens, b0, b1, T, c->drop);
+    if (b1 > b0)
+        softmax_xent_forward(s->probs + r0 * V, s->losses + r0, want_hits ? &h : NULL,
+                             s->logits + r0 * V, c->b->targets + r0, (b1 - b0) * T, V);
+    return h;
+}
+
 static float gpt_forward(nn_model *m, const nn_batch *b, int training, rng *r, long *ncorrect)
 {
     gpt *s = m->self;
@@ -248,29 +263,12 @@ static float gpt_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
         gpt_masks(s, B, T, r, b->row0);
     int nt = nn_split_threads(&s->split, s->path, B, GPT_SPLIT_MIN_SEQS, m->nparams);
     long hits = 0;
+    nn_rows_ctx c = {.m = m, .b = b, .drop = drop};
     if (nt) {
-        long th[NN_SPLIT_MAX_THREADS];
-#pragma omp parallel num_threads(nt)
-        {
-            int t = omp_get_thread_num(), n = omp_get_num_threads(), b0, b1;
-            nn_split_rows(B, t, n, &b0, &b1);
-            gpt_run(s, b->tokens, b0, b1, T, drop);
-            size_t r0 = (size_t)b0 * T;
-            long h = 0;
-            if (b1 > b0)
-                softmax_xent_forward(s->probs + r0 * V, s->losses + r0, ncorrect ? &h : NULL,
-                                     s->logits + r0 * V, b->targets + r0, (b1 - b0) * T, V);
-            th[t] = h;
-            if (t == 0)
-                s->last_nt = n;
-        }
-        for (int t = 0; t < s->last_nt; t++)
-            hits += th[t];
+        s->last_nt = nn_split_forward(nt, B, gpt_forward_cb, &c, ncorrect ? &hits : NULL);
         s->last_path = NN_PATH_SPLIT;
     } else {
-        gpt_run(s, b->tokens, 0, B, T, drop);
-        softmax_xent_forward(s->probs, s->losses, ncorrect ? &hits : NULL, s->logits,
-                             b->targets, N, V);
+        hits = gpt_forward_cb(&c, 0, B, ncorrect != NULL);
         s->last_path = NN_PATH_PLAIN;
     }
     if (ncorrect)
@@ -354,6 +352,14 @@ static void gpt_backward_rows(gpt *s, const nn_batch *b, int b0, int b1, float s
     encoder_backward(g[P_WTE], g[P_WPE], demb, b->tokens + r0, nb, T, C);
 }
 
+static void gpt_backward_cb(const nn_rows_ctx *c, float *buf, int b0, int b1)
+{
+    float *g[P_COUNT];
+    for (int i = 0; i < P_COUNT; i++)
+        g[i] = buf + c->m->tensors[i].offset;
+    gpt_backward_rows(c->m->self, c->b, b0, b1, c->scale, g);
+}
+
 static void gpt_backward(nn_model *m, const nn_batch *b, float scale)
 {
     gpt *s = m->self;
@@ -365,22 +371,8 @@ static void gpt_backward(nn_model *m, const nn_batch *b, float scale)
         gpt_backward_rows(s, b, 0, B, sc, s->g);
         return;
     }
-    size_t np = m->nparams;
-#pragma omp parallel num_threads(s->last_nt)
-    {
-        int t = omp_get_thread_num(), n = omp_get_num_threads(), b0, b1;
-        nn_split_rows(B, t, n, &b0, &b1);
-        if (t == 0) {
-            gpt_backward_rows(s, b, b0, b1, sc, s->g);
-        } else {
-            float *buf = nn_split_grads(&s->split, t, np), *g[P_COUNT];
-            for (int i = 0; i < P_COUNT; i++)
-                g[i] = buf + m->tensors[i].offset;
-            gpt_backward_rows(s, b, b0, b1, sc, g);
-        }
-#pragma omp barrier
-        nn_split_reduce(m->grads, &s->split, np, t, n);
-    }
+    nn_rows_ctx c = {.m = m, .b = b, .scale = sc};
+    nn_split_backward(&s->split, m->grads, m->nparams, s->last_nt, B, gpt_backward_cb, &c);
 }
 
 void gpt_set_path(nn_model *m, int path)
@@ -399,12 +391,7 @@ int gpt_last_path(const nn_model *m)
 static void gpt_set_dropout(nn_model *m, float p)
 {
     gpt *s = m->self;
-    if (!(p >= 0.0f))
-        p = 0.0f;
-    if (p > 0.99f)
-        p = 0.99f;
-    s->p_drop = p;
-    m->dropout = p;
+    s->p_drop = m->dropout = nn_dropout_clamp(p);
 }
 
 static void gpt_free_self(nn_model *m)

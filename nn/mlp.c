@@ -5,11 +5,13 @@
  * Layout as llm.c: a sizes table (the tensors) summed into one params and
  * one grads buffer; one activations buffer (and one byte buffer of dropout
  * masks) carved at create for max_batch samples.  Forward per hidden layer:
- * one sgemm, then one fused pass for bias + activation, then dropout in
- * place.  With ReLU the pre-activation is overwritten by its output (relu'
- * reads the output).  Backward: one sgemm per weight gradient and per input
- * gradient (none for the first layer), the activation and dropout
- * derivatives in place in a ping-pong pair of buffers.  Both passes work on
+ * one sgemm, then one fused pass for bias + activation + dropout.  With
+ * ReLU the pre-activation is overwritten by its output (relu' reads the
+ * output).  Backward: one sgemm per weight gradient and per input gradient
+ * (none for the first layer); each input gradient is followed by one pass
+ * (linear_act_backward) for the dropout and activation derivatives and the
+ * bias gradient of the layer below, in a ping-pong pair of buffers.  Both
+ * passes work on
  * a range of batch rows: the plain path runs them on all rows (OpenBLAS
  * threads each product), the split path (ops.h, enum nn_path) gives each
  * OpenMP thread its slice of rows in one parallel region, with per-thread
@@ -173,12 +175,11 @@ static void mlp_forward_rows(mlp *s, const float *x, const int *targets, int r0,
     }
     const float *in = x + (size_t)r0 * s->din[0];
     for (int l = 0; l < H; l++) {
-        size_t off = (size_t)r0 * s->dout[l], cnt = (size_t)n * s->dout[l];
+        size_t off = (size_t)r0 * s->dout[l];
         float *h = s->h[l] + off;
-        linear_act_forward(h, s->pre[l] + off, in, s->w[l], s->b[l], n, s->din[l], s->dout[l],
-                           s->cfg.act);
-        if (drop)
-            dropout_forward(h, h, s->mask[l] + off, s->p, cnt);
+        linear_act_drop_forward(h, s->pre[l] + off, in, s->w[l], s->b[l],
+                                drop ? s->mask[l] + off : NULL, s->p, n, s->din[l], s->dout[l],
+                                s->cfg.act);
         in = h;
     }
     size_t ok = (size_t)r0 * K;
@@ -199,14 +200,15 @@ static void mlp_backward_rows(mlp *s, const float *x, const int *targets, int r0
     for (int l = H; l >= 0; l--) {
         size_t ioff = (size_t)r0 * s->din[l];
         const float *in = l ? s->h[l - 1] + ioff : x + ioff;
-        float *dinp = l > 0 ? s->dbuf[l & 1] + ioff : NULL;
-        linear_backward(dinp, dw[l], db[l], dcur, in, s->w[l], n, s->din[l], s->dout[l], 0);
+        /* The bias gradient of layer l < H came with its input gradient. */
+        linear_backward(NULL, dw[l], l == H ? db[l] : NULL, dcur, in, s->w[l], n, s->din[l],
+                        s->dout[l], 0);
         if (l > 0) {
-            size_t cnt = (size_t)n * s->din[l];
-            if (s->last_drop)
-                dropout_backward(dinp, dinp, s->mask[l - 1] + ioff, s->last_p, cnt);
-            act_backward(dinp, dinp, (act == NN_GELU ? s->pre[l - 1] : s->h[l - 1]) + ioff, cnt,
-                         act);
+            float *dinp = s->dbuf[l & 1] + ioff;
+            linear_act_backward(dinp, db[l - 1], dcur, s->w[l],
+                                (act == NN_GELU ? s->pre[l - 1] : s->h[l - 1]) + ioff,
+                                s->last_drop ? s->mask[l - 1] + ioff : NULL, s->last_p, n,
+                                s->din[l], s->dout[l], act);
             dcur = dinp;
         }
     }
@@ -219,6 +221,25 @@ static void mlp_backward_rows(mlp *s, const float *x, const int *targets, int r0
 static int mlp_serial(const mlp *s)
 {
     return s->path == NN_PATH_SERIAL && !omp_in_parallel();
+}
+
+static long mlp_forward_cb(const nn_rows_ctx *c, int r0, int r1, int want_hits)
+{
+    long h = 0;
+    mlp_forward_rows(c->m->self, c->b->x, c->b->targets, r0, r1, c->drop, want_hits ? &h : NULL);
+    return h;
+}
+
+/* The gradient views of thread buffer g (the tensor table's offsets). */
+static void mlp_backward_cb(const nn_rows_ctx *c, float *g, int r0, int r1)
+{
+    mlp *s = c->m->self;
+    float *dw[MLP_MAX_LIN], *db[MLP_MAX_LIN];
+    for (int l = 0; l < s->nlin; l++) {
+        dw[l] = g + c->m->tensors[2 * l].offset;
+        db[l] = g + c->m->tensors[2 * l + 1].offset;
+    }
+    mlp_backward_rows(s, c->b->x, c->b->targets, r0, r1, c->scale, dw, db);
 }
 
 static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, long *ncorrect)
@@ -240,19 +261,8 @@ static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
     int nt = nn_split_threads(&s->split, s->path, B, MLP_SPLIT_MIN_ROWS, m->nparams);
     long hits = 0;
     if (nt) {
-        long th[NN_SPLIT_MAX_THREADS];
-#pragma omp parallel num_threads(nt)
-        {
-            int t = omp_get_thread_num(), n = omp_get_num_threads(), r0, r1;
-            nn_split_rows(B, t, n, &r0, &r1);
-            long h = 0;
-            mlp_forward_rows(s, b->x, b->targets, r0, r1, drop, ncorrect ? &h : NULL);
-            th[t] = h;
-            if (t == 0)
-                s->last_nt = n;
-        }
-        for (int t = 0; t < s->last_nt; t++)
-            hits += th[t];
+        nn_rows_ctx c = {.m = m, .b = b, .drop = drop};
+        s->last_nt = nn_split_forward(nt, B, mlp_forward_cb, &c, ncorrect ? &hits : NULL);
         s->last_path = NN_PATH_SPLIT;
     } else if (mlp_serial(s)) {
         int prev = nn_serial_begin();
@@ -277,7 +287,7 @@ static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
 static void mlp_backward(nn_model *m, const nn_batch *b, float scale)
 {
     mlp *s = m->self;
-    int B = s->last_B, nlin = s->nlin;
+    int B = s->last_B;
     if (B < 1)
         return;
     float sc = scale / (float)B;
@@ -285,31 +295,11 @@ static void mlp_backward(nn_model *m, const nn_batch *b, float scale)
         int prev = nn_serial_begin();
         mlp_backward_rows(s, b->x, b->targets, 0, B, sc, s->dw, s->db);
         nn_serial_end(prev);
-        return;
-    }
-    if (s->last_path != NN_PATH_SPLIT) {
+    } else if (s->last_path != NN_PATH_SPLIT) {
         mlp_backward_rows(s, b->x, b->targets, 0, B, sc, s->dw, s->db);
-        return;
-    }
-    int nt = s->last_nt;
-    size_t np = m->nparams;
-#pragma omp parallel num_threads(nt)
-    {
-        int t = omp_get_thread_num(), n = omp_get_num_threads(), r0, r1;
-        nn_split_rows(B, t, n, &r0, &r1);
-        if (t == 0) {
-            mlp_backward_rows(s, b->x, b->targets, r0, r1, sc, s->dw, s->db);
-        } else {
-            float *g = nn_split_grads(&s->split, t, np);
-            float *dw[MLP_MAX_LIN], *db[MLP_MAX_LIN];
-            for (int l = 0; l < nlin; l++) {
-                dw[l] = g + m->tensors[2 * l].offset;
-                db[l] = g + m->tensors[2 * l + 1].offset;
-            }
-            mlp_backward_rows(s, b->x, b->targets, r0, r1, sc, dw, db);
-        }
-#pragma omp barrier
-        nn_split_reduce(m->grads, &s->split, np, t, n);
+    } else {
+        nn_rows_ctx c = {.m = m, .b = b, .scale = sc};
+        nn_split_backward(&s->split, m->grads, m->nparams, s->last_nt, B, mlp_backward_cb, &c);
     }
 }
 
@@ -329,12 +319,7 @@ int mlp_last_path(const nn_model *m)
 static void mlp_set_dropout(nn_model *m, float p)
 {
     mlp *s = m->self;
-    if (!(p >= 0.0f))
-        p = 0.0f;
-    if (p > 0.99f)
-        p = 0.99f;
-    s->p = p;
-    m->dropout = p;
+    s->p = m->dropout = nn_dropout_clamp(p);
 }
 
 static void mlp_free_self(nn_model *m)

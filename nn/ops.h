@@ -51,6 +51,25 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
 void linear_act_forward(float *out, float *pre, const float *inp, const float *w,
                         const float *bias, int N, int C, int OC, int act);
 
+/* linear_act_forward with dropout in the same pass: out = act(pre) * mask
+ * (N,OC) / (1-p) when mask is not NULL (then out must not alias pre under
+ * GELU; under ReLU out may equal pre, as the backward reads out). */
+void linear_act_drop_forward(float *out, float *pre, const float *inp, const float *w,
+                             const float *bias, const uint8_t *mask, float p, int N, int C,
+                             int OC, int act);
+
+/* The input gradient of a hidden layer and the bias gradient of the layer
+ * below, in one pass after the product: writes dinp (N,C) = act'(x) *
+ * mask/(1-p) * (dout (N,OC) @ w (OC,C)) (mask NULL: no dropout; x as
+ * act_backward takes it: the forward's output for NN_RELU, its input for
+ * NN_GELU) and adds dbias (C) += the column sums of dinp (row order; may be
+ * NULL).  The same bits as the sgemm, dropout_backward, act_backward and
+ * the column sums of linear_backward one after the other; under ReLU one
+ * pass over dinp instead of three. */
+void linear_act_backward(float *dinp, float *dbias, const float *dout, const float *w,
+                         const float *x, const uint8_t *mask, float p, int N, int C, int OC,
+                         int act);
+
 /* dinp (N,C) += dout @ w (accumulate = 1; = with 0), dw (OC,C) += dout^T @
  * inp, dbias (OC) += column sums of dout.  dinp and dbias may be NULL
  * (skipped: the first layer of a model needs no input gradient). */
@@ -206,5 +225,40 @@ void nn_split_reduce(float *grads, const nn_split *sp, size_t nparams, int t, in
 /* Rows [*r0, *r1) of thread t of nt over `units`. */
 void nn_split_rows(int units, int t, int nt, int *r0, int *r1);
 void nn_split_free(nn_split *sp);
+
+/* What a model's rows callbacks see: the model (nn/model.h), its batch,
+ * and the pass's settings. */
+struct nn_model;
+struct nn_batch;
+typedef struct nn_rows_ctx {
+    struct nn_model *m;
+    const struct nn_batch *b;
+    int drop;    /* forward: apply the masks drawn before the region */
+    float scale; /* backward: the gradient scale per row */
+} nn_rows_ctx;
+
+/* A model's forward of rows [r0, r1) of its batch (r0 == r1 possible):
+ * returns the correct predictions among them when want_hits, else 0. */
+typedef long (*nn_rows_forward_fn)(const nn_rows_ctx *c, int r0, int r1, int want_hits);
+/* A model's backward of rows [r0, r1) adding into the gradient buffer
+ * `grads` (nparams floats, carved as the model's tensor table). */
+typedef void (*nn_rows_backward_fn)(const nn_rows_ctx *c, float *grads, int r0, int r1);
+
+/* The split forward: one parallel region of nt threads (nn_split_threads),
+ * thread t running fn on its rows of `units`.  *hits (when not NULL) gets
+ * the sum of the threads' hits.  Returns the team's size (the backward's
+ * nt). */
+int nn_split_forward(int nt, int units, nn_rows_forward_fn fn, const nn_rows_ctx *c,
+                     long *hits);
+/* The split backward: one parallel region of nt threads; thread 0 runs fn
+ * into `grads`, thread t >= 1 into its zeroed buffer of sp; after a
+ * barrier the buffers are added into grads in thread order
+ * (nn_split_reduce). */
+void nn_split_backward(nn_split *sp, float *grads, size_t nparams, int nt, int units,
+                       nn_rows_backward_fn fn, const nn_rows_ctx *c);
+
+/* A dropout probability as the models keep it: NaN and negatives 0, at
+ * most 0.99.  Cannot fail. */
+float nn_dropout_clamp(float p);
 
 #endif

@@ -235,3 +235,79 @@ Test(kernels, auto_picks_by_shape_and_threads)
     nn_model_free(m);
     omp_set_num_threads(2);
 }
+
+/* The fused passes of nn/ops.h give the bits of the separate ops they
+ * replace: linear_act_drop_forward = linear_act_forward then
+ * dropout_forward; linear_act_backward = the input product (linear_backward
+ * with accumulate 0), dropout_backward, act_backward and the bias column
+ * sums.  ReLU and GELU, with and without a mask, at 1 and 2 threads, on a
+ * size that goes parallel (N x C >= OPS_PAR_MIN) and a small one. */
+Test(kernels, fused_bias_act_dropout_passes_give_the_separate_ops_bits)
+{
+    enum { CIN = 48, OC = 24 }; /* CIN >= 32: the bias sums split by column */
+    int sizes[2] = {7, OPS_PAR_MIN / CIN + 5};
+    for (int si = 0; si < 2; si++)
+        for (int threads = 1; threads <= 2; threads++)
+            for (int act = 0; act < NN_ACT_COUNT; act++)
+                for (int drop = 0; drop < 2; drop++) {
+                    omp_set_num_threads(threads);
+                    int N = sizes[si];
+                    size_t nin = (size_t)N * CIN, nout = (size_t)N * OC;
+                    rng r;
+                    rng_seed(&r, 23, (uint64_t)(si * 8 + act * 2 + drop));
+                    float *x = malloc(nin * sizeof(float)), *w = malloc(OC * CIN * sizeof(float));
+                    float *bias = malloc(OC * sizeof(float)), *g = malloc(nout * sizeof(float));
+                    float *pre[2], *out[2], *dx[2], *db[2];
+                    for (int k = 0; k < 2; k++) {
+                        pre[k] = malloc(nout * sizeof(float));
+                        out[k] = malloc(nout * sizeof(float));
+                        dx[k] = malloc(nin * sizeof(float));
+                        db[k] = calloc(CIN, sizeof(float));
+                    }
+                    uint8_t *mask = malloc(nin), *mk = drop ? mask : NULL;
+                    for (size_t i = 0; i < nin; i++)
+                        x[i] = rng_uniformf(&r) * 2.0f - 1.0f;
+                    for (int i = 0; i < OC * CIN; i++)
+                        w[i] = rng_uniformf(&r) - 0.5f;
+                    for (int i = 0; i < OC; i++)
+                        bias[i] = rng_uniformf(&r) - 0.5f;
+                    for (size_t i = 0; i < nout; i++)
+                        g[i] = rng_uniformf(&r) - 0.5f;
+                    dropout_mask(mask, 0.3f, nin, &r);
+                    /* forward: fused, then the separate ops */
+                    linear_act_drop_forward(out[0], pre[0], x, w, bias, mk, 0.3f, N, CIN, OC, act);
+                    linear_act_forward(out[1], pre[1], x, w, bias, N, CIN, OC, act);
+                    if (drop)
+                        dropout_forward(out[1], out[1], mask, 0.3f, nout);
+                    cr_assert(memcmp(out[0], out[1], nout * sizeof(float)) == 0 &&
+                                  memcmp(pre[0], pre[1], nout * sizeof(float)) == 0,
+                              "forward: N %d, %d threads, %s, dropout %d", N, threads,
+                              nn_act_str(act), drop);
+                    /* backward of a layer whose input came out of an
+                     * activation: x stands for its saved tensor (the output
+                     * under ReLU, the input under GELU) */
+                    const float *sv = x;
+                    float *wt = malloc(OC * CIN * sizeof(float));
+                    memcpy(wt, w, OC * CIN * sizeof(float));
+                    linear_act_backward(dx[0], db[0], g, wt, sv, mk, 0.3f, N, CIN, OC, act);
+                    float *dw = calloc(OC * CIN, sizeof(float));
+                    linear_backward(dx[1], dw, NULL, g, x, wt, N, CIN, OC, 0);
+                    if (drop)
+                        dropout_backward(dx[1], dx[1], mask, 0.3f, nin);
+                    act_backward(dx[1], dx[1], sv, nin, act);
+                    /* the column sums, row by row in order */
+                    for (int n = 0; n < N; n++)
+                        for (int c = 0; c < CIN; c++)
+                            db[1][c] += dx[1][(size_t)n * CIN + c];
+                    cr_assert(memcmp(dx[0], dx[1], nin * sizeof(float)) == 0,
+                              "input gradient: N %d, %d threads, %s, dropout %d", N, threads,
+                              nn_act_str(act), drop);
+                    cr_assert(memcmp(db[0], db[1], CIN * sizeof(float)) == 0,
+                              "bias gradient: N %d, %d threads, %s, dropout %d", N, threads,
+                              nn_act_str(act), drop);
+                    for (int k = 0; k < 2; k++)
+                        free(pre[k]), free(out[k]), free(dx[k]), free(db[k]);
+                    free(x), free(w), free(bias), free(g), free(mask), free(wt), free(dw);
+                }
+    omp_set_num_threads(2);
+}

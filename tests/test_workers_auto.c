@@ -5,8 +5,10 @@
  * thread, samples/s each) and the one it chose; an objective that is not
  * training is not measured; and the trials of an auto study equal, bit for
  * bit, those of the same study run with the layout it chose written out
- * (the probe touches nothing but the thread count).  No timing is
- * asserted: which layout wins depends on the machine. */
+ * (the probe touches nothing but the thread count); the probe's time cap
+ * (a layout whose warm-up reaches the cap is measured by the warm-up alone,
+ * no timed steps after it).  No timing is asserted: which layout wins
+ * depends on the machine. */
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include "tests/cli_util.h"
 #include "tests/tmpdir_util.h"
 #include "tune/config.h"
+#include "tune/study_setup.h"
 
 TMPDIR_FIXTURE(dir, "tl-wauto");
 
@@ -135,4 +138,39 @@ Test(workers_auto, a_function_objective_is_not_measured)
     cr_assert(auto_line(r.err, line, sizeof line), "%s", r.err);
     cr_assert(strstr(line, "1 worker x 1 thread (one core: nothing to compare)"), "%s", line);
     cli_free(&r);
+}
+
+/* The cap at 0 s stands for a model too slow to time longer: every layout
+ * is measured by its 3 warm-up steps and no timed steps run (steps 0);
+ * with a cap no warm-up reaches, the 4 timed steps run. */
+Test(workers_auto, a_probe_over_its_time_cap_stops_after_the_warm_up)
+{
+    const char *text = "[data]\ndataset = spirals\nsamples = 200\n[model]\nhidden = 16\n"
+                       "[train]\nepochs = 1\nbatch_size = 16\nseed = 3\nthreads = 2\n"
+                       "[study]\ntrials = 1\nworkers = auto\n"
+                       "[space]\ntrain.batch_size = int(8, 32)\n";
+    config c;
+    tl_err err = {0};
+    config_defaults(&c);
+    cr_assert_eq(config_load_text(&c, text, strlen(text), "w.ini", &err), 0, "%s", err.msg);
+    cr_assert_eq(config_resolve(&c, NULL, &err), 0, "%s", err.msg);
+    space sp;
+    cr_assert_eq(tune_space_from_config(&c, &sp, &err), 0, "%s", err.msg);
+    tune_objective *o = calloc(1, sizeof *o);
+    cr_assert_eq(tune_objective_open(o, &c, &sp, &err), 0, "%s", err.msg);
+    double caps[2] = {0.0, 1e9};
+    int want[2] = {0, TUNE_PROBE_STEPS};
+    for (int k = 0; k < 2; k++) {
+        tune_layout L;
+        cr_assert_eq(tune_workers_auto_capped(o, &c, &sp, 2, caps[k], &L, &err), 0, "%s", err.msg);
+        cr_assert(L.measured, "cap %g: measured", caps[k]);
+        cr_assert_eq(L.nbatch, 2, "cap %g: both ends of the batch range", caps[k]);
+        cr_assert_eq(L.steps, want[k], "cap %g: %d timed steps, want %d", caps[k], L.steps, want[k]);
+        cr_assert(L.rate_one > 0 && L.rate_many > 0, "cap %g: %g and %g samples/s", caps[k],
+                  L.rate_one, L.rate_many);
+        cr_assert_eq(L.workers * L.threads, 2, "cap %g: %d x %d", caps[k], L.workers, L.threads);
+    }
+    tune_objective_close(o);
+    free(o);
+    space_free(&sp);
 }

@@ -225,8 +225,13 @@ static int probe_steps(session *s, const config *c, int steps, int *ran, tl_err 
 
 /* Samples per second of `nsess` sessions of config pc training side by
  * side (nsess 1: in the calling thread, on all its threads; else in a
- * parallel region of nsess threads, one each). */
-static int probe_layout(const tune_objective *o, const config *pc, int nsess, double *rate, tl_err *err)
+ * parallel region of nsess threads, one each).  The warm-up (3 steps, the
+ * shortest lr test) is timed too: when it took `cap` seconds or more, its
+ * rate is the answer and no timed steps follow (*timed = 0: a model that
+ * slow is measured well enough by 3 steps, first touch included); else
+ * *timed = TUNE_PROBE_STEPS steps are timed. */
+static int probe_layout(const tune_objective *o, const config *pc, int nsess, double cap,
+                        double *rate, int *timed, tl_err *err)
 {
     session *ss = calloc((size_t)nsess, sizeof *ss);
     if (!ss)
@@ -236,31 +241,39 @@ static int probe_layout(const tune_objective *o, const config *pc, int nsess, do
         rc = session_new(&ss[i], pc, &o->data, err);
     double t0 = 0, t1 = 0;
     long samples = 0;
-    int warm;
-    if (!rc && nsess == 1) {
-        if (!(rc = probe_steps(&ss[0], pc, 3, &warm, err))) { /* warm: first touch, buffers (3: the shortest lr test) */
-            int ran;
-            t0 = tl_now();
-            rc = probe_steps(&ss[0], pc, TUNE_PROBE_STEPS, &ran, err);
-            t1 = tl_now();
-            samples = (long)ran * pc->batch_size;
-        }
-    } else if (!rc) {
+    int steps = TUNE_PROBE_STEPS;
+    if (!rc) {
         int bad = 0;
         tl_err e1 = {0};
-#pragma omp parallel num_threads(nsess) reduction(| : bad) reduction(+ : samples)
+        /* nsess 1 runs on the calling thread and keeps its team for the
+         * session's own parallel loops */
+#pragma omp parallel num_threads(nsess) if (nsess > 1) reduction(| : bad) reduction(+ : samples)
         {
-            int me = omp_get_thread_num(), w, ran = 0;
+            int me = omp_get_thread_num(), warm = 0, ran = 0;
             tl_err e = {0};
-            bad |= probe_steps(&ss[me], pc, 3, &w, &e) != 0;
-#pragma omp barrier
 #pragma omp single
             t0 = tl_now();
-            bad |= probe_steps(&ss[me], pc, TUNE_PROBE_STEPS, &ran, &e) != 0;
-            samples += (long)ran * pc->batch_size;
+            bad |= probe_steps(&ss[me], pc, 3, &warm, &e) != 0;
 #pragma omp barrier
 #pragma omp single
-            t1 = tl_now();
+            {
+                t1 = tl_now();
+                if (t1 - t0 < cap) {
+                    t0 = t1;
+                } else {
+                    steps = 0;
+                }
+            }
+            if (steps) {
+                bad |= probe_steps(&ss[me], pc, steps, &ran, &e) != 0;
+                samples += (long)ran * pc->batch_size;
+            } else {
+                samples += (long)warm * pc->batch_size;
+            }
+#pragma omp barrier
+#pragma omp single
+            if (steps)
+                t1 = tl_now();
             if (bad) {
 #pragma omp critical
                 e1 = e;
@@ -275,12 +288,19 @@ static int probe_layout(const tune_objective *o, const config *pc, int nsess, do
     if (!rc) {
         double dt = t1 - t0 > 1e-9 ? t1 - t0 : 1e-9;
         *rate = (double)samples / dt;
+        *timed = steps;
     }
     return rc;
 }
 
 int tune_workers_auto(const tune_objective *o, const config *c, const space *sp, int cores,
                       tune_layout *out, tl_err *err)
+{
+    return tune_workers_auto_capped(o, c, sp, cores, TUNE_PROBE_SECONDS, out, err);
+}
+
+int tune_workers_auto_capped(const tune_objective *o, const config *c, const space *sp, int cores,
+                             double cap, tune_layout *out, tl_err *err)
 {
     memset(out, 0, sizeof *out);
     out->cores = cores < 1 ? 1 : cores;
@@ -325,9 +345,12 @@ int tune_workers_auto(const tune_objective *o, const config *c, const space *sp,
         pc.batch_size = out->batch[b] > 0 ? out->batch[b] : c->batch_size;
         pc.accum_steps = 1;
         double r1 = 0, rn = 0;
-        int rc = probe_layout(o, &pc, 1, &r1, err);
+        int k1 = 0, kn = 0;
+        int rc = probe_layout(o, &pc, 1, cap, &r1, &k1, err);
         if (!rc)
-            rc = probe_layout(o, &pc, out->cores, &rn, err);
+            rc = probe_layout(o, &pc, out->cores, cap, &rn, &kn, err);
+        out->steps = k1 < out->steps ? k1 : out->steps;
+        out->steps = kn < out->steps ? kn : out->steps;
         if (rc)
             return tl_prefix(err, "study.workers = auto: probe at batch %d", pc.batch_size);
         /* each batch size weighs the same: the time of one sample at each */

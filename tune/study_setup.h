@@ -103,7 +103,9 @@ typedef struct tune_layout {
     double rate_many;   /* samples/s, cores workers x 1 thread */
     int nbatch;         /* batch sizes probed (1 or 2) */
     int batch[2];
-    int steps;          /* timed steps per session and batch size */
+    int steps;          /* timed steps per session and batch size (the fewest of
+                         * the probes; 0: the warm-up's 3 steps were the
+                         * measure, TUNE_PROBE_SECONDS) */
     double seconds;     /* the whole probe, wall clock */
     char why[200];      /* when not measured: why */
 } tune_layout;
@@ -113,7 +115,8 @@ typedef struct tune_layout {
  * (after one untimed step) of the study's model (the base config's) at its
  * batch sizes (train.batch_size, or the two ends of its range when the
  * space tunes it) under both layouts: one session on all threads, then
- * `cores` sessions side by side in a parallel region, one thread each.
+ * `cores` sessions side by side in a parallel region, one thread each
+ * (a slow model: see TUNE_PROBE_SECONDS).
  * Picks the layout with more samples per second.  The probe's sessions are
  * thrown away: no trial and no rng of the study sees them; a trial depends
  * on the choice only through its thread count.  Objectives that are not
@@ -123,6 +126,15 @@ typedef struct tune_layout {
 #define TUNE_PROBE_STEPS 4
 int tune_workers_auto(const tune_objective *o, const config *c, const space *sp, int cores,
                       tune_layout *out, tl_err *err);
+
+/* The time cap: a layout whose warm-up (3 steps, untimed before) takes
+ * TUNE_PROBE_SECONDS or more is measured by that warm-up alone, so a huge
+ * model's probe costs 3 steps per layout and batch size, not 7.
+ * tune_workers_auto_capped takes the cap in seconds (0: every layout is
+ * measured by its warm-up; tests use it); otherwise as tune_workers_auto. */
+#define TUNE_PROBE_SECONDS 1.0
+int tune_workers_auto_capped(const tune_objective *o, const config *c, const space *sp, int cores,
+                             double cap, tune_layout *out, tl_err *err);
 
 /* Writes "PROGRAM train CONFIG --set k=v ... --set train.threads=N" for a
  * trial's values (PROGRAM: tl_program_name, "tunelab" or the binary's
