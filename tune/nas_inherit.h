@@ -64,7 +64,8 @@ void nas_inherit_adjust(config *c, study *st, const trial_job *job);
  * a parent whose state is gone or unreadable leaves s at its fresh init
  * and is recorded as "scratch" (returns 0).  Returns nonzero only for
  * memory errors, with err filled. */
-int nas_inherit_apply(study *st, const trial_job *job, session *s, const task_data *d, tl_err *err);
+int nas_inherit_apply(study *st, const trial_job *job, const config *c, session *s, const task_data *d,
+                      tl_err *err);
 
 /* Saves the finished trial's session (with cfg as its INI) as
  * nas-N.state for its children.  Returns 0 or TL_ERUNTIME naming the
