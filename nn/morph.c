@@ -2,8 +2,10 @@
  * another shape (see morph.h for what is exact and what is best effort).
  * The MLP is morphed as a list of (W, b) layers edited step by step
  * (shallower, deeper, then each layer's width), then copied into the
- * child; the GPT tensor by tensor.  Does not: touch optimizer state,
- * allocate inside a model, or know where the parent came from. */
+ * child, with the optimizer moments when asked; the GPT tensor by tensor
+ * (weights only).  Does not: allocate inside a model, touch an optimizer
+ * beyond the moment buffers it is given, or know where the parent came
+ * from. */
 #include "nn/morph.h"
 
 #include <math.h>
@@ -38,29 +40,46 @@ static void wider_map(int n, int m, rng *r, int *g, int *cnt)
     }
 }
 
-/* ---- MLP: a list of linear layers (out, in) ---- */
+/* ---- MLP: a list of linear layers (out, in) ----
+ * Each layer holds up to MB parallel buffers of its shape: the weights
+ * (buffer 0) and, when the optimizer moments travel too, the first moment
+ * (1) and the square root of the second moment (2), which moves like the
+ * first (squared back when written).  Every edit is decided on the
+ * weights and applied to all buffers alike. */
+
+enum { MB = 3 };
 
 typedef struct mlayer {
-    int out, in;
-    float *w; /* (out, in) */
-    float *b; /* (out) */
+    int out, in, nb; /* nb: buffers in use (1: weights only, 3: with moments) */
+    float *w[MB];    /* (out, in) */
+    float *b[MB];    /* (out) */
 } mlayer;
 
 static void layers_free(mlayer *ls, int n)
 {
-    for (int i = 0; i < n; i++) {
-        free(ls[i].w);
-        free(ls[i].b);
-    }
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < MB; k++) {
+            free(ls[i].w[k]);
+            free(ls[i].b[k]);
+            ls[i].w[k] = ls[i].b[k] = NULL;
+        }
 }
 
-static int layer_alloc(mlayer *l, int out, int in)
+/* Zeroed buffers (out, in) x nb; -1 for memory (l then holds what was
+ * allocated: layers_free). */
+static int layer_alloc(mlayer *l, int out, int in, int nb)
 {
+    memset(l, 0, sizeof *l);
     l->out = out;
     l->in = in;
-    l->w = calloc((size_t)out * (size_t)in, sizeof *l->w);
-    l->b = calloc((size_t)out, sizeof *l->b);
-    return l->w && l->b ? 0 : -1;
+    l->nb = nb;
+    int ok = 1;
+    for (int k = 0; k < nb; k++) {
+        l->w[k] = calloc((size_t)out * (size_t)in, sizeof *l->w[k]);
+        l->b[k] = calloc((size_t)out, sizeof *l->b[k]);
+        ok = ok && l->w[k] && l->b[k];
+    }
+    return ok ? 0 : -1;
 }
 
 /* Narrowing's unit map: the m of a's n units with the largest
@@ -70,11 +89,11 @@ static void narrower_map(const mlayer *a, const mlayer *b, int m, int *g, int *c
     int n = a->out;
     double *score = malloc(sizeof *score * (size_t)n);
     for (int u = 0; u < n; u++) {
-        double in = (double)a->b[u] * a->b[u], out = 0;
+        double in = (double)a->b[0][u] * a->b[0][u], out = 0;
         for (int i = 0; i < a->in; i++)
-            in += (double)a->w[(size_t)u * a->in + i] * a->w[(size_t)u * a->in + i];
+            in += (double)a->w[0][(size_t)u * a->in + i] * a->w[0][(size_t)u * a->in + i];
         for (int o = 0; o < b->out; o++)
-            out += (double)b->w[(size_t)o * n + u] * b->w[(size_t)o * n + u];
+            out += (double)b->w[0][(size_t)o * n + u] * b->w[0][(size_t)o * n + u];
         if (score)
             score[u] = sqrt(in * out);
         cnt[u] = 0;
@@ -97,26 +116,37 @@ static void narrower_map(const mlayer *a, const mlayer *b, int m, int *g, int *c
 
 /* Sets the unit count of layer a (its rows) to m, fixing the columns of
  * the next layer b: Net2Wider when m > out; when m < out the m units that
- * matter most (narrower_map) are kept with their outgoing weights. */
+ * matter most (narrower_map) are kept with their outgoing weights.  The
+ * weights of a unit copied c times: rows copied, outgoing columns / c; its
+ * moments follow the gradients of the wider net computing the same
+ * function: a copy's output gradient is the unit's / c, so its rows' (and
+ * bias') moments are / c (the second moment / c^2), while each outgoing
+ * column's gradient is the parent's: its moments are copied. */
 static int layer_set_units(mlayer *a, mlayer *b, int m, rng *r)
 {
     int n = a->out;
     int *g = malloc(sizeof *g * (size_t)m), *cnt = malloc(sizeof *cnt * (size_t)n);
-    mlayer na = {0}, nb = {0};
-    int rc = !g || !cnt || layer_alloc(&na, m, a->in) || layer_alloc(&nb, b->out, m) ? -1 : 0;
+    mlayer na, nb;
+    int rc = layer_alloc(&na, m, a->in, a->nb) | layer_alloc(&nb, b->out, m, b->nb);
+    rc = !g || !cnt || rc ? -1 : 0;
     if (!rc) {
         if (m < n)
             narrower_map(a, b, m, g, cnt);
         else
             wider_map(n, m, r, g, cnt);
-        for (int j = 0; j < m; j++) {
-            memcpy(na.w + (size_t)j * a->in, a->w + (size_t)g[j] * a->in, sizeof *na.w * (size_t)a->in);
-            na.b[j] = a->b[g[j]];
+        for (int k = 0; k < a->nb; k++)
+            for (int j = 0; j < m; j++) {
+                float s = k ? 1.0f / (float)cnt[g[j]] : 1.0f;
+                for (int i = 0; i < a->in; i++)
+                    na.w[k][(size_t)j * a->in + i] = s * a->w[k][(size_t)g[j] * a->in + i];
+                na.b[k][j] = s * a->b[k][g[j]];
+            }
+        for (int k = 0; k < b->nb; k++) {
+            for (int o = 0; o < b->out; o++)
+                for (int j = 0; j < m; j++)
+                    nb.w[k][(size_t)o * m + j] = b->w[k][(size_t)o * n + g[j]] / (k ? 1.0f : (float)cnt[g[j]]);
+            memcpy(nb.b[k], b->b[k], sizeof *nb.b[k] * (size_t)b->out);
         }
-        for (int o = 0; o < b->out; o++)
-            for (int j = 0; j < m; j++)
-                nb.w[(size_t)o * m + j] = b->w[(size_t)o * n + g[j]] / (float)cnt[g[j]];
-        memcpy(nb.b, b->b, sizeof *nb.b * (size_t)b->out);
         layers_free(a, 1);
         layers_free(b, 1);
         *a = na;
@@ -132,23 +162,24 @@ static int layer_set_units(mlayer *a, mlayer *b, int m, rng *r)
 
 /* Replaces out by out o hid as if hid had no activation: W = W_out W_hid,
  * b = W_out b_hid + b_out (exact where hid's pre-activations are >= 0
- * under ReLU); hid is freed. */
+ * under ReLU); the folded layer's moments start at 0 (it is a new
+ * parameterization); hid is freed. */
 static int layer_fold(mlayer *hid, mlayer *out)
 {
     mlayer nl;
-    if (layer_alloc(&nl, out->out, hid->in)) {
+    if (layer_alloc(&nl, out->out, hid->in, out->nb)) {
         layers_free(&nl, 1);
         return -1;
     }
     for (int o = 0; o < out->out; o++) {
-        double bb = out->b[o];
+        double bb = out->b[0][o];
         for (int h = 0; h < hid->out; h++) {
-            float w = out->w[(size_t)o * hid->out + h];
-            bb += (double)w * hid->b[h];
+            float w = out->w[0][(size_t)o * hid->out + h];
+            bb += (double)w * hid->b[0][h];
             for (int i = 0; i < hid->in; i++)
-                nl.w[(size_t)o * hid->in + i] += w * hid->w[(size_t)h * hid->in + i];
+                nl.w[0][(size_t)o * hid->in + i] += w * hid->w[0][(size_t)h * hid->in + i];
         }
-        nl.b[o] = (float)bb;
+        nl.b[0][o] = (float)bb;
     }
     layers_free(hid, 1);
     layers_free(out, 1);
@@ -156,19 +187,51 @@ static int layer_fold(mlayer *hid, mlayer *out)
     return 0;
 }
 
-/* Loads m's layers (nhidden + 1) into ls (room for MLP_MAX_HIDDEN + 1). */
-static int mlp_layers_load(const nn_model *m, const mlp_config *c, mlayer *ls)
+/* The flat buffers of one model that travel through an MLP morph, one per
+ * mlayer buffer: weights, first moment, second moment (NULL: not used). */
+typedef struct mbufs {
+    float *buf[MB];
+    int nb;
+} mbufs;
+
+/* Loads m's layers (nhidden + 1) from the flat buffers pb into ls (room
+ * for MLP_MAX_HIDDEN + 1); buffer 2 (the second moment) as its square
+ * root. */
+static int mlp_layers_load(const nn_model *m, const mlp_config *c, const mbufs *pb, mlayer *ls)
 {
     for (int l = 0; l <= c->nhidden; l++) {
         const nn_tensor *tw = &m->tensors[2 * l], *tb = &m->tensors[2 * l + 1];
-        if (layer_alloc(&ls[l], tw->shape[0], tw->shape[1])) {
+        if (layer_alloc(&ls[l], tw->shape[0], tw->shape[1], pb->nb)) {
             layers_free(ls, l + 1);
             return -1;
         }
-        memcpy(ls[l].w, m->params + tw->offset, sizeof(float) * tw->size);
-        memcpy(ls[l].b, m->params + tb->offset, sizeof(float) * tb->size);
+        for (int k = 0; k < pb->nb; k++) {
+            memcpy(ls[l].w[k], pb->buf[k] + tw->offset, sizeof(float) * tw->size);
+            memcpy(ls[l].b[k], pb->buf[k] + tb->offset, sizeof(float) * tb->size);
+            if (k == 2) {
+                for (size_t i = 0; i < tw->size; i++)
+                    ls[l].w[k][i] = sqrtf(ls[l].w[k][i]);
+                for (size_t i = 0; i < tb->size; i++)
+                    ls[l].b[k][i] = sqrtf(ls[l].b[k][i]);
+            }
+        }
     }
     return 0;
+}
+
+/* Writes the layers ls into the child's flat buffers cb (buffer 2
+ * squared back). */
+static void mlp_layers_store(const nn_model *m, const mlp_config *c, const mlayer *ls, const mbufs *cb)
+{
+    for (int l = 0; l <= c->nhidden; l++)
+        for (int k = 0; k < cb->nb; k++)
+            for (int t = 0; t < 2; t++) {
+                const nn_tensor *tn = &m->tensors[2 * l + t];
+                float *dst = cb->buf[k] + tn->offset;
+                const float *src = t ? ls[l].b[k] : ls[l].w[k];
+                for (size_t i = 0; i < tn->size; i++)
+                    dst[i] = k == 2 ? src[i] * src[i] : src[i];
+            }
 }
 
 /* Edits the list ls (n layers, *n updated) from the parent's shape to the
@@ -182,22 +245,23 @@ static int mlp_edit(mlayer *ls, int *n, const mlp_config *pc, const mlp_config *
             if (layer_fold(&ls[L - 1], &ls[L]))
                 return -1;
             ls[L - 1] = ls[L];
+            memset(&ls[L], 0, sizeof ls[L]);
             L--;
             *n = L + 1;
         }
     }
-    if (c->nhidden > L) { /* identity layers before the output layer */
+    if (c->nhidden > L) { /* identity layers before the output layer (moments 0) */
         int w = L > 0 ? ls[L - 1].out : c->in_dim, add = c->nhidden - L;
         mlayer out = ls[L];
         for (int k = 0; k < add; k++) {
             mlayer *id = &ls[L + k];
-            if (layer_alloc(id, w, w)) {
+            if (layer_alloc(id, w, w, out.nb)) {
                 *n = L + k + 1;
                 ls[L + k + 1] = out;
                 return -1;
             }
             for (int i = 0; i < w; i++)
-                id->w[(size_t)i * w + i] = 1;
+                id->w[0][(size_t)i * w + i] = 1;
         }
         ls[c->nhidden] = out;
         int exact = c->act == NN_RELU && L > 0;
@@ -217,20 +281,32 @@ static int mlp_edit(mlayer *ls, int *n, const mlp_config *pc, const mlp_config *
     return 0;
 }
 
-int morph_mlp(const nn_model *parent, nn_model *child, rng *r, morph_info *info, tl_err *err)
+static void info_clear(morph_info *info)
 {
-    const mlp_config *pc = mlp_config_of(parent), *c = mlp_config_of(child);
     info->exact = 1;
     info->desc[0] = 0;
     info->score_err = 0;
+    info->moments = 0;
+}
+
+/* morph_mlp with the moments of mo (NULL: the weights only). */
+static int mlp_morph(const nn_model *parent, nn_model *child, const morph_moments *mo, rng *r, morph_info *info,
+                     tl_err *err)
+{
+    const mlp_config *pc = mlp_config_of(parent), *c = mlp_config_of(child);
+    info_clear(info);
     if (!pc || !c)
         return tl_fail(err, TL_EINPUT, "morph: both models must be MLPs");
     if (pc->in_dim != c->in_dim || pc->out_dim != c->out_dim)
         return tl_fail(err, TL_EINPUT, "morph: MLPs %d->%d and %d->%d differ in input or output size",
                        pc->in_dim, pc->out_dim, c->in_dim, c->out_dim);
+    int nb = !mo ? 1 : mo->pv && mo->cv ? 3 : 2;
+    mbufs pb = {{parent->params, mo ? (float *)mo->pm : NULL, mo ? (float *)mo->pv : NULL}, nb};
+    mbufs cb = {{child->params, mo ? mo->cm : NULL, mo ? mo->cv : NULL}, nb};
     mlayer ls[MLP_MAX_HIDDEN + 1];
+    memset(ls, 0, sizeof ls);
     int n = pc->nhidden + 1;
-    if (mlp_layers_load(parent, pc, ls))
+    if (mlp_layers_load(parent, pc, &pb, ls))
         return tl_fail(err, TL_ERUNTIME, "morph: out of memory");
     int rc = mlp_edit(ls, &n, pc, c, r, info);
     for (int l = 0; !rc && l <= c->nhidden; l++) {
@@ -238,11 +314,8 @@ int morph_mlp(const nn_model *parent, nn_model *child, rng *r, morph_info *info,
         if ((size_t)ls[l].out * (size_t)ls[l].in != tw->size || (size_t)ls[l].out != tb->size)
             rc = -2;
     }
-    for (int l = 0; !rc && l <= c->nhidden; l++) {
-        memcpy(child->params + child->tensors[2 * l].offset, ls[l].w, sizeof(float) * child->tensors[2 * l].size);
-        memcpy(child->params + child->tensors[2 * l + 1].offset, ls[l].b,
-               sizeof(float) * child->tensors[2 * l + 1].size);
-    }
+    if (!rc)
+        mlp_layers_store(child, c, ls, &cb);
     layers_free(ls, n);
     if (rc == -2)
         return tl_fail(err, TL_ERUNTIME, "morph: internal shape mismatch");
@@ -250,7 +323,13 @@ int morph_mlp(const nn_model *parent, nn_model *child, rng *r, morph_info *info,
         return tl_fail(err, TL_ERUNTIME, "morph: out of memory");
     if (!info->desc[0])
         snprintf(info->desc, sizeof info->desc, "same shape (copied)");
+    info->moments = mo != NULL;
     return 0;
+}
+
+int morph_mlp(const nn_model *parent, nn_model *child, rng *r, morph_info *info, tl_err *err)
+{
+    return mlp_morph(parent, child, NULL, r, info, err);
 }
 
 /* ---- GPT: tensor by tensor ---- */
@@ -682,9 +761,7 @@ static void gpt_notes(const gpt_config *p, const gpt_config *c, const smap *sm, 
 int morph_gpt(const nn_model *parent, nn_model *child, rng *r, morph_info *info, tl_err *err)
 {
     const gpt_config *p = gpt_config_of(parent), *c = gpt_config_of(child);
-    info->exact = 1;
-    info->desc[0] = 0;
-    info->score_err = 0;
+    info_clear(info);
     if (!p || !c)
         return tl_fail(err, TL_EINPUT, "morph: both models must be GPTs");
     if (p->vocab != c->vocab)
@@ -720,11 +797,17 @@ int morph_gpt(const nn_model *parent, nn_model *child, rng *r, morph_info *info,
     return 0;
 }
 
-int morph_apply(const nn_model *parent, nn_model *child, rng *r, morph_info *info, tl_err *err)
+int morph_apply_moments(const nn_model *parent, nn_model *child, const morph_moments *mo, rng *r,
+                        morph_info *info, tl_err *err)
 {
     if (mlp_config_of(parent) && mlp_config_of(child))
-        return morph_mlp(parent, child, r, info, err);
+        return mlp_morph(parent, child, mo, r, info, err);
     if (gpt_config_of(parent) && gpt_config_of(child))
         return morph_gpt(parent, child, r, info, err);
     return tl_fail(err, TL_EINPUT, "morph: parent and child must both be MLPs or both GPTs");
+}
+
+int morph_apply(const nn_model *parent, nn_model *child, rng *r, morph_info *info, tl_err *err)
+{
+    return morph_apply_moments(parent, child, NULL, r, info, err);
 }

@@ -7,9 +7,20 @@
  * The child must already be built (mlp_create / gpt_create) with its own
  * initialization: the morphism overwrites what it inherits and leaves the
  * child's fresh values where nothing is inherited (new LayerNorms, new
- * blocks' attention and MLP input weights).  Only parameters move; the
- * optimizer state is NOT transformed: the caller resets it (a new
- * trainer), see tune/nas_inherit.h.
+ * blocks' attention and MLP input weights).
+ *
+ * Optimizer moments (morph_apply_moments): for the MLP the parent's AdamW
+ * moments (or SGD momentum) move with the weights, so the child's
+ * optimizer continues the parent's: a kept or copied weight keeps its
+ * moments, except that they follow the gradients of the wider net, which
+ * computes the parent's function: a unit copied c times has output
+ * gradient 1/c of the parent unit's, so its incoming weights' and bias'
+ * first moment is / c and second moment / c^2, while each copy's
+ * outgoing weight sees the parent's gradient and keeps its moments
+ * (Adam's step m / sqrt(v) is the parent's for both).  New weights
+ * (identity layers, an output layer folded with a dropped layer) start at
+ * 0.  The GPT's moments are not transformed (info->moments = 0): the
+ * caller resets them.
  *
  * Exact morphisms (child == parent to float rounding, tests/test_morph.c):
  *   MLP wider layer l: Net2WiderNet: child unit j < H copies parent unit j,
@@ -87,7 +98,16 @@ typedef struct morph_info {
     int exact;        /* 1: the child computes the parent's function (see above) */
     char desc[200];   /* what changed: "fc0 64->128 wider; +1 identity layer" ("" if nothing) */
     double score_err; /* GPT: bound on the change of any attention score per unit input (see above); 0 for none */
+    int moments;      /* 1: the child's moments were filled (morph_apply_moments); 0: left alone */
 } morph_info;
+
+/* The optimizer moments that travel with a morph, each aligned with its
+ * model's params (optim.m, optim.v): pm, pv the parent's, cm, cv the
+ * child's, filled.  pv / cv NULL: a first moment (or momentum) only. */
+typedef struct morph_moments {
+    const float *pm, *pv;
+    float *cm, *cv;
+} morph_moments;
 
 /* Fills the child MLP from the parent MLP (see above); r draws the units
  * a widening copies.  Returns 0, or TL_EINPUT when the two are not MLPs or
@@ -102,5 +122,11 @@ int morph_gpt(const nn_model *parent, nn_model *child, rng *r, morph_info *info,
 /* morph_mlp or morph_gpt, whichever the two models are; TL_EINPUT for a
  * mixed pair. */
 int morph_apply(const nn_model *parent, nn_model *child, rng *r, morph_info *info, tl_err *err);
+
+/* morph_apply that also moves the optimizer moments mo (NULL: none) for an
+ * MLP (see above; info->moments = 1); for a GPT the weights only
+ * (info->moments = 0, mo's child buffers untouched).  Same errors. */
+int morph_apply_moments(const nn_model *parent, nn_model *child, const morph_moments *mo, rng *r,
+                        morph_info *info, tl_err *err);
 
 #endif

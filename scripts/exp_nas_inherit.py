@@ -105,12 +105,17 @@ def main():
             a["bud"].append(s["at_budget"])
             a["end"].append(s["end"])
         print("\n| variant | seeds that trained the best arch | epochs to it | FLOPs to it | seeds that reached "
-              "the target | epochs to target | FLOPs to target | best val_loss at equal compute | at end |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+              "the target | epochs to target | FLOPs to target | median | ratio (means) | ratio (medians) "
+              "| best val_loss at equal compute | at end |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        base = agg.get("evo")
         for v, a in sorted(agg.items()):
-            print("| %s | %d of %d | %s | %s | %d of %d | %s | %s | %s | %s |" % (
+            mean = lambda xs: statistics.mean([x for x in xs if x is not None] or [float("nan")])
+            med = lambda xs: statistics.median([x for x in xs if x is not None] or [float("nan")])
+            print("| %s | %d of %d | %s | %s | %d of %d | %s | %s | %.3g | %.2fx | %.2fx | %s | %s |" % (
                 v, a["nf"], len(a["bud"]), ms(a["ep"]), ms(a["fl"]), a["nt"], len(a["bud"]), ms(a["tep"]),
-                ms(a["tfl"]), ms(a["bud"]), ms(a["end"])))
+                ms(a["tfl"]), med(a["tfl"]), mean(a["tfl"]) / mean(base["tfl"]) if base else float("nan"),
+                med(a["tfl"]) / med(base["tfl"]) if base else float("nan"), ms(a["bud"]), ms(a["end"])))
         print()
 
 

@@ -8,18 +8,19 @@
 # from scratch, train.epochs) and with it (nas.inherit = true: the random
 # first population trains nas.seed_epochs = SEED epochs, a mutated child
 # trains nas.child_epochs = CHILD epochs from its parent's morphed weights;
-# the MLP ini sets nas.child_warmup = 10), TRIALS trials each, two
+# the MLP space takes its own nas.* settings from experiments/nas-mlp.ini:
+# population 5, seeds 1 epoch, children 2), TRIALS trials each, two
 # runs at a time with one thread each.  The MLP space's landscape (all 84
 # architectures from scratch) comes from a grid run; the GPT space's best
 # architecture is taken from experiments/nas.md's landscape (BEST_GPT).
 # Then scripts/exp_nas_inherit.py prints the table.
 #
-#   scripts/exp_nas_inherit.sh   # SEEDS="1 2 3" MLP_SEEDS="1 2 3 4 5" TRIALS=30 CHILD=1 SEED=1
+#   scripts/exp_nas_inherit.sh   # SEEDS="1 2 3" MLP_SEEDS="1 ... 20" TRIALS=30 CHILD=1 SEED=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SEEDS=${SEEDS:-"1 2 3"}
+SEEDS=${SEEDS-"1 2 3"}   # SEEDS="": the MLP space only
 TRIALS=${TRIALS:-30}
-MLP_SEEDS=${MLP_SEEDS:-"1 2 3 4 5"}
+MLP_SEEDS=${MLP_SEEDS:-"$(seq -s ' ' 1 20)"}
 CHILD=${CHILD:-1}
 SEED=${SEED:-1}
 OUT=${OUT:-out/experiments/nas-inherit}
@@ -42,7 +43,7 @@ for s in $SEEDS; do
 done
 for s in $MLP_SEEDS; do
     run "$OUT/mlp-evo-$s.db" experiments/nas-mlp.ini "$s" &
-    run "$OUT/mlp-inh-$s.db" experiments/nas-mlp.ini "$s" "${INH[@]}" &
+    run "$OUT/mlp-inh-$s.db" experiments/nas-mlp.ini "$s" --set nas.inherit=true &
     wait
 done
 # the MLP landscape: every architecture once, from scratch

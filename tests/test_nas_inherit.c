@@ -1,8 +1,8 @@
 /* tests/test_nas_inherit.c: nas_inherit_adjust (tune/nas_inherit.h), the
  * budget and learning rate of a new trial in an inheriting study: a child
  * whose parent's state is on disk gets nas.child_epochs, train.lr *
- * nas.child_lr_scale and a warmup of nas.child_warmup steps (its optimizer
- * is a new one: the restart is what the warmup eases); a parentless trial
+ * nas.child_lr_scale and a warmup of nas.child_warmup steps (its schedule
+ * restarts: the warmup eases that); a parentless trial
  * gets nas.seed_epochs; a study without nas.inherit is untouched.  (A
  * child whose parent's state is gone keeps the full budget: looked up in
  * the study, so tested end to end in test_nas_inherit_cli.c.) */

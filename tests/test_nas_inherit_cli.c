@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "nn/ckpt.h"
+#include "tune/session.h"
+#include "tune/task_data.h"
 #include "tests/cli_util.h"
 #include "tests/tmpdir_util.h"
 
@@ -74,6 +76,26 @@ static int state_exists(const char *dir, int k)
     return access(st, R_OK) == 0;
 }
 
+/* The optimizer's step count (opt.t) and the trainer's (its own steps)
+ * saved in trial k's state. */
+static void saved_steps(const char *dir, int k, long *opt_t, long *step)
+{
+    char st[200];
+    snprintf(st, sizeof st, "%s/inh.db.states/nas-%d.state", dir, k);
+    config c;
+    task_data d;
+    session s;
+    tl_err e = {0};
+    cr_assert_eq(session_config_of_ckpt(&c, st, NULL, &e), 0, "%s", e.msg);
+    cr_assert_eq(task_data_load(&c, &d, &e), 0, "%s", e.msg);
+    cr_assert_eq(session_new(&s, &c, &d, &e), 0, "%s", e.msg);
+    cr_assert_eq(session_resume(&s, st, &e), 0, "%s", e.msg);
+    *opt_t = s.tr.opt.t;
+    *step = s.tr.step;
+    session_free(&s);
+    task_data_free(&d);
+}
+
 /* The trial whose training a reused row k's result came from (its reason
  * "reused result of trial N"), else k. */
 static int trained_by(const char *db, int k)
@@ -122,14 +144,21 @@ Test(nas_inherit_cli, children_inherit_train_child_epochs_and_fall_back_when_the
             continue;
         }
         children++;
-        cr_assert(strstr(rows[k].inherit, "\"from\": \"parent\"") && strstr(rows[k].inherit, "\"morph\""),
+        cr_assert(strstr(rows[k].inherit, "\"from\": \"parent\"") && strstr(rows[k].inherit, "\"morph\"") &&
+                      strstr(rows[k].inherit, "\"optimizer\": \"continued\""),
                   "trial %d: %s", k, rows[k].inherit);
         cr_assert_eq(rows[k].epochs, 1, "child %d trains nas.child_epochs", k);
+        if (keep[k]) { /* nas.child_moments (default): the optimizer counts the lineage's steps */
+            long t, own;
+            saved_steps(dir, k, &t, &own);
+            cr_assert_gt(t, own, "trial %d: optimizer step %ld, own steps %ld", k, t, own);
+        }
     }
     cr_assert_geq(children, 5, "evolution made children");
 
-    /* an extended study's children inherit from the kept states */
-    r = cli_run(dir, "run inh.ini --set study.storage=inh.db --set study.trials=19");
+    /* an extended study's children inherit from the kept states (here
+     * with a reset optimizer) */
+    r = cli_run(dir, "run inh.ini --set study.storage=inh.db --set study.trials=19 --set nas.child_moments=false");
     cr_assert_eq(r.status, 0, "%s", r.err);
     cli_free(&r);
     int inherited = 0;
@@ -137,11 +166,16 @@ Test(nas_inherit_cli, children_inherit_train_child_epochs_and_fall_back_when_the
     cr_assert_eq(n, 19);
     for (int k = 16; k < n; k++)
         if (!rows[k].reused && rows[k].parent >= 0 && rows[k].parent < 16) {
-            cr_assert(strstr(rows[k].inherit, "\"from\": \"parent\""), "trial %d: %s", k, rows[k].inherit);
+            cr_assert(strstr(rows[k].inherit, "\"from\": \"parent\"") &&
+                          strstr(rows[k].inherit, "\"optimizer\": \"reset\""),
+                      "trial %d: %s", k, rows[k].inherit);
             inherited++;
-            /* the optimizer is reset, not carried over: the child's saved trainer
-             * counts only its own epoch (<= 10 steps of 64 of the 600 samples);
-             * a carried one would also count the parent's >= 2 epochs */
+            /* the optimizer is reset, not carried over: it counts only the
+             * child's own epoch (<= 10 steps of 64 of the 600 samples); a
+             * carried one would also count the parent's >= 2 epochs */
+            long t, own;
+            saved_steps(dir, k, &t, &own);
+            cr_assert_eq(t, own, "trial %d", k);
             char st[200];
             snprintf(st, sizeof st, "%s/inh.db.states/nas-%d.state", dir, k);
             ckpt_info ci;

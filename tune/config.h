@@ -115,6 +115,7 @@ typedef struct config {
     int nas_seed_epochs;        /* epochs a parentless trial trains when inheriting (-1: as child, 0: budget) */
     double nas_child_lr_scale;  /* an inheriting child's lr = train.lr * this */
     double nas_child_warmup;    /* an inheriting child's warmup in steps (0: the schedule as is) */
+    int nas_child_moments;      /* an inheriting MLP child's optimizer continues the parent's moments */
 
     /* [objective] */
     char objective_type[16];    /* train | function | command */

@@ -178,6 +178,9 @@ const keydef CONFIG_KEYS[] = {
      "nas.inherit: a child's lr warms up over this many steps (cosine/constant become warmup_*; 0: the schedule as is)"},
     {"nas.child_lr_scale", K_DBL, O(nas_child_lr_scale), 0, "1", NULL, 1e-6, 1e6,
      "nas.inherit: a child's train.lr is multiplied by this"},
+    {"nas.child_moments", K_BOOL, O(nas_child_moments), 0, "true", NULL, 0, 1,
+     "nas.inherit: an MLP child's optimizer moments (AdamW m, v; SGD momentum) and step count continue its "
+     "parent's through the morphism (false: reset; a GPT child's are always reset)"},
     /* [objective] */
     {"objective.type", K_STR, S(objective_type), "train", "train|function|command", 0, 0, "what a trial runs"},
     {"objective.function", K_STR, S(function), "branin", NULL, 0, 0, "function objective: test function"},

@@ -116,12 +116,16 @@ void nas_inherit_adjust(config *c, study *st, const trial_job *job)
     }
 }
 
-static void record(study *st, int number, int parent, const char *from, const char *what, int exact)
+/* exact < 0: from scratch; moments: the child's optimizer continues the
+ * parent's (1) or starts afresh (0). */
+static void record(study *st, int number, int parent, const char *from, const char *what, int exact, int moments)
 {
     char buf[400];
     if (!strcmp(from, "parent"))
-        snprintf(buf, sizeof buf, "{\"parent\": %d, \"from\": \"parent\", \"morph\": \"%.200s\", \"exact\": %d}",
-                 parent, what, exact);
+        snprintf(buf, sizeof buf,
+                 "{\"parent\": %d, \"from\": \"parent\", \"morph\": \"%.200s\", \"exact\": %d, "
+                 "\"optimizer\": \"%s\"}",
+                 parent, what, exact, moments ? "continued" : "reset");
     else
         snprintf(buf, sizeof buf, "{\"parent\": %d, \"from\": \"scratch\", \"why\": \"%.200s\"}", parent, what);
     for (char *q = buf; *q; q++) /* error texts may hold quotes: keep the JSON valid */
@@ -144,7 +148,8 @@ static int load_parent(session *ps, const char *path, const task_data *d, tl_err
     return rc;
 }
 
-int nas_inherit_apply(study *st, const trial_job *job, session *s, const task_data *d, tl_err *err)
+int nas_inherit_apply(study *st, const trial_job *job, const config *c, session *s, const task_data *d,
+                      tl_err *err)
 {
     if (job->parent < 0)
         return 0;
@@ -152,7 +157,7 @@ int nas_inherit_apply(study *st, const trial_job *job, session *s, const task_da
     int who;
     if (!parent_state(st, job, path, sizeof path, &who)) {
         snprintf(why, sizeof why, "state of trial %d is gone", who);
-        record(st, job->number, job->parent, "scratch", why, 0);
+        record(st, job->number, job->parent, "scratch", why, 0, 0);
         return 0;
     }
     session ps;
@@ -163,20 +168,27 @@ int nas_inherit_apply(study *st, const trial_job *job, session *s, const task_da
         for (char *q = why; *q; q++)
             if (*q == '"')
                 *q = '\'';
-        record(st, job->number, job->parent, "scratch", why, 0);
+        record(st, job->number, job->parent, "scratch", why, 0, 0);
         return 0;
     }
     rng r;
     rng_seed(&r, job->seed, 19);
     morph_info info;
-    int rc = morph_apply(ps.model, s->model, &r, &info, err);
+    optim *po = &ps.tr.opt, *co = &s->tr.opt; /* the moments travel when both run the same optimizer */
+    int carry = c->nas_child_moments && s->has_trainer && ps.has_trainer && po->kind == co->kind;
+    morph_moments mo = {po->m, po->v, co->m, co->v};
+    int rc = morph_apply_moments(ps.model, s->model, carry ? &mo : NULL, &r, &info, err);
+    if (!rc && info.moments) { /* continue the parent's step count: its bias correction fits the moments */
+        co->t = po->t;
+        co->mom_valid = po->mom_valid;
+    }
     session_free(&ps);
     if (rc) {
         snprintf(why, sizeof why, "morph failed: %.150s", err->msg);
-        record(st, job->number, job->parent, "scratch", why, 0);
+        record(st, job->number, job->parent, "scratch", why, 0, 0);
         return rc == TL_ERUNTIME ? rc : 0;
     }
-    record(st, job->number, job->parent, "parent", info.desc, info.exact);
+    record(st, job->number, job->parent, "parent", info.desc, info.exact, info.moments);
     return 0;
 }
 

@@ -14,20 +14,26 @@
  * trial's file).  The states are on disk, so a killed and resumed study
  * still inherits.
  *
- * Optimizer state is RESET, not transformed: the child gets a new trainer
- * (AdamW moments zero, step 0, a fresh schedule over its own epochs), as
- * Net2Net does; only the weights are morphed.
+ * Optimizer state: the child gets a new trainer with a fresh schedule
+ * over its own epochs.  With nas.child_moments (default) an MLP child's
+ * optimizer continues the parent's: its moments are morphed with the
+ * weights (morph_apply_moments, nn/morph.h: scaled as the gradients are,
+ * new weights at 0) and its step count is the parent's, so AdamW's bias
+ * correction fits them; when the two optimizers differ in kind, for a GPT
+ * child, or with nas.child_moments = false, it is RESET (moments zero,
+ * step 0), as Net2Net does.
  *
  * What is stored: the trial's parent (study_set_parent, by the sampler)
  * and the trial attribute "inherit":
- *   {"parent": P, "from": "parent", "morph": "layers 2->3 (identity blocks)", "exact": 1}
+ *   {"parent": P, "from": "parent", "morph": "layers 2->3 (identity blocks)", "exact": 1,
+ *    "optimizer": "continued" or "reset"}
  *   {"parent": P, "from": "scratch", "why": "state of trial P is gone"}
  * report/report_family.c draws the family tree from them.
  *
  * When the run ends, nas_inherit_cleanup deletes the states no later child
  * can need (see there).
  *
- * Does not: sample, pick parents, or transform optimizer moments.
+ * Does not: sample, pick parents, or transform a GPT's optimizer moments.
  */
 #ifndef TL_TUNE_NAS_INHERIT_H
 #define TL_TUNE_NAS_INHERIT_H
@@ -58,13 +64,15 @@ int nas_inherit_check(const config *c, const space *sp, int train, tl_err *err);
  * unless c->nas_inherit.  Cannot fail. */
 void nas_inherit_adjust(config *c, study *st, const trial_job *job);
 
-/* Fills the new session s of trial job (built from cfg over d) from its
- * parent's saved state through the morphism, and records the
- * "inherit" attribute.  A job without a parent is left alone (returns 0);
+/* Fills the new session s of trial job (built from c over d) from its
+ * parent's saved state through the morphism (with the optimizer's
+ * moments and step count when c->nas_child_moments, see above), and
+ * records the "inherit" attribute.  A job without a parent is left alone (returns 0);
  * a parent whose state is gone or unreadable leaves s at its fresh init
  * and is recorded as "scratch" (returns 0).  Returns nonzero only for
  * memory errors, with err filled. */
-int nas_inherit_apply(study *st, const trial_job *job, session *s, const task_data *d, tl_err *err);
+int nas_inherit_apply(study *st, const trial_job *job, const config *c, session *s, const task_data *d,
+                      tl_err *err);
 
 /* Saves the finished trial's session (with cfg as its INI) as
  * nas-N.state for its children.  Returns 0 or TL_ERUNTIME naming the

@@ -129,7 +129,7 @@ static tstate *trial_state(objective_train *to, study *st, const trial_job *job,
     if (!rc)
         nas_inherit_adjust(&c, st, job); /* nas.child_epochs, seed_epochs, child_lr_scale */
     ts = rc ? NULL : tstate_new(&c, to->data, &err);
-    if (ts && c.nas_inherit && nas_inherit_apply(st, job, &ts->s, to->data, &err)) {
+    if (ts && c.nas_inherit && nas_inherit_apply(st, job, &c, &ts->s, to->data, &err)) {
         tstate_free(ts);
         ts = NULL;
     }
