@@ -214,21 +214,27 @@ void linear_act_drop_forward_cols(float *out, float *pre, const float *inp, cons
                            mask ? mask + (size_t)n * OC : NULL, p, j0, j1, act);
 }
 
-/* Columns [c0, c1) of one row of the fused input-gradient pass under ReLU:
- * d = relu'(x) * (mask * s) * d (the order of dropout_backward then
- * relu_backward), and db += d. */
-static inline void relu_drop_grad_span(float *restrict d, const float *restrict x,
-                                       const uint8_t *restrict mk, float s,
-                                       float *restrict db, int c0, int c1)
+/* Columns [c0, c1) of one row of the fused input-gradient pass: d =
+ * act'(x) * ((mask * s) * d) (the order of dropout_backward then
+ * act_backward; mk NULL: no dropout), and db += d (db may be NULL). */
+static inline void act_drop_grad_span(float *restrict d, const float *restrict x,
+                                      const uint8_t *restrict mk, float s, float *restrict db,
+                                      int c0, int c1, int act)
 {
     if (mk) {
 #pragma omp simd
         for (int c = c0; c < c1; c++)
             d[c] = d[c] * ((float)mk[c] * s);
     }
+    if (act == NN_GELU) {
 #pragma omp simd
-    for (int c = c0; c < c1; c++)
-        d[c] = x[c] > 0.0f ? d[c] : 0.0f;
+        for (int c = c0; c < c1; c++)
+            d[c] = d[c] * gelu_grad1(x[c]);
+    } else {
+#pragma omp simd
+        for (int c = c0; c < c1; c++)
+            d[c] = x[c] > 0.0f ? d[c] : 0.0f;
+    }
     if (db) {
 #pragma omp simd
         for (int c = c0; c < c1; c++)
@@ -260,29 +266,8 @@ void linear_act_backward(float *dinp, float *dbias, const float *dout, const flo
         int c0, c1;
         ops_span(C, &c0, &c1);
         for (int n = 0; n < N && c0 < c1; n++)
-            relu_drop_grad_span(dinp + (size_t)n * C, x + (size_t)n * C,
-                                mask ? mask + (size_t)n * C : NULL, s, dbias, c0, c1);
-    }
-}
-
-/* Columns [c0, c1) of one row of the fused input-gradient pass under GELU:
- * d = gelu'(x) * ((mask * s) * d), and db += d. */
-static inline void gelu_drop_grad_span(float *restrict d, const float *restrict x,
-                                       const uint8_t *restrict mk, float s,
-                                       float *restrict db, int c0, int c1)
-{
-    if (mk) {
-#pragma omp simd
-        for (int c = c0; c < c1; c++)
-            d[c] = d[c] * ((float)mk[c] * s);
-    }
-#pragma omp simd
-    for (int c = c0; c < c1; c++)
-        d[c] = d[c] * gelu_grad1(x[c]);
-    if (db) {
-#pragma omp simd
-        for (int c = c0; c < c1; c++)
-            db[c] += d[c];
+            act_drop_grad_span(dinp + (size_t)n * C, x + (size_t)n * C,
+                               mask ? mask + (size_t)n * C : NULL, s, dbias, c0, c1, NN_RELU);
     }
 }
 
@@ -298,11 +283,7 @@ void linear_act_backward_cols(float *dinp, float *dbias, const float *dout, cons
     for (int n = 0; n < N; n++) {
         float *d = dinp + (size_t)n * C;
         const float *xr = x + (size_t)n * C;
-        const uint8_t *mk = mask ? mask + (size_t)n * C : NULL;
-        if (act == NN_GELU)
-            gelu_drop_grad_span(d, xr, mk, s, dbias, k0, k1);
-        else
-            relu_drop_grad_span(d, xr, mk, s, dbias, k0, k1);
+        act_drop_grad_span(d, xr, mask ? mask + (size_t)n * C : NULL, s, dbias, k0, k1, act);
     }
 }
 

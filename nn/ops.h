@@ -186,7 +186,7 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int *target
 /* ---- batch split: the models' per-thread kernel path ---- */
 
 /* Kernel paths of the models' forward and backward (mlp_set_path,
- * gpt_set_path); both give the same results within float rounding
+ * gpt_set_path); all give the same results within float rounding
  * (tests/test_kernels.c pins it):
  *   NN_PATH_PLAIN  each op over the whole batch on every OpenMP thread
  *                  (OpenBLAS splits each product; one wake-up per op);
@@ -201,10 +201,17 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int *target
  *                  backward on the calling thread alone, single-threaded
  *                  sgemms, no thread woken (the optimizer step still uses
  *                  the team): the plain path's operations at one thread;
+ *   NN_PATH_COLS   (MLP only; the GPT runs it as PLAIN) one parallel
+ *                  region per forward and per backward in which the
+ *                  threads split every hidden layer by columns over the
+ *                  whole batch (see "column split" below): no weight packed
+ *                  twice, no per-thread gradient buffers;
  *   NN_PATH_AUTO   (the default) SPLIT when more than one thread would run
  *                  and the batch and model fit the model's rule (a
  *                  function of shapes and thread count only, never of
- *                  timings), else PLAIN (never SERIAL). */
+ *                  timings), else COLS where the MLP's rule takes it
+ *                  (fewer rows per thread, wide layers: nn/mlp.h), else
+ *                  PLAIN (never SERIAL). */
 enum nn_path {
     NN_PATH_AUTO,
     NN_PATH_PLAIN,
@@ -297,10 +304,13 @@ void nn_split_backward(nn_split *sp, float *grads, size_t nparams, int nt, int u
  * Between layers the team meets at nn_team_barrier: under
  * OMP_WAIT_POLICY=PASSIVE an OpenMP barrier sleeps in the kernel (about 30
  * us per barrier on the 2-core AMD EPYC, Zen 3, against 0.35 us spinning),
- * so this one spins for up to NN_TEAM_SPIN pauses, then yields the core
- * (sched_yield) until the team has arrived, which keeps an oversubscribed
- * machine going. */
-#define NN_TEAM_SPIN 20000
+ * so this one spins for up to NN_TEAM_SPIN pauses (about 40 us on Zen 3:
+ * a late thread's wake-up is about 36 us), then yields the core
+ * (sched_yield) until the team has arrived.  Bounded because spinning
+ * costs an oversubscribed machine: with 20000 pauses mlp32 ran 2.5x
+ * slower than plain while a test suite loaded both cores, with 2000 about
+ * as fast. */
+#define NN_TEAM_SPIN 2000
 typedef struct nn_team {
     atomic_int arrived;
     atomic_int gen;

@@ -225,6 +225,25 @@ Test(kernels, cols_matches_plain_and_one_thread)
     omp_set_num_threads(2);
 }
 
+/* A thread count, a batch and the path AUTO must take. */
+typedef struct auto_case {
+    int threads, B, want;
+} auto_case;
+
+/* Runs an evaluation forward of m for each case (x, y: inputs and targets
+ * for the largest batch) and checks the path it took. */
+static void check_auto(nn_model *m, const float *x, const int *y, const auto_case *cases,
+                       size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        omp_set_num_threads(cases[i].threads);
+        nn_batch b = {.B = cases[i].B, .T = 1, .x = x, .targets = y};
+        m->vt->forward(m, &b, 0, NULL, NULL);
+        cr_assert_eq(mlp_last_path(m), cases[i].want, "case %zu took %s", i,
+                     nn_path_str(mlp_last_path(m)));
+    }
+}
+
 /* AUTO takes the column split below MLP_SPLIT_MIN_ROWS rows per thread
  * when the layers are wide and the products big enough. */
 Test(kernels, auto_picks_cols_for_small_batches)
@@ -238,20 +257,14 @@ Test(kernels, auto_picks_cols_for_small_batches)
     cr_assert_eq(mlp_create(&c, 64, &r, &m, &err), 0, "%s", err.msg);
     float *x = calloc(64 * 1024, sizeof(float));
     int y[64] = {0};
-    struct { int threads, B, want; } cases[] = {
+    const auto_case cases[] = {
         {2, 32, NN_PATH_COLS},
         {2, 2 * MLP_SPLIT_MIN_ROWS - 1, NN_PATH_COLS},
         {2, 2 * MLP_SPLIT_MIN_ROWS, NN_PATH_SPLIT},
         {1, 32, NN_PATH_PLAIN},
         {2, 4, NN_PATH_PLAIN}, /* 4 x 148736 multiply-adds < MLP_COLS_MIN_MACS */
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        omp_set_num_threads(cases[i].threads);
-        nn_batch b = {.B = cases[i].B, .T = 1, .x = x, .targets = y};
-        m->vt->forward(m, &b, 0, NULL, NULL);
-        cr_assert_eq(mlp_last_path(m), cases[i].want, "case %zu took %s", i,
-                     nn_path_str(mlp_last_path(m)));
-    }
+    check_auto(m, x, y, cases, sizeof cases / sizeof cases[0]);
     cr_assert_str_eq(nn_path_str(NN_PATH_COLS), "cols");
     nn_model_free(m);
     free(x);
@@ -269,20 +282,14 @@ Test(kernels, auto_picks_by_shape_and_threads)
     cr_assert_eq(mlp_last_path(m), NN_PATH_AUTO);
     float x[64 * 4] = {0};
     int y[64] = {0};
-    struct { int threads, B, want; } cases[] = {
+    const auto_case cases[] = {
         {1, 64, NN_PATH_PLAIN},
         {2, 64, NN_PATH_SPLIT},
         {2, 2 * MLP_SPLIT_MIN_ROWS, NN_PATH_SPLIT},
-        {2, 2 * MLP_SPLIT_MIN_ROWS - 1, NN_PATH_PLAIN},
+        {2, 2 * MLP_SPLIT_MIN_ROWS - 1, NN_PATH_PLAIN}, /* too narrow for cols */
         {2, 1, NN_PATH_PLAIN},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        omp_set_num_threads(cases[i].threads);
-        nn_batch b = {.B = cases[i].B, .T = 1, .x = x, .targets = y};
-        m->vt->forward(m, &b, 0, NULL, NULL);
-        cr_assert_eq(mlp_last_path(m), cases[i].want, "case %zu took %s", i,
-                     nn_path_str(mlp_last_path(m)));
-    }
+    check_auto(m, x, y, cases, sizeof cases / sizeof cases[0]);
     /* Inside a parallel region a model runs plain on its calling thread. */
     int inside = -1;
     nn_batch b = {.B = 64, .T = 1, .x = x, .targets = y};
