@@ -161,13 +161,27 @@ int mlp_act_parse(const char *name, int *act, tl_err *err)
 
 /* ---- forward / backward ---- */
 
+/* The output layer of rows [r0, r1) from their inputs `in` (the rows'
+ * start): logits, probabilities and per-row losses; *hits (when not NULL)
+ * the correct predictions. */
+static void mlp_head_rows(mlp *s, const float *in, const int *targets, int r0, int r1,
+                          long *hits)
+{
+    int n = r1 - r0, K = s->cfg.out_dim, H = s->cfg.nhidden;
+    if (n <= 0)
+        return;
+    size_t ok = (size_t)r0 * K;
+    linear_forward(s->logits + ok, in, s->w[H], s->b[H], n, s->din[H], K);
+    softmax_xent_forward(s->probs + ok, s->losses + r0, hits, s->logits + ok, targets + r0, n, K);
+}
+
 /* The forward of rows [r0, r1) (masks already drawn): every layer, the
  * logits, probabilities and per-row losses; *hits gets the correct
  * predictions when hits is not NULL. */
 static void mlp_forward_rows(mlp *s, const float *x, const int *targets, int r0, int r1,
                              int drop, long *hits)
 {
-    int n = r1 - r0, K = s->cfg.out_dim, H = s->cfg.nhidden;
+    int n = r1 - r0, H = s->cfg.nhidden;
     if (n <= 0) {
         if (hits)
             *hits = 0;
@@ -182,9 +196,51 @@ static void mlp_forward_rows(mlp *s, const float *x, const int *targets, int r0,
                                 s->cfg.act);
         in = h;
     }
-    size_t ok = (size_t)r0 * K;
-    linear_forward(s->logits + ok, in, s->w[H], s->b[H], n, s->din[H], K);
-    softmax_xent_forward(s->probs + ok, s->losses + r0, hits, s->logits + ok, targets + r0, n, K);
+    mlp_head_rows(s, in, targets, r0, r1, hits);
+}
+
+/* Columns [*c0, *c1) of chunk c of a layer with C columns (cols path). */
+static void mlp_chunk(int C, int c, int *c0, int *c1)
+{
+    *c0 = c * MLP_COLS_CHUNK;
+    *c1 = *c0 + MLP_COLS_CHUNK < C ? *c0 + MLP_COLS_CHUNK : C;
+}
+
+/* The column split forward (ops.h, NN_PATH_COLS) on a team of nt: each
+ * hidden layer in chunks of MLP_COLS_CHUNK output columns that the
+ * threads take as they come (the first to wake starts alone), a team
+ * barrier between layers; then thread 0 alone computes the logits and
+ * losses (a few microseconds) while the others leave, so that it does not
+ * sleep at the region's end.  Returns the correct predictions (when
+ * want_hits) and the team's size in *team. */
+static long mlp_forward_cols(mlp *s, const float *x, const int *targets, int B, int drop,
+                             int nt, int want_hits, int *team)
+{
+    int H = s->cfg.nhidden, size = nt;
+    long hits = 0;
+    nn_team tm;
+    nn_team_init(&tm);
+#pragma omp parallel num_threads(nt)
+    {
+        const float *in = x;
+        for (int l = 0; l < H; l++) {
+            int nch = (s->dout[l] + MLP_COLS_CHUNK - 1) / MLP_COLS_CHUNK, c, j0, j1;
+            while ((c = nn_team_next(&tm)) < nch) {
+                mlp_chunk(s->dout[l], c, &j0, &j1);
+                linear_act_drop_forward_cols(s->h[l], s->pre[l], in, s->w[l], s->b[l],
+                                             drop ? s->mask[l] : NULL, s->p, B, s->din[l],
+                                             s->dout[l], s->cfg.act, j0, j1);
+            }
+            in = s->h[l];
+            nn_team_barrier(&tm);
+        }
+        if (omp_get_thread_num() == 0) {
+            mlp_head_rows(s, in, targets, 0, B, want_hits ? &hits : NULL);
+            size = omp_get_num_threads();
+        }
+    }
+    *team = size;
+    return hits;
 }
 
 /* The backward of rows [r0, r1) into the gradient views dw, db. */
@@ -212,6 +268,68 @@ static void mlp_backward_rows(mlp *s, const float *x, const int *targets, int r0
             dcur = dinp;
         }
     }
+}
+
+/* The column split backward (ops.h, NN_PATH_COLS) on a team of nt, into
+ * the model's gradients: the logits' gradient before the region; in it,
+ * for every layer l >= 1, chunks of MLP_COLS_CHUNK columns of its input
+ * gradient (with the activation, dropout and bias gradients of layer
+ * l - 1) and the same rows of layer l - 1's weight gradient, which need no
+ * other chunk, taken as they come, a team barrier between layers; last,
+ * thread 0 alone adds the output layer's weight and bias gradients. */
+static void mlp_backward_cols(mlp *s, const float *x, const int *targets, int B, float scale,
+                              int nt)
+{
+    int H = s->cfg.nhidden, K = s->cfg.out_dim, act = s->cfg.act;
+    softmax_xent_backward(s->dlogits, s->probs, targets, B, K, scale);
+    nn_team tm;
+    nn_team_init(&tm);
+#pragma omp parallel num_threads(nt)
+    {
+        const float *dcur = s->dlogits;
+        for (int l = H; l >= 1; l--) {
+            float *dinp = s->dbuf[l & 1];
+            int nch = (s->din[l] + MLP_COLS_CHUNK - 1) / MLP_COLS_CHUNK, c, k0, k1;
+            while ((c = nn_team_next(&tm)) < nch) {
+                mlp_chunk(s->din[l], c, &k0, &k1);
+                linear_act_backward_cols(dinp, s->db[l - 1], dcur, s->w[l],
+                                         act == NN_GELU ? s->pre[l - 1] : s->h[l - 1],
+                                         s->last_drop ? s->mask[l - 1] : NULL, s->last_p, B,
+                                         s->din[l], s->dout[l], act, k0, k1);
+                linear_wgrad_rows(s->dw[l - 1], NULL, dinp, l > 1 ? s->h[l - 2] : x, B,
+                                  s->din[l - 1], s->dout[l - 1], k0, k1);
+            }
+            dcur = dinp;
+            nn_team_barrier(&tm);
+        }
+        if (omp_get_thread_num() == 0)
+            linear_wgrad_rows(s->dw[H], s->db[H], s->dlogits, s->h[H - 1], B, s->din[H], K, 0, K);
+    }
+}
+
+/* Threads of the column split path for batch B, 0 when not taken: COLS
+ * asked for (any thread count, a team of 1 included), or AUTO with >= 2
+ * threads, fewer than MLP_SPLIT_MIN_ROWS rows per thread (below the batch
+ * split), every hidden layer at least one chunk per thread and at least
+ * MLP_COLS_MIN_MACS multiply-adds per forward.  Never inside a parallel
+ * region, never without a hidden layer. */
+static int mlp_cols_threads(const mlp *s, int B)
+{
+    if (omp_in_parallel() || s->cfg.nhidden < 1)
+        return 0;
+    int nt = omp_get_max_threads();
+    nt = nt > NN_SPLIT_MAX_THREADS ? NN_SPLIT_MAX_THREADS : nt;
+    if (s->path == NN_PATH_COLS)
+        return nt;
+    if (s->path != NN_PATH_AUTO || nt < 2 || B >= MLP_SPLIT_MIN_ROWS * nt)
+        return 0;
+    double macs = 0;
+    for (int l = 0; l < s->nlin; l++) {
+        if (l < s->cfg.nhidden && s->dout[l] < MLP_COLS_CHUNK * nt)
+            return 0;
+        macs += (double)s->din[l] * s->dout[l];
+    }
+    return macs * B >= MLP_COLS_MIN_MACS ? nt : 0;
 }
 
 /* Whether a forward that does not split runs serial: only when asked for.
@@ -260,7 +378,12 @@ static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
             dropout_mask_rows(s->mask[l], s->p, B, (size_t)s->dout[l], rng_u64(r), b->row0);
     int nt = nn_split_threads(&s->split, s->path, B, MLP_SPLIT_MIN_ROWS, m->nparams);
     long hits = 0;
-    if (nt) {
+    int cols = nt ? 0 : mlp_cols_threads(s, B);
+    if (cols) {
+        hits = mlp_forward_cols(s, b->x, b->targets, B, drop, cols, ncorrect != NULL,
+                                &s->last_nt);
+        s->last_path = NN_PATH_COLS;
+    } else if (nt) {
         nn_rows_ctx c = {.m = m, .b = b, .drop = drop};
         s->last_nt = nn_split_forward(nt, B, mlp_forward_cb, &c, ncorrect ? &hits : NULL);
         s->last_path = NN_PATH_SPLIT;
@@ -295,6 +418,8 @@ static void mlp_backward(nn_model *m, const nn_batch *b, float scale)
         int prev = nn_serial_begin();
         mlp_backward_rows(s, b->x, b->targets, 0, B, sc, s->dw, s->db);
         nn_serial_end(prev);
+    } else if (s->last_path == NN_PATH_COLS) {
+        mlp_backward_cols(s, b->x, b->targets, B, sc, s->last_nt);
     } else if (s->last_path != NN_PATH_SPLIT) {
         mlp_backward_rows(s, b->x, b->targets, 0, B, sc, s->dw, s->db);
     } else {

@@ -71,6 +71,13 @@ const float *mlp_logits(const nn_model *m);
  * thread, 1.20 at 64, 1.27 at 512).  SERIAL (nn/ops.h) only when set.
  * Ignored if m is not an MLP or path is out of range. */
 #define MLP_SPLIT_MIN_ROWS 32
+/* Below MLP_SPLIT_MIN_ROWS rows per thread AUTO takes the column split
+ * path (NN_PATH_COLS, chunks of MLP_COLS_CHUNK columns) when every hidden
+ * layer has at least one chunk per thread and a forward has at least this many multiply-adds (batch x the sum of
+ * din x dout): below it the team's wake-up costs more than half the
+ * products saves. */
+#define MLP_COLS_MIN_MACS (4.0 * 1024 * 1024)
+#define MLP_COLS_CHUNK 64
 void mlp_set_path(nn_model *m, int path);
 
 /* The path the last forward took: NN_PATH_PLAIN, NN_PATH_SPLIT or

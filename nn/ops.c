@@ -21,7 +21,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <omp.h>
+#include <sched.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define OPS_PAUSE() _mm_pause()
+#else
+#define OPS_PAUSE() ((void)0)
+#endif
 
 #include "nn/model.h"
 
@@ -121,6 +128,13 @@ static inline float gelu1(float x)
     return 0.5f * x * (1.0f + tanhf(u));
 }
 
+/* gelu'(x), the tanh approximation's derivative. */
+static inline float gelu_grad1(float x)
+{
+    float t = tanhf(GELU_S * (x + GELU_C * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_S * (1.0f + 3.0f * GELU_C * x * x);
+}
+
 /* One row of the fused bias + activation: p += bias (if any), o = act(p). */
 static inline void bias_act_row(float *o, float *p, const float *bias, int OC, int act)
 {
@@ -153,6 +167,21 @@ static inline void bias_act_row(float *o, float *p, const float *bias, int OC, i
     }
 }
 
+/* Columns [j0, j1) of one row (o, p, mk: the row's starts) of the fused
+ * bias + activation + dropout: o = act(p + bias) * mk / (1-p) (mk NULL: no
+ * dropout). */
+static inline void bias_act_drop_span(float *o, float *pr, const float *bias, const uint8_t *mk,
+                                      float p, int j0, int j1, int act)
+{
+    bias_act_row(o + j0, pr + j0, bias ? bias + j0 : NULL, j1 - j0, act);
+    if (mk) {
+        float s = 1.0f / (1.0f - p);
+#pragma omp simd
+        for (int j = j0; j < j1; j++)
+            o[j] = o[j] * ((float)mk[j] * s);
+    }
+}
+
 void linear_act_forward(float *out, float *pre, const float *inp, const float *w,
                         const float *bias, int N, int C, int OC, int act)
 {
@@ -165,36 +194,47 @@ void linear_act_drop_forward(float *out, float *pre, const float *inp, const flo
 {
     sgemm_set(CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C, pre, OC);
     /* One pass for bias, activation and dropout; out may equal pre (ReLU). */
-    float s = 1.0f / (1.0f - p);
     size_t work = (size_t)N * OC * (act == NN_GELU ? 4 : 1);
 #pragma omp parallel for if (work >= OPS_PAR_MIN)
-    for (int n = 0; n < N; n++) {
-        float *o = out + (size_t)n * OC;
-        bias_act_row(o, pre + (size_t)n * OC, bias, OC, act);
-        if (mask) {
-            const uint8_t *mk = mask + (size_t)n * OC;
-#pragma omp simd
-            for (int j = 0; j < OC; j++)
-                o[j] = o[j] * ((float)mk[j] * s);
-        }
-    }
+    for (int n = 0; n < N; n++)
+        bias_act_drop_span(out + (size_t)n * OC, pre + (size_t)n * OC, bias,
+                           mask ? mask + (size_t)n * OC : NULL, p, 0, OC, act);
 }
 
-/* Columns [c0, c1) of one row of the fused input-gradient pass under ReLU:
- * d = relu'(x) * (mask * s) * d (the order of dropout_backward then
- * relu_backward), and db += d. */
-static inline void relu_drop_grad_span(float *restrict d, const float *restrict x,
-                                       const uint8_t *restrict mk, float s,
-                                       float *restrict db, int c0, int c1)
+void linear_act_drop_forward_cols(float *out, float *pre, const float *inp, const float *w,
+                                  const float *bias, const uint8_t *mask, float p, int N,
+                                  int C, int OC, int act, int j0, int j1)
+{
+    if (j0 >= j1)
+        return;
+    sgemm_set(CblasNoTrans, CblasTrans, N, j1 - j0, C, 1.0f, inp, C, w + (size_t)j0 * C, C,
+              pre + j0, OC);
+    for (int n = 0; n < N; n++)
+        bias_act_drop_span(out + (size_t)n * OC, pre + (size_t)n * OC, bias,
+                           mask ? mask + (size_t)n * OC : NULL, p, j0, j1, act);
+}
+
+/* Columns [c0, c1) of one row of the fused input-gradient pass: d =
+ * act'(x) * ((mask * s) * d) (the order of dropout_backward then
+ * act_backward; mk NULL: no dropout), and db += d (db may be NULL). */
+static inline void act_drop_grad_span(float *restrict d, const float *restrict x,
+                                      const uint8_t *restrict mk, float s, float *restrict db,
+                                      int c0, int c1, int act)
 {
     if (mk) {
 #pragma omp simd
         for (int c = c0; c < c1; c++)
             d[c] = d[c] * ((float)mk[c] * s);
     }
+    if (act == NN_GELU) {
 #pragma omp simd
-    for (int c = c0; c < c1; c++)
-        d[c] = x[c] > 0.0f ? d[c] : 0.0f;
+        for (int c = c0; c < c1; c++)
+            d[c] = d[c] * gelu_grad1(x[c]);
+    } else {
+#pragma omp simd
+        for (int c = c0; c < c1; c++)
+            d[c] = x[c] > 0.0f ? d[c] : 0.0f;
+    }
     if (db) {
 #pragma omp simd
         for (int c = c0; c < c1; c++)
@@ -226,9 +266,41 @@ void linear_act_backward(float *dinp, float *dbias, const float *dout, const flo
         int c0, c1;
         ops_span(C, &c0, &c1);
         for (int n = 0; n < N && c0 < c1; n++)
-            relu_drop_grad_span(dinp + (size_t)n * C, x + (size_t)n * C,
-                                mask ? mask + (size_t)n * C : NULL, s, dbias, c0, c1);
+            act_drop_grad_span(dinp + (size_t)n * C, x + (size_t)n * C,
+                               mask ? mask + (size_t)n * C : NULL, s, dbias, c0, c1, NN_RELU);
     }
+}
+
+void linear_act_backward_cols(float *dinp, float *dbias, const float *dout, const float *w,
+                              const float *x, const uint8_t *mask, float p, int N, int C,
+                              int OC, int act, int k0, int k1)
+{
+    if (k0 >= k1)
+        return;
+    sgemm_set(CblasNoTrans, CblasNoTrans, N, k1 - k0, OC, 1.0f, dout, OC, w + k0, C, dinp + k0,
+              C);
+    float s = 1.0f / (1.0f - p);
+    for (int n = 0; n < N; n++) {
+        float *d = dinp + (size_t)n * C;
+        const float *xr = x + (size_t)n * C;
+        act_drop_grad_span(d, xr, mask ? mask + (size_t)n * C : NULL, s, dbias, k0, k1, act);
+    }
+}
+
+void linear_wgrad_rows(float *dw, float *dbias, const float *dout, const float *inp, int N,
+                       int C, int OC, int j0, int j1)
+{
+    if (j0 >= j1)
+        return;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, j1 - j0, C, N, 1.0f, dout + j0, OC, inp,
+                C, 1.0f, dw + (size_t)j0 * C, C);
+    if (dbias)
+        for (int n = 0; n < N; n++) {
+            const float *row = dout + (size_t)n * OC;
+#pragma omp simd
+            for (int j = j0; j < j1; j++)
+                dbias[j] += row[j];
+        }
 }
 
 void linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
@@ -269,13 +341,8 @@ void gelu_forward(float *out, const float *inp, size_t n)
 void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n)
 {
 #pragma omp parallel for simd if (parallel : n >= OPS_PAR_MIN / 4)
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
-        float t = tanhf(GELU_S * (x + GELU_C * x * x * x));
-        float d = 0.5f * (1.0f + t) +
-                  0.5f * x * (1.0f - t * t) * GELU_S * (1.0f + 3.0f * GELU_C * x * x);
-        dinp[i] = dout[i] * d;
-    }
+    for (size_t i = 0; i < n; i++)
+        dinp[i] = dout[i] * gelu_grad1(inp[i]);
 }
 
 void act_backward(float *dinp, const float *dout, const float *x, size_t n, int act)
@@ -621,13 +688,14 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int *target
 
 const char *nn_path_str(int path)
 {
-    static const char *const names[NN_PATH_COUNT] = {"auto", "plain", "split", "serial"};
+    static const char *const names[NN_PATH_COUNT] = {"auto", "plain", "split", "serial", "cols"};
     return path >= 0 && path < NN_PATH_COUNT ? names[path] : "?";
 }
 
 int nn_split_threads(nn_split *sp, int path, int units, int min_units, size_t nparams)
 {
-    if (path == NN_PATH_PLAIN || path == NN_PATH_SERIAL || omp_in_parallel() || units < 1)
+    if (path == NN_PATH_PLAIN || path == NN_PATH_SERIAL || path == NN_PATH_COLS ||
+        omp_in_parallel() || units < 1)
         return 0;
     int nt = omp_get_max_threads();
     nt = nt > units ? units : nt;
@@ -734,4 +802,40 @@ float nn_dropout_clamp(float p)
     if (!(p >= 0.0f))
         p = 0.0f;
     return p > 0.99f ? 0.99f : p;
+}
+
+/* ---- column split: the team barrier ---- */
+
+void nn_team_init(nn_team *tm)
+{
+    atomic_init(&tm->arrived, 0);
+    atomic_init(&tm->gen, 0);
+    atomic_init(&tm->next, 0);
+}
+
+int nn_team_next(nn_team *tm)
+{
+    return atomic_fetch_add_explicit(&tm->next, 1, memory_order_relaxed);
+}
+
+void nn_team_barrier(nn_team *tm)
+{
+    int nt = omp_get_num_threads();
+    if (nt < 2) {
+        atomic_store_explicit(&tm->next, 0, memory_order_relaxed);
+        return;
+    }
+    int g = atomic_load_explicit(&tm->gen, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&tm->arrived, 1, memory_order_acq_rel) == nt - 1) {
+        atomic_store_explicit(&tm->arrived, 0, memory_order_relaxed);
+        atomic_store_explicit(&tm->next, 0, memory_order_relaxed);
+        atomic_store_explicit(&tm->gen, g + 1, memory_order_release);
+        return;
+    }
+    for (long i = 0; atomic_load_explicit(&tm->gen, memory_order_acquire) == g; i++) {
+        if (i < NN_TEAM_SPIN)
+            OPS_PAUSE();
+        else
+            sched_yield();
+    }
 }

@@ -31,6 +31,7 @@
 #ifndef TL_NN_OPS_H
 #define TL_NN_OPS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,15 @@ void linear_act_drop_forward(float *out, float *pre, const float *inp, const flo
                              const float *bias, const uint8_t *mask, float p, int N, int C,
                              int OC, int act);
 
+/* Output columns [j0, j1) of linear_act_drop_forward on the calling thread
+ * (single-threaded sgemm): the other columns of pre and out are not
+ * touched.  Each column's values do not depend on j0, j1 (the column split
+ * path, NN_PATH_COLS); GELU may differ from the whole-row pass in the last
+ * bits (vector and scalar tanhf). */
+void linear_act_drop_forward_cols(float *out, float *pre, const float *inp, const float *w,
+                                  const float *bias, const uint8_t *mask, float p, int N,
+                                  int C, int OC, int act, int j0, int j1);
+
 /* The input gradient of a hidden layer and the bias gradient of the layer
  * below, in one pass after the product: writes dinp (N,C) = act'(x) *
  * mask/(1-p) * (dout (N,OC) @ w (OC,C)) (mask NULL: no dropout; x as
@@ -69,6 +79,18 @@ void linear_act_drop_forward(float *out, float *pre, const float *inp, const flo
 void linear_act_backward(float *dinp, float *dbias, const float *dout, const float *w,
                          const float *x, const uint8_t *mask, float p, int N, int C, int OC,
                          int act);
+
+/* Input columns [k0, k1) of linear_act_backward on the calling thread:
+ * writes dinp[:, k0:k1], adds dbias[k0:k1] (may be NULL). */
+void linear_act_backward_cols(float *dinp, float *dbias, const float *dout, const float *w,
+                              const float *x, const uint8_t *mask, float p, int N, int C,
+                              int OC, int act, int k0, int k1);
+
+/* Rows [j0, j1) of a weight gradient on the calling thread: dw[j0:j1, :]
+ * (OC,C) += dout[:, j0:j1]^T @ inp (N,C), dbias[j0:j1] += the column sums
+ * of dout (row order; dbias may be NULL). */
+void linear_wgrad_rows(float *dw, float *dbias, const float *dout, const float *inp, int N,
+                       int C, int OC, int j0, int j1);
 
 /* dinp (N,C) += dout @ w (accumulate = 1; = with 0), dw (OC,C) += dout^T @
  * inp, dbias (OC) += column sums of dout.  dinp and dbias may be NULL
@@ -164,7 +186,7 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int *target
 /* ---- batch split: the models' per-thread kernel path ---- */
 
 /* Kernel paths of the models' forward and backward (mlp_set_path,
- * gpt_set_path); both give the same results within float rounding
+ * gpt_set_path); all give the same results within float rounding
  * (tests/test_kernels.c pins it):
  *   NN_PATH_PLAIN  each op over the whole batch on every OpenMP thread
  *                  (OpenBLAS splits each product; one wake-up per op);
@@ -179,12 +201,26 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int *target
  *                  backward on the calling thread alone, single-threaded
  *                  sgemms, no thread woken (the optimizer step still uses
  *                  the team): the plain path's operations at one thread;
+ *   NN_PATH_COLS   (MLP only; the GPT runs it as PLAIN) one parallel
+ *                  region per forward and per backward in which the
+ *                  threads split every hidden layer by columns over the
+ *                  whole batch (see "column split" below): no weight packed
+ *                  twice, no per-thread gradient buffers;
  *   NN_PATH_AUTO   (the default) SPLIT when more than one thread would run
  *                  and the batch and model fit the model's rule (a
  *                  function of shapes and thread count only, never of
- *                  timings), else PLAIN (never SERIAL). */
-enum nn_path { NN_PATH_AUTO, NN_PATH_PLAIN, NN_PATH_SPLIT, NN_PATH_SERIAL, NN_PATH_COUNT };
-/* "auto", "plain", "split", "serial"; "?" out of range. */
+ *                  timings), else COLS where the MLP's rule takes it
+ *                  (fewer rows per thread, wide layers: nn/mlp.h), else
+ *                  PLAIN (never SERIAL). */
+enum nn_path {
+    NN_PATH_AUTO,
+    NN_PATH_PLAIN,
+    NN_PATH_SPLIT,
+    NN_PATH_SERIAL,
+    NN_PATH_COLS,
+    NN_PATH_COUNT
+};
+/* "auto", "plain", "split", "serial", "cols"; "?" out of range. */
 const char *nn_path_str(int path);
 
 /* The split path runs on at most this many threads. */
@@ -256,6 +292,41 @@ int nn_split_forward(int nt, int units, nn_rows_forward_fn fn, const nn_rows_ctx
  * (nn_split_reduce). */
 void nn_split_backward(nn_split *sp, float *grads, size_t nparams, int nt, int units,
                        nn_rows_backward_fn fn, const nn_rows_ctx *c);
+
+/* ---- column split (NN_PATH_COLS, the MLP's small batches) ----
+ *
+ * One parallel region per forward and per backward; each thread computes
+ * a fixed range of every layer's output (or input-gradient) columns over
+ * the whole batch with single-threaded sgemms, and the rows of the weight
+ * gradient that go with them, so no weight is packed twice and no
+ * gradient needs a reduction: every value is computed by one thread in
+ * the plain path's order of operations, whatever the thread count.
+ * Between layers the team meets at nn_team_barrier: under
+ * OMP_WAIT_POLICY=PASSIVE an OpenMP barrier sleeps in the kernel (about 30
+ * us per barrier on the 2-core AMD EPYC, Zen 3, against 0.35 us spinning),
+ * so this one spins for up to NN_TEAM_SPIN pauses (about 40 us on Zen 3:
+ * a late thread's wake-up is about 36 us), then yields the core
+ * (sched_yield) until the team has arrived.  Bounded because spinning
+ * costs an oversubscribed machine: with 20000 pauses mlp32 ran 2.5x
+ * slower than plain while a test suite loaded both cores, with 2000 about
+ * as fast. */
+#define NN_TEAM_SPIN 2000
+typedef struct nn_team {
+    atomic_int arrived;
+    atomic_int gen;
+    atomic_int next;
+} nn_team;
+/* Before the region, in memory the team shares. */
+void nn_team_init(nn_team *tm);
+/* Inside the region, called by every thread of the current team: returns
+ * when all have called it, with their writes before it visible, and the
+ * chunk counter (nn_team_next) back at 0. */
+void nn_team_barrier(nn_team *tm);
+/* The next chunk of the current phase for the calling thread (0, 1, ...
+ * in the order threads ask; chunks >= the phase's count mean done): the
+ * counter restarts at 0 at every nn_team_barrier.  Which thread takes a
+ * chunk changes from run to run, what a chunk computes does not. */
+int nn_team_next(nn_team *tm);
 
 /* A dropout probability as the models keep it: NaN and negatives 0, at
  * most 0.99.  Cannot fail. */

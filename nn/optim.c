@@ -5,6 +5,8 @@
  * optim_init. */
 #include "nn/optim.h"
 
+#include "nn/ops.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,14 +206,58 @@ static void sgd_span(float *restrict p, const float *restrict g, float *restrict
     }
 }
 
-/* Thread th of nt's slice [*lo, *hi) of [0, n), cut at 16 floats (one
- * cache line). */
-static void optim_slice(size_t n, size_t th, size_t nt, size_t *lo, size_t *hi)
+/* An update of parameters [lo, hi) (which may cross runs) with the step's
+ * scalars k. */
+typedef void (*optim_range_fn)(const optim *o, float *params, const float *grads, size_t lo,
+                               size_t hi, const void *k);
+
+/* One pass of fn over [0, n) in one parallel region (from OPTIM_PAR_MIN
+ * elements): chunks of OPTIM_STEP_CHUNK taken as the threads come (the
+ * first awake starts alone, so a late thread costs no idle time), then
+ * after a spinning team barrier (nn/ops.h nn_team: no thread sleeps in the
+ * kernel on the way) thread 0 alone updates the last OPTIM_STEP_TAIL
+ * elements, so that it reaches the region's end after the others and does
+ * not wait there for a sleeping thread's wake-up.  Elementwise, so the
+ * bits do not depend on who takes which chunk. */
+static void optim_pass(const optim *o, float *params, const float *grads, optim_range_fn fn,
+                       const void *k)
 {
-    size_t lines = (n + 15) / 16;
-    size_t a = lines * th / nt * 16, e = lines * (th + 1) / nt * 16;
-    *lo = a < n ? a : n;
-    *hi = e < n ? e : n;
+    const size_t n = o->n, tail = n < OPTIM_STEP_TAIL ? n : OPTIM_STEP_TAIL, body = n - tail;
+    const int nch = (int)((body + OPTIM_STEP_CHUNK - 1) / OPTIM_STEP_CHUNK);
+    nn_team tm;
+    nn_team_init(&tm);
+    #pragma omp parallel if (n >= OPTIM_PAR_MIN)
+    {
+        for (int c; (c = nn_team_next(&tm)) < nch;) {
+            size_t lo = (size_t)c * OPTIM_STEP_CHUNK;
+            fn(o, params, grads, lo, lo + OPTIM_STEP_CHUNK < body ? lo + OPTIM_STEP_CHUNK : body, k);
+        }
+        nn_team_barrier(&tm);
+        if (omp_get_thread_num() == 0)
+            fn(o, params, grads, body, n, k);
+    }
+}
+
+/* The SGD scalars of one step. */
+typedef struct sgd_k {
+    float lr, wd, mu;
+    int mode;
+} sgd_k;
+
+/* SGD over parameters [lo, hi), which may cross runs. */
+static void sgd_range(const optim *o, float *params, const float *grads, size_t lo, size_t hi,
+                      const void *kp)
+{
+    const sgd_k *k = kp;
+    for (int r = 0; r < o->nruns; r++) {
+        const optim_run *ru = &o->runs[r];
+        size_t a = ru->offset > lo ? ru->offset : lo;
+        size_t e = ru->offset + ru->size < hi ? ru->offset + ru->size : hi;
+        if (a >= e)
+            continue;
+        sgd_span(params + a, grads + a, o->m + a, e - a, k->lr, ru->decay ? k->wd : 0.0f, k->mu,
+                 k->mode);
+    }
 }
 
 /* One AdamW element, in torch's operation order (addcdiv: p + (-step * m) /
@@ -273,10 +319,11 @@ static void adamw_span(float *restrict p, const float *restrict g, float *restri
 }
 
 /* AdamW over parameters [lo, hi), which may cross runs: each run's part
- * with its decay factor. */
+ * with its decay factor (base->decay_mul on decay runs, 1 elsewhere). */
 static void adamw_range(const optim *o, float *params, const float *grads, size_t lo,
-                        size_t hi, const adamw_k *base, float decay_mul)
+                        size_t hi, const void *kp)
 {
+    const adamw_k *base = kp;
     for (int r = 0; r < o->nruns && lo < hi; r++) {
         const optim_run *ru = &o->runs[r];
         size_t a = ru->offset, e = ru->offset + ru->size;
@@ -285,7 +332,7 @@ static void adamw_range(const optim *o, float *params, const float *grads, size_
         a = a > lo ? a : lo;
         e = e < hi ? e : hi;
         adamw_k k = *base;
-        k.decay_mul = ru->decay ? decay_mul : 1.0f;
+        k.decay_mul = ru->decay ? base->decay_mul : 1.0f;
         adamw_span(params + a, grads + a, o->m + a, o->v + a, e - a, &k);
     }
 }
@@ -300,23 +347,9 @@ void optim_step(optim *o, float *params, const float *grads, const optim_hparams
             if (h->nesterov)
                 mode += 3;
         }
-        const size_t n = o->n;
-        /* One region, fixed slices across runs, as for AdamW below. */
-        #pragma omp parallel if (n >= OPTIM_PAR_MIN)
-        {
-            size_t lo, hi;
-            optim_slice(n, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &lo, &hi);
-            for (int r = 0; r < o->nruns; r++) {
-                const optim_run *ru = &o->runs[r];
-                size_t a = ru->offset > lo ? ru->offset : lo;
-                size_t e = ru->offset + ru->size < hi ? ru->offset + ru->size : hi;
-                if (a >= e)
-                    continue;
-                float wd = ru->decay ? (float)h->weight_decay : 0.0f;
-                sgd_span(params + a, grads + a, o->m + a, e - a, (float)h->lr, wd,
-                         (float)h->momentum, mode);
-            }
-        }
+        const sgd_k k = {.lr = (float)h->lr, .wd = (float)h->weight_decay,
+                         .mu = (float)h->momentum, .mode = mode};
+        optim_pass(o, params, grads, sgd_range, &k);
         /* Like torch, a step without momentum leaves no buffer behind: the
          * next momentum step starts it afresh from d. */
         o->mom_valid = h->momentum != 0.0;
@@ -326,21 +359,12 @@ void optim_step(optim *o, float *params, const float *grads, const optim_hparams
         double bc2 = 1.0 - pow(h->beta2, t);
         float step_size = (float)(h->lr / bc1);
         float bc2_sqrt = (float)sqrt(bc2);
-        const adamw_k k = {.b1 = (float)h->beta1, .omb1 = (float)(1.0 - h->beta1),
+        const adamw_k k = {.decay_mul = (float)(1.0 - h->lr * h->weight_decay),
+                           .b1 = (float)h->beta1, .omb1 = (float)(1.0 - h->beta1),
                            .b2 = (float)h->beta2, .omb2 = (float)(1.0 - h->beta2),
                            .step_size = step_size, .bc2_sqrt = bc2_sqrt, .eps = (float)h->eps};
-        const float decay_mul = (float)(1.0 - h->lr * h->weight_decay);
-        const size_t n = o->n;
-        /* One pass over every parameter, in one parallel region: each
-         * thread takes a fixed slice of [0, n) (cut at 16 floats, one cache
-         * line), whatever runs it crosses.  Elementwise, so the bits do
-         * not depend on the slicing or the thread count. */
-        #pragma omp parallel if (n >= OPTIM_PAR_MIN)
-        {
-            size_t lo, hi;
-            optim_slice(n, (size_t)omp_get_thread_num(), (size_t)omp_get_num_threads(), &lo, &hi);
-            adamw_range(o, params, grads, lo, hi, &k, decay_mul);
-        }
+        /* One pass over every parameter, whatever runs a chunk crosses. */
+        optim_pass(o, params, grads, adamw_range, &k);
     }
 }
 

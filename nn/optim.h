@@ -5,8 +5,8 @@
  * PyTorch 1.13 semantics, and gradient clipping by global L2 norm.  Weight
  * decay applies only to tensors with nn_tensor.decay == 1; the decay mask is
  * resolved once at init into runs of consecutive tensors.  A step (SGD or
- * AdamW) is one pass over all N parameters in one parallel region, each
- * thread a fixed slice of [0, N) whatever runs it crosses (OpenMP-parallel
+ * AdamW) is one pass over all N parameters in one parallel region, in
+ * fixed chunks of [0, N) whatever runs they cross (OpenMP-parallel
  * from OPTIM_PAR_MIN elements, serial below so small models do not pay for
  * a thread team).  The compiler vectorizes the
  * SGD loops; AdamW's blocks of 8 use AVX where available (same bits as the
@@ -46,6 +46,12 @@ enum optim_kind { OPTIM_SGD, OPTIM_ADAMW, OPTIM_COUNT };
 /* Elements per partial sum of the gradient-norm reduction (fixed, so the
  * result does not depend on the thread count). */
 #define OPTIM_NORM_CHUNK 8192
+/* A step's work units (optim_pass in optim.c): chunks of this many
+ * parameters, taken by the threads as they come, and the last
+ * OPTIM_STEP_TAIL parameters, which thread 0 updates after the others are
+ * done (multiples of 16 floats: cache lines stay with one thread). */
+#define OPTIM_STEP_CHUNK 16384
+#define OPTIM_STEP_TAIL 2048
 
 /* The name of an optim_kind ("sgd", "adamw"), "?" if out of range. */
 const char *optim_str(int kind);

@@ -14,6 +14,8 @@
  *     of nn_model's backward);
  *   - the serial path (MLP) against the plain path at 2 threads within the
  *     same tolerance, and bit for bit against the plain path at 1 thread;
+ *   - the column split path (MLP) against the plain path at 2 and 1 threads
+ *     within the same tolerance, and the same bits run to run;
  *   - AUTO picks the path by shapes and thread count only.
  * scripts/kernel_matrix.sh reruns this suite under every OpenBLAS kernel
  * family the CPU can execute. */
@@ -92,6 +94,7 @@ static run run_path(int kind, int path, int threads, int B)
     }
     int want = path == NN_PATH_PLAIN    ? NN_PATH_PLAIN
                : path == NN_PATH_SERIAL ? (is_gpt ? NN_PATH_PLAIN : NN_PATH_SERIAL)
+               : path == NN_PATH_COLS   ? (is_gpt ? NN_PATH_PLAIN : NN_PATH_COLS)
                                         : NN_PATH_SPLIT;
     cr_assert_eq(last_path(m, is_gpt), want, "kind %d, path %s at %d threads took %s", kind,
                  nn_path_str(path), threads, nn_path_str(last_path(m, is_gpt)));
@@ -189,6 +192,85 @@ Test(kernels, serial_matches_plain_and_one_thread)
     omp_set_num_threads(2);
 }
 
+/* The column split path (MLP): within the tolerance of the plain path at
+ * 2 and at 1 thread (its sgemms over column chunks may round the last bits
+ * differently), the same bits run after run (whichever thread takes a
+ * chunk); on an uneven batch and a batch of 1. */
+Test(kernels, cols_matches_plain_and_one_thread)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        for (int B = 1; B <= 37; B += 36) {
+            run p = run_path(kind, NN_PATH_PLAIN, 2, B), s = run_path(kind, NN_PATH_COLS, 2, B);
+            run s2 = run_path(kind, NN_PATH_COLS, 2, B);
+            for (int k = 0; k < 2; k++)
+                cr_assert(fabsf(p.loss[k] - s.loss[k]) <= 1e-6f * fabsf(p.loss[k]),
+                          "%s B %d loss %d: plain %.9g, cols %.9g", kinds[kind], B, k,
+                          (double)p.loss[k], (double)s.loss[k]);
+            cr_assert_eq(p.hits, s.hits, "%s: correct counts %ld vs %ld", kinds[kind], p.hits,
+                         s.hits);
+            double w = worst(p.grads, s.grads, p.n);
+            cr_log_info("%s B %d: cols vs plain at 2 threads, worst gradient %.3g of the "
+                        "tolerance", kinds[kind], B, w);
+            cr_assert(w <= 1.0, "%s B %d gradients: %.3g x the tolerance", kinds[kind], B, w);
+            cr_assert(memcmp(s.loss, s2.loss, sizeof s.loss) == 0 &&
+                          memcmp(s.grads, s2.grads, s.n * sizeof(float)) == 0,
+                      "%s B %d: cols run to run", kinds[kind], B);
+            run p1 = run_path(kind, NN_PATH_PLAIN, 1, B), s1 = run_path(kind, NN_PATH_COLS, 1, B);
+            double w1 = worst(p1.grads, s1.grads, p1.n);
+            cr_assert(w1 <= 1.0 && fabsf(p1.loss[1] - s1.loss[1]) <= 1e-6f * fabsf(p1.loss[1]),
+                      "%s B %d at 1 thread: %.3g x the tolerance", kinds[kind], B, w1);
+            free(p.grads), free(s.grads), free(s2.grads), free(p1.grads), free(s1.grads);
+        }
+    }
+    omp_set_num_threads(2);
+}
+
+/* A thread count, a batch and the path AUTO must take. */
+typedef struct auto_case {
+    int threads, B, want;
+} auto_case;
+
+/* Runs an evaluation forward of m for each case (x, y: inputs and targets
+ * for the largest batch) and checks the path it took. */
+static void check_auto(nn_model *m, const float *x, const int *y, const auto_case *cases,
+                       size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        omp_set_num_threads(cases[i].threads);
+        nn_batch b = {.B = cases[i].B, .T = 1, .x = x, .targets = y};
+        m->vt->forward(m, &b, 0, NULL, NULL);
+        cr_assert_eq(mlp_last_path(m), cases[i].want, "case %zu took %s", i,
+                     nn_path_str(mlp_last_path(m)));
+    }
+}
+
+/* AUTO takes the column split below MLP_SPLIT_MIN_ROWS rows per thread
+ * when the layers are wide and the products big enough. */
+Test(kernels, auto_picks_cols_for_small_batches)
+{
+    rng r;
+    rng_seed(&r, 5, 0);
+    tl_err err = {0};
+    nn_model *m = NULL;
+    mlp_config c = {.in_dim = 1024, .nhidden = 2, .hidden = {128, 128}, .out_dim = 10,
+                    .act = NN_RELU};
+    cr_assert_eq(mlp_create(&c, 64, &r, &m, &err), 0, "%s", err.msg);
+    float *x = calloc(64 * 1024, sizeof(float));
+    int y[64] = {0};
+    const auto_case cases[] = {
+        {2, 32, NN_PATH_COLS},
+        {2, 2 * MLP_SPLIT_MIN_ROWS - 1, NN_PATH_COLS},
+        {2, 2 * MLP_SPLIT_MIN_ROWS, NN_PATH_SPLIT},
+        {1, 32, NN_PATH_PLAIN},
+        {2, 4, NN_PATH_PLAIN}, /* 4 x 148736 multiply-adds < MLP_COLS_MIN_MACS */
+    };
+    check_auto(m, x, y, cases, sizeof cases / sizeof cases[0]);
+    cr_assert_str_eq(nn_path_str(NN_PATH_COLS), "cols");
+    nn_model_free(m);
+    free(x);
+    omp_set_num_threads(2);
+}
+
 Test(kernels, auto_picks_by_shape_and_threads)
 {
     rng r;
@@ -200,20 +282,14 @@ Test(kernels, auto_picks_by_shape_and_threads)
     cr_assert_eq(mlp_last_path(m), NN_PATH_AUTO);
     float x[64 * 4] = {0};
     int y[64] = {0};
-    struct { int threads, B, want; } cases[] = {
+    const auto_case cases[] = {
         {1, 64, NN_PATH_PLAIN},
         {2, 64, NN_PATH_SPLIT},
         {2, 2 * MLP_SPLIT_MIN_ROWS, NN_PATH_SPLIT},
-        {2, 2 * MLP_SPLIT_MIN_ROWS - 1, NN_PATH_PLAIN},
+        {2, 2 * MLP_SPLIT_MIN_ROWS - 1, NN_PATH_PLAIN}, /* too narrow for cols */
         {2, 1, NN_PATH_PLAIN},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        omp_set_num_threads(cases[i].threads);
-        nn_batch b = {.B = cases[i].B, .T = 1, .x = x, .targets = y};
-        m->vt->forward(m, &b, 0, NULL, NULL);
-        cr_assert_eq(mlp_last_path(m), cases[i].want, "case %zu took %s", i,
-                     nn_path_str(mlp_last_path(m)));
-    }
+    check_auto(m, x, y, cases, sizeof cases / sizeof cases[0]);
     /* Inside a parallel region a model runs plain on its calling thread. */
     int inside = -1;
     nn_batch b = {.B = 64, .T = 1, .x = x, .targets = y};
