@@ -20,8 +20,9 @@
  *                      (AVX2, AVX-512), the OpenBLAS kernel family and why,
  *                      and the small-matrix library (none: libxsmm is not
  *                      used, see README "Speed").
- * Every workload line names the kernel path the model took ("path": plain
- * or split, nn/ops.h enum nn_path); --path forces one (default auto).
+ * Every workload line names the kernel path the model took ("path": plain,
+ * split, cols or serial, nn/ops.h enum nn_path); --path forces one
+ * (default auto).
  * It takes the kernels OpenBLAS loads: scripts/bench.sh sets
  * OPENBLAS_CORETYPE where OpenBLAS falls back to Prescott.
  * Flush-to-zero and denormals-are-zero are set in the main thread before
@@ -242,7 +243,7 @@ static int build_gpt(nn_model **m, int max_batch, rng *r, tl_err *err)
     return gpt_create(&c, max_batch, r, m, err);
 }
 
-/* The kernel path the model's last forward took: "plain", "split" or "serial". */
+/* The kernel path the model's last forward took: "plain", "split", "cols" or "serial". */
 static const char *path_taken(const nn_model *m)
 {
     int p = mlp_config_of(m) ? mlp_last_path(m) : gpt_last_path(m);
@@ -460,7 +461,7 @@ static void usage(FILE *f)
             "usage: bench_train (--workload mlp32|mlp128|mlp1024|gpt|epoch | --sgemm | --corename |\n"
             "                    --describe)\n"
             "                   [--threads N] [--quick] [--repeats N] [--epochs N] [--no-ftz]\n"
-            "                   [--fmnist DIR] [--path auto|plain|split|serial]\n"
+            "                   [--fmnist DIR] [--path auto|plain|split|cols|serial]\n"
             "  --threads N   OpenMP and OpenBLAS threads (default: OMP_NUM_THREADS)\n"
             "  --quick       1 repeat of >= 10 steps (a smoke test)\n"
             "  --repeats N   timed repeats (default 5)\n"
@@ -504,9 +505,10 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--path") && val) {
             o.path = !strcmp(val, "auto") ? NN_PATH_AUTO : !strcmp(val, "plain") ? NN_PATH_PLAIN
                    : !strcmp(val, "split") ? NN_PATH_SPLIT
+                   : !strcmp(val, "cols") ? NN_PATH_COLS
                    : !strcmp(val, "serial") ? NN_PATH_SERIAL : -1;
             if (o.path < 0) {
-                fprintf(stderr, "bench_train: --path: '%s' is not auto, plain, split or serial\n", val);
+                fprintf(stderr, "bench_train: --path: '%s' is not auto, plain, split, cols or serial\n", val);
                 return 2;
             }
             i++;

@@ -12,7 +12,7 @@
 # throughputs, the ratio tunelab / best torch, GFLOP/s and % of the sgemm
 # peak, headed by the CPU model, its vector ISA (AVX2, AVX-512), the
 # OpenBLAS kernel family, the small-matrix library (none) and, per row, the
-# kernel path the model took (plain or split, nn/ops.h; AUTO never takes serial).  The peer's figure at t threads is the best of its configurations
+# kernel path the model took (plain, split or cols, nn/ops.h; AUTO never takes serial).  The peer's figure at t threads is the best of its configurations
 # with <= t threads (at 2 cores: the best of 1 and 2 threads).  For the
 # epoch on Fashion-MNIST, lower seconds are better and the ratio is
 # torch s / tunelab s, so a ratio > 1 means tunelab is faster everywhere.
@@ -202,7 +202,7 @@ END {
         printf "cpu: %s (%s); OpenBLAS %s kernels (%s); small-matrix library: %s\n", (cpu == "" ? "?" : cpu), \
             (isa == "" ? "?" : isa), (core == "" ? "?" : core), (breason == "" ? "?" : breason), \
             (smlib == "" || smlib == "none" ? "none (libxsmm not used)" : smlib)
-        printf "kernel paths (nn/ops.h): plain = each op over the batch on all threads; split = each thread a slice of the batch; serial (MLP, --path serial only) = forward and backward on one thread\n"
+        printf "kernel paths (nn/ops.h): plain = each op over the batch on all threads; split = each thread a slice of the batch; cols (MLP, small batches) = each thread 64-column chunks of each layer over the whole batch; serial (MLP, --path serial only) = forward and backward on one thread\n"
         printf "OpenBLAS core %s%s; sgemm 2048^3 peak:", (core == "" ? "?" : core), (coretype != "" ? " (OPENBLAS_CORETYPE=" coretype ")" : "")
         for (i = 1; i <= nt; i++) printf " %s GFLOP/s at %d thread%s%s", fmt(peak[T[i]]), T[i], (T[i] > 1 ? "s" : ""), (i < nt ? "," : "")
         printf "; OMP_WAIT_POLICY=%s for both", policy
