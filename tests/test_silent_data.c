@@ -93,51 +93,45 @@ Test(silent_data, a_short_bmp_declaring_a_huge_image_is_an_error)
     remove_folder(dir);
 }
 
+/* Damaged image files from the fuzz corpus, each as x.bmp in a two-class
+ * folder: loading fails with TL_EINPUT and the message names the file and
+ * what is wrong; the intact file still loads. */
 Test(silent_data, a_png_chunk_longer_than_the_file_is_an_error)
 {
-    char dir[64];
-    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/huge_chunk_png.bin");
+    static const struct {
+        const char *file;
+        int channels;
+        const char *msg;
+    } bad[] = {
+        {"huge_chunk_png.bin", 1,
+         "x.bmp: truncated or corrupt PNG: chunk \"IDAT\" at byte 33 declares 1073741823 bytes"},
+        {"empty_idat_png.bin", 3, "x.bmp: corrupt PNG: empty IDAT chunk at byte 64 before any image data"},
+        /* a chunk header cut short: 11 bytes left for a chunk declaring 1.7 GB */
+        {"png_cut_chunk_header.bin", 1,
+         "truncated or corrupt PNG: chunk \"IDAT\" at byte 33 declares 1728512019 bytes, 0 remain"},
+        /* a BMP header's bits per pixel is any 16-bit number (was a signed
+         * overflow in the length check, found by fuzz/fuzz_images) */
+        {"bmp_huge_bpp.bin", 1, "x.bmp: "},
+        /* stb_image 2.27 wrote past its Huffman size table for a DHT of
+         * more than 256 codes (UBSan, found by fuzz/fuzz_images) */
+        {"jpeg_dht_over_256.bin", 3,
+         "x.bmp: corrupt JPEG: a Huffman table at byte 304 declares 657 codes (at most 256)"},
+        /* a 25-byte BMP whose OS/2 header is cut short: stb_image read
+         * zeros for 768 x 16393 pixels (10 s under the fuzzer) */
+        {"bmp_cut_os2_header.bin", 1, "x.bmp: truncated: 25 bytes, too short for the"},
+        /* 0xff fill before SOI, as stb_image reads a marker (found next) */
+        {"jpeg_fill_then_dht.bin", 3, "corrupt JPEG: a Huffman table at byte 7 declares"},
+    };
+    char dir[64], path[128];
     dataset *d = NULL;
     tl_err e = {0};
-    cr_assert_eq(data_load_images(dir, 1, 0, 0, &d, &e), TL_EINPUT);
-    cr_assert(strstr(e.msg, "x.bmp: truncated or corrupt PNG: chunk \"IDAT\" at byte 33 declares 1073741823 bytes"),
-              "%s", e.msg);
-    remove_folder(dir);
-    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/empty_idat_png.bin");
-    cr_assert_eq(data_load_images(dir, 3, 0, 0, &d, &e), TL_EINPUT);
-    cr_assert(strstr(e.msg, "x.bmp: corrupt PNG: empty IDAT chunk at byte 64 before any image data"), "%s", e.msg);
-    remove_folder(dir);
-    /* a chunk header cut short: 11 bytes left for a chunk declaring 1.7 GB */
-    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/png_cut_chunk_header.bin");
-    cr_assert_eq(data_load_images(dir, 1, 0, 0, &d, &e), TL_EINPUT);
-    cr_assert(strstr(e.msg, "truncated or corrupt PNG: chunk \"IDAT\" at byte 33 declares 1728512019 bytes, 0 remain"),
-              "%s", e.msg);
-    remove_folder(dir);
-    /* a BMP header's bits per pixel is any 16-bit number (was a signed
-     * overflow in the length check, found by fuzz/fuzz_images) */
-    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/bmp_huge_bpp.bin");
-    cr_assert_eq(data_load_images(dir, 1, 0, 0, &d, &e), TL_EINPUT, "%s", e.msg);
-    cr_assert(strstr(e.msg, "x.bmp: "), "%s", e.msg);
-    remove_folder(dir);
-    /* stb_image 2.27 wrote past its Huffman size table for a DHT of more
-     * than 256 codes (UBSan, found by fuzz/fuzz_images) */
-    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/jpeg_dht_over_256.bin");
-    cr_assert_eq(data_load_images(dir, 3, 0, 0, &d, &e), TL_EINPUT);
-    cr_assert(strstr(e.msg, "x.bmp: corrupt JPEG: a Huffman table at byte 304 declares 657 codes (at most 256)"),
-              "%s", e.msg);
-    remove_folder(dir);
-    /* a 25-byte BMP whose OS/2 header is cut short: stb_image read zeros
-     * for 768 x 16393 pixels (10 s under the fuzzer) */
-    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/bmp_cut_os2_header.bin");
-    cr_assert_eq(data_load_images(dir, 1, 0, 0, &d, &e), TL_EINPUT);
-    cr_assert(strstr(e.msg, "x.bmp: truncated: 25 bytes, too short for the"), "%s", e.msg);
-    remove_folder(dir);
-    /* 0xff fill before SOI, as stb_image reads a marker (found next) */
-    two_class_folder(dir, sizeof dir, "fuzz/corpus/images/jpeg_fill_then_dht.bin");
-    cr_assert_eq(data_load_images(dir, 3, 0, 0, &d, &e), TL_EINPUT);
-    cr_assert(strstr(e.msg, "corrupt JPEG: a Huffman table at byte 7 declares"), "%s", e.msg);
-    /* the intact file still loads */
-    remove_folder(dir);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(path, sizeof path, "fuzz/corpus/images/%s", bad[i].file);
+        two_class_folder(dir, sizeof dir, path);
+        cr_assert_eq(data_load_images(dir, bad[i].channels, 0, 0, &d, &e), TL_EINPUT, "%s: %s", bad[i].file, e.msg);
+        cr_assert(strstr(e.msg, bad[i].msg), "%s: %s", bad[i].file, e.msg);
+        remove_folder(dir);
+    }
     two_class_folder(dir, sizeof dir, "fuzz/corpus/images/gray.bin");
     cr_assert_eq(data_load_images(dir, 1, 0, 0, &d, &e), 0, "%s", e.msg);
     cr_assert_eq(d->n, 2);
