@@ -122,20 +122,28 @@ static double worst(const float *a, const float *b, size_t n)
 
 static const char *const kinds[3] = {"mlp relu", "mlp gelu", "gpt"};
 
+/* Asserts that run s (path `name`) matches the plain run p of the same
+ * kind and batch B: losses to 1e-6 relative, the same correct counts,
+ * gradients within the tolerance (worst); logs the worst gradient. */
+static void near_plain(const run *p, const run *s, int kind, int B, const char *name)
+{
+    for (int k = 0; k < 2; k++)
+        cr_assert(fabsf(p->loss[k] - s->loss[k]) <= 1e-6f * fabsf(p->loss[k]),
+                  "%s B %d loss %d: plain %.9g, %s %.9g", kinds[kind], B, k, (double)p->loss[k], name,
+                  (double)s->loss[k]);
+    cr_assert_eq(p->hits, s->hits, "%s B %d: correct counts %ld vs %ld", kinds[kind], B, p->hits, s->hits);
+    double w = worst(p->grads, s->grads, p->n);
+    cr_log_info("%s B %d: %s vs plain at %d threads, worst gradient %.3g of the tolerance", kinds[kind], B, name,
+                omp_get_max_threads(), w);
+    cr_assert(w <= 1.0, "%s B %d %s gradients: %.3g x the tolerance", kinds[kind], B, name, w);
+}
+
 Test(kernels, split_matches_plain_within_tolerance)
 {
     for (int kind = 0; kind < 3; kind++) {
         int B = kind == 2 ? 5 : 37; /* uneven slices */
         run p = run_path(kind, NN_PATH_PLAIN, 2, B), s = run_path(kind, NN_PATH_SPLIT, 2, B);
-        for (int k = 0; k < 2; k++)
-            cr_assert(fabsf(p.loss[k] - s.loss[k]) <= 1e-6f * fabsf(p.loss[k]),
-                      "%s loss %d: plain %.9g, split %.9g", kinds[kind], k, (double)p.loss[k],
-                      (double)s.loss[k]);
-        cr_assert_eq(p.hits, s.hits, "%s: correct counts %ld vs %ld", kinds[kind], p.hits, s.hits);
-        double w = worst(p.grads, s.grads, p.n);
-        cr_log_info("%s: split vs plain at 2 threads, worst gradient %.3g of the tolerance",
-                    kinds[kind], w);
-        cr_assert(w <= 1.0, "%s gradients: %.3g x the tolerance", kinds[kind], w);
+        near_plain(&p, &s, kind, B, "split");
         free(p.grads), free(s.grads);
     }
     omp_set_num_threads(2);
@@ -173,15 +181,8 @@ Test(kernels, serial_matches_plain_and_one_thread)
         cr_assert_eq(omp_get_max_threads(), 2, "serial path left %d threads",
                      omp_get_max_threads());
         run s2 = run_path(kind, NN_PATH_SERIAL, 2, B), p1 = run_path(kind, NN_PATH_PLAIN, 1, B);
-        for (int k = 0; k < 2; k++)
-            cr_assert(fabsf(p.loss[k] - s.loss[k]) <= 1e-6f * fabsf(p.loss[k]),
-                      "%s loss %d: plain %.9g, serial %.9g", kinds[kind], k, (double)p.loss[k],
-                      (double)s.loss[k]);
-        cr_assert_eq(p.hits, s.hits, "%s: correct counts %ld vs %ld", kinds[kind], p.hits, s.hits);
-        double w = worst(p.grads, s.grads, p.n);
-        cr_log_info("%s: serial vs plain at 2 threads, worst gradient %.3g of the tolerance",
-                    kinds[kind], w);
-        cr_assert(w <= 1.0, "%s gradients: %.3g x the tolerance", kinds[kind], w);
+        omp_set_num_threads(2);
+        near_plain(&p, &s, kind, B, "serial");
         cr_assert(memcmp(s.grads, s2.grads, s.n * sizeof(float)) == 0, "%s: serial run to run",
                   kinds[kind]);
         cr_assert(memcmp(s.loss, p1.loss, sizeof s.loss) == 0 &&
@@ -202,23 +203,12 @@ Test(kernels, cols_matches_plain_and_one_thread)
         for (int B = 1; B <= 37; B += 36) {
             run p = run_path(kind, NN_PATH_PLAIN, 2, B), s = run_path(kind, NN_PATH_COLS, 2, B);
             run s2 = run_path(kind, NN_PATH_COLS, 2, B);
-            for (int k = 0; k < 2; k++)
-                cr_assert(fabsf(p.loss[k] - s.loss[k]) <= 1e-6f * fabsf(p.loss[k]),
-                          "%s B %d loss %d: plain %.9g, cols %.9g", kinds[kind], B, k,
-                          (double)p.loss[k], (double)s.loss[k]);
-            cr_assert_eq(p.hits, s.hits, "%s: correct counts %ld vs %ld", kinds[kind], p.hits,
-                         s.hits);
-            double w = worst(p.grads, s.grads, p.n);
-            cr_log_info("%s B %d: cols vs plain at 2 threads, worst gradient %.3g of the "
-                        "tolerance", kinds[kind], B, w);
-            cr_assert(w <= 1.0, "%s B %d gradients: %.3g x the tolerance", kinds[kind], B, w);
+            near_plain(&p, &s, kind, B, "cols");
             cr_assert(memcmp(s.loss, s2.loss, sizeof s.loss) == 0 &&
                           memcmp(s.grads, s2.grads, s.n * sizeof(float)) == 0,
                       "%s B %d: cols run to run", kinds[kind], B);
             run p1 = run_path(kind, NN_PATH_PLAIN, 1, B), s1 = run_path(kind, NN_PATH_COLS, 1, B);
-            double w1 = worst(p1.grads, s1.grads, p1.n);
-            cr_assert(w1 <= 1.0 && fabsf(p1.loss[1] - s1.loss[1]) <= 1e-6f * fabsf(p1.loss[1]),
-                      "%s B %d at 1 thread: %.3g x the tolerance", kinds[kind], B, w1);
+            near_plain(&p1, &s1, kind, B, "cols");
             free(p.grads), free(s.grads), free(s2.grads), free(p1.grads), free(s1.grads);
         }
     }
