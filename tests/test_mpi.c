@@ -432,6 +432,15 @@ Test(mpi, killed_hyperband_resumes_paused_trials_from_saved_states)
     cli_free(&r);
 }
 
+/* Asserts that r exited 0 and its stderr holds every string of want
+ * (NULL-terminated). */
+static void ok_saying(const cli_out *r, const char *const *want)
+{
+    cr_assert_eq(r->status, 0, "stderr: %s", r->err);
+    for (; *want; want++)
+        cr_assert(strstr(r->err, *want), "no '%s' in:\n%s", *want, r->err);
+}
+
 /* Under mpirun every worker rank runs one trial at a time on its
  * train.threads threads, and study.workers counts trials at a time over
  * the job (1, the default: every worker rank).  The header says so host by
@@ -445,11 +454,10 @@ Test(mpi, every_worker_rank_runs_one_trial_on_its_threads)
     snprintf(cmd, sizeof cmd, "cd '%s' && TUNELAB_PROGRESS_SECONDS=0 OMP_NUM_THREADS=1 NO_COLOR=1 " MPIRUN
              " -np 3 '%s' run w.ini --set data.samples=2000", dir, cli_bin());
     cli_out r = cli_sh(cmd);
-    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cr_assert(strstr(r.err, "2 worker ranks run trials, one at a time each (2 at a time)\n"), "%s", r.err);
-    cr_assert(strstr(r.err, "# MPI hosts: ") && strstr(r.err, ": rank 0 + 2 worker ranks x 2 threads"), "%s", r.err);
-    cr_assert(strstr(r.err, " on rank 1") && strstr(r.err, " on rank 2"), "the progress lines name no rank:\n%s",
-              r.err);
+    /* the header, host by host, and progress lines naming the ranks */
+    ok_saying(&r, (const char *const[]){"2 worker ranks run trials, one at a time each (2 at a time)\n",
+                                        "# MPI hosts: ", ": rank 0 + 2 worker ranks x 2 threads", " on rank 1",
+                                        " on rank 2", NULL});
     /* 8 trials on 2 ranks, each on 2 threads, the rank's only trial slot */
     static const struct { const char *sql; int want; } checks[] = {
         {"select count(*) from trials where state = 'complete'", 8},
@@ -470,9 +478,8 @@ Test(mpi, study_workers_counts_trials_over_the_job)
     need_mpirun();
     cli_write_in(dir, "fn.ini", FN);
     cli_out r = mpi_run(4, "run fn.ini --json --workers 2");
-    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cr_assert(strstr(r.err, "# MPI: 4 ranks: rank 0 runs the study, 2 worker ranks run trials"), "%s", r.err);
-    cr_assert(strstr(r.err, "; rank 3 idle (study.workers = 2)"), "%s", r.err);
+    ok_saying(&r, (const char *const[]){"# MPI: 4 ranks: rank 0 runs the study, 2 worker ranks run trials",
+                                        "; rank 3 idle (study.workers = 2)", NULL});
     cr_assert_eq(count_complete("fn.db"), 12);
     cr_assert_eq(query_int("fn.db", "select count(*) from trial_attrs where key = 'rank' and value not in ('1', '2')"),
                  0);
