@@ -227,14 +227,23 @@ static long count_lines(const char *path)
     return n;
 }
 
-Test(compare, every_run_trains_exactly_the_epoch_budget)
+/* `tunelab compare ARGS` on BLOBS in dir: exit 0 and its --json object. */
+static cJSON *compare_json(const char *args)
 {
     cli_write_in(dir, "b.ini", BLOBS);
-    cli_out r = cli_run(dir, "compare b.ini --methods random,hyperband,pbt --seeds 1 --budget 20 -o out --json "
-                             "--quiet --set pbt.population=4");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "compare b.ini %s -o out --json --quiet", args);
+    cli_out r = cli_run(dir, cmd);
     cr_assert_eq(r.status, 0, "%s", r.err);
     cJSON *j = cJSON_Parse(r.out);
     cr_assert_not_null(j, "%s", r.out);
+    cli_free(&r);
+    return j;
+}
+
+Test(compare, every_run_trains_exactly_the_epoch_budget)
+{
+    cJSON *j = compare_json("--methods random,hyperband,pbt --seeds 1 --budget 20 --set pbt.population=4");
     cJSON *m;
     cJSON_ArrayForEach(m, cJSON_GetObjectItem(j, "methods"))
     {
@@ -253,7 +262,6 @@ Test(compare, every_run_trains_exactly_the_epoch_budget)
                                                         "runs"), 0);
     cr_assert_eq(cJSON_GetObjectItem(rnd, "trials")->valueint, 3);
     cJSON_Delete(j);
-    cli_free(&r);
     char db[300];
     snprintf(db, sizeof db, "%s/out/random-s0.db", dir);
     sqlite3 *h;
@@ -279,19 +287,13 @@ Test(compare, every_run_trains_exactly_the_epoch_budget)
 
 Test(compare, trials_unit_gives_each_run_the_same_trials)
 {
-    cli_write_in(dir, "b.ini", BLOBS);
-    cli_out r = cli_run(dir, "compare b.ini --methods random,median --seeds 2 --budget 3 --unit trials -o out "
-                             "--json --quiet");
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    cJSON *j = cJSON_Parse(r.out);
-    cr_assert_not_null(j);
+    cJSON *j = compare_json("--methods random,median --seeds 2 --budget 3 --unit trials");
     cr_assert_str_eq(cJSON_GetObjectItem(j, "unit")->valuestring, "trials");
     cJSON *m, *run;
     cJSON_ArrayForEach(m, cJSON_GetObjectItem(j, "methods"))
         cJSON_ArrayForEach(run, cJSON_GetObjectItem(m, "runs"))
             cr_assert_eq(cJSON_GetObjectItem(run, "trials")->valueint, 3);
     cJSON_Delete(j);
-    cli_free(&r);
 }
 
 /* ---- resume after a kill ---- */
@@ -400,11 +402,7 @@ Test(compare, bad_input_is_refused_with_status_2_naming_it)
 
 Test(compare, seconds_unit_stops_once_the_wall_budget_is_counted)
 {
-    cli_write_in(dir, "b.ini", BLOBS);
-    cli_out r = cli_run(dir, "compare b.ini --methods random --seeds 1 --budget 0.3 --unit seconds -o out --json "
-                             "--quiet");
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    cli_free(&r);
+    cJSON_Delete(compare_json("--methods random --seeds 1 --budget 0.3 --unit seconds"));
     char db[300];
     snprintf(db, sizeof db, "%s/out/random-s0.db", dir);
     sqlite3 *h;
