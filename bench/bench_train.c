@@ -209,13 +209,26 @@ typedef struct stepper {
     float loss;
 } stepper;
 
-/* One training step: zero grads, forward, backward, AdamW. */
+/* The update of a fused step, on its team: the gradient norm (which the
+ * trainer records every step) and AdamW, no clipping. */
+static void post_update(void *ctx, struct nn_team *tm)
+{
+    stepper *s = ctx;
+    optim_clip_step_team(&s->opt, s->m->params, s->m->grads, &s->h, 0.0, tm);
+}
+
+/* One training step as the trainer runs it (nn/train.c): in one parallel
+ * region where the model offers it (nn_model_vt.train_step), else zero
+ * grads, forward, backward, then the norm and AdamW in one region. */
 static void step(stepper *s)
 {
+    if (s->m->vt->train_step &&
+        s->m->vt->train_step(s->m, &s->b, &s->r, 1.0f, &(nn_step_post){post_update, s}, &s->loss))
+        return;
     nn_zero_grad(s->m);
     s->loss = s->m->vt->forward(s->m, &s->b, 1, &s->r, NULL);
     s->m->vt->backward(s->m, &s->b, 1.0f);
-    optim_step(&s->opt, s->m->params, s->m->grads, &s->h);
+    optim_clip_step(&s->opt, s->m->params, s->m->grads, &s->h, 0.0);
 }
 
 static void adamw_hparams(optim_hparams *h)

@@ -8,6 +8,7 @@
  * runtime failures.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,17 @@ int cmd_compare(int argc, char **argv)
     if ((rc = args_load_config(&a, &c, &err))) {
         rc = term_error(&err, NULL);
         goto out;
+    }
+    /* Every run gets train.threads (else OMP_NUM_THREADS), as `tunelab run`
+     * gives its one worker: runs are one at a time, each on one worker. */
+    omp_set_max_active_levels(1);
+    if (c.threads > 0)
+        omp_set_num_threads(c.threads);
+    if (!a.quiet) {
+        fprintf(stderr, "# threads: one run at a time, 1 worker, %d OpenMP/BLAS threads per trial\n",
+                omp_get_max_threads());
+        tl_blas_info bi;
+        term_blas_header(&bi);
     }
     if (a.out)
         snprintf(o.dir, sizeof o.dir, "%s", a.out);

@@ -206,34 +206,43 @@ static void mlp_chunk(int C, int c, int *c0, int *c1)
     *c1 = *c0 + MLP_COLS_CHUNK < C ? *c0 + MLP_COLS_CHUNK : C;
 }
 
-/* The column split forward (ops.h, NN_PATH_COLS) on a team of nt: each
- * hidden layer in chunks of MLP_COLS_CHUNK output columns that the
- * threads take as they come (the first to wake starts alone), a team
- * barrier between layers; then thread 0 alone computes the logits and
- * losses (a few microseconds) while the others leave, so that it does not
- * sleep at the region's end.  Returns the correct predictions (when
- * want_hits) and the team's size in *team. */
+/* The hidden layers of the column split forward (ops.h, NN_PATH_COLS),
+ * run by every thread of a team: each layer in chunks of MLP_COLS_CHUNK
+ * output columns that the threads take as they come (the first to wake
+ * starts alone), a team barrier after each.  Returns the last hidden
+ * layer's output. */
+static const float *mlp_cols_forward_team(mlp *s, const float *x, int B, int drop, nn_team *tm)
+{
+    const float *in = x;
+    for (int l = 0; l < s->cfg.nhidden; l++) {
+        int nch = (s->dout[l] + MLP_COLS_CHUNK - 1) / MLP_COLS_CHUNK, c, j0, j1;
+        while ((c = nn_team_next(tm)) < nch) {
+            mlp_chunk(s->dout[l], c, &j0, &j1);
+            linear_act_drop_forward_cols(s->h[l], s->pre[l], in, s->w[l], s->b[l],
+                                         drop ? s->mask[l] : NULL, s->p, B, s->din[l],
+                                         s->dout[l], s->cfg.act, j0, j1);
+        }
+        in = s->h[l];
+        nn_team_barrier(tm);
+    }
+    return in;
+}
+
+/* The column split forward on a team of nt: the hidden layers, then
+ * thread 0 alone computes the logits and losses (a few microseconds) while
+ * the others leave, so that it does not sleep at the region's end.
+ * Returns the correct predictions (when want_hits) and the team's size in
+ * *team. */
 static long mlp_forward_cols(mlp *s, const float *x, const int *targets, int B, int drop,
                              int nt, int want_hits, int *team)
 {
-    int H = s->cfg.nhidden, size = nt;
+    int size = nt;
     long hits = 0;
     nn_team tm;
     nn_team_init(&tm);
 #pragma omp parallel num_threads(nt)
     {
-        const float *in = x;
-        for (int l = 0; l < H; l++) {
-            int nch = (s->dout[l] + MLP_COLS_CHUNK - 1) / MLP_COLS_CHUNK, c, j0, j1;
-            while ((c = nn_team_next(&tm)) < nch) {
-                mlp_chunk(s->dout[l], c, &j0, &j1);
-                linear_act_drop_forward_cols(s->h[l], s->pre[l], in, s->w[l], s->b[l],
-                                             drop ? s->mask[l] : NULL, s->p, B, s->din[l],
-                                             s->dout[l], s->cfg.act, j0, j1);
-            }
-            in = s->h[l];
-            nn_team_barrier(&tm);
-        }
+        const float *in = mlp_cols_forward_team(s, x, B, drop, &tm);
         if (omp_get_thread_num() == 0) {
             mlp_head_rows(s, in, targets, 0, B, want_hits ? &hits : NULL);
             size = omp_get_num_threads();
@@ -270,41 +279,60 @@ static void mlp_backward_rows(mlp *s, const float *x, const int *targets, int r0
     }
 }
 
-/* The column split backward (ops.h, NN_PATH_COLS) on a team of nt, into
- * the model's gradients: the logits' gradient before the region; in it,
- * for every layer l >= 1, chunks of MLP_COLS_CHUNK columns of its input
- * gradient (with the activation, dropout and bias gradients of layer
- * l - 1) and the same rows of layer l - 1's weight gradient, which need no
- * other chunk, taken as they come, a team barrier between layers; last,
- * thread 0 alone adds the output layer's weight and bias gradients. */
+/* The column split backward (ops.h, NN_PATH_COLS) from the logits'
+ * gradient, run by every thread of a team: for every layer l >= 1, chunks
+ * of MLP_COLS_CHUNK columns of its input gradient (with the activation,
+ * dropout and bias gradients of layer l - 1) and the same rows of layer
+ * l - 1's weight gradient, which need no other chunk, taken as they come,
+ * a team barrier after each layer; the output layer's weight and bias
+ * gradients are one more chunk of the first layer's.  zero: each chunk
+ * zeroes the gradients it adds into first (the same bits as a zeroed
+ * buffer), so that the step needs no memset of its own. */
+static void mlp_cols_backward_team(mlp *s, const float *x, int B, int zero, nn_team *tm)
+{
+    int H = s->cfg.nhidden, K = s->cfg.out_dim, act = s->cfg.act;
+    const float *dcur = s->dlogits;
+    for (int l = H; l >= 1; l--) {
+        float *dinp = s->dbuf[l & 1];
+        int nch = (s->din[l] + MLP_COLS_CHUNK - 1) / MLP_COLS_CHUNK, c, k0, k1;
+        while ((c = nn_team_next(tm)) < nch + (l == H)) {
+            if (c == nch) {
+                if (zero) {
+                    memset(s->dw[H], 0, (size_t)K * s->din[H] * sizeof(float));
+                    memset(s->db[H], 0, (size_t)K * sizeof(float));
+                }
+                linear_wgrad_rows(s->dw[H], s->db[H], s->dlogits, s->h[H - 1], B, s->din[H], K,
+                                  0, K);
+                continue;
+            }
+            mlp_chunk(s->din[l], c, &k0, &k1);
+            if (zero) {
+                memset(s->db[l - 1] + k0, 0, (size_t)(k1 - k0) * sizeof(float));
+                memset(s->dw[l - 1] + (size_t)k0 * s->din[l - 1], 0,
+                       (size_t)(k1 - k0) * s->din[l - 1] * sizeof(float));
+            }
+            linear_act_backward_cols(dinp, s->db[l - 1], dcur, s->w[l],
+                                     act == NN_GELU ? s->pre[l - 1] : s->h[l - 1],
+                                     s->last_drop ? s->mask[l - 1] : NULL, s->last_p, B,
+                                     s->din[l], s->dout[l], act, k0, k1);
+            linear_wgrad_rows(s->dw[l - 1], NULL, dinp, l > 1 ? s->h[l - 2] : x, B,
+                              s->din[l - 1], s->dout[l - 1], k0, k1);
+        }
+        dcur = dinp;
+        nn_team_barrier(tm);
+    }
+}
+
+/* The column split backward on a team of nt, adding into the model's
+ * gradients: the logits' gradient before the region, the layers in it. */
 static void mlp_backward_cols(mlp *s, const float *x, const int *targets, int B, float scale,
                               int nt)
 {
-    int H = s->cfg.nhidden, K = s->cfg.out_dim, act = s->cfg.act;
-    softmax_xent_backward(s->dlogits, s->probs, targets, B, K, scale);
+    softmax_xent_backward(s->dlogits, s->probs, targets, B, s->cfg.out_dim, scale);
     nn_team tm;
     nn_team_init(&tm);
 #pragma omp parallel num_threads(nt)
-    {
-        const float *dcur = s->dlogits;
-        for (int l = H; l >= 1; l--) {
-            float *dinp = s->dbuf[l & 1];
-            int nch = (s->din[l] + MLP_COLS_CHUNK - 1) / MLP_COLS_CHUNK, c, k0, k1;
-            while ((c = nn_team_next(&tm)) < nch) {
-                mlp_chunk(s->din[l], c, &k0, &k1);
-                linear_act_backward_cols(dinp, s->db[l - 1], dcur, s->w[l],
-                                         act == NN_GELU ? s->pre[l - 1] : s->h[l - 1],
-                                         s->last_drop ? s->mask[l - 1] : NULL, s->last_p, B,
-                                         s->din[l], s->dout[l], act, k0, k1);
-                linear_wgrad_rows(s->dw[l - 1], NULL, dinp, l > 1 ? s->h[l - 2] : x, B,
-                                  s->din[l - 1], s->dout[l - 1], k0, k1);
-            }
-            dcur = dinp;
-            nn_team_barrier(&tm);
-        }
-        if (omp_get_thread_num() == 0)
-            linear_wgrad_rows(s->dw[H], s->db[H], s->dlogits, s->h[H - 1], B, s->din[H], K, 0, K);
-    }
+    mlp_cols_backward_team(s, x, B, 0, &tm);
 }
 
 /* Threads of the column split path for batch B, 0 when not taken: COLS
@@ -360,10 +388,27 @@ static void mlp_backward_cb(const nn_rows_ctx *c, float *g, int r0, int r1)
     mlp_backward_rows(s, c->b->x, c->b->targets, r0, r1, c->scale, dw, db);
 }
 
+/* Every dropout mask of a training forward first, layer by layer: the
+ * draws of the plain loop. */
+static void mlp_draw_masks(mlp *s, const nn_batch *b, rng *r)
+{
+    for (int l = 0; l < s->cfg.nhidden; l++)
+        dropout_mask_rows(s->mask[l], s->p, b->B, (size_t)s->dout[l], rng_u64(r), b->row0);
+}
+
+/* The mean of the per-row losses, in row order whatever the path. */
+static float mlp_mean_loss(const mlp *s, int B)
+{
+    double sum = 0.0;
+    for (int i = 0; i < B; i++)
+        sum += s->losses[i];
+    return (float)(sum / B);
+}
+
 static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, long *ncorrect)
 {
     mlp *s = m->self;
-    int B = b ? b->B : 0, K = s->cfg.out_dim, H = s->cfg.nhidden;
+    int B = b ? b->B : 0, K = s->cfg.out_dim;
     if (B < 1 || B > m->max_batch || !b->x || !b->targets)
         return NAN;
     for (int i = 0; i < B; i++)
@@ -372,10 +417,8 @@ static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
     int drop = training && s->p > 0.0f;
     if (drop && !r)
         return NAN;
-    /* Every mask first, layer by layer: the draws of the plain loop. */
     if (drop)
-        for (int l = 0; l < H; l++)
-            dropout_mask_rows(s->mask[l], s->p, B, (size_t)s->dout[l], rng_u64(r), b->row0);
+        mlp_draw_masks(s, b, r);
     int nt = nn_split_threads(&s->split, s->path, B, MLP_SPLIT_MIN_ROWS, m->nparams);
     long hits = 0;
     int cols = nt ? 0 : mlp_cols_threads(s, B);
@@ -398,13 +441,10 @@ static float mlp_forward(nn_model *m, const nn_batch *b, int training, rng *r, l
     }
     if (ncorrect)
         *ncorrect = hits;
-    double sum = 0.0; /* in row order, whatever the path */
-    for (int i = 0; i < B; i++)
-        sum += s->losses[i];
     s->last_B = B;
     s->last_drop = drop;
     s->last_p = s->p;
-    return (float)(sum / B);
+    return mlp_mean_loss(s, B);
 }
 
 static void mlp_backward(nn_model *m, const nn_batch *b, float scale)
@@ -426,6 +466,62 @@ static void mlp_backward(nn_model *m, const nn_batch *b, float scale)
         nn_rows_ctx c = {.m = m, .b = b, .scale = sc};
         nn_split_backward(&s->split, m->grads, m->nparams, s->last_nt, B, mlp_backward_cb, &c);
     }
+}
+
+/* nn_model_vt.train_step on the column split path (the only one it takes:
+ * small batches at 2+ threads, or COLS asked for): forward, backward and
+ * post in one parallel region, where the separate calls open three (a
+ * sleeping OpenMP thread takes about 36 us to join one on the 2-core AMD
+ * EPYC, Zen 3).  Thread 0 computes the logits, the loss and the logits'
+ * gradient between the two passes while the others wait at the team
+ * barrier.  The same bits as forward, a zeroed gradient buffer and
+ * backward. */
+static int mlp_train_step(nn_model *m, const nn_batch *b, rng *r, float scale,
+                          const nn_step_post *post, float *loss)
+{
+    mlp *s = m->self;
+    int B = b ? b->B : 0, K = s->cfg.out_dim;
+    if (B < 1 || B > m->max_batch || !b->x || !b->targets)
+        return 0;
+    for (int i = 0; i < B; i++)
+        if (b->targets[i] < 0 || b->targets[i] >= K)
+            return 0;
+    int drop = s->p > 0.0f;
+    if ((drop && !r) || nn_split_threads(&s->split, s->path, B, MLP_SPLIT_MIN_ROWS, m->nparams))
+        return 0;
+    int nt = mlp_cols_threads(s, B);
+    if (!nt)
+        return 0;
+    if (drop)
+        mlp_draw_masks(s, b, r);
+    s->last_B = B;
+    s->last_drop = drop;
+    s->last_p = s->p;
+    s->last_path = NN_PATH_COLS;
+    float mean = NAN;
+    int size = nt;
+    nn_team tm;
+    nn_team_init(&tm);
+#pragma omp parallel num_threads(nt)
+    {
+        const float *in = mlp_cols_forward_team(s, b->x, B, drop, &tm);
+        if (omp_get_thread_num() == 0) {
+            mlp_head_rows(s, in, b->targets, 0, B, NULL);
+            mean = mlp_mean_loss(s, B);
+            if (isfinite(mean))
+                softmax_xent_backward(s->dlogits, s->probs, b->targets, B, K, scale / (float)B);
+            size = omp_get_num_threads();
+        }
+        nn_team_barrier(&tm);
+        if (isfinite(mean)) {
+            mlp_cols_backward_team(s, b->x, B, 1, &tm);
+            if (post && post->fn)
+                post->fn(post->ctx, &tm);
+        }
+    }
+    s->last_nt = size;
+    *loss = mean;
+    return 1;
 }
 
 void mlp_set_path(nn_model *m, int path)
@@ -462,6 +558,7 @@ static void mlp_free_self(nn_model *m)
 static const nn_model_vt mlp_vt = {
     .forward = mlp_forward,
     .backward = mlp_backward,
+    .train_step = mlp_train_step,
     .set_dropout = mlp_set_dropout,
     .free = mlp_free_self,
 };

@@ -49,6 +49,15 @@ typedef struct nn_batch {
 
 typedef struct nn_model nn_model;
 
+/* What a fused training step (nn_model_vt.train_step) runs after the
+ * backward: fn(ctx, tm) on every thread of the step's team (nn/ops.h
+ * nn_team, with its chunk counter at 0), the gradients complete. */
+struct nn_team;
+typedef struct nn_step_post {
+    void (*fn)(void *ctx, struct nn_team *tm);
+    void *ctx;
+} nn_step_post;
+
 typedef struct nn_model_vt {
     /* Forward pass and mean softmax cross-entropy over the B*T targets.
      * training=1 applies dropout (one draw from r per dropout site, the
@@ -60,6 +69,17 @@ typedef struct nn_model_vt {
      * scale * d(mean loss)/d(param) into m->grads (scale = 1/accum_steps
      * for gradient accumulation). */
     void (*backward)(nn_model *m, const nn_batch *b, float scale);
+    /* Optional (NULL: not offered).  A whole training step in one parallel
+     * region: the training forward of b with r's dropout masks, as forward;
+     * then, when its mean loss (*loss) is finite, the backward, which
+     * WRITES scale * d(mean loss)/d(param) into m->grads (no zeroing
+     * needed before); then post->fn, called by every thread of the same
+     * team.  Returns 1 when it ran, 0 when this model declines for this
+     * batch (the shapes or the thread count do not suit its fused path):
+     * then nothing has changed, r included, and the caller runs forward,
+     * backward and its update itself. */
+    int (*train_step)(nn_model *m, const nn_batch *b, rng *r, float scale,
+                      const struct nn_step_post *post, float *loss);
     /* Dropout probability may change between steps (PBT). */
     void (*set_dropout)(nn_model *m, float p);
     /* Releases the concrete model (m->self); nn_model_free frees the rest. */

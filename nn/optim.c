@@ -131,33 +131,54 @@ int optim_hparams_check(int kind, const optim_hparams *h, tl_err *err)
     return 0;
 }
 
+/* The sum of squares of norm chunk c of grads (N): the one loop every
+ * norm reduction runs, so that a chunk's partial has the same bits
+ * whichever function and thread computes it. */
+__attribute__((noinline)) static double norm_chunk(const float *grads, size_t n, size_t c)
+{
+    size_t lo = c * OPTIM_NORM_CHUNK;
+    size_t hi = lo + OPTIM_NORM_CHUNK < n ? lo + OPTIM_NORM_CHUNK : n;
+    double s = 0.0;
+    #pragma omp simd reduction(+:s)
+    for (size_t i = lo; i < hi; i++)
+        s += (double)grads[i] * (double)grads[i];
+    return s;
+}
+
+/* The norm from the chunks' partial sums, in chunk order. */
+static double norm_of_partials(const optim *o)
+{
+    double ss = 0.0;
+    for (size_t c = 0; c < o->nchunks; c++)
+        ss += o->partial[c];
+    return sqrt(ss);
+}
+
+/* The clip factor for norm (1 when no clip applies); *clip = 1 when one does. */
+static float clip_factor(double norm, double max_norm, int *clip)
+{
+    *clip = 0;
+    if (!(max_norm > 0))
+        return 1.0f;
+    double coef = max_norm / (norm + 1e-6);
+    *clip = coef < 1.0;
+    return *clip ? (float)coef : 1.0f;
+}
+
 double optim_clip_grad_norm(optim *o, float *grads, double max_norm)
 {
     const size_t n = o->n, nch = o->nchunks;
-    double *part = o->partial;
     #pragma omp parallel for schedule(static) if (n >= OPTIM_PAR_MIN)
-    for (size_t c = 0; c < nch; c++) {
-        size_t lo = c * OPTIM_NORM_CHUNK;
-        size_t hi = lo + OPTIM_NORM_CHUNK < n ? lo + OPTIM_NORM_CHUNK : n;
-        double s = 0.0;
-        #pragma omp simd reduction(+:s)
-        for (size_t i = lo; i < hi; i++)
-            s += (double)grads[i] * (double)grads[i];
-        part[c] = s;
-    }
-    double ss = 0.0;
     for (size_t c = 0; c < nch; c++)
-        ss += part[c];
-    double norm = sqrt(ss);
-    if (!isfinite(norm) || !(max_norm > 0))
+        o->partial[c] = norm_chunk(grads, n, c);
+    double norm = norm_of_partials(o);
+    int clip;
+    const float cf = clip_factor(norm, max_norm, &clip);
+    if (!isfinite(norm) || !clip)
         return norm;
-    double coef = max_norm / (norm + 1e-6);
-    if (coef < 1.0) {
-        const float cf = (float)coef;
-        #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
-        for (size_t i = 0; i < n; i++)
-            grads[i] *= cf;
-    }
+    #pragma omp parallel for simd schedule(static) if (n >= OPTIM_PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        grads[i] *= cf;
     return norm;
 }
 
@@ -337,9 +358,14 @@ static void adamw_range(const optim *o, float *params, const float *grads, size_
     }
 }
 
-void optim_step(optim *o, float *params, const float *grads, const optim_hparams *h)
+/* The scalars of step t (1-based) of h into k; returns the range update. */
+typedef union step_k {
+    sgd_k sgd;
+    adamw_k adamw;
+} step_k;
+
+static optim_range_fn step_prepare(const optim *o, const optim_hparams *h, long t, step_k *k)
 {
-    o->t++;
     if (o->kind == OPTIM_SGD) {
         int mode = 0;
         if (h->momentum != 0.0) {
@@ -347,25 +373,94 @@ void optim_step(optim *o, float *params, const float *grads, const optim_hparams
             if (h->nesterov)
                 mode += 3;
         }
-        const sgd_k k = {.lr = (float)h->lr, .wd = (float)h->weight_decay,
+        k->sgd = (sgd_k){.lr = (float)h->lr, .wd = (float)h->weight_decay,
                          .mu = (float)h->momentum, .mode = mode};
-        optim_pass(o, params, grads, sgd_range, &k);
-        /* Like torch, a step without momentum leaves no buffer behind: the
-         * next momentum step starts it afresh from d. */
-        o->mom_valid = h->momentum != 0.0;
-    } else {
-        double t = (double)o->t;
-        double bc1 = 1.0 - pow(h->beta1, t);
-        double bc2 = 1.0 - pow(h->beta2, t);
-        float step_size = (float)(h->lr / bc1);
-        float bc2_sqrt = (float)sqrt(bc2);
-        const adamw_k k = {.decay_mul = (float)(1.0 - h->lr * h->weight_decay),
-                           .b1 = (float)h->beta1, .omb1 = (float)(1.0 - h->beta1),
-                           .b2 = (float)h->beta2, .omb2 = (float)(1.0 - h->beta2),
-                           .step_size = step_size, .bc2_sqrt = bc2_sqrt, .eps = (float)h->eps};
-        /* One pass over every parameter, whatever runs a chunk crosses. */
-        optim_pass(o, params, grads, adamw_range, &k);
+        return sgd_range;
     }
+    double bc1 = 1.0 - pow(h->beta1, (double)t);
+    double bc2 = 1.0 - pow(h->beta2, (double)t);
+    k->adamw = (adamw_k){.decay_mul = (float)(1.0 - h->lr * h->weight_decay),
+                         .b1 = (float)h->beta1, .omb1 = (float)(1.0 - h->beta1),
+                         .b2 = (float)h->beta2, .omb2 = (float)(1.0 - h->beta2),
+                         .step_size = (float)(h->lr / bc1), .bc2_sqrt = (float)sqrt(bc2),
+                         .eps = (float)h->eps};
+    return adamw_range;
+}
+
+/* After a step: the count, and (SGD) whether a momentum buffer is left: like
+ * torch, a step without momentum leaves none, and the next momentum step
+ * starts it afresh from d. */
+static void step_done(optim *o, const optim_hparams *h)
+{
+    o->t++;
+    if (o->kind == OPTIM_SGD)
+        o->mom_valid = h->momentum != 0.0;
+}
+
+void optim_step(optim *o, float *params, const float *grads, const optim_hparams *h)
+{
+    step_k k;
+    optim_range_fn fn = step_prepare(o, h, o->t + 1, &k);
+    /* One pass over every parameter, whatever runs a chunk crosses. */
+    optim_pass(o, params, grads, fn, &k);
+    step_done(o, h);
+}
+
+/* Parameters [lo, hi) of a step: the clip first when one applies. */
+static void clip_range(const optim *o, float *params, float *grads, size_t lo, size_t hi,
+                       int clip, float cf, optim_range_fn fn, const step_k *k)
+{
+    if (clip) {
+        #pragma omp simd
+        for (size_t i = lo; i < hi; i++)
+            grads[i] *= cf;
+    }
+    fn(o, params, grads, lo, hi, k);
+}
+
+double optim_clip_step_team(optim *o, float *params, float *grads, const optim_hparams *h,
+                            double max_norm, nn_team *tm)
+{
+    const size_t n = o->n, tail = n < OPTIM_STEP_TAIL ? n : OPTIM_STEP_TAIL, body = n - tail;
+    const int nnorm = (int)o->nchunks, nch = (int)((body + OPTIM_STEP_CHUNK - 1) / OPTIM_STEP_CHUNK);
+    for (int c; (c = nn_team_next(tm)) < nnorm;)
+        o->partial[c] = norm_chunk(grads, n, (size_t)c);
+    nn_team_barrier(tm);
+    /* Every thread sums the partials in the same order: the same norm. */
+    double norm = norm_of_partials(o);
+    if (!isfinite(norm))
+        return norm;
+    int clip;
+    const float cf = clip_factor(norm, max_norm, &clip);
+    step_k k;
+    optim_range_fn fn = step_prepare(o, h, o->t + 1, &k);
+    for (int c; (c = nn_team_next(tm)) < nch;) {
+        size_t lo = (size_t)c * OPTIM_STEP_CHUNK;
+        clip_range(o, params, grads, lo, lo + OPTIM_STEP_CHUNK < body ? lo + OPTIM_STEP_CHUNK : body,
+                   clip, cf, fn, &k);
+    }
+    /* Everyone has read o->t and o->mom_valid before thread 0 changes them. */
+    nn_team_barrier(tm);
+    if (omp_get_thread_num() == 0) {
+        clip_range(o, params, grads, body, n, clip, cf, fn, &k);
+        step_done(o, h);
+    }
+    return norm;
+}
+
+double optim_clip_step(optim *o, float *params, float *grads, const optim_hparams *h,
+                       double max_norm)
+{
+    double norm = 0.0;
+    nn_team tm;
+    nn_team_init(&tm);
+    #pragma omp parallel if (o->n >= OPTIM_PAR_MIN)
+    {
+        double r = optim_clip_step_team(o, params, grads, h, max_norm, &tm);
+        if (omp_get_thread_num() == 0)
+            norm = r;
+    }
+    return norm;
 }
 
 int optim_copy(optim *dst, const optim *src, tl_err *err)

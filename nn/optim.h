@@ -115,6 +115,24 @@ double optim_clip_grad_norm(optim *o, float *grads, double max_norm);
  * nothing. */
 void optim_step(optim *o, float *params, const float *grads, const optim_hparams *h);
 
+struct nn_team;
+
+/* optim_clip_grad_norm(o, grads, max_norm) and then, when the norm is
+ * finite, optim_step(o, params, grads, h), run by every thread of the
+ * current team (nn/ops.h nn_team, initialized before the region; outside a
+ * region a team of one): the norm's chunks and the step's chunks are taken
+ * as the threads come, with two team barriers.  The same bits as the two
+ * calls.  Returns the pre-clip norm on every thread; when it is not
+ * finite, nothing is changed.  Lets a model run a whole training step in
+ * one parallel region (nn/model.h train_step). */
+double optim_clip_step_team(optim *o, float *params, float *grads, const optim_hparams *h,
+                            double max_norm, struct nn_team *tm);
+
+/* The same in a parallel region of its own (serial below OPTIM_PAR_MIN):
+ * one region per step where the two calls open two or three. */
+double optim_clip_step(optim *o, float *params, float *grads, const optim_hparams *h,
+                       double max_norm);
+
 /* Copies src's state (t, m, v) into dst, which must have been initialized
  * for the same kind and nparams.  Returns 0 or TL_EINPUT on a mismatch. */
 int optim_copy(optim *dst, const optim *src, tl_err *err);

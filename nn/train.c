@@ -343,6 +343,23 @@ static int dp_evaluate(trainer *t, nn_batch_src *val, double *loss, double *acc,
     return rc;
 }
 
+/* The update of a fused step (nn_model_vt.train_step), on its team. */
+typedef struct step_post {
+    trainer *t;
+    optim_hparams h;
+    double norm;
+} step_post;
+
+static void step_post_fn(void *ctx, struct nn_team *tm)
+{
+    step_post *p = ctx;
+    nn_model *m = p->t->model;
+    double norm = optim_clip_step_team(&p->t->opt, m->params, m->grads, &p->h,
+                                       p->t->cfg.live.clip_norm, tm);
+    if (omp_get_thread_num() == 0)
+        p->norm = norm;
+}
+
 /* One optimizer step at learning rate lr over up to accum micro-batches of
  * src.  Returns STEP_OK, STEP_END (src was exhausted before any micro-batch),
  * STEP_DIVERGED (t->reason set), or STEP_BADBATCH (err set). */
@@ -351,9 +368,12 @@ static int train_step(trainer *t, nn_batch_src *src, double lr, step_acc *acc, t
     nn_model *m = t->model;
     const int accum = t->cfg.accum_steps;
     const float scale = 1.0f / (float)accum;
-    double sum = 0, w = 0;
-    int k;
-    memset(m->grads, 0, m->nparams * sizeof *m->grads); /* = nn_zero_grad */
+    double sum = 0, w = 0, norm = NAN;
+    int k, fused = accum == 1 && t->dp.size <= 1 && m->vt->train_step;
+    optim_hparams h = t->cfg.live.opt;
+    h.lr = lr;
+    if (!fused)
+        memset(m->grads, 0, m->nparams * sizeof *m->grads); /* = nn_zero_grad */
     for (k = 0; k < accum; k++) {
         nn_batch b;
         memset(&b, 0, sizeof b);
@@ -377,7 +397,16 @@ static int train_step(trainer *t, nn_batch_src *src, double lr, step_acc *acc, t
             acc->samples += b.B;
             continue;
         }
-        float loss = m->vt->forward(m, &b, 1, &drop, NULL);
+        float loss = NAN;
+        step_post p = {.t = t, .h = h, .norm = NAN};
+        if (fused && m->vt->train_step(m, &b, &drop, scale, &(nn_step_post){step_post_fn, &p}, &loss)) {
+            norm = p.norm; /* forward, backward and update in one region */
+        } else {
+            if (fused) /* declined: the separate calls */
+                memset(m->grads, 0, m->nparams * sizeof *m->grads);
+            fused = 0;
+            loss = m->vt->forward(m, &b, 1, &drop, NULL);
+        }
         if (!isfinite(loss)) {
             snprintf(t->reason, sizeof t->reason, "training loss is %g at step %ld (epoch %d)",
                      (double)loss, t->step + 1, t->epoch + 1);
@@ -387,7 +416,8 @@ static int train_step(trainer *t, nn_batch_src *src, double lr, step_acc *acc, t
         sum += (double)loss * bw;
         w += bw;
         acc->samples += b.B;
-        m->vt->backward(m, &b, scale);
+        if (!fused)
+            m->vt->backward(m, &b, scale);
     }
     if (k == 0)
         return STEP_END;
@@ -408,15 +438,15 @@ static int train_step(trainer *t, nn_batch_src *src, double lr, step_acc *acc, t
         for (size_t i = 0; i < n; i++)
             g[i] *= r;
     }
-    double norm = optim_clip_grad_norm(&t->opt, m->grads, t->cfg.live.clip_norm);
+    /* The clip and the update in one region (no update when the norm is
+     * not finite); a fused step has done them already. */
+    if (!fused)
+        norm = optim_clip_step(&t->opt, m->params, m->grads, &h, t->cfg.live.clip_norm);
     if (!isfinite(norm)) {
         snprintf(t->reason, sizeof t->reason, "gradient norm is %g at step %ld (epoch %d)",
                  norm, t->step + 1, t->epoch + 1);
         return STEP_DIVERGED;
     }
-    optim_hparams h = t->cfg.live.opt;
-    h.lr = lr;
-    optim_step(&t->opt, m->params, m->grads, &h);
     t->step++;
     acc->loss_sum += sum;
     acc->weight += w;

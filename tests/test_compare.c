@@ -285,6 +285,32 @@ Test(compare, every_run_trains_exactly_the_epoch_budget)
     }
 }
 
+/* Every trial of a compare runs on train.threads (cli_run sets
+ * OMP_NUM_THREADS=1, so 2 must come from the config), and the header says
+ * the layout: a compare that ignored the key ran two processes of 2
+ * threads each on 2 cores. */
+Test(compare, runs_train_on_the_configs_threads_and_say_so)
+{
+    cli_write_in(dir, "b.ini", BLOBS);
+    cli_out r = cli_run(dir, "compare b.ini --methods random --seeds 1 --budget 9 --set train.threads=2 -o out");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.err, "# threads: one run at a time, 1 worker, 2 OpenMP/BLAS threads per trial"), "%s", r.err);
+    cli_free(&r);
+    char db[300];
+    snprintf(db, sizeof db, "%s/out/random-s0.db", dir);
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    sqlite3_prepare_v2(h, "SELECT count(*), min(value), max(value) FROM trial_attrs WHERE key = 'threads'", -1, &q,
+                       NULL);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    cr_assert(sqlite3_column_int(q, 0) >= 1, "every trial records its threads");
+    cr_assert_str_eq((const char *)sqlite3_column_text(q, 1), "2");
+    cr_assert_str_eq((const char *)sqlite3_column_text(q, 2), "2");
+    sqlite3_finalize(q);
+    sqlite3_close(h);
+}
+
 Test(compare, trials_unit_gives_each_run_the_same_trials)
 {
     cJSON *j = compare_json("--methods random,median --seeds 2 --budget 3 --unit trials");

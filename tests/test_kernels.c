@@ -16,6 +16,8 @@
  *     same tolerance, and bit for bit against the plain path at 1 thread;
  *   - the column split path (MLP) against the plain path at 2 and 1 threads
  *     within the same tolerance, and the same bits run to run;
+ *   - the MLP's fused training step (one region for forward, backward and
+ *     update) gives the bits of the separate calls;
  *   - AUTO picks the path by shapes and thread count only.
  * scripts/kernel_matrix.sh reruns this suite under every OpenBLAS kernel
  * family the CPU can execute. */
@@ -29,6 +31,7 @@
 #include "nn/gpt.h"
 #include "nn/mlp.h"
 #include "nn/ops.h"
+#include "nn/optim.h"
 #include "util/rng.h"
 
 #define TOL_A 1e-5
@@ -375,5 +378,111 @@ Test(kernels, fused_bias_act_dropout_passes_give_the_separate_ops_bits)
                         free(pre[k]), free(out[k]), free(dx[k]), free(db[k]);
                     free(x), free(w), free(bias), free(g), free(mask), free(wt), free(dw);
                 }
+    omp_set_num_threads(2);
+}
+
+/* The update a fused step runs after its backward (nn_step_post). */
+static void post_step(void *ctx, struct nn_team *tm)
+{
+    void **a = ctx;
+    nn_model *m = a[0];
+    double norm = optim_clip_step_team(a[1], m->params, m->grads, a[2], 0.5, tm);
+    if (omp_get_thread_num() == 0)
+        *(double *)a[3] = norm;
+}
+
+/* One MLP of run_path's shapes (kind 0 ReLU, 1 GELU) on path, a batch of B
+ * and its optimizer. */
+static nn_model *fused_model(int kind, int path, int B, float *x, int *y, optim *o)
+{
+    rng r;
+    rng_seed(&r, 17, 0);
+    nn_model *m = NULL;
+    tl_err err = {0};
+    mlp_config c = {.in_dim = 96, .nhidden = 2, .hidden = {80, 48}, .out_dim = 7,
+                    .act = kind ? NN_GELU : NN_RELU, .dropout = 0.2f};
+    cr_assert_eq(mlp_create(&c, B, &r, &m, &err), 0, "%s", err.msg);
+    mlp_set_path(m, path);
+    for (int i = 0; i < B * 96; i++)
+        x[i] = (float)(rng_uniform(&r) * 2.0 - 1.0);
+    for (int i = 0; i < B; i++)
+        y[i] = (int)rng_below(&r, 7);
+    cr_assert_eq(optim_init(o, OPTIM_ADAMW, m, &err), 0, "%s", err.msg);
+    return m;
+}
+
+/* The MLP's fused training step (nn_model_vt.train_step: forward, backward
+ * and the clipped AdamW update in one parallel region) gives the bits of
+ * forward, a zeroed gradient buffer, backward and optim_clip_step, step
+ * after step (three steps, gradients left as garbage before each fused
+ * one: it writes them all), with dropout, ReLU and GELU, at 2 and 1
+ * threads, batches 1 and 37; it declines off the cols path (returns 0 and
+ * draws nothing from r); a non-finite loss leaves the parameters alone. */
+Test(kernels, fused_train_step_gives_the_separate_calls_bits)
+{
+    optim_hparams h = {.lr = 0.01, .weight_decay = 0.1, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+    for (int threads = 2; threads >= 1; threads--)
+        for (int kind = 0; kind < 2; kind++)
+            for (int B = 1; B <= 37; B += 36) {
+                omp_set_num_threads(threads);
+                float *x = malloc(sizeof(float) * B * 96);
+                int *y = malloc(sizeof(int) * B);
+                optim o[2];
+                nn_model *a = fused_model(kind, NN_PATH_COLS, B, x, y, &o[0]);
+                nn_model *f = fused_model(kind, NN_PATH_COLS, B, x, y, &o[1]);
+                nn_batch b = {.B = B, .T = 1, .x = x, .targets = y};
+                for (int k = 0; k < 3; k++) {
+                    rng ra, rf;
+                    rng_seed(&ra, 99, (uint64_t)k);
+                    rng_seed(&rf, 99, (uint64_t)k);
+                    nn_zero_grad(a);
+                    float la = a->vt->forward(a, &b, 1, &ra, NULL);
+                    a->vt->backward(a, &b, 0.5f);
+                    double na = optim_clip_step(&o[0], a->params, a->grads, &h, 0.5);
+                    for (size_t i = 0; i < f->nparams; i++)
+                        f->grads[i] = 12345.0f;
+                    float lf = NAN;
+                    double nf = NAN;
+                    void *ctx[4] = {f, &o[1], &h, &nf};
+                    cr_assert_eq(f->vt->train_step(f, &b, &rf, 0.5f, &(nn_step_post){post_step, ctx}, &lf),
+                                 1, "the cols path must take the fused step");
+                    cr_assert_eq(mlp_last_path(f), NN_PATH_COLS);
+                    cr_assert(memcmp(&la, &lf, sizeof la) == 0 && memcmp(&na, &nf, sizeof na) == 0,
+                              "%s B %d %d threads step %d: loss %.9g vs %.9g, norm %.17g vs %.17g",
+                              kinds[kind], B, threads, k, la, lf, na, nf);
+                    cr_assert(memcmp(a->grads, f->grads, a->nparams * sizeof(float)) == 0 &&
+                                  memcmp(a->params, f->params, a->nparams * sizeof(float)) == 0,
+                              "%s B %d %d threads step %d: gradients or parameters differ",
+                              kinds[kind], B, threads, k);
+                    cr_assert_eq(rng_u64(&ra), rng_u64(&rf), "the same draws from r");
+                }
+                /* a non-finite loss: no backward, no update */
+                float *p0 = malloc(f->nparams * sizeof(float));
+                memcpy(p0, f->params, f->nparams * sizeof(float));
+                x[0] = NAN;
+                rng rf;
+                rng_seed(&rf, 1, 0);
+                float lf = 0;
+                double nf = 7;
+                void *ctx[4] = {f, &o[1], &h, &nf};
+                cr_assert_eq(f->vt->train_step(f, &b, &rf, 0.5f, &(nn_step_post){post_step, ctx}, &lf), 1);
+                cr_assert(isnan(lf) && nf == 7 && memcmp(p0, f->params, f->nparams * sizeof(float)) == 0,
+                          "a NaN loss must stop the step before its backward and update");
+                /* off the cols path: declined, nothing drawn */
+                mlp_set_path(f, NN_PATH_PLAIN);
+                x[0] = 0.5f;
+                rng r0, r1;
+                rng_seed(&r0, 3, 0);
+                rng_seed(&r1, 3, 0);
+                cr_assert_eq(f->vt->train_step(f, &b, &r0, 0.5f, &(nn_step_post){post_step, ctx}, &lf), 0);
+                cr_assert(rng_u64(&r0) == rng_u64(&r1) &&
+                              memcmp(p0, f->params, f->nparams * sizeof(float)) == 0,
+                          "a declined step must change nothing");
+                free(p0);
+                for (int j = 0; j < 2; j++)
+                    optim_free(&o[j]);
+                nn_model_free(a), nn_model_free(f);
+                free(x), free(y);
+            }
     omp_set_num_threads(2);
 }

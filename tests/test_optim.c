@@ -406,6 +406,64 @@ Test(optim, same_bits_with_one_and_two_threads)
     }
 }
 
+/* optim_clip_step (the norm, the clip and the update in one region, as a
+ * fused training step runs them) gives the bits of optim_clip_grad_norm
+ * then optim_step: SGD with Nesterov momentum (its first step starts the
+ * buffer) and AdamW, clipping and not, at 1, 2 and 3 threads, over several
+ * norm and step chunks with an odd tail; a non-finite gradient changes
+ * nothing (params, grads, step count). */
+Test(optim, clip_step_in_one_region_gives_the_two_calls_bits)
+{
+    const size_t n = 3 * OPTIM_PAR_MIN + 4099;
+    for (int th = 1; th <= 3; th++) {
+        omp_set_num_threads(th);
+        for (int kind = 0; kind < 2; kind++) {
+            big b[2];
+            optim o[2];
+            for (int j = 0; j < 2; j++) {
+                rng r;
+                rng_seed(&r, 11, 0);
+                big_init(&b[j], n, &r);
+                cr_assert_eq(optim_init(&o[j], kind, &b[j].m, NULL), 0);
+            }
+            optim_hparams h = {.lr = 0.01, .weight_decay = 0.1, .momentum = 0.9, .nesterov = 1,
+                               .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+            rng gr;
+            rng_seed(&gr, 5, 0);
+            for (int k = 0; k < 4; k++) {
+                double clip = k % 2 ? 50.0 : 0.0; /* the norm is about 450: odd steps clip */
+                for (size_t i = 0; i < n; i++)
+                    b[0].m.grads[i] = b[1].m.grads[i] = (float)rng_normal(&gr);
+                double n0 = optim_clip_grad_norm(&o[0], b[0].m.grads, clip);
+                optim_step(&o[0], b[0].m.params, b[0].m.grads, &h);
+                double n1 = optim_clip_step(&o[1], b[1].m.params, b[1].m.grads, &h, clip);
+                cr_assert_eq(memcmp(&n0, &n1, sizeof n0), 0, "%s, %d threads, step %d: norm %.17g vs %.17g",
+                             optim_str(kind), th, k, n0, n1);
+                cr_assert(memcmp(b[0].m.params, b[1].m.params, n * sizeof(float)) == 0 &&
+                              memcmp(b[0].m.grads, b[1].m.grads, n * sizeof(float)) == 0 &&
+                              memcmp(o[0].m, o[1].m, n * sizeof(float)) == 0 &&
+                              o[0].t == o[1].t && o[0].mom_valid == o[1].mom_valid,
+                          "%s, %d threads, step %d: params, clipped grads or state differ",
+                          optim_str(kind), th, k);
+                cr_assert(!o[0].v || memcmp(o[0].v, o[1].v, n * sizeof(float)) == 0);
+            }
+            float *p0 = malloc(n * sizeof(float));
+            memcpy(p0, b[1].m.params, n * sizeof(float));
+            long t0 = o[1].t;
+            b[1].m.grads[n - 5] = NAN;
+            cr_assert(isnan(optim_clip_step(&o[1], b[1].m.params, b[1].m.grads, &h, 1.0)));
+            cr_assert(memcmp(p0, b[1].m.params, n * sizeof(float)) == 0 && o[1].t == t0,
+                      "a NaN gradient must leave the parameters and the step count");
+            free(p0);
+            for (int j = 0; j < 2; j++) {
+                optim_free(&o[j]);
+                big_free(&b[j]);
+            }
+        }
+    }
+    omp_set_num_threads(2);
+}
+
 Test(optim, copy_reproduces_the_next_step)
 {
     fake a, b;
