@@ -29,11 +29,14 @@ set -eu
 
 usage() {
     cat <<'EOF'
-usage: scripts/bench.sh [--quick] [--json] [--workloads LIST] [--threads LIST]
+usage: scripts/bench.sh [--quick] [--json] [--workloads LIST] [--threads LIST] [--processes N]
   --quick           1 repeat of >= 10 steps, 1 epoch: a smoke test (default: 5 repeats of >= 50 steps, 2 epochs)
   --json            one JSON object per workload and thread count on stdout
   --workloads LIST  comma-separated, from mlp32,mlp128,mlp1024,gpt,epoch (default: all)
   --threads LIST    comma-separated thread counts (default: 1,2)
+  --processes N     run every workload in N separate processes on each side and
+                    report the median of their medians (default 3, --quick 1):
+                    where the memory lands moves a process's speed (see README)
 environment: BENCH_TRAIN (default build/bench/bench_train), TORCH_PYTHON (default /usr/bin/python3)
 EOF
 }
@@ -42,6 +45,7 @@ QUICK=""
 JSON=0
 WORKLOADS="mlp32,mlp128,mlp1024,gpt,epoch"
 THREADS="1,2"
+PROCS=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK="--quick" ;;
@@ -50,11 +54,18 @@ while [ $# -gt 0 ]; do
         --workloads=*) WORKLOADS="${1#*=}" ;;
         --threads) [ $# -ge 2 ] || { usage >&2; exit 2; }; THREADS="$2"; shift ;;
         --threads=*) THREADS="${1#*=}" ;;
+        --processes) [ $# -ge 2 ] || { usage >&2; exit 2; }; PROCS="$2"; shift ;;
+        --processes=*) PROCS="${1#*=}" ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
     esac
     shift
 done
+case "$PROCS" in
+    "") PROCS=3; [ -n "$QUICK" ] && PROCS=1 ;;
+    [1-9]|[1-9][0-9]) ;;
+    *) echo "bench.sh: --processes: a whole number from 1 to 99, got '$PROCS'" >&2; exit 2 ;;
+esac
 for w in $(echo "$WORKLOADS" | tr ',' ' '); do
     case "$w" in mlp32|mlp128|mlp1024|gpt|epoch) ;;
         *) echo "bench.sh: unknown workload '$w' (mlp32, mlp128, mlp1024, gpt, epoch)" >&2; exit 2 ;;
@@ -146,14 +157,19 @@ MAXT=$(echo "$THREADS" | tr ',' '\n' | sort -n | tail -n 1)
 for w in $(echo "$WORKLOADS" | tr ',' ' '); do
     t=1
     while [ "$t" -le "$MAXT" ]; do
-        case ",$THREADS," in *",$t,"*)
-            progress "$w: tunelab, $t thread(s)"
-            run_tl "$t" --workload "$w" ;;
-        esac
-        if [ "$HAVE_TORCH" = 1 ]; then
-            progress "$w: torch, $t thread(s)"
-            run_torch "$t" "$w"
-        fi
+        # PROCS processes a side, alternating, so that drift hits both alike.
+        p=1
+        while [ "$p" -le "$PROCS" ]; do
+            case ",$THREADS," in *",$t,"*)
+                progress "$w: tunelab, $t thread(s), process $p of $PROCS"
+                run_tl "$t" --workload "$w" ;;
+            esac
+            if [ "$HAVE_TORCH" = 1 ]; then
+                progress "$w: torch, $t thread(s), process $p of $PROCS"
+                run_torch "$t" "$w"
+            fi
+            p=$((p + 1))
+        done
         t=$((t + 1))
     done
 done
@@ -168,7 +184,7 @@ progress "done in $(( $(date +%s) - START )) s"
 # Report.  Both programs print flat JSON objects, one a line; awk reads the
 # keys it needs (it never sees nested objects, only the arrays it skips).
 awk -v json="$JSON" -v have_torch="$HAVE_TORCH" -v workloads="$WORKLOADS" \
-    -v threads="$THREADS" -v quick="$QUICK" -v coretype="${OPENBLAS_CORETYPE:-}" -v policy="$WAIT_POLICY" '
+    -v threads="$THREADS" -v procs="$PROCS" -v quick="$QUICK" -v coretype="${OPENBLAS_CORETYPE:-}" -v policy="$WAIT_POLICY" '
 function str(line, key,    s) {
     if (!match(line, "\"" key "\": *\"[^\"]*\"")) return ""
     s = substr(line, RSTART, RLENGTH); sub("^\"" key "\": *\"", "", s); sub("\"$", "", s)
@@ -189,16 +205,32 @@ function fmt(x) { return x == "" ? "-" : (x >= 100 ? sprintf("%.0f", x) : sprint
     if (w == "sgemm") { p = num($0, "best"); if (p > peak[t]) peak[t] = p; core = str($0, "corename"); next }
     k = impl SUBSEP w SUBSEP t
     seen[k] = 1
-    med[k] = num($0, "median"); lo[k] = num($0, "min"); hi[k] = num($0, "max")
-    gf[k] = num($0, "gflops"); unit[w] = str($0, "unit")
+    # one line per process: keep each median (with its GFLOP/s), the
+    # lowest min and the highest max
+    np[k]++; pm[k, np[k]] = num($0, "median"); pg[k, np[k]] = num($0, "gflops")
+    m = num($0, "min"); x = num($0, "max")
+    if (np[k] == 1 || m < lo[k]) lo[k] = m
+    if (np[k] == 1 || x > hi[k]) hi[k] = x
+    unit[w] = str($0, "unit")
     if (impl == "tunelab") { path[k] = str($0, "path"); params[w] = num($0, "params"); flops[w] = num($0, "flops_per_step"); data[w] = str($0, "data") }
     if (impl == "torch") { tparams[w] = num($0, "params"); tver = str($0, "version") }
 }
 END {
+    # A figure is the median of the medians of its processes (the lower middle
+    # one for an even count), with the GFLOP/s of that process; all medians
+    # are kept for the JSON.
+    for (k in np) {
+        n = np[k]; for (i = 1; i <= n; i++) { sv[i] = pm[k, i]; sg[i] = pg[k, i] }
+        for (i = 2; i <= n; i++) for (j = i; j > 1 && sv[j] < sv[j - 1]; j--) {
+            tv = sv[j]; sv[j] = sv[j - 1]; sv[j - 1] = tv; tg = sg[j]; sg[j] = sg[j - 1]; sg[j - 1] = tg
+        }
+        mi = int((n + 1) / 2); med[k] = sv[mi]; gf[k] = sg[mi]
+        all[k] = ""; for (i = 1; i <= n; i++) all[k] = all[k] (i > 1 ? ", " : "") sprintf("%.10g", pm[k, i])
+    }
     nw = split(workloads, W, ","); nt = split(threads, T, ",")
     if (!json) {
-        printf "tunelab vs PyTorch %s, training throughput (median of repeats; min-max in brackets)%s\n", \
-            (tver == "" ? "(not installed)" : tver), (quick != "" ? " [--quick: smoke test, not a figure]" : "")
+        printf "tunelab vs PyTorch %s, training throughput (median of %d process%s'"'"' medians of repeats; min-max over all repeats in brackets)%s\n", \
+            (tver == "" ? "(not installed)" : tver), procs, (procs > 1 ? "es" : ""), (quick != "" ? " [--quick: smoke test, not a figure]" : "")
         printf "cpu: %s (%s); OpenBLAS %s kernels (%s); small-matrix library: %s\n", (cpu == "" ? "?" : cpu), \
             (isa == "" ? "?" : isa), (core == "" ? "?" : core), (breason == "" ? "?" : breason), \
             (smlib == "" || smlib == "none" ? "none (libxsmm not used)" : smlib)
@@ -246,6 +278,8 @@ END {
             printf "\"sgemm_peak_gflops\": %s, \"tunelab_peak_frac\": %s, \"torch_peak_frac\": %s, \"data\": %s, \"bar\": %s, \"quick\": %s, \"omp_wait_policy\": %s, \"openblas_core\": %s, ", \
                 jnum(peak[t]), jnum(pktl == "" ? "" : pktl / 100), jnum(pkpt == "" ? "" : pkpt / 100), jstr(data[w]), \
                 (bar == "" ? "null" : (substr(bar, 1, 3) == "met" ? "true" : "false")), (quick != "" ? "true" : "false"), jstr(policy), jstr(core)
+            printf "\"processes\": %d, \"tunelab_process_medians\": [%s], \"torch_process_medians\": [%s], ", \
+                procs, (kt in all) ? all[kt] : "", (best != "" && kb in all) ? all[kb] : ""
             printf "\"cpu\": %s, \"isa\": %s, \"small_matrix_lib\": %s, \"path\": %s}\n", jstr(cpu), jstr(isa), jstr(smlib), jstr(tl == "" ? "" : path[kt])
         } else {
             printf "%-8s %3d %-5s %-10s %9s %-19s %9s %-23s %9s %6s %8s %8s %7s %7s %s\n", w, t, (path[kt] == "" ? "-" : path[kt]), unit[w], fmt(tl), \
