@@ -59,7 +59,10 @@ static void on_progress(void *ud, const char *method, int k, int skipped, const 
     if (p->quiet)
         return;
     if (!ev) {
-        fprintf(stderr, "# %s seed %d: %s\n", method, k, skipped ? "finished before, kept" : "running");
+        fprintf(stderr, "# %s seed %d: %s\n", method, k,
+                skipped == 2 ? "another compare is running it; waiting"
+                : skipped    ? "finished before, kept"
+                             : "running");
         p->reports = 0;
     } else if (ev->kind == STUDY_EV_FINISHED) {
         fprintf(stderr, "#   %s seed %d: trial %d %s, value %.6g\n", method, k, ev->trial,

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -309,6 +311,47 @@ Test(compare, runs_train_on_the_configs_threads_and_say_so)
     cr_assert_str_eq((const char *)sqlite3_column_text(q, 2), "2");
     sqlite3_finalize(q);
     sqlite3_close(h);
+}
+
+/* Compares sharing a folder never run one run twice at once (two did, and
+ * the run's log and study got both's epochs): while another process holds
+ * a run's lock, compare says it waits and leaves the run alone; once the
+ * lock is free it runs it to the end. */
+Test(compare, a_run_another_compare_holds_is_waited_for)
+{
+    cli_write_in(dir, "b.ini", BLOBS);
+    char path[300];
+    snprintf(path, sizeof path, "%s/out", dir);
+    cr_assert_eq(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/out/random-s0.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    cr_assert(fd >= 0 && flock(fd, LOCK_EX) == 0);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && OMP_NUM_THREADS=1 '%s' compare b.ini --methods random --seeds 1 --budget 9 -o out "
+             ">/dev/null 2>err.txt; echo $?",
+             dir, cli_bin());
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    char errp[300], db[300];
+    snprintf(errp, sizeof errp, "%s/err.txt", dir);
+    snprintf(db, sizeof db, "%s/out/random-s0.db", dir);
+    char *e = NULL;
+    for (int i = 0; i < 200 && !(e && strstr(e, "waiting")); i++) { /* up to 20 s */
+        free(e);
+        usleep(100000);
+        e = cli_slurp(errp);
+    }
+    cr_assert(e && strstr(e, "# random seed 0: another compare is running it; waiting"), "%s", e ? e : "");
+    free(e);
+    cr_assert_neq(access(db, F_OK), 0, "the waiting compare must not open the run");
+    cr_assert_eq(flock(fd, LOCK_UN), 0);
+    close(fd);
+    int status = -1;
+    cr_assert_eq(fscanf(p, "%d", &status), 1);
+    pclose(p);
+    cr_assert_eq(status, 0);
+    cr_assert_eq(db_reports(db), 9, "then it runs the whole budget");
 }
 
 Test(compare, trials_unit_gives_each_run_the_same_trials)

@@ -6,10 +6,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -386,9 +388,10 @@ static void run_paths(const compare_opts *o, const char *method, int k, char *db
     snprintf(log, n, "%s/%s.log", o->dir, name);
 }
 
-/* Runs (or resumes, or skips when finished) method m, seed index k. */
-static int run_one(const config *base, const compare_opts *o, int m, int k, tune_objective *obj,
-                   compare_progress_fn fn, void *ud, tl_err *err)
+/* Runs (or resumes, or skips when finished) method m, seed index k; the
+ * caller holds the run's lock. */
+static int run_locked(const config *base, const compare_opts *o, int m, int k, tune_objective *obj,
+                      compare_progress_fn fn, void *ud, tl_err *err)
 {
     const char *mname = o->methods[m];
     char db[700], logp[700], name[64];
@@ -482,6 +485,50 @@ done:
         fclose(r.log);
     study_close(st);
     space_free(&sp);
+    return rc;
+}
+
+/* Locks run NAME of DIR (DIR/NAME.lock) against another compare process
+ * sharing DIR; the lock goes with the descriptor, also when the process
+ * dies.  While another holds it, says so through fn and waits.  Returns
+ * the descriptor, or -1 with err set. */
+static int run_lock(const char *path, const char *mname, int k, compare_progress_fn fn, void *ud, tl_err *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        tl_fail(err, TL_ERUNTIME, "%s: cannot create: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return fd;
+    int e = errno;
+    if (e == EWOULDBLOCK) {
+        if (fn)
+            fn(ud, mname, k, 2, NULL);
+        int r;
+        while ((r = flock(fd, LOCK_EX)) != 0 && errno == EINTR)
+            ;
+        if (r == 0)
+            return fd;
+        e = errno;
+    }
+    tl_fail(err, TL_ERUNTIME, "%s: cannot lock: %s", path, strerror(e));
+    close(fd);
+    return -1;
+}
+
+/* run_locked under the run's lock, so that compares sharing DIR never run
+ * one run twice at once: a second one waits, then finds it finished. */
+static int run_one(const config *base, const compare_opts *o, int m, int k, tune_objective *obj,
+                   compare_progress_fn fn, void *ud, tl_err *err)
+{
+    char lock[720];
+    snprintf(lock, sizeof lock, "%s/%s-s%d.lock", o->dir, o->methods[m], k);
+    int fd = run_lock(lock, o->methods[m], k, fn, ud, err);
+    if (fd < 0)
+        return err->code ? err->code : TL_ERUNTIME;
+    int rc = run_locked(base, o, m, k, obj, fn, ud, err);
+    close(fd);
     return rc;
 }
 

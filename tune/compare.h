@@ -46,7 +46,9 @@ typedef struct compare_opts {
     int grid_points;     /* 0: none given */
 } compare_opts;
 
-/* Progress: a run starts (ev NULL, skipped 0/1) or one of its study events. */
+/* Progress: a run starts (ev NULL; skipped 0: it runs, 1: finished before,
+ * kept, 2: another compare sharing the folder is running it, this one
+ * waits for its lock) or one of its study events. */
 typedef void (*compare_progress_fn)(void *ud, const char *method, int seed_index, int skipped,
                                     const study_event *ev);
 
