@@ -45,8 +45,9 @@ static const char *HELP =
     "  --set key=value    override a config key (repeatable)\n"
     "  --quiet            no progress lines on stderr\n"
     "  -h, --help         this help\n\n"
-    "DIR holds compare.def, METHOD-sK.db and .log per run, compare.json, index.html,\n"
-    "compare_epochs.png and compare_seconds.png.\n";
+    "DIR holds compare.def, METHOD-sK.db, .log and .lock per run, compare.json,\n"
+    "index.html, compare_epochs.png and compare_seconds.png.  Compares may share DIR:\n"
+    "one that reaches a run another is running waits for it (the .lock), then keeps it.\n";
 
 typedef struct prog {
     int quiet;
