@@ -40,6 +40,15 @@ later than the budget; a median that falls there prints as "> BUDGET").
 Output: a markdown summary on stdout, every number in OUT/race.json, each
 run's stdout/stderr in OUT/.  Only the Python standard library (the peer
 needs torch and optuna).  It judges nothing.
+
+Resumable by run: each finished run is kept as OUT/NAME-sSEED.run.json
+(with its budget, threads, command line, config and CPU); a later call with
+the same OUT keeps every run whose record matches what it would run now
+("finished before, kept") and runs only the others, so a 3-hour race can be
+run a seed or a tool at a time.  A run stopped before its budget (the driver
+killed) leaves no record and is run again from nothing: a wall-clock race
+cannot continue a run.  --redo runs everything again.  Runs kept from
+another CPU are named in the report.
 """
 import argparse
 import json
@@ -77,6 +86,7 @@ def parse_args():
     p.add_argument("--out", default=os.path.join(ROOT, "out", "race"))
     p.add_argument("--tunelab", default=os.path.join(ROOT, "tunelab"))
     p.add_argument("--python", default="/usr/bin/python3", help="the peer's interpreter (torch + optuna)")
+    p.add_argument("--redo", action="store_true", help="run every run again (default: keep finished runs in OUT)")
     a = p.parse_args()
     a.out = os.path.abspath(a.out)
     try:
@@ -304,26 +314,85 @@ def report(a, runs):
                                                        for thr in a.thresholds) + f" | {pv} | {fmt_params(p)} |")
 
 
+def record_path(a, name, seed):
+    return os.path.join(a.out, f"{name}-s{seed}.run.json")
+
+
+def run_key(a, cmd_tail):
+    """What a kept run must match to be kept: the same race for that run."""
+    return dict(budget=a.budget, threads=a.threads, config=os.path.abspath(a.config), args=cmd_tail)
+
+
+def kept_run(a, name, seed, key):
+    """The finished run NAME-sSEED recorded in OUT with the same key, or None."""
+    path = record_path(a, name, seed)
+    if a.redo or not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            rec = json.load(f)
+    except (OSError, ValueError) as e:
+        log(f"{path}: unreadable ({e}); running it again")
+        return None
+    if rec.get("key") != key:
+        log(f"{path}: made for another race (budget, threads, config or arguments differ); running it again")
+        return None
+    log(f"{name} seed {seed}: finished before ({rec.get('cpu')}), kept")
+    return rec["run"]
+
+
+def keep_run(a, name, seed, key, run):
+    path = record_path(a, name, seed)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(dict(key=key, cpu=cpu_name(), when=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                       run=run), f, indent=1)
+    os.replace(tmp, path)
+
+
 def main():
     a = parse_args()
     os.makedirs(a.out, exist_ok=True)
     runs = []
     for seed in a.seeds:
         split = os.path.join(a.out, f"split-s{seed}.json")
-        if os.path.exists(split):
-            os.remove(split)
+        todo = []
         for name, sets in a.methods:
-            runs.append(run_tunelab(a, name, sets, seed, split))
+            key = run_key(a, sets)
+            run = kept_run(a, name, seed, key)
+            if run is None:
+                todo.append((name, sets, key))
+            runs.append(run if run is not None else (name, sets, key))
+        peer_key = run_key(a, ["optuna"])
+        peer = None if a.no_optuna else kept_run(a, "optuna", seed, peer_key)
+        # a kept run trained on this split: rewrite it only when nothing of this seed is kept
+        # (tunelab writes the same bytes for the same config and seed)
+        if len(todo) == len(a.methods) and (a.no_optuna or peer is None) and os.path.exists(split):
+            os.remove(split)
+        for name, sets, key in todo:
+            run = run_tunelab(a, name, sets, seed, split)
+            run["cpu"] = cpu_name()
+            keep_run(a, name, seed, key, run)
+            runs[runs.index((name, sets, key))] = run
         if not a.no_optuna:
-            if not os.path.exists(split):
-                sys.exit(f"race.py: {split}: tunelab wrote no split file (was there a tunelab method?)")
-            runs.append(run_optuna(a, seed, split))
+            if peer is None:
+                if not os.path.exists(split):
+                    sys.exit(f"race.py: {split}: tunelab wrote no split file (was there a tunelab method?)")
+                peer = run_optuna(a, seed, split)
+                peer["cpu"] = cpu_name()
+                keep_run(a, "optuna", seed, peer_key, peer)
+            runs.append(peer)
     for r in runs:
         summarize(a, r)
+    cpus = sorted({r.get("cpu") or "unknown" for r in runs})
     with open(os.path.join(a.out, "race.json"), "w") as f:
         json.dump(finite(dict(budget=a.budget, threads=a.threads, seeds=a.seeds, checkpoints=a.checkpoints,
-                       thresholds=a.thresholds, config=a.config, cpu=cpu_name(), runs=runs)), f, indent=1)
+                       thresholds=a.thresholds, config=a.config, cpu=cpu_name(), cpus=cpus, runs=runs)), f, indent=1)
     report(a, runs)
+    if len(cpus) > 1:
+        print("\nRuns from more than one CPU: " + "; ".join(
+            f"{c}: " + ", ".join(f"{r['method']} s{r['seed']}" for r in runs if (r.get("cpu") or "unknown") == c)
+            for c in cpus))
 
 
 def finite(v):
