@@ -253,3 +253,48 @@ Test(nas_cli, unknown_objective_is_a_config_error)
     cli_write_in(dir, "bad.ini", SPIRALS);
     cli_expect_err(dir, "run bad.ini --set 'nas.objectives=val_loss, speed'", 2, "nas.objectives");
 }
+
+/* The train_flops attribute of trial 0 of the study database at path. */
+static double trial0_train_flops(const char *path)
+{
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK, "%s", path);
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT a.value FROM trial_attrs a JOIN trials t ON t.id = a.trial_id "
+                                    "WHERE t.number = 0 AND a.key = 'train_flops'",
+                                    -1, &q, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW, "%s: no train_flops attribute", path);
+    double v = strtod((const char *)sqlite3_column_text(q, 0), NULL);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
+/* An optimizer step of accum_steps micro-batches trains accum_steps x
+ * batch_size samples: batch 32 x 2 micro-batches and batch 64 x 1 train
+ * the same samples in the same number of steps, so the same FLOPs (the
+ * attribute once counted one micro-batch a step: half). */
+Test(nas_cli, train_flops_counts_every_micro_batch_of_a_step)
+{
+    cli_write_in(dir, "acc.ini",
+                 "[data]\ndataset = spirals\nsamples = 600\nclasses = 3\n"
+                 "[model]\ntype = mlp\nlayers = 1\nhidden = 16\n"
+                 "[train]\noptimizer = adamw\nlr = 3e-2\nbatch_size = 64\nepochs = 2\nseed = 1\nthreads = 1\n"
+                 "[study]\nname = acc\ntrials = 1\nsampler = random\nseed = 3\n"
+                 "[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n");
+    cli_out r = cli_run(dir, "run acc.ini --quiet --set study.storage=a1.db");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cli_free(&r);
+    r = cli_run(dir, "run acc.ini --quiet --set study.storage=a2.db --set train.batch_size=32 "
+                     "--set train.accum_steps=2");
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cli_free(&r);
+    char p1[160], p2[160];
+    snprintf(p1, sizeof p1, "%s/a1.db", dir);
+    snprintf(p2, sizeof p2, "%s/a2.db", dir);
+    double f1 = trial0_train_flops(p1), f2 = trial0_train_flops(p2);
+    cr_assert_gt(f1, 0.0);
+    cr_assert_float_eq(f2, f1, 1e-6 * f1, "batch 32 x accum 2: %g FLOPs, batch 64 x accum 1: %g", f2, f1);
+}

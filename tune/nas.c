@@ -120,7 +120,8 @@ double nas_flops(const config *c, const task_data *d)
 
 double nas_train_flops(const config *c, const task_data *d, long steps)
 {
-    double per = (double)c->batch_size * (d->is_text ? c->ctx : 1);
+    int accum = c->accum_steps > 1 ? c->accum_steps : 1;
+    double per = (double)c->batch_size * accum * (d->is_text ? c->ctx : 1);
     return 3.0 * nas_flops(c, d) * per * (double)steps;
 }
 

@@ -79,8 +79,9 @@ double nas_flops(const config *c, const task_data *d);
 
 /* Training FLOPs of `steps` optimizer steps of the model c describes over
  * d: 3 x forward FLOPs (forward + backward ~ 2 x forward) x samples
- * (MLP: train.batch_size per step; GPT: batch_size x ctx tokens).  0 when
- * the model config is invalid. */
+ * (MLP: train.batch_size x train.accum_steps per step, the micro-batches of
+ * one step; GPT: that many sequences of ctx tokens).  An epoch's short last
+ * group counts as a whole one.  0 when the model config is invalid. */
 double nas_train_flops(const config *c, const task_data *d, long steps);
 
 /* The accept callback (study_config.accept; ud is a nas_ctx). */
