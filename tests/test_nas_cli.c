@@ -181,12 +181,17 @@ Test(nas_cli, evolution_on_spirals_keeps_the_budget_reuses_repeats_and_finds_the
 /* A study that tunes a width beside the learning rate (random sampler, no
  * size budget, one objective) is a hyperparameter study: no Pareto front in
  * its summary and no architecture-search section in its report (issue 16). */
+/* A one-layer spirals MLP, 2 epochs of batch 64 at 1 thread: the head of
+ * the small configs below (each adds its [study] and [space]). */
+#define SPIRALS_1L                                                                                 \
+    "[data]\ndataset = spirals\nsamples = 300\nclasses = 3\n"                                     \
+    "[model]\ntype = mlp\nlayers = 1\nhidden = 16\n"                                               \
+    "[train]\noptimizer = adamw\nlr = 3e-2\nbatch_size = 64\nepochs = 2\nseed = 1\nthreads = 1\n"
+
 Test(nas_cli, a_width_tuned_beside_the_learning_rate_is_not_an_architecture_search)
 {
     cli_write_in(dir, "width.ini",
-                 "[data]\ndataset = spirals\nsamples = 300\nclasses = 3\n"
-                 "[model]\ntype = mlp\nlayers = 1\nhidden = 16\n"
-                 "[train]\noptimizer = adamw\nlr = 3e-2\nbatch_size = 64\nepochs = 2\nseed = 1\nthreads = 1\n"
+                 SPIRALS_1L
                  "[study]\nname = width\ntrials = 4\nsampler = random\nseed = 3\n"
                  "[space]\nmodel.hidden = choice(8, 16, 32)\ntrain.lr = loguniform(1e-3, 1e-1)\n");
     cli_out r = cli_run(dir, "run width.ini --set study.storage=width.db --json");
@@ -279,9 +284,7 @@ static double trial0_train_flops(const char *path)
 Test(nas_cli, train_flops_counts_every_micro_batch_of_a_step)
 {
     cli_write_in(dir, "acc.ini",
-                 "[data]\ndataset = spirals\nsamples = 600\nclasses = 3\n"
-                 "[model]\ntype = mlp\nlayers = 1\nhidden = 16\n"
-                 "[train]\noptimizer = adamw\nlr = 3e-2\nbatch_size = 64\nepochs = 2\nseed = 1\nthreads = 1\n"
+                 SPIRALS_1L
                  "[study]\nname = acc\ntrials = 1\nsampler = random\nseed = 3\n"
                  "[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n");
     cli_out r = cli_run(dir, "run acc.ini --quiet --set study.storage=a1.db");
