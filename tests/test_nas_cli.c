@@ -259,21 +259,28 @@ Test(nas_cli, unknown_objective_is_a_config_error)
     cli_expect_err(dir, "run bad.ini --set 'nas.objectives=val_loss, speed'", 2, "nas.objectives");
 }
 
-/* The train_flops attribute of trial 0 of the study database at path. */
-static double trial0_train_flops(const char *path)
+/* `tunelab run acc.ini` into dir/DB with the extra --set options; returns
+ * the train_flops attribute of its trial 0. */
+static double train_flops_of_run(const char *db, const char *sets)
 {
-    sqlite3 *db;
-    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK, "%s", path);
+    char args[256], path[160];
+    snprintf(args, sizeof args, "run acc.ini --quiet --set study.storage=%s %s", db, sets);
+    cli_out r = cli_run(dir, args);
+    cr_assert_eq(r.status, 0, "%s: %s", args, r.err);
+    cli_free(&r);
+    snprintf(path, sizeof path, "%s/%s", dir, db);
+    sqlite3 *h;
+    cr_assert_eq(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK, "%s", path);
     sqlite3_stmt *q;
-    cr_assert_eq(sqlite3_prepare_v2(db,
+    cr_assert_eq(sqlite3_prepare_v2(h,
                                     "SELECT a.value FROM trial_attrs a JOIN trials t ON t.id = a.trial_id "
                                     "WHERE t.number = 0 AND a.key = 'train_flops'",
                                     -1, &q, NULL),
-                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+                 SQLITE_OK, "%s", sqlite3_errmsg(h));
     cr_assert_eq(sqlite3_step(q), SQLITE_ROW, "%s: no train_flops attribute", path);
     double v = strtod((const char *)sqlite3_column_text(q, 0), NULL);
     sqlite3_finalize(q);
-    sqlite3_close(db);
+    sqlite3_close(h);
     return v;
 }
 
@@ -287,17 +294,8 @@ Test(nas_cli, train_flops_counts_every_micro_batch_of_a_step)
                  SPIRALS_1L
                  "[study]\nname = acc\ntrials = 1\nsampler = random\nseed = 3\n"
                  "[space]\ntrain.lr = loguniform(1e-3, 1e-1)\n");
-    cli_out r = cli_run(dir, "run acc.ini --quiet --set study.storage=a1.db");
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    cli_free(&r);
-    r = cli_run(dir, "run acc.ini --quiet --set study.storage=a2.db --set train.batch_size=32 "
-                     "--set train.accum_steps=2");
-    cr_assert_eq(r.status, 0, "%s", r.err);
-    cli_free(&r);
-    char p1[160], p2[160];
-    snprintf(p1, sizeof p1, "%s/a1.db", dir);
-    snprintf(p2, sizeof p2, "%s/a2.db", dir);
-    double f1 = trial0_train_flops(p1), f2 = trial0_train_flops(p2);
+    double f1 = train_flops_of_run("a1.db", "");
+    double f2 = train_flops_of_run("a2.db", "--set train.batch_size=32 --set train.accum_steps=2");
     cr_assert_gt(f1, 0.0);
     cr_assert_float_eq(f2, f1, 1e-6 * f1, "batch 32 x accum 2: %g FLOPs, batch 64 x accum 1: %g", f2, f1);
 }
