@@ -11,7 +11,8 @@ one tool at a time, for a wall-clock budget per run.
 
 For each seed, in this order:
   1. every tunelab method (default: `default`, tunelab's defaults, random
-     sampler + fifo scheduler; and `tpe-median`, see --method):
+     sampler + fifo scheduler; and `median`, random + median pruning, the
+     best method of experiments/compare.md; see --method):
      `tunelab run CONFIG --quiet` with study.seed = train.seed = SEED,
      train.threads = THREADS, its own database OUT/NAME-sSEED.db (removed
      first: every run starts from nothing) and data.split_file =
@@ -66,9 +67,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_METHODS = [
     "default=",
-    # Optuna's own pair in tunelab; replace with the winner of
-    # experiments/compare.md (e.g. 'best=--set study.sampler=bayes --set study.scheduler=asha').
-    "tpe-median=--set study.sampler=tpe --set study.scheduler=median",
+    # the best method of experiments/compare.md's budget-50 run (best
+    # median), with the compare's min_trials: the race of experiments/race.md
+    "median=--set study.sampler=random --set study.scheduler=median --set study.median_min_trials=2",
 ]
 
 
