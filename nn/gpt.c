@@ -473,12 +473,6 @@ int gpt_generate(nn_model *m, const int *prompt, int nprompt, int nnew, float te
 
 /* ---- create ---- */
 
-static float *gpt_falloc(size_t n)
-{
-    size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
-    return aligned_alloc(64, bytes ? bytes : 64);
-}
-
 /* The tensor table (names, offsets, shapes, decay flags) and the parameter
  * and gradient buffers with their per-tensor views.  0, or -1 when out of
  * memory (m keeps what was allocated; nn_model_free frees it). */
@@ -507,8 +501,8 @@ static int gpt_tensors(nn_model *m, gpt *s, const size_t *sz)
     }
     m->ntensors = P_COUNT;
     m->nparams = off;
-    m->params = gpt_falloc(off);
-    m->grads = gpt_falloc(off);
+    m->params = nn_falloc(off);
+    m->grads = nn_falloc(off);
     if (!m->params || !m->grads)
         return -1;
     memset(m->grads, 0, off * sizeof(float));
@@ -559,8 +553,8 @@ static int gpt_alloc_acts(gpt *s, int max_batch)
                    + Lz * attsz                           /* att */
                    + rows * (Cz + 2) + 3 * rows * s->V + rows;
     size_t ndacts = rows * (4 * Cz + 3 * Cz + Fz) + attsz;
-    s->acts = gpt_falloc(nacts);
-    s->dacts = gpt_falloc(ndacts);
+    s->acts = nn_falloc(nacts);
+    s->dacts = nn_falloc(ndacts);
     s->masks = malloc(rows * Cz * (1 + 2 * Lz));
     s->window = malloc(sizeof(int) * (size_t)s->maxT);
     if (!s->acts || !s->dacts || !s->masks || !s->window)

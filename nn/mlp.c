@@ -565,24 +565,6 @@ static const nn_model_vt mlp_vt = {
 
 /* ---- create ---- */
 
-/* n floats (n > 0) in whole 2 MB blocks at a 2 MB boundary (so 64-byte
- * aligned, as the vector loops assume); NULL when out of memory.  Why: on
- * the 2-core AMD EPYC (Zen 3) the speed of a small-batch step depends on
- * where the parameters, gradients and activations lie relative to the
- * memory mapped around them (OpenBLAS's 2 MB-aligned buffers), which
- * address-space randomisation moves by whole pages.  mlp32, one process
- * after another: 1 thread median 33.3k samples/s (27.0-41.2k, 22
- * processes) before, 43.0k (31.7-45.1k, 19) in 2 MB blocks; 2 threads
- * about 49k before, 55-64k after (README, Speed).  Only addresses change,
- * never a result.  The rest of the last block is address space, never
- * touched, so never memory. */
-static float *mlp_falloc(size_t n)
-{
-    const size_t block = (size_t)2 << 20;
-    size_t bytes = n * sizeof(float);
-    return aligned_alloc(block, (bytes + block - 1) / block * block);
-}
-
 /* The tensor table, fcL.weight (dout, din) and fcL.bias (dout), the
  * parameter and gradient buffers with their views, and nn.Linear's init
  * (weights, then biases, layer by layer, in the draws' order).  0, or -1
@@ -614,8 +596,8 @@ static int mlp_tensors(nn_model *m, mlp *s, rng *init)
     }
     m->ntensors = nt;
     m->nparams = off;
-    m->params = mlp_falloc(off);
-    m->grads = mlp_falloc(off);
+    m->params = nn_falloc(off);
+    m->grads = nn_falloc(off);
     if (!m->params || !m->grads)
         return -1;
     memset(m->grads, 0, off * sizeof(float));
@@ -649,7 +631,7 @@ static int mlp_alloc_acts(mlp *s, const mlp_config *c, int max_batch)
     }
     int gelu = c->act == NN_GELU;
     size_t nacts = B * hsum * (gelu ? 2 : 1) + 3 * B * K + B + 2 * B * wmax;
-    s->acts = mlp_falloc(nacts);
+    s->acts = nn_falloc(nacts);
     s->masks = malloc(B * hsum + 1);
     if (!s->acts || !s->masks)
         return -1;

@@ -23,6 +23,7 @@
 #include <omp.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/mman.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define OPS_PAUSE() _mm_pause()
@@ -692,6 +693,29 @@ const char *nn_path_str(int path)
     return path >= 0 && path < NN_PATH_COUNT ? names[path] : "?";
 }
 
+float *nn_falloc(size_t n)
+{
+    const size_t bytes = (n ? n : 1) * sizeof(float);
+    const size_t blocks = (bytes + NN_FALLOC_BLOCK - 1) / NN_FALLOC_BLOCK;
+    float *p = aligned_alloc(NN_FALLOC_BLOCK, blocks * NN_FALLOC_BLOCK);
+    if (!p)
+        return NULL;
+    /* The last block gets huge pages only when at least half of it is used. */
+    size_t last = bytes - (blocks - 1) * NN_FALLOC_BLOCK;
+    size_t huge = (blocks - (last < NN_FALLOC_BLOCK / 2)) * NN_FALLOC_BLOCK;
+    if (huge)
+        (void)madvise(p, huge, MADV_HUGEPAGE); /* advice: failing changes nothing */
+    return p;
+}
+
+float *nn_fzalloc(size_t n)
+{
+    float *p = nn_falloc(n);
+    if (p)
+        memset(p, 0, (n ? n : 1) * sizeof(float));
+    return p;
+}
+
 int nn_split_threads(nn_split *sp, int path, int units, int min_units, size_t nparams)
 {
     if (path == NN_PATH_PLAIN || path == NN_PATH_SERIAL || path == NN_PATH_COLS ||
@@ -705,8 +729,7 @@ int nn_split_threads(nn_split *sp, int path, int units, int min_units, size_t np
         (nt < 2 || units < min_units * nt || (size_t)(nt - 1) * stride > NN_SPLIT_MAX_FLOATS))
         return 0;
     if (nt - 1 > sp->n || stride != sp->stride) {
-        size_t bytes = (size_t)(nt - 1) * stride * sizeof(float);
-        float *g = aligned_alloc(64, bytes ? bytes : 64);
+        float *g = nn_falloc((size_t)(nt - 1) * stride);
         if (!g)
             return 0;
         free(sp->buf);

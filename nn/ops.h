@@ -183,6 +183,24 @@ double softmax_xent_forward(float *probs, float *losses, long *ncorrect, const f
 void softmax_xent_backward(float *dlogits, const float *probs, const int *targets,
                            int N, int V, float scale);
 
+/* ---- large buffers: parameters, gradients, moments, activations ---- */
+
+/* n floats (n > 0), uninitialised, in whole 2 MB blocks at a 2 MB
+ * boundary (so 64-byte aligned, as the vector loops assume); free() frees
+ * them; NULL when out of memory.  The kernel is asked for transparent huge
+ * pages (madvise MADV_HUGEPAGE) over every block at least half used, so a
+ * buffer takes at most 1 MB more memory than it asks for; where THP is
+ * "never" that advice does nothing.  Why: on the 2-core AMD EPYC (Zen 3) a
+ * small-batch step ran at one of two or three speeds from process to
+ * process, depending on which 4 KB pages its buffers got (mlp32 at 1
+ * thread 33k or 44k samples/s); on 2 MB pages it ran at 45k in every
+ * process (README, Speed).  Addresses change, never a result. */
+#define NN_FALLOC_BLOCK ((size_t)2 << 20)
+float *nn_falloc(size_t n);
+
+/* nn_falloc, set to zero. */
+float *nn_fzalloc(size_t n);
+
 /* ---- batch split: the models' per-thread kernel path ---- */
 
 /* Kernel paths of the models' forward and backward (mlp_set_path,

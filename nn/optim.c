@@ -75,8 +75,8 @@ int optim_init(optim *o, int kind, const nn_model *m, tl_err *err)
     o->kind = kind;
     o->n = m->nparams;
     o->nchunks = (o->n + OPTIM_NORM_CHUNK - 1) / OPTIM_NORM_CHUNK;
-    o->m = calloc(o->n, sizeof *o->m);
-    o->v = kind == OPTIM_ADAMW ? calloc(o->n, sizeof *o->v) : NULL;
+    o->m = nn_fzalloc(o->n);
+    o->v = kind == OPTIM_ADAMW ? nn_fzalloc(o->n) : NULL;
     o->runs = malloc((size_t)m->ntensors * sizeof *o->runs);
     o->partial = calloc(o->nchunks, sizeof *o->partial);
     if (!o->m || (kind == OPTIM_ADAMW && !o->v) || !o->runs || !o->partial) {

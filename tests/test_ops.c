@@ -14,6 +14,8 @@
 #include <criterion/logging.h>
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -595,4 +597,50 @@ Test(ops, reductions_give_the_same_bits_at_1_and_2_threads)
             free(res[k][j]);
     free(x), free(g), free(w), free(mean), free(rstd), free(out), free(qkv), free(att),
         free(datt), free(tok);
+}
+
+/* Whether the mapping holding address a carries the MADV_HUGEPAGE advice
+ * ("hg" in its VmFlags, /proc/self/smaps): -1 when a is in no mapping. */
+static int huge_advised(const void *a)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    cr_assert_not_null(f, "cannot read /proc/self/smaps");
+    char line[512];
+    int in = 0, got = -1;
+    uintptr_t x = (uintptr_t)a;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+            in = x >= lo && x < hi;
+        } else if (in && !strncmp(line, "VmFlags:", 8)) {
+            got = strstr(line, " hg") != NULL;
+            break;
+        }
+    }
+    fclose(f);
+    return got;
+}
+
+/* nn_falloc: 2 MB aligned, usable to the last float, huge-page advice on
+ * every block at least half used and on no other (1.5 MB: its one block;
+ * 2.5 MB: the first block, not the second, 0.5 MB used); nn_fzalloc
+ * zeroes.  The advice is a flag of the mapping, whatever the machine's THP
+ * setting. */
+Test(ops, falloc_blocks_and_huge_page_advice)
+{
+    const size_t mb = (size_t)1 << 20, n15 = 3 * mb / 2 / 4, n25 = 5 * mb / 2 / 4;
+    float *a = nn_falloc(n15), *b = nn_falloc(n25), *z = nn_fzalloc(n25), *t = nn_falloc(1);
+    cr_assert(a && b && z && t);
+    cr_assert_eq((uintptr_t)a % NN_FALLOC_BLOCK, 0);
+    cr_assert_eq((uintptr_t)b % NN_FALLOC_BLOCK, 0);
+    cr_assert_eq((uintptr_t)t % NN_FALLOC_BLOCK, 0);
+    a[n15 - 1] = 1.0f, b[n25 - 1] = 2.0f, t[0] = 3.0f;
+    cr_assert_eq(huge_advised(a), 1, "1.5 MB: its block is advised");
+    cr_assert_eq(huge_advised(a + n15 - 1), 1);
+    cr_assert_eq(huge_advised(b), 1, "2.5 MB: the first block is advised");
+    cr_assert_eq(huge_advised(b + NN_FALLOC_BLOCK / 4), 0, "2.5 MB: the half-empty last block is not");
+    cr_assert_eq(huge_advised(t), 0, "one float: not advised");
+    for (size_t i = 0; i < n25; i++)
+        cr_assert_eq(z[i], 0.0f, "nn_fzalloc: z[%zu] = %g", i, (double)z[i]);
+    free(a), free(b), free(z), free(t);
 }
