@@ -47,7 +47,8 @@ static const char *HELP =
     "  -h, --help         this help\n\n"
     "DIR holds compare.def, METHOD-sK.db, .log and .lock per run, compare.json,\n"
     "index.html, compare_epochs.png and compare_seconds.png.  Compares may share DIR:\n"
-    "one that reaches a run another is running waits for it (the .lock), then keeps it.\n";
+    "one that reaches a run another is running (its .lock) goes on to its next runs,\n"
+    "then comes back and waits for it, so that they split the runs between them.\n";
 
 typedef struct prog {
     int quiet;
@@ -61,8 +62,9 @@ static void on_progress(void *ud, const char *method, int k, int skipped, const 
         return;
     if (!ev) {
         fprintf(stderr, "# %s seed %d: %s\n", method, k,
-                skipped == 2 ? "another compare is running it; waiting"
-                : skipped    ? "finished before, kept"
+                skipped == 3   ? "another compare is running it; coming back to it after the others"
+                : skipped == 2 ? "another compare is running it; waiting"
+                : skipped      ? "finished before, kept"
                              : "running");
         p->reports = 0;
     } else if (ev->kind == STUDY_EV_FINISHED) {

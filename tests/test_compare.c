@@ -320,44 +320,54 @@ Test(compare, runs_train_on_the_configs_threads_and_say_so)
 }
 
 /* Compares sharing a folder never run one run twice at once (two did, and
- * the run's log and study got both's epochs): while another process holds
- * a run's lock, compare says it waits and leaves the run alone; once the
- * lock is free it runs it to the end. */
-Test(compare, a_run_another_compare_holds_is_waited_for)
+ * the run's log and study got both's epochs), and do not queue behind each
+ * other either: while another process holds a run's lock, compare leaves
+ * it alone, runs its other runs, then comes back and waits for it; once
+ * the lock is free it runs it to the end. */
+Test(compare, a_run_another_compare_holds_is_left_for_last_then_waited_for)
 {
     cli_write_in(dir, "b.ini", BLOBS);
     char path[300];
     snprintf(path, sizeof path, "%s/out", dir);
     cr_assert_eq(mkdir(path, 0755), 0);
     snprintf(path, sizeof path, "%s/out/random-s0.lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    /* CLOEXEC: a compare that inherited the locked descriptor would hold
+     * the lock itself and wait forever when this test fails */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     cr_assert(fd >= 0 && flock(fd, LOCK_EX) == 0);
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && OMP_NUM_THREADS=1 '%s' compare b.ini --methods random --seeds 1 --budget 9 -o out "
+             "cd '%s' && OMP_NUM_THREADS=1 '%s' compare b.ini --methods random --seeds 2 --budget 9 -o out "
              ">/dev/null 2>err.txt; echo $?",
              dir, cli_bin());
     FILE *p = popen(cmd, "r");
     cr_assert_not_null(p);
-    char errp[300], db[300];
+    char errp[300], db0[300], db1[300];
     snprintf(errp, sizeof errp, "%s/err.txt", dir);
-    snprintf(db, sizeof db, "%s/out/random-s0.db", dir);
+    snprintf(db0, sizeof db0, "%s/out/random-s0.db", dir);
+    snprintf(db1, sizeof db1, "%s/out/random-s1.db", dir);
     char *e = NULL;
-    for (int i = 0; i < 200 && !(e && strstr(e, "waiting")); i++) { /* up to 20 s */
+    for (int i = 0; i < 600 && !(e && strstr(e, "waiting")); i++) { /* up to 60 s */
         free(e);
         usleep(100000);
         e = cli_slurp(errp);
     }
-    cr_assert(e && strstr(e, "# random seed 0: another compare is running it; waiting"), "%s", e ? e : "");
+    cr_assert(e, "no progress lines");
+    const char *later = strstr(e, "# random seed 0: another compare is running it; coming back to it after the others");
+    const char *s1 = strstr(e, "# random seed 1: running");
+    const char *wait = strstr(e, "# random seed 0: another compare is running it; waiting");
+    cr_assert(later && s1 && wait && later < s1 && s1 < wait, "%s", e);
     free(e);
-    cr_assert_neq(access(db, F_OK), 0, "the waiting compare must not open the run");
+    cr_assert_eq(db_reports(db1), 9, "the free run is run to the end first");
+    cr_assert_neq(access(db0, F_OK), 0, "the held run is never opened while held");
     cr_assert_eq(flock(fd, LOCK_UN), 0);
     close(fd);
     int status = -1;
     cr_assert_eq(fscanf(p, "%d", &status), 1);
     pclose(p);
     cr_assert_eq(status, 0);
-    cr_assert_eq(db_reports(db), 9, "then it runs the whole budget");
+    cr_assert_eq(db_reports(db0), 9, "then it runs the held one's whole budget");
+    cr_assert_eq(db_reports(db1), 9, "and leaves the finished one alone");
 }
 
 Test(compare, trials_unit_gives_each_run_the_same_trials)

@@ -490,9 +490,11 @@ done:
 
 /* Locks run NAME of DIR (DIR/NAME.lock) against another compare process
  * sharing DIR; the lock goes with the descriptor, also when the process
- * dies.  While another holds it, says so through fn and waits.  Returns
- * the descriptor, or -1 with err set. */
-static int run_lock(const char *path, const char *mname, int k, compare_progress_fn fn, void *ud, tl_err *err)
+ * dies.  While another holds it: with wait 0 returns -2 (err untouched),
+ * else says so through fn and waits.  Returns the descriptor, or -1 with
+ * err set. */
+static int run_lock(const char *path, int wait, const char *mname, int k, compare_progress_fn fn, void *ud,
+                    tl_err *err)
 {
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -502,6 +504,10 @@ static int run_lock(const char *path, const char *mname, int k, compare_progress
     if (flock(fd, LOCK_EX | LOCK_NB) == 0)
         return fd;
     int e = errno;
+    if (e == EWOULDBLOCK && !wait) {
+        close(fd);
+        return -2;
+    }
     if (e == EWOULDBLOCK) {
         if (fn)
             fn(ud, mname, k, 2, NULL);
@@ -518,13 +524,21 @@ static int run_lock(const char *path, const char *mname, int k, compare_progress
 }
 
 /* run_locked under the run's lock, so that compares sharing DIR never run
- * one run twice at once: a second one waits, then finds it finished. */
-static int run_one(const config *base, const compare_opts *o, int m, int k, tune_objective *obj,
-                   compare_progress_fn fn, void *ud, tl_err *err)
+ * one run twice at once.  With wait 0 a run another compare holds is left
+ * alone: *held = 1 (and fn told, skipped 3); with wait 1 this one waits,
+ * then finds it finished or runs what the other left. */
+static int run_one(const config *base, const compare_opts *o, int m, int k, int wait, int *held,
+                   tune_objective *obj, compare_progress_fn fn, void *ud, tl_err *err)
 {
     char lock[720];
     snprintf(lock, sizeof lock, "%s/%s-s%d.lock", o->dir, o->methods[m], k);
-    int fd = run_lock(lock, o->methods[m], k, fn, ud, err);
+    int fd = run_lock(lock, wait, o->methods[m], k, fn, ud, err);
+    if (fd == -2) {
+        *held = 1;
+        if (fn)
+            fn(ud, o->methods[m], k, 3, NULL);
+        return 0;
+    }
     if (fd < 0)
         return err->code ? err->code : TL_ERUNTIME;
     int rc = run_locked(base, o, m, k, obj, fn, ud, err);
@@ -632,12 +646,25 @@ int compare_run(const config *base, const compare_opts *o, compare_progress_fn f
     }
     if ((rc = tune_objective_open(obj, base, &sp, err)))
         goto done;
-    for (int m = 0; m < o->nmethods && !rc; m++)
-        for (int k = 0; k < o->nseeds && !rc; k++)
-            rc = run_one(base, o, m, k, obj, fn, ud, err);
+    int M = o->nmethods, K = o->nseeds;
+    /* Every run no other compare holds, in order; then the held ones,
+     * waiting for each: compares sharing DIR split its runs between them
+     * instead of queueing behind each other. */
+    int *held = calloc((size_t)(M * K), sizeof *held);
+    if (!held) {
+        rc = tl_fail(err, TL_ERUNTIME, "compare: out of memory");
+        goto done;
+    }
+    for (int m = 0; m < M && !rc; m++)
+        for (int k = 0; k < K && !rc; k++)
+            rc = run_one(base, o, m, k, 0, &held[m * K + k], obj, fn, ud, err);
+    for (int m = 0; m < M && !rc; m++)
+        for (int k = 0; k < K && !rc; k++)
+            if (held[m * K + k])
+                rc = run_one(base, o, m, k, 1, NULL, obj, fn, ud, err);
+    free(held);
     if (rc)
         goto done;
-    int M = o->nmethods, K = o->nseeds;
     in->maximize = obj->kind == TUNE_OBJECTIVE_TRAIN ? obj->train.maximize : !strcmp(base->direction, "maximize");
     in->unit = o->unit;
     in->budget = o->budget;

@@ -47,8 +47,9 @@ typedef struct compare_opts {
 } compare_opts;
 
 /* Progress: a run starts (ev NULL; skipped 0: it runs, 1: finished before,
- * kept, 2: another compare sharing the folder is running it, this one
- * waits for its lock) or one of its study events. */
+ * kept, 3: another compare sharing the folder is running it, this one goes
+ * on and comes back to it after its other runs, 2: ... and is back, waiting
+ * for its lock) or one of its study events. */
 typedef void (*compare_progress_fn)(void *ud, const char *method, int seed_index, int skipped,
                                     const study_event *ev);
 
