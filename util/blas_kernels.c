@@ -101,10 +101,17 @@ char *tl_blas_describe(const tl_blas_info *info, char *buf, unsigned n)
     return buf;
 }
 
+/* Cooperlake is SkylakeX's sgemm plus bf16 kernels: OpenBLAS 0.3.21 picks
+ * it by itself wherever AVX512-BF16 exists (AMD Zen 4 and 5, Cooper Lake,
+ * Sapphire Rapids once it knows them). */
+static int avx512bf16(void) { return avx512() && __builtin_cpu_supports("avx512bf16"); }
+
 int tl_blas_families(const char **out, int max)
 {
     int n = 0;
     __builtin_cpu_init();
+    if (avx512bf16() && n < max)
+        out[n++] = "Cooperlake";
     if (avx512() && n < max)
         out[n++] = "SkylakeX";
     if (avx2fma() && n < max)

@@ -46,6 +46,7 @@ char *tl_blas_describe(const tl_blas_info *info, char *buf, unsigned n);
 
 /* The OpenBLAS kernel families this CPU can execute, best first, written
  * as OPENBLAS_CORETYPE values into out (up to max); returns how many.
- * SkylakeX needs AVX-512 F/BW/DQ/VL, Haswell and Zen AVX2 + FMA. */
+ * Cooperlake needs AVX-512 F/BW/DQ/VL and BF16, SkylakeX AVX-512 F/BW/DQ/VL,
+ * Haswell and Zen AVX2 + FMA. */
 int tl_blas_families(const char **out, int max);
 #endif
