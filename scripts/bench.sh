@@ -16,6 +16,8 @@
 # with <= t threads (at 2 cores: the best of 1 and 2 threads).  For the
 # epoch on Fashion-MNIST, lower seconds are better and the ratio is
 # torch s / tunelab s, so a ratio > 1 means tunelab is faster everywhere.
+# Each row also reports the largest steal share (/proc/stat) any of its
+# processes saw: on a virtual machine, the time the host ran other guests.
 #
 # OpenBLAS 0.3.21 does not know recent Xeons (CPU model 207) and falls back
 # to its Prescott (SSE3) kernels, 5-6x slower; when it does and
@@ -137,6 +139,18 @@ run_torch() {
     fi
 }
 
+# Steal time (/proc/stat): the share of the CPU's time the hypervisor gave
+# to other guests while a process ran.  On a virtual machine it moves the
+# 2-thread rows most (a vCPU taken away stalls its team at each barrier), so
+# every row reports the largest share any of its processes saw.
+cpu_ticks() { awk '/^cpu /{ t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t; exit }' /proc/stat 2>/dev/null || echo "0 0"; }
+# record_steal WORKLOAD THREADS "STEAL0 TOTAL0": one JSON line for the report.
+record_steal() {
+    set -- "$1" "$2" $3 $(cpu_ticks)
+    awk -v w="$1" -v t="$2" -v s0="$3" -v t0="$4" -v s1="$5" -v t1="$6" 'BEGIN {
+        d = t1 - t0; printf "{\"impl\": \"steal\", \"workload\": \"%s\", \"threads\": %d, \"steal_pct\": %.3f}\n", w, t, (d > 0 ? 100 * (s1 - s0) / d : 0) }' >>"$TMP"
+}
+
 # Other processes on the cores skew every figure, and 2-thread runs most
 # (a descheduled thread stalls its team at each barrier): say so.
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)
@@ -162,11 +176,15 @@ for w in $(echo "$WORKLOADS" | tr ',' ' '); do
         while [ "$p" -le "$PROCS" ]; do
             case ",$THREADS," in *",$t,"*)
                 progress "$w: tunelab, $t thread(s), process $p of $PROCS"
-                run_tl "$t" --workload "$w" ;;
+                c0=$(cpu_ticks)
+                run_tl "$t" --workload "$w"
+                record_steal "$w" "$t" "$c0" ;;
             esac
             if [ "$HAVE_TORCH" = 1 ]; then
                 progress "$w: torch, $t thread(s), process $p of $PROCS"
+                c0=$(cpu_ticks)
                 run_torch "$t" "$w"
+                record_steal "$w" "$t" "$c0"
             fi
             p=$((p + 1))
         done
@@ -202,6 +220,8 @@ function fmt(x) { return x == "" ? "-" : (x >= 100 ? sprintf("%.0f", x) : sprint
     impl = str($0, "impl"); w = str($0, "workload"); t = num($0, "threads")
     if (w == "describe") { cpu = str($0, "cpu"); isa = str($0, "isa"); breason = str($0, "openblas_reason"); smlib = str($0, "small_matrix_lib"); next }
     if (impl == "" || t == "") next
+    # the largest steal share of any process at this workload and thread count, either side
+    if (impl == "steal") { s = num($0, "steal_pct"); if (!((w, t) in steal) || s > steal[w, t]) steal[w, t] = s; if (s > maxsteal) maxsteal = s; next }
     if (w == "sgemm") { p = num($0, "best"); if (p > peak[t]) peak[t] = p; core = str($0, "corename"); next }
     k = impl SUBSEP w SUBSEP t
     seen[k] = 1
@@ -239,8 +259,8 @@ END {
         for (i = 1; i <= nt; i++) printf " %s GFLOP/s at %d thread%s%s", fmt(peak[T[i]]), T[i], (T[i] > 1 ? "s" : ""), (i < nt ? "," : "")
         printf "; OMP_WAIT_POLICY=%s for both", policy
         printf "\npeer at t threads = best torch configuration with <= t threads; ratio = tunelab / peer (epoch: peer s / tunelab s); bars (issue 18): 2 threads >= 3 on mlp32, >= 2 on gpt, >= 1.5 elsewhere (or >= 80%% of peak where the peer reaches 55%%); 1 thread >= 1.2\n\n"
-        printf "%-8s %3s %-5s %-10s %9s %-19s %9s %-23s %9s %6s %8s %8s %7s %7s %s\n", "workload", "thr", "path", "unit", "tunelab", "(min-max)", \
-            "peer", "(min-max, torch thr)", "torch@thr", "ratio", "GF/s tl", "GF/s pt", "%pk tl", "%pk pt", "bar"
+        printf "%-8s %3s %-5s %-10s %9s %-19s %9s %-23s %9s %6s %8s %8s %7s %7s %6s %s\n", "workload", "thr", "path", "unit", "tunelab", "(min-max)", \
+            "peer", "(min-max, torch thr)", "torch@thr", "ratio", "GF/s tl", "GF/s pt", "%pk tl", "%pk pt", "steal", "bar"
     }
     for (i = 1; i <= nw; i++) for (j = 1; j <= nt; j++) {
         w = W[i]; t = T[j]; kt = "tunelab" SUBSEP w SUBSEP t
@@ -280,13 +300,15 @@ END {
                 (bar == "" ? "null" : (substr(bar, 1, 3) == "met" ? "true" : "false")), (quick != "" ? "true" : "false"), jstr(policy), jstr(core)
             printf "\"processes\": %d, \"tunelab_process_medians\": [%s], \"torch_process_medians\": [%s], ", \
                 procs, (kt in all) ? all[kt] : "", (best != "" && kb in all) ? all[kb] : ""
+            printf "\"steal_pct\": %s, ", jnum(((w, t) in steal) ? steal[w, t] : "")
             printf "\"cpu\": %s, \"isa\": %s, \"small_matrix_lib\": %s, \"path\": %s}\n", jstr(cpu), jstr(isa), jstr(smlib), jstr(tl == "" ? "" : path[kt])
         } else {
-            printf "%-8s %3d %-5s %-10s %9s %-19s %9s %-23s %9s %6s %8s %8s %7s %7s %s\n", w, t, (path[kt] == "" ? "-" : path[kt]), unit[w], fmt(tl), \
+            printf "%-8s %3d %-5s %-10s %9s %-19s %9s %-23s %9s %6s %8s %8s %7s %7s %6s %s\n", w, t, (path[kt] == "" ? "-" : path[kt]), unit[w], fmt(tl), \
                 (tl == "" ? "" : "(" fmt(lo[kt]) "-" fmt(hi[kt]) ")"), fmt(best), \
                 (best == "" ? "" : "(" fmt(lo[kb]) "-" fmt(hi[kb]) ", " bt "t)"), fmt(same), \
                 (ratio == "" ? "-" : sprintf("%.2f", ratio)), fmt(tl == "" ? "" : gf[kt]), fmt(best == "" ? "" : gf[kb]), \
-                (pktl == "" ? "-" : sprintf("%.1f%%", pktl)), (pkpt == "" ? "-" : sprintf("%.1f%%", pkpt)), bar
+                (pktl == "" ? "-" : sprintf("%.1f%%", pktl)), (pkpt == "" ? "-" : sprintf("%.1f%%", pkpt)), \
+                (((w, t) in steal) ? sprintf("%.1f%%", steal[w, t]) : "-"), bar
         }
     }
     if (!json) {
@@ -299,6 +321,8 @@ END {
                  "6 x matmul weights x samples, less the first layer'"'"'s input gradient"), \
                 (data[w] != "" ? ", data: " data[w] : "")
         }
+        printf "steal = the largest share of CPU time the hypervisor gave to other guests during one process of the row, either side (/proc/stat)%s\n", \
+            (maxsteal >= 2 ? sprintf("; up to %.1f%% in this run: the host slowed those rows, read them as a floor", maxsteal) : "")
         printf "Figures are noisy on a shared machine (3-10%% drift between runs).\n"
     }
 }' "$TMP"
