@@ -12,6 +12,11 @@ static int avx512(void)
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 }
 
+/* Cooperlake is SkylakeX's sgemm plus bf16 kernels: OpenBLAS 0.3.21 picks
+ * it by itself wherever AVX512-BF16 exists (AMD Zen 4 and 5, Cooper Lake,
+ * Sapphire Rapids once it knows them). */
+static int avx512bf16(void) { return avx512() && __builtin_cpu_supports("avx512bf16"); }
+
 static int avx2fma(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
 /* "model name" of /proc/cpuinfo with its family and model numbers
@@ -59,6 +64,13 @@ void tl_blas_info_get(tl_blas_info *info)
         if (chose && !strcasecmp(chose, env))
             snprintf(info->reason, sizeof info->reason,
                      "chosen by tunelab: OpenBLAS took this %s CPU for Prescott (SSE3)", info->isa);
+        else if (avx512() && (!strcasecmp(env, "Haswell") || !strcasecmp(env, "Zen")))
+            /* A setting made for another machine, or to be safe, that halves
+             * the sgemm peak here (measured on an AMD Zen 5). */
+            snprintf(info->reason, sizeof info->reason,
+                     "OPENBLAS_CORETYPE=%.32s from the environment; this CPU also runs the "
+                     "AVX-512 family %s, faster",
+                     env, avx512bf16() ? "Cooperlake" : "SkylakeX");
         else
             snprintf(info->reason, sizeof info->reason, "OPENBLAS_CORETYPE=%.32s from the environment",
                      env);
@@ -100,11 +112,6 @@ char *tl_blas_describe(const tl_blas_info *info, char *buf, unsigned n)
              ver[0] ? ver : "?", info->core, info->reason);
     return buf;
 }
-
-/* Cooperlake is SkylakeX's sgemm plus bf16 kernels: OpenBLAS 0.3.21 picks
- * it by itself wherever AVX512-BF16 exists (AMD Zen 4 and 5, Cooper Lake,
- * Sapphire Rapids once it knows them). */
-static int avx512bf16(void) { return avx512() && __builtin_cpu_supports("avx512bf16"); }
 
 int tl_blas_families(const char **out, int max)
 {
