@@ -194,7 +194,8 @@ void softmax_xent_backward(float *dlogits, const float *probs, const int *target
  * small-batch step ran at one of two or three speeds from process to
  * process, depending on which 4 KB pages its buffers got (mlp32 at 1
  * thread 33k or 44k samples/s); on 2 MB pages it ran at 45k in every
- * process (README, Speed).  Addresses change, never a result. */
+ * process (experiments/speed.md, "Huge pages for the large buffers").
+ * Addresses change, never a result. */
 #define NN_FALLOC_BLOCK ((size_t)2 << 20)
 float *nn_falloc(size_t n);
 
