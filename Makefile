@@ -79,9 +79,11 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
-$(TESTBIN): $(TEST_OBJ) $(LIB)
+# The suite also unit-tests the CLI's progress view (tests/test_run_view.c).
+TEST_CLI_OBJ := $(BUILD)/cli/run_view.o $(BUILD)/cli/term.o
+$(TESTBIN): $(TEST_OBJ) $(TEST_CLI_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS) -lcriterion
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(TEST_CLI_OBJ) $(LIB) $(LDLIBS) -lcriterion
 
 $(BUILD)/examples/%: examples/%.c $(LIB)
 	@mkdir -p $(dir $@)

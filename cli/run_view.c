@@ -70,9 +70,22 @@ void run_view_note_rank(run_view *v, int trial, int rank)
         s->rank = rank;
 }
 
+/* 1 when trial ended (complete, pruned or failed) among the last
+ * RUN_VIEW_SLOTS to end. */
+static int ended_lately(const run_view *v, int trial)
+{
+    long n = v->nended < RUN_VIEW_SLOTS ? v->nended : RUN_VIEW_SLOTS;
+    for (long i = 0; i < n; i++)
+        if (v->ended[i] == trial)
+            return 1;
+    return 0;
+}
+
 void run_view_event(run_view *v, const study_event *ev, int quiet)
 {
     run_view_slot *s;
+    if (ended_lately(v, ev->trial))
+        return; /* a late event of a trial that has ended: nothing changes */
     switch (ev->kind) {
     case STUDY_EV_STARTED:
         if ((s = find_slot(v, ev->trial, 1))) {
@@ -95,6 +108,7 @@ void run_view_event(run_view *v, const study_event *ev, int quiet)
             break;
         }
         drop_slot(v, ev->trial);
+        v->ended[v->nended++ % RUN_VIEW_SLOTS] = ev->trial;
         v->finished++;
         if (ev->state == TRIAL_COMPLETE)
             offer_best(v, ev->trial, ev->value, 1);

@@ -11,6 +11,11 @@
  * name the rank of each running trial (under mpirun, rank 0's stderr is a
  * pipe: the plain line, "| running: trial 5 on rank 2, ...").
  *
+ * Events arrive in the order the workers emit them, after the study's
+ * lock is let go, so one worker's "paused" for a trial can come after
+ * another worker has resumed and ended it: the view remembers the last
+ * RUN_VIEW_SLOTS trials that ended and drops their late events.
+ *
  * Does not: print finished trials (cmd_run does, on stdout), or lock: the
  * caller holds its mutex around run_view_event.
  */
@@ -44,6 +49,8 @@ typedef struct run_view {
     int best_trial, best_final;
     run_view_slot slot[RUN_VIEW_SLOTS];
     int nslot;
+    int ended[RUN_VIEW_SLOTS]; /* the trials that ended last, a ring */
+    long nended;
 } run_view;
 
 /* Starts a view of a study that already holds `finished` finished trials.
