@@ -307,60 +307,44 @@ static void adamw_span(float *restrict p, const float *restrict g, float *restri
     const float decay_mul = k->decay_mul, b1 = k->b1, omb1 = k->omb1, b2 = k->b2,
                 omb2 = k->omb2, step_size = k->step_size, bc2_sqrt = k->bc2_sqrt, eps = k->eps;
     size_t i0 = 0;
+    /* Vector blocks with the same correctly rounded IEEE operations in the
+     * same order as adamw_one (no FMA: -std=c11 keeps -ffp-contract=off),
+     * which gives the same bits as the scalar tail, so neither the block
+     * width nor where a span starts changes any result.  VT is the vector
+     * type, PFX the intrinsics' prefix, W the lanes: blocks of 16 first where
+     * AVX-512 exists (on the AMD Zen 5 the two divisions and the square root
+     * bound this loop, and 16 lanes halve their count), then of 8 with AVX
+     * (on the Zen 3 the loop is bound by memory, 7 floats moved per element;
+     * a multiply by 1/bc2_sqrt measured no faster and would change bits). */
+#define ADAMW_BLOCKS(VT, PFX, W)                                                              \
+    do {                                                                                      \
+        const size_t nb = (n - i0) / (W);                                                     \
+        const VT vdm = PFX##_set1_ps(decay_mul), vb1 = PFX##_set1_ps(b1),                     \
+                 vomb1 = PFX##_set1_ps(omb1), vb2 = PFX##_set1_ps(b2),                        \
+                 vomb2 = PFX##_set1_ps(omb2), vnstep = PFX##_set1_ps(-step_size),             \
+                 vbc2 = PFX##_set1_ps(bc2_sqrt), veps = PFX##_set1_ps(eps);                   \
+        for (size_t b = 0; b < nb; b++) {                                                     \
+            const size_t i = i0 + b * (W);                                                    \
+            VT gi = PFX##_loadu_ps(g + i);                                                    \
+            VT pi = PFX##_mul_ps(PFX##_loadu_ps(p + i), vdm);                                 \
+            VT mi = PFX##_add_ps(PFX##_mul_ps(PFX##_loadu_ps(m + i), vb1),                    \
+                                 PFX##_mul_ps(gi, vomb1));                                    \
+            VT vi = PFX##_add_ps(PFX##_mul_ps(PFX##_loadu_ps(v + i), vb2),                    \
+                                 PFX##_mul_ps(PFX##_mul_ps(vomb2, gi), gi));                  \
+            PFX##_storeu_ps(m + i, mi);                                                       \
+            PFX##_storeu_ps(v + i, vi);                                                       \
+            VT den = PFX##_add_ps(PFX##_div_ps(PFX##_sqrt_ps(vi), vbc2), veps);               \
+            PFX##_storeu_ps(p + i, PFX##_add_ps(pi, PFX##_div_ps(PFX##_mul_ps(vnstep, mi), den))); \
+        }                                                                                     \
+        i0 += nb * (W);                                                                       \
+    } while (0)
 #if defined(__AVX512F__)
-    /* Blocks of 16 first where AVX-512 exists: the same operations in the
-     * same order, so the same bits (on the AMD Zen 5 the two divisions and
-     * the square root bound this loop, and 16 lanes halve their count). */
-    {
-        const size_t nb16 = n / 16;
-        const __m512 wdm = _mm512_set1_ps(decay_mul), wb1 = _mm512_set1_ps(b1),
-                     womb1 = _mm512_set1_ps(omb1), wb2 = _mm512_set1_ps(b2),
-                     womb2 = _mm512_set1_ps(omb2), wnstep = _mm512_set1_ps(-step_size),
-                     wbc2 = _mm512_set1_ps(bc2_sqrt), weps = _mm512_set1_ps(eps);
-        for (size_t b = 0; b < nb16; b++) {
-            const size_t i = b * 16;
-            __m512 gi = _mm512_loadu_ps(g + i);
-            __m512 pi = _mm512_mul_ps(_mm512_loadu_ps(p + i), wdm);
-            __m512 mi = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(m + i), wb1),
-                                      _mm512_mul_ps(gi, womb1));
-            __m512 vi = _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(v + i), wb2),
-                                      _mm512_mul_ps(_mm512_mul_ps(womb2, gi), gi));
-            _mm512_storeu_ps(m + i, mi);
-            _mm512_storeu_ps(v + i, vi);
-            __m512 den = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(vi), wbc2), weps);
-            _mm512_storeu_ps(p + i,
-                             _mm512_add_ps(pi, _mm512_div_ps(_mm512_mul_ps(wnstep, mi), den)));
-        }
-        i0 = nb16 * 16;
-    }
+    ADAMW_BLOCKS(__m512, _mm512, 16);
 #endif
 #if defined(__AVX__)
-    /* Blocks of 8 use AVX with the same correctly rounded IEEE operations
-     * in the same order as adamw_one (no FMA: -std=c11 keeps
-     * -ffp-contract=off), which gives the same bits as the scalar tail, so
-     * where a span starts does not change any result.  The loop is bound
-     * by memory (7 floats moved per element), not by the divisions: a
-     * multiply by 1/bc2_sqrt measured no faster and would change bits. */
-    const size_t nb = (n - i0) / 8;
-    const __m256 vdm = _mm256_set1_ps(decay_mul), vb1 = _mm256_set1_ps(b1),
-                 vomb1 = _mm256_set1_ps(omb1), vb2 = _mm256_set1_ps(b2),
-                 vomb2 = _mm256_set1_ps(omb2), vnstep = _mm256_set1_ps(-step_size),
-                 vbc2 = _mm256_set1_ps(bc2_sqrt), veps = _mm256_set1_ps(eps);
-    for (size_t b = 0; b < nb; b++) {
-        const size_t i = i0 + b * 8;
-        __m256 gi = _mm256_loadu_ps(g + i);
-        __m256 pi = _mm256_mul_ps(_mm256_loadu_ps(p + i), vdm);
-        __m256 mi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(m + i), vb1),
-                                  _mm256_mul_ps(gi, vomb1));
-        __m256 vi = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + i), vb2),
-                                  _mm256_mul_ps(_mm256_mul_ps(vomb2, gi), gi));
-        _mm256_storeu_ps(m + i, mi);
-        _mm256_storeu_ps(v + i, vi);
-        __m256 den = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), vbc2), veps);
-        _mm256_storeu_ps(p + i, _mm256_add_ps(pi, _mm256_div_ps(_mm256_mul_ps(vnstep, mi), den)));
-    }
-    i0 += nb * 8;
+    ADAMW_BLOCKS(__m256, _mm256, 8);
 #endif
+#undef ADAMW_BLOCKS
     for (size_t i = i0; i < n; i++)
         p[i] = adamw_one(m + i, v + i, p[i], g[i], decay_mul, b1, omb1, b2, omb2, step_size,
                          bc2_sqrt, eps);
